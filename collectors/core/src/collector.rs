@@ -1,0 +1,97 @@
+//! The two traits a collector kind implements: its configuration, which validates itself
+//! and builds the collector (the config struct is the factory), and the collector, which
+//! does the work of one run.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{CollectContext, Evidence};
+
+/// What one configured instance of a collector kind does during a run.
+///
+/// The orchestrator calls [`Collector::collect`] once per run, concurrently with every
+/// other collector, under the instance's deadline and the run's cancellation. A collector
+/// should watch `ctx.deadline` and `ctx.cancel` itself and return what it has as
+/// [`Status::Partial`](crate::Status::Partial) evidence; if it does not, it is stopped at the
+/// deadline and recorded as `timed_out`.
+#[async_trait]
+pub trait Collector: Send + Sync {
+    /// Collects the evidence of this instance for the run described by `ctx`.
+    ///
+    /// # Errors
+    /// A [`CollectError`] when nothing useful could be collected (the target cannot be
+    /// reached, the configuration cannot be used). The run records it as a `failed`
+    /// collector with the error's message and goes on. Problems that still leave some
+    /// evidence should be returned as `Ok` evidence with status `partial` and notes.
+    async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError>;
+}
+
+/// The configuration of one instance of a collector kind, as read from `witness.toml`.
+///
+/// Implementations are `#[serde(deny_unknown_fields)]` structs whose fields are the user's
+/// documentation. They validate themselves and build the collector.
+pub trait CollectorConfig: Send + Sync {
+    /// The kind, a noun named after the system: `logs`, `postgres`, `host`, ...
+    fn kind(&self) -> &'static str;
+
+    /// The instance name, unique within its kind; it names `evidence/<kind>-<name>.json`.
+    fn name(&self) -> &str;
+
+    /// The instance's own deadline, when the config sets one (`timeout_secs`).
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Every problem with this configuration, each with the key it concerns relative to
+    /// the instance (`paths[1]`, `dsn_env`). Empty when the configuration can be built.
+    fn validate(&self) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+
+    /// Builds the collector.
+    ///
+    /// # Errors
+    /// The problems that stop the collector from being built. Callers run
+    /// [`CollectorConfig::validate`] first, so this fails only on what validation cannot
+    /// see without doing the work (a regex that compiles too large, say).
+    fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>>;
+}
+
+/// One thing wrong with a configuration: the key it concerns and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The key path relative to the collector instance, e.g. `paths[0]` or `timezone`.
+    pub key: String,
+    /// What is wrong, in words a user can act on.
+    pub message: String,
+}
+
+impl ConfigProblem {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into() }
+    }
+}
+
+/// Why a collector produced no evidence at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// The target could not be reached (connection refused, DNS, TLS, authentication).
+    #[error("cannot reach {target}: {reason}")]
+    Unreachable { target: String, reason: String },
+    /// An external call did not answer within its own deadline.
+    #[error("{what} did not answer within {after:?}")]
+    Timeout { what: String, after: Duration },
+    /// The configuration could not be used at run time (a missing secret, say).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Anything else, with its context.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CollectError {
+    pub fn other(message: impl std::fmt::Display) -> Self {
+        Self::Other(message.to_string())
+    }
+}

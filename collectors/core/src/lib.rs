@@ -1,0 +1,16 @@
+//! The seam every collector plugs into: the [`Collector`] trait, the configuration
+//! contract of a collector kind ([`CollectorConfig`]), the [`CollectContext`] a run hands
+//! to each collector, and the evidence model they return ([`Evidence`], [`Fact`]s,
+//! [`Event`]s). This crate has no heavy dependencies on purpose: every collector kind
+//! depends on it, and so does the daemon that turns evidence into a bundle.
+
+mod collector;
+mod context;
+mod evidence;
+pub mod secret;
+pub mod time;
+
+pub use collector::{CollectError, Collector, CollectorConfig, ConfigProblem};
+pub use context::{Artifact, ArtifactSink, CollectContext, Trigger, Window};
+pub use evidence::{Event, Evidence, FactValue, Facts, Severity, Status};
+pub use secret::{SecretRef, SecretRegistry};

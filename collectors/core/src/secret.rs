@@ -1,0 +1,120 @@
+//! Secrets never sit in the config file: it names an environment variable (`*_env`) or a
+//! file (`*_file`). This module reads them and remembers every value it hands out, so the
+//! bundle writer can redact those exact values wherever they appear.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CollectError, ConfigProblem};
+
+/// Every secret value read during a run. Cloning shares the registry.
+#[derive(Debug, Clone, Default)]
+pub struct SecretRegistry {
+    values: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl SecretRegistry {
+    /// Remembers `value` so it is redacted wherever it appears. Values shorter than four
+    /// characters are not remembered: redacting them would destroy ordinary evidence.
+    pub fn add(&self, value: impl Into<String>) {
+        let value = value.into();
+        if value.chars().count() >= 4 {
+            self.values.lock().unwrap_or_else(|e| e.into_inner()).insert(value);
+        }
+    }
+
+    /// Every value remembered so far.
+    pub fn values(&self) -> Vec<String> {
+        self.values.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+    }
+}
+
+/// Where a secret comes from: exactly one of an environment variable or a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretRef {
+    pub env: Option<String>,
+    pub file: Option<PathBuf>,
+}
+
+impl SecretRef {
+    pub fn new(env: Option<&str>, file: Option<&std::path::Path>) -> Self {
+        Self { env: env.map(str::to_owned), file: file.map(ToOwned::to_owned) }
+    }
+
+    /// Whether either source is configured.
+    pub fn is_set(&self) -> bool {
+        self.env.is_some() || self.file.is_some()
+    }
+
+    /// Checks that at most one source is set; `key` is the config key stem (`dsn` for
+    /// `dsn_env` / `dsn_file`).
+    pub fn validate(&self, key: &str) -> Vec<ConfigProblem> {
+        match (&self.env, &self.file) {
+            (Some(_), Some(_)) => vec![ConfigProblem::new(
+                format!("{key}_env"),
+                format!("set only one of `{key}_env` and `{key}_file`"),
+            )],
+            (Some(env), None) if env.trim().is_empty() => {
+                vec![ConfigProblem::new(format!("{key}_env"), "names no environment variable")]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Reads the secret (trailing newline of a file removed) and registers it for
+    /// redaction. `Ok(None)` when no source is configured.
+    ///
+    /// # Errors
+    /// [`CollectError::Config`] naming the variable or file when it cannot be read.
+    pub fn read(&self, registry: &SecretRegistry) -> Result<Option<String>, CollectError> {
+        let value = if let Some(env) = &self.env {
+            std::env::var(env).map_err(|_| {
+                CollectError::Config(format!("environment variable {env} is not set"))
+            })?
+        } else if let Some(file) = &self.file {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                CollectError::Config(format!("cannot read secret file {}: {e}", file.display()))
+            })?;
+            text.trim_end_matches(['\r', '\n']).to_owned()
+        } else {
+            return Ok(None);
+        };
+        registry.add(value.clone());
+        Ok(Some(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_read_from_files_are_registered_for_redaction() {
+        let dir = std::env::temp_dir().join(format!("witness-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "hunter2-token\n").unwrap();
+        let registry = SecretRegistry::default();
+        let value = SecretRef::new(None, Some(&file)).read(&registry).unwrap();
+        assert_eq!(value.as_deref(), Some("hunter2-token"));
+        assert_eq!(registry.values(), vec!["hunter2-token".to_string()]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let err = SecretRef::new(Some("WITNESS_TEST_SURELY_UNSET_VAR"), None)
+            .read(&SecretRegistry::default())
+            .unwrap_err();
+        assert_eq!(err.to_string(), "configuration: environment variable WITNESS_TEST_SURELY_UNSET_VAR is not set");
+    }
+
+    #[test]
+    fn both_sources_is_a_problem() {
+        let problems = SecretRef::new(Some("A"), Some(std::path::Path::new("/x"))).validate("dsn");
+        assert_eq!(problems[0].key, "dsn_env");
+    }
+}

@@ -1,0 +1,38 @@
+//! The `logs` collector kind: log files by glob, rotated and .gz too, inside the time window.
+//!
+//! Not built yet: configuring it is accepted, and building it reports that it is not
+//! available in this version.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use witness_collector::{Collector, CollectorConfig, ConfigProblem};
+
+/// One `[[collectors.logs]]` instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    /// Instance name, unique among `logs` instances; names `evidence/logs-<name>.json`.
+    pub name: String,
+    /// This instance's deadline in seconds (default: the run's `collector_timeout_secs`).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+}
+
+impl CollectorConfig for LogsConfig {
+    fn kind(&self) -> &'static str {
+        "logs"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout_secs.map(Duration::from_secs)
+    }
+
+    fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
+        Err(vec![ConfigProblem::new("", "the logs collector is not available in this version")])
+    }
+}
