@@ -1,38 +1,37 @@
-//! The `http` collector kind: health endpoints: status, latency, body, repeated probes.
+//! The `http` collector kind: health endpoints, probed a few times during the run.
 //!
-//! Not built yet: configuring it is accepted, and building it reports that it is not
-//! available in this version.
+//! Each `[[collectors.http]]` instance sends `probes` requests (default 3, 500 ms apart),
+//! each with its own timeout, and keeps per probe the status, the latency, the failure told
+//! apart (DNS, connection refused, TLS, timeout, redirect loop, HTTP status, body), the
+//! response headers of interest, a capped body excerpt, what the body says about health
+//! (Spring Boot Actuator, the IETF health-check draft, `{"status":"ok"}`, plain `ok`) and,
+//! for https, the server certificate's expiry.
+//!
+//! The [`client`] module is the HTTP client of every HTTP-speaking kind (the
+//! `status_page` kind uses it too): rustls only, proxies from `HTTPS_PROXY`/`NO_PROXY`,
+//! a timeout on every request, failures classified.
+//!
+//! # Facts
+//! | name | type | meaning |
+//! |---|---|---|
+//! | `http.failing_probes` | int | probes that were not healthy (transport failure, unexpected status, body match failed, or a health body saying down) |
+//! | `http.all_failing` | bool | every probe sent was failing |
+//! | `http.latency_median_ms` | float | median latency of the probes that got an answer; absent when none did |
+//! | `http.components_down` | list of text | components a Spring Actuator or IETF health body reports down (`db`, `redis/replica`); absent when no probe returned such a body |
+//! | `http.cert_days_left` | int | whole days until the server certificate expires (negative once expired); https only, absent when no certificate was seen |
+//!
+//! # Events
+//! `health_failing` (at the first failing probe; critical when all fail), `health_slow`
+//! (median latency above `slow_threshold_ms`), `cert_expiring` (fewer than
+//! `cert_warning_days` left).
 
-use std::time::Duration;
+pub mod cert;
+pub mod client;
+mod collector;
+mod config;
+pub mod health;
+mod probe;
 
-use serde::Deserialize;
-use witness_collector::{Collector, CollectorConfig, ConfigProblem};
-
-/// One `[[collectors.http]]` instance.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpConfig {
-    /// Instance name, unique among `http` instances; names `evidence/http-<name>.json`.
-    pub name: String,
-    /// This instance's deadline in seconds (default: the run's `collector_timeout_secs`).
-    #[serde(default)]
-    pub timeout_secs: Option<u64>,
-}
-
-impl CollectorConfig for HttpConfig {
-    fn kind(&self) -> &'static str {
-        "http"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout_secs.map(Duration::from_secs)
-    }
-
-    fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
-        Err(vec![ConfigProblem::new("", "the http collector is not available in this version")])
-    }
-}
+pub use collector::{HttpCollector, LatencyStats};
+pub use config::{HeaderConfig, HttpConfig, Method};
+pub use probe::Probe;

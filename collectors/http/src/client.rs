@@ -1,0 +1,339 @@
+//! The HTTP client every HTTP-speaking collector of witness uses (`http`, `status_page`):
+//! how it is built (rustls with the ring provider and the platform's roots, proxies from
+//! `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, a bounded redirect policy), one request with its
+//! own timeout and a capped body, and why a request failed, told apart the way a responder
+//! needs it: DNS, connection refused, TLS, timeout, redirect loop, HTTP status.
+//!
+//! It lives here, public, so the other kinds depend on it instead of copying it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use serde::Serialize;
+
+/// What the client is built with.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Redirects followed before the request fails as a redirect loop.
+    pub max_redirects: usize,
+    /// A PEM file of extra root certificates trusted beside the platform's roots (an
+    /// internal CA).
+    pub ca_file: Option<PathBuf>,
+    /// Keep the peer certificate of TLS connections, for [`Fetched::peer_certificate`].
+    pub keep_peer_certificate: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self { max_redirects: 10, ca_file: None, keep_peer_certificate: false }
+    }
+}
+
+/// Why the client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot read CA file {path}: {reason}")]
+    CaFile { path: PathBuf, reason: String },
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+}
+
+/// Builds a client: rustls (ring) verifying against the platform's roots plus `ca_file`,
+/// the system proxy settings, no default timeout (every request sets its own, see
+/// [`fetch`]).
+///
+/// # Errors
+/// [`ClientError`] when the CA file cannot be read or parsed, when the platform has no
+/// root certificates and no `ca_file` is given, or when reqwest refuses the settings.
+pub fn build_client(options: &ClientOptions) -> Result<reqwest::Client, ClientError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let extra_roots = match &options.ca_file {
+        Some(path) => read_pem_certificates(path)?,
+        None => Vec::new(),
+    };
+    let verifier =
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider.clone())
+            .map_err(|e| ClientError::Tls(e.to_string()))?;
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::Tls(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    // HTTP/1.1 only: health endpoints and status pages gain nothing from h2, and it keeps
+    // the client small.
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .tls_info(options.keep_peer_certificate)
+        .redirect(reqwest::redirect::Policy::limited(options.max_redirects))
+        .user_agent(concat!("witness/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ClientError::Build(error_chain(&e)))
+}
+
+fn read_pem_certificates(
+    path: &Path,
+) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, ClientError> {
+    use rustls_pki_types::pem::PemObject;
+    let bad = |reason: String| ClientError::CaFile { path: path.to_owned(), reason };
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+        .map_err(|e| bad(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    Ok(certs)
+}
+
+/// Why a request produced no usable answer, in the words a responder uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The host name did not resolve.
+    Dns,
+    /// Nothing listens on the port (TCP reset on connect).
+    ConnectionRefused,
+    /// Any other failure to open the connection (unreachable network, reset).
+    Connect,
+    /// The TLS handshake failed: untrusted or expired certificate, wrong host name,
+    /// protocol mismatch.
+    Tls,
+    /// No full answer within the request's timeout.
+    Timeout,
+    /// More redirects than allowed, or a redirect back to an address already visited.
+    RedirectLoop,
+    /// An answer came, with a status code that was not expected.
+    HttpStatus,
+    /// The body could not be read to the end (connection cut mid-body).
+    Body,
+    /// The body was read but is not what the format says (invalid JSON, wrong shape).
+    Decode,
+    /// The body was read and parsed but says something is wrong: a health body saying
+    /// DOWN, a configured body match that did not hold.
+    UnexpectedBody,
+    /// Anything else.
+    Other,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Dns => "dns",
+            FailureKind::ConnectionRefused => "connection_refused",
+            FailureKind::Connect => "connect",
+            FailureKind::Tls => "tls",
+            FailureKind::Timeout => "timeout",
+            FailureKind::RedirectLoop => "redirect_loop",
+            FailureKind::HttpStatus => "http_status",
+            FailureKind::Body => "body",
+            FailureKind::Decode => "decode",
+            FailureKind::UnexpectedBody => "unexpected_body",
+            FailureKind::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed request: its kind and the full message (the error's source chain).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
+    }
+}
+
+/// Tells apart why reqwest failed. Order matters: a TLS failure is also a connect
+/// failure to reqwest, and a timeout can happen while connecting.
+pub fn classify(err: &reqwest::Error) -> FailureKind {
+    if err.is_timeout() {
+        FailureKind::Timeout
+    } else if err.is_redirect() {
+        FailureKind::RedirectLoop
+    } else if is_tls(err) {
+        FailureKind::Tls
+    } else if err.is_dns() {
+        FailureKind::Dns
+    } else if has_io_kind(err, std::io::ErrorKind::ConnectionRefused) {
+        FailureKind::ConnectionRefused
+    } else if err.is_connect() {
+        FailureKind::Connect
+    } else if err.is_body() || err.is_decode() {
+        FailureKind::Body
+    } else {
+        FailureKind::Other
+    }
+}
+
+fn sources(err: &reqwest::Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+    std::iter::successors(std::error::Error::source(err), |e| e.source())
+}
+
+fn is_tls(err: &reqwest::Error) -> bool {
+    sources(err).any(|e| {
+        e.is::<rustls::Error>()
+            || e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+    })
+}
+
+fn has_io_kind(err: &reqwest::Error, kind: std::io::ErrorKind) -> bool {
+    sources(err).any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == kind))
+}
+
+/// The error and its sources in one line, each distinct part once, with the URL removed
+/// from reqwest's own text (it may carry a query string with a token).
+pub fn error_chain(err: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let top = err.to_string();
+    let top = top.split(" for url (").next().unwrap_or(&top).to_owned();
+    parts.push(top);
+    for source in sources(err) {
+        let text = source.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+/// A request that got an answer.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub status: u16,
+    /// The URL answered after redirects.
+    pub final_url: String,
+    pub headers: HeaderMap,
+    /// At most the requested number of bytes of the body.
+    pub body: Vec<u8>,
+    /// Whether the body was longer than what was kept.
+    pub body_truncated: bool,
+    /// From sending the request to the last byte kept.
+    pub latency: Duration,
+    /// The server's leaf certificate (DER), when the client keeps it and TLS was used.
+    pub peer_certificate: Option<Vec<u8>>,
+}
+
+impl Fetched {
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends `request` and reads at most `max_body_bytes` of the answer, all within `timeout`
+/// (set on the request and enforced around it, so a server that trickles its body cannot
+/// hold the collector past it). Any status code is an answer; judging it is the caller's.
+///
+/// # Errors
+/// A [`Failure`] classified by [`classify`]; a timeout names its duration.
+pub async fn fetch(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+    max_body_bytes: usize,
+) -> Result<Fetched, (Failure, Duration)> {
+    let started = Instant::now();
+    let work = async {
+        let mut response = request.timeout(timeout).send().await.map_err(to_failure)?;
+        let status = response.status().as_u16();
+        let final_url = response.url().to_string();
+        let headers = response.headers().clone();
+        let peer_certificate = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .map(<[u8]>::to_vec);
+        let mut body = Vec::new();
+        let mut body_truncated = false;
+        while let Some(chunk) = response.chunk().await.map_err(to_failure)? {
+            let room = max_body_bytes.saturating_sub(body.len());
+            if chunk.len() > room {
+                body.extend_from_slice(&chunk[..room]);
+                body_truncated = true;
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched {
+            status,
+            final_url,
+            headers,
+            body,
+            body_truncated,
+            latency: started.elapsed(),
+            peer_certificate,
+        })
+    };
+    // reqwest's own timeout covers the body too; the outer one is a second guard with a
+    // little slack so reqwest's (better worded) error normally wins.
+    match tokio::time::timeout(timeout + Duration::from_millis(250), work).await {
+        Ok(Ok(fetched)) => Ok(fetched),
+        Ok(Err(failure)) => Err((with_duration(failure, timeout), started.elapsed())),
+        Err(_) => Err((timed_out(timeout), started.elapsed())),
+    }
+}
+
+fn to_failure(err: reqwest::Error) -> Failure {
+    Failure::new(classify(&err), error_chain(&err))
+}
+
+fn with_duration(failure: Failure, timeout: Duration) -> Failure {
+    if failure.kind == FailureKind::Timeout { timed_out(timeout) } else { failure }
+}
+
+fn timed_out(timeout: Duration) -> Failure {
+    Failure::new(FailureKind::Timeout, format!("no answer within {} ms", timeout.as_millis()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_file_without_certificates_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let options = ClientOptions { ca_file: Some(path.clone()), ..ClientOptions::default() };
+        let err = build_client(&options).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!("cannot read CA file {}", path.display())),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_told_apart() {
+        // Bind then drop a listener: its port is free and nothing listens there.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let client = build_client(&ClientOptions::default()).unwrap();
+        let (failure, _) = fetch(
+            client.get(format!("http://127.0.0.1:{port}/health")),
+            Duration::from_secs(5),
+            1024,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(failure.kind, FailureKind::ConnectionRefused, "{failure}");
+    }
+}

@@ -1,0 +1,190 @@
+//! One probe of a health endpoint and what is kept of it: status, latency, the failure
+//! told apart, the headers of interest, a capped body excerpt, what the body says about
+//! health, and whether the configured body match held.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::cert::{self, CertificateInfo};
+use crate::client::{self, Failure, FailureKind, Fetched};
+use crate::config::HttpConfig;
+use crate::health::{self, HealthReport, Verdict};
+
+/// What one probe saw.
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    /// 0-based order of the probe.
+    pub index: usize,
+    #[serde(with = "witness_collector::time::millis")]
+    pub started_at: DateTime<Utc>,
+    /// Time to the answer's last kept byte, or to the failure.
+    pub latency_ms: f64,
+    /// The status code, when an answer came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Whether the probe counts as healthy.
+    pub healthy: bool,
+    /// Why the probe is not healthy (transport failure, unexpected status, body).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// The response headers of interest (lower-case names).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The start of the body, at most `max_excerpt_bytes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_excerpt: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub body_truncated: bool,
+    /// What the body says about health, when it follows a known convention.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthReport>,
+    /// The server's certificate, for https.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateInfo>,
+}
+
+/// The compiled body checks of an instance.
+#[derive(Debug, Clone, Default)]
+pub struct BodyMatch {
+    pub regex: Option<regex::Regex>,
+    pub json: Option<(String, serde_json::Value)>,
+}
+
+impl BodyMatch {
+    /// `None` when the body passes, else why not.
+    fn check(&self, body: &str) -> Option<String> {
+        if let Some(regex) = &self.regex
+            && !regex.is_match(body)
+        {
+            return Some(format!("body does not match /{}/", regex.as_str()));
+        }
+        if let Some((pointer, expected)) = &self.json {
+            let value: serde_json::Value = match serde_json::from_str(body) {
+                Ok(value) => value,
+                Err(e) => return Some(format!("body is not JSON ({e}), cannot read {pointer}")),
+            };
+            match value.pointer(pointer) {
+                Some(actual) if actual == expected => {}
+                Some(actual) => return Some(format!("{pointer} is {actual}, expected {expected}")),
+                None => return Some(format!("{pointer} is missing from the body")),
+            }
+        }
+        None
+    }
+}
+
+/// Sends one probe and judges it.
+pub async fn run(
+    index: usize,
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+    config: &HttpConfig,
+    body_match: &BodyMatch,
+) -> Probe {
+    let started_at = Utc::now();
+    let mut probe = Probe {
+        index,
+        started_at,
+        latency_ms: 0.0,
+        status: None,
+        healthy: false,
+        failure: None,
+        headers: BTreeMap::new(),
+        body_excerpt: None,
+        body_truncated: false,
+        health: None,
+        certificate: None,
+    };
+    // Read a little more than the excerpt so a body match or health body slightly past it
+    // still parses; what is kept is cut to the excerpt below.
+    let read_cap = config.max_excerpt_bytes.max(64 * 1024);
+    match client::fetch(request, timeout, read_cap).await {
+        Ok(fetched) => judge(&mut probe, fetched, config, body_match),
+        Err((failure, elapsed)) => {
+            probe.latency_ms = millis(elapsed);
+            probe.failure = Some(failure);
+        }
+    }
+    probe
+}
+
+fn judge(probe: &mut Probe, fetched: Fetched, config: &HttpConfig, body_match: &BodyMatch) {
+    probe.latency_ms = millis(fetched.latency);
+    probe.status = Some(fetched.status);
+    for (name, value) in &fetched.headers {
+        if config.keep_headers.iter().any(|k| k.eq_ignore_ascii_case(name.as_str())) {
+            probe.headers.insert(name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned());
+        }
+    }
+    if let Some(der) = &fetched.peer_certificate {
+        probe.certificate = cert::inspect(der, probe.started_at).ok();
+    }
+    let body = fetched.body_text();
+    probe.health = health::interpret(&body);
+    let (excerpt, cut) = excerpt(&body, config.max_excerpt_bytes);
+    if !excerpt.is_empty() {
+        probe.body_excerpt = Some(excerpt);
+    }
+    probe.body_truncated = cut || fetched.body_truncated;
+
+    let health_note = probe.health.as_ref().and_then(|h| {
+        (h.verdict == Verdict::Down).then(|| {
+            if h.components_down.is_empty() {
+                format!("health body says {}", h.status)
+            } else {
+                format!("health body says {} ({} down)", h.status, h.components_down.join(", "))
+            }
+        })
+    });
+    probe.failure = if !config.status_expected(fetched.status) {
+        let mut message = format!("HTTP {}", fetched.status);
+        if let Some(note) = &health_note {
+            message = format!("{message}; {note}");
+        }
+        Some(Failure::new(FailureKind::HttpStatus, message))
+    } else if let Some(reason) = body_match.check(&body) {
+        Some(Failure::new(FailureKind::UnexpectedBody, reason))
+    } else {
+        // A 200 whose body says DOWN is still down: some frameworks answer 200 always.
+        health_note.map(|note| Failure::new(FailureKind::UnexpectedBody, note))
+    };
+    probe.healthy = probe.failure.is_none();
+}
+
+/// At most `max_bytes` of `text`, cut on a character boundary.
+fn excerpt(text: &str, max_bytes: usize) -> (String, bool) {
+    if text.len() <= max_bytes {
+        return (text.to_owned(), false);
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_owned(), true)
+}
+
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_cut_on_character_boundaries() {
+        assert_eq!(excerpt("héllo", 2), ("h".to_owned(), true));
+        assert_eq!(excerpt("ok", 10), ("ok".to_owned(), false));
+    }
+
+    #[test]
+    fn json_pointer_match_says_what_it_found() {
+        let m = BodyMatch { regex: None, json: Some(("/status".into(), "UP".into())) };
+        assert_eq!(m.check(r#"{"status":"UP"}"#), None);
+        assert_eq!(m.check(r#"{"status":"DOWN"}"#).unwrap(), r#"/status is "DOWN", expected "UP""#);
+        assert_eq!(m.check("{}").unwrap(), "/status is missing from the body");
+    }
+}
