@@ -189,10 +189,20 @@ fn sources(err: &reqwest::Error) -> impl Iterator<Item = &(dyn std::error::Error
 fn is_tls(err: &reqwest::Error) -> bool {
     sources(err).any(|e| {
         e.is::<rustls::Error>()
-            || e.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .is_some_and(|inner| inner.is::<rustls::Error>())
+            || e.downcast_ref::<std::io::Error>().is_some_and(|io| io_wraps_rustls(io, 4))
     })
+}
+
+/// Whether an io::Error carries a rustls error, possibly inside further io::Errors:
+/// hyper-util wraps tokio-rustls's io::Error in another, and io::Error's `source()`
+/// skips the wrapped error itself, so the chain has to be walked by hand.
+fn io_wraps_rustls(io: &std::io::Error, depth: usize) -> bool {
+    let Some(inner) = io.get_ref() else { return false };
+    inner.is::<rustls::Error>()
+        || (depth > 0
+            && inner
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io_wraps_rustls(io, depth - 1)))
 }
 
 fn has_io_kind(err: &reqwest::Error, kind: std::io::ErrorKind) -> bool {

@@ -287,7 +287,7 @@ fn reasons(failing: &[&Probe]) -> String {
             None => counts.push((reason, 1)),
         }
     }
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     counts.into_iter().map(|(r, _)| r).collect::<Vec<_>>().join(", ")
 }
 

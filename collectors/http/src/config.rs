@@ -205,9 +205,12 @@ impl CollectorConfig for HttpConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         match reqwest::Url::parse(&self.url) {
-            Ok(url) if !matches!(url.scheme(), "http" | "https") => problems.push(
-                ConfigProblem::new("url", format!("scheme `{}` is not http or https", url.scheme())),
-            ),
+            Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+                problems.push(ConfigProblem::new(
+                    "url",
+                    format!("scheme `{}` is not http or https", url.scheme()),
+                ))
+            }
             Ok(url) if url.host_str().is_none_or(str::is_empty) => {
                 problems.push(ConfigProblem::new("url", "has no host"));
             }
@@ -253,14 +256,16 @@ impl CollectorConfig for HttpConfig {
             )),
             _ => {}
         }
-        if self.method == Method::Head && (self.body_regex.is_some() || self.body_json_pointer.is_some())
+        if self.method == Method::Head
+            && (self.body_regex.is_some() || self.body_json_pointer.is_some())
         {
             problems.push(ConfigProblem::new("method", "a HEAD answer has no body to match"));
         }
         if let Some(path) = &self.ca_file
             && !path.is_file()
         {
-            problems.push(ConfigProblem::new("ca_file", format!("{} is not a file", path.display())));
+            problems
+                .push(ConfigProblem::new("ca_file", format!("{} is not a file", path.display())));
         }
         problems
     }
@@ -278,7 +283,10 @@ fn validate_header(i: usize, header: &HeaderConfig) -> Vec<ConfigProblem> {
     let key = |field: &str| format!("headers[{i}].{field}");
     let mut problems = Vec::new();
     if reqwest::header::HeaderName::from_bytes(header.name.as_bytes()).is_err() {
-        problems.push(ConfigProblem::new(key("name"), format!("`{}` is not a header name", header.name)));
+        problems.push(ConfigProblem::new(
+            key("name"),
+            format!("`{}` is not a header name", header.name),
+        ));
     }
     let secret = header.secret();
     match (header.value.is_some(), secret.is_set()) {

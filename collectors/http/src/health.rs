@@ -95,8 +95,7 @@ fn interpret_json(object: &serde_json::Map<String, Value>) -> Option<HealthRepor
     };
     let is_actuator_word =
         matches!(report.status.as_str(), "UP" | "DOWN" | "OUT_OF_SERVICE" | "UNKNOWN");
-    if object.contains_key("checks") || matches!(report.status.as_str(), "pass" | "fail" | "warn")
-    {
+    if object.contains_key("checks") || matches!(report.status.as_str(), "pass" | "fail" | "warn") {
         report.format = HealthFormat::IetfHealth;
         if let Some(Value::Object(checks)) = object.get("checks") {
             for (name, entries) in checks {
@@ -172,7 +171,8 @@ mod tests {
 
     #[test]
     fn old_actuator_details_tree_is_read_too() {
-        let body = r#"{"status":"DOWN","details":{"mongo":{"status":"DOWN"},"disk":{"status":"UP"}}}"#;
+        let body =
+            r#"{"status":"DOWN","details":{"mongo":{"status":"DOWN"},"disk":{"status":"UP"}}}"#;
         assert_eq!(interpret(body).unwrap().components_down, vec!["mongo"]);
     }
 

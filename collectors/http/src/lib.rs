@@ -31,6 +31,8 @@ mod collector;
 mod config;
 pub mod health;
 mod probe;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use collector::{HttpCollector, LatencyStats};
 pub use config::{HeaderConfig, HttpConfig, Method};

@@ -116,7 +116,10 @@ fn judge(probe: &mut Probe, fetched: Fetched, config: &HttpConfig, body_match: &
     probe.status = Some(fetched.status);
     for (name, value) in &fetched.headers {
         if config.keep_headers.iter().any(|k| k.eq_ignore_ascii_case(name.as_str())) {
-            probe.headers.insert(name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned());
+            probe.headers.insert(
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            );
         }
     }
     if let Some(der) = &fetched.peer_certificate {
