@@ -1,1 +1,51 @@
-fn main() {}
+//! The `witness` binary: parses the command line, sets up logging and the runtime, runs
+//! the command, and turns every error into one line on stderr and exit status 2.
+
+mod bundle;
+mod cli;
+mod collect;
+mod commands;
+mod config;
+mod progress;
+mod redact;
+mod registry;
+mod report;
+mod rules;
+mod run;
+mod server;
+mod timeline;
+mod trigger;
+mod view;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("witness: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(commands::run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("witness: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(format: cli::LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("WITNESS_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Text => builder.init(),
+        cli::LogFormat::Json => builder.json().init(),
+    }
+}

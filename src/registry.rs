@@ -86,6 +86,7 @@ impl CollectorsConfig {
     /// What `collect now` runs with no config file: the host, and the git repository of
     /// the current directory when there is one.
     pub fn zero_config() -> Self {
+        #[allow(unused_mut)] // only the optional kinds add to it
         let mut config = CollectorsConfig {
             host: vec![witness_host::HostConfig::named("local")],
             ..CollectorsConfig::default()

@@ -1,1 +1,235 @@
-pub fn placeholder() {}
+//! The `host` collector kind: a snapshot of the machine witness runs on — CPU (overall and
+//! per core, from two samples taken inside the deadline), load averages, memory and swap,
+//! disks (usage and inodes), network totals, the top processes by CPU and by memory, and
+//! uptime.
+//!
+//! Facts (see `FACTS.md`):
+//! `host.cpu_busy_ratio`, `host.cpu_max_core_busy_ratio`, `host.load1_per_core`,
+//! `host.mem_used_ratio`, `host.swap_used_ratio`, `host.disk_max_used_ratio`,
+//! `host.disk_max_inodes_used_ratio`, `host.cpu_saturated`, `host.mem_saturated`,
+//! `host.cores`, `host.uptime_secs`.
+
+mod snapshot;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use witness_collector::{
+    CollectContext, CollectError, Collector, CollectorConfig, ConfigProblem, Event, Evidence,
+    Severity,
+};
+
+pub use snapshot::Snapshot;
+
+/// One `[[collectors.host]]` instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// Instance name; names `evidence/host-<name>.json`.
+    pub name: String,
+    /// This instance's deadline in seconds (default: the run's `collector_timeout_secs`).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Time between the two CPU samples, in milliseconds (default 500; sysinfo needs at
+    /// least 200).
+    #[serde(default = "default_cpu_sample_ms")]
+    pub cpu_sample_ms: u64,
+    /// How many processes to keep in each top list (default 10).
+    #[serde(default = "default_top_processes")]
+    pub top_processes: usize,
+    /// CPU busy ratio at or above which the host counts as CPU-saturated (default 0.9).
+    #[serde(default = "default_saturation_ratio")]
+    pub cpu_saturation_ratio: f64,
+    /// Memory used ratio at or above which the host counts as memory-saturated (default 0.9).
+    #[serde(default = "default_saturation_ratio")]
+    pub mem_saturation_ratio: f64,
+}
+
+fn default_cpu_sample_ms() -> u64 {
+    500
+}
+fn default_top_processes() -> usize {
+    10
+}
+fn default_saturation_ratio() -> f64 {
+    0.9
+}
+
+impl HostConfig {
+    /// An instance with every default.
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            timeout_secs: None,
+            cpu_sample_ms: default_cpu_sample_ms(),
+            top_processes: default_top_processes(),
+            cpu_saturation_ratio: default_saturation_ratio(),
+            mem_saturation_ratio: default_saturation_ratio(),
+        }
+    }
+}
+
+impl CollectorConfig for HostConfig {
+    fn kind(&self) -> &'static str {
+        "host"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout_secs.map(Duration::from_secs)
+    }
+
+    fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if !(200..=10_000).contains(&self.cpu_sample_ms) {
+            problems.push(ConfigProblem::new("cpu_sample_ms", "must be between 200 and 10000"));
+        }
+        for (key, ratio) in [
+            ("cpu_saturation_ratio", self.cpu_saturation_ratio),
+            ("mem_saturation_ratio", self.mem_saturation_ratio),
+        ] {
+            if !(ratio > 0.0 && ratio <= 1.0) {
+                problems.push(ConfigProblem::new(key, "must be a ratio in (0, 1]"));
+            }
+        }
+        problems
+    }
+
+    fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
+        let problems = self.validate();
+        if problems.is_empty() {
+            Ok(Box::new(Host { config: self.clone() }))
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// The host collector.
+pub struct Host {
+    config: HostConfig,
+}
+
+#[async_trait]
+impl Collector for Host {
+    async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
+        // Keep the second CPU sample inside the deadline, with room to spare.
+        let room = ctx.remaining().saturating_sub(Duration::from_millis(300));
+        let interval = Duration::from_millis(self.config.cpu_sample_ms)
+            .min(room)
+            .max(Duration::from_millis(200));
+        let top = self.config.top_processes;
+        let snapshot = tokio::task::spawn_blocking(move || Snapshot::take(interval, top))
+            .await
+            .map_err(|e| CollectError::other(format!("the host sampler stopped: {e}")))?;
+        ctx.artifacts.put_json("snapshot.json", &snapshot);
+        Ok(self.evidence(ctx, snapshot))
+    }
+}
+
+impl Host {
+    fn evidence(&self, ctx: &CollectContext, s: Snapshot) -> Evidence {
+        let cpu_saturated = s.cpu.busy_ratio >= self.config.cpu_saturation_ratio;
+        let mem_saturated = s.memory.used_ratio >= self.config.mem_saturation_ratio;
+        let summary = format!(
+            "{}: CPU {:.0}% busy over {} cores, load {:.2}, memory {:.0}% used, fullest disk {:.0}%",
+            s.hostname,
+            s.cpu.busy_ratio * 100.0,
+            s.cpu.per_core.len(),
+            s.load.one,
+            s.memory.used_ratio * 100.0,
+            s.disk_max_used_ratio().unwrap_or(0.0) * 100.0
+        );
+        let mut evidence = Evidence::ok(summary)
+            .fact("host.cpu_busy_ratio", round3(s.cpu.busy_ratio))
+            .fact(
+                "host.cpu_max_core_busy_ratio",
+                round3(s.cpu.per_core.iter().copied().fold(0.0, f64::max)),
+            )
+            .fact("host.cores", s.cpu.per_core.len())
+            .fact("host.load1_per_core", round3(s.load.one / s.cpu.per_core.len().max(1) as f64))
+            .fact("host.mem_used_ratio", round3(s.memory.used_ratio))
+            .fact("host.cpu_saturated", cpu_saturated)
+            .fact("host.mem_saturated", mem_saturated)
+            .fact("host.uptime_secs", s.uptime_secs);
+        if let Some(ratio) = s.memory.swap_used_ratio {
+            evidence = evidence.fact("host.swap_used_ratio", round3(ratio));
+        }
+        if let Some(ratio) = s.disk_max_used_ratio() {
+            evidence = evidence.fact("host.disk_max_used_ratio", round3(ratio));
+        }
+        if let Some(ratio) = s.disk_max_inodes_used_ratio() {
+            evidence = evidence.fact("host.disk_max_inodes_used_ratio", round3(ratio));
+        }
+        if s.disks.is_empty() {
+            evidence.add_note("no disks were reported by the operating system");
+        }
+        let now = ctx.anchor.max(chrono::Utc::now().min(ctx.window.end));
+        if cpu_saturated {
+            evidence = evidence.event(
+                Event::new(
+                    now,
+                    "saturation",
+                    format!("CPU {:.0}% busy on {}", s.cpu.busy_ratio * 100.0, s.hostname),
+                )
+                .severity(Severity::Warning)
+                .pointer("/data/cpu"),
+            );
+        }
+        if mem_saturated {
+            evidence = evidence.event(
+                Event::new(
+                    now,
+                    "saturation",
+                    format!("memory {:.0}% used on {}", s.memory.used_ratio * 100.0, s.hostname),
+                )
+                .severity(Severity::Warning)
+                .pointer("/data/memory"),
+            );
+        }
+        evidence.data(&s)
+    }
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use witness_collector::Status;
+
+    #[tokio::test]
+    async fn a_snapshot_has_cpu_memory_disks_and_processes_within_the_deadline() {
+        let ctx = CollectContext::for_test();
+        let host = HostConfig { cpu_sample_ms: 250, ..HostConfig::named("local") }.build().unwrap();
+        let started = std::time::Instant::now();
+        let evidence = host.collect(&ctx).await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(evidence.status, Status::Ok);
+        let busy = evidence.facts["host.cpu_busy_ratio"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&busy), "{busy}");
+        let mem = evidence.facts["host.mem_used_ratio"].as_f64().unwrap();
+        assert!(mem > 0.0 && mem <= 1.0, "{mem}");
+        assert!(evidence.facts["host.cores"].as_f64().unwrap() >= 1.0);
+        let data = &evidence.data;
+        assert!(data["cpu"]["per_core"].as_array().unwrap().len() >= 1);
+        assert!(!data["processes"]["by_cpu"].as_array().unwrap().is_empty());
+        assert!(data["processes"]["by_memory"].as_array().unwrap().len() <= 10);
+        assert!(data["disks"].as_array().is_some());
+        assert_eq!(ctx.artifacts.take().len(), 1);
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let config =
+            HostConfig { cpu_sample_ms: 10, cpu_saturation_ratio: 1.5, ..HostConfig::named("x") };
+        let keys: Vec<_> = config.validate().into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, vec!["cpu_sample_ms", "cpu_saturation_ratio"]);
+    }
+}

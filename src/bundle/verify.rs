@@ -1,0 +1,153 @@
+//! `witness verify`: recomputes every file's hash, lists each modified, missing and
+//! unexpected file by path, checks the root hash and, with a public key, the signature.
+//! Works the same on a bundle directory and on its `.tar.gz`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::VerifyingKey;
+
+use super::manifest::{self, Manifest};
+use super::{MANIFEST, SIGNATURE, archive, sign};
+
+/// One way a bundle differs from its manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    Modified(String),
+    Missing(String),
+    Unexpected(String),
+    RootHashMismatch,
+    SignatureMissing,
+    SignatureInvalid,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Modified(p) => write!(f, "modified: {p}"),
+            Problem::Missing(p) => write!(f, "missing: {p}"),
+            Problem::Unexpected(p) => write!(f, "unexpected: {p}"),
+            Problem::RootHashMismatch => {
+                f.write_str("root hash: the manifest's file list does not match its root_sha256")
+            }
+            Problem::SignatureMissing => f.write_str("signature: manifest.sig is missing"),
+            Problem::SignatureInvalid => {
+                f.write_str("signature: manifest.sig does not match manifest.json with this key")
+            }
+        }
+    }
+}
+
+/// The result of verifying a bundle.
+#[derive(Debug)]
+pub struct Verification {
+    pub manifest: Manifest,
+    pub problems: Vec<Problem>,
+    /// Whether a signature was present, and checked when a key was given.
+    pub signed: bool,
+    pub signature_checked: bool,
+}
+
+impl Verification {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Why a bundle could not be verified at all.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("{}: no such bundle directory or .tar.gz", .0.display())]
+    NotFound(PathBuf),
+    #[error("{}: cannot read: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: manifest.json is missing: this is not a witness bundle", .0.display())]
+    NoManifest(PathBuf),
+    #[error("{}: manifest.json is not a valid manifest: {source}", path.display())]
+    BadManifest { path: PathBuf, source: serde_json::Error },
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+}
+
+/// Reads every file of a bundle (directory or `.tar.gz`) into memory, by relative path.
+/// Symbolic links in a directory are reported as files whose content is the link marker,
+/// so they show up as unexpected or modified, and are never followed.
+///
+/// # Errors
+/// [`VerifyError`] when the path does not exist or cannot be read.
+pub fn read_bundle(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, VerifyError> {
+    let meta = fs::symlink_metadata(path).map_err(|_| VerifyError::NotFound(path.to_owned()))?;
+    if meta.is_dir() {
+        let mut files = BTreeMap::new();
+        walk(path, path, &mut files)?;
+        Ok(files)
+    } else {
+        Ok(archive::read(path)?)
+    }
+}
+
+fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) -> Result<(), VerifyError> {
+    let err = |source| VerifyError::Read { path: dir.to_owned(), source };
+    let mut entries: Vec<_> =
+        fs::read_dir(dir).map_err(err)?.collect::<Result<_, _>>().map_err(err)?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let kind = entry.file_type().map_err(err)?;
+        let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+        if kind.is_dir() {
+            walk(root, &path, files)?;
+        } else if kind.is_file() {
+            let bytes = fs::read(&path)
+                .map_err(|source| VerifyError::Read { path: path.clone(), source })?;
+            files.insert(relative, bytes);
+        } else {
+            files.insert(relative, b"\0witness: not a regular file\0".to_vec());
+        }
+    }
+    Ok(())
+}
+
+/// Verifies the bundle at `path`.
+///
+/// # Errors
+/// [`VerifyError`] when the bundle cannot be read or has no readable manifest; every
+/// other difference is a [`Problem`] in the result.
+pub fn verify(path: &Path, key: Option<&VerifyingKey>) -> Result<Verification, VerifyError> {
+    let mut files = read_bundle(path)?;
+    let manifest_bytes =
+        files.remove(MANIFEST).ok_or_else(|| VerifyError::NoManifest(path.to_owned()))?;
+    let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
+        .map_err(|source| VerifyError::BadManifest { path: path.to_owned(), source })?;
+    let signature = files.remove(SIGNATURE);
+
+    let mut problems = Vec::new();
+    for entry in &manifest.files {
+        match files.remove(&entry.path) {
+            None => problems.push(Problem::Missing(entry.path.clone())),
+            Some(bytes) => {
+                if bytes.len() as u64 != entry.bytes || manifest::sha256_hex(&bytes) != entry.sha256
+                {
+                    problems.push(Problem::Modified(entry.path.clone()));
+                }
+            }
+        }
+    }
+    problems.extend(files.into_keys().map(Problem::Unexpected));
+    if manifest::root_hash(&manifest.files) != manifest.root_sha256 {
+        problems.push(Problem::RootHashMismatch);
+    }
+    let signed = signature.is_some();
+    if let Some(key) = key {
+        match &signature {
+            None => problems.push(Problem::SignatureMissing),
+            Some(sig) => {
+                if !sign::verify(key, &manifest_bytes, &String::from_utf8_lossy(sig)) {
+                    problems.push(Problem::SignatureInvalid);
+                }
+            }
+        }
+    }
+    Ok(Verification { manifest, problems, signed, signature_checked: key.is_some() })
+}

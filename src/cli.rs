@@ -1,0 +1,157 @@
+//! The command line: every command and flag of DESIGN.md, parsed with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// witness — evidence for production incidents: collect, seal, verify.
+#[derive(Debug, Parser)]
+#[command(name = "witness", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log format of witness's own logs on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Collect evidence now, or for a moment in the past, and seal a bundle.
+    Collect {
+        #[command(subcommand)]
+        when: CollectWhen,
+    },
+    /// Run the daemon: webhooks from Alertmanager, Grafana and PagerDuty start runs.
+    Serve {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Address to listen on (default from [server] listen, else 127.0.0.1:9848).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Check a bundle (directory or .tar.gz): every hash, the root hash, the signature.
+    Verify {
+        bundle: PathBuf,
+        /// Public key (from `witness keygen`) the signature must match.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Show a bundle's recommendation, timeline and collectors.
+    Show {
+        bundle: PathBuf,
+        #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+        format: ShowFormat,
+    },
+    /// List the bundles in the store, newest first.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Check or test hypothesis rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Check a configuration file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Make an ed25519 key pair for signing bundles: PREFIX.key and PREFIX.pub.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CollectWhen {
+    /// Anchor the run at this moment.
+    Now {
+        #[command(flatten)]
+        args: CollectArgs,
+    },
+    /// Anchor the run at a moment in the past (RFC 3339, e.g. 2025-11-19T21:00:00Z).
+    At {
+        anchor: String,
+        #[command(flatten)]
+        args: CollectArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// How far before the anchor to look, e.g. 30m, 2h (default from [collect]).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only these collector kinds, comma-separated (e.g. logs,postgres).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Option<Vec<String>>,
+    /// A label for the run, as an alert would carry it (repeatable): --label service=checkout
+    #[arg(long = "label", value_name = "K=V")]
+    pub labels: Vec<String>,
+    /// Directory to write the bundle into (default from [store] dir).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write the bundle as <id>.tar.gz beside it.
+    #[arg(long)]
+    pub archive: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// Configuration file (default: $WITNESS_CONFIG, else ./witness.toml when it exists,
+    /// else built-in defaults).
+    #[arg(long, env = "WITNESS_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    Text,
+    Md,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check rule files: syntax, CEL conditions, fact names (default: the configured rules).
+    Check {
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Re-evaluate the rules over a bundle's evidence and show what fired and why.
+    Test {
+        #[arg(long)]
+        bundle: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Parse and validate the configuration; print what would run.
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}

@@ -1,0 +1,319 @@
+//! Run orchestration: every planned collector runs concurrently, each in its own task under
+//! its own deadline and the run's cancellation. A collector that errors, times out or
+//! panics is recorded with that status and the reason, and the run goes on; a run never
+//! waits past the longest deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use witness_collector::{
+    Artifact, ArtifactSink, CollectContext, Collector, Evidence, SecretRegistry, Status, Window,
+};
+
+/// One collector instance of a run's plan.
+pub struct PlannedCollector {
+    pub kind: &'static str,
+    pub name: String,
+    pub timeout: Duration,
+    pub action: Planned,
+}
+
+/// What the run does with a planned instance.
+pub enum Planned {
+    /// Run it.
+    Run(Arc<dyn Collector>),
+    /// Record it as `failed` with this reason: its configuration could not be built.
+    BuildFailed(String),
+    /// Record it as `skipped` with this reason (not selected with `--only`).
+    Skip(String),
+}
+
+/// What the run knows about one collector instance; this is `evidence/<kind>-<name>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectorRecord {
+    pub kind: String,
+    pub name: String,
+    #[serde(with = "witness_collector::time::millis")]
+    pub started_at: DateTime<Utc>,
+    #[serde(with = "witness_collector::time::millis")]
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    /// Why the collector failed, timed out or was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(flatten)]
+    pub evidence: Evidence,
+}
+
+impl CollectorRecord {
+    pub fn status(&self) -> Status {
+        self.evidence.status
+    }
+
+    /// `evidence/<kind>-<name>.json`
+    pub fn evidence_path(&self) -> String {
+        format!("evidence/{}-{}.json", self.kind, self.name)
+    }
+
+    /// `evidence/<kind>-<name>/`, where its raw artifacts go.
+    pub fn artifact_dir(&self) -> String {
+        format!("evidence/{}-{}", self.kind, self.name)
+    }
+}
+
+/// A collector's record and the raw artifacts it stored.
+pub struct CollectorOutcome {
+    pub record: CollectorRecord,
+    pub artifacts: Vec<Artifact>,
+}
+
+/// What the orchestrator tells the user interface as collectors start and finish.
+pub trait Progress: Send + Sync {
+    fn started(&self, kind: &str, name: &str);
+    fn finished(&self, record: &CollectorRecord);
+}
+
+/// A [`Progress`] that shows nothing (the daemon, tests).
+pub struct Silent;
+
+impl Progress for Silent {
+    fn started(&self, _: &str, _: &str) {}
+    fn finished(&self, _: &CollectorRecord) {}
+}
+
+/// The time and trigger a run collects for.
+#[derive(Clone)]
+pub struct RunScope {
+    pub anchor: DateTime<Utc>,
+    pub window: Window,
+    pub trigger: witness_collector::Trigger,
+    pub secrets: SecretRegistry,
+}
+
+/// Runs every planned collector concurrently and returns their outcomes in plan order.
+/// Returns when every collector finished, hit its deadline or the run was cancelled.
+pub async fn run_collectors(
+    plan: Vec<PlannedCollector>,
+    scope: &RunScope,
+    cancel: &CancellationToken,
+    progress: &dyn Progress,
+) -> Vec<CollectorOutcome> {
+    let runs = plan.into_iter().map(|planned| run_one(planned, scope, cancel, progress));
+    join_all(runs).await
+}
+
+async fn run_one(
+    planned: PlannedCollector,
+    scope: &RunScope,
+    cancel: &CancellationToken,
+    progress: &dyn Progress,
+) -> CollectorOutcome {
+    let started_at = Utc::now();
+    let started = Instant::now();
+    let finish = |evidence: Evidence, error: Option<String>, artifacts: Vec<Artifact>| {
+        let record = CollectorRecord {
+            kind: planned.kind.to_owned(),
+            name: planned.name.clone(),
+            started_at,
+            finished_at: Utc::now(),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            error,
+            evidence,
+        };
+        progress.finished(&record);
+        CollectorOutcome { record, artifacts }
+    };
+
+    let collector = match &planned.action {
+        Planned::Run(collector) => Arc::clone(collector),
+        Planned::Skip(reason) => {
+            return finish(Evidence::skipped(reason.clone()), Some(reason.clone()), Vec::new());
+        }
+        Planned::BuildFailed(reason) => {
+            return finish(failed(reason), Some(reason.clone()), Vec::new());
+        }
+    };
+    progress.started(planned.kind, &planned.name);
+
+    let ctx = CollectContext {
+        anchor: scope.anchor,
+        window: scope.window,
+        trigger: scope.trigger.clone(),
+        deadline: started + planned.timeout,
+        cancel: cancel.child_token(),
+        artifacts: ArtifactSink::default(),
+        secrets: scope.secrets.clone(),
+    };
+    let sink = ctx.artifacts.clone();
+    let task_ctx = ctx.clone();
+    // Its own task, so that a panic is caught as a JoinError instead of ending the run.
+    let mut task = tokio::spawn(async move { collector.collect(&task_ctx).await });
+
+    let result = tokio::select! {
+        joined = &mut task => Some(joined),
+        () = tokio::time::sleep_until(ctx.deadline) => None,
+        () = cancel.cancelled() => {
+            task.abort();
+            ctx.cancel.cancel();
+            let reason = "the run was cancelled before this collector finished".to_owned();
+            return finish(failed(&reason), Some(reason), sink.take());
+        }
+    };
+    match result {
+        Some(Ok(Ok(evidence))) => {
+            let error = (!evidence.status.has_evidence() && evidence.status != Status::Skipped)
+                .then(|| evidence.summary.clone());
+            finish(evidence, error, sink.take())
+        }
+        Some(Ok(Err(e))) => {
+            let reason = e.to_string();
+            finish(failed(&reason), Some(reason), sink.take())
+        }
+        Some(Err(join_error)) => {
+            let reason = if join_error.is_panic() {
+                format!("the collector crashed: {}", panic_message(join_error.into_panic()))
+            } else {
+                "the collector task was stopped".to_owned()
+            };
+            finish(failed(&reason), Some(reason), sink.take())
+        }
+        None => {
+            // Tell the collector to stop, then stop waiting for it.
+            ctx.cancel.cancel();
+            task.abort();
+            let reason = format!("did not finish within its deadline of {:?}", planned.timeout);
+            let mut evidence = Evidence::ok(reason.clone());
+            evidence.status = Status::TimedOut;
+            finish(evidence, Some(reason), sink.take())
+        }
+    }
+}
+
+fn failed(reason: &str) -> Evidence {
+    let mut evidence = Evidence::ok(reason);
+    evidence.status = Status::Failed;
+    evidence
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic with a non-text payload".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use witness_collector::CollectError;
+
+    /// A collector for tests: sleeps, then does what it was told.
+    struct Scripted {
+        sleep: Duration,
+        outcome: fn() -> Result<Evidence, CollectError>,
+    }
+
+    #[async_trait]
+    impl Collector for Scripted {
+        async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
+            ctx.artifacts.put("before-sleep.txt", "kept even on timeout");
+            tokio::time::sleep(self.sleep).await;
+            (self.outcome)()
+        }
+    }
+
+    fn planned(
+        name: &str,
+        sleep_ms: u64,
+        timeout_ms: u64,
+        outcome: fn() -> Result<Evidence, CollectError>,
+    ) -> PlannedCollector {
+        PlannedCollector {
+            kind: "test",
+            name: name.into(),
+            timeout: Duration::from_millis(timeout_ms),
+            action: Planned::Run(Arc::new(Scripted {
+                sleep: Duration::from_millis(sleep_ms),
+                outcome,
+            })),
+        }
+    }
+
+    fn scope() -> RunScope {
+        let now = Utc::now();
+        RunScope {
+            anchor: now,
+            window: Window::new(now - chrono::Duration::minutes(30), now),
+            trigger: witness_collector::Trigger::default(),
+            secrets: SecretRegistry::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_way_of_ending_is_recorded_and_the_run_goes_on() {
+        let plan = vec![
+            planned("fine", 0, 5_000, || Ok(Evidence::ok("all good").fact("test.x", 1))),
+            planned("slow", 60_000, 300, || Ok(Evidence::ok("never"))),
+            planned("broken", 0, 5_000, || Err(CollectError::other("connection refused"))),
+            planned("panics", 0, 5_000, || panic!("index out of bounds")),
+            PlannedCollector {
+                kind: "test",
+                name: "unbuildable".into(),
+                timeout: Duration::from_secs(1),
+                action: Planned::BuildFailed("regex too large".into()),
+            },
+        ];
+        let started = std::time::Instant::now();
+        let outcomes = run_collectors(plan, &scope(), &CancellationToken::new(), &Silent).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the run waited for the slow collector"
+        );
+        let status: Vec<_> =
+            outcomes.iter().map(|o| (o.record.name.as_str(), o.record.status())).collect();
+        assert_eq!(
+            status,
+            vec![
+                ("fine", Status::Ok),
+                ("slow", Status::TimedOut),
+                ("broken", Status::Failed),
+                ("panics", Status::Failed),
+                ("unbuildable", Status::Failed)
+            ]
+        );
+        assert_eq!(
+            outcomes[1].record.error.as_deref(),
+            Some("did not finish within its deadline of 300ms")
+        );
+        assert_eq!(outcomes[1].artifacts.len(), 1, "artifacts stored before the timeout are kept");
+        assert_eq!(outcomes[2].record.error.as_deref(), Some("connection refused"));
+        assert!(outcomes[3].record.error.as_deref().unwrap().contains("index out of bounds"));
+        assert_eq!(outcomes[0].record.evidence.facts["test.x"], 1.into());
+    }
+
+    #[tokio::test]
+    async fn cancelling_the_run_stops_waiting() {
+        let cancel = CancellationToken::new();
+        let trigger = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            trigger.cancel();
+        });
+        let outcomes = run_collectors(
+            vec![planned("slow", 60_000, 60_000, || Ok(Evidence::ok("x")))],
+            &scope(),
+            &cancel,
+            &Silent,
+        )
+        .await;
+        assert_eq!(outcomes[0].record.status(), Status::Failed);
+        assert!(outcomes[0].record.error.as_deref().unwrap().contains("cancelled"));
+    }
+}
