@@ -1,21 +1,7 @@
 //! The `witness` binary: parses the command line, sets up logging and the runtime, runs
 //! the command, and turns every error into one line on stderr and exit status 2.
 
-mod bundle;
-mod cli;
-mod collect;
-mod commands;
-mod config;
-mod progress;
-mod redact;
-mod registry;
-mod report;
-mod rules;
-mod run;
-mod server;
-mod timeline;
-mod trigger;
-mod view;
+use witness::{cli, commands};
 
 use std::process::ExitCode;
 

@@ -9,6 +9,8 @@
 
 mod rules;
 
+pub use rules::BUILTIN_RULE_IDS;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
