@@ -1,38 +1,70 @@
-//! The `kubernetes` collector kind: Deployment rollout history, pods, events, HPA.
+//! The `kubernetes` collector kind: what a Deployment did around the anchor. It reads the
+//! Deployment, its ReplicaSets (the rollout history, derived exactly as
+//! `kubectl rollout history` does), its pods, the Events about them and the
+//! HorizontalPodAutoscaler (autoscaling/v2) that targets it, and recommends nothing itself:
+//! it publishes facts for the rules and the kubectl commands a responder may run.
 //!
-//! Not built yet: configuring it is accepted, and building it reports that it is not
-//! available in this version.
+//! The Deployments come from the alert's labels (`namespace`, `deployment`, `pod` → its
+//! ReplicaSet → its Deployment, `service` via `service_deployments`), else from the config
+//! (`deployments` or `label_selector`). Credentials are the pod's service account inside a
+//! cluster, else a kubeconfig (path and context configurable). It needs only `get`, `list`
+//! and `watch` on deployments, replicasets, pods, events and horizontalpodautoscalers
+//! (`deploy/rbac.yaml`); a 403 on one of them makes the evidence `partial`, naming the
+//! resource and verb, and the rest is still read.
+//!
+//! `data` has one section per Deployment (`/data/deployments/N`: state, history, pods,
+//! events, hpa, suggested_commands), `data.suggested_commands` for the Deployment the facts
+//! describe, and `data.forbidden` for denied permissions. Raw objects are kept as
+//! artifacts `<namespace>/<deployment>/{deployment,replicasets,pods,events,hpa}.json`, with
+//! env values and last-applied configurations withheld.
+//!
+//! # Facts
+//! With several Deployments in one run, the facts describe one: the Deployment named by
+//! the alert; otherwise the one in the most trouble (rollout stuck 4, unavailable replicas,
+//! crash-looping pods and OOM kills 2 each, restarts and HPA at max 1 each, and 3 for a
+//! rollout within `rollout_margin_mins` before the window or inside it), then the newest
+//! rollout. `data.facts_deployment` names it. A fact that cannot be computed is absent.
+//!
+//! | fact | type | meaning |
+//! |---|---|---|
+//! | `kubernetes.deployment` | text | the Deployment the facts describe |
+//! | `kubernetes.namespace` | text | its namespace |
+//! | `kubernetes.deployments_read` | int | Deployments read in this run |
+//! | `kubernetes.minutes_since_rollout` | float | anchor minus the current revision's rollout time, in minutes (negative when the rollout came after the anchor); absent when that time is unknown |
+//! | `kubernetes.current_revision` | int | the revision the Deployment runs (its new ReplicaSet's) |
+//! | `kubernetes.previous_revision` | int | the revision `kubectl rollout undo` returns to; absent with one revision |
+//! | `kubernetes.current_images` | list of text | the current revision's images |
+//! | `kubernetes.images_changed` | bool | the current revision's images differ from the previous revision's |
+//! | `kubernetes.replicas` | int | `spec.replicas` |
+//! | `kubernetes.available_replicas` | int | `status.availableReplicas` |
+//! | `kubernetes.unavailable_replicas` | int | `status.unavailableReplicas` |
+//! | `kubernetes.rollout_stuck` | bool | `Progressing` is False with `ProgressDeadlineExceeded` |
+//! | `kubernetes.rollout_complete` | bool | rolled out by `kubectl rollout status`'s rule |
+//! | `kubernetes.restarts_in_window` | int | container restarts in the window (a lower bound when a pod older than the window restarted more than once) |
+//! | `kubernetes.oom_kills_in_window` | int | container terminations with reason OOMKilled in the window |
+//! | `kubernetes.crashloop_pods` | int | pods with a container waiting in CrashLoopBackOff |
+//! | `kubernetes.not_ready_pods` | int | pods whose Ready condition is not True |
+//! | `kubernetes.warning_events` | int | Warning events about the Deployment, its ReplicaSets, pods and HPA in the window |
+//! | `kubernetes.hpa_at_max` | bool | the HPA is at its ceiling (ScalingLimited True with TooManyReplicas, desired > max, or current and desired at max); false when no HPA targets the Deployment, absent when HPAs could not be listed |
+//! | `kubernetes.hpa_max_replicas` | int | the HPA's `maxReplicas` |
+//! | `kubernetes.hpa_desired_replicas` | int | the HPA's `desiredReplicas` |
+//! | `kubernetes.hpa_current_replicas` | int | the HPA's `currentReplicas` |
 
-use std::time::Duration;
+mod api;
+mod artifacts;
+mod collect;
+mod commands;
+mod config;
+mod events;
+mod history;
+mod hpa;
+mod meta;
+mod pods;
+mod report;
+mod state;
+mod target;
 
-use serde::Deserialize;
-use witness_collector::{Collector, CollectorConfig, ConfigProblem};
-
-/// One `[[collectors.kubernetes]]` instance.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KubernetesConfig {
-    /// Instance name, unique among `kubernetes` instances; names `evidence/kubernetes-<name>.json`.
-    pub name: String,
-    /// This instance's deadline in seconds (default: the run's `collector_timeout_secs`).
-    #[serde(default)]
-    pub timeout_secs: Option<u64>,
-}
-
-impl CollectorConfig for KubernetesConfig {
-    fn kind(&self) -> &'static str {
-        "kubernetes"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout_secs.map(Duration::from_secs)
-    }
-
-    fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
-        Err(vec![ConfigProblem::new("", "the kubernetes collector is not available in this version")])
-    }
-}
+pub use api::KubernetesError;
+pub use collect::KubernetesCollector;
+pub use commands::{SuggestedCommand, is_dns1123_label, is_dns1123_subdomain, shell_quote};
+pub use config::{Credentials, KubernetesConfig};
