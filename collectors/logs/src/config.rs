@@ -1,0 +1,242 @@
+//! The `[[collectors.logs]]` configuration: what to read and what counts as an error. It
+//! validates itself (every problem at once, with its key) and builds the collector.
+
+use std::time::Duration;
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+use witness_collector::{Collector, CollectorConfig, ConfigProblem};
+
+use crate::LogsCollector;
+
+/// One `[[collectors.logs]]` instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    /// Instance name, unique among `logs` instances; names `evidence/logs-<name>.json`.
+    pub name: String,
+    /// This instance's deadline in seconds (default: the run's `collector_timeout_secs`).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Log files to read, as globs (`/var/log/app/*.log`). Rotated siblings of every
+    /// matched file (`app.log.1`, `app.log.2.gz`, `app-2025-11-19.log`) are read too when
+    /// their time range overlaps the window or its baseline.
+    pub paths: Vec<String>,
+    /// Regular expressions of lines that count as errors (case-sensitive; use `(?i)` to
+    /// change that). Default: `ERROR`, `FATAL`, `CRITICAL`, `PANIC`, `panic`, `Exception`,
+    /// `Traceback`, `level=error`, `"level":"error"`, nginx/Apache `[error]`-style levels.
+    /// klog lines with severity `E` or `F` always count.
+    #[serde(default = "default_patterns")]
+    pub patterns: Vec<String>,
+    /// Regular expressions of lines that never count as errors even when a pattern
+    /// matches them (a noisy, known-harmless message).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// IANA time zone (`Europe/Berlin`) of timestamps that carry none (default `UTC`).
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Lines of context kept around each matched line in the excerpt (default 2).
+    #[serde(default = "default_context_lines")]
+    pub context_lines: usize,
+    /// Cap of the excerpt artifact in bytes; the newest lines are kept (default 262144).
+    #[serde(default = "default_max_excerpt_bytes")]
+    pub max_excerpt_bytes: usize,
+    /// Lines longer than this are cut to it before they are kept or parsed, and counted
+    /// (default 65536).
+    #[serde(default = "default_max_line_bytes")]
+    pub max_line_bytes: usize,
+    /// What the files are: `app` (application logs: errors and signatures), `access`
+    /// (nginx/Apache access logs: also requests, 5xx and latency per endpoint) or `auto`
+    /// (decided per file from its first lines; the default).
+    #[serde(default)]
+    pub kind: LogKind,
+}
+
+/// What a log file holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogKind {
+    #[default]
+    Auto,
+    App,
+    Access,
+}
+
+pub fn default_patterns() -> Vec<String> {
+    [
+        "ERROR",
+        "FATAL",
+        "CRITICAL",
+        "PANIC",
+        "panic",
+        "Exception",
+        "Traceback",
+        "level=error",
+        r#""level":\s*"error""#,
+        r"\[(?:error|crit|alert|emerg)\]",
+        r":(?:error|crit|alert|emerg)\]",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+pub fn default_timezone() -> String {
+    "UTC".into()
+}
+
+pub fn default_context_lines() -> usize {
+    2
+}
+
+pub fn default_max_excerpt_bytes() -> usize {
+    256 * 1024
+}
+
+pub fn default_max_line_bytes() -> usize {
+    64 * 1024
+}
+
+/// Above this the scanner's buffers would stop being small.
+const MAX_LINE_BYTES_LIMIT: usize = 16 * 1024 * 1024;
+const MAX_CONTEXT_LINES: usize = 50;
+/// Compiled regex size cap, so a pathological pattern fails at build, not at 3 a.m.
+const REGEX_SIZE_LIMIT: usize = 32 * 1024 * 1024;
+
+impl LogsConfig {
+    /// A config reading `paths` with every default, for tests and tools.
+    pub fn new(name: impl Into<String>, paths: Vec<String>) -> Self {
+        Self {
+            name: name.into(),
+            timeout_secs: None,
+            paths,
+            patterns: default_patterns(),
+            exclude: Vec::new(),
+            timezone: default_timezone(),
+            context_lines: default_context_lines(),
+            max_excerpt_bytes: default_max_excerpt_bytes(),
+            max_line_bytes: default_max_line_bytes(),
+            kind: LogKind::Auto,
+        }
+    }
+
+    pub(crate) fn tz(&self) -> Option<chrono_tz::Tz> {
+        self.timezone.parse().ok()
+    }
+
+    /// All patterns as one alternation, so the literal-optimized search runs once per
+    /// buffer instead of once per pattern.
+    pub(crate) fn pattern_regex(&self) -> Result<Option<Regex>, regex::Error> {
+        combined(&self.patterns)
+    }
+
+    pub(crate) fn exclude_regex(&self) -> Result<Option<Regex>, regex::Error> {
+        combined(&self.exclude)
+    }
+}
+
+fn combined(patterns: &[String]) -> Result<Option<Regex>, regex::Error> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let alternation = patterns.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|");
+    RegexBuilder::new(&alternation).size_limit(REGEX_SIZE_LIMIT).build().map(Some)
+}
+
+impl CollectorConfig for LogsConfig {
+    fn kind(&self) -> &'static str {
+        "logs"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout_secs.map(Duration::from_secs)
+    }
+
+    fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if self.paths.is_empty() {
+            problems.push(ConfigProblem::new("paths", "names no file: give at least one glob"));
+        }
+        for (i, path) in self.paths.iter().enumerate() {
+            if let Err(e) = glob::Pattern::new(path) {
+                problems.push(ConfigProblem::new(format!("paths[{i}]"), format!("not a valid glob: {e}")));
+            }
+        }
+        for (key, list) in [("patterns", &self.patterns), ("exclude", &self.exclude)] {
+            for (i, p) in list.iter().enumerate() {
+                if let Err(e) = RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build() {
+                    problems.push(ConfigProblem::new(format!("{key}[{i}]"), format!("not a valid regular expression: {e}")));
+                }
+            }
+        }
+        if self.patterns.is_empty() && self.kind != LogKind::Access {
+            problems.push(ConfigProblem::new("patterns", "is empty: nothing would count as an error"));
+        }
+        if self.tz().is_none() {
+            problems.push(ConfigProblem::new(
+                "timezone",
+                format!("`{}` is not an IANA time zone (e.g. `UTC`, `Europe/Berlin`)", self.timezone),
+            ));
+        }
+        if self.context_lines > MAX_CONTEXT_LINES {
+            problems.push(ConfigProblem::new("context_lines", format!("at most {MAX_CONTEXT_LINES}")));
+        }
+        if !(256..=MAX_LINE_BYTES_LIMIT).contains(&self.max_line_bytes) {
+            problems.push(ConfigProblem::new(
+                "max_line_bytes",
+                format!("must be between 256 and {MAX_LINE_BYTES_LIMIT}"),
+            ));
+        }
+        if self.max_excerpt_bytes == 0 {
+            problems.push(ConfigProblem::new("max_excerpt_bytes", "must be greater than 0"));
+        }
+        problems
+    }
+
+    fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
+        let problems = self.validate();
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let to_problem = |key: &str, e: regex::Error| vec![ConfigProblem::new(key, e.to_string())];
+        let patterns = self.pattern_regex().map_err(|e| to_problem("patterns", e))?;
+        let exclude = self.exclude_regex().map_err(|e| to_problem("exclude", e))?;
+        let tz = self.tz().ok_or_else(|| vec![ConfigProblem::new("timezone", "unknown")])?;
+        Ok(Box::new(LogsCollector::new(self.clone(), patterns, exclude, tz)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_reported_with_its_key() {
+        let config: LogsConfig = toml_like(
+            r#"{"name":"app","paths":["/var/log/[x"],"patterns":["("],"exclude":["[z"],
+               "timezone":"Mars/Olympus","context_lines":99,"max_line_bytes":10,"max_excerpt_bytes":0}"#,
+        );
+        let keys: Vec<String> = config.validate().into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            ["paths[0]", "patterns[0]", "exclude[0]", "timezone", "context_lines", "max_line_bytes", "max_excerpt_bytes"]
+        );
+    }
+
+    #[test]
+    fn defaults_are_valid_and_unknown_keys_are_refused() {
+        let config: LogsConfig = toml_like(r#"{"name":"app","paths":["/var/log/app.log"]}"#);
+        assert!(config.validate().is_empty());
+        assert_eq!(config.kind, LogKind::Auto);
+        assert!(config.pattern_regex().unwrap().unwrap().is_match(br#"{"level":"error"}"#));
+        let err = serde_json::from_str::<LogsConfig>(r#"{"name":"a","paths":[],"path":"x"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `path`"), "{err}");
+    }
+
+    fn toml_like(json: &str) -> LogsConfig {
+        serde_json::from_str(json).unwrap()
+    }
+}

@@ -1,0 +1,421 @@
+//! Which files to read and how: globs expanded, rotated siblings found (`app.log.1`,
+//! `app.log.2.gz`, `app-2025-11-19.log`), each file's format, kind and time range looked
+//! at cheaply, files outside the window and its baseline left out, and each remaining file
+//! read by bisection (plain, time-ordered), linearly (out of order) or as a stream (gzip).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use flate2::read::MultiGzDecoder;
+use serde::Serialize;
+
+use crate::access;
+use crate::bisect::Prober;
+use crate::config::LogKind;
+use crate::scan::{Ended, FileSpec, Scanner, Setup};
+use crate::tally::Tally;
+use crate::timestamp::{self, TsFormat};
+
+/// Bytes looked at to detect a file's format and kind.
+const SAMPLE_BYTES: usize = 64 * 1024;
+const SAMPLE_LINES: usize = 200;
+
+/// What happened to one file, as shown in `data.files`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    /// The timestamp format detected.
+    pub format: Option<String>,
+    /// `app` or `access`.
+    pub kind: Option<&'static str>,
+    /// `bisect` (seeked to the start), `linear` (read whole: not time-ordered), `stream`
+    /// (gzip, read from its start), or `skipped`.
+    pub mode: &'static str,
+    pub gzip: bool,
+    pub bytes_read: u64,
+    #[serde(with = "witness_collector::time::millis_opt")]
+    pub first_time: Option<DateTime<Utc>>,
+    #[serde(with = "witness_collector::time::millis_opt")]
+    pub last_time: Option<DateTime<Utc>>,
+    /// Why the file was skipped or only partly read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The outcome of reading every file of an instance.
+pub struct Outcome {
+    pub tally: Tally,
+    pub files: Vec<FileReport>,
+    /// Problems that make the evidence partial (one per path).
+    pub problems: Vec<String>,
+    /// Remarks that do not (files read linearly, say).
+    pub remarks: Vec<String>,
+    /// The earliest time any file reaches back to, to judge the baseline's coverage.
+    pub earliest: Option<DateTime<Utc>>,
+    pub stopped: bool,
+}
+
+/// Expands the globs and adds rotated siblings; problems name the path.
+pub fn discover(globs: &[String]) -> (Vec<PathBuf>, Vec<String>) {
+    let mut found = BTreeSet::new();
+    let mut problems = Vec::new();
+    for pattern in globs {
+        let mut matched = 0;
+        match glob::glob(pattern) {
+            Err(e) => problems.push(format!("{pattern}: not a valid glob: {e}")),
+            Ok(paths) => {
+                for entry in paths {
+                    match entry {
+                        Ok(p) if p.is_dir() => {}
+                        Ok(p) => {
+                            matched += 1;
+                            found.insert(p);
+                        }
+                        Err(e) => problems.push(format!("{}: {}", e.path().display(), e.error())),
+                    }
+                }
+            }
+        }
+        if matched == 0 {
+            let has_magic = pattern.contains(['*', '?', '[']);
+            let reason = if has_magic {
+                "no file matches".to_owned()
+            } else {
+                match std::fs::metadata(pattern) {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "not a regular file".to_owned(),
+                }
+            };
+            problems.push(format!("{pattern}: {reason}"));
+        }
+    }
+    let mut with_siblings = found.clone();
+    for path in &found {
+        with_siblings.extend(siblings(path));
+    }
+    (with_siblings.into_iter().collect(), problems)
+}
+
+static ROTATION_NUMBER: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"\.\d{1,4}$").unwrap_or_else(|_| unreachable!()));
+static DATE_STAMP: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"[-._]\d{4}-?\d{2}-?\d{2}(?:[-_T.]?\d{2,6})?").unwrap_or_else(|_| unreachable!())
+});
+
+/// A file name with its rotation marks removed: every file of one log has the same key.
+pub fn family_key(name: &str) -> String {
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    let name = ROTATION_NUMBER.replace(name, "");
+    DATE_STAMP.replace(&name, "").into_owned()
+}
+
+/// The other files of `path`'s log in its directory.
+fn siblings(path: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let key = family_key(name);
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n != name && family_key(n) == key))
+        .map(|e| dir.join(e.file_name()))
+        .collect()
+}
+
+fn is_gzip(path: &Path, file: &File) -> bool {
+    let mut magic = [0u8; 2];
+    path.extension().is_some_and(|e| e == "gz") || file.read_at_exact(&mut magic).is_ok_and(|()| magic == [0x1f, 0x8b])
+}
+
+trait ReadAtExact {
+    fn read_at_exact(&self, buf: &mut [u8]) -> std::io::Result<()>;
+}
+
+impl ReadAtExact for File {
+    fn read_at_exact(&self, buf: &mut [u8]) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(self, buf, 0)
+    }
+}
+
+/// A file looked at but not read yet.
+struct Candidate {
+    path: PathBuf,
+    display: String,
+    file: File,
+    gzip: bool,
+    format: TsFormat,
+    access: bool,
+    first: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+    size: u64,
+    modified: Option<DateTime<Utc>>,
+}
+
+/// The first lines of a file (decompressed when gzip), whole lines only.
+fn sample(file: &File, gzip: bool) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(SAMPLE_BYTES);
+    let reader: Box<dyn Read> = if gzip { Box::new(MultiGzDecoder::new(BufReader::new(file))) } else { Box::new(file) };
+    let result = reader.take(SAMPLE_BYTES as u64).read_to_end(&mut buf);
+    if let Err(e) = result {
+        // A truncated gzip still shows its first lines.
+        if buf.is_empty() {
+            return Err(e);
+        }
+    }
+    if buf.len() == SAMPLE_BYTES
+        && let Some(i) = memchr::memrchr(b'\n', &buf)
+    {
+        buf.truncate(i + 1);
+    }
+    Ok(buf)
+}
+
+/// Reads every file of the instance into one tally.
+pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &dyn Fn() -> bool) -> Outcome {
+    let (paths, mut problems) = discover(globs);
+    let mut files = Vec::new();
+    let mut candidates = Vec::new();
+    for path in paths {
+        let display = path.display().to_string();
+        match look(&path, kind, setup) {
+            Ok(Some(c)) => candidates.push(c),
+            Ok(None) => files.push(skipped(&display, "empty")),
+            Err(reason) => {
+                problems.push(format!("{display}: {reason}"));
+                files.push(skipped(&display, &reason));
+            }
+        }
+    }
+    let earliest = candidates.iter().filter_map(|c| c.first).min();
+    let ends = estimated_ends(&candidates);
+    let span = setup.span;
+    let mut outcome = Outcome {
+        tally: Tally::new(span, setup.max_excerpt_bytes),
+        files,
+        problems,
+        remarks: Vec::new(),
+        earliest,
+        stopped: false,
+    };
+    for (c, end) in candidates.into_iter().zip(ends) {
+        let overlaps = c.first.is_some_and(|f| f < span.window.end) && end.is_none_or(|e| e >= span.baseline.start);
+        let mut report = FileReport {
+            path: c.display.clone(),
+            format: Some(c.format.name()),
+            kind: Some(if c.access { "access" } else { "app" }),
+            mode: "skipped",
+            gzip: c.gzip,
+            bytes_read: 0,
+            first_time: c.first,
+            last_time: c.last,
+            note: None,
+        };
+        if !overlaps {
+            report.note = Some("outside the window and its baseline".into());
+            outcome.files.push(report);
+            continue;
+        }
+        if outcome.stopped || stop() {
+            outcome.stopped = true;
+            report.note = Some("not read: the deadline passed".into());
+            outcome.problems.push(format!("{}: not read, the deadline passed", c.display));
+            outcome.files.push(report);
+            continue;
+        }
+        let (tally, read) = read_file(&c, setup, stop, &mut report);
+        if let Some(problem) = read.problem {
+            outcome.problems.push(format!("{}: {problem}", c.display));
+        }
+        if let Some(remark) = read.remark {
+            outcome.remarks.push(format!("{}: {remark}", c.display));
+        }
+        outcome.stopped |= read.stopped;
+        if tally.access.requests + tally.access.baseline_requests > 0 || c.access {
+            outcome.tally.access.files += 1;
+        }
+        outcome.tally.merge(tally);
+        outcome.files.push(report);
+    }
+    outcome
+}
+
+fn skipped(display: &str, note: &str) -> FileReport {
+    FileReport {
+        path: display.to_owned(),
+        format: None,
+        kind: None,
+        mode: "skipped",
+        gzip: false,
+        bytes_read: 0,
+        first_time: None,
+        last_time: None,
+        note: Some(note.to_owned()),
+    }
+}
+
+/// Opens a file and looks at its first lines: `Ok(None)` when it is empty, `Err` with
+/// the reason when it cannot be used.
+fn look(path: &Path, kind: LogKind, setup: &Setup) -> Result<Option<Candidate>, String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if meta.len() == 0 {
+        return Ok(None);
+    }
+    let gzip = is_gzip(path, &file);
+    let head = sample(&file, gzip).map_err(|e| format!("cannot read: {e}"))?;
+    let lines: Vec<&[u8]> = head
+        .split(|c| *c == b'\n')
+        .filter(|l| !l.is_empty())
+        .take(SAMPLE_LINES)
+        .map(|l| &l[..l.len().min(setup.max_line_bytes)])
+        .collect();
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let format = timestamp::detect(&lines, &setup.tcx)
+        .ok_or_else(|| "no known timestamp format in its first lines; not read".to_owned())?;
+    let access = match kind {
+        LogKind::Access => true,
+        LogKind::App => false,
+        LogKind::Auto => {
+            format == TsFormat::Clf && lines.iter().filter(|l| access::looks_like_access(l)).count() * 2 > lines.len()
+        }
+    };
+    let first = lines.iter().find_map(|l| format.parse(l, &setup.tcx)).map(|(t, _)| t);
+    let size = meta.len();
+    let last = if gzip {
+        None
+    } else {
+        let prober = Prober { file: &file, size, format: &format, tcx: &setup.tcx, max_line_bytes: setup.max_line_bytes };
+        prober.last_time().map_err(|e| format!("cannot read: {e}"))?
+    };
+    let modified = meta.modified().ok().map(DateTime::<Utc>::from);
+    Ok(Some(Candidate {
+        display: path.display().to_string(),
+        path: path.to_owned(),
+        file,
+        gzip,
+        format,
+        access,
+        first,
+        last,
+        size,
+        modified,
+    }))
+}
+
+/// The last time of each file: read from its tail when plain; for gzip, the next file of
+/// the same log starts after it ends, and the newest ends at its modification time.
+fn estimated_ends(candidates: &[Candidate]) -> Vec<Option<DateTime<Utc>>> {
+    let mut families: BTreeMap<(PathBuf, String), Vec<usize>> = BTreeMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        let dir = c.path.parent().map(Path::to_owned).unwrap_or_default();
+        let name = c.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        families.entry((dir, family_key(name))).or_default().push(i);
+    }
+    let mut ends: Vec<Option<DateTime<Utc>>> = candidates.iter().map(|c| c.last).collect();
+    for members in families.values_mut() {
+        members.sort_by_key(|i| candidates[*i].first);
+        for (k, &i) in members.iter().enumerate() {
+            if ends[i].is_some() {
+                continue;
+            }
+            let next_start = members.get(k + 1).and_then(|j| candidates[*j].first);
+            ends[i] = next_start.or(candidates[i].modified);
+        }
+    }
+    ends
+}
+
+struct FileRead {
+    problem: Option<String>,
+    remark: Option<String>,
+    stopped: bool,
+}
+
+/// Reads one file the best way it allows.
+fn read_file(c: &Candidate, setup: &Setup, stop: &dyn Fn() -> bool, report: &mut FileReport) -> (Tally, FileRead) {
+    let spec = |stop_at_window_end| FileSpec {
+        path: &c.display,
+        format: &c.format,
+        access: c.access,
+        stop_at_window_end,
+    };
+    let mut read = FileRead { problem: None, remark: None, stopped: false };
+    if c.gzip {
+        report.mode = "stream";
+        let mut scanner = Scanner::new(setup, spec(true));
+        let decoder = MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, &c.file));
+        let (ended, error) = scanner.run(decoder, 0, stop);
+        report.bytes_read = scanner.bytes_read;
+        read.stopped = ended == Ended::Stopped;
+        if let Some(e) = error {
+            read.problem = Some(format!("read only the first {} bytes (decompressed): {e}", scanner.bytes_read));
+        }
+        if scanner.out_of_order {
+            read.remark = Some("timestamps go backwards; read whole".into());
+        }
+        return (scanner.tally, read);
+    }
+    let prober = Prober { file: &c.file, size: c.size, format: &c.format, tcx: &setup.tcx, max_line_bytes: setup.max_line_bytes };
+    let ordered = prober.looks_ordered().unwrap_or(false);
+    let start = if ordered { prober.find(setup.span.baseline.start).unwrap_or(0) } else { 0 };
+    if ordered {
+        report.mode = "bisect";
+        let (tally, scanner_read, out_of_order, bytes) = scan_plain(c, setup, spec(true), start, stop);
+        if !out_of_order {
+            report.bytes_read = bytes;
+            return (tally, scanner_read);
+        }
+        report.bytes_read = bytes;
+    }
+    report.mode = "linear";
+    read.remark = Some("timestamps go backwards; read linearly from the start".into());
+    let (tally, scanner_read, _, bytes) = scan_plain(c, setup, spec(false), 0, stop);
+    report.bytes_read += bytes;
+    read.problem = scanner_read.problem;
+    read.stopped = scanner_read.stopped;
+    (tally, read)
+}
+
+fn scan_plain(
+    c: &Candidate,
+    setup: &Setup,
+    spec: FileSpec<'_>,
+    start: u64,
+    stop: &dyn Fn() -> bool,
+) -> (Tally, FileRead, bool, u64) {
+    let mut read = FileRead { problem: None, remark: None, stopped: false };
+    let mut file = &c.file;
+    if let Err(e) = file.seek(SeekFrom::Start(start)) {
+        read.problem = Some(format!("cannot seek: {e}"));
+        return (Tally::new(setup.span, setup.max_excerpt_bytes), read, false, 0);
+    }
+    let mut scanner = Scanner::new(setup, spec);
+    let (ended, error) = scanner.run(file, start, stop);
+    read.stopped = ended == Ended::Stopped;
+    if let Some(e) = error {
+        read.problem = Some(format!("read error after {} bytes: {e}", scanner.bytes_read));
+    }
+    (scanner.tally, read, scanner.out_of_order, scanner.bytes_read)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_marks_are_ignored_in_family_keys() {
+        for name in ["app.log", "app.log.1", "app.log.2.gz", "app-2025-11-19.log", "app.log-20251119", "app.2025-11-19.log.gz"] {
+            assert_eq!(family_key(name), "app.log", "{name}");
+        }
+        assert_ne!(family_key("app.log.bak"), "app.log");
+        assert_ne!(family_key("worker.log"), "app.log");
+    }
+}

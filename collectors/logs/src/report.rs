@@ -1,0 +1,459 @@
+//! Turns what the scan kept into evidence: the facts the rules test, the events of the
+//! timeline, and `data` in the shape FACTS.md documents (the HTML report draws its
+//! error-rate chart from `data.series`).
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use witness_collector::time::{format as fmt_time, offset_label};
+use witness_collector::{Event, Evidence, Severity};
+
+use crate::access::Histogram;
+use crate::files::{FileReport, Outcome};
+use crate::tally::{Span, Tally};
+
+/// The excerpt artifact's name under `evidence/logs-<name>/`.
+pub const EXCERPT: &str = "excerpt.log";
+/// Signatures listed in `data.signatures` (by count), beside every new one.
+const TOP_SIGNATURES: usize = 50;
+/// New signatures listed beyond the top ones, and named in facts and events.
+const MAX_NEW: usize = 50;
+const MAX_NEW_FACT: usize = 20;
+const MAX_SPIKE_EVENTS: usize = 30;
+const MAX_ENDPOINTS: usize = 50;
+const MAX_BURST_EVENTS: usize = 20;
+/// A minute is a spike when it has at least this many errors and is well above baseline.
+const SPIKE_MIN_ERRORS: f64 = 5.0;
+/// 5xx responses of one endpoint within a minute that make a burst.
+const BURST: usize = 3;
+
+#[derive(Serialize)]
+struct Data<'a> {
+    window: Range,
+    baseline: BaselineInfo,
+    bucket_secs: i64,
+    series: Vec<Point>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_error: Option<FirstErrorData>,
+    signatures: Vec<SignatureData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access: Option<AccessData>,
+    excerpt: ExcerptData,
+    files: &'a [FileReport],
+    lines_cut: u64,
+}
+
+#[derive(Serialize)]
+struct Range {
+    #[serde(with = "witness_collector::time::millis")]
+    start: DateTime<Utc>,
+    #[serde(with = "witness_collector::time::millis")]
+    end: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+struct BaselineInfo {
+    #[serde(with = "witness_collector::time::millis")]
+    start: DateTime<Utc>,
+    #[serde(with = "witness_collector::time::millis")]
+    end: DateTime<Utc>,
+    /// Seconds of the baseline the logs reach back to.
+    covered_secs: i64,
+    errors: u64,
+}
+
+#[derive(Serialize)]
+struct Point {
+    #[serde(with = "witness_collector::time::millis")]
+    minute: DateTime<Utc>,
+    baseline: bool,
+    errors: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requests: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_5xx: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct FirstErrorData {
+    #[serde(with = "witness_collector::time::millis")]
+    time: DateTime<Utc>,
+    offset_secs: i64,
+    path: String,
+    line: String,
+    signature: String,
+}
+
+#[derive(Serialize)]
+struct SignatureData {
+    signature: String,
+    count: u64,
+    baseline_count: u64,
+    /// Absent from the baseline; `null` when the logs do not reach into the baseline.
+    new: Option<bool>,
+    #[serde(with = "witness_collector::time::millis_opt")]
+    first_seen: Option<DateTime<Utc>>,
+    #[serde(with = "witness_collector::time::millis_opt")]
+    last_seen: Option<DateTime<Utc>>,
+    examples: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct AccessData {
+    requests: u64,
+    status_5xx: u64,
+    baseline_requests: u64,
+    baseline_5xx: u64,
+    latency_ms: LatencyData,
+    endpoints_5xx: Vec<EndpointData>,
+}
+
+#[derive(Serialize)]
+struct LatencyData {
+    window: Percentiles,
+    baseline: Percentiles,
+}
+
+#[derive(Serialize)]
+struct Percentiles {
+    count: u64,
+    p50: Option<f64>,
+    p95: Option<f64>,
+    p99: Option<f64>,
+}
+
+impl From<&Histogram> for Percentiles {
+    fn from(h: &Histogram) -> Self {
+        Self { count: h.count(), p50: h.quantile(0.5), p95: h.quantile(0.95), p99: h.quantile(0.99) }
+    }
+}
+
+#[derive(Serialize)]
+struct EndpointData {
+    method: String,
+    path: String,
+    count: u64,
+    baseline_count: u64,
+    #[serde(with = "witness_collector::time::millis_opt")]
+    first_seen: Option<DateTime<Utc>>,
+    #[serde(with = "witness_collector::time::millis_opt")]
+    burst_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize)]
+struct ExcerptData {
+    artifact: &'static str,
+    bytes: usize,
+    blocks: usize,
+    dropped_blocks: u64,
+}
+
+/// The evidence of one run and the excerpt artifact's contents (when there is one).
+pub fn build(outcome: Outcome, anchor: DateTime<Utc>, max_excerpt_bytes: usize) -> (Evidence, Option<String>) {
+    let Outcome { tally, files, problems, remarks, earliest, stopped } = outcome;
+    let span = tally.span;
+    let read = files.iter().filter(|f| f.mode != "skipped").count();
+    let mut evidence = Evidence::ok("");
+    for p in &problems {
+        evidence.add_partial(p.clone());
+    }
+    for r in remarks {
+        evidence.add_note(r);
+    }
+    if stopped {
+        evidence.add_partial("the deadline passed or the run was cancelled before every file was read; counts cover what was read");
+    }
+    if read == 0 {
+        evidence.summary = if problems.is_empty() {
+            "no log file overlaps the window".into()
+        } else {
+            format!("no log file could be read ({} problems)", problems.len())
+        };
+        if problems.is_empty() {
+            evidence.add_partial("no configured log file has lines in the window or its baseline");
+        }
+        evidence.facts.insert("logs.files_read".into(), 0usize.into());
+        let data = serde_json::json!({ "files": files });
+        return (evidence.data(data), None);
+    }
+
+    let covered_secs = match earliest {
+        Some(e) if e <= span.baseline.start => span.baseline.end.signed_duration_since(span.baseline.start).num_seconds(),
+        Some(e) if e < span.window.start => (span.window.start - e).num_seconds(),
+        _ => 0,
+    };
+    if covered_secs == 0 {
+        evidence.add_note("the logs do not reach back into the baseline: no error-rate ratio and no new-signature detection");
+    }
+    let window_minutes = (span.window.span().num_seconds() as f64 / 60.0).max(1.0 / 60.0);
+
+    let facts = &mut evidence.facts;
+    facts.insert("logs.files_read".into(), read.into());
+    facts.insert("logs.error_count".into(), tally.errors.into());
+    facts.insert("logs.errors_per_minute".into(), round(tally.errors as f64 / window_minutes).into());
+    facts.insert("logs.lines_cut".into(), tally.lines_cut.into());
+    let mut baseline_rate = None;
+    if covered_secs > 0 {
+        let covered_minutes = covered_secs as f64 / 60.0;
+        let rate = tally.baseline_errors as f64 / covered_minutes;
+        baseline_rate = Some(rate);
+        facts.insert("logs.baseline_error_count".into(), tally.baseline_errors.into());
+        let floor = 1.0 / covered_minutes;
+        facts.insert("logs.error_rate_ratio".into(), round(tally.errors as f64 / window_minutes / rate.max(floor)).into());
+    }
+
+    let mut events = Vec::new();
+    let first_error = tally.first_error.as_ref().map(|f| FirstErrorData {
+        time: f.time,
+        offset_secs: (f.time - anchor).num_seconds(),
+        path: f.path.clone(),
+        line: f.line.clone(),
+        signature: f.signature.clone(),
+    });
+    if let Some(f) = &first_error {
+        facts.insert("logs.first_error_at".into(), fmt_time(f.time).into());
+        facts.insert("logs.first_error_offset_secs".into(), f.offset_secs.into());
+        events.push(
+            Event::new(f.time, "first_error", format!("First error in {}: {}", short(&f.path), f.signature))
+                .detail(f.line.clone())
+                .severity(Severity::Warning)
+                .pointer("/data/first_error")
+                .artifact(EXCERPT),
+        );
+    }
+
+    let signatures = signatures(&tally, covered_secs > 0);
+    let new: Vec<(usize, &SignatureData)> = signatures.iter().enumerate().filter(|(_, s)| s.new == Some(true)).collect();
+    facts.insert("logs.signature_count".into(), tally.signatures.values().filter(|s| s.count > 0).count().into());
+    if let Some(top) = signatures.first().filter(|s| s.count > 0) {
+        facts.insert("logs.top_signature".into(), top.signature.clone().into());
+    }
+    if covered_secs > 0 {
+        let total_new = tally.signatures.values().filter(|s| s.count > 0 && s.baseline_count == 0).count();
+        facts.insert("logs.new_signatures".into(), total_new.into());
+        let mut by_count = new.clone();
+        by_count.sort_by_key(|(_, s)| std::cmp::Reverse(s.count));
+        let messages: Vec<String> = by_count.iter().take(MAX_NEW_FACT).map(|(_, s)| s.signature.clone()).collect();
+        facts.insert("logs.new_signature_messages".into(), messages.into());
+    }
+    for (i, s) in new.iter().take(MAX_NEW) {
+        let Some(at) = s.first_seen else { continue };
+        let mut event = Event::new(at, "new_signature", format!("New error: {}", s.signature))
+            .severity(Severity::Warning)
+            .signature(s.signature.clone())
+            .pointer(format!("/data/signatures/{i}"))
+            .artifact(EXCERPT);
+        if let Some(example) = s.examples.first() {
+            event = event.detail(example.clone());
+        }
+        events.push(event);
+    }
+
+    let has_access = tally.access.files > 0;
+    let series: Vec<Point> = tally
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let minute = span.bucket_start(i);
+            Point {
+                minute,
+                baseline: minute + Duration::seconds(span.bucket_secs) <= span.window.start,
+                errors: b.errors,
+                requests: has_access.then_some(b.requests),
+                status_5xx: has_access.then_some(b.status_5xx),
+            }
+        })
+        .collect();
+    if let Some(rate) = baseline_rate {
+        events.extend(spikes(&series, &span, rate));
+    }
+
+    let access = has_access.then(|| access_data(&tally, facts, &mut events));
+
+    let excerpt_text = excerpt(&tally, max_excerpt_bytes);
+    if tally.excerpt.dropped > 0 {
+        evidence.add_note(format!(
+            "the excerpt keeps the newest {} bytes: {} older blocks were left out",
+            max_excerpt_bytes, tally.excerpt.dropped
+        ));
+    }
+    if tally.signatures_lumped > 0 {
+        evidence.add_note(format!("{} errors had signatures past the cap and are not grouped", tally.signatures_lumped));
+    }
+    if tally.lines_cut > 0 {
+        evidence.add_note(format!("{} lines longer than max_line_bytes were cut", tally.lines_cut));
+    }
+
+    evidence.summary = summary(&tally, &evidence, anchor, new.len());
+    events.sort_by_key(|e| e.time);
+    evidence.events = events;
+    let data = Data {
+        window: Range { start: span.window.start, end: span.window.end },
+        baseline: BaselineInfo {
+            start: span.baseline.start,
+            end: span.baseline.end,
+            covered_secs,
+            errors: tally.baseline_errors,
+        },
+        bucket_secs: span.bucket_secs,
+        series,
+        first_error,
+        signatures,
+        access,
+        excerpt: ExcerptData {
+            artifact: EXCERPT,
+            bytes: excerpt_text.as_ref().map_or(0, String::len),
+            blocks: tally.excerpt.blocks.len(),
+            dropped_blocks: tally.excerpt.dropped,
+        },
+        files: &files,
+        lines_cut: tally.lines_cut,
+    };
+    (evidence.data(data), excerpt_text)
+}
+
+fn signatures(tally: &Tally, baseline_covered: bool) -> Vec<SignatureData> {
+    let mut all: Vec<(&String, &crate::tally::Signature)> = tally.signatures.iter().filter(|(_, s)| s.count > 0).collect();
+    all.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.1.first_seen.cmp(&b.1.first_seen)));
+    let is_new = |s: &crate::tally::Signature| baseline_covered.then_some(s.baseline_count == 0);
+    let mut kept: Vec<_> = all.iter().take(TOP_SIGNATURES).copied().collect();
+    kept.extend(all.iter().skip(TOP_SIGNATURES).filter(|(_, s)| is_new(s) == Some(true)).take(MAX_NEW).copied());
+    kept.into_iter()
+        .map(|(sig, s)| SignatureData {
+            signature: sig.clone(),
+            count: s.count,
+            baseline_count: s.baseline_count,
+            new: is_new(s),
+            first_seen: s.first_seen,
+            last_seen: s.last_seen,
+            examples: s.examples.clone(),
+        })
+        .collect()
+}
+
+/// Window minutes whose errors are far above the baseline's rate.
+fn spikes(series: &[Point], span: &Span, baseline_per_minute: f64) -> Vec<Event> {
+    let per_bucket = baseline_per_minute * span.bucket_secs as f64 / 60.0;
+    let threshold = SPIKE_MIN_ERRORS.max(3.0 * per_bucket).max(per_bucket + 4.0 * per_bucket.sqrt());
+    series
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.baseline && p.errors as f64 >= threshold)
+        .take(MAX_SPIKE_EVENTS)
+        .map(|(i, p)| {
+            Event::new(p.minute, "error_spike", format!("{} errors in a minute (baseline {:.1}/min)", p.errors, baseline_per_minute))
+                .severity(Severity::Warning)
+                .signature("error_spike")
+                .pointer(format!("/data/series/{i}"))
+        })
+        .collect()
+}
+
+fn access_data(tally: &Tally, facts: &mut witness_collector::Facts, events: &mut Vec<Event>) -> AccessData {
+    let a = &tally.access;
+    facts.insert("logs.requests".into(), a.requests.into());
+    facts.insert("logs.status_5xx_count".into(), a.status_5xx.into());
+    if a.requests > 0 {
+        facts.insert("logs.status_5xx_ratio".into(), round(a.status_5xx as f64 / a.requests as f64).into());
+    }
+    if a.baseline_requests > 0 {
+        facts.insert("logs.status_5xx_baseline_ratio".into(), round(a.baseline_5xx as f64 / a.baseline_requests as f64).into());
+    }
+    for (name, h, q) in [
+        ("logs.latency_p50_ms", &a.latency, 0.5),
+        ("logs.latency_p95_ms", &a.latency, 0.95),
+        ("logs.latency_p99_ms", &a.latency, 0.99),
+        ("logs.latency_p95_baseline_ms", &a.baseline_latency, 0.95),
+    ] {
+        if let Some(v) = h.quantile(q) {
+            facts.insert(name.into(), v.into());
+        }
+    }
+    let mut endpoints: Vec<EndpointData> = a
+        .endpoints
+        .iter()
+        .filter(|(_, e)| e.count_5xx > 0)
+        .map(|((method, path), e)| {
+            let mut times = e.early_5xx.clone();
+            times.sort();
+            let burst_at = times
+                .windows(BURST)
+                .find(|w| w[BURST - 1] - w[0] <= Duration::seconds(60))
+                .map(|w| w[0]);
+            EndpointData {
+                method: method.clone(),
+                path: path.clone(),
+                count: e.count_5xx,
+                baseline_count: e.baseline_5xx,
+                first_seen: times.first().copied(),
+                burst_at,
+            }
+        })
+        .collect();
+    endpoints.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)));
+    endpoints.truncate(MAX_ENDPOINTS);
+    let mut bursts: Vec<(usize, &EndpointData)> = endpoints.iter().enumerate().filter(|(_, e)| e.burst_at.is_some()).collect();
+    bursts.sort_by_key(|(_, e)| e.burst_at);
+    for (i, e) in bursts.into_iter().take(MAX_BURST_EVENTS) {
+        let Some(at) = e.burst_at else { continue };
+        events.push(
+            Event::new(at, "status_5xx_burst", format!("5xx burst on {} {}", e.method, e.path))
+                .detail(format!("{} 5xx responses in the window ({} in the baseline)", e.count, e.baseline_count))
+                .severity(Severity::Critical)
+                .signature(format!("{} {}", e.method, e.path))
+                .pointer(format!("/data/access/endpoints_5xx/{i}"))
+                .artifact(EXCERPT),
+        );
+    }
+    AccessData {
+        requests: a.requests,
+        status_5xx: a.status_5xx,
+        baseline_requests: a.baseline_requests,
+        baseline_5xx: a.baseline_5xx,
+        latency_ms: LatencyData { window: (&a.latency).into(), baseline: (&a.baseline_latency).into() },
+        endpoints_5xx: endpoints,
+    }
+}
+
+fn excerpt(tally: &Tally, cap: usize) -> Option<String> {
+    if tally.excerpt.blocks.is_empty() {
+        return None;
+    }
+    let mut text = String::with_capacity(tally.excerpt.bytes + 128);
+    if tally.excerpt.dropped > 0 {
+        text.push_str(&format!(
+            "... {} older blocks left out (max_excerpt_bytes = {cap}); the newest are kept ...\n",
+            tally.excerpt.dropped
+        ));
+    }
+    for block in &tally.excerpt.blocks {
+        text.push_str(&block.text);
+    }
+    Some(text)
+}
+
+fn summary(tally: &Tally, evidence: &Evidence, anchor: DateTime<Utc>, new: usize) -> String {
+    let mut parts = vec![format!("{} errors in the window", tally.errors)];
+    if let Some(ratio) = evidence.facts.get("logs.error_rate_ratio").and_then(|v| v.as_f64()) {
+        parts[0].push_str(&format!(" ({} in the baseline, rate ×{ratio})", tally.baseline_errors));
+    }
+    if let Some(f) = &tally.first_error {
+        parts.push(format!("first at {} ({})", fmt_time(f.time), offset_label(f.time, anchor)));
+    }
+    if new > 0 {
+        parts.push(format!("{new} new signatures"));
+    }
+    if tally.access.requests > 0 {
+        let ratio = tally.access.status_5xx as f64 / tally.access.requests as f64;
+        parts.push(format!("5xx {:.1}% of {} requests", ratio * 100.0, tally.access.requests));
+    }
+    parts.join("; ")
+}
+
+fn short(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn round(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,436 @@
+//! The forward read of one file from a byte offset: fixed-size buffers, one
+//! literal-optimized regex search per buffer (not per line) for application logs, a line
+//! walk for access logs and klog, and the bookkeeping that turns matched lines into
+//! records: lines without a timestamp belong to the last timestamped line before them.
+//! Memory stays at one buffer plus what the [`Tally`] keeps, whatever the file's size.
+
+use std::io::{self, Read};
+
+use chrono::{DateTime, Duration, Utc};
+use memchr::{memchr, memchr_iter, memrchr};
+use regex::bytes::Regex;
+
+use crate::access;
+use crate::signature;
+use crate::tally::{Block, Period, Span, Tally};
+use crate::timestamp::{TimeContext, TsFormat, klog_is_error};
+
+/// Bytes read per step; a line longer than this is cut to it.
+pub const CHUNK: usize = 1024 * 1024;
+/// How far back (in lines) a matched line without a timestamp looks for its record's head.
+const LOOKBACK_LINES: usize = 500;
+/// Timestamps may go back this much (threads racing to the log) before a file counts as
+/// out of order.
+pub fn reorder_tolerance() -> Duration {
+    Duration::seconds(1)
+}
+
+/// What stays the same for every file of a run.
+pub struct Setup {
+    pub patterns: Option<Regex>,
+    pub exclude: Option<Regex>,
+    pub tcx: TimeContext,
+    pub span: Span,
+    pub context_lines: usize,
+    pub max_line_bytes: usize,
+    pub max_excerpt_bytes: usize,
+}
+
+/// How one file is read.
+pub struct FileSpec<'a> {
+    pub path: &'a str,
+    pub format: &'a TsFormat,
+    pub access: bool,
+    /// Stop once the file's time passes the window's end (only for time-ordered files).
+    pub stop_at_window_end: bool,
+}
+
+/// Why a scan ended early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// Read to its end, or to the window's end.
+    Done,
+    /// The deadline passed or the run was cancelled.
+    Stopped,
+}
+
+/// The state of one forward read.
+pub struct Scanner<'a> {
+    setup: &'a Setup,
+    spec: FileSpec<'a>,
+    pub tally: Tally,
+    /// The latest record head known before the current position: its offset and time.
+    last_head: Option<(u64, DateTime<Utc>)>,
+    /// The head of the last record counted, so a record's second matched line is not
+    /// counted again.
+    counted_head: Option<u64>,
+    /// The newest time seen so far; a time well before it means the file is not ordered.
+    newest: Option<DateTime<Utc>>,
+    pub out_of_order: bool,
+    pub oldest_seen: Option<DateTime<Utc>>,
+    pub bytes_read: u64,
+    block: Option<OpenBlock>,
+    /// Inside a line longer than the buffer: it is already counted as cut.
+    in_long_line: bool,
+}
+
+struct OpenBlock {
+    time: DateTime<Utc>,
+    /// Absolute offset just after the last line in the block.
+    end: u64,
+    text: String,
+    after_left: usize,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(setup: &'a Setup, spec: FileSpec<'a>) -> Self {
+        Self {
+            setup,
+            spec,
+            tally: Tally::new(setup.span, setup.max_excerpt_bytes),
+            last_head: None,
+            counted_head: None,
+            newest: None,
+            out_of_order: false,
+            oldest_seen: None,
+            bytes_read: 0,
+            block: None,
+            in_long_line: false,
+        }
+    }
+
+    /// Reads `reader`, whose first byte is at offset `start` of the file, until its end
+    /// (or the window's end). A read error ends the scan after what was read is counted.
+    pub fn run(&mut self, mut reader: impl Read, start: u64, stop: &dyn Fn() -> bool) -> (Ended, Option<io::Error>) {
+        let mut buf = vec![0u8; CHUNK.max(self.setup.max_line_bytes * 2)];
+        let mut len = 0usize;
+        let mut abs = start;
+        let mut skipping = false;
+        let mut error = None;
+        let stop_after = self.setup.span.window.end + reorder_tolerance();
+        loop {
+            if stop() {
+                self.finish_block();
+                return (Ended::Stopped, error);
+            }
+            let mut eof = false;
+            while len < buf.len() {
+                match reader.read(&mut buf[len..]) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        len += n;
+                        self.bytes_read += n as u64;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        error = Some(e);
+                        eof = true;
+                        break;
+                    }
+                }
+            }
+            if skipping {
+                // The rest of a line longer than the buffer: drop it.
+                match memchr(b'\n', &buf[..len]) {
+                    Some(i) => {
+                        buf.copy_within(i + 1..len, 0);
+                        len -= i + 1;
+                        abs += i as u64 + 1;
+                        skipping = false;
+                    }
+                    None => {
+                        abs += len as u64;
+                        len = 0;
+                        if eof {
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            }
+            if len == 0 {
+                break;
+            }
+            let end = match memrchr(b'\n', &buf[..len]) {
+                _ if eof => len,
+                Some(i) => i + 1,
+                None => {
+                    self.tally.lines_cut += 1;
+                    self.in_long_line = true;
+                    self.region(&buf[..len], abs);
+                    self.in_long_line = false;
+                    abs += len as u64;
+                    len = 0;
+                    skipping = true;
+                    continue;
+                }
+            };
+            let tail = self.region(&buf[..end], abs);
+            buf.copy_within(end..len, 0);
+            len -= end;
+            abs += end as u64;
+            if self.spec.stop_at_window_end && !self.out_of_order && tail.is_some_and(|t| t >= stop_after) {
+                break;
+            }
+            if eof {
+                break;
+            }
+        }
+        self.finish_block();
+        (Ended::Done, error)
+    }
+
+    /// Handles whole lines `buf` (ending with a newline unless at the file's end) found at
+    /// offset `abs`; returns the time of the last timestamped line in it.
+    fn region(&mut self, buf: &[u8], abs: u64) -> Option<DateTime<Utc>> {
+        self.continue_block(buf, abs);
+        let line_walk = self.spec.access || matches!(self.spec.format, TsFormat::Klog);
+        if line_walk {
+            let mut ls = 0;
+            for nl in memchr_iter(b'\n', buf).chain((buf.last() != Some(&b'\n')).then_some(buf.len())) {
+                self.walked_line(buf, ls, nl, abs);
+                ls = nl + 1;
+            }
+        } else if let Some(patterns) = &self.setup.patterns {
+            let mut pos = 0;
+            while pos < buf.len() {
+                let Some(m) = patterns.find_at(buf, pos) else { break };
+                let ls = memrchr(b'\n', &buf[..m.start()]).map_or(0, |i| i + 1);
+                let le = memchr(b'\n', &buf[m.end()..]).map_or(buf.len(), |i| m.end() + i);
+                self.matched_line(buf, ls, le, abs, None);
+                pos = le + 1;
+            }
+        }
+        let tail = self.tail_time(buf, abs);
+        if let Some((_, t)) = tail {
+            self.observe(t);
+            self.last_head = tail;
+        }
+        tail.map(|(_, t)| t)
+    }
+
+    /// The last timestamped line of `buf`: its offset and time.
+    fn tail_time(&self, buf: &[u8], abs: u64) -> Option<(u64, DateTime<Utc>)> {
+        let mut end = buf.len();
+        for _ in 0..LOOKBACK_LINES {
+            if end == 0 {
+                return None;
+            }
+            let body_end = if buf[end - 1] == b'\n' { end - 1 } else { end };
+            let ls = memrchr(b'\n', &buf[..body_end]).map_or(0, |i| i + 1);
+            if let Some((t, _)) = self.parse(&buf[ls..body_end]) {
+                return Some((abs + ls as u64, t));
+            }
+            end = ls;
+        }
+        None
+    }
+
+    fn parse(&self, line: &[u8]) -> Option<(DateTime<Utc>, usize)> {
+        let line = &line[..line.len().min(self.setup.max_line_bytes)];
+        self.spec.format.parse(line, &self.setup.tcx)
+    }
+
+    fn observe(&mut self, t: DateTime<Utc>) {
+        if self.oldest_seen.is_none_or(|o| t < o) {
+            self.oldest_seen = Some(t);
+        }
+        match self.newest {
+            Some(n) if t + reorder_tolerance() < n => self.out_of_order = true,
+            Some(n) if t <= n => {}
+            _ => self.newest = Some(t),
+        }
+    }
+
+    /// One line of an access log or klog, which are read line by line.
+    fn walked_line(&mut self, buf: &[u8], ls: usize, le: usize, abs: u64) {
+        let line = trim_cr(&buf[ls..le]);
+        if line.is_empty() {
+            return;
+        }
+        let parsed = self.parse(line);
+        if let Some((t, _)) = parsed {
+            self.observe(t);
+            self.last_head = Some((abs + ls as u64, t));
+        }
+        if self.spec.access {
+            let Some((t, _)) = parsed else { return };
+            let period = self.setup.span.period(t);
+            if period == Period::Outside {
+                return;
+            }
+            let Some(request) = access::parse(line) else { return };
+            self.tally.request(t, period, &request);
+            if request.status >= 500 && !self.excluded(line) {
+                let signature = format!("{} {} {}", request.method, request.template, request.status);
+                self.count(abs + ls as u64, t, period, signature, buf, ls, le, abs);
+            }
+            return;
+        }
+        let is_error = (parsed.is_some() && klog_is_error(line))
+            || self.setup.patterns.as_ref().is_some_and(|p| p.is_match(line));
+        if is_error {
+            self.matched_line(buf, ls, le, abs, parsed);
+        }
+    }
+
+    fn excluded(&self, line: &[u8]) -> bool {
+        self.setup.exclude.as_ref().is_some_and(|x| x.is_match(line))
+    }
+
+    /// A line that matched a pattern: find its record, count it once, keep it.
+    fn matched_line(&mut self, buf: &[u8], ls: usize, le: usize, abs: u64, parsed: Option<(DateTime<Utc>, usize)>) {
+        let full = trim_cr(&buf[ls..le]);
+        if full.len() > self.setup.max_line_bytes && !self.in_long_line {
+            self.tally.lines_cut += 1;
+        }
+        let line = &full[..full.len().min(self.setup.max_line_bytes)];
+        if self.excluded(line) {
+            return;
+        }
+        let parsed = parsed.or_else(|| self.parse(line));
+        let (head, t, message_at) = match parsed {
+            Some((t, at)) => {
+                self.observe(t);
+                (abs + ls as u64, t, at)
+            }
+            None => match self.head_before(buf, ls, abs) {
+                Some((head, t)) => (head, t, 0),
+                // A continuation line of a record that started before this read.
+                None => return,
+            },
+        };
+        if self.counted_head == Some(head) {
+            // Another line of a record already counted: only keep it in the excerpt.
+            if self.setup.span.period(t) == Period::Window {
+                self.keep(buf, ls, le, abs, t);
+            }
+            return;
+        }
+        let json = matches!(self.spec.format, TsFormat::Json { .. });
+        let message = signature::message(line, if parsed.is_some() { message_at } else { 0 }, json);
+        let period = self.setup.span.period(t);
+        if period == Period::Outside {
+            self.counted_head = Some(head);
+            return;
+        }
+        self.count(head, t, period, signature::normalize(&message), buf, ls, le, abs);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn count(&mut self, head: u64, t: DateTime<Utc>, period: Period, signature: String, buf: &[u8], ls: usize, le: usize, abs: u64) {
+        self.counted_head = Some(head);
+        let line = trim_cr(&buf[ls..le]);
+        let line = &line[..line.len().min(self.setup.max_line_bytes)];
+        self.tally.error(t, period, signature, line, self.spec.path);
+        if period == Period::Window {
+            self.keep(buf, ls, le, abs, t);
+        }
+    }
+
+    /// The head of the record a timestamp-less line at `ls` belongs to.
+    fn head_before(&self, buf: &[u8], ls: usize, abs: u64) -> Option<(u64, DateTime<Utc>)> {
+        let mut end = ls;
+        for _ in 0..LOOKBACK_LINES {
+            if end == 0 {
+                break;
+            }
+            let body_end = end - 1;
+            let start = memrchr(b'\n', &buf[..body_end]).map_or(0, |i| i + 1);
+            if let Some((t, _)) = self.parse(trim_cr(&buf[start..body_end])) {
+                return Some((abs + start as u64, t));
+            }
+            end = start;
+        }
+        // The head is in an earlier buffer: the last one seen there.
+        self.last_head
+    }
+
+    /// Keeps the line `[ls, le)` and its context in the excerpt.
+    fn keep(&mut self, buf: &[u8], ls: usize, le: usize, abs: u64, t: DateTime<Utc>) {
+        let n = self.setup.context_lines;
+        let line_abs = abs + ls as u64;
+        let joins = self.block.as_ref().is_some_and(|b| b.end >= line_abs);
+        if !joins {
+            let floor = self.block.as_ref().map_or(0, |b| b.end.saturating_sub(abs) as usize);
+            self.finish_block();
+            // Context before, not reaching back into the previous block or buffer.
+            let mut from = ls;
+            for _ in 0..n {
+                if from <= floor {
+                    break;
+                }
+                from = memrchr(b'\n', &buf[..from - 1]).map_or(0, |i| i + 1);
+            }
+            let header = format!("==> {} @ {} (byte {})\n", self.spec.path, witness_collector::time::format(t), line_abs);
+            self.block = Some(OpenBlock { time: t, end: abs + from as u64, text: header, after_left: 0 });
+        }
+        let cap = self.setup.max_excerpt_bytes;
+        let max_line = self.setup.max_line_bytes;
+        let Some(block) = self.block.as_mut() else { return };
+        let line_end = (le + 1).min(buf.len());
+        if abs + line_end as u64 > block.end {
+            let from = (block.end - abs) as usize;
+            append_lines(&mut block.text, &buf[from..line_end], cap, max_line);
+            block.end = abs + line_end as u64;
+        }
+        // After-context counts from this line; some of it may be in the block already.
+        let block_at = (block.end - abs) as usize;
+        let already = memchr_iter(b'\n', &buf[line_end.min(block_at)..block_at]).count();
+        let want = n.saturating_sub(already);
+        let (taken, end) = take_lines(&buf[block_at..], want);
+        append_lines(&mut block.text, &buf[block_at..block_at + end], cap, max_line);
+        block.end += end as u64;
+        block.after_left = want - taken;
+    }
+
+    /// Adds the after-context a block still wants from the start of the next buffer.
+    fn continue_block(&mut self, buf: &[u8], abs: u64) {
+        let cap = self.setup.max_excerpt_bytes;
+        let max_line = self.setup.max_line_bytes;
+        let Some(block) = self.block.as_mut() else { return };
+        if block.after_left == 0 || block.end != abs {
+            return;
+        }
+        let (taken, end) = take_lines(buf, block.after_left);
+        append_lines(&mut block.text, &buf[..end], cap, max_line);
+        block.end += end as u64;
+        block.after_left -= taken;
+    }
+
+    fn finish_block(&mut self) {
+        if let Some(block) = self.block.take() {
+            self.tally.excerpt.push(Block { time: block.time, text: block.text });
+        }
+    }
+}
+
+/// The first `n` lines of `buf`: how many there were and where they end.
+fn take_lines(buf: &[u8], n: usize) -> (usize, usize) {
+    let mut end = 0;
+    let mut taken = 0;
+    while taken < n && end < buf.len() {
+        end = memchr(b'\n', &buf[end..]).map_or(buf.len(), |i| end + i + 1);
+        taken += 1;
+    }
+    (taken, end)
+}
+
+/// Appends whole lines, each cut to `max_line` bytes, while the text stays under `cap`.
+fn append_lines(text: &mut String, lines: &[u8], cap: usize, max_line: usize) {
+    for line in lines.split_inclusive(|c| *c == b'\n') {
+        if text.len() >= cap {
+            return;
+        }
+        let body = trim_cr(line.strip_suffix(b"\n").unwrap_or(line));
+        text.push_str(&String::from_utf8_lossy(&body[..body.len().min(max_line)]));
+        text.push('\n');
+    }
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}

@@ -1,0 +1,337 @@
+//! What the scan keeps, in bounded memory: counts per period and per minute, the first
+//! error, error signatures, access-log figures and the excerpt. One [`Tally`] per file, so a
+//! file that has to be read again (timestamps out of order) starts clean; they are merged
+//! at the end.
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+use witness_collector::Window;
+
+use crate::access::{Histogram, Request};
+
+/// Distinct signatures kept; past that, errors still count but new signatures are lumped.
+const MAX_SIGNATURES: usize = 5000;
+/// Distinct endpoints kept for 5xx; past that they are lumped into `other`.
+const MAX_ENDPOINTS: usize = 2000;
+/// Example lines kept per signature.
+const EXAMPLES: usize = 3;
+/// How much of one line an example or the first error keeps.
+pub const EXAMPLE_BYTES: usize = 2048;
+/// The first 5xx times kept per endpoint, enough to find its first burst.
+const EARLY_5XX: usize = 64;
+/// Most series points; longer windows get wider buckets.
+const MAX_BUCKETS: i64 = 4320;
+
+/// Which span a time falls in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Baseline,
+    Window,
+    Outside,
+}
+
+/// The window, its baseline and the series buckets, shared by every file of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub window: Window,
+    pub baseline: Window,
+    pub series_start: DateTime<Utc>,
+    pub bucket_secs: i64,
+    pub buckets: usize,
+}
+
+impl Span {
+    pub fn new(window: Window) -> Self {
+        let baseline = window.baseline();
+        let start = baseline.start.timestamp().div_euclid(60) * 60;
+        let series_start = DateTime::from_timestamp(start, 0).unwrap_or(baseline.start);
+        let total = (window.end - series_start).num_seconds().max(1);
+        let minutes = (total + 59) / 60;
+        let bucket_secs = 60 * ((minutes + MAX_BUCKETS - 1) / MAX_BUCKETS).max(1);
+        let buckets = ((total + bucket_secs - 1) / bucket_secs) as usize;
+        Self { window, baseline, series_start, bucket_secs, buckets }
+    }
+
+    pub fn period(&self, t: DateTime<Utc>) -> Period {
+        if self.window.contains(t) {
+            Period::Window
+        } else if self.baseline.contains(t) {
+            Period::Baseline
+        } else {
+            Period::Outside
+        }
+    }
+
+    fn bucket(&self, t: DateTime<Utc>) -> Option<usize> {
+        let i = (t - self.series_start).num_seconds().div_euclid(self.bucket_secs);
+        usize::try_from(i).ok().filter(|i| *i < self.buckets)
+    }
+
+    pub fn bucket_start(&self, i: usize) -> DateTime<Utc> {
+        self.series_start + chrono::Duration::seconds(self.bucket_secs * i as i64)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bucket {
+    pub errors: u64,
+    pub requests: u64,
+    pub status_5xx: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct FirstError {
+    pub time: DateTime<Utc>,
+    pub path: String,
+    pub line: String,
+    pub signature: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Signature {
+    pub count: u64,
+    pub baseline_count: u64,
+    pub first_seen: Option<DateTime<Utc>>,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Endpoint {
+    pub count_5xx: u64,
+    pub baseline_5xx: u64,
+    pub early_5xx: Vec<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AccessTally {
+    pub files: usize,
+    pub requests: u64,
+    pub status_5xx: u64,
+    pub baseline_requests: u64,
+    pub baseline_5xx: u64,
+    pub latency: Histogram,
+    pub baseline_latency: Histogram,
+    pub endpoints: HashMap<(String, String), Endpoint>,
+}
+
+/// One kept stretch of lines: a matched line with its context.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub time: DateTime<Utc>,
+    pub text: String,
+}
+
+/// The excerpt: blocks in time order, capped by bytes, newest kept.
+#[derive(Debug, Clone, Default)]
+pub struct Excerpt {
+    pub blocks: VecDeque<Block>,
+    pub bytes: usize,
+    pub dropped: u64,
+    pub cap: usize,
+}
+
+impl Excerpt {
+    pub fn new(cap: usize) -> Self {
+        Self { cap, ..Self::default() }
+    }
+
+    pub fn push(&mut self, mut block: Block) {
+        if block.text.len() > self.cap {
+            let mut cut = self.cap;
+            while !block.text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            block.text.truncate(cut);
+        }
+        self.bytes += block.text.len();
+        self.blocks.push_back(block);
+        while self.bytes > self.cap {
+            let Some(old) = self.blocks.pop_front() else { break };
+            self.bytes -= old.text.len();
+            self.dropped += 1;
+        }
+    }
+
+    fn merge(&mut self, other: Excerpt) {
+        self.dropped += other.dropped;
+        let mut all: Vec<Block> = self.blocks.drain(..).chain(other.blocks).collect();
+        all.sort_by_key(|b| b.time);
+        self.bytes = 0;
+        for block in all {
+            self.push(block);
+        }
+    }
+}
+
+/// Everything one file (or, merged, one instance) contributes.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    pub span: Span,
+    pub series: Vec<Bucket>,
+    pub errors: u64,
+    pub baseline_errors: u64,
+    pub first_error: Option<FirstError>,
+    pub signatures: HashMap<String, Signature>,
+    pub signatures_lumped: u64,
+    pub access: AccessTally,
+    pub excerpt: Excerpt,
+    pub lines_cut: u64,
+}
+
+impl Tally {
+    pub fn new(span: Span, max_excerpt_bytes: usize) -> Self {
+        Self {
+            span,
+            series: vec![Bucket::default(); span.buckets],
+            errors: 0,
+            baseline_errors: 0,
+            first_error: None,
+            signatures: HashMap::new(),
+            signatures_lumped: 0,
+            access: AccessTally::default(),
+            excerpt: Excerpt::new(max_excerpt_bytes),
+            lines_cut: 0,
+        }
+    }
+
+    /// Counts one error record at `t` with its signature; `line` is its first matched line.
+    pub fn error(&mut self, t: DateTime<Utc>, period: Period, signature: String, line: &[u8], path: &str) {
+        match period {
+            Period::Outside => return,
+            Period::Baseline => self.baseline_errors += 1,
+            Period::Window => self.errors += 1,
+        }
+        if let Some(b) = self.span.bucket(t) {
+            self.series[b].errors += 1;
+        }
+        let lumped = !self.signatures.contains_key(&signature) && self.signatures.len() >= MAX_SIGNATURES;
+        if lumped {
+            self.signatures_lumped += 1;
+            return;
+        }
+        if period == Period::Window && self.first_error.as_ref().is_none_or(|f| t < f.time) {
+            self.first_error =
+                Some(FirstError { time: t, path: path.to_owned(), line: example(line), signature: signature.clone() });
+        }
+        let sig = self.signatures.entry(signature).or_default();
+        match period {
+            Period::Baseline => sig.baseline_count += 1,
+            _ => {
+                sig.count += 1;
+                sig.first_seen = Some(sig.first_seen.map_or(t, |f| f.min(t)));
+                sig.last_seen = Some(sig.last_seen.map_or(t, |l| l.max(t)));
+                if sig.examples.len() < EXAMPLES {
+                    sig.examples.push(example(line));
+                }
+            }
+        }
+    }
+
+    /// Counts one access-log request.
+    pub fn request(&mut self, t: DateTime<Utc>, period: Period, request: &Request) {
+        let is_5xx = request.status >= 500;
+        let a = &mut self.access;
+        match period {
+            Period::Outside => return,
+            Period::Baseline => {
+                a.baseline_requests += 1;
+                a.baseline_5xx += u64::from(is_5xx);
+                if let Some(ms) = request.latency_ms {
+                    a.baseline_latency.record(ms);
+                }
+            }
+            Period::Window => {
+                a.requests += 1;
+                a.status_5xx += u64::from(is_5xx);
+                if let Some(ms) = request.latency_ms {
+                    a.latency.record(ms);
+                }
+            }
+        }
+        if let Some(b) = self.span.bucket(t) {
+            self.series[b].requests += 1;
+            self.series[b].status_5xx += u64::from(is_5xx);
+        }
+        if !is_5xx {
+            return;
+        }
+        let mut key = (request.method.clone(), request.template.clone());
+        if !a.endpoints.contains_key(&key) && a.endpoints.len() >= MAX_ENDPOINTS {
+            key = ("*".into(), "other".into());
+        }
+        let endpoint = a.endpoints.entry(key).or_default();
+        if period == Period::Window {
+            endpoint.count_5xx += 1;
+            if endpoint.early_5xx.len() < EARLY_5XX {
+                endpoint.early_5xx.push(t);
+            }
+        } else {
+            endpoint.baseline_5xx += 1;
+        }
+    }
+
+    /// Adds `other` (another file's tally over the same span) into this one.
+    pub fn merge(&mut self, other: Tally) {
+        for (a, b) in self.series.iter_mut().zip(&other.series) {
+            a.errors += b.errors;
+            a.requests += b.requests;
+            a.status_5xx += b.status_5xx;
+        }
+        self.errors += other.errors;
+        self.baseline_errors += other.baseline_errors;
+        if let Some(f) = other.first_error
+            && self.first_error.as_ref().is_none_or(|mine| f.time < mine.time)
+        {
+            self.first_error = Some(f);
+        }
+        self.signatures_lumped += other.signatures_lumped;
+        for (key, theirs) in other.signatures {
+            if !self.signatures.contains_key(&key) && self.signatures.len() >= MAX_SIGNATURES {
+                self.signatures_lumped += theirs.count + theirs.baseline_count;
+                continue;
+            }
+            let mine = self.signatures.entry(key).or_default();
+            mine.count += theirs.count;
+            mine.baseline_count += theirs.baseline_count;
+            mine.first_seen = min_opt(mine.first_seen, theirs.first_seen);
+            mine.last_seen = mine.last_seen.max(theirs.last_seen);
+            for e in theirs.examples {
+                if mine.examples.len() < EXAMPLES {
+                    mine.examples.push(e);
+                }
+            }
+        }
+        let (a, b) = (&mut self.access, other.access);
+        a.files += b.files;
+        a.requests += b.requests;
+        a.status_5xx += b.status_5xx;
+        a.baseline_requests += b.baseline_requests;
+        a.baseline_5xx += b.baseline_5xx;
+        a.latency.merge(&b.latency);
+        a.baseline_latency.merge(&b.baseline_latency);
+        for (key, theirs) in b.endpoints {
+            let mine = a.endpoints.entry(key).or_default();
+            mine.count_5xx += theirs.count_5xx;
+            mine.baseline_5xx += theirs.baseline_5xx;
+            mine.early_5xx.extend(theirs.early_5xx);
+            mine.early_5xx.sort();
+            mine.early_5xx.truncate(EARLY_5XX);
+        }
+        self.excerpt.merge(other.excerpt);
+        self.lines_cut += other.lines_cut;
+    }
+}
+
+fn min_opt(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A line as kept in the evidence: lossy UTF-8, cut to [`EXAMPLE_BYTES`].
+pub fn example(line: &[u8]) -> String {
+    String::from_utf8_lossy(&line[..line.len().min(EXAMPLE_BYTES)]).into_owned()
+}
