@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 use serde::Serialize;
 
+/// The reqwest this client is built on, for callers that build requests with it.
+pub use reqwest;
+
 /// What the client is built with.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {

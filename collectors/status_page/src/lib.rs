@@ -1,38 +1,40 @@
-//! The `status_page` collector kind: vendor status pages (Atlassian Statuspage v2 and others).
+//! The `status_page` collector kind: vendor status pages (Atlassian Statuspage v2 first,
+//! and Slack, Google Cloud, status.io, Instatus).
 //!
-//! Not built yet: configuring it is accepted, and building it reports that it is not
-//! available in this version.
+//! Each `[[collectors.status_page]]` instance reads one vendor's page (for Statuspage,
+//! `summary.json`; when that document is broken, `status.json` plus
+//! `incidents/unresolved.json`) over witness-http's client (rustls, proxies from
+//! `HTTPS_PROXY`/`NO_PROXY`, a timeout on every request), optionally narrowed to the
+//! components the service depends on. It keeps the overall indicator, the components not
+//! operational, the unresolved incidents (status, impact, created/updated, latest update,
+//! affected components), incidents resolved inside the window, and scheduled maintenance
+//! in progress. Enum values it does not know are kept as text, never a parse failure.
+//!
+//! # Facts
+//! Each instance publishes the facts of its one vendor; see FACTS.md for how several
+//! instances combine.
+//!
+//! | name | type | meaning |
+//! |---|---|---|
+//! | `status_page.degraded` | bool | the vendor (or, with a component filter, what the service uses of it) is degraded: indicator minor, major, critical, or a value witness does not know |
+//! | `status_page.vendors_degraded` | list of text | `[vendor]` when degraded, else `[]` |
+//! | `status_page.worst_indicator` | text | `none`, `maintenance`, `minor`, `major`, `critical` (or the vendor's own unknown word) |
+//! | `status_page.unresolved_incidents` | int | unresolved incidents that matter (after the component filter) |
+//! | `status_page.incident_started_before_anchor_minutes` | int | minutes from the start of the earliest-begun unresolved incident to the anchor; absent when no unresolved incident began before the anchor |
+//!
+//! # Events
+//! `vendor_incident_created`, `vendor_incident_update` (one per update),
+//! `vendor_component_status` (from the updates' affected components),
+//! `vendor_maintenance_started`.
 
-use std::time::Duration;
+mod assess;
+mod collector;
+mod config;
+mod fetch;
+pub mod formats;
+pub mod model;
 
-use serde::Deserialize;
-use witness_collector::{Collector, CollectorConfig, ConfigProblem};
-
-/// One `[[collectors.status_page]]` instance.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StatusPageConfig {
-    /// Instance name, unique among `status_page` instances; names `evidence/status_page-<name>.json`.
-    pub name: String,
-    /// This instance's deadline in seconds (default: the run's `collector_timeout_secs`).
-    #[serde(default)]
-    pub timeout_secs: Option<u64>,
-}
-
-impl CollectorConfig for StatusPageConfig {
-    fn kind(&self) -> &'static str {
-        "status_page"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout_secs.map(Duration::from_secs)
-    }
-
-    fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
-        Err(vec![ConfigProblem::new("", "the status_page collector is not available in this version")])
-    }
-}
+pub use assess::{Assessment, IncidentView};
+pub use collector::StatusPageCollector;
+pub use config::StatusPageConfig;
+pub use formats::Format;

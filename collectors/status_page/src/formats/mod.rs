@@ -1,0 +1,133 @@
+//! The status-page formats witness reads, each turned into the one [`Snapshot`] model:
+//! which documents a format has, where they are under the page's base URL, and how to
+//! read them.
+
+pub mod gcp;
+pub mod instatus;
+pub mod slack;
+pub mod statusio;
+pub mod statuspage;
+
+use serde::Deserialize;
+use witness_http::client::FailureKind;
+
+use crate::fetch::{FetchError, Fetcher};
+use crate::model::Snapshot;
+
+/// The API a vendor's status page speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Atlassian Statuspage v2: `<url>/api/v2/summary.json` (GitHub, Atlassian, Twilio,
+    /// Datadog, Cloudflare, ...).
+    #[default]
+    Statuspage,
+    /// Slack's status API: `<url>/api/v2.0.0/current` (url `https://slack-status.com`).
+    Slack,
+    /// Google Cloud's `<url>/incidents.json` (url `https://status.cloud.google.com`).
+    Gcp,
+    /// status.io: `<url>/1.0/status/<page_id>` (url `https://api.status.io`).
+    Statusio,
+    /// Instatus: `<url>/summary.json`.
+    Instatus,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Statuspage => "statuspage",
+            Format::Slack => "slack",
+            Format::Gcp => "gcp",
+            Format::Statusio => "statusio",
+            Format::Instatus => "instatus",
+        }
+    }
+}
+
+/// A page as read, with what could not be read.
+#[derive(Debug)]
+pub struct Reading {
+    pub snapshot: Snapshot,
+    /// What is missing and why; non-empty makes the evidence partial.
+    pub gaps: Vec<String>,
+}
+
+impl Reading {
+    fn whole(snapshot: Snapshot) -> Self {
+        Self { snapshot, gaps: Vec::new() }
+    }
+}
+
+/// Reads the page in `format`.
+///
+/// # Errors
+/// A [`FetchError`] when the page could not be read at all.
+pub async fn read(
+    format: Format,
+    fetcher: &Fetcher<'_>,
+    page_id: Option<&str>,
+) -> Result<Reading, FetchError> {
+    match format {
+        Format::Statuspage => read_statuspage(fetcher).await,
+        Format::Slack => fetcher
+            .get_parsed(slack::CURRENT, "current.json", slack::parse)
+            .await
+            .map(Reading::whole),
+        Format::Gcp => fetcher
+            .get_parsed(gcp::INCIDENTS, "incidents.json", gcp::parse)
+            .await
+            .map(Reading::whole),
+        Format::Statusio => {
+            let path = format!("1.0/status/{}", page_id.unwrap_or_default());
+            fetcher.get_parsed(&path, "status.json", statusio::parse).await.map(Reading::whole)
+        }
+        Format::Instatus => fetcher
+            .get_parsed(instatus::SUMMARY, "summary.json", instatus::parse)
+            .await
+            .map(Reading::whole),
+    }
+}
+
+/// `summary.json`, or when that one document is broken (an error status, a body that is
+/// not the summary), `status.json` plus `incidents/unresolved.json`. When the host itself
+/// cannot be reached (timeout, TLS, refused) the other documents would fail the same way,
+/// so they are not tried.
+async fn read_statuspage(fetcher: &Fetcher<'_>) -> Result<Reading, FetchError> {
+    let summary_error = match fetcher
+        .get_parsed(statuspage::SUMMARY, "summary.json", statuspage::parse_summary)
+        .await
+    {
+        Ok(snapshot) => return Ok(Reading::whole(snapshot)),
+        Err(e) => e,
+    };
+    if !matches!(
+        summary_error.failure.kind,
+        FailureKind::HttpStatus | FailureKind::Decode | FailureKind::Body
+    ) {
+        return Err(summary_error);
+    }
+    tracing::info!(error = %summary_error, "Status page summary unreadable; trying status and unresolved incidents.");
+    let status =
+        fetcher.get_parsed(statuspage::STATUS, "status.json", statuspage::parse_status).await;
+    let incidents = fetcher
+        .get_parsed(
+            statuspage::UNRESOLVED,
+            "incidents-unresolved.json",
+            statuspage::parse_incidents,
+        )
+        .await;
+    let mut gaps = vec![format!("{summary_error}; components and scheduled maintenance not seen")];
+    let snapshot = match (status, incidents) {
+        (Err(_), Err(_)) => return Err(summary_error),
+        (Ok(status), Ok(incidents)) => Snapshot { incidents, ..status },
+        (Ok(status), Err(e)) => {
+            gaps.push(format!("{e}; unresolved incidents not seen"));
+            status
+        }
+        (Err(e), Ok(incidents)) => {
+            gaps.push(format!("{e}; the page's own indicator not seen"));
+            Snapshot { incidents, ..Snapshot::default() }
+        }
+    };
+    Ok(Reading { snapshot, gaps })
+}
