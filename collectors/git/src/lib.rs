@@ -1,45 +1,61 @@
-//! The `git` collector kind: commits, tags and the files they touch before the anchor.
+//! The `git` collector kind: what changed before the anchor, read from the repository of
+//! the service (a checkout or a bare mirror on disk) with gitoxide — no `git` binary at run
+//! time.
 //!
-//! Not built yet: configuring it is accepted, and building it reports that it is not
-//! available in this version.
+//! Per instance it reads the history of a ref (default `HEAD`) over a lookback (default the
+//! 24 hours before the anchor, or the run's window when that starts earlier), newest first,
+//! and keeps per commit: id, author and committer time (a rebase makes them differ; the
+//! committer time decides what is in the lookback), author name (the email only with
+//! `include_author_email`), subject, the files changed against the first parent (add,
+//! modify, delete, with line counts), their path classes (`migration`, `dependency`,
+//! `infra`, `config`, or classes of your own), whether it is a merge and the tags on it.
+//! Deploy tags (`deploy_tags`) in the span are deploy markers.
+//!
+//! The **deployed revision** comes from an alert label (`revision`, `commit`, `sha`,
+//! `version`), else `deployed_ref`, else the newest deploy tag at or before the anchor; the
+//! previous one from `previous_deployed_ref`, else the nearest deploy tag in the deployed
+//! commit's history. Between them: the commits, the files by class and the migrations by
+//! name.
+//!
+//! Shallow clones, detached HEAD, empty and bare repositories and submodules each get a
+//! note saying what the evidence can and cannot show.
+//!
+//! # Facts
+//! Documented in `FACTS.md` too. Counts are absent when the read was cut short (deadline,
+//! a shallow clone ending inside the lookback, more commits than `max_commits`).
+//!
+//! | fact | type | meaning |
+//! |---|---|---|
+//! | `git.commits_in_lookback` | int | commits with a committer time in the lookback, up to the anchor |
+//! | `git.minutes_since_last_commit` | float | minutes from the newest commit at or before the anchor to the anchor |
+//! | `git.minutes_since_last_tag` | float | minutes from the newest deploy tag at or before the anchor to the anchor |
+//! | `git.migrations_in_lookback` | int | distinct migration files changed in the lookback |
+//! | `git.migration_paths` | list of text | those paths (at most 50) |
+//! | `git.dependency_changes` | int | distinct dependency files (manifests, lockfiles) changed in the lookback |
+//! | `git.config_changes` | int | distinct configuration files changed in the lookback |
+//! | `git.infra_changes` | int | distinct infrastructure files changed in the lookback |
+//! | `git.deployed_revision` | text | full id of the deployed commit |
+//! | `git.previous_deployed_revision` | text | full id of the commit deployed before it |
+//! | `git.deployed_has_migration` | bool | a migration file changed between the previous and the deployed revision |
+//! | `git.deployed_commits` | int | commits between the previous and the deployed revision |
+//!
+//! # Events
+//! One per commit in the span, of kind `commit`, `migration_commit`, `dependency_change`,
+//! `infra_change`, `config_change` (or `<class>_change`), by the commit's first class; one
+//! `deploy_tag` per deploy tag in the span.
 
-use std::time::Duration;
+mod classes;
+mod collector;
+mod config;
+mod deployed;
+mod diff;
+mod error;
+mod history;
+mod repo;
+mod report;
+mod scan;
+mod tags;
 
-use serde::Deserialize;
-use witness_collector::{Collector, CollectorConfig, ConfigProblem};
-
-/// One `[[collectors.git]]` instance.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GitConfig {
-    /// Instance name, unique among `git` instances; names `evidence/git-<name>.json`.
-    pub name: String,
-    /// This instance's deadline in seconds (default: the run's `collector_timeout_secs`).
-    #[serde(default)]
-    pub timeout_secs: Option<u64>,
-}
-
-impl CollectorConfig for GitConfig {
-    fn kind(&self) -> &'static str {
-        "git"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout_secs.map(Duration::from_secs)
-    }
-
-    fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
-        Err(vec![ConfigProblem::new("", "the git collector is not available in this version")])
-    }
-}
-
-impl GitConfig {
-    /// The zero-config instance: the repository containing the current directory, if any.
-    pub fn discover_from_current_dir() -> Option<Self> {
-        None
-    }
-}
+pub use collector::Git;
+pub use config::GitConfig;
+pub use error::GitError;

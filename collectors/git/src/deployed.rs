@@ -1,0 +1,344 @@
+//! The deployed revision and what it brought: which commit is running (from an alert
+//! label, the configured `deployed_ref`, or the newest deploy tag at or before the anchor),
+//! which was running before it (the configured `previous_deployed_ref`, or the nearest
+//! deploy tag in its history), and the difference between the two — commits, files by
+//! class, migrations by name. This is what a responder weighs before a rollback: a
+//! migration among the deployed changes can make rolling back unsafe.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use gix::ObjectId;
+use gix::bstr::ByteSlice;
+use gix::revision::walk::Sorting;
+use gix::traverse::commit::simple::CommitTimeOrder;
+use serde::Serialize;
+
+use crate::classes::{MIGRATION, PathClasses};
+use crate::diff::{ChangeKind, Differ};
+use crate::repo::{resolve, short};
+use crate::scan::{Budget, utc};
+use crate::tags::Tags;
+
+/// The most commits walked back from the deployed revision to find the previous deploy tag.
+const PREVIOUS_SEARCH_COMMITS: usize = 50_000;
+/// The most commits counted between the previous and the deployed revision.
+const RANGE_COUNT_COMMITS: usize = 10_000;
+/// The most commits listed between the previous and the deployed revision.
+const RANGE_LISTED_COMMITS: usize = 50;
+/// The most paths listed per class.
+const PATHS_PER_CLASS: usize = 100;
+
+/// Where the deployed revision may come from, in the order they are tried.
+pub struct DeployedRequest<'a> {
+    /// `(label, value)` of the configured labels the alert carries, in configured order.
+    pub labels: Vec<(String, String)>,
+    pub deployed_ref: Option<&'a str>,
+    pub previous_ref: Option<&'a str>,
+}
+
+/// The deployed revision, as recorded in the evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployed {
+    pub revision: String,
+    /// Where it came from: `label revision=4f2c9e1`, `deployed_ref origin/production`, `tag v1.4.2`.
+    pub source: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(with = "witness_collector::time::millis")]
+    pub committer_time: DateTime<Utc>,
+    pub subject: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Previous>,
+    /// What changed from the previous revision to the deployed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<RangeSummary>,
+}
+
+/// The revision deployed before.
+#[derive(Debug, Clone, Serialize)]
+pub struct Previous {
+    pub revision: String,
+    pub source: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+/// The difference between the previous and the deployed revision.
+#[derive(Debug, Clone, Serialize)]
+pub struct RangeSummary {
+    /// Commits in the deployed revision's history that are not in the previous one's.
+    pub commits: usize,
+    /// The count stopped at its cap or the deadline: `commits` is a lower bound.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub commits_incomplete: bool,
+    /// The newest of them.
+    pub listed_commits: Vec<RangeCommit>,
+    pub files_changed: usize,
+    /// Changed paths by class (at most 100 per class).
+    pub files_by_class: BTreeMap<String, Vec<String>>,
+    pub unclassified_files: usize,
+    /// Migration files added, changed or deleted.
+    pub migrations: Vec<Migration>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RangeCommit {
+    pub id: String,
+    #[serde(with = "witness_collector::time::millis")]
+    pub committer_time: DateTime<Utc>,
+    pub subject: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Migration {
+    pub path: String,
+    pub change: ChangeKind,
+}
+
+/// The outcome: the deployed revision when one is known, and notes; `partial` notes say
+/// something asked for could not be shown.
+#[derive(Debug, Default)]
+pub struct DeployedOutcome {
+    pub deployed: Option<Deployed>,
+    pub notes: Vec<String>,
+    pub partial_notes: Vec<String>,
+}
+
+/// Finds the deployed revision and summarizes what it brought.
+pub fn find(
+    repo: &gix::Repository,
+    request: &DeployedRequest<'_>,
+    tags: &Tags,
+    anchor: DateTime<Utc>,
+    classes: &PathClasses,
+    budget: &Budget,
+) -> DeployedOutcome {
+    let mut outcome = DeployedOutcome::default();
+    let Some((deployed_id, source)) = deployed_revision(repo, request, tags, anchor, &mut outcome)
+    else {
+        return outcome;
+    };
+    let tags_by_commit = tags.by_commit();
+    let Some(commit) = read_commit(repo, deployed_id) else {
+        outcome
+            .partial_notes
+            .push(format!("The deployed commit {} cannot be read.", short(&deployed_id)));
+        return outcome;
+    };
+    let mut deployed = Deployed {
+        revision: deployed_id.to_string(),
+        source,
+        tags: tags_by_commit.get(&deployed_id).cloned().unwrap_or_default(),
+        committer_time: utc(commit.seconds),
+        subject: commit.subject,
+        previous: None,
+        changes: None,
+    };
+
+    let previous = match request.previous_ref {
+        Some(spec) => match resolve(repo, spec) {
+            Ok(id) => Some((id, format!("previous_deployed_ref {spec}"))),
+            Err(e) => {
+                outcome
+                    .partial_notes
+                    .push(format!("previous_deployed_ref `{spec}` names no commit: {e}."));
+                None
+            }
+        },
+        None => {
+            let found = previous_tagged(repo, deployed_id, &tags_by_commit, budget);
+            if found.is_none() {
+                outcome.notes.push(format!(
+                    "No deploy tag was found in the history of the deployed commit {}: the \
+                     changes it brought are not summarized (set `previous_deployed_ref`).",
+                    short(&deployed_id)
+                ));
+            }
+            found.map(|id| {
+                let names = tags_by_commit.get(&id).map(|t| t.join(", ")).unwrap_or_default();
+                (id, format!("tag {names}"))
+            })
+        }
+    };
+    if let Some((previous_id, source)) = previous {
+        deployed.previous = Some(Previous {
+            revision: previous_id.to_string(),
+            source,
+            tags: tags_by_commit.get(&previous_id).cloned().unwrap_or_default(),
+        });
+        match summarize(repo, previous_id, deployed_id, classes, budget) {
+            Ok(summary) => deployed.changes = Some(summary),
+            Err(e) => outcome.partial_notes.push(format!(
+                "The changes from {} to the deployed {} could not be read: {e}.",
+                short(&previous_id),
+                short(&deployed_id)
+            )),
+        }
+    }
+    outcome.deployed = Some(deployed);
+    outcome
+}
+
+fn deployed_revision(
+    repo: &gix::Repository,
+    request: &DeployedRequest<'_>,
+    tags: &Tags,
+    anchor: DateTime<Utc>,
+    outcome: &mut DeployedOutcome,
+) -> Option<(ObjectId, String)> {
+    if let Some((label, value)) = request.labels.first() {
+        // The alert names the revision: if it is not here, falling back to a tag would show
+        // the wrong deploy.
+        return match resolve_label(repo, value) {
+            Ok(id) => Some((id, format!("label {label}={value}"))),
+            Err(reason) => {
+                outcome.partial_notes.push(format!(
+                    "The alert label {label}={value} names no commit in this repository ({reason}); \
+                     is the repository fetched up to date?"
+                ));
+                None
+            }
+        };
+    }
+    if let Some(spec) = request.deployed_ref {
+        return match resolve(repo, spec) {
+            Ok(id) => Some((id, format!("deployed_ref {spec}"))),
+            Err(e) => {
+                outcome.partial_notes.push(format!("deployed_ref `{spec}` names no commit: {e}."));
+                None
+            }
+        };
+    }
+    let tag = tags.last_at_or_before(anchor)?;
+    Some((
+        tag.commit_id,
+        format!("tag {} (the newest deploy tag at or before the anchor)", tag.name),
+    ))
+}
+
+/// Resolves an alert label's value: a commit id, a unique prefix, or a tag (`1.4.2` also
+/// finds `v1.4.2`). Label values come from outside, so only plain names are looked up:
+/// revision syntax such as `:/text` (a search through every commit message) is refused.
+fn resolve_label(repo: &gix::Repository, value: &str) -> Result<ObjectId, String> {
+    let plain = !value.is_empty()
+        && value.len() <= 200
+        && !value.starts_with('-')
+        && !value.contains("..")
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+'));
+    if !plain {
+        return Err("not a plain commit id or tag name".into());
+    }
+    let first = resolve(repo, value);
+    if first.is_ok() || value.starts_with('v') {
+        return first;
+    }
+    resolve(repo, &format!("v{value}")).or(first)
+}
+
+struct CommitSummary {
+    seconds: i64,
+    subject: String,
+}
+
+fn read_commit(repo: &gix::Repository, id: ObjectId) -> Option<CommitSummary> {
+    let commit = repo.find_commit(id).ok()?;
+    let seconds = commit.time().ok()?.seconds;
+    let subject = commit.message().ok()?.summary().to_str_lossy().into_owned();
+    Some(CommitSummary { seconds, subject })
+}
+
+/// The nearest commit in `deployed`'s history, other than itself, that carries a deploy tag.
+fn previous_tagged(
+    repo: &gix::Repository,
+    deployed: ObjectId,
+    tags_by_commit: &BTreeMap<ObjectId, Vec<String>>,
+    budget: &Budget,
+) -> Option<ObjectId> {
+    let walk = repo
+        .rev_walk([deployed])
+        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
+        .all()
+        .ok()?;
+    for info in walk.take(PREVIOUS_SEARCH_COMMITS) {
+        if budget.exhausted() {
+            return None;
+        }
+        let id = info.ok()?.id;
+        if id != deployed && tags_by_commit.contains_key(&id) {
+            return Some(id);
+        }
+    }
+    None
+}
+
+fn summarize(
+    repo: &gix::Repository,
+    previous: ObjectId,
+    deployed: ObjectId,
+    classes: &PathClasses,
+    budget: &Budget,
+) -> Result<RangeSummary, String> {
+    let mut commits = 0usize;
+    let mut incomplete = false;
+    let mut listed_commits = Vec::new();
+    let walk = repo
+        .rev_walk([deployed])
+        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
+        .with_hidden([previous])
+        .all()
+        .map_err(|e| e.to_string())?;
+    for info in walk {
+        if commits >= RANGE_COUNT_COMMITS || budget.exhausted() {
+            incomplete = true;
+            break;
+        }
+        let id = info.map_err(|e| e.to_string())?.id;
+        commits += 1;
+        if listed_commits.len() < RANGE_LISTED_COMMITS
+            && let Some(c) = read_commit(repo, id)
+        {
+            listed_commits.push(RangeCommit {
+                id: id.to_string(),
+                committer_time: utc(c.seconds),
+                subject: c.subject,
+            });
+        }
+    }
+
+    let tree = |id: ObjectId| -> Result<ObjectId, String> {
+        let commit = repo.find_commit(id).map_err(|e| e.to_string())?;
+        commit.tree_id().map(|t| t.detach()).map_err(|e| e.to_string())
+    };
+    let changes = Differ::new(repo)
+        .changes(Some(tree(previous)?), tree(deployed)?)
+        .map_err(|e| e.to_string())?;
+    let mut files_by_class: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut unclassified_files = 0;
+    let mut migrations = Vec::new();
+    for change in &changes {
+        match classes.classify(&change.path) {
+            Some(class) => {
+                let paths = files_by_class.entry(class.to_owned()).or_default();
+                if paths.len() < PATHS_PER_CLASS {
+                    paths.push(change.path.clone());
+                }
+                if class == MIGRATION {
+                    migrations.push(Migration { path: change.path.clone(), change: change.change });
+                }
+            }
+            None => unclassified_files += 1,
+        }
+    }
+    Ok(RangeSummary {
+        commits,
+        commits_incomplete: incomplete,
+        listed_commits,
+        files_changed: changes.len(),
+        files_by_class,
+        unclassified_files,
+        migrations,
+    })
+}

@@ -1,0 +1,250 @@
+//! The lookback walk: every commit reachable from the tip whose committer time lies in the
+//! scanned span, newest first, like `git log --since --until`. The committer time decides
+//! (a rebase or cherry-pick today lands today, whenever it was first written); the author
+//! time is kept beside it.
+//!
+//! The walk follows commit time through a priority queue, reading times from the
+//! commit-graph when there is one, and stops at the first commit older than the span.
+//! The newest `max_commits` commits are read in full with their files; older ones in the
+//! span are only counted.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use gix::ObjectId;
+use gix::bstr::ByteSlice;
+use gix::revision::walk::Sorting;
+use gix::traverse::commit::simple::CommitTimeOrder;
+use serde::Serialize;
+
+use crate::classes::PathClasses;
+use crate::diff::{Differ, FileChange};
+use crate::error::GitError;
+use crate::scan::{Budget, utc};
+
+/// One commit, as recorded in the evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitRecord {
+    pub id: String,
+    #[serde(with = "witness_collector::time::millis")]
+    pub committer_time: DateTime<Utc>,
+    #[serde(with = "witness_collector::time::millis")]
+    pub author_time: DateTime<Utc>,
+    pub author: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_email: Option<String>,
+    pub subject: String,
+    pub merge: bool,
+    /// Tags pointing at this commit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Path classes of the files it touched, in classification order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
+    /// Files changed (against the first parent for a merge); absent when they cannot be
+    /// known (the commit's parent is cut off by a shallow clone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<FileChange>>,
+    /// How many files changed in all, listed or not.
+    pub files_changed: usize,
+    /// Files changed but not listed (past `max_files_per_commit`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub files_not_listed: usize,
+    /// Every changed path with its class, listed or not, for the facts.
+    #[serde(skip)]
+    pub classified: Vec<(String, String)>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub struct History {
+    /// Commits read in full, newest first.
+    pub commits: Vec<CommitRecord>,
+    /// Commits in `[since, anchor]`.
+    pub in_lookback: usize,
+    /// Commits in `(anchor, until]`.
+    pub after_anchor: usize,
+    /// The newest commit at or before the anchor, however old.
+    pub last_before_anchor: Option<(ObjectId, DateTime<Utc>)>,
+    /// More commits were in the span than `max_commits`.
+    pub truncated: bool,
+    /// The deadline or the run's cancellation stopped the walk.
+    pub interrupted: bool,
+    /// The shallow clone's history ends inside the span, at this commit.
+    pub shallow_cut: Option<(ObjectId, DateTime<Utc>)>,
+}
+
+/// What the walk looks at and how much it keeps.
+pub struct WalkSpec<'a> {
+    pub since: DateTime<Utc>,
+    pub anchor: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub max_commits: usize,
+    pub max_files_per_commit: usize,
+    pub include_email: bool,
+    pub classes: &'a PathClasses,
+    pub tags_by_commit: &'a BTreeMap<ObjectId, Vec<String>>,
+    pub shallow: &'a HashSet<ObjectId>,
+}
+
+/// Walks the history of `tip` as described in the module doc.
+///
+/// # Errors
+/// [`GitError::Read`] when the walk cannot start or a commit cannot be read.
+pub fn walk(
+    repo: &gix::Repository,
+    tip: ObjectId,
+    spec: &WalkSpec<'_>,
+    budget: &Budget,
+) -> Result<History, GitError> {
+    let mut history = History::default();
+    let mut differ = Differ::new(repo);
+    let walk = repo
+        .rev_walk([tip])
+        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
+        .all()
+        .map_err(|e| GitError::read("the history", &e))?;
+    let (since, anchor, until) =
+        (spec.since.timestamp(), spec.anchor.timestamp(), spec.until.timestamp());
+    let mut reached_older = false;
+    let mut last_seen = None;
+    for info in walk {
+        if budget.exhausted() {
+            history.interrupted = true;
+            break;
+        }
+        let info = info.map_err(|e| GitError::read("the history", &e))?;
+        let seconds = match info.commit_time {
+            Some(seconds) => seconds,
+            None => commit_seconds(repo, info.id)?,
+        };
+        if seconds <= anchor && history.last_before_anchor.is_none() {
+            history.last_before_anchor = Some((info.id, utc(seconds)));
+        }
+        if seconds < since {
+            reached_older = true;
+            break;
+        }
+        last_seen = Some((info.id, seconds));
+        if seconds > until {
+            continue;
+        }
+        if seconds <= anchor {
+            history.in_lookback += 1;
+        } else {
+            history.after_anchor += 1;
+        }
+        if history.commits.len() < spec.max_commits {
+            history.commits.push(record(repo, &mut differ, info.id, spec)?);
+        } else {
+            history.truncated = true;
+        }
+    }
+    // A walk that ran out of commits before leaving the span either reached the first
+    // commit ever, or the edge of a shallow clone: then older commits exist but are not here.
+    if !reached_older
+        && !history.interrupted
+        && let Some((id, seconds)) = last_seen
+        && spec.shallow.contains(&id)
+    {
+        history.shallow_cut = Some((id, utc(seconds)));
+    }
+    Ok(history)
+}
+
+fn commit_seconds(repo: &gix::Repository, id: ObjectId) -> Result<i64, GitError> {
+    let commit = repo.find_commit(id).map_err(|e| GitError::read(format!("commit {id}"), &e))?;
+    commit
+        .time()
+        .map(|t| t.seconds)
+        .map_err(|e| GitError::read(format!("the time of commit {id}"), &e))
+}
+
+/// Reads one commit in full: who, when, what, and the files it changed.
+fn record(
+    repo: &gix::Repository,
+    differ: &mut Differ<'_>,
+    id: ObjectId,
+    spec: &WalkSpec<'_>,
+) -> Result<CommitRecord, GitError> {
+    let read = |e: &dyn std::fmt::Display| GitError::read(format!("commit {id}"), e);
+    let commit = repo.find_commit(id).map_err(|e| read(&e))?;
+    let decoded = commit.decode().map_err(|e| read(&e))?;
+    let author = decoded.author().map_err(|e| read(&e))?.trim();
+    let committer = decoded.committer().map_err(|e| read(&e))?.trim();
+    let parents: Vec<ObjectId> = decoded.parents().collect();
+    let tree = decoded.tree();
+    let subject = decoded.message().summary().to_str_lossy().into_owned();
+
+    // The shallow edge's parents are not in the clone: its diff would read as adding
+    // every file in the repository.
+    let files = if spec.shallow.contains(&id) {
+        None
+    } else {
+        let parent_tree = match parents.first() {
+            Some(parent) => Some(
+                repo.find_commit(*parent)
+                    .and_then(|p| p.tree_id().map(|t| t.detach()))
+                    .map_err(|e| GitError::read(format!("parent {parent} of commit {id}"), &e))?,
+            ),
+            None => None,
+        };
+        Some(differ.changes(parent_tree, tree)?)
+    };
+
+    let mut record = CommitRecord {
+        id: id.to_string(),
+        committer_time: utc(committer.seconds()),
+        author_time: utc(author.seconds()),
+        author: author.name.to_str_lossy().into_owned(),
+        author_email: spec.include_email.then(|| author.email.to_str_lossy().into_owned()),
+        subject,
+        merge: parents.len() > 1,
+        tags: spec.tags_by_commit.get(&id).cloned().unwrap_or_default(),
+        classes: Vec::new(),
+        files: None,
+        files_changed: 0,
+        files_not_listed: 0,
+        classified: Vec::new(),
+    };
+    if let Some(changes) = files {
+        record.files_changed = changes.len();
+        record.files_not_listed = changes.len().saturating_sub(spec.max_files_per_commit);
+        let mut listed = Vec::with_capacity(changes.len().min(spec.max_files_per_commit));
+        for (i, change) in changes.iter().enumerate() {
+            let class = spec.classes.classify(&change.path).map(str::to_owned);
+            if let Some(class) = &class {
+                record.classified.push((class.clone(), change.path.clone()));
+                if !record.classes.contains(class) {
+                    record.classes.push(class.clone());
+                }
+            }
+            if i < spec.max_files_per_commit {
+                let (lines_added, lines_removed, binary) = differ.line_counts(change);
+                listed.push(FileChange {
+                    path: change.path.clone(),
+                    change: change.change,
+                    class,
+                    lines_added,
+                    lines_removed,
+                    binary,
+                    submodule: change.submodule,
+                });
+            }
+        }
+        record.classes.sort_by_key(|c| spec.classes.rank(c));
+        record.files = Some(listed);
+    }
+    Ok(record)
+}
+
+impl CommitRecord {
+    /// The short id used in titles.
+    pub fn short_id(&self) -> &str {
+        crate::report::short(&self.id)
+    }
+}

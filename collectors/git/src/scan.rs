@@ -1,0 +1,237 @@
+//! One blocking read of a repository for one run: open it, read the deploy tags, walk the
+//! lookback, find the deployed revision. Runs on a blocking thread and checks its
+//! [`Budget`] between commits, so it hands back what it has before the deadline.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use globset::GlobSet;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::classes::PathClasses;
+use crate::deployed::{self, Deployed, DeployedRequest};
+use crate::error::GitError;
+use crate::history::{self, CommitRecord, History, WalkSpec};
+use crate::repo::{self, Opened, RepoInfo};
+use crate::tags::{self, TagRecord};
+
+/// When a blocking read must stop: the collector's deadline (less a margin to hand the
+/// evidence back) or the run's cancellation.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub deadline: Instant,
+    pub cancel: CancellationToken,
+}
+
+impl Budget {
+    pub fn exhausted(&self) -> bool {
+        self.cancel.is_cancelled() || Instant::now() >= self.deadline
+    }
+}
+
+/// A commit or tag time (seconds since the epoch) in UTC.
+pub fn utc(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// Everything one scan needs, owned so it can move to a blocking thread.
+pub struct ScanRequest {
+    pub path: PathBuf,
+    pub git_ref: String,
+    /// Start of the lookback.
+    pub since: DateTime<Utc>,
+    pub anchor: DateTime<Utc>,
+    /// End of the scanned span (the end of the window, or the anchor if later).
+    pub until: DateTime<Utc>,
+    pub max_commits: usize,
+    pub max_files_per_commit: usize,
+    pub include_email: bool,
+    pub classes: Arc<PathClasses>,
+    pub deploy_tags: Arc<GlobSet>,
+    pub labels: Vec<(String, String)>,
+    pub deployed_ref: Option<String>,
+    pub previous_deployed_ref: Option<String>,
+    pub budget: Budget,
+}
+
+/// What a scan found. Serialized as the `data` of the evidence.
+#[derive(Debug, Serialize)]
+pub struct Scan {
+    pub repository: RepoInfo,
+    pub lookback: Lookback,
+    /// Commits with a committer time in `[lookback.start, lookback.anchor]`.
+    pub commits_in_lookback: usize,
+    /// Commits after the anchor, up to `lookback.end`.
+    pub commits_after_anchor: usize,
+    /// The commits of the span read in full, newest first.
+    pub commits: Vec<CommitRecord>,
+    /// Deploy tags with a time in the span, newest first.
+    pub tags: Vec<TagRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_tag_before_anchor: Option<TagRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployed: Option<Deployed>,
+    #[serde(skip)]
+    pub last_commit_before_anchor: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub completeness: Completeness,
+    /// Notes that do not make the evidence partial.
+    #[serde(skip)]
+    pub notes: Vec<String>,
+    /// Notes on what is missing.
+    #[serde(skip)]
+    pub partial_notes: Vec<String>,
+}
+
+/// The span of history read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lookback {
+    #[serde(with = "witness_collector::time::millis")]
+    pub start: DateTime<Utc>,
+    #[serde(with = "witness_collector::time::millis")]
+    pub anchor: DateTime<Utc>,
+    #[serde(with = "witness_collector::time::millis")]
+    pub end: DateTime<Utc>,
+}
+
+/// Which counts can be trusted as exact.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Completeness {
+    /// Every commit of the lookback was seen (counted).
+    pub counted: bool,
+    /// Every commit of the lookback was read with its files.
+    pub classified: bool,
+    /// Every deploy tag was read.
+    pub tags: bool,
+}
+
+/// What a scan ends in.
+pub enum Outcome {
+    Scanned(Box<Scan>),
+    /// The repository has no commits yet.
+    Empty {
+        path: PathBuf,
+        branch: String,
+    },
+}
+
+/// Runs the scan described by `request`.
+///
+/// # Errors
+/// [`GitError`] when the repository cannot be opened, the ref names no commit, or the
+/// history cannot be read at all.
+pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
+    let (repo, tip, info, mut notes) = match repo::open(&request.path, &request.git_ref)? {
+        Opened::Ready { repo, tip, info, notes } => (repo, tip, info, notes),
+        Opened::Empty { branch } => {
+            return Ok(Outcome::Empty { path: request.path.clone(), branch });
+        }
+    };
+    let budget = &request.budget;
+    let mut partial_notes = Vec::new();
+
+    let tags = tags::read(&repo, &request.deploy_tags, budget);
+    notes.extend(tags.notes.iter().cloned());
+
+    let shallow: HashSet<_> = match repo.shallow_commits() {
+        Ok(Some(commits)) => commits.iter().copied().collect(),
+        _ => HashSet::new(),
+    };
+    let tags_by_commit = tags.by_commit();
+    let spec = WalkSpec {
+        since: request.since,
+        anchor: request.anchor,
+        until: request.until,
+        max_commits: request.max_commits,
+        max_files_per_commit: request.max_files_per_commit,
+        include_email: request.include_email,
+        classes: &request.classes,
+        tags_by_commit: &tags_by_commit,
+        shallow: &shallow,
+    };
+    let history = history::walk(&repo, tip, &spec, budget)?;
+    let History {
+        commits,
+        in_lookback,
+        after_anchor,
+        last_before_anchor,
+        truncated,
+        interrupted,
+        shallow_cut,
+    } = history;
+
+    if info.shallow {
+        match shallow_cut {
+            Some((id, time)) => partial_notes.push(format!(
+                "Shallow clone: its history ends at {} ({}), inside the lookback; older commits \
+                 of the lookback are not in this clone (fetch with more depth).",
+                repo::short(&id),
+                witness_collector::time::format(time)
+            )),
+            None => notes.push(
+                "Shallow clone: the lookback lies inside the history it has, so nothing is missing."
+                    .into(),
+            ),
+        }
+    }
+    if interrupted {
+        partial_notes.push(format!(
+            "The deadline came after {} commits: the commit counts are left out.",
+            in_lookback + after_anchor
+        ));
+    } else if truncated {
+        notes.push(format!(
+            "{} commits are in the span; the newest {} were read with their files (max_commits); \
+             the class facts are left out.",
+            in_lookback + after_anchor,
+            request.max_commits
+        ));
+    }
+    let skipped_edges = commits.iter().filter(|c| c.files.is_none()).count();
+    if skipped_edges > 0 {
+        notes.push(format!(
+            "{skipped_edges} commit(s) at the edge of the shallow clone have no file list: their \
+             parents are not in the clone."
+        ));
+    }
+
+    let deployed_request = DeployedRequest {
+        labels: request.labels.clone(),
+        deployed_ref: request.deployed_ref.as_deref(),
+        previous_ref: request.previous_deployed_ref.as_deref(),
+    };
+    let outcome =
+        deployed::find(&repo, &deployed_request, &tags, request.anchor, &request.classes, budget);
+    notes.extend(outcome.notes);
+    partial_notes.extend(outcome.partial_notes);
+    if tags.interrupted {
+        partial_notes
+            .push("The deadline came while reading tags: some deploy tags are missing.".into());
+    }
+
+    let counted = !interrupted && shallow_cut.is_none();
+    let completeness = Completeness {
+        counted,
+        classified: counted && !truncated && skipped_edges == 0,
+        tags: !tags.interrupted,
+    };
+    let in_span = |t: &TagRecord| t.time >= request.since && t.time <= request.until;
+    Ok(Outcome::Scanned(Box::new(Scan {
+        repository: info,
+        lookback: Lookback { start: request.since, anchor: request.anchor, end: request.until },
+        commits_in_lookback: in_lookback,
+        commits_after_anchor: after_anchor,
+        commits,
+        tags: tags.all.iter().filter(|t| in_span(t)).cloned().collect(),
+        last_tag_before_anchor: tags.last_at_or_before(request.anchor).cloned(),
+        deployed: outcome.deployed,
+        last_commit_before_anchor: last_before_anchor.map(|(_, t)| t),
+        completeness,
+        notes,
+        partial_notes,
+    })))
+}

@@ -1,0 +1,131 @@
+//! Deploy tags: the tags whose names match `deploy_tags`, each peeled to the commit it
+//! marks, with its time — the tagger's time for an annotated tag (when the tag was made,
+//! which is when the release was cut), the commit's committer time for a lightweight one.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use gix::ObjectId;
+use gix::bstr::ByteSlice;
+use globset::GlobSet;
+use serde::Serialize;
+
+use crate::scan::{Budget, utc};
+
+/// The most tags read; a repository with more gets a note.
+const MAX_TAGS: usize = 20_000;
+
+/// One deploy tag.
+#[derive(Debug, Clone, Serialize)]
+pub struct TagRecord {
+    pub name: String,
+    /// The commit it marks.
+    pub commit: String,
+    #[serde(with = "witness_collector::time::millis")]
+    pub time: DateTime<Utc>,
+    pub annotated: bool,
+    #[serde(skip)]
+    pub commit_id: ObjectId,
+}
+
+/// Every deploy tag, newest first, plus notes on what could not be read.
+#[derive(Debug, Default)]
+pub struct Tags {
+    pub all: Vec<TagRecord>,
+    pub notes: Vec<String>,
+    pub interrupted: bool,
+}
+
+impl Tags {
+    /// Tag names by the commit they mark.
+    pub fn by_commit(&self) -> BTreeMap<ObjectId, Vec<String>> {
+        let mut map: BTreeMap<ObjectId, Vec<String>> = BTreeMap::new();
+        for tag in &self.all {
+            map.entry(tag.commit_id).or_default().push(tag.name.clone());
+        }
+        map
+    }
+
+    /// The newest tag at or before `t`.
+    pub fn last_at_or_before(&self, t: DateTime<Utc>) -> Option<&TagRecord> {
+        self.all.iter().find(|tag| tag.time <= t)
+    }
+}
+
+/// Reads the deploy tags of `repo`.
+pub fn read(repo: &gix::Repository, deploy_tags: &GlobSet, budget: &Budget) -> Tags {
+    let mut tags = Tags::default();
+    let refs = match repo.references().and_then(|r| r.tags().map(|iter| iter.collect::<Vec<_>>())) {
+        Ok(refs) => refs,
+        Err(e) => {
+            tags.notes.push(format!("The tags could not be listed: {e}."));
+            return tags;
+        }
+    };
+    let mut unreadable = 0usize;
+    let mut seen = 0usize;
+    for reference in refs {
+        if budget.exhausted() {
+            tags.interrupted = true;
+            break;
+        }
+        let Ok(reference) = reference else {
+            unreadable += 1;
+            continue;
+        };
+        let name = reference.name().shorten().to_str_lossy().into_owned();
+        if !deploy_tags.is_match(&name) {
+            continue;
+        }
+        seen += 1;
+        if seen > MAX_TAGS {
+            tags.notes.push(format!("Only the first {MAX_TAGS} deploy tags (by name) were read."));
+            break;
+        }
+        let Some(target) = reference.target().try_id().map(ToOwned::to_owned) else {
+            unreadable += 1;
+            continue;
+        };
+        match peel(repo, target) {
+            // Tags of trees or blobs mark no deploy.
+            Some(None) => {}
+            Some(Some((commit_id, seconds, annotated))) => tags.all.push(TagRecord {
+                name,
+                commit: commit_id.to_string(),
+                time: utc(seconds),
+                annotated,
+                commit_id,
+            }),
+            None => unreadable += 1,
+        }
+    }
+    if unreadable > 0 {
+        tags.notes.push(format!("{unreadable} tags could not be read and were left out."));
+    }
+    tags.all.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.name.cmp(&b.name)));
+    tags
+}
+
+/// The commit a tag marks, the tag's time and whether it is annotated; `Some(None)` when it
+/// marks no commit, `None` when it cannot be read.
+fn peel(repo: &gix::Repository, target: ObjectId) -> Option<Option<(ObjectId, i64, bool)>> {
+    let object = repo.find_object(target).ok()?;
+    let (annotated, tagger_seconds) = match object.kind {
+        gix::objs::Kind::Tag => {
+            let tag = object.clone().try_into_tag().ok()?;
+            let seconds = tag.tagger().ok().flatten().map(|s| s.seconds());
+            (true, seconds)
+        }
+        _ => (false, None),
+    };
+    let end = object.peel_tags_to_end().ok()?;
+    if end.kind != gix::objs::Kind::Commit {
+        return Some(None);
+    }
+    let commit = end.try_into_commit().ok()?;
+    let seconds = match tagger_seconds {
+        Some(seconds) => seconds,
+        None => commit.time().ok()?.seconds,
+    };
+    Some(Some((commit.id, seconds, annotated)))
+}
