@@ -100,9 +100,7 @@ pub fn parse(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
                     .updates
                     .into_iter()
                     .map(|u| IncidentUpdate {
-                        status: u
-                            .status
-                            .map_or_else(|| status.clone(), |s| IncidentStatus::Unknown(s)),
+                        status: u.status.map_or_else(|| status.clone(), IncidentStatus::Unknown),
                         body: u.text,
                         time: u.when.or(u.created),
                         affected_components: Vec::new(),

@@ -1,0 +1,355 @@
+//! The `status_page` collector against real HTTP(S) servers on 127.0.0.1 serving
+//! Statuspage v2 documents shaped like GitHub's (`summary.json`, `status.json`,
+//! `incidents/unresolved.json`): what a responder reads when the vendor is fine, in a
+//! major outage that began before the anchor, filtered to the components the service uses,
+//! and when the page itself is broken, slow, looping or untrusted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Redirect;
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use witness_collector::{
+    CollectContext, CollectError, CollectorConfig, Evidence, FactValue, Severity, Status, Window,
+};
+use witness_http::testing::{TestCertificate, serve, serve_tls};
+use witness_status_page::StatusPageConfig;
+
+fn anchor() -> DateTime<Utc> {
+    // Whole seconds, so minute arithmetic in assertions is exact.
+    DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap()
+}
+
+fn at(anchor: DateTime<Utc>, minutes: i64) -> String {
+    witness_collector::time::format(anchor + chrono::Duration::minutes(minutes))
+}
+
+fn ctx_at(anchor: DateTime<Utc>) -> CollectContext {
+    CollectContext::for_test_at(anchor, Window::new(anchor - chrono::Duration::minutes(60), anchor))
+}
+
+async fn collect(config: StatusPageConfig, ctx: &CollectContext) -> Result<Evidence, CollectError> {
+    let collector = config.build().unwrap_or_else(|p| panic!("config problems: {p:?}"));
+    tokio::time::timeout(Duration::from_secs(20), collector.collect(ctx))
+        .await
+        .expect("collector finished within 20 s")
+}
+
+fn page() -> Value {
+    json!({"id": "kctbh9vrtdwd", "name": "GitHub", "url": "https://www.githubstatus.com",
+           "time_zone": "Etc/UTC", "updated_at": "2025-11-19T21:04:11.123Z"})
+}
+
+fn component(id: &str, name: &str, status: &str) -> Value {
+    json!({"id": id, "name": name, "status": status, "created_at": "2017-01-31T20:05:05.370Z",
+           "updated_at": "2025-11-19T21:03:58.000Z", "position": 1, "description": null,
+           "showcase": false, "start_date": null, "group_id": null, "page_id": "kctbh9vrtdwd",
+           "group": false, "only_show_if_degraded": false})
+}
+
+fn components(git_status: &str) -> Value {
+    json!([
+        component("brv1bkgrwx7q", "Git Operations", git_status),
+        component("4230lsnqdsld", "API Requests", "operational"),
+        component("8l4ygp009s5s", "Webhooks", "operational"),
+    ])
+}
+
+/// A major incident on Git Operations that began 25 minutes before the anchor, with two
+/// updates, the first of which moved the component from operational to partial outage.
+fn git_incident(anchor: DateTime<Utc>) -> Value {
+    json!({
+        "id": "cp306tmzcl0y", "name": "Degraded git operations", "status": "identified", "impact": "major",
+        "created_at": at(anchor, -22), "updated_at": at(anchor, -5), "started_at": at(anchor, -25),
+        "monitoring_at": null, "resolved_at": null, "shortlink": "https://stspg.io/abc", "page_id": "kctbh9vrtdwd",
+        "incident_updates": [
+            {"id": "u2", "status": "identified", "body": "The cause was found: a failed storage node.",
+             "incident_id": "cp306tmzcl0y", "created_at": at(anchor, -5), "updated_at": at(anchor, -5),
+             "display_at": at(anchor, -5), "affected_components": null},
+            {"id": "u1", "status": "investigating", "body": "We are investigating reports of degraded performance.",
+             "incident_id": "cp306tmzcl0y", "created_at": at(anchor, -22), "updated_at": at(anchor, -22),
+             "display_at": at(anchor, -22),
+             "affected_components": [{"code": "brv1bkgrwx7q", "name": "Git Operations",
+                                      "old_status": "operational", "new_status": "partial_outage"}]}
+        ],
+        "components": [component("brv1bkgrwx7q", "Git Operations", "partial_outage")]
+    })
+}
+
+fn summary(indicator: &str, description: &str, components: Value, incidents: Value) -> String {
+    json!({"page": page(), "status": {"indicator": indicator, "description": description},
+           "components": components, "incidents": incidents, "scheduled_maintenances": []})
+    .to_string()
+}
+
+/// A Statuspage site serving `summary.json` and the fallback documents as given.
+async fn statuspage(
+    summary: (StatusCode, String),
+    status: (StatusCode, String),
+    unresolved: (StatusCode, String),
+) -> String {
+    let app = Router::new()
+        .route("/api/v2/summary.json", get(move || async move { summary }))
+        .route("/api/v2/status.json", get(move || async move { status }))
+        .route("/api/v2/incidents/unresolved.json", get(move || async move { unresolved }));
+    format!("http://{}", serve(app).await)
+}
+
+fn missing() -> (StatusCode, String) {
+    (StatusCode::NOT_FOUND, "not found".into())
+}
+
+fn github(url: String) -> StatusPageConfig {
+    StatusPageConfig::new("github", "GitHub", url)
+}
+
+#[tokio::test]
+async fn an_operational_vendor_reads_as_not_degraded() {
+    let body = summary("none", "All Systems Operational", components("operational"), json!([]));
+    let url = statuspage((StatusCode::OK, body), missing(), missing()).await;
+    let anchor = anchor();
+    let evidence = collect(github(url), &ctx_at(anchor)).await.unwrap();
+
+    assert_eq!(evidence.status, Status::Ok, "{:?}", evidence.notes);
+    assert_eq!(evidence.facts["status_page.degraded"], FactValue::Bool(false));
+    assert_eq!(evidence.facts["status_page.vendors_degraded"], FactValue::List(vec![]));
+    assert_eq!(evidence.facts["status_page.worst_indicator"], FactValue::from("none"));
+    assert!(!evidence.facts.contains_key("status_page.incident_started_before_anchor_minutes"));
+    assert!(evidence.events.is_empty());
+    assert_eq!(evidence.summary, "GitHub: none; no unresolved incident");
+    assert_eq!(evidence.data["components_seen"], 3);
+}
+
+#[tokio::test]
+async fn a_major_outage_that_began_before_the_anchor_is_dated_and_told_step_by_step() {
+    let anchor = anchor();
+    let body = summary(
+        "major",
+        "Partial System Outage",
+        components("partial_outage"),
+        json!([git_incident(anchor)]),
+    );
+    let url = statuspage((StatusCode::OK, body), missing(), missing()).await;
+    let ctx = ctx_at(anchor);
+    let evidence = collect(github(url), &ctx).await.unwrap();
+
+    assert_eq!(evidence.facts["status_page.degraded"], FactValue::Bool(true));
+    assert_eq!(evidence.facts["status_page.vendors_degraded"], FactValue::from(vec!["GitHub"]));
+    assert_eq!(evidence.facts["status_page.worst_indicator"], FactValue::from("major"));
+    assert_eq!(
+        evidence.facts["status_page.incident_started_before_anchor_minutes"],
+        FactValue::Int(25)
+    );
+    assert_eq!(
+        evidence.summary,
+        "GitHub: major; 1 unresolved incident (Degraded git operations, major, identified, began T-25m); \
+         1 component not operational"
+    );
+
+    let titles: Vec<(&str, &str)> =
+        evidence.events.iter().map(|e| (e.kind.as_str(), e.title.as_str())).collect();
+    assert_eq!(
+        titles,
+        [
+            ("vendor_incident_created", "GitHub incident opened: Degraded git operations (major)"),
+            (
+                "vendor_incident_update",
+                "GitHub incident update (identified): Degraded git operations"
+            ),
+            (
+                "vendor_incident_update",
+                "GitHub incident update (investigating): Degraded git operations"
+            ),
+            ("vendor_component_status", "GitHub Git Operations: operational → partial_outage"),
+        ]
+    );
+    assert_eq!(evidence.events[0].severity, Severity::Critical);
+    assert_eq!(witness_collector::time::format(evidence.events[3].time), at(anchor, -22));
+    let incident = &evidence.data["incidents"][0];
+    assert_eq!(incident["latest_update"], "The cause was found: a failed storage node.");
+    assert_eq!(incident["components"], json!(["Git Operations"]));
+    assert_eq!(evidence.data["components_not_operational"][0]["name"], "Git Operations");
+    // The raw document is kept for the bundle.
+    let artifacts = ctx.artifacts.take();
+    assert_eq!(artifacts.iter().map(|a| a.path.as_str()).collect::<Vec<_>>(), ["summary.json"]);
+}
+
+#[tokio::test]
+async fn the_component_filter_ignores_incidents_on_components_the_service_does_not_use() {
+    let anchor = anchor();
+    let body = summary(
+        "major",
+        "Partial System Outage",
+        components("partial_outage"),
+        json!([git_incident(anchor)]),
+    );
+    let url = statuspage((StatusCode::OK, body), missing(), missing()).await;
+
+    let api_only =
+        StatusPageConfig { components: vec!["API Requests".into()], ..github(url.clone()) };
+    let evidence = collect(api_only, &ctx_at(anchor)).await.unwrap();
+    assert_eq!(evidence.facts["status_page.degraded"], FactValue::Bool(false));
+    assert_eq!(evidence.facts["status_page.worst_indicator"], FactValue::from("none"));
+    assert!(evidence.events.is_empty(), "{:?}", evidence.events);
+    assert_eq!(evidence.data["page_indicator"], "major", "the page's own indicator is still kept");
+
+    let git = StatusPageConfig { components: vec!["git operations".into()], ..github(url) };
+    let evidence = collect(git, &ctx_at(anchor)).await.unwrap();
+    assert_eq!(evidence.facts["status_page.vendors_degraded"], FactValue::from(vec!["GitHub"]));
+    assert_eq!(evidence.facts["status_page.worst_indicator"], FactValue::from("major"));
+}
+
+#[tokio::test]
+async fn an_error_status_from_the_page_fails_the_collector_with_the_url_and_status() {
+    let err = || (StatusCode::INTERNAL_SERVER_ERROR, "<html>oops</html>".to_owned());
+    let url = statuspage(err(), err(), err()).await;
+    let error = collect(github(url.clone()), &ctx_at(anchor())).await.unwrap_err();
+    assert_eq!(error.to_string(), format!("{url}/api/v2/summary.json: http_status: HTTP 500"));
+}
+
+#[tokio::test]
+async fn invalid_json_fails_the_collector_and_says_so() {
+    let url = statuspage((StatusCode::OK, "{\"status\": ".into()), missing(), missing()).await;
+    let error = collect(github(url), &ctx_at(anchor())).await.unwrap_err();
+    assert!(error.to_string().contains("summary.json: decode: invalid JSON"), "{error}");
+}
+
+#[tokio::test]
+async fn a_broken_summary_falls_back_to_status_and_unresolved_incidents() {
+    let anchor = anchor();
+    let status = json!({"page": page(), "status": {"indicator": "major", "description": "Partial System Outage"}});
+    let unresolved = json!({"page": page(), "incidents": [git_incident(anchor)]});
+    let url = statuspage(
+        (StatusCode::BAD_GATEWAY, "bad gateway".into()),
+        (StatusCode::OK, status.to_string()),
+        (StatusCode::OK, unresolved.to_string()),
+    )
+    .await;
+    let evidence = collect(github(url), &ctx_at(anchor)).await.unwrap();
+
+    assert_eq!(evidence.status, Status::Partial);
+    assert!(
+        evidence.notes[0].contains("HTTP 502; components and scheduled maintenance not seen"),
+        "{:?}",
+        evidence.notes
+    );
+    assert_eq!(evidence.facts["status_page.worst_indicator"], FactValue::from("major"));
+    assert_eq!(
+        evidence.facts["status_page.incident_started_before_anchor_minutes"],
+        FactValue::Int(25)
+    );
+}
+
+#[tokio::test]
+async fn a_page_slower_than_the_request_timeout_times_out_without_retrying_elsewhere() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = Router::new().fallback(get(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "{}"
+        }
+    }));
+    let url = format!("http://{}", serve(app).await);
+    let config = StatusPageConfig { request_timeout_ms: 300, ..github(url) };
+    let started = std::time::Instant::now();
+    let error = collect(config, &ctx_at(anchor())).await.unwrap_err();
+
+    assert!(
+        matches!(error, CollectError::Timeout { after, .. } if after == Duration::from_millis(300)),
+        "{error}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "an unresponsive host is not asked again");
+}
+
+#[tokio::test]
+async fn a_redirect_loop_is_named() {
+    let app = Router::new()
+        .route("/api/v2/summary.json", get(|| async { Redirect::temporary("/elsewhere") }))
+        .route("/elsewhere", get(|| async { Redirect::temporary("/api/v2/summary.json") }));
+    let url = format!("http://{}", serve(app).await);
+    let error = collect(github(url), &ctx_at(anchor())).await.unwrap_err();
+    assert!(error.to_string().contains("summary.json: redirect_loop"), "{error}");
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_unreachable_over_tls_not_a_timeout() {
+    let cert = TestCertificate::self_signed();
+    let app = Router::new().fallback(get(|| async { "{}" }));
+    let url = format!("https://{}", serve_tls(app, cert.server_config()).await);
+    let error = collect(github(url.clone()), &ctx_at(anchor())).await.unwrap_err();
+    match error {
+        CollectError::Unreachable { target, reason } => {
+            assert_eq!(target, format!("{url}/api/v2/summary.json"));
+            assert!(reason.starts_with("tls: ") && reason.contains("certificate"), "{reason}");
+        }
+        other => panic!("expected a TLS failure, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_page_behind_a_trusted_ca_is_read_over_https() {
+    let cert =
+        TestCertificate::issued_by_test_ca((Utc::now() + chrono::Duration::days(90)).date_naive());
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &cert.ca_pem).unwrap();
+    let body = summary("none", "All Systems Operational", components("operational"), json!([]));
+    let app = Router::new().route("/api/v2/summary.json", get(move || async move { body }));
+    let url = format!("https://{}", serve_tls(app, cert.server_config()).await);
+    let config = StatusPageConfig { ca_file: Some(ca_file), ..github(url) };
+    let evidence = collect(config, &ctx_at(anchor())).await.unwrap();
+    assert_eq!(evidence.facts["status_page.worst_indicator"], FactValue::from("none"));
+}
+
+#[tokio::test]
+async fn maintenance_in_progress_is_an_event_but_not_degraded() {
+    let anchor = anchor();
+    let body = json!({
+        "page": page(), "status": {"indicator": "maintenance", "description": "Service Under Maintenance"},
+        "components": [component("4230lsnqdsld", "API Requests", "under_maintenance")],
+        "incidents": [],
+        "scheduled_maintenances": [{
+            "id": "m1", "name": "Database failover", "status": "in_progress", "impact": "maintenance",
+            "scheduled_for": at(anchor, -10), "scheduled_until": at(anchor, 50), "started_at": at(anchor, -9),
+            "incident_updates": [{"id": "mu1", "status": "in_progress", "body": "Maintenance is under way.",
+                                   "display_at": at(anchor, -9), "created_at": at(anchor, -9)}],
+            "components": [{"id": "4230lsnqdsld", "name": "API Requests", "status": "under_maintenance"}]
+        }]
+    });
+    let url = statuspage((StatusCode::OK, body.to_string()), missing(), missing()).await;
+    let evidence = collect(github(url), &ctx_at(anchor)).await.unwrap();
+
+    assert_eq!(evidence.facts["status_page.worst_indicator"], FactValue::from("maintenance"));
+    assert_eq!(evidence.facts["status_page.degraded"], FactValue::Bool(false));
+    assert_eq!(evidence.events.len(), 1);
+    assert_eq!(evidence.events[0].title, "GitHub maintenance started: Database failover");
+    assert_eq!(evidence.events[0].detail.as_deref(), Some("Maintenance is under way."));
+    assert_eq!(witness_collector::time::format(evidence.events[0].time), at(anchor, -9));
+}
+
+#[tokio::test]
+async fn values_the_page_invents_are_kept_as_text() {
+    let body = summary(
+        "severe",
+        "Something new",
+        json!([component("x1", "Actions", "partially_on_fire")]),
+        json!([]),
+    );
+    let url = statuspage((StatusCode::OK, body), missing(), missing()).await;
+    let evidence = collect(github(url), &ctx_at(anchor())).await.unwrap();
+    assert_eq!(evidence.facts["status_page.worst_indicator"], FactValue::from("severe"));
+    assert_eq!(
+        evidence.facts["status_page.degraded"],
+        FactValue::Bool(true),
+        "unknown never reads as healthy"
+    );
+    assert_eq!(evidence.data["components_not_operational"][0]["status"], "partially_on_fire");
+}
