@@ -81,7 +81,7 @@ pub fn plan(config: &WitnessConfig, only: Option<&[String]>) -> Vec<PlannedColle
         .collect()
 }
 
-/// Runs the collectors for `request` and seals the bundle.
+/// Runs the configured collectors for `request` and seals the bundle.
 ///
 /// # Errors
 /// When the bundle cannot be written (the store is not writable, the signing key cannot be
@@ -91,6 +91,38 @@ pub async fn collect(
     request: RunRequest,
     cancel: &CancellationToken,
     progress: &dyn Progress,
+) -> anyhow::Result<Collected> {
+    let plan = plan(config, request.only.as_deref());
+    collect_planned(config, request, plan, cancel, progress).await
+}
+
+/// Runs `plan` (instead of the configured collectors) for `request` and seals the bundle.
+///
+/// # Errors
+/// See [`collect`].
+pub async fn collect_planned(
+    config: &WitnessConfig,
+    request: RunRequest,
+    plan: Vec<PlannedCollector>,
+    cancel: &CancellationToken,
+    progress: &dyn Progress,
+) -> anyhow::Result<Collected> {
+    collect_amended(config, request, plan, cancel, progress, |_| Vec::new()).await
+}
+
+/// [`collect_planned`], with `amend` called once the collectors are done and before
+/// anything is written: it may add to the trigger (alerts that joined the run meanwhile)
+/// and returns extra files for the bundle (the daemon's flight recorder).
+///
+/// # Errors
+/// See [`collect`].
+pub async fn collect_amended(
+    config: &WitnessConfig,
+    mut request: RunRequest,
+    plan: Vec<PlannedCollector>,
+    cancel: &CancellationToken,
+    progress: &dyn Progress,
+    amend: impl FnOnce(&mut Trigger) -> Vec<DraftFile> + Send,
 ) -> anyhow::Result<Collected> {
     let created_at = Utc::now();
     let id = request.id.clone().unwrap_or_else(|| bundle::new_id(created_at));
@@ -102,7 +134,7 @@ pub async fn collect(
         secrets: SecretRegistry::default(),
     };
     let outcomes =
-        run::run_collectors(plan(config, request.only.as_deref()), &scope, cancel, progress).await;
+        run::run_collectors(plan, &scope, cancel, progress).await;
 
     let mut records = Vec::with_capacity(outcomes.len());
     let mut files = Vec::new();
@@ -117,6 +149,7 @@ pub async fn collect(
         }
         records.push(record);
     }
+    files.extend(amend(&mut request.trigger));
     let timeline = timeline::build(&request.trigger, request.anchor, window, &records);
     let evaluation = rules::evaluate(&config.rules, &records, &timeline);
     let view = RunView {

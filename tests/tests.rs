@@ -1,1 +1,7 @@
-mod x {}
+//! witness's integration tests: one binary, a module per area, shared helpers in `util`.
+//! Run them all with the README's test command (`tests/run.sh`), which provisions the real
+//! services they talk to.
+
+mod util;
+
+mod spine;
