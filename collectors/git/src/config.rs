@@ -125,8 +125,12 @@ impl GitConfig {
     /// directory, if any, read at `HEAD` with the defaults (the commits of the 24 hours
     /// before the anchor).
     pub fn discover_from_current_dir() -> Option<Self> {
-        let cwd = std::env::current_dir().ok()?;
-        let (path, _trust) = gix::discover::upwards(&cwd).ok()?;
+        Self::discover_from(&std::env::current_dir().ok()?)
+    }
+
+    /// Like [`GitConfig::discover_from_current_dir`], from `dir`.
+    pub fn discover_from(dir: &std::path::Path) -> Option<Self> {
+        let (path, _trust) = gix::discover::upwards(dir).ok()?;
         let (git_dir, work_dir) = path.into_repository_and_work_tree_directories();
         Some(Self::new("local", work_dir.unwrap_or(git_dir)))
     }

@@ -4,7 +4,8 @@
 //! time is kept beside it.
 //!
 //! The walk follows commit time through a priority queue, reading times from the
-//! commit-graph when there is one, and stops at the first commit older than the span.
+//! commit-graph when there is one, and stops a few commits past the first one older than
+//! the span.
 //! The newest `max_commits` commits are read in full with their files; older ones in the
 //! span are only counted.
 
@@ -21,6 +22,11 @@ use crate::classes::PathClasses;
 use crate::diff::{Differ, FileChange};
 use crate::error::GitError;
 use crate::scan::{Budget, utc};
+
+/// How many commits older than the span are walked past before stopping. A commit whose
+/// clock was wrong can be older than its own parent; the walk looks a little further so
+/// such a commit does not hide the ones behind it (git's `--since` would stop there).
+const SKEW_SLOP: u32 = 5;
 
 /// One commit, as recorded in the evidence.
 #[derive(Debug, Clone, Serialize)]
@@ -111,6 +117,7 @@ pub fn walk(
     let (since, anchor, until) =
         (spec.since.timestamp(), spec.anchor.timestamp(), spec.until.timestamp());
     let mut reached_older = false;
+    let mut slop = SKEW_SLOP;
     let mut last_seen = None;
     for info in walk {
         if budget.exhausted() {
@@ -122,13 +129,20 @@ pub fn walk(
             Some(seconds) => seconds,
             None => commit_seconds(repo, info.id)?,
         };
-        if seconds <= anchor && history.last_before_anchor.is_none() {
+        if seconds <= anchor
+            && history.last_before_anchor.is_none_or(|(_, t)| t.timestamp() < seconds)
+        {
             history.last_before_anchor = Some((info.id, utc(seconds)));
         }
         if seconds < since {
             reached_older = true;
-            break;
+            slop -= 1;
+            if slop == 0 {
+                break;
+            }
+            continue;
         }
+        slop = SKEW_SLOP;
         last_seen = Some((info.id, seconds));
         if seconds > until {
             continue;

@@ -131,7 +131,8 @@ fn commit_event(commit: &CommitRecord, anchor: DateTime<Utc>) -> Event {
             if commit.files_changed > DETAIL_FILES {
                 names.push("…");
             }
-            format!("{} files (+{added} −{removed}): {}", commit.files_changed, names.join(", "))
+            let files = if commit.files_changed == 1 { "file" } else { "files" };
+            format!("{} {files} (+{added} −{removed}): {}", commit.files_changed, names.join(", "))
         }
         None => "files unknown (shallow clone edge)".to_owned(),
     };

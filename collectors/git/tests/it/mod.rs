@@ -1,0 +1,4 @@
+mod deployed;
+mod history;
+mod shapes;
+mod support;
