@@ -94,17 +94,22 @@ impl Cluster {
             }
         };
         let mut client_config = if in_cluster {
-            kube::Config::incluster()
-                .map_err(|e| KubernetesError::Credentials(format!("in-cluster service account: {e}")))?
+            kube::Config::incluster().map_err(|e| {
+                KubernetesError::Credentials(format!("in-cluster service account: {e}"))
+            })?
         } else {
             let kubeconfig = match &config.kubeconfig_path {
                 Some(path) => read_kubeconfig(path)?,
                 None => Kubeconfig::read().map_err(|e| {
-                    KubernetesError::Credentials(format!("kubeconfig ($KUBECONFIG or ~/.kube/config): {e}"))
+                    KubernetesError::Credentials(format!(
+                        "kubeconfig ($KUBECONFIG or ~/.kube/config): {e}"
+                    ))
                 })?,
             };
-            let options =
-                KubeConfigOptions { context: config.context.clone(), ..KubeConfigOptions::default() };
+            let options = KubeConfigOptions {
+                context: config.context.clone(),
+                ..KubeConfigOptions::default()
+            };
             kube::Config::from_custom_kubeconfig(kubeconfig, &options)
                 .await
                 .map_err(|e| KubernetesError::Credentials(format!("kubeconfig: {e}")))?
@@ -196,7 +201,8 @@ impl Cluster {
         call: &Call,
         request: impl Future<Output = Result<T, kube::Error>>,
     ) -> Result<T, KubernetesError> {
-        let budget = self.request_timeout.min(self.deadline.saturating_duration_since(Instant::now()));
+        let budget =
+            self.request_timeout.min(self.deadline.saturating_duration_since(Instant::now()));
         let timeout = || KubernetesError::Timeout {
             server: self.server.clone(),
             verb: call.verb,
@@ -234,10 +240,15 @@ struct Call {
 }
 
 impl Call {
-    fn new<K: Resource<DynamicType = ()>>(verb: &'static str, namespace: &str, name: Option<&str>) -> Self {
+    fn new<K: Resource<DynamicType = ()>>(
+        verb: &'static str,
+        namespace: &str,
+        name: Option<&str>,
+    ) -> Self {
         let group = K::group(&());
         let plural = K::plural(&());
-        let resource = if group.is_empty() { plural.into_owned() } else { format!("{plural}.{group}") };
+        let resource =
+            if group.is_empty() { plural.into_owned() } else { format!("{plural}.{group}") };
         Self { verb, resource, namespace: namespace.to_owned(), name: name.map(str::to_owned) }
     }
 

@@ -12,9 +12,9 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Stores `objects` as JSON under `path`, scrubbed.
 pub fn put(sink: &ArtifactSink, path: &str, objects: &impl Serialize) {
-    let mut value = serde_json::to_value(objects).unwrap_or_else(|e| {
-        serde_json::json!({"error": format!("objects could not be serialized: {e}")})
-    });
+    let mut value = serde_json::to_value(objects).unwrap_or_else(
+        |e| serde_json::json!({"error": format!("objects could not be serialized: {e}")}),
+    );
     scrub(&mut value);
     sink.put_json(path, &value);
 }
@@ -60,7 +60,10 @@ mod tests {
         let text = pod.to_string();
         assert!(!text.contains("hunter2"), "{text}");
         assert!(!text.contains("managedFields"));
-        assert_eq!(pod["spec"]["containers"][0]["env"][1]["valueFrom"]["secretKeyRef"]["key"], "pw");
+        assert_eq!(
+            pod["spec"]["containers"][0]["env"][1]["valueFrom"]["secretKeyRef"]["key"],
+            "pw"
+        );
         assert_eq!(pod["metadata"]["annotations"]["a"], "b");
     }
 }

@@ -104,7 +104,9 @@ impl Collector for KubernetesCollector {
         let cluster = Cluster::connect(&self.config, ctx.deadline, ctx.cancel.clone())
             .await
             .map_err(|e| collect_error(e, None))?;
-        let resolution = resolve(&self.config, &cluster, ctx).await.map_err(|e| collect_error(e, Some(&cluster)))?;
+        let resolution = resolve(&self.config, &cluster, ctx)
+            .await
+            .map_err(|e| collect_error(e, Some(&cluster)))?;
         let mut record = Record { notes: resolution.notes, ..Record::default() };
         for problem in resolution.problems {
             record.fail(problem, "the Deployment named by the alert");
@@ -122,8 +124,10 @@ impl Collector for KubernetesCollector {
             return Err(CollectError::other(record.partial.join("; ")));
         }
         if targets.len() > self.config.max_deployments {
-            let dropped: Vec<String> =
-                targets.drain(self.config.max_deployments..).map(|t| format!("{}/{}", t.namespace, t.name)).collect();
+            let dropped: Vec<String> = targets
+                .drain(self.config.max_deployments..)
+                .map(|t| format!("{}/{}", t.namespace, t.name))
+                .collect();
             record.notes.push(format!(
                 "read only the first {} Deployments (max_deployments); not read: {}",
                 self.config.max_deployments,
@@ -139,7 +143,9 @@ impl Collector for KubernetesCollector {
                 continue;
             }
             let lists = lists.entry(target.namespace.clone()).or_default();
-            if let Some(report) = self.read_deployment(&cluster, ctx, target, lists, &mut record).await {
+            if let Some(report) =
+                self.read_deployment(&cluster, ctx, target, lists, &mut record).await
+            {
                 reports.push(report);
             }
         }
@@ -169,7 +175,9 @@ impl KubernetesCollector {
         let key = format!("{ns}/{}", target.name);
         let deployment: Deployment = match target.prefetched {
             Some(d) => *d,
-            None => record.check(cluster.get(ns, &target.name).await, &format!("Deployment {key}"))?,
+            None => {
+                record.check(cluster.get(ns, &target.name).await, &format!("Deployment {key}"))?
+            }
         };
         artifacts::put(&ctx.artifacts, &format!("{key}/deployment.json"), &deployment);
         let uid = deployment.metadata.uid.clone().unwrap_or_default();
@@ -189,10 +197,15 @@ impl KubernetesCollector {
             let listed = cluster.list::<ReplicaSet>(ns, Some(selector)).await;
             if let Some(listed) = record.check(listed, &format!("rollout history of {key}")) {
                 if listed.truncated {
-                    record.partial.push(format!("ReplicaSets of {key} exceed max_list_items; history truncated"));
+                    record.partial.push(format!(
+                        "ReplicaSets of {key} exceed max_list_items; history truncated"
+                    ));
                 }
-                let controlled: Vec<ReplicaSet> =
-                    listed.items.into_iter().filter(|rs| is_controlled_by(&rs.metadata, &uid)).collect();
+                let controlled: Vec<ReplicaSet> = listed
+                    .items
+                    .into_iter()
+                    .filter(|rs| is_controlled_by(&rs.metadata, &uid))
+                    .collect();
                 artifacts::put(&ctx.artifacts, &format!("{key}/replicasets.json"), &controlled);
                 replica_sets = Some(controlled);
             }
@@ -201,10 +214,14 @@ impl KubernetesCollector {
         // Events of the namespace, read once for all its Deployments.
         if lists.events.is_none() && record.may_call(&format!("events in {ns}")) {
             let listed = cluster.list::<KubeEvent>(ns, None).await;
-            let what = format!("events in namespace {ns} (and the rollout times of ReplicaSets reused by rollbacks)");
+            let what = format!(
+                "events in namespace {ns} (and the rollout times of ReplicaSets reused by rollbacks)"
+            );
             if let Some(listed) = record.check(listed, &what) {
                 if listed.truncated {
-                    record.notes.push(format!("events in {ns} exceed max_list_items; the oldest listed were kept"));
+                    record.notes.push(format!(
+                        "events in {ns} exceed max_list_items; the oldest listed were kept"
+                    ));
                 }
                 lists.events = Some(listed.items);
             }
@@ -231,7 +248,9 @@ impl KubernetesCollector {
             let listed = cluster.list::<Pod>(ns, Some(selector)).await;
             if let Some(listed) = record.check(listed, &format!("pods of {key}")) {
                 if listed.truncated {
-                    record.partial.push(format!("pods of {key} exceed max_list_items; pod counts are lower bounds"));
+                    record.partial.push(format!(
+                        "pods of {key} exceed max_list_items; pod counts are lower bounds"
+                    ));
                 }
                 let rs_names: Option<Vec<&str>> = replica_sets
                     .as_ref()
@@ -252,17 +271,24 @@ impl KubernetesCollector {
             let summaries: Vec<_> = objects
                 .iter()
                 .map(|p| {
-                    pods::summarize(p, ctx.window, |rs| history.as_ref().and_then(|h| h.revision_of(rs)))
+                    pods::summarize(p, ctx.window, |rs| {
+                        history.as_ref().and_then(|h| h.revision_of(rs))
+                    })
                 })
                 .collect();
             let totals = PodTotals::of(&summaries);
             let (kept, total) = pods::rank(summaries, self.config.max_pods);
             if kept.len() < total {
-                record.notes.push(format!("kept {} of {total} pods of {key} (max_pods; problem pods first)", kept.len()));
+                record.notes.push(format!(
+                    "kept {} of {total} pods of {key} (max_pods; problem pods first)",
+                    kept.len()
+                ));
             }
             let kept_objects: Vec<&Pod> = kept
                 .iter()
-                .filter_map(|k| objects.iter().find(|p| p.metadata.name.as_deref() == Some(&k.name)))
+                .filter_map(|k| {
+                    objects.iter().find(|p| p.metadata.name.as_deref() == Some(&k.name))
+                })
                 .collect();
             artifacts::put(&ctx.artifacts, &format!("{key}/pods.json"), &kept_objects);
             PodsReport { totals, pods: kept }
@@ -271,7 +297,9 @@ impl KubernetesCollector {
         // HPAs of the namespace, read once.
         if lists.hpas.is_none() && record.may_call(&format!("HorizontalPodAutoscalers in {ns}")) {
             let listed = cluster.list::<HorizontalPodAutoscaler>(ns, None).await;
-            if let Some(listed) = record.check(listed, &format!("HorizontalPodAutoscalers in namespace {ns}")) {
+            if let Some(listed) =
+                record.check(listed, &format!("HorizontalPodAutoscalers in namespace {ns}"))
+            {
                 lists.hpas = Some(listed.items);
             }
         }
@@ -347,7 +375,9 @@ impl KubernetesCollector {
         reports: Vec<DeploymentReport>,
         mut record: Record,
     ) -> Evidence {
-        let margin = Duration::minutes(i64::try_from(self.config.rollout_margin_mins).unwrap_or(i64::MAX / 120_000));
+        let margin = Duration::minutes(
+            i64::try_from(self.config.rollout_margin_mins).unwrap_or(i64::MAX / 120_000),
+        );
         let chosen = (0..reports.len())
             .max_by_key(|&i| {
                 // Earlier listed wins ties: `max_by_key` keeps the last maximum, so rank by
@@ -366,7 +396,10 @@ impl KubernetesCollector {
         }
         evidence.events.sort_by_key(|e| e.time);
         if let Some(fatal) = record.fatal.as_ref().filter(|_| !record.not_read.is_empty()) {
-            record.partial.push(format!("stopped reading after: {fatal}; not read: {}", record.not_read.join(", ")));
+            record.partial.push(format!(
+                "stopped reading after: {fatal}; not read: {}",
+                record.not_read.join(", ")
+            ));
         }
         for note in record.partial {
             evidence.add_partial(note);
@@ -413,9 +446,10 @@ fn collect_error(error: KubernetesError, cluster: Option<&Cluster>) -> CollectEr
             what: format!("the Kubernetes API server at {server} (`{verb} {resource}`)"),
             after,
         },
-        KubernetesError::Unreachable { reason, .. } => {
-            CollectError::Unreachable { target: format!("the Kubernetes API server at {server}"), reason }
-        }
+        KubernetesError::Unreachable { reason, .. } => CollectError::Unreachable {
+            target: format!("the Kubernetes API server at {server}"),
+            reason,
+        },
         KubernetesError::Credentials(reason) => CollectError::Config(reason),
         other => CollectError::other(other),
     }

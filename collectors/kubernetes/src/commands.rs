@@ -61,10 +61,8 @@ pub fn suggest(target: &CommandTarget<'_>) -> Result<Vec<SuggestedCommand>, Stri
         return Err(format!("deployment {:?} is not a valid name", target.deployment));
     }
     let kubectl = |args: String| {
-        let context = target
-            .context
-            .map(|c| format!(" --context {}", shell_quote(c)))
-            .unwrap_or_default();
+        let context =
+            target.context.map(|c| format!(" --context {}", shell_quote(c))).unwrap_or_default();
         format!("kubectl{context} {args} -n {}", shell_quote(target.namespace))
     };
     let deployment = shell_quote(&format!("deployment/{}", target.deployment));
@@ -72,7 +70,10 @@ pub fn suggest(target: &CommandTarget<'_>) -> Result<Vec<SuggestedCommand>, Stri
     if let Some(previous) = target.previous_revision {
         commands.push(SuggestedCommand {
             purpose: "rollback",
-            command: format!("{} --to-revision={previous}", kubectl(format!("rollout undo {deployment}"))),
+            command: format!(
+                "{} --to-revision={previous}",
+                kubectl(format!("rollout undo {deployment}"))
+            ),
         });
     }
     match (target.hpa, target.spec_replicas) {
@@ -146,7 +147,8 @@ mod tests {
 
     #[test]
     fn commands_name_revision_replicas_and_context() {
-        let commands = suggest(&CommandTarget { context: Some("prod cluster"), ..target() }).unwrap();
+        let commands =
+            suggest(&CommandTarget { context: Some("prod cluster"), ..target() }).unwrap();
         let lines: Vec<&str> = commands.iter().map(|c| c.command.as_str()).collect();
         assert_eq!(
             lines,

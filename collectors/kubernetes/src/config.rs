@@ -182,14 +182,18 @@ impl CollectorConfig for KubernetesConfig {
         {
             problems.push(ConfigProblem::new(
                 "namespace",
-                format!("{ns:?} is not a namespace name (lowercase letters, digits, '-', at most 63)"),
+                format!(
+                    "{ns:?} is not a namespace name (lowercase letters, digits, '-', at most 63)"
+                ),
             ));
         }
         for (i, name) in self.deployments.iter().enumerate() {
             if !is_dns1123_subdomain(name) {
                 problems.push(ConfigProblem::new(
                     format!("deployments[{i}]"),
-                    format!("{name:?} is not a Deployment name (lowercase letters, digits, '-', '.')"),
+                    format!(
+                        "{name:?} is not a Deployment name (lowercase letters, digits, '-', '.')"
+                    ),
                 ));
             }
         }

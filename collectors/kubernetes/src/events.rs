@@ -160,7 +160,10 @@ mod tests {
             parse_scale_up("Scaled up replica set web-7d9c from 0 to 3"),
             Some(("web-7d9c".into(), Some(0)))
         );
-        assert_eq!(parse_scale_up("Scaled up replica set web-7d9c to 3"), Some(("web-7d9c".into(), None)));
+        assert_eq!(
+            parse_scale_up("Scaled up replica set web-7d9c to 3"),
+            Some(("web-7d9c".into(), None))
+        );
         assert_eq!(parse_scale_up("Scaled down replica set web-7d9c to 0"), None);
     }
 }

@@ -89,6 +89,21 @@ impl History {
         self.revisions.iter().rev().find(|r| r.revision < revision)
     }
 
+    /// What ran before `revision` was rolled out: the ReplicaSet holding the highest
+    /// number below it, counting the numbers a reused ReplicaSet had earlier (after a
+    /// rollback to 2 became revision 4, revision 3 still came after 2's ReplicaSet).
+    pub fn predecessor(&self, revision: i64) -> Option<&Revision> {
+        self.revisions
+            .iter()
+            .filter(|r| r.revision != revision)
+            .filter_map(|r| {
+                let numbers = std::iter::once(r.revision).chain(r.revision_history.iter().copied());
+                numbers.filter(|n| *n < revision).max().map(|n| (n, r))
+            })
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, r)| r)
+    }
+
     /// The revision a ReplicaSet carries.
     pub fn revision_of(&self, replica_set: &str) -> Option<i64> {
         self.revisions.iter().find(|r| r.replica_set == replica_set).map(|r| r.revision)
@@ -97,7 +112,11 @@ impl History {
 
 /// Derives the history of `deployment` from the ReplicaSets listed with its selector and
 /// the `ScalingReplicaSet` events seen for it.
-pub fn derive(deployment: &Deployment, replica_sets: &[ReplicaSet], scale_ups: &[ScaleUp]) -> History {
+pub fn derive(
+    deployment: &Deployment,
+    replica_sets: &[ReplicaSet],
+    scale_ups: &[ScaleUp],
+) -> History {
     let uid = deployment.metadata.uid.as_deref().unwrap_or_default();
     let mut history = History::default();
     let mut controlled: Vec<&ReplicaSet> = Vec::new();
@@ -187,7 +206,10 @@ pub fn images(template: &PodTemplateSpec) -> BTreeMap<String, String> {
 }
 
 /// The image changes from `old` to `new`: `web: web:1.4.1 → web:1.4.2`.
-pub fn image_changes(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Vec<String> {
+pub fn image_changes(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut changes = Vec::new();
     for (name, image) in new {
         match old.get(name) {

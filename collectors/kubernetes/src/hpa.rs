@@ -40,7 +40,10 @@ pub struct HpaSummary {
 }
 
 /// The HPA whose `scaleTargetRef` is Deployment `deployment`.
-pub fn targeting<'a>(hpas: &'a [HorizontalPodAutoscaler], deployment: &str) -> Option<&'a HorizontalPodAutoscaler> {
+pub fn targeting<'a>(
+    hpas: &'a [HorizontalPodAutoscaler],
+    deployment: &str,
+) -> Option<&'a HorizontalPodAutoscaler> {
     hpas.iter().find(|h| {
         h.spec.scale_target_ref.kind == "Deployment" && h.spec.scale_target_ref.name == deployment
     })
@@ -65,9 +68,9 @@ pub fn summarize(hpa: &HorizontalPodAutoscaler) -> HpaSummary {
         .collect();
     let current = status.and_then(|s| s.current_replicas);
     let desired = status.map(|s| s.desired_replicas);
-    let limited_at_max = conditions.iter().any(|c| {
-        c.is("ScalingLimited", "True") && c.reason.as_deref() == Some("TooManyReplicas")
-    });
+    let limited_at_max = conditions
+        .iter()
+        .any(|c| c.is("ScalingLimited", "True") && c.reason.as_deref() == Some("TooManyReplicas"));
     let at_max = limited_at_max
         || desired.is_some_and(|d| d > max)
         || (current.is_some_and(|c| c >= max) && desired.is_some_and(|d| d >= max));

@@ -59,12 +59,8 @@ pub fn is_controlled_by(meta: &ObjectMeta, uid: &str) -> bool {
 /// A `LabelSelector` in the query syntax of `labelSelector=` (`app=web,tier in (a,b)`),
 /// or `None` when it selects nothing it can express (an unknown operator).
 pub fn selector_query(selector: &LabelSelector) -> Option<String> {
-    let mut terms: Vec<String> = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let mut terms: Vec<String> =
+        selector.match_labels.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
     for req in selector.match_expressions.iter().flatten() {
         let values = req.values.as_deref().unwrap_or_default().join(",");
         terms.push(match req.operator.as_str() {

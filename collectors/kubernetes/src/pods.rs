@@ -129,12 +129,15 @@ impl PodSummary {
 }
 
 /// Summarizes `pod`; `revision_of` maps a ReplicaSet name to its revision.
-pub fn summarize(pod: &Pod, window: Window, revision_of: impl Fn(&str) -> Option<i64>) -> PodSummary {
+pub fn summarize(
+    pod: &Pod,
+    window: Window,
+    revision_of: impl Fn(&str) -> Option<i64>,
+) -> PodSummary {
     let status = pod.status.as_ref();
     let started = status.and_then(|s| s.start_time.as_ref()).and_then(utc);
-    let replica_set = controller_of(&pod.metadata)
-        .filter(|r| r.kind == "ReplicaSet")
-        .map(|r| r.name.clone());
+    let replica_set =
+        controller_of(&pod.metadata).filter(|r| r.kind == "ReplicaSet").map(|r| r.name.clone());
     let containers: Vec<ContainerSummary> = status
         .map(|s| {
             let init = s.init_container_statuses.iter().flatten().map(|c| container(c, true));
@@ -143,9 +146,8 @@ pub fn summarize(pod: &Pod, window: Window, revision_of: impl Fn(&str) -> Option
         })
         .unwrap_or_default();
     let conditions = status.and_then(|s| s.conditions.as_deref()).unwrap_or_default();
-    let condition = |type_: &str, value: &str| {
-        conditions.iter().any(|c| c.type_ == type_ && c.status == value)
-    };
+    let condition =
+        |type_: &str, value: &str| conditions.iter().any(|c| c.type_ == type_ && c.status == value);
     let started_in_window = started.is_some_and(|s| s >= window.start);
     let mut restarts = 0_i64;
     let mut exact = true;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use witness_collector::{CollectContext, Event, Facts, FactValue, Severity};
+use witness_collector::{CollectContext, Event, FactValue, Facts, Severity};
 
 use crate::commands::SuggestedCommand;
 use crate::events::Selected;
@@ -31,7 +31,8 @@ pub struct PodTotals {
 
 impl PodTotals {
     pub fn of(pods: &[PodSummary]) -> Self {
-        let mut totals = PodTotals { total: pods.len(), restarts_in_window_exact: true, ..Self::default() };
+        let mut totals =
+            PodTotals { total: pods.len(), restarts_in_window_exact: true, ..Self::default() };
         for pod in pods {
             totals.ready += usize::from(pod.ready);
             totals.restarts_in_window += pod.restarts_in_window;
@@ -97,7 +98,11 @@ impl DeploymentReport {
 /// by the alert first; then trouble (rollout stuck 4, unavailable replicas, crash loops and
 /// OOM kills 2 each, restarts and HPA at max 1 each, a rollout within the margin before
 /// the anchor or after it 3); then the newest rollout.
-pub fn relevance(report: &DeploymentReport, ctx: &CollectContext, margin: Duration) -> (bool, u32, Option<DateTime<Utc>>) {
+pub fn relevance(
+    report: &DeploymentReport,
+    ctx: &CollectContext,
+    margin: Duration,
+) -> (bool, u32, Option<DateTime<Utc>>) {
     let mut score = 0;
     score += if report.state.stuck { 4 } else { 0 };
     score += if report.state.unavailable_replicas > 0 { 2 } else { 0 };
@@ -169,7 +174,12 @@ pub fn facts(report: &DeploymentReport, ctx: &CollectContext, deployments_read: 
 }
 
 /// The timeline events of the Deployment at `/data/deployments/{index}`.
-pub fn timeline(report: &DeploymentReport, index: usize, ctx: &CollectContext, margin: Duration) -> Vec<Event> {
+pub fn timeline(
+    report: &DeploymentReport,
+    index: usize,
+    ctx: &CollectContext,
+    margin: Duration,
+) -> Vec<Event> {
     let key = report.key();
     let base = format!("/data/deployments/{index}");
     let artifact = format!("{key}/deployment.json");
@@ -182,12 +192,16 @@ pub fn timeline(report: &DeploymentReport, index: usize, ctx: &CollectContext, m
                 continue;
             }
             let changes = history
-                .before(revision.revision)
+                .predecessor(revision.revision)
                 .map(|before| image_changes(&before.images, &revision.images))
                 .unwrap_or_default();
-            let what = if changes.is_empty() { "no image change".to_owned() } else { changes.join(", ") };
+            let what =
+                if changes.is_empty() { "no image change".to_owned() } else { changes.join(", ") };
             let title = match revision.revision_history.last() {
-                Some(was) => format!("Rollback of {key} to revision {} (was revision {was}): {what}", revision.revision),
+                Some(was) => format!(
+                    "Rollback of {key} to revision {} (was revision {was}): {what}",
+                    revision.revision
+                ),
                 None => format!("Rollout of {key} revision {}: {what}", revision.revision),
             };
             events.push(
@@ -206,12 +220,16 @@ pub fn timeline(report: &DeploymentReport, index: usize, ctx: &CollectContext, m
     let state = &report.state;
     if let Some(c) = state.condition("Progressing").filter(|_| state.stuck) {
         events.push(
-            Event::new(c.time().unwrap_or(ctx.window.end), "rollout_stuck", format!("Rollout of {key} stuck: ProgressDeadlineExceeded"))
-                .detail(c.message.clone().unwrap_or_default())
-                .severity(Severity::Critical)
-                .signature(format!("rollout_stuck:{key}"))
-                .pointer(format!("{base}/state"))
-                .artifact(artifact.clone()),
+            Event::new(
+                c.time().unwrap_or(ctx.window.end),
+                "rollout_stuck",
+                format!("Rollout of {key} stuck: ProgressDeadlineExceeded"),
+            )
+            .detail(c.message.clone().unwrap_or_default())
+            .severity(Severity::Critical)
+            .signature(format!("rollout_stuck:{key}"))
+            .pointer(format!("{base}/state"))
+            .artifact(artifact.clone()),
         );
     }
     if let Some(c) = state.condition("Available").filter(|c| c.status == "False") {
@@ -219,7 +237,10 @@ pub fn timeline(report: &DeploymentReport, index: usize, ctx: &CollectContext, m
             Event::new(
                 c.last_transition_time.unwrap_or(ctx.window.end),
                 "deployment_unavailable",
-                format!("{key} unavailable: {} of {} replicas available", state.available_replicas, state.spec_replicas),
+                format!(
+                    "{key} unavailable: {} of {} replicas available",
+                    state.available_replicas, state.spec_replicas
+                ),
             )
             .detail(c.message.clone().unwrap_or_default())
             .severity(Severity::Critical)
@@ -235,10 +256,17 @@ pub fn timeline(report: &DeploymentReport, index: usize, ctx: &CollectContext, m
             for (container, t) in pod.oom_kills(ctx.window) {
                 let Some(time) = t.finished_at else { continue };
                 events.push(
-                    Event::new(time, "oom_killed", format!("OOMKilled: pod {} container {container} (exit {})", pod.name, t.exit_code))
-                        .severity(Severity::Critical)
-                        .signature(format!("oom_killed:{key}:{container}"))
-                        .pointer(pointer.clone()),
+                    Event::new(
+                        time,
+                        "oom_killed",
+                        format!(
+                            "OOMKilled: pod {} container {container} (exit {})",
+                            pod.name, t.exit_code
+                        ),
+                    )
+                    .severity(Severity::Critical)
+                    .signature(format!("oom_killed:{key}:{container}"))
+                    .pointer(pointer.clone()),
                 );
             }
             for c in &pod.containers {
@@ -248,13 +276,27 @@ pub fn timeline(report: &DeploymentReport, index: usize, ctx: &CollectContext, m
                 }
                 let last = c.last_termination.as_ref();
                 let how = last
-                    .map(|t| format!(" (last exit: {}, code {})", t.reason.as_deref().unwrap_or("unknown"), t.exit_code))
+                    .map(|t| {
+                        format!(
+                            " (last exit: {}, code {})",
+                            t.reason.as_deref().unwrap_or("unknown"),
+                            t.exit_code
+                        )
+                    })
                     .unwrap_or_default();
                 let time = last.and_then(|t| t.finished_at).unwrap_or(ctx.window.end);
-                let mut event = Event::new(time, "pod_waiting", format!("{reason}: pod {} container {}{how}", pod.name, c.name))
-                    .severity(if reason == "CrashLoopBackOff" { Severity::Critical } else { Severity::Warning })
-                    .signature(format!("pod_waiting:{key}:{}:{reason}", c.name))
-                    .pointer(pointer.clone());
+                let mut event = Event::new(
+                    time,
+                    "pod_waiting",
+                    format!("{reason}: pod {} container {}{how}", pod.name, c.name),
+                )
+                .severity(if reason == "CrashLoopBackOff" {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                })
+                .signature(format!("pod_waiting:{key}:{}:{reason}", c.name))
+                .pointer(pointer.clone());
                 if let Some(message) = &c.waiting_message {
                     event = event.detail(message.clone());
                 }
@@ -267,27 +309,41 @@ pub fn timeline(report: &DeploymentReport, index: usize, ctx: &CollectContext, m
         for (i, e) in selected.events.iter().enumerate().filter(|(_, e)| e.is_warning()) {
             let message: String = e.message.chars().take(300).collect();
             events.push(
-                Event::new(e.time, "kubernetes_event", format!("{} {} on {}", e.type_, e.reason, e.object))
-                    .detail(if e.count > 1 { format!("{message} (×{})", e.count) } else { message })
-                    .severity(Severity::Warning)
-                    .signature(format!("kubernetes_event:{key}:{}", e.reason))
-                    .pointer(format!("{base}/events/events/{i}"))
-                    .artifact(format!("{key}/events.json")),
+                Event::new(
+                    e.time,
+                    "kubernetes_event",
+                    format!("{} {} on {}", e.type_, e.reason, e.object),
+                )
+                .detail(if e.count > 1 { format!("{message} (×{})", e.count) } else { message })
+                .severity(Severity::Warning)
+                .signature(format!("kubernetes_event:{key}:{}", e.reason))
+                .pointer(format!("{base}/events/events/{i}"))
+                .artifact(format!("{key}/events.json")),
             );
         }
     }
 
     if let Some(hpa) = report.hpa.as_ref().filter(|h| h.at_max) {
         let limited = hpa.conditions.iter().find(|c| c.is("ScalingLimited", "True"));
-        let time = limited.and_then(|c| c.last_transition_time).or(hpa.last_scale_time).unwrap_or(ctx.window.end);
+        let time = limited
+            .and_then(|c| c.last_transition_time)
+            .or(hpa.last_scale_time)
+            .unwrap_or(ctx.window.end);
         let desired = hpa.desired_replicas.map_or_else(|| "?".to_owned(), |d| d.to_string());
         events.push(
-            Event::new(time, "hpa_at_max", format!("HPA {}/{} at its ceiling: desired {desired}, max {}", report.namespace, hpa.name, hpa.max_replicas))
-                .detail(limited.and_then(|c| c.message.clone()).unwrap_or_default())
-                .severity(Severity::Warning)
-                .signature(format!("hpa_at_max:{key}"))
-                .pointer(format!("{base}/hpa"))
-                .artifact(format!("{key}/hpa.json")),
+            Event::new(
+                time,
+                "hpa_at_max",
+                format!(
+                    "HPA {}/{} at its ceiling: desired {desired}, max {}",
+                    report.namespace, hpa.name, hpa.max_replicas
+                ),
+            )
+            .detail(limited.and_then(|c| c.message.clone()).unwrap_or_default())
+            .severity(Severity::Warning)
+            .signature(format!("hpa_at_max:{key}"))
+            .pointer(format!("{base}/hpa"))
+            .artifact(format!("{key}/hpa.json")),
         );
     }
     events
@@ -299,7 +355,9 @@ pub fn summary_line(report: &DeploymentReport, ctx: &CollectContext) -> String {
     if let Some(current) = report.history.as_ref().and_then(History::current) {
         let when = current
             .rolled_out_at
-            .map(|t| format!(" rolled out {}", witness_collector::time::offset_label(t, ctx.anchor)))
+            .map(|t| {
+                format!(" rolled out {}", witness_collector::time::offset_label(t, ctx.anchor))
+            })
             .unwrap_or_default();
         parts.push(format!("revision {}{when},", current.revision));
     }

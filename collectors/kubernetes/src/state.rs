@@ -69,18 +69,27 @@ pub fn derive(deployment: &Deployment) -> RolloutState {
     } else if stuck {
         (false, format!("deployment {name:?} exceeded its progress deadline"))
     } else if updated < spec_replicas {
-        (false, format!(
-            "Waiting for deployment {name:?} rollout to finish: {updated} out of {spec_replicas} new replicas have been updated..."
-        ))
+        (
+            false,
+            format!(
+                "Waiting for deployment {name:?} rollout to finish: {updated} out of {spec_replicas} new replicas have been updated..."
+            ),
+        )
     } else if replicas > updated {
-        (false, format!(
-            "Waiting for deployment {name:?} rollout to finish: {} old replicas are pending termination...",
-            replicas - updated
-        ))
+        (
+            false,
+            format!(
+                "Waiting for deployment {name:?} rollout to finish: {} old replicas are pending termination...",
+                replicas - updated
+            ),
+        )
     } else if available < updated {
-        (false, format!(
-            "Waiting for deployment {name:?} rollout to finish: {available} of {updated} updated replicas are available..."
-        ))
+        (
+            false,
+            format!(
+                "Waiting for deployment {name:?} rollout to finish: {available} of {updated} updated replicas are available..."
+            ),
+        )
     } else {
         (true, format!("deployment {name:?} successfully rolled out"))
     };

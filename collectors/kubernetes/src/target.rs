@@ -53,7 +53,8 @@ pub async fn resolve(
         Some(ns) if is_dns1123_label(ns) => ns.to_owned(),
         other => {
             if let Some(ns) = other {
-                out.notes.push(format!("alert label namespace={ns:?} is not a namespace name; ignored"));
+                out.notes
+                    .push(format!("alert label namespace={ns:?} is not a namespace name; ignored"));
             }
             config.namespace.clone().unwrap_or_else(|| cluster.default_namespace.clone())
         }
@@ -70,7 +71,8 @@ pub async fn resolve(
         if is_dns1123_subdomain(name) {
             out.targets.push(target(name, format!("alert label deployment={name}"), true));
         } else {
-            out.notes.push(format!("alert label deployment={name:?} is not a Deployment name; ignored"));
+            out.notes
+                .push(format!("alert label deployment={name:?} is not a Deployment name; ignored"));
         }
     }
     if out.targets.is_empty()
@@ -117,7 +119,9 @@ pub async fn resolve(
         match cluster.list::<Deployment>(&namespace, Some(selector)).await {
             Ok(listed) => {
                 if listed.truncated {
-                    out.notes.push(format!("label_selector {selector} matched more Deployments than max_list_items"));
+                    out.notes.push(format!(
+                        "label_selector {selector} matched more Deployments than max_list_items"
+                    ));
                 }
                 for deployment in listed.items {
                     let name = deployment.metadata.name.clone().unwrap_or_default();
