@@ -1,7 +1,17 @@
 //! What witness keeps of a server's TLS certificate: who it is for, who issued it, when it
-//! expires and how many days are left from the moment of the probe.
+//! expires and how many days are left from the moment of the probe. When the handshake of
+//! a probe fails (an expired or untrusted certificate), [`read_unverified`] reads the
+//! certificate with a bare handshake, so the evidence says "expired 2 days ago" instead of
+//! only "TLS error".
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rustls::DigitallySignedStruct;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use serde::Serialize;
 
 /// The leaf certificate a server presented.
@@ -13,6 +23,9 @@ pub struct CertificateInfo {
     pub not_after: DateTime<Utc>,
     /// Whole days from the probe to `not_after`, rounded down; negative once expired.
     pub days_left: i64,
+    /// Whether the certificate passed verification (false when it was read with
+    /// [`read_unverified`] after a failed handshake).
+    pub verified: bool,
 }
 
 /// Reads a DER certificate.
@@ -29,7 +42,91 @@ pub fn inspect(der: &[u8], now: DateTime<Utc>) -> Result<CertificateInfo, String
         issuer: cert.issuer().to_string(),
         not_after,
         days_left,
+        verified: true,
     })
+}
+
+/// Reads the leaf certificate `host:port` presents, without judging it, over a direct TCP
+/// connection (no proxy) and a TLS handshake only: no HTTP request is sent. Handshake
+/// signatures are still checked, so the certificate is the one the server holds the key of.
+///
+/// # Errors
+/// Why no certificate was read (connect, handshake, timeout), in words.
+pub async fn read_unverified(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<CertificateDer<'static>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+        .with_no_client_auth();
+    let name = ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_owned())
+        .map_err(|e| format!("{host} is not a server name: {e}"))?;
+    let handshake = async {
+        let tcp = tokio::net::TcpStream::connect((
+            host.trim_start_matches('[').trim_end_matches(']'),
+            port,
+        ))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        tls.get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|certs| certs.first())
+            .map(|c| c.clone().into_owned())
+            .ok_or_else(|| "the server presented no certificate".to_owned())
+    };
+    tokio::time::timeout(timeout, handshake)
+        .await
+        .map_err(|_| format!("no handshake within {} ms", timeout.as_millis()))?
+}
+
+/// Accepts whatever certificate the server presents (it is only read, never trusted) but
+/// checks the handshake signatures against it.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 #[cfg(test)]

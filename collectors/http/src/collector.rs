@@ -11,7 +11,7 @@ use witness_collector::{
     CollectContext, CollectError, Collector, ConfigProblem, Event, Evidence, Severity,
 };
 
-use crate::cert::CertificateInfo;
+use crate::cert::{self, CertificateInfo};
 use crate::client::{self, ClientOptions, FailureKind};
 use crate::config::{HttpConfig, Method};
 use crate::health::HealthFormat;
@@ -59,6 +59,35 @@ impl HttpCollector {
             headers.append(name, value);
         }
         Ok(headers)
+    }
+}
+
+impl HttpCollector {
+    /// When https probes failed in the handshake and so saw no certificate, reads it with
+    /// a bare handshake: an expired or untrusted certificate is the usual cause, and its
+    /// dates say which. `Ok(None)` when there is nothing to read.
+    async fn certificate_after_tls_failure(
+        &self,
+        ctx: &CollectContext,
+        probes: &[Probe],
+    ) -> Result<Option<CertificateInfo>, String> {
+        let tls_failed =
+            probes.iter().any(|p| p.failure.as_ref().is_some_and(|f| f.kind == FailureKind::Tls));
+        if !tls_failed || probes.iter().any(|p| p.certificate.is_some()) {
+            return Ok(None);
+        }
+        let url = reqwest::Url::parse(&self.config.url).map_err(|e| e.to_string())?;
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+            return Ok(None);
+        };
+        let timeout = self.config.probe_timeout().min(ctx.remaining());
+        if timeout < Duration::from_millis(10) {
+            return Err("no time left before the deadline".into());
+        }
+        let der = cert::read_unverified(host, port, timeout).await?;
+        let mut info = cert::inspect(&der, chrono::Utc::now())?;
+        info.verified = false;
+        Ok(Some(info))
     }
 }
 
@@ -153,7 +182,15 @@ impl Collector for HttpCollector {
             });
         }
 
-        let mut evidence = evidence_of(config, &probes);
+        let unverified = self.certificate_after_tls_failure(ctx, &probes).await;
+        let mut evidence = match unverified {
+            Ok(cert) => evidence_of(config, &probes, cert.as_ref()),
+            Err(reason) => {
+                let mut evidence = evidence_of(config, &probes, None);
+                evidence.add_note(format!("the certificate could not be read either: {reason}"));
+                evidence
+            }
+        };
         if let Some(sent) = stopped_early {
             evidence.add_partial(format!(
                 "stopped after {sent} of {} probes: the deadline passed or the run was cancelled",
@@ -170,14 +207,22 @@ impl Collector for HttpCollector {
     }
 }
 
-/// Facts, events and data from the probes that were sent.
-fn evidence_of(config: &HttpConfig, probes: &[Probe]) -> Evidence {
+/// Facts, events and data from the probes that were sent; `unverified` is the certificate
+/// read after a failed handshake, when probes saw none.
+fn evidence_of(
+    config: &HttpConfig,
+    probes: &[Probe],
+    unverified: Option<&CertificateInfo>,
+) -> Evidence {
     let failing: Vec<&Probe> = probes.iter().filter(|p| !p.healthy).collect();
     let all_failing = failing.len() == probes.len();
     let latency = LatencyStats::of(probes);
     let components_down = components_down(probes);
-    let certificate =
-        probes.iter().filter_map(|p| p.certificate.as_ref()).min_by_key(|c| c.days_left);
+    let certificate = probes
+        .iter()
+        .filter_map(|p| p.certificate.as_ref())
+        .min_by_key(|c| c.days_left)
+        .or(unverified);
 
     let mut summary = if failing.is_empty() {
         format!("{} of {} probes healthy", probes.len(), probes.len())
@@ -248,9 +293,10 @@ fn evidence_of(config: &HttpConfig, probes: &[Probe]) -> Evidence {
         evidence = evidence.event(
             Event::new(probes[0].started_at, "cert_expiring", title)
                 .detail(format!(
-                    "{}; not after {}",
+                    "{}; not after {}{}",
                     cert.subject,
-                    witness_collector::time::format(cert.not_after)
+                    witness_collector::time::format(cert.not_after),
+                    if cert.verified { "" } else { "; read after the TLS handshake failed" }
                 ))
                 .severity(if cert.days_left <= 1 { Severity::Critical } else { Severity::Warning })
                 .signature(format!("http:{}:cert", config.name))
@@ -343,7 +389,8 @@ mod tests {
 
     #[test]
     fn without_a_health_body_components_down_is_absent_not_empty() {
-        let evidence = evidence_of(&HttpConfig::new("api", "http://x"), &[probe(1.0, Some(200))]);
+        let evidence =
+            evidence_of(&HttpConfig::new("api", "http://x"), &[probe(1.0, Some(200))], None);
         assert!(!evidence.facts.contains_key("http.components_down"));
         assert!(!evidence.facts.contains_key("http.cert_days_left"));
     }

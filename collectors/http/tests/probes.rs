@@ -227,6 +227,33 @@ async fn a_trusted_certificate_reports_days_left_and_warns_before_expiry() {
 }
 
 #[tokio::test]
+async fn an_expired_certificate_fails_over_tls_and_says_since_when() {
+    let expired_on = (chrono::Utc::now() - chrono::Duration::days(2)).date_naive();
+    let cert = TestCertificate::issued_by_test_ca(expired_on);
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &cert.ca_pem).unwrap();
+    let app = Router::new().route("/health", get(|| async { "ok" }));
+    let addr = serve_tls(app, cert.server_config()).await;
+    let config = HttpConfig {
+        probes: 1,
+        ca_file: Some(ca_file),
+        ..quick("tls", format!("https://{addr}/health"))
+    };
+    let (evidence, _) = collect(config).await;
+
+    assert_eq!(failure_kinds(&evidence), ["tls"]);
+    let message = evidence.data["probes"][0]["failure"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("certificate expired"), "{message}");
+    // Expired at 00:00 UTC two days ago: between two and three days ago.
+    assert_eq!(evidence.facts["http.cert_days_left"], FactValue::Int(-3));
+    assert_eq!(evidence.data["certificate"]["verified"], false);
+    let event = evidence.events.iter().find(|e| e.kind == "cert_expiring").unwrap();
+    assert_eq!(event.title, "Certificate of tls expired 3 days ago");
+    assert_eq!(event.severity, Severity::Critical);
+}
+
+#[tokio::test]
 async fn secret_headers_are_sent_and_registered_for_redaction() {
     let app = Router::new().route(
         "/health",
