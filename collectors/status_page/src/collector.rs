@@ -12,7 +12,7 @@ use witness_http::client::{ClientOptions, build_client};
 use crate::assess::{self, Assessment, ComponentFilter, Limits};
 use crate::config::StatusPageConfig;
 use crate::fetch::{Fetched, Fetcher};
-use crate::formats;
+use crate::formats::{self, ReadOptions};
 
 /// Update texts longer than this are cut in the evidence (the artifact keeps them whole).
 const MAX_UPDATE_CHARS: usize = 2000;
@@ -65,7 +65,11 @@ impl Collector for StatusPageCollector {
             ctx,
             log: Default::default(),
         };
-        let reading = formats::read(config.format, &fetcher, config.page_id.as_deref()).await?;
+        let options = ReadOptions {
+            page_id: config.page_id.as_deref(),
+            recent_incidents: config.recent_incidents,
+        };
+        let reading = formats::read(config.format, &fetcher, options).await?;
         let page_name = reading.snapshot.page_name.clone();
         let description = reading.snapshot.description.clone();
         let components = reading.snapshot.components.clone();

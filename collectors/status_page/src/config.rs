@@ -37,6 +37,11 @@ pub struct StatusPageConfig {
     /// `["Git Operations", "API Requests"]`. Empty (the default): the whole page.
     #[serde(default)]
     pub components: Vec<String>,
+    /// `statuspage` only: also read `api/v2/incidents.json` (the 50 most recent
+    /// incidents), so an incident resolved inside the window still shows on the timeline
+    /// (default true).
+    #[serde(default = "default_recent_incidents")]
+    pub recent_incidents: bool,
     /// Each request's timeout in milliseconds (default 10000).
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
@@ -53,6 +58,9 @@ pub struct StatusPageConfig {
     pub ca_file: Option<PathBuf>,
 }
 
+pub fn default_recent_incidents() -> bool {
+    true
+}
 pub fn default_request_timeout_ms() -> u64 {
     10_000
 }
@@ -74,6 +82,7 @@ impl StatusPageConfig {
             format: Format::Statuspage,
             page_id: None,
             components: Vec::new(),
+            recent_incidents: default_recent_incidents(),
             request_timeout_ms: default_request_timeout_ms(),
             max_body_bytes: default_max_body_bytes(),
             max_updates_per_incident: default_max_updates_per_incident(),

@@ -3,7 +3,8 @@
 //!
 //! Each `[[collectors.status_page]]` instance reads one vendor's page (for Statuspage,
 //! `summary.json`; when that document is broken, `status.json` plus
-//! `incidents/unresolved.json`) over witness-http's client (rustls, proxies from
+//! `incidents/unresolved.json`; and `incidents.json` for incidents resolved inside the
+//! window) over witness-http's client (rustls, proxies from
 //! `HTTPS_PROXY`/`NO_PROXY`, a timeout on every request), optionally narrowed to the
 //! components the service depends on. It keeps the overall indicator, the components not
 //! operational, the unresolved incidents (status, impact, created/updated, latest update,

@@ -87,17 +87,43 @@ fn summary(indicator: &str, description: &str, components: Value, incidents: Val
     .to_string()
 }
 
-/// A Statuspage site serving `summary.json` and the fallback documents as given.
+/// A Statuspage site: each document answers with the status and body given.
+struct Site {
+    summary: (StatusCode, String),
+    status: (StatusCode, String),
+    unresolved: (StatusCode, String),
+    recent: (StatusCode, String),
+}
+
+impl Site {
+    /// `summary.json` as given, no fallback documents, no recent incidents.
+    fn with_summary(summary: (StatusCode, String)) -> Self {
+        let no_recent = json!({"page": page(), "incidents": []}).to_string();
+        Site {
+            summary,
+            status: missing(),
+            unresolved: missing(),
+            recent: (StatusCode::OK, no_recent),
+        }
+    }
+
+    async fn serve(self) -> String {
+        let Site { summary, status, unresolved, recent } = self;
+        let app = Router::new()
+            .route("/api/v2/summary.json", get(move || async move { summary }))
+            .route("/api/v2/status.json", get(move || async move { status }))
+            .route("/api/v2/incidents/unresolved.json", get(move || async move { unresolved }))
+            .route("/api/v2/incidents.json", get(move || async move { recent }));
+        format!("http://{}", serve(app).await)
+    }
+}
+
 async fn statuspage(
     summary: (StatusCode, String),
     status: (StatusCode, String),
     unresolved: (StatusCode, String),
 ) -> String {
-    let app = Router::new()
-        .route("/api/v2/summary.json", get(move || async move { summary }))
-        .route("/api/v2/status.json", get(move || async move { status }))
-        .route("/api/v2/incidents/unresolved.json", get(move || async move { unresolved }));
-    format!("http://{}", serve(app).await)
+    Site { status, unresolved, ..Site::with_summary(summary) }.serve().await
 }
 
 fn missing() -> (StatusCode, String) {
@@ -176,7 +202,10 @@ async fn a_major_outage_that_began_before_the_anchor_is_dated_and_told_step_by_s
     assert_eq!(evidence.data["components_not_operational"][0]["name"], "Git Operations");
     // The raw document is kept for the bundle.
     let artifacts = ctx.artifacts.take();
-    assert_eq!(artifacts.iter().map(|a| a.path.as_str()).collect::<Vec<_>>(), ["summary.json"]);
+    assert_eq!(
+        artifacts.iter().map(|a| a.path.as_str()).collect::<Vec<_>>(),
+        ["summary.json", "incidents.json"]
+    );
 }
 
 #[tokio::test]
@@ -352,4 +381,56 @@ async fn values_the_page_invents_are_kept_as_text() {
         "unknown never reads as healthy"
     );
     assert_eq!(evidence.data["components_not_operational"][0]["status"], "partially_on_fire");
+}
+
+#[tokio::test]
+async fn an_incident_resolved_inside_the_window_reaches_the_timeline_but_not_the_facts() {
+    let anchor = anchor();
+    let mut recent_one = git_incident(anchor);
+    recent_one["id"] = json!("resolved1");
+    recent_one["status"] = json!("resolved");
+    recent_one["resolved_at"] = json!(at(anchor, -10));
+    let mut old_one = git_incident(anchor - chrono::Duration::days(3));
+    old_one["id"] = json!("old1");
+    old_one["status"] = json!("resolved");
+    old_one["resolved_at"] = json!(at(anchor, -3 * 24 * 60 + 30));
+    let body = summary("none", "All Systems Operational", components("operational"), json!([]));
+    let site = Site {
+        recent: (
+            StatusCode::OK,
+            json!({"page": page(), "incidents": [recent_one, old_one]}).to_string(),
+        ),
+        ..Site::with_summary((StatusCode::OK, body))
+    };
+    let url = site.serve().await;
+    let evidence = collect(github(url), &ctx_at(anchor)).await.unwrap();
+
+    assert_eq!(evidence.status, Status::Ok, "{:?}", evidence.notes);
+    assert_eq!(evidence.facts["status_page.degraded"], FactValue::Bool(false));
+    assert_eq!(evidence.facts["status_page.unresolved_incidents"], FactValue::Int(0));
+    assert!(!evidence.facts.contains_key("status_page.incident_started_before_anchor_minutes"));
+    let incidents = evidence.data["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "the incident resolved three days ago is left out");
+    assert_eq!(incidents[0]["id"], "resolved1");
+    assert_eq!(incidents[0]["unresolved"], false);
+    assert_eq!(evidence.events[0].kind, "vendor_incident_created");
+}
+
+#[tokio::test]
+async fn recent_incidents_that_cannot_be_read_make_the_evidence_partial() {
+    let body = summary("none", "All Systems Operational", components("operational"), json!([]));
+    let site = Site {
+        recent: (StatusCode::SERVICE_UNAVAILABLE, "busy".into()),
+        ..Site::with_summary((StatusCode::OK, body))
+    };
+    let url = site.serve().await;
+    let evidence = collect(github(url.clone()), &ctx_at(anchor())).await.unwrap();
+    assert_eq!(evidence.status, Status::Partial);
+    assert_eq!(
+        evidence.notes,
+        [format!(
+            "{url}/api/v2/incidents.json: http_status: HTTP 503; recently resolved incidents not seen"
+        )]
+    );
+    assert_eq!(evidence.facts["status_page.degraded"], FactValue::Bool(false));
 }

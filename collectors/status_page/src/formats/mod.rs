@@ -58,6 +58,15 @@ impl Reading {
     }
 }
 
+/// What a read needs besides the format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions<'a> {
+    /// The status.io page id.
+    pub page_id: Option<&'a str>,
+    /// Also read Statuspage's recent incidents, resolved ones included.
+    pub recent_incidents: bool,
+}
+
 /// Reads the page in `format`.
 ///
 /// # Errors
@@ -65,10 +74,17 @@ impl Reading {
 pub async fn read(
     format: Format,
     fetcher: &Fetcher<'_>,
-    page_id: Option<&str>,
+    options: ReadOptions<'_>,
 ) -> Result<Reading, FetchError> {
+    let page_id = options.page_id;
     match format {
-        Format::Statuspage => read_statuspage(fetcher).await,
+        Format::Statuspage => {
+            let mut reading = read_statuspage(fetcher).await?;
+            if options.recent_incidents {
+                add_recent_incidents(fetcher, &mut reading).await;
+            }
+            Ok(reading)
+        }
         Format::Slack => fetcher
             .get_parsed(slack::CURRENT, "current.json", slack::parse)
             .await
@@ -85,6 +101,25 @@ pub async fn read(
             .get_parsed(instatus::SUMMARY, "summary.json", instatus::parse)
             .await
             .map(Reading::whole),
+    }
+}
+
+/// Adds the incidents of `incidents.json` (the 50 most recent, resolved ones included)
+/// that the reading does not have yet, so an incident resolved just before the anchor
+/// still reaches the timeline.
+async fn add_recent_incidents(fetcher: &Fetcher<'_>, reading: &mut Reading) {
+    match fetcher
+        .get_parsed(statuspage::RECENT, "incidents.json", statuspage::parse_incidents)
+        .await
+    {
+        Ok(recent) => {
+            for incident in recent {
+                if !reading.snapshot.incidents.iter().any(|i| i.id == incident.id) {
+                    reading.snapshot.incidents.push(incident);
+                }
+            }
+        }
+        Err(e) => reading.gaps.push(format!("{e}; recently resolved incidents not seen")),
     }
 }
 

@@ -19,6 +19,7 @@ use crate::model::{
 pub const SUMMARY: &str = "api/v2/summary.json";
 pub const STATUS: &str = "api/v2/status.json";
 pub const UNRESOLVED: &str = "api/v2/incidents/unresolved.json";
+pub const RECENT: &str = "api/v2/incidents.json";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
