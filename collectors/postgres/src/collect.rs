@@ -13,7 +13,9 @@ use witness_collector::{CollectContext, CollectError, Collector, Evidence};
 use crate::config::PostgresConfig;
 use crate::connection::{self, Connection, Limits};
 use crate::dsn;
-use crate::queries::{self, Activity, ConnectionGroup, DatabaseSample, Replica, Standby, Statement};
+use crate::queries::{
+    self, Activity, ConnectionGroup, DatabaseSample, Replica, Standby, Statement,
+};
 use crate::report::{self, Replication, Snapshot, Statements, Thresholds};
 
 /// Most groups of (state, database, user, application) read for the connections section.
@@ -171,19 +173,27 @@ impl Run<'_> {
 
     async fn replication(&mut self) {
         let Some(in_recovery) = self.snap.server.as_ref().map(|s| s.in_recovery) else {
-            self.snap
-                .problems
-                .push("replication: not read, the server section (primary or standby) is missing".into());
+            self.snap.problems.push(
+                "replication: not read, the server section (primary or standby) is missing".into(),
+            );
             return;
         };
         self.snap.replication = if in_recovery {
-            self.section::<Standby>(Some("replication"), "replication (standby)", &queries::standby())
-                .await
-                .map(Replication::Standby)
+            self.section::<Standby>(
+                Some("replication"),
+                "replication (standby)",
+                &queries::standby(),
+            )
+            .await
+            .map(Replication::Standby)
         } else {
-            self.section::<Vec<Replica>>(Some("replication"), "replication (primary)", &queries::replicas())
-                .await
-                .map(|replicas| Replication::Primary { replicas })
+            self.section::<Vec<Replica>>(
+                Some("replication"),
+                "replication (primary)",
+                &queries::replicas(),
+            )
+            .await
+            .map(|replicas| Replication::Primary { replicas })
         };
     }
 
@@ -202,10 +212,17 @@ impl Run<'_> {
             ));
             return;
         };
-        let sql = queries::top_statements(&schema, server.version_num, c.top_statements, c.max_query_chars);
+        let sql = queries::top_statements(
+            &schema,
+            server.version_num,
+            c.top_statements,
+            c.max_query_chars,
+        );
         // Optional evidence: a failure here is worth a note, not a partial status.
         let before = self.snap.problems.len();
-        if let Some(list) = self.section::<Vec<Statement>>(Some("statements"), "top statements", &sql).await {
+        if let Some(list) =
+            self.section::<Vec<Statement>>(Some("statements"), "top statements", &sql).await
+        {
             self.snap.statements = Statements::Listed(list);
         }
         let failed: Vec<String> = self.snap.problems.drain(before..).collect();
@@ -214,13 +231,19 @@ impl Run<'_> {
 
     /// Takes the second `pg_stat_database` sample `interval` after the first, earlier if
     /// the deadline demands it.
-    async fn second_sample(&mut self, first: &DatabaseSample, sampled: Instant, interval: Duration) {
+    async fn second_sample(
+        &mut self,
+        first: &DatabaseSample,
+        sampled: Instant,
+        interval: Duration,
+    ) {
         let wanted = sampled + interval;
         let latest = self.ctx.deadline.checked_sub(DEADLINE_RESERVE).unwrap_or(sampled);
         let at = wanted.min(latest);
         if at <= sampled {
             self.snap.problems.push(
-                "database_stats: no second sample, the deadline left no time for it; no deltas".into(),
+                "database_stats: no second sample, the deadline left no time for it; no deltas"
+                    .into(),
             );
             self.keep_samples(first, None);
             return;
@@ -248,8 +271,9 @@ impl Run<'_> {
 
     /// One artifact with both samples, the way the deltas were computed.
     fn keep_samples(&self, first: &DatabaseSample, second: Option<&DatabaseSample>) {
-        self.ctx
-            .artifacts
-            .put_json("database_stats.json", &serde_json::json!({ "first": first, "second": second }));
+        self.ctx.artifacts.put_json(
+            "database_stats.json",
+            &serde_json::json!({ "first": first, "second": second }),
+        );
     }
 }

@@ -6,13 +6,15 @@
 /// Multi-statement strings are read statement by statement (transaction control and
 /// `SET` skipped); comments are ignored.
 pub fn ddl_command(query: &str) -> Option<String> {
-    strip_comments(query).split(';').find_map(|statement| classify(statement))
+    strip_comments(query).split(';').find_map(classify)
 }
 
 fn classify(statement: &str) -> Option<String> {
     let upper = statement.to_ascii_uppercase();
-    let words: Vec<&str> =
-        upper.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = upper
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
     let word = |i: usize| words.get(i).copied().unwrap_or("");
     let has = |w: &str| words.contains(&w);
     let first = word(0);
@@ -71,11 +73,20 @@ mod tests {
 
     #[test]
     fn migrations_are_ddl() {
-        assert_eq!(ddl_command("ALTER TABLE orders ADD COLUMN x int").as_deref(), Some("ALTER TABLE"));
-        assert_eq!(ddl_command("  /* migrate 42 */ create index on orders(x)").as_deref(), Some("CREATE INDEX"));
+        assert_eq!(
+            ddl_command("ALTER TABLE orders ADD COLUMN x int").as_deref(),
+            Some("ALTER TABLE")
+        );
+        assert_eq!(
+            ddl_command("  /* migrate 42 */ create index on orders(x)").as_deref(),
+            Some("CREATE INDEX")
+        );
         assert_eq!(ddl_command("CREATE UNIQUE INDEX i ON t(a)").as_deref(), Some("CREATE INDEX"));
         assert_eq!(ddl_command("vacuum (full, verbose) orders").as_deref(), Some("VACUUM FULL"));
-        assert_eq!(ddl_command("BEGIN; SET lock_timeout=0; -- x\nDROP TABLE t").as_deref(), Some("DROP TABLE"));
+        assert_eq!(
+            ddl_command("BEGIN; SET lock_timeout=0; -- x\nDROP TABLE t").as_deref(),
+            Some("DROP TABLE")
+        );
         assert_eq!(ddl_command("TRUNCATE t").as_deref(), Some("TRUNCATE"));
     }
 

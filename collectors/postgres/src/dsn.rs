@@ -169,10 +169,9 @@ fn split_url(dsn: &str) -> Result<Split, PostgresError> {
 }
 
 fn decode(text: &str) -> Result<String, PostgresError> {
-    percent_decode_str(text)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| PostgresError::Dsn("a URL parameter is not valid percent-encoded UTF-8".into()))
+    percent_decode_str(text).decode_utf8().map(|s| s.into_owned()).map_err(|_| {
+        PostgresError::Dsn("a URL parameter is not valid percent-encoded UTF-8".into())
+    })
 }
 
 /// `host=db port=5432 sslmode='verify-full'`: values may be single-quoted with `\` escapes.
@@ -233,8 +232,10 @@ mod tests {
 
     #[test]
     fn url_sslmode_beyond_require_is_ours() {
-        let t = parse("postgresql://w:s3cret@db.example:6432/app?sslmode=verify-full&connect_timeout=3")
-            .unwrap();
+        let t = parse(
+            "postgresql://w:s3cret@db.example:6432/app?sslmode=verify-full&connect_timeout=3",
+        )
+        .unwrap();
         assert_eq!(t.tls, TlsMode::VerifyFull);
         assert_eq!(t.config.get_ssl_mode(), SslMode::Require);
         assert_eq!(t.display, "db.example:6432/app");
@@ -244,7 +245,9 @@ mod tests {
 
     #[test]
     fn key_value_form_with_quotes_and_root_cert() {
-        let t = parse("host=db user=w password='it''s' dbname=app sslmode=verify-ca sslrootcert='/etc/ca dir/root.pem'");
+        let t = parse(
+            "host=db user=w password='it''s' dbname=app sslmode=verify-ca sslrootcert='/etc/ca dir/root.pem'",
+        );
         // A doubled quote is not libpq syntax: the value ends at the first quote.
         assert!(t.is_err());
         let t = parse(r"host=db user=w password='it\'s' dbname=app sslmode=verify-ca sslrootcert='/etc/ca dir/root.pem'")

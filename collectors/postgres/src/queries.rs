@@ -164,7 +164,10 @@ impl Session {
     }
 
     pub fn is_idle_in_transaction(&self) -> bool {
-        matches!(self.state.as_deref(), Some("idle in transaction" | "idle in transaction (aborted)"))
+        matches!(
+            self.state.as_deref(),
+            Some("idle in transaction" | "idle in transaction (aborted)")
+        )
     }
 }
 

@@ -234,9 +234,7 @@ pub fn evidence(snap: &Snapshot, t: &Thresholds) -> Evidence {
     let f = |name: &str| format!("postgres.{name}");
 
     if let Some(s) = &snap.server {
-        ev = ev
-            .fact(f("server_version_num"), s.version_num)
-            .fact(f("in_recovery"), s.in_recovery);
+        ev = ev.fact(f("server_version_num"), s.version_num).fact(f("in_recovery"), s.in_recovery);
         if let Some(up) = s.uptime_secs {
             ev = ev.fact(f("uptime_secs"), up);
         }
@@ -310,8 +308,7 @@ pub fn evidence(snap: &Snapshot, t: &Thresholds) -> Evidence {
             .filter(|s| s.state.as_deref() == Some("active"))
             .filter_map(|s| s.query_age_secs)
             .fold(0.0_f64, f64::max);
-        let longest_idle =
-            idle.iter().filter_map(|s| s.state_age_secs).fold(0.0_f64, f64::max);
+        let longest_idle = idle.iter().filter_map(|s| s.state_age_secs).fold(0.0_f64, f64::max);
         ev = ev
             .fact(f("longest_statement_secs"), longest)
             .fact(f("long_statements"), long.len())
@@ -387,7 +384,8 @@ pub fn evidence(snap: &Snapshot, t: &Thresholds) -> Evidence {
         let all_visible = root_sessions.iter().all(|s| s.is_some_and(|s| !s.is_hidden()));
         if all_visible {
             ev = ev.fact(f("root_blocker_runs_ddl"), roots.iter().any(|t| t.root_ddl.is_some()));
-            let oldest = root_sessions.iter().flatten().filter_map(|s| s.xact_age_secs).fold(0.0, f64::max);
+            let oldest =
+                root_sessions.iter().flatten().filter_map(|s| s.xact_age_secs).fold(0.0, f64::max);
             ev = ev.fact(f("root_blocker_longest_xact_secs"), oldest);
         }
         for (i, tree) in trees.iter().enumerate() {
@@ -411,9 +409,7 @@ pub fn evidence(snap: &Snapshot, t: &Thresholds) -> Evidence {
             .fact(f("conflicts_delta"), total.conflicts)
             .fact(f("temp_files_delta"), total.temp_files);
     }
-    if let (Some(stats), Some(at)) =
-        (&stats, snap.second_sample.as_ref().map(|s| s.sampled_at))
-    {
+    if let (Some(stats), Some(at)) = (&stats, snap.second_sample.as_ref().map(|s| s.sampled_at)) {
         for (i, db) in stats.databases.iter().enumerate() {
             if let Some(d) = db.delta.filter(|d| d.deadlocks > 0) {
                 events.push(
@@ -466,7 +462,12 @@ pub fn evidence(snap: &Snapshot, t: &Thresholds) -> Evidence {
         long_statements: long,
         idle_in_transaction: idle,
         lock_trees: trees,
-        ungranted_locks: snap.activity.iter().flat_map(|a| &a.locks).filter(|l| !l.granted).collect(),
+        ungranted_locks: snap
+            .activity
+            .iter()
+            .flat_map(|a| &a.locks)
+            .filter(|l| !l.granted)
+            .collect(),
         database_stats: stats,
         replication: snap.replication.as_ref(),
         top_statements,
@@ -522,7 +523,8 @@ fn connections(snap: &Snapshot) -> Option<Connections> {
         by_user: BTreeMap::new(),
         by_application: BTreeMap::new(),
     };
-    let name = |v: &Option<String>| v.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| "(none)".into());
+    let name =
+        |v: &Option<String>| v.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| "(none)".into());
     for g in groups {
         *c.by_state.entry(g.state.clone()).or_default() += g.sessions;
         *c.by_database.entry(name(&g.datname)).or_default() += g.sessions;
@@ -530,7 +532,8 @@ fn connections(snap: &Snapshot) -> Option<Connections> {
         *c.by_application.entry(name(&g.application_name)).or_default() += g.sessions;
     }
     if let Some(s) = &snap.server {
-        let available = s.max_connections - s.superuser_reserved_connections - s.reserved_connections;
+        let available =
+            s.max_connections - s.superuser_reserved_connections - s.reserved_connections;
         c.max_connections = Some(s.max_connections);
         c.superuser_reserved_connections = Some(s.superuser_reserved_connections);
         c.reserved_connections = Some(s.reserved_connections);
@@ -544,7 +547,8 @@ fn connections(snap: &Snapshot) -> Option<Connections> {
 
 fn lock_trees(a: &Activity) -> (Vec<LockTree>, Vec<Suggested>) {
     let sessions: BTreeMap<i32, &Session> = a.sessions.iter().map(|s| (s.pid, s)).collect();
-    let blocked_by: BTreeMap<i32, &Vec<i32>> = a.edges.iter().map(|e| (e.pid, &e.blockers)).collect();
+    let blocked_by: BTreeMap<i32, &Vec<i32>> =
+        a.edges.iter().map(|e| (e.pid, &e.blockers)).collect();
     let mut trees = Vec::new();
     let mut suggested = Vec::new();
     for folded in locks::fold(&a.edges) {
@@ -620,37 +624,44 @@ fn suggest(tree: &LockTree) -> Suggested {
 fn tree_events(ev: &mut Evidence, caps: &mut EventCaps, tree: &LockTree, i: usize) {
     let root = &tree.root;
     let pointer = format!("/data/lock_trees/{i}");
-    if let Some(s) = &root.session {
-        if let Some(at) = s.xact_start {
-            let holding =
-                root.holds.first().map(|l| format!(", holds {} on {}", l.mode, l.on)).unwrap_or_default();
-            caps.push(
-                ev,
-                Event::new(
-                    at,
-                    "root_blocker_transaction",
-                    format!(
-                        "Transaction began that now blocks {} session(s) (root blocker pid {}, {}{holding})",
-                        tree.waiting_sessions,
-                        root.pid,
-                        who(s)
-                    ),
-                )
-                .detail(s.query.clone().unwrap_or_default())
-                .severity(Severity::Critical)
-                .signature(format!("root_blocker:{}", root.pid))
-                .pointer(pointer.clone())
-                .artifact("activity.json"),
-            );
-        }
+    // A cycle has no root blocker: its top is just where the cycle was cut.
+    if !tree.cycle
+        && let Some(s) = &root.session
+        && let Some(at) = s.xact_start
+    {
+        let holding = root
+            .holds
+            .first()
+            .map(|l| format!(", holds {} on {}", l.mode, l.on))
+            .unwrap_or_default();
+        caps.push(
+            ev,
+            Event::new(
+                at,
+                "root_blocker_transaction",
+                format!(
+                    "Transaction began that now blocks {} session(s) (root blocker pid {}, {}{holding})",
+                    tree.waiting_sessions,
+                    root.pid,
+                    who(s)
+                ),
+            )
+            .detail(s.query.clone().unwrap_or_default())
+            .severity(Severity::Critical)
+            .signature(format!("root_blocker:{}", root.pid))
+            .pointer(pointer.clone())
+            .artifact("activity.json"),
+        );
     }
     let mut stack: Vec<&LockNode> = root.children.iter().collect();
     while let Some(n) = stack.pop() {
         stack.extend(n.children.iter());
         let wait = n.waits_for.first();
-        let began = wait.and_then(|w| w.waitstart).or(n.session.as_ref().and_then(|s| s.query_start));
+        let began =
+            wait.and_then(|w| w.waitstart).or(n.session.as_ref().and_then(|s| s.query_start));
         let Some(at) = began else { continue };
-        let what = wait.map(|w| format!("{} on {}", w.mode, w.on)).unwrap_or_else(|| "a lock".into());
+        let what =
+            wait.map(|w| format!("{} on {}", w.mode, w.on)).unwrap_or_else(|| "a lock".into());
         caps.push(
             ev,
             Event::new(
@@ -712,7 +723,8 @@ fn summary(
         let roots = trees.iter().filter(|t| !t.cycle).count();
         if roots > 0 {
             let waiting: usize = trees.iter().map(|t| t.waiting_sessions).sum();
-            let pids: Vec<String> = trees.iter().filter(|t| !t.cycle).map(|t| t.root_pid.to_string()).collect();
+            let pids: Vec<String> =
+                trees.iter().filter(|t| !t.cycle).map(|t| t.root_pid.to_string()).collect();
             parts.push(format!(
                 "{roots} root blocker(s) (pid {}) holding up {waiting} session(s)",
                 pids.join(", ")
@@ -729,7 +741,9 @@ fn summary(
     let server = snap
         .server
         .as_ref()
-        .map(|s| format!("PostgreSQL {}{}", s.version, if s.in_recovery { " (standby)" } else { "" }))
+        .map(|s| {
+            format!("PostgreSQL {}{}", s.version, if s.in_recovery { " (standby)" } else { "" })
+        })
         .unwrap_or_else(|| "PostgreSQL".into());
     if parts.is_empty() {
         format!("{server} at {}: nothing could be read", snap.target)
@@ -785,10 +799,7 @@ mod tests {
     }
 
     fn thresholds() -> Thresholds {
-        Thresholds {
-            long_statement_secs: 5.0,
-            idle_in_transaction_secs: 5.0,
-        }
+        Thresholds { long_statement_secs: 5.0, idle_in_transaction_secs: 5.0 }
     }
 
     fn blocked_snapshot(root_query: &str) -> Snapshot {
@@ -820,13 +831,24 @@ mod tests {
         assert_eq!(ev.facts["postgres.root_blocker_runs_ddl"], true.into());
         assert_eq!(ev.facts["postgres.root_blocker_holds_access_exclusive"], true.into());
         let tree = &ev.data["lock_trees"][0];
-        assert_eq!(tree["root"]["holds"].as_array().unwrap().len(), 1, "only the lock waiters want");
+        assert_eq!(
+            tree["root"]["holds"].as_array().unwrap().len(),
+            1,
+            "only the lock waiters want"
+        );
         assert_eq!(tree["root"]["holds"][0]["on"], "relation orders");
         let cmd = &ev.data["suggested_commands"][0];
         assert_eq!(cmd["terminate"], "SELECT pg_terminate_backend(10)");
-        assert_eq!(cmd["prefer"], "terminate", "an idle-in-transaction root runs nothing to cancel");
+        assert_eq!(
+            cmd["prefer"], "terminate",
+            "an idle-in-transaction root runs nothing to cancel"
+        );
         assert!(ev.events.iter().any(|e| e.kind == "root_blocker_transaction"));
-        assert!(ev.events.iter().any(|e| e.kind == "lock_wait" && e.pointer.as_deref() == Some("/data/lock_trees/0")));
+        assert!(
+            ev.events.iter().any(
+                |e| e.kind == "lock_wait" && e.pointer.as_deref() == Some("/data/lock_trees/0")
+            )
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::dsn::{RootCerts, TlsMode};
@@ -70,7 +72,8 @@ fn root_store(roots: &RootCerts) -> Result<RootCertStore, PostgresError> {
             store.add_parsable_certificates(found.certs);
             if store.is_empty() {
                 return Err(PostgresError::Tls(
-                    "the system trust store holds no certificate; set sslrootcert in the DSN".into(),
+                    "the system trust store holds no certificate; set sslrootcert in the DSN"
+                        .into(),
                 ));
             }
         }
@@ -145,8 +148,13 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -183,11 +191,16 @@ mod tests {
 
     #[test]
     fn an_unreadable_root_file_is_named() {
-        let Err(err) = connector(TlsMode::VerifyFull, &RootCerts::File("/nonexistent/ca.pem".into()))
+        let Err(err) =
+            connector(TlsMode::VerifyFull, &RootCerts::File("/nonexistent/ca.pem".into()))
         else {
             panic!("a missing sslrootcert must be an error");
         };
-        assert!(err.to_string().starts_with("TLS settings: cannot read sslrootcert /nonexistent/ca.pem"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("TLS settings: cannot read sslrootcert /nonexistent/ca.pem"),
+            "{err}"
+        );
     }
 
     #[test]

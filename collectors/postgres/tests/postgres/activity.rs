@@ -27,11 +27,16 @@ async fn a_long_sleep_and_an_idle_transaction_are_reported_with_their_age() {
 
     let idle = &ev.data["idle_in_transaction"];
     assert!(pids(idle).contains(&scene.idle.pid.into()), "{idle:#}");
-    assert!(pids(idle).contains(&scene.root.pid.into()), "the root blocker idles in its transaction");
+    assert!(
+        pids(idle).contains(&scene.root.pid.into()),
+        "the root blocker idles in its transaction"
+    );
     assert!(ev.facts["postgres.idle_in_transaction"].as_f64().unwrap() >= 2.0);
     assert!(ev.facts["postgres.longest_idle_in_transaction_secs"].as_f64().unwrap() >= 1.0);
-    assert!(ev.events.iter().any(|e| e.kind == "idle_in_transaction"
-        && e.title.contains(&format!("pid {}", scene.idle.pid))));
+    assert!(
+        ev.events.iter().any(|e| e.kind == "idle_in_transaction"
+            && e.title.contains(&format!("pid {}", scene.idle.pid)))
+    );
 
     // Connections: this database's sessions are counted against the usable slots.
     let conns = &ev.data["connections"];
@@ -51,7 +56,9 @@ async fn a_deadlock_during_sampling_moves_the_delta() {
     let admin = db.session().await;
     admin
         .client
-        .batch_execute("CREATE TABLE d (id int PRIMARY KEY, v int); INSERT INTO d VALUES (1, 0), (2, 0)")
+        .batch_execute(
+            "CREATE TABLE d (id int PRIMARY KEY, v int); INSERT INTO d VALUES (1, 0), (2, 0)",
+        )
         .await
         .expect("table");
     let s1 = db.session().await;
@@ -90,7 +97,8 @@ async fn a_deadlock_during_sampling_moves_the_delta() {
     wait_until_waiting(&admin.client, s1.pid).await;
     // Past s1's own deadlock check, so s2 is the one that finds the cycle.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let second = within("s2's update", s2.client.batch_execute("UPDATE d SET v = v + 1 WHERE id = 1")).await;
+    let second =
+        within("s2's update", s2.client.batch_execute("UPDATE d SET v = v + 1 WHERE id = 1")).await;
     let victim = second.expect_err("s2 is the deadlock victim");
     assert_eq!(victim.code(), Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED));
     s2.client.batch_execute("ROLLBACK").await.expect("rollback s2");

@@ -24,7 +24,8 @@ async fn nothing_listening_fails_at_once_with_the_reason() {
     };
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let err = collect(&config(&format!("postgresql://w@127.0.0.1:{port}/app"), &dir)).await.unwrap_err();
+    let err =
+        collect(&config(&format!("postgresql://w@127.0.0.1:{port}/app"), &dir)).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
     let CollectError::Unreachable { target, reason } = &err else { panic!("{err:?}") };
     assert_eq!(target, &format!("PostgreSQL 127.0.0.1:{port}/app"));
@@ -44,7 +45,8 @@ async fn a_server_that_never_answers_times_out_within_the_connect_timeout() {
     });
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let err = collect(&config(&format!("postgresql://w@127.0.0.1:{port}/app"), &dir)).await.unwrap_err();
+    let err =
+        collect(&config(&format!("postgresql://w@127.0.0.1:{port}/app"), &dir)).await.unwrap_err();
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "{took:?}");
     assert_eq!(
@@ -90,7 +92,12 @@ async fn a_wrong_password_is_an_authentication_failure_and_the_password_is_never
         password
     });
     let dir = tempfile::tempdir().unwrap();
-    let c = config(&format!("host=127.0.0.1 port={port} user=w password=not-the-password dbname=app sslmode=disable"), &dir);
+    let c = config(
+        &format!(
+            "host=127.0.0.1 port={port} user=w password=not-the-password dbname=app sslmode=disable"
+        ),
+        &dir,
+    );
     let ctx = CollectContext::for_test();
     let err = collect_in(&c, &ctx).await.unwrap_err();
     let sent = within("the fake server", server).await.unwrap();
@@ -122,9 +129,10 @@ async fn tls_required_from_a_server_without_tls_is_one_clear_error() {
     });
     let dir = tempfile::tempdir().unwrap();
     for mode in ["require", "verify-full"] {
-        let err = collect(&config(&format!("postgresql://w@127.0.0.1:{port}/app?sslmode={mode}"), &dir))
-            .await
-            .unwrap_err();
+        let err =
+            collect(&config(&format!("postgresql://w@127.0.0.1:{port}/app?sslmode={mode}"), &dir))
+                .await
+                .unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -173,9 +181,10 @@ async fn sslmodes_are_honoured_against_the_real_server() {
         .await
         .expect("verify-ca trusts the chain whatever the name");
     assert_eq!(ev.data["tls"], "verify-ca");
-    let err = collect(&db.config_for(&db.dsn_as(None, &format!("sslmode=verify-full {with_root}"))))
-        .await
-        .unwrap_err();
+    let err =
+        collect(&db.config_for(&db.dsn_as(None, &format!("sslmode=verify-full {with_root}"))))
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("certificate not valid for name \"127.0.0.1\""), "{err}");
 }
 
@@ -184,7 +193,10 @@ async fn a_dsn_that_does_not_parse_is_a_configuration_error() {
     let dir = tempfile::tempdir().unwrap();
     let err = collect(&config("postgresql://w:hunter22@db:notaport/app", &dir)).await.unwrap_err();
     assert!(matches!(err, CollectError::Config(_)), "{err:?}");
-    assert!(err.to_string().starts_with("configuration: the connection string does not parse: "), "{err}");
+    assert!(
+        err.to_string().starts_with("configuration: the connection string does not parse: "),
+        "{err}"
+    );
     assert!(!err.to_string().contains("hunter22"));
 
     let err = collect(&config("postgresql://w@db/app?sslmode=sometimes", &dir)).await.unwrap_err();
@@ -206,7 +218,11 @@ async fn a_missing_dsn_variable_is_named() {
 
 async fn read_startup(socket: &mut TcpStream) -> Vec<u8> {
     let body = read_body(socket).await;
-    assert_eq!(&body[..4], &[0, 3, 0, 0], "protocol 3.0 startup (sslmode=disable sends no SSLRequest)");
+    assert_eq!(
+        &body[..4],
+        &[0, 3, 0, 0],
+        "protocol 3.0 startup (sslmode=disable sends no SSLRequest)"
+    );
     body
 }
 

@@ -62,12 +62,15 @@ async fn a_migration_holding_a_table_is_the_root_of_one_tree_two_deep() {
 
     // The timeline: when the root's transaction began, and each wait.
     let signature = format!("lock_tree:{}", scene.root.pid);
-    let waits = ev.events.iter().filter(|e| e.signature.as_deref() == Some(signature.as_str())).count();
+    let waits =
+        ev.events.iter().filter(|e| e.signature.as_deref() == Some(signature.as_str())).count();
     assert_eq!(waits, 3);
     let began = ev
         .events
         .iter()
-        .find(|e| e.kind == "root_blocker_transaction" && e.title.contains(&scene.root.pid.to_string()))
+        .find(|e| {
+            e.kind == "root_blocker_transaction" && e.title.contains(&scene.root.pid.to_string())
+        })
         .expect("root blocker transaction event");
     assert!(began.pointer.as_deref().unwrap().starts_with("/data/lock_trees/"));
 

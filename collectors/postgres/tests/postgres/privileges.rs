@@ -22,8 +22,17 @@ async fn a_pg_monitor_role_sees_everything_and_a_plain_role_gets_the_incomplete_
     assert_eq!(tree["root_ddl"], "ALTER TABLE");
     assert!(pids(&ev.data["long_statements"]).contains(&scene.sleeper.pid.into()));
     assert!(pids(&ev.data["idle_in_transaction"]).contains(&scene.idle.pid.into()));
-    for fact in ["longest_statement_secs", "idle_in_transaction", "root_blocker_runs_ddl", "deadlocks_delta"] {
-        assert!(ev.facts.contains_key(&format!("postgres.{fact}")), "{fact} missing: {:?}", ev.facts);
+    for fact in [
+        "longest_statement_secs",
+        "idle_in_transaction",
+        "root_blocker_runs_ddl",
+        "deadlocks_delta",
+    ] {
+        assert!(
+            ev.facts.contains_key(&format!("postgres.{fact}")),
+            "{fact} missing: {:?}",
+            ev.facts
+        );
     }
 
     let ev = collect(&Scene::config(&db, Some(&plain))).await.expect("a plain role still collects");

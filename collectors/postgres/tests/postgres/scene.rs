@@ -40,17 +40,20 @@ impl Scene {
             .await
             .expect("root alters t");
         let b = db.session().await;
-        b.client.batch_execute("BEGIN; LOCK TABLE t2 IN ACCESS EXCLUSIVE MODE").await.expect("b locks t2");
-        let _ = b.start("SELECT * FROM t");
+        b.client
+            .batch_execute("BEGIN; LOCK TABLE t2 IN ACCESS EXCLUSIVE MODE")
+            .await
+            .expect("b locks t2");
+        b.send("SELECT * FROM t");
         wait_until_waiting(&admin.client, b.pid).await;
         let a = db.session().await;
-        let _ = a.start("SELECT * FROM t");
+        a.send("SELECT * FROM t");
         wait_until_waiting(&admin.client, a.pid).await;
         let c = db.session().await;
-        let _ = c.start("SELECT * FROM t2");
+        c.send("SELECT * FROM t2");
         wait_until_waiting(&admin.client, c.pid).await;
         let sleeper = db.session().await;
-        let _ = sleeper.start("SELECT pg_sleep(60)");
+        sleeper.send("SELECT pg_sleep(60)");
         let idle = db.session().await;
         idle.client.batch_execute("BEGIN; SELECT count(*) FROM pg_class").await.expect("idle");
         tokio::time::sleep(Self::AGE).await;

@@ -136,7 +136,9 @@ impl Drop for TestDb {
             rt.block_on(async move {
                 let (admin, conn) = base_config().connect(NoTls).await?;
                 tokio::spawn(conn);
-                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await?;
                 for role in roles {
                     admin.batch_execute(&format!("DROP ROLE IF EXISTS {role}")).await?;
                 }
@@ -163,6 +165,11 @@ impl Session {
         let sql = sql.to_owned();
         tokio::spawn(async move { client.batch_execute(&sql).await })
     }
+
+    /// Sends `sql` and forgets it: it blocks until the test database is dropped.
+    pub fn send(&self, sql: &str) {
+        drop(self.start(sql));
+    }
 }
 
 /// Waits until `pid` waits for a lock.
@@ -187,7 +194,10 @@ pub async fn collect(config: &PostgresConfig) -> Result<Evidence, CollectError> 
     collect_in(config, &CollectContext::for_test()).await
 }
 
-pub async fn collect_in(config: &PostgresConfig, ctx: &CollectContext) -> Result<Evidence, CollectError> {
+pub async fn collect_in(
+    config: &PostgresConfig,
+    ctx: &CollectContext,
+) -> Result<Evidence, CollectError> {
     assert!(config.validate().is_empty(), "{:?}", config.validate());
     let collector = config.build().expect("config builds");
     within("the collection", collector.collect(ctx)).await
