@@ -88,8 +88,10 @@ impl Cluster {
         let in_cluster = match config.credentials {
             Credentials::InCluster => true,
             Credentials::Kubeconfig => false,
+            // A configured kubeconfig path or context says which cluster to read.
             Credentials::Auto => {
                 config.kubeconfig_path.is_none()
+                    && config.context.is_none()
                     && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
             }
         };
@@ -201,8 +203,11 @@ impl Cluster {
         call: &Call,
         request: impl Future<Output = Result<T, kube::Error>>,
     ) -> Result<T, KubernetesError> {
-        let budget =
-            self.request_timeout.min(self.deadline.saturating_duration_since(Instant::now()));
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        // Whole milliseconds, so messages read "1.998s" rather than nanoseconds.
+        let budget = Duration::from_millis(
+            u64::try_from(self.request_timeout.min(left).as_millis()).unwrap_or(u64::MAX),
+        );
         let timeout = || KubernetesError::Timeout {
             server: self.server.clone(),
             verb: call.verb,

@@ -16,7 +16,7 @@ use crate::commands::{is_dns1123_label, is_dns1123_subdomain};
 #[serde(rename_all = "snake_case")]
 pub enum Credentials {
     /// The pod's service account when witness runs in a pod (`KUBERNETES_SERVICE_HOST` is
-    /// set and no `kubeconfig_path` is given), else the kubeconfig.
+    /// set and neither `kubeconfig_path` nor `context` is given), else the kubeconfig.
     #[default]
     Auto,
     /// Always the pod's service account (`/var/run/secrets/kubernetes.io/serviceaccount`).

@@ -614,3 +614,69 @@ async fn with_several_deployments_the_facts_describe_the_one_in_trouble() {
         "events read once per namespace"
     );
 }
+
+#[tokio::test]
+async fn a_server_that_hangs_midway_leaves_partial_evidence_and_no_healthy_looking_facts() {
+    let s = setup().await;
+    three_revisions(&s.api);
+    s.api.hang_on("pods");
+    let mut ctx = ctx();
+    ctx.deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    let evidence = run(&s.config, &ctx).await.expect("history was read before the hang");
+    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+
+    assert_eq!(evidence.status, Status::Partial);
+    assert_eq!(fact(&evidence, "kubernetes.current_revision"), FactValue::Int(3));
+    for missing in
+        ["kubernetes.restarts_in_window", "kubernetes.crashloop_pods", "kubernetes.hpa_at_max"]
+    {
+        assert!(!evidence.facts.contains_key(missing), "{missing} must be absent, not healthy");
+    }
+    let notes = evidence.notes.join("\n");
+    assert!(notes.contains("did not answer `list pods`"), "{notes}");
+    assert!(notes.contains("not read: HorizontalPodAutoscalers in prod"), "{notes}");
+    assert!(
+        !s.api.requests().iter().any(|r| r.path.ends_with("/horizontalpodautoscalers")),
+        "no call after the server stopped answering"
+    );
+}
+
+#[tokio::test]
+async fn a_service_label_maps_to_its_deployment_when_configured() {
+    let mut s = setup().await;
+    s.config.deployments.clear();
+    s.config.service_deployments = [("checkout".to_owned(), "web".to_owned())].into();
+    three_revisions(&s.api);
+    let mut ctx = ctx();
+    ctx.trigger.labels = [("service".to_owned(), "checkout".to_owned())].into();
+    let evidence = run(&s.config, &ctx).await.unwrap();
+    let json = serde_json::to_value(&evidence).unwrap();
+
+    // No namespace label: the kubeconfig context's namespace (prod) is used.
+    assert_eq!(json["data"]["facts_deployment"], "prod/web");
+    assert_eq!(
+        json["data"]["deployments"][0]["selected_by"],
+        "alert label service=checkout (service_deployments)"
+    );
+
+    ctx.trigger.labels = [("service".to_owned(), "unmapped".to_owned())].into();
+    let skipped = run(&s.config, &ctx).await.unwrap();
+    assert_eq!(skipped.status, Status::Skipped);
+    assert_eq!(
+        skipped.notes,
+        ["alert label service=unmapped has no entry in `service_deployments`"]
+    );
+}
+
+#[tokio::test]
+async fn refused_credentials_fail_the_collector_and_say_so() {
+    let mut s = setup().await;
+    three_revisions(&s.api);
+    // The context whose user has the wrong token.
+    s.config.context = Some("wrong".into());
+    let error = run(&s.config, &ctx()).await.expect_err("401 gives no evidence");
+    assert!(matches!(error, CollectError::Unreachable { .. }), "{error}");
+    assert!(error.to_string().contains("credentials refused (401)"), "{error}");
+    assert_eq!(s.api.requests()[0].authorization.as_deref(), Some("Bearer not-the-token"));
+}

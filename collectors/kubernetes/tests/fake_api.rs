@@ -40,6 +40,8 @@ struct Inner {
     forbidden: BTreeSet<String>,
     /// Every call waits forever.
     hang: bool,
+    /// Calls on these resources wait forever.
+    hang_on: BTreeSet<String>,
     requests: Vec<Recorded>,
 }
 
@@ -79,6 +81,12 @@ impl FakeApi {
     /// Makes every call hang without an answer.
     pub fn hang(&self) -> &Self {
         self.inner.lock().unwrap().hang = true;
+        self
+    }
+
+    /// Makes every call on `resource` hang without an answer.
+    pub fn hang_on(&self, resource: &str) -> &Self {
+        self.inner.lock().unwrap().hang_on.insert(resource.to_owned());
         self
     }
 
@@ -137,7 +145,7 @@ async fn handle(
             query: query.clone(),
             authorization: authorization.clone(),
         });
-        inner.hang
+        inner.hang || Route::parse(uri.path()).is_some_and(|r| inner.hang_on.contains(&r.resource))
     };
     if hang {
         std::future::pending::<()>().await;
