@@ -214,6 +214,11 @@ impl CollectorConfig for HttpConfig {
             Ok(url) if url.host_str().is_none_or(str::is_empty) => {
                 problems.push(ConfigProblem::new("url", "has no host"));
             }
+            Ok(url) if url.password().is_some() => problems.push(ConfigProblem::new(
+                "url",
+                "holds a password, which would sit in the config file: send credentials in a \
+                 header with `value_env` or `value_file`",
+            )),
             Ok(_) => {}
             Err(e) => problems.push(ConfigProblem::new("url", format!("not a URL: {e}"))),
         }
@@ -326,7 +331,7 @@ mod tests {
         let c = parse(
             r#"
             name = "api"
-            url = "ftp://x"
+            url = "https://user:hunter2@api.internal/health"
             method = "HEAD"
             probes = 0
             expected_status = [200, 999]
@@ -354,6 +359,16 @@ mod tests {
                 "method",
             ]
         );
+    }
+
+    #[test]
+    fn urls_that_cannot_be_probed_are_refused_with_the_reason() {
+        let message = |url: &str| {
+            HttpConfig::new("api", url).validate().into_iter().map(|p| p.message).collect::<Vec<_>>()
+        };
+        assert_eq!(message("ftp://x/health"), ["scheme `ftp` is not http or https"]);
+        assert!(message("https://u:pw@api.internal/health")[0].starts_with("holds a password"));
+        assert!(message("not a url")[0].starts_with("not a URL"));
     }
 
     #[test]

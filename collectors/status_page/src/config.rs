@@ -116,6 +116,10 @@ impl CollectorConfig for StatusPageConfig {
                     format!("scheme `{}` is not http or https", url.scheme()),
                 ))
             }
+            Ok(url) if url.password().is_some() => problems.push(ConfigProblem::new(
+                "url",
+                "holds a password, which would sit in the config file; status pages are public",
+            )),
             Ok(url) if url.query().is_some() => problems.push(ConfigProblem::new(
                 "url",
                 "give the page's base URL, without a query (e.g. https://www.githubstatus.com)",
