@@ -46,7 +46,7 @@ impl Format {
 
 /// A page as read, with what could not be read.
 #[derive(Debug)]
-pub struct Reading {
+pub(crate) struct Reading {
     pub snapshot: Snapshot,
     /// What is missing and why; non-empty makes the evidence partial.
     pub gaps: Vec<String>,
@@ -60,7 +60,7 @@ impl Reading {
 
 /// What a read needs besides the format.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ReadOptions<'a> {
+pub(crate) struct ReadOptions<'a> {
     /// The status.io page id.
     pub page_id: Option<&'a str>,
     /// Also read Statuspage's recent incidents, resolved ones included.
@@ -71,7 +71,7 @@ pub struct ReadOptions<'a> {
 ///
 /// # Errors
 /// A [`FetchError`] when the page could not be read at all.
-pub async fn read(
+pub(crate) async fn read(
     format: Format,
     fetcher: &Fetcher<'_>,
     options: ReadOptions<'_>,
