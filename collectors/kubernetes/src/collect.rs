@@ -1,23 +1,30 @@
 //! One run of the collector: connect, choose the Deployments, read each one's objects,
-//! and turn them into evidence. Each read that fails is recorded and the others go on: a
-//! 403 on events leaves history, pods and HPA intact and names the denied permission. A
-//! timeout or an unreachable server stops further calls (they would wait just as long);
-//! when nothing was read before that, the run fails with that reason.
+//! and turn them into evidence. Each read that fails is recorded ([`Record`]) and the
+//! others go on: a 403 on events leaves history, pods and HPA intact and names the denied
+//! permission. A timeout or an unreachable server stops further calls (they would wait
+//! just as long); when nothing was read before that, the run fails with that reason.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
 
 use async_trait::async_trait;
 use chrono::Duration;
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
+use kube::Resource;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use witness_collector::{CollectContext, CollectError, Collector, Evidence};
 
-use crate::api::{Cluster, KubernetesError};
-use crate::commands::{CommandTarget, suggest};
+use crate::api::Cluster;
+use crate::commands::{CommandTarget, SuggestedCommand, suggest};
 use crate::config::KubernetesConfig;
-use crate::meta::{is_controlled_by, selector_query};
+use crate::events::Selected;
+use crate::history::History;
+use crate::meta::{controller_of, is_controlled_by, selector_query};
+use crate::record::{Denied, Record, collect_error};
 use crate::report::{DeploymentReport, PodTotals, PodsReport};
 use crate::target::{Target, resolve};
 use crate::{artifacts, events, history, hpa, pods, report, state};
@@ -33,65 +40,7 @@ impl KubernetesCollector {
     }
 }
 
-/// A permission RBAC denied, as `data.forbidden` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-struct Denied {
-    verb: &'static str,
-    resource: String,
-    namespace: String,
-}
-
-/// Failures of one run, and the fatal one that stopped it.
-#[derive(Default)]
-struct Record {
-    partial: Vec<String>,
-    notes: Vec<String>,
-    forbidden: Vec<Denied>,
-    fatal: Option<KubernetesError>,
-    not_read: Vec<String>,
-    first_error: Option<KubernetesError>,
-}
-
-impl Record {
-    /// Whether calls may still be made; when not, `what` is recorded as not read.
-    fn may_call(&mut self, what: &str) -> bool {
-        if self.fatal.is_some() {
-            self.not_read.push(what.to_owned());
-        }
-        self.fatal.is_none()
-    }
-
-    /// The value of a call, or `None` with the failure recorded against `what`.
-    fn check<T>(&mut self, result: Result<T, KubernetesError>, what: &str) -> Option<T> {
-        match result {
-            Ok(value) => Some(value),
-            Err(e) => {
-                self.fail(e, what);
-                None
-            }
-        }
-    }
-
-    fn fail(&mut self, error: KubernetesError, what: &str) {
-        tracing::warn!(error = %error, missing = what, "Kubernetes read failed.");
-        if let KubernetesError::Forbidden { verb, resource, namespace, .. } = &error {
-            let denied = Denied { verb, resource: resource.clone(), namespace: namespace.clone() };
-            if !self.forbidden.contains(&denied) {
-                self.forbidden.push(denied);
-            }
-        }
-        let note = format!("{error}; missing: {what}");
-        if !self.partial.contains(&note) {
-            self.partial.push(note);
-        }
-        if error.is_fatal() && self.fatal.is_none() {
-            self.fatal = Some(error.clone());
-        }
-        self.first_error.get_or_insert(error);
-    }
-}
-
-/// Namespace-wide lists shared by the Deployments of one namespace.
+/// Namespace-wide lists, read once for all the Deployments of a namespace.
 #[derive(Default)]
 struct NamespaceLists {
     events: Option<Vec<KubeEvent>>,
@@ -103,10 +52,11 @@ impl Collector for KubernetesCollector {
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
         let cluster = Cluster::connect(&self.config, ctx.deadline, ctx.cancel.clone())
             .await
-            .map_err(|e| collect_error(e, None))?;
+            .map_err(|e| collect_error(e, "the API server"))?;
+        tracing::debug!(server = %cluster.server, "Reading Kubernetes Deployments.");
         let resolution = resolve(&self.config, &cluster, ctx)
             .await
-            .map_err(|e| collect_error(e, Some(&cluster)))?;
+            .map_err(|e| collect_error(e, &cluster.server))?;
         let mut record = Record { notes: resolution.notes, ..Record::default() };
         for problem in resolution.problems {
             record.fail(problem, "the Deployment named by the alert");
@@ -115,13 +65,13 @@ impl Collector for KubernetesCollector {
         if targets.is_empty() {
             if record.partial.is_empty() {
                 let mut evidence = Evidence::skipped(
-                    "No Deployment to read: the alert has no deployment, pod or mapped service label, \
-                     and neither `deployments` nor `label_selector` chose one.",
+                    "No Deployment to read: the alert has no deployment, pod or mapped service \
+                     label, and neither `deployments` nor `label_selector` chose one.",
                 );
                 evidence.notes = record.notes;
                 return Ok(evidence);
             }
-            return Err(CollectError::other(record.partial.join("; ")));
+            return Err(record.into_error(&cluster.server));
         }
         if targets.len() > self.config.max_deployments {
             let dropped: Vec<String> = targets
@@ -138,221 +88,106 @@ impl Collector for KubernetesCollector {
         let mut lists: BTreeMap<String, NamespaceLists> = BTreeMap::new();
         let mut reports = Vec::new();
         for target in targets {
-            let key = format!("{}/{}", target.namespace, target.name);
-            if !record.may_call(&format!("Deployment {key}")) {
+            if !record.may_call(&format!("Deployment {}/{}", target.namespace, target.name)) {
                 continue;
             }
             let lists = lists.entry(target.namespace.clone()).or_default();
-            if let Some(report) =
-                self.read_deployment(&cluster, ctx, target, lists, &mut record).await
-            {
+            let mut reading =
+                Reading { cluster: &cluster, ctx, config: &self.config, record: &mut record };
+            if let Some(report) = reading.deployment(target, lists).await {
                 reports.push(report);
             }
         }
         if reports.is_empty() {
-            let error = record.fatal.clone().or(record.first_error.clone());
-            return Err(match error {
-                Some(e) => collect_error(e, Some(&cluster)),
-                None => CollectError::other("no Deployment could be read"),
-            });
+            return Err(record.into_error(&cluster.server));
         }
         Ok(self.evidence(ctx, &cluster, reports, record))
     }
 }
 
-impl KubernetesCollector {
+/// The reads about one Deployment, each recording its failure and going on.
+struct Reading<'a> {
+    cluster: &'a Cluster,
+    ctx: &'a CollectContext,
+    config: &'a KubernetesConfig,
+    record: &'a mut Record,
+}
+
+impl Reading<'_> {
     /// Reads one Deployment and everything about it; `None` when the Deployment itself
     /// could not be read.
-    async fn read_deployment(
-        &self,
-        cluster: &Cluster,
-        ctx: &CollectContext,
+    async fn deployment(
+        &mut self,
         target: Target,
         lists: &mut NamespaceLists,
-        record: &mut Record,
     ) -> Option<DeploymentReport> {
         let ns = target.namespace.as_str();
         let key = format!("{ns}/{}", target.name);
         let deployment: Deployment = match target.prefetched {
             Some(d) => *d,
             None => {
-                record.check(cluster.get(ns, &target.name).await, &format!("Deployment {key}"))?
+                let got = self.cluster.get(ns, &target.name).await;
+                self.record.check(got, &format!("Deployment {key}"))?
             }
         };
-        artifacts::put(&ctx.artifacts, &format!("{key}/deployment.json"), &deployment);
-        let uid = deployment.metadata.uid.clone().unwrap_or_default();
-        let selector = selector_query(&deployment.spec.selector);
-        if selector.as_deref().is_none_or(str::is_empty) {
-            record.notes.push(format!(
+        self.keep(&key, "deployment.json", &deployment);
+        let selector = selector_query(&deployment.spec.selector).filter(|s| !s.is_empty());
+        if selector.is_none() {
+            self.record.notes.push(format!(
                 "Deployment {key} has no usable selector; its ReplicaSets and pods were not listed"
             ));
         }
-        let selector = selector.filter(|s| !s.is_empty());
 
-        // ReplicaSets: the rollout history.
-        let mut replica_sets = None;
-        if let Some(selector) = &selector
-            && record.may_call(&format!("rollout history of {key}"))
-        {
-            let listed = cluster.list::<ReplicaSet>(ns, Some(selector)).await;
-            if let Some(listed) = record.check(listed, &format!("rollout history of {key}")) {
-                if listed.truncated {
-                    record.partial.push(format!(
-                        "ReplicaSets of {key} exceed max_list_items; history truncated"
-                    ));
-                }
-                let controlled: Vec<ReplicaSet> = listed
-                    .items
-                    .into_iter()
-                    .filter(|rs| is_controlled_by(&rs.metadata, &uid))
-                    .collect();
-                artifacts::put(&ctx.artifacts, &format!("{key}/replicasets.json"), &controlled);
-                replica_sets = Some(controlled);
-            }
-        }
-
-        // Events of the namespace, read once for all its Deployments.
-        if lists.events.is_none() && record.may_call(&format!("events in {ns}")) {
-            let listed = cluster.list::<KubeEvent>(ns, None).await;
+        let replica_sets = match &selector {
+            Some(selector) => self.replica_sets(&deployment, ns, &key, selector).await,
+            None => None,
+        };
+        if lists.events.is_none() {
             let what = format!(
                 "events in namespace {ns} (and the rollout times of ReplicaSets reused by rollbacks)"
             );
-            if let Some(listed) = record.check(listed, &what) {
-                if listed.truncated {
-                    record.notes.push(format!(
-                        "events in {ns} exceed max_list_items; the oldest listed were kept"
-                    ));
-                }
-                lists.events = Some(listed.items);
-            }
+            lists.events = self.list::<KubeEvent>(ns, None, &what).await;
         }
-        let namespace_events = lists.events.as_deref();
-
         let history = replica_sets.as_ref().map(|rss| {
-            let ups = namespace_events.map(|e| events::scale_ups(e, &target.name)).unwrap_or_default();
-            let history = history::derive(&deployment, rss, &ups);
-            for r in history.revisions.iter().filter(|r| r.rolled_out_at.is_none()) {
-                record.notes.push(format!(
-                    "revision {} of {key} reuses ReplicaSet {} (earlier revisions {:?}) and no ScalingReplicaSet event for it is retained: its rollout time is unknown",
-                    r.revision, r.replica_set, r.revision_history
-                ));
-            }
-            history
+            let ups = lists.events.as_deref().map(|e| events::scale_ups(e, &target.name));
+            self.history(&deployment, &key, rss, &ups.unwrap_or_default())
         });
-
-        // Pods.
-        let mut pod_objects = None;
-        if let Some(selector) = &selector
-            && record.may_call(&format!("pods of {key}"))
-        {
-            let listed = cluster.list::<Pod>(ns, Some(selector)).await;
-            if let Some(listed) = record.check(listed, &format!("pods of {key}")) {
-                if listed.truncated {
-                    record.partial.push(format!(
-                        "pods of {key} exceed max_list_items; pod counts are lower bounds"
-                    ));
-                }
-                let rs_names: Option<Vec<&str>> = replica_sets
-                    .as_ref()
-                    .map(|rss| rss.iter().filter_map(|rs| rs.metadata.name.as_deref()).collect());
-                let pods: Vec<Pod> = listed
-                    .items
-                    .into_iter()
-                    .filter(|p| match (&rs_names, crate::meta::controller_of(&p.metadata)) {
-                        // Pods of the selector that another controller owns are not ours.
-                        (Some(names), Some(owner)) => names.contains(&owner.name.as_str()),
-                        _ => true,
-                    })
-                    .collect();
-                pod_objects = Some(pods);
-            }
-        }
-        let pods_report = pod_objects.as_ref().map(|objects| {
-            let summaries: Vec<_> = objects
-                .iter()
-                .map(|p| {
-                    pods::summarize(p, ctx.window, |rs| {
-                        history.as_ref().and_then(|h| h.revision_of(rs))
-                    })
-                })
-                .collect();
-            let totals = PodTotals::of(&summaries);
-            let (kept, total) = pods::rank(summaries, self.config.max_pods);
-            if kept.len() < total {
-                record.notes.push(format!(
-                    "kept {} of {total} pods of {key} (max_pods; problem pods first)",
-                    kept.len()
-                ));
-            }
-            let kept_objects: Vec<&Pod> = kept
-                .iter()
-                .filter_map(|k| {
-                    objects.iter().find(|p| p.metadata.name.as_deref() == Some(&k.name))
-                })
-                .collect();
-            artifacts::put(&ctx.artifacts, &format!("{key}/pods.json"), &kept_objects);
-            PodsReport { totals, pods: kept }
-        });
-
-        // HPAs of the namespace, read once.
-        if lists.hpas.is_none() && record.may_call(&format!("HorizontalPodAutoscalers in {ns}")) {
-            let listed = cluster.list::<HorizontalPodAutoscaler>(ns, None).await;
-            if let Some(listed) =
-                record.check(listed, &format!("HorizontalPodAutoscalers in namespace {ns}"))
-            {
-                lists.hpas = Some(listed.items);
-            }
+        let pod_objects = match &selector {
+            Some(selector) => self.pods(&key, ns, selector, replica_sets.as_deref()).await,
+            None => None,
+        };
+        let pods_report = pod_objects.as_ref().map(|p| self.pods_report(&key, p, history.as_ref()));
+        if lists.hpas.is_none() {
+            let what = format!("HorizontalPodAutoscalers in {ns}");
+            lists.hpas = self.list::<HorizontalPodAutoscaler>(ns, None, &what).await;
         }
         let hpa_object = lists.hpas.as_deref().and_then(|h| hpa::targeting(h, &target.name));
         if let Some(object) = hpa_object {
-            artifacts::put(&ctx.artifacts, &format!("{key}/hpa.json"), object);
+            self.keep(&key, "hpa.json", object);
         }
         let hpa = hpa_object.map(hpa::summarize);
-
-        // Events about the Deployment, its ReplicaSets, pods and HPA.
-        let selected = namespace_events.map(|all| {
+        let selected = lists.events.as_deref().map(|all| {
             let objects = events::object_set(
                 &target.name,
                 replica_sets.iter().flatten().filter_map(|rs| rs.metadata.name.as_deref()),
                 pod_objects.iter().flatten().filter_map(|p| p.metadata.name.as_deref()),
                 hpa.as_ref().map(|h| h.name.as_str()),
             );
-            let selected = events::select(all, &objects, ctx.window, self.config.max_events);
-            if selected.events.len() < selected.matched {
-                record.notes.push(format!(
-                    "kept {} of {} events of {key} (max_events; Warning first)",
-                    selected.events.len(),
-                    selected.matched
-                ));
-            }
-            let kept: Vec<&KubeEvent> = all
-                .iter()
-                .filter(|e| {
-                    let kind = e.involved_object.kind.clone().unwrap_or_default();
-                    let name = e.involved_object.name.clone().unwrap_or_default();
-                    objects.contains(&(kind, name))
-                })
-                .take(self.config.max_events)
-                .collect();
-            artifacts::put(&ctx.artifacts, &format!("{key}/events.json"), &kept);
-            selected
+            self.events(&key, all, &objects)
         });
 
         let state = state::derive(&deployment);
-        let suggested_commands = match suggest(&CommandTarget {
-            namespace: ns,
-            deployment: &target.name,
-            context: self.config.context.as_deref(),
-            previous_revision: history.as_ref().and_then(|h| h.previous_revision),
-            spec_replicas: Some(state.spec_replicas),
-            hpa: hpa.as_ref().map(|h| (h.name.as_str(), h.max_replicas)),
-        }) {
-            Ok(commands) => commands,
-            Err(why) => {
-                record.notes.push(format!("no suggested commands for {key}: {why}"));
-                Vec::new()
-            }
-        };
+        let suggested_commands = self.commands(
+            &key,
+            CommandTarget {
+                namespace: ns,
+                deployment: &target.name,
+                context: self.config.context.as_deref(),
+                previous_revision: history.as_ref().and_then(|h| h.previous_revision),
+                spec_replicas: Some(state.spec_replicas),
+                hpa: hpa.as_ref().map(|h| (h.name.as_str(), h.max_replicas)),
+            },
+        );
         Some(DeploymentReport {
             namespace: target.namespace,
             name: target.name,
@@ -368,23 +203,157 @@ impl KubernetesCollector {
         })
     }
 
+    /// A list call, unless an earlier failure stopped the reading; `None` when it failed.
+    async fn list<K>(&mut self, ns: &str, selector: Option<&str>, what: &str) -> Option<Vec<K>>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
+        if !self.record.may_call(what) {
+            return None;
+        }
+        let listed = self.record.check(self.cluster.list::<K>(ns, selector).await, what)?;
+        if listed.truncated {
+            self.record.partial.push(format!(
+                "{what}: more than max_list_items ({}) objects; only the first were read",
+                self.config.max_list_items
+            ));
+        }
+        Some(listed.items)
+    }
+
+    /// The ReplicaSets the Deployment controls, among those its selector matches.
+    async fn replica_sets(
+        &mut self,
+        deployment: &Deployment,
+        ns: &str,
+        key: &str,
+        selector: &str,
+    ) -> Option<Vec<ReplicaSet>> {
+        let uid = deployment.metadata.uid.as_deref().unwrap_or_default();
+        let listed = self
+            .list::<ReplicaSet>(ns, Some(selector), &format!("rollout history of {key}"))
+            .await?;
+        let controlled: Vec<ReplicaSet> =
+            listed.into_iter().filter(|rs| is_controlled_by(&rs.metadata, uid)).collect();
+        self.keep(key, "replicasets.json", &controlled);
+        Some(controlled)
+    }
+
+    fn history(
+        &mut self,
+        deployment: &Deployment,
+        key: &str,
+        rss: &[ReplicaSet],
+        ups: &[events::ScaleUp],
+    ) -> History {
+        let history = history::derive(deployment, rss, ups);
+        for r in history.revisions.iter().filter(|r| r.rolled_out_at.is_none()) {
+            self.record.notes.push(format!(
+                "revision {} of {key} reuses ReplicaSet {} (earlier revisions {:?}) and no \
+                 ScalingReplicaSet event for it is retained: its rollout time is unknown",
+                r.revision, r.replica_set, r.revision_history
+            ));
+        }
+        history
+    }
+
+    /// The pods of the selector, less those another controller owns.
+    async fn pods(
+        &mut self,
+        key: &str,
+        ns: &str,
+        selector: &str,
+        rss: Option<&[ReplicaSet]>,
+    ) -> Option<Vec<Pod>> {
+        let listed = self.list::<Pod>(ns, Some(selector), &format!("pods of {key}")).await?;
+        let ours: Option<BTreeSet<&str>> =
+            rss.map(|rss| rss.iter().filter_map(|rs| rs.metadata.name.as_deref()).collect());
+        Some(
+            listed
+                .into_iter()
+                .filter(|p| match (&ours, controller_of(&p.metadata)) {
+                    (Some(ours), Some(owner)) => ours.contains(owner.name.as_str()),
+                    _ => true,
+                })
+                .collect(),
+        )
+    }
+
+    fn pods_report(&mut self, key: &str, objects: &[Pod], history: Option<&History>) -> PodsReport {
+        let window = self.ctx.window;
+        let summaries: Vec<_> = objects
+            .iter()
+            .map(|p| pods::summarize(p, window, |rs| history.and_then(|h| h.revision_of(rs))))
+            .collect();
+        let totals = PodTotals::of(&summaries);
+        let (kept, total) = pods::rank(summaries, self.config.max_pods);
+        if kept.len() < total {
+            self.record.notes.push(format!(
+                "kept {} of {total} pods of {key} (max_pods; problem pods first); totals count all",
+                kept.len()
+            ));
+        }
+        let kept_objects: Vec<&Pod> = kept
+            .iter()
+            .filter_map(|k| objects.iter().find(|p| p.metadata.name.as_deref() == Some(&k.name)))
+            .collect();
+        self.keep(key, "pods.json", &kept_objects);
+        PodsReport { totals, pods: kept }
+    }
+
+    fn events(
+        &mut self,
+        key: &str,
+        all: &[KubeEvent],
+        objects: &BTreeSet<(String, String)>,
+    ) -> Selected {
+        let window = self.ctx.window;
+        let selected = events::select(all, objects, window, self.config.max_events);
+        if selected.events.len() < selected.matched {
+            self.record.notes.push(format!(
+                "kept {} of {} events of {key} (max_events; Warning first)",
+                selected.events.len(),
+                selected.matched
+            ));
+        }
+        let raw: Vec<&KubeEvent> = all
+            .iter()
+            .filter(|e| events::is_about(e, objects, window))
+            .take(self.config.max_events)
+            .collect();
+        self.keep(key, "events.json", &raw);
+        selected
+    }
+
+    fn commands(&mut self, key: &str, target: CommandTarget<'_>) -> Vec<SuggestedCommand> {
+        suggest(&target).unwrap_or_else(|why| {
+            self.record.notes.push(format!("no suggested commands for {key}: {why}"));
+            Vec::new()
+        })
+    }
+
+    fn keep(&self, key: &str, file: &str, objects: &impl Serialize) {
+        artifacts::put(&self.ctx.artifacts, &format!("{key}/{file}"), objects);
+    }
+}
+
+impl KubernetesCollector {
     fn evidence(
         &self,
         ctx: &CollectContext,
         cluster: &Cluster,
         reports: Vec<DeploymentReport>,
-        mut record: Record,
+        record: Record,
     ) -> Evidence {
         let margin = Duration::minutes(
             i64::try_from(self.config.rollout_margin_mins).unwrap_or(i64::MAX / 120_000),
         );
+        // Ties go to the Deployment listed first: `max_by_key` keeps the last maximum.
         let chosen = (0..reports.len())
-            .max_by_key(|&i| {
-                // Earlier listed wins ties: `max_by_key` keeps the last maximum, so rank by
-                // reversed index last.
-                let (from_alert, score, rollout) = report::relevance(&reports[i], ctx, margin);
-                (from_alert, score, rollout, std::cmp::Reverse(i))
-            })
+            .max_by_key(|&i| (report::relevance(&reports[i], ctx, margin), std::cmp::Reverse(i)))
             .unwrap_or(0);
         let main = &reports[chosen];
         let mut evidence = Evidence::ok(
@@ -395,26 +364,20 @@ impl KubernetesCollector {
             evidence.events.extend(report::timeline(r, i, ctx, margin));
         }
         evidence.events.sort_by_key(|e| e.time);
-        if let Some(fatal) = record.fatal.as_ref().filter(|_| !record.not_read.is_empty()) {
-            record.partial.push(format!(
-                "stopped reading after: {fatal}; not read: {}",
-                record.not_read.join(", ")
-            ));
-        }
-        for note in record.partial {
+        for note in record.partial_notes() {
             evidence.add_partial(note);
         }
-        for note in record.notes {
-            evidence.add_note(note);
+        for note in &record.notes {
+            evidence.add_note(note.clone());
         }
         let data = Data {
             server: &cluster.server,
             context: self.config.context.as_deref(),
             facts_deployment: main.key(),
             facts_deployment_reason: if main.from_alert {
-                "named by the alert".to_owned()
+                "named by the alert"
             } else {
-                "most relevant: trouble first, then the newest rollout".to_owned()
+                "most relevant: trouble first, then the newest rollout"
             },
             suggested_commands: &main.suggested_commands,
             forbidden: &record.forbidden,
@@ -431,26 +394,10 @@ struct Data<'a> {
     context: Option<&'a str>,
     /// `namespace/name` of the Deployment the facts describe.
     facts_deployment: String,
-    facts_deployment_reason: String,
+    facts_deployment_reason: &'static str,
     /// The suggested commands for that Deployment.
-    suggested_commands: &'a [crate::commands::SuggestedCommand],
+    suggested_commands: &'a [SuggestedCommand],
     /// Permissions RBAC denied.
     forbidden: &'a [Denied],
     deployments: &'a [DeploymentReport],
-}
-
-fn collect_error(error: KubernetesError, cluster: Option<&Cluster>) -> CollectError {
-    let server = cluster.map_or_else(|| "the API server".to_owned(), |c| c.server.clone());
-    match error {
-        KubernetesError::Timeout { verb, resource, after, server } => CollectError::Timeout {
-            what: format!("the Kubernetes API server at {server} (`{verb} {resource}`)"),
-            after,
-        },
-        KubernetesError::Unreachable { reason, .. } => CollectError::Unreachable {
-            target: format!("the Kubernetes API server at {server}"),
-            reason,
-        },
-        KubernetesError::Credentials(reason) => CollectError::Config(reason),
-        other => CollectError::other(other),
-    }
 }

@@ -65,18 +65,12 @@ pub fn select(
 ) -> Selected {
     let mut matched: Vec<EventSummary> = events
         .iter()
+        .filter(|e| is_about(e, objects, window))
         .filter_map(|e| {
-            let kind = e.involved_object.kind.clone().unwrap_or_default();
-            let name = e.involved_object.name.clone().unwrap_or_default();
-            if !objects.contains(&(kind.clone(), name.clone())) {
-                return None;
-            }
-            let time = event_time(e)?;
-            if time < window.start || time > window.end {
-                return None;
-            }
+            let kind = e.involved_object.kind.as_deref().unwrap_or_default();
+            let name = e.involved_object.name.as_deref().unwrap_or_default();
             Some(EventSummary {
-                time,
+                time: event_time(e)?,
                 type_: e.type_.clone().unwrap_or_else(|| "Normal".to_owned()),
                 reason: e.reason.clone().unwrap_or_default(),
                 object: format!("{kind}/{name}"),
@@ -90,6 +84,14 @@ pub fn select(
     let warnings = matched.iter().filter(|e| e.is_warning()).count();
     matched.truncate(max);
     Selected { events: matched, matched: count, warnings }
+}
+
+/// Whether `event` is about one of `objects` (kind, name) and happened in `window`.
+pub fn is_about(event: &KubeEvent, objects: &BTreeSet<(String, String)>, window: Window) -> bool {
+    let kind = event.involved_object.kind.clone().unwrap_or_default();
+    let name = event.involved_object.name.clone().unwrap_or_default();
+    objects.contains(&(kind, name))
+        && event_time(event).is_some_and(|t| t >= window.start && t <= window.end)
 }
 
 /// The deployment-controller scaling one of the Deployment's ReplicaSets up.

@@ -60,6 +60,7 @@ mod history;
 mod hpa;
 mod meta;
 mod pods;
+mod record;
 mod report;
 mod state;
 mod target;
