@@ -148,6 +148,8 @@ impl Collector for HttpCollector {
 
         let mut probes: Vec<Probe> = Vec::new();
         let mut stopped_early = None;
+        // Probes whose timeout the instance's deadline cut below `probe_timeout_ms`.
+        let mut clipped = Vec::new();
         for index in 0..config.probes as usize {
             let started = tokio::time::Instant::now();
             // Each probe gets its own timeout, cut short by the instance's deadline.
@@ -155,6 +157,9 @@ impl Collector for HttpCollector {
             if ctx.should_stop() || timeout < Duration::from_millis(10) {
                 stopped_early = Some(index);
                 break;
+            }
+            if timeout < config.probe_timeout() {
+                clipped.push(index);
             }
             let request = client.request(method.clone(), &config.url).headers(headers.clone());
             tokio::select! {
@@ -176,10 +181,15 @@ impl Collector for HttpCollector {
             }
         }
         if probes.is_empty() {
-            return Err(CollectError::Timeout {
-                what: format!("the first probe of {}", config.url),
-                after: config.probe_timeout().min(ctx.remaining()),
-            });
+            let why = if ctx.cancel.is_cancelled() {
+                "the run was cancelled"
+            } else {
+                "the deadline passed"
+            };
+            return Err(CollectError::Other(format!(
+                "{why} before the first probe of {} ended",
+                config.url
+            )));
         }
 
         let unverified = self.certificate_after_tls_failure(ctx, &probes).await;
@@ -195,6 +205,18 @@ impl Collector for HttpCollector {
             evidence.add_partial(format!(
                 "stopped after {sent} of {} probes: the deadline passed or the run was cancelled",
                 config.probes
+            ));
+        }
+        let cut_short: Vec<String> = probes
+            .iter()
+            .filter(|p| clipped.contains(&p.index))
+            .filter(|p| p.failure.as_ref().is_some_and(|f| f.kind == FailureKind::Timeout))
+            .map(|p| p.index.to_string())
+            .collect();
+        if !cut_short.is_empty() {
+            evidence.add_note(format!(
+                "probe {} timed out on the instance's deadline, before probe_timeout_ms",
+                cut_short.join(", ")
             ));
         }
         if probes.iter().any(|p| p.body_truncated) {

@@ -364,7 +364,11 @@ mod tests {
     #[test]
     fn urls_that_cannot_be_probed_are_refused_with_the_reason() {
         let message = |url: &str| {
-            HttpConfig::new("api", url).validate().into_iter().map(|p| p.message).collect::<Vec<_>>()
+            HttpConfig::new("api", url)
+                .validate()
+                .into_iter()
+                .map(|p| p.message)
+                .collect::<Vec<_>>()
         };
         assert_eq!(message("ftp://x/health"), ["scheme `ftp` is not http or https"]);
         assert!(message("https://u:pw@api.internal/health")[0].starts_with("holds a password"));

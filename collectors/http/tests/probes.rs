@@ -316,3 +316,34 @@ async fn nothing_listening_still_gives_evidence_of_a_failing_endpoint() {
     assert_eq!(evidence.facts["http.all_failing"], FactValue::Bool(true));
     assert!(evidence.summary.starts_with("3 of 3 probes failing: connection refused"));
 }
+
+#[tokio::test]
+async fn the_instance_deadline_cuts_probes_short_and_says_so() {
+    let app = Router::new().route(
+        "/health",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "ok"
+        }),
+    );
+    let addr = serve(app).await;
+    let mut ctx = CollectContext::for_test();
+    ctx.deadline = tokio::time::Instant::now() + Duration::from_millis(700);
+    let collector = quick("api", format!("http://{addr}/health")).build().unwrap();
+    let started = std::time::Instant::now();
+    let evidence = tokio::time::timeout(Duration::from_secs(20), collector.collect(&ctx))
+        .await
+        .expect("collector finished within 20 s")
+        .expect("evidence, not an error: one probe was sent");
+
+    assert!(started.elapsed() < Duration::from_secs(2), "the deadline is respected");
+    assert_eq!(evidence.status, Status::Partial);
+    assert_eq!(failure_kinds(&evidence), ["timeout"]);
+    assert_eq!(
+        evidence.notes,
+        [
+            "stopped after 1 of 3 probes: the deadline passed or the run was cancelled",
+            "probe 0 timed out on the instance's deadline, before probe_timeout_ms",
+        ]
+    );
+}
