@@ -212,3 +212,60 @@ pub fn rank(mut pods: Vec<PodSummary>, max: usize) -> (Vec<PodSummary>, usize) {
     pods.truncate(max);
     (pods, total)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn window() -> Window {
+        let end = Utc.with_ymd_and_hms(2025, 11, 19, 21, 0, 0).unwrap();
+        Window::new(end - chrono::Duration::minutes(30), end)
+    }
+
+    fn pod(started: &str, restarts: i32, last_exit: Option<(&str, &str)>) -> Pod {
+        let last_state = last_exit.map(|(reason, at)| {
+            serde_json::json!({"terminated": {"reason": reason, "exitCode": 137, "finishedAt": at}})
+        });
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-1"},
+            "status": {"startTime": started, "containerStatuses": [{
+                "name": "web", "image": "web:1", "imageID": "", "ready": true,
+                "restartCount": restarts, "lastState": last_state
+            }]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn restarts_of_a_pod_started_in_the_window_are_exact() {
+        let p = summarize(
+            &pod("2025-11-19T20:45:00Z", 4, Some(("Error", "2025-11-19T20:58:00Z"))),
+            window(),
+            |_| None,
+        );
+        assert_eq!((p.restarts_in_window, p.restarts_in_window_exact), (4, true));
+    }
+
+    #[test]
+    fn an_older_pod_whose_last_exit_is_before_the_window_did_not_restart_in_it() {
+        let p = summarize(
+            &pod("2025-11-19T10:00:00Z", 9, Some(("Error", "2025-11-19T20:00:00Z"))),
+            window(),
+            |_| None,
+        );
+        assert_eq!((p.restarts_in_window, p.restarts_in_window_exact), (0, true));
+    }
+
+    #[test]
+    fn an_older_pod_that_restarted_in_the_window_counts_a_lower_bound() {
+        let p = summarize(
+            &pod("2025-11-19T10:00:00Z", 9, Some(("OOMKilled", "2025-11-19T20:50:00Z"))),
+            window(),
+            |_| None,
+        );
+        assert_eq!((p.restarts_in_window, p.restarts_in_window_exact), (1, false));
+        assert_eq!(p.oom_kills_in_window, 1);
+    }
+}

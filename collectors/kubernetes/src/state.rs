@@ -110,3 +110,65 @@ pub fn derive(deployment: &Deployment) -> RolloutState {
         kubectl_status,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(generation: i64, status: serde_json::Value) -> Deployment {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "generation": generation},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"spec": {"containers": [{"name": "web"}]}}},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn kubectls_rule_is_applied_in_its_order() {
+        let cases = [
+            (
+                8,
+                serde_json::json!({"observedGeneration": 7}),
+                "Waiting for deployment spec update to be observed...",
+            ),
+            (
+                7,
+                serde_json::json!({"observedGeneration": 7, "replicas": 3, "updatedReplicas": 1, "availableReplicas": 3}),
+                "Waiting for deployment \"web\" rollout to finish: 1 out of 3 new replicas have been updated...",
+            ),
+            (
+                7,
+                serde_json::json!({"observedGeneration": 7, "replicas": 4, "updatedReplicas": 3, "availableReplicas": 3}),
+                "Waiting for deployment \"web\" rollout to finish: 1 old replicas are pending termination...",
+            ),
+            (
+                7,
+                serde_json::json!({"observedGeneration": 7, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 2}),
+                "Waiting for deployment \"web\" rollout to finish: 2 of 3 updated replicas are available...",
+            ),
+            (
+                7,
+                serde_json::json!({"observedGeneration": 7, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}),
+                "deployment \"web\" successfully rolled out",
+            ),
+        ];
+        for (generation, status, expected) in cases {
+            let state = derive(&deployment(generation, status));
+            assert_eq!(state.kubectl_status, expected);
+            assert_eq!(state.complete, expected.ends_with("successfully rolled out"));
+        }
+    }
+
+    #[test]
+    fn a_progress_deadline_beats_every_count() {
+        let state = derive(&deployment(
+            7,
+            serde_json::json!({"observedGeneration": 7, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3,
+                "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]}),
+        ));
+        assert!(state.stuck && !state.complete);
+        assert_eq!(state.kubectl_status, "deployment \"web\" exceeded its progress deadline");
+    }
+}

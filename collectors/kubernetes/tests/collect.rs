@@ -680,3 +680,37 @@ async fn refused_credentials_fail_the_collector_and_say_so() {
     assert!(error.to_string().contains("credentials refused (401)"), "{error}");
     assert_eq!(s.api.requests()[0].authorization.as_deref(), Some("Bearer not-the-token"));
 }
+
+#[tokio::test]
+async fn cancelling_the_run_stops_a_hung_call_at_once() {
+    let s = setup().await;
+    s.api.hang();
+    let ctx = ctx();
+    let cancel = ctx.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        cancel.cancel();
+    });
+    let started = std::time::Instant::now();
+    let error = run(&s.config, &ctx).await.expect_err("cancelled");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(
+        error.to_string().starts_with("cancelled before `get deployments.apps` finished"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn in_cluster_credentials_outside_a_cluster_are_a_configuration_error() {
+    let mut config = KubernetesConfig::named("incluster");
+    config.credentials = Credentials::InCluster;
+    config.deployments = vec!["web".into()];
+    // Only meaningful where no service account is mounted, as on these machines.
+    assert!(
+        std::env::var_os("KUBERNETES_SERVICE_HOST").is_none(),
+        "test needs a non-cluster machine"
+    );
+    let error = run(&config, &ctx()).await.expect_err("no service account here");
+    assert!(matches!(error, CollectError::Config(_)), "{error}");
+    assert!(error.to_string().contains("in-cluster service account"), "{error}");
+}
