@@ -12,6 +12,18 @@
 //! (`deploy/rbac.yaml`); a 403 on one of them makes the evidence `partial`, naming the
 //! resource and verb, and the rest is still read.
 //!
+//! ```toml
+//! [[collectors.kubernetes]]
+//! name = "prod"
+//! # credentials = "auto"            # service account in a pod, else kubeconfig
+//! # kubeconfig_path = "/etc/witness/kubeconfig"
+//! # context = "prod-eu1"
+//! namespace = "prod"                # when the alert has no `namespace` label
+//! deployments = ["checkout-web"]    # when the alert names none (or: label_selector = "tier=frontend")
+//! service_deployments = { checkout = "checkout-web" }
+//! request_timeout_secs = 10
+//! ```
+//!
 //! `data` has one section per Deployment (`/data/deployments/N`: state, history, pods,
 //! events, hpa, suggested_commands), `data.suggested_commands` for the Deployment the facts
 //! describe, and `data.forbidden` for denied permissions. Raw objects are kept as

@@ -1,7 +1,8 @@
 //! Which Deployments a run reads. One config serves many alerts: the alert's labels come
 //! first (`namespace`; then `deployment`, or `pod` resolved through its controlling
 //! ReplicaSet to its Deployment, or `service` through `service_deployments`), then the
-//! configured `deployments`, then the configured `label_selector`.
+//! configured `deployments`, then the configured `label_selector`. A pod that is already
+//! gone (crash-looping pods get replaced) leads to the Deployment its name starts with.
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
@@ -87,6 +88,26 @@ pub async fn resolve(
                 }
                 Ok(Err(why)) => out.notes.push(why),
                 Err(e) if e.is_fatal() => return Err(e),
+                // Crash-looping pods get replaced: the alert's pod may be gone already.
+                // A Deployment's pod is named `<deployment>-<template hash>-<suffix>`.
+                Err(KubernetesError::NotFound { .. }) => {
+                    match deployment_named_like(cluster, &namespace, pod).await {
+                        Ok(Some(deployment)) => {
+                            let name = deployment.metadata.name.clone().unwrap_or_default();
+                            let mut t = target(
+                                &name,
+                                format!("alert label pod={pod} (pod gone; Deployment named by its prefix)"),
+                                true,
+                            );
+                            t.prefetched = Some(Box::new(deployment));
+                            out.targets.push(t);
+                        }
+                        Ok(None) => out.notes.push(format!(
+                            "alert label pod={pod}: no such pod in {namespace}, and no Deployment its name points to"
+                        )),
+                        Err(e) => return Err(e),
+                    }
+                }
                 Err(e) => out.problems.push(e),
             }
         }
@@ -137,6 +158,33 @@ pub async fn resolve(
     Ok(out)
 }
 
+/// The Deployment a vanished pod's name points to (`web-7d9c8b6f4-x2k4p` → `web`), if it
+/// exists. Only fatal errors are returned; anything else means "none".
+async fn deployment_named_like(
+    cluster: &Cluster,
+    namespace: &str,
+    pod: &str,
+) -> Result<Option<Deployment>, KubernetesError> {
+    let Some(name) = deployment_prefix(pod) else { return Ok(None) };
+    match cluster.get::<Deployment>(namespace, name).await {
+        Ok(deployment) => Ok(Some(deployment)),
+        Err(e) if e.is_fatal() => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
+/// `<deployment>-<pod-template-hash>-<5 characters>` → `<deployment>`.
+fn deployment_prefix(pod: &str) -> Option<&str> {
+    let mut parts = pod.rsplitn(3, '-');
+    let suffix = parts.next()?;
+    let hash = parts.next()?;
+    let prefix = parts.next()?;
+    let alnum = |s: &str| s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    (suffix.len() == 5 && alnum(suffix) && (6..=10).contains(&hash.len()) && alnum(hash))
+        .then_some(prefix)
+        .filter(|p| !p.is_empty())
+}
+
 /// The Deployment that owns `pod`, through its controlling ReplicaSet. `Ok(Err(why))`
 /// when the pod is not managed by a Deployment.
 async fn deployment_of_pod(
@@ -161,5 +209,17 @@ async fn deployment_of_pod(
             "pod {namespace}/{pod} belongs to ReplicaSet {} which no Deployment controls",
             rs.metadata.name.unwrap_or_default()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deployment_pod_name_points_to_its_deployment() {
+        assert_eq!(deployment_prefix("checkout-web-7d9c8b6f4-x2k4p"), Some("checkout-web"));
+        assert_eq!(deployment_prefix("web-0"), None, "a StatefulSet pod");
+        assert_eq!(deployment_prefix("web-x2k4p"), None, "a bare ReplicaSet or Job pod");
     }
 }

@@ -714,3 +714,21 @@ async fn in_cluster_credentials_outside_a_cluster_are_a_configuration_error() {
     assert!(matches!(error, CollectError::Config(_)), "{error}");
     assert!(error.to_string().contains("in-cluster service account"), "{error}");
 }
+
+#[tokio::test]
+async fn a_pod_that_is_gone_still_leads_to_its_deployment_by_name() {
+    let mut s = setup().await;
+    s.config.deployments.clear();
+    three_revisions(&s.api);
+    let mut ctx = ctx();
+    ctx.trigger.labels = [("pod".to_owned(), "web-7d9c8b6f4-x2k4p".to_owned())].into();
+    let evidence = run(&s.config, &ctx).await.unwrap();
+    let json = serde_json::to_value(&evidence).unwrap();
+
+    assert_eq!(evidence.status, Status::Ok, "{:?}", evidence.notes);
+    assert_eq!(fact(&evidence, "kubernetes.deployment"), FactValue::Text("web".into()));
+    assert_eq!(
+        json["data"]["deployments"][0]["selected_by"],
+        "alert label pod=web-7d9c8b6f4-x2k4p (pod gone; Deployment named by its prefix)"
+    );
+}
