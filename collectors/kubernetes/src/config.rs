@@ -259,6 +259,22 @@ mod tests {
     }
 
     #[test]
+    fn the_example_in_the_crate_docs_is_valid() {
+        let docs: String = include_str!("lib.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l)))
+            .collect();
+        let start = docs.find("```toml\n").expect("a toml example") + "```toml\n".len();
+        let end = start + docs[start..].find("```").expect("its end");
+        let example: toml::Table = toml::from_str(&docs[start..end]).unwrap();
+        let instance = example["collectors"]["kubernetes"][0].clone();
+        let config: KubernetesConfig = instance.try_into().unwrap();
+        assert_eq!(config.service_deployments["checkout"], "checkout-web");
+        assert!(config.validate().is_empty());
+    }
+
+    #[test]
     fn unknown_keys_are_errors() {
         let err = parse("name = \"prod\"\nnamespaces = [\"a\"]").unwrap_err();
         assert!(err.to_string().contains("unknown field `namespaces`"), "{err}");
