@@ -351,7 +351,7 @@ pub fn timeline(
 
 /// One line about the Deployment for the evidence summary.
 pub fn summary_line(report: &DeploymentReport, ctx: &CollectContext) -> String {
-    let mut parts = vec![format!("{}:", report.key())];
+    let mut parts = Vec::new();
     if let Some(current) = report.history.as_ref().and_then(History::current) {
         let when = current
             .rolled_out_at
@@ -359,12 +359,12 @@ pub fn summary_line(report: &DeploymentReport, ctx: &CollectContext) -> String {
                 format!(" rolled out {}", witness_collector::time::offset_label(t, ctx.anchor))
             })
             .unwrap_or_default();
-        parts.push(format!("revision {}{when},", current.revision));
+        parts.push(format!("revision {}{when}", current.revision));
     }
     let state = &report.state;
     parts.push(format!("{}/{} available", state.available_replicas, state.spec_replicas));
     if state.stuck {
-        parts.push("ROLLOUT STUCK".to_owned());
+        parts.push("rollout stuck (ProgressDeadlineExceeded)".to_owned());
     } else if !state.complete {
         parts.push("rollout in progress".to_owned());
     }
@@ -382,5 +382,5 @@ pub fn summary_line(report: &DeploymentReport, ctx: &CollectContext) -> String {
     if let Some(hpa) = report.hpa.as_ref().filter(|h| h.at_max) {
         parts.push(format!("HPA at max ({})", hpa.max_replicas));
     }
-    parts.join(" ")
+    format!("{}: {}", report.key(), parts.join(", "))
 }

@@ -321,7 +321,10 @@ async fn a_stuck_rollout_reads_as_stuck_with_kubectls_words() {
         titles(&evidence, "pod_waiting"),
         ["ImagePullBackOff: pod web-r4-new container web"]
     );
-    assert!(evidence.summary.contains("ROLLOUT STUCK"), "{}", evidence.summary);
+    assert_eq!(
+        evidence.summary,
+        "prod/web: revision 4 rolled out T-13m, 3/3 available, rollout stuck (ProgressDeadlineExceeded)"
+    );
 }
 
 #[tokio::test]
@@ -377,6 +380,11 @@ async fn crash_looping_and_oom_killed_pods_are_counted_in_the_window() {
     );
     let (evidence, json) = collect_ok(&s).await;
 
+    assert_eq!(
+        evidence.summary,
+        "prod/web: revision 3 rolled out T-12m, 3/3 available, 1 pod(s) in CrashLoopBackOff, \
+         1 OOM kill(s), 3 restart(s) in window"
+    );
     assert_eq!(fact(&evidence, "kubernetes.crashloop_pods"), FactValue::Int(1));
     assert_eq!(fact(&evidence, "kubernetes.oom_kills_in_window"), FactValue::Int(1));
     // 1 (the loop's last exit; a lower bound) + 2 (the OOM pod started inside the window).
