@@ -740,3 +740,42 @@ async fn a_pod_that_is_gone_still_leads_to_its_deployment_by_name() {
         "alert label pod=web-7d9c8b6f4-x2k4p (pod gone; Deployment named by its prefix)"
     );
 }
+
+/// A busy namespace: 400 pods and 3000 events over 250-item pages stay within the caps,
+/// and the totals still count every pod.
+#[tokio::test]
+async fn a_busy_namespace_is_read_within_the_caps() {
+    let s = setup().await;
+    three_revisions(&s.api);
+    s.api.add("pods", (0..397).map(|i| pod(&format!("web-r3-b{i:03}"), "r3", "web:1.4.2", -11)));
+    s.api.add(
+        "events",
+        (0..3000).map(|i| {
+            let pod = format!("web-r3-b{:03}", i % 397);
+            event("Pod", &pod, "Warning", "Unhealthy", "Readiness probe failed", -(i % 25), 1)
+        }),
+    );
+    let started = std::time::Instant::now();
+    let (evidence, json) = collect_ok(&s).await;
+    let elapsed = started.elapsed();
+    eprintln!("busy namespace collected in {elapsed:?}");
+
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    let pods = &json["data"]["deployments"][0]["pods"];
+    assert_eq!(pods["totals"]["total"], 400);
+    assert_eq!(pods["pods"].as_array().unwrap().len(), 50);
+    assert_eq!(json["data"]["deployments"][0]["events"]["events"].as_array().unwrap().len(), 100);
+    assert_eq!(json["data"]["deployments"][0]["events"]["matched"], 3000);
+    assert_eq!(fact(&evidence, "kubernetes.warning_events"), FactValue::Int(3000));
+    assert!(
+        evidence.notes.iter().any(|n| n
+            == "kept 50 of 400 pods of prod/web (max_pods; problem pods first); totals count all")
+    );
+    let events_pages = s.api.requests().iter().filter(|r| r.path.ends_with("/events")).count();
+    assert_eq!(events_pages, 12, "3000 events in pages of 250");
+    assert!(
+        json.to_string().len() < 256 * 1024,
+        "evidence stays small: {} bytes",
+        json.to_string().len()
+    );
+}
