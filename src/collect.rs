@@ -133,8 +133,7 @@ pub async fn collect_amended(
         trigger: request.trigger.for_collectors(),
         secrets: SecretRegistry::default(),
     };
-    let outcomes =
-        run::run_collectors(plan, &scope, cancel, progress).await;
+    let outcomes = run::run_collectors(plan, &scope, cancel, progress).await;
 
     let mut records = Vec::with_capacity(outcomes.len());
     let mut files = Vec::new();
@@ -161,6 +160,8 @@ pub async fn collect_amended(
         timeline,
         evaluation,
         manifest: None,
+        files: Vec::new(),
+        signed: config.signing.key_file.is_some(),
     };
 
     files.push(json_file("trigger.json", &view.trigger));
@@ -169,11 +170,15 @@ pub async fn collect_amended(
     for record in &view.records {
         files.push(json_file(&record.evidence_path(), record));
     }
-    files.push(DraftFile {
-        path: "report.md".into(),
-        content: Content::Text(crate::report::markdown(&view)),
-        cuttable: false,
-    });
+    let mut view = view;
+    view.files = files.iter().map(|f| f.path.clone()).collect();
+    view.files.extend(["report.md".to_owned(), "report.html".to_owned()]);
+    view.files.sort();
+    for (path, text) in
+        [("report.md", crate::report::markdown(&view)), ("report.html", crate::report::html(&view))]
+    {
+        files.push(DraftFile { path: path.into(), content: Content::Text(text), cuttable: false });
+    }
 
     let draft = BundleDraft {
         id,

@@ -28,6 +28,10 @@ pub struct RunView {
     pub evaluation: Evaluation,
     /// Present once the bundle is sealed (not while its own report is being written).
     pub manifest: Option<Manifest>,
+    /// Paths of the bundle's files (raw artifacts included), sorted.
+    pub files: Vec<String>,
+    /// Whether the bundle is (or will be) signed.
+    pub signed: bool,
 }
 
 impl RunView {
@@ -52,8 +56,16 @@ impl RunView {
             records,
             timeline: parse(&files, "timeline.json")?,
             evaluation: parse(&files, "hypotheses.json")?,
+            files: manifest.files.iter().map(|f| f.path.clone()).collect(),
+            signed: files.contains_key(crate::bundle::SIGNATURE),
             manifest: Some(manifest),
         })
+    }
+
+    /// The raw artifacts of `record`, by path in the bundle.
+    pub fn artifacts_of<'a>(&'a self, record: &CollectorRecord) -> impl Iterator<Item = &'a str> {
+        let prefix = format!("{}/", record.artifact_dir());
+        self.files.iter().filter(move |f| f.starts_with(&prefix)).map(String::as_str)
     }
 
     /// Facts of every collector with evidence, by full name, with the record they came from.

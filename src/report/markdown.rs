@@ -1,48 +1,185 @@
-//! `report.md`: the postmortem evidence appendix, recommendation first.
+//! `report.md`: the postmortem evidence appendix. Recommendation first, then impact, the
+//! timeline, the other hypotheses, each collector, and how to check integrity. CommonMark
+//! with GitHub-style tables, which also paste into Confluence and Notion.
 
 use std::fmt::Write;
 
 use witness_collector::time::format as utc;
 
+use super::{impact, likelihood_words, recommendation_words, title};
+use crate::rules::Hypothesis;
 use crate::view::RunView;
 
-/// Escapes text for a Markdown table cell.
+/// Escapes text for a table cell: pipes, line breaks, and characters that would start
+/// markup or HTML.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\n' | '\r' => out.push(' '),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '`' | '*' | '_' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fenced code block whose fence cannot be closed by the content.
+fn code_block(out: &mut String, lang: &str, code: &str) {
+    let longest = code.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let _ = writeln!(out, "{fence}{lang}\n{code}\n{fence}\n");
+}
+
+fn refs(h: &Hypothesis) -> String {
+    h.evidence.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// Renders `report.md`.
 pub fn markdown(view: &RunView) -> String {
     let mut out = String::new();
-    let service = view.trigger.service().map(|s| format!(" — {s}")).unwrap_or_default();
-    let _ = writeln!(out, "# {}{service} — {}\n", cell(&view.trigger.name), utc(view.anchor));
+    let _ = writeln!(out, "# {}\n", cell(&title(view)));
     let _ = writeln!(
         out,
-        "Bundle `{}` · window {} to {}\n",
+        "Bundle `{}` · trigger: {} · window {} → {}\n",
         view.id,
+        view.trigger.source.as_str(),
         utc(view.window.start),
         utc(view.window.end)
     );
 
-    if let Some(top) = view.evaluation.hypotheses.first() {
-        let _ = writeln!(
-            out,
-            "## Recommendation: {:?} ({:?} likelihood)\n",
-            top.recommendation, top.likelihood
-        );
-        let _ = writeln!(out, "**{}**\n\n{}\n", cell(&top.title), top.explanation);
-        for command in &top.commands {
-            let _ = writeln!(out, "```sh\n{command}\n```\n");
-        }
-        if !top.evidence.is_empty() {
-            let refs: Vec<String> = top.evidence.iter().map(|r| format!("`{r}`")).collect();
-            let _ = writeln!(out, "Evidence: {}\n", refs.join(", "));
-        }
-    }
+    recommendation(&mut out, view);
+    impact_section(&mut out, view);
+    timeline(&mut out, view);
+    other_hypotheses(&mut out, view);
+    collectors(&mut out, view);
+    integrity(&mut out, view);
+    out
+}
 
+fn recommendation(out: &mut String, view: &RunView) {
+    let Some(top) = view.evaluation.hypotheses.first() else { return };
     let _ = writeln!(
         out,
-        "## Collectors\n\n| collector | status | duration | summary or error |\n|---|---|---|---|"
+        "## Recommendation: {} ({} likelihood)\n\n**{}**\n\n{}\n",
+        recommendation_words(top.recommendation),
+        likelihood_words(top.likelihood),
+        cell(&top.title),
+        top.explanation.trim()
+    );
+    for command in &top.commands {
+        code_block(out, "sh", command);
+    }
+    if !top.evidence.is_empty() {
+        let _ = writeln!(out, "Evidence: {}\n", refs(top));
+    }
+    if !top.counter_evidence.is_empty() {
+        let _ = writeln!(out, "Against it:\n");
+        for c in &top.counter_evidence {
+            let _ = writeln!(out, "- {}", cell(c));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "witness only reads: it ran none of these commands.\n");
+}
+
+fn impact_section(out: &mut String, view: &RunView) {
+    let impact = impact(view);
+    let _ = writeln!(out, "## Impact\n");
+    if impact.signals.is_empty() {
+        let _ = writeln!(
+            out,
+            "No impact signals were collected (no logs, health or status evidence).\n"
+        );
+    } else {
+        let _ = writeln!(out, "| signal | value | evidence |\n|---|---|---|");
+        for s in &impact.signals {
+            let _ = writeln!(out, "| {} | {} | `{}` |", cell(&s.label), cell(&s.value), s.evidence);
+        }
+        out.push('\n');
+    }
+    if !impact.endpoints.is_empty() {
+        let _ = writeln!(
+            out,
+            "Endpoints answering 5xx:\n\n| endpoint | 5xx in window | 5xx in baseline |\n|---|---|---|"
+        );
+        for e in &impact.endpoints {
+            let _ = writeln!(
+                out,
+                "| {} {} | {} | {} |",
+                cell(&e.method),
+                cell(&e.path),
+                e.count,
+                e.baseline_count
+            );
+        }
+        out.push('\n');
+    }
+}
+
+fn timeline(out: &mut String, view: &RunView) {
+    let _ = writeln!(out, "## Timeline\n\n| UTC | offset | source | what |\n|---|---|---|---|");
+    for e in &view.timeline.entries {
+        let what = match (e.count, e.until) {
+            (n, Some(until)) if n > 1 => format!(
+                "{n} × {} (until {})",
+                e.title,
+                witness_collector::time::offset_label(until, view.anchor)
+            ),
+            (n, _) if n > 1 => format!("{n} × {}", e.title),
+            _ => e.title.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            utc(e.time),
+            e.offset,
+            cell(&e.source),
+            cell(&what)
+        );
+    }
+    out.push('\n');
+}
+
+fn other_hypotheses(out: &mut String, view: &RunView) {
+    let others = view.evaluation.hypotheses.iter().skip(1);
+    if view.evaluation.hypotheses.len() > 1 {
+        let _ = writeln!(
+            out,
+            "## Other hypotheses\n\n| recommendation | likelihood | score | hypothesis | evidence |\n|---|---|---|---|---|"
+        );
+        for h in others {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.2} | {} | {} |",
+                recommendation_words(h.recommendation),
+                likelihood_words(h.likelihood),
+                h.score,
+                cell(&h.title),
+                refs(h)
+            );
+        }
+        out.push('\n');
+    }
+    if !view.evaluation.not_evaluated.is_empty() {
+        let _ = writeln!(out, "### Not checked\n");
+        for n in &view.evaluation.not_evaluated {
+            let _ = writeln!(out, "- `{}`: could not evaluate: {}", n.rule, cell(&n.reason));
+        }
+        out.push('\n');
+    }
+}
+
+fn collectors(out: &mut String, view: &RunView) {
+    let _ = writeln!(
+        out,
+        "## Collectors\n\n| collector | status | duration | summary |\n|---|---|---|---|"
     );
     for r in &view.records {
         let text = r.error.as_deref().unwrap_or(&r.evidence.summary);
@@ -56,29 +193,58 @@ pub fn markdown(view: &RunView) -> String {
             cell(text)
         );
     }
-
-    let _ = writeln!(out, "\n## Timeline\n\n| UTC | offset | source | what |\n|---|---|---|---|");
-    for e in &view.timeline.entries {
-        let count = if e.count > 1 { format!("{} × ", e.count) } else { String::new() };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {count}{} |",
-            utc(e.time),
-            e.offset,
-            e.source,
-            cell(&e.title)
-        );
+    out.push('\n');
+    for r in &view.records {
+        let _ = writeln!(out, "### {}/{} — {}\n", r.kind, r.name, r.status());
+        let _ = writeln!(out, "{}\n", cell(&r.evidence.summary));
+        if let Some(error) = &r.error
+            && error != &r.evidence.summary
+        {
+            let _ = writeln!(out, "Error: {}\n", cell(error));
+        }
+        for note in &r.evidence.notes {
+            let _ = writeln!(out, "- note: {}", cell(note));
+        }
+        if !r.evidence.facts.is_empty() {
+            let facts: Vec<String> = r
+                .evidence
+                .facts
+                .iter()
+                .map(|(k, v)| {
+                    format!("`{k}` = {}", cell(&serde_json::to_string(v).unwrap_or_default()))
+                })
+                .collect();
+            let _ = writeln!(out, "- facts: {}", facts.join(", "));
+        }
+        let _ = writeln!(out, "- evidence: `{}`", r.evidence_path());
+        let artifacts: Vec<String> = view.artifacts_of(r).map(|a| format!("`{a}`")).collect();
+        if !artifacts.is_empty() {
+            let _ = writeln!(out, "- raw artifacts: {}", artifacts.join(", "));
+        }
+        out.push('\n');
     }
+}
 
-    let _ = writeln!(out, "\n## Facts\n\n| fact | value | from |\n|---|---|---|");
-    for (name, (record, value)) in view.facts() {
-        let value = serde_json::to_string(value).unwrap_or_default();
-        let _ = writeln!(out, "| {name} | {} | {}/{} |", cell(&value), record.kind, record.name);
-    }
+fn integrity(out: &mut String, view: &RunView) {
+    let _ = writeln!(out, "## Integrity\n");
     let _ = writeln!(
         out,
-        "\n## Integrity\n\nThe SHA-256 of every file and the root hash are in `manifest.json`. Check them with:\n\n```sh\nwitness verify {}\n```",
-        view.id
+        "- Every file's SHA-256 and the root hash (`root_sha256`) are in `manifest.json`{}.",
+        view.manifest.as_ref().map(|m| format!(": root `{}`", m.root_sha256)).unwrap_or_default()
     );
-    out
+    let _ = writeln!(
+        out,
+        "- Signature: {}.",
+        if view.signed {
+            "`manifest.sig` (ed25519) signs `manifest.json`"
+        } else {
+            "none (no signing key configured)"
+        }
+    );
+    let _ = writeln!(
+        out,
+        "- Redaction: every file passed through redaction; counts per rule are in `manifest.json`.\n"
+    );
+    let key = if view.signed { " --key SIGNING.pub" } else { "" };
+    code_block(out, "sh", &format!("witness verify {}{key}", view.id));
 }

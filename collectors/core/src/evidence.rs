@@ -246,8 +246,9 @@ impl Evidence {
     }
 
     pub fn data(mut self, data: impl Serialize) -> Self {
-        self.data = serde_json::to_value(data)
-            .unwrap_or_else(|e| serde_json::json!({"error": format!("data not serializable: {e}")}));
+        self.data = serde_json::to_value(data).unwrap_or_else(
+            |e| serde_json::json!({"error": format!("data not serializable: {e}")}),
+        );
         self
     }
 

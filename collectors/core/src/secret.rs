@@ -109,7 +109,10 @@ mod tests {
         let err = SecretRef::new(Some("WITNESS_TEST_SURELY_UNSET_VAR"), None)
             .read(&SecretRegistry::default())
             .unwrap_err();
-        assert_eq!(err.to_string(), "configuration: environment variable WITNESS_TEST_SURELY_UNSET_VAR is not set");
+        assert_eq!(
+            err.to_string(),
+            "configuration: environment variable WITNESS_TEST_SURELY_UNSET_VAR is not set"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::tally::{Block, Period, Span, Tally};
 use crate::timestamp::{TimeContext, TsFormat, klog_is_error};
 
 /// Bytes read per step; a line longer than this is cut to it.
-pub const CHUNK: usize = 1024 * 1024;
+pub const CHUNK: usize = 256 * 1024;
 /// How far back (in lines) a matched line without a timestamp looks for its record's head.
 const LOOKBACK_LINES: usize = 500;
 /// Timestamps may go back this much (threads racing to the log) before a file counts as

@@ -1,0 +1,59 @@
+//! Times the collector's lookback on a repository: used by `tests/bench/git.sh`.
+//!
+//! ```text
+//! cargo run --release -p witness-git --example lookback -- <repo> <anchor RFC 3339> [runs]
+//! ```
+//! Prints one line per run (the first is the cold one: packs and indexes not yet mapped in
+//! this process) and a summary line with the median, the commits read and the status.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use witness_collector::{CollectContext, CollectorConfig, Window};
+use witness_git::GitConfig;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: lookback <repo> <anchor RFC 3339> [runs]";
+    let repo = args.next().ok_or(usage)?;
+    let anchor: DateTime<Utc> = DateTime::parse_from_rfc3339(&args.next().ok_or(usage)?)?.into();
+    let runs: usize = args.next().map(|r| r.parse()).transpose()?.unwrap_or(5);
+
+    let mut config = GitConfig::new("bench", &repo);
+    config.timeout_secs = Some(30);
+    let collector = config.build().map_err(|p| format!("{p:?}"))?;
+    let mut times = Vec::new();
+    let mut last = None;
+    for run in 0..runs.max(1) {
+        let mut ctx = CollectContext::for_test_at(anchor, Window::new(anchor - chrono::Duration::minutes(30), anchor));
+        ctx.deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let started = Instant::now();
+        let evidence = collector.collect(&ctx).await?;
+        let elapsed = started.elapsed();
+        println!("run {run}: {:.1} ms", elapsed.as_secs_f64() * 1000.0);
+        times.push(elapsed);
+        last = Some(evidence);
+    }
+    times.sort();
+    let evidence = last.ok_or("no run")?;
+    let files: u64 = evidence.data["commits"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|c| c["files_changed"].as_u64()).sum())
+        .unwrap_or(0);
+    println!(
+        "median {:.1} ms, min {:.1} ms; status {}; commits_in_lookback {}; commits read {}; files {}; tags in span {}; commit-graph {}",
+        times[times.len() / 2].as_secs_f64() * 1000.0,
+        times[0].as_secs_f64() * 1000.0,
+        evidence.status,
+        evidence.facts.get("git.commits_in_lookback").map(|v| format!("{v:?}")).unwrap_or_else(|| "absent".into()),
+        evidence.data["commits"].as_array().map_or(0, Vec::len),
+        files,
+        evidence.data["tags"].as_array().map_or(0, Vec::len),
+        evidence.data["repository"]["commit_graph"],
+    );
+    for note in &evidence.notes {
+        println!("note: {note}");
+    }
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! Impact signals for the top of a report: error rate against the baseline, 5xx, latency,
+//! health, and the endpoints most affected, read from the facts and the logs evidence.
+
+use crate::timeline::EvidenceRef;
+use crate::view::RunView;
+
+/// One line of "what users feel".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    pub label: String,
+    pub value: String,
+    pub evidence: EvidenceRef,
+}
+
+/// An endpoint answering 5xx in the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AffectedEndpoint {
+    pub method: String,
+    pub path: String,
+    pub count: u64,
+    pub baseline_count: u64,
+}
+
+/// What a report shows under "Impact".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Impact {
+    pub signals: Vec<Signal>,
+    pub endpoints: Vec<AffectedEndpoint>,
+}
+
+/// The facts shown as impact signals, with how to read them.
+const SIGNALS: &[(&str, &str, Format)] = &[
+    ("logs.error_count", "errors in the window", Format::Count),
+    ("logs.error_rate_ratio", "error rate vs baseline", Format::Times),
+    ("logs.status_5xx_ratio", "5xx share of requests", Format::Percent),
+    ("logs.latency_p95_ms", "p95 latency", Format::Millis),
+    ("logs.latency_p95_baseline_ms", "p95 latency before", Format::Millis),
+    ("http.failing_probes", "health probes failing", Format::Count),
+    ("http.components_down", "health components down", Format::List),
+    ("http.latency_median_ms", "health latency (median)", Format::Millis),
+    ("kubernetes.unavailable_replicas", "unavailable replicas", Format::Count),
+    ("status_page.vendors_degraded", "vendors degraded", Format::List),
+];
+
+#[derive(Clone, Copy)]
+enum Format {
+    Count,
+    Times,
+    Percent,
+    Millis,
+    List,
+}
+
+fn render(value: &witness_collector::FactValue, format: Format) -> Option<String> {
+    use witness_collector::FactValue;
+    Some(match (format, value) {
+        (Format::List, FactValue::List(items)) if items.is_empty() => return None,
+        (Format::List, FactValue::List(items)) => items
+            .iter()
+            .map(|i| match i {
+                FactValue::Text(t) => t.clone(),
+                other => serde_json::to_string(other).unwrap_or_default(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        (Format::Count, v) => format!("{}", v.as_f64()?),
+        (Format::Times, v) => format!("{:.1}×", v.as_f64()?),
+        (Format::Percent, v) => format!("{:.1}%", v.as_f64()? * 100.0),
+        (Format::Millis, v) => format!("{:.0} ms", v.as_f64()?),
+        (_, FactValue::Text(t)) => t.clone(),
+        _ => return None,
+    })
+}
+
+/// Reads the impact signals of a run.
+pub fn impact(view: &RunView) -> Impact {
+    let facts = view.facts();
+    let mut signals = Vec::new();
+    for (name, label, format) in SIGNALS {
+        if let Some((record, value)) = facts.get(name)
+            && let Some(value) = render(value, *format)
+        {
+            signals.push(Signal {
+                label: (*label).to_owned(),
+                value,
+                evidence: EvidenceRef {
+                    file: record.evidence_path(),
+                    pointer: format!("/facts/{name}"),
+                },
+            });
+        }
+    }
+    let mut endpoints = Vec::new();
+    for record in view.records.iter().filter(|r| r.kind == "logs" && r.status().has_evidence()) {
+        let Some(list) =
+            record.evidence.data.pointer("/access/endpoints_5xx").and_then(|v| v.as_array())
+        else {
+            continue;
+        };
+        for e in list {
+            endpoints.push(AffectedEndpoint {
+                method: e["method"].as_str().unwrap_or("").to_owned(),
+                path: e["path"].as_str().unwrap_or("").to_owned(),
+                count: e["count"].as_u64().unwrap_or(0),
+                baseline_count: e["baseline_count"].as_u64().unwrap_or(0),
+            });
+        }
+    }
+    endpoints.sort_by(|a, b| b.count.cmp(&a.count));
+    endpoints.truncate(5);
+    Impact { signals, endpoints }
+}
