@@ -59,7 +59,8 @@ fn main() {
         eprintln!("{p:?}");
         std::process::exit(2);
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let started = Instant::now();
     let evidence = runtime.block_on(async {
         let mut ctx = CollectContext::for_test_at(end, window);

@@ -95,7 +95,9 @@ fn is_id(segment: &str) -> bool {
     let all_hex = b.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-');
     digits == b.len()
         || (all_hex && b.len() >= 8 && digits > 0)
-        || (b.len() >= 16 && digits >= 4 && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_')))
+        || (b.len() >= 16
+            && digits >= 4
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_')))
 }
 
 /// Latencies in milliseconds, bucketed on a log scale (about 2 % wide) from 0.01 ms to
@@ -163,7 +165,15 @@ mod tests {
     fn combined_lines_with_request_time_parse() {
         let line = br#"10.0.0.1 - - [19/Nov/2025:21:00:00 +0000] "POST /api/orders/12345/pay?x=1 HTTP/1.1" 502 17 "-" "curl/8" 0.250"#;
         let r = parse(line).unwrap();
-        assert_eq!(r, Request { method: "POST".into(), template: "/api/orders/{id}/pay".into(), status: 502, latency_ms: Some(250.0) });
+        assert_eq!(
+            r,
+            Request {
+                method: "POST".into(),
+                template: "/api/orders/{id}/pay".into(),
+                status: 502,
+                latency_ms: Some(250.0)
+            }
+        );
         let common = br#"10.0.0.1 - - [19/Nov/2025:21:00:00 +0000] "GET / HTTP/1.0" 200 5"#;
         assert_eq!(parse(common).unwrap().latency_ms, None);
         assert!(parse(b"2025-11-19 ERROR x").is_none());
@@ -171,7 +181,10 @@ mod tests {
 
     #[test]
     fn ids_collapse_but_words_stay() {
-        assert_eq!(template(b"/v1/users/550e8400-e29b-41d4-a716-446655440000/avatar"), "/v1/users/{id}/avatar");
+        assert_eq!(
+            template(b"/v1/users/550e8400-e29b-41d4-a716-446655440000/avatar"),
+            "/v1/users/{id}/avatar"
+        );
         assert_eq!(template(b"/static/app.js"), "/static/app.js");
         assert_eq!(template(b"/cafe/deadbeef01"), "/cafe/{id}");
     }

@@ -11,8 +11,10 @@ use chrono::{DateTime, Utc};
 use crate::scan::reorder_tolerance;
 use crate::timestamp::{TimeContext, TsFormat};
 
-/// How much one probe reads; a record longer than this hides its time from the probe.
+/// How much one probe reads at most; a record longer than this hides its time from it.
 const PROBE_BYTES: usize = 256 * 1024;
+/// How much a probe reads first (most lines are short).
+const FIRST_PROBE_BYTES: usize = 16 * 1024;
 /// Below this range size the forward read takes over from bisection.
 const LINEAR_BELOW: u64 = 256 * 1024;
 /// Probes taken to decide whether a file is time-ordered.
@@ -44,34 +46,55 @@ impl Prober<'_> {
     }
 
     /// The first timestamped line starting after `offset` (at it, when it is 0): its
-    /// offset and time.
+    /// offset and time. Reads a little first and more only when a record is long.
     pub fn probe(&self, offset: u64) -> std::io::Result<Option<(u64, DateTime<Utc>)>> {
-        let buf = self.read_at(offset, PROBE_BYTES)?;
-        let mut ls = if offset == 0 {
-            0
-        } else {
-            match memchr::memchr(b'\n', &buf) {
-                Some(i) => i + 1,
-                None => return Ok(None),
+        let mut len = FIRST_PROBE_BYTES;
+        loop {
+            let buf = self.read_at(offset, len)?;
+            let complete = buf.len() < len;
+            if let Some(found) = self.first_time_in(&buf, offset, complete) {
+                return Ok(Some(found));
             }
-        };
+            if complete || len >= PROBE_BYTES {
+                return Ok(None);
+            }
+            len *= 4;
+        }
+    }
+
+    /// The first timestamped whole line in `buf` (read at `offset`); a line cut by the
+    /// buffer's end counts only when the file ends there (`complete`).
+    fn first_time_in(
+        &self,
+        buf: &[u8],
+        offset: u64,
+        complete: bool,
+    ) -> Option<(u64, DateTime<Utc>)> {
+        let mut ls = if offset == 0 { 0 } else { memchr::memchr(b'\n', buf)? + 1 };
         while ls < buf.len() {
-            let le = memchr::memchr(b'\n', &buf[ls..]).map_or(buf.len(), |i| ls + i);
+            let (le, whole) = match memchr::memchr(b'\n', &buf[ls..]) {
+                Some(i) => (ls + i, true),
+                None => (buf.len(), complete),
+            };
+            if !whole {
+                return None;
+            }
             let line = &buf[ls..le];
             let line = &line[..line.len().min(self.max_line_bytes)];
             if let Some((t, _)) = self.format.parse(line, self.tcx) {
-                return Ok(Some((offset + ls as u64, t)));
+                return Some((offset + ls as u64, t));
             }
             ls = le + 1;
         }
-        Ok(None)
+        None
     }
 
     /// The time of the last timestamped line.
     pub fn last_time(&self) -> std::io::Result<Option<DateTime<Utc>>> {
         let from = self.size.saturating_sub(PROBE_BYTES as u64);
         let buf = self.read_at(from, PROBE_BYTES)?;
-        let first_whole = if from == 0 { 0 } else { memchr::memchr(b'\n', &buf).map_or(buf.len(), |i| i + 1) };
+        let first_whole =
+            if from == 0 { 0 } else { memchr::memchr(b'\n', &buf).map_or(buf.len(), |i| i + 1) };
         let body = &buf[first_whole..];
         let mut last = None;
         for line in body.split(|c| *c == b'\n') {
@@ -130,18 +153,30 @@ mod tests {
         let mut at = 0u64;
         for i in 0..200_000 {
             let t = base + chrono::Duration::seconds(i / 2);
-            let line = format!("{} INFO line {i} padding padding padding\n", t.format("%Y-%m-%dT%H:%M:%SZ"));
+            let line = format!(
+                "{} INFO line {i} padding padding padding\n",
+                t.format("%Y-%m-%dT%H:%M:%SZ")
+            );
             offsets.push((at, t));
             at += line.len() as u64;
             file.write_all(line.as_bytes()).unwrap();
         }
         let tcx = TimeContext::new(chrono_tz::Tz::UTC, base);
-        let prober = Prober { file: &file, size: at, format: &TsFormat::IsoStart, tcx: &tcx, max_line_bytes: 4096 };
+        let prober = Prober {
+            file: &file,
+            size: at,
+            format: &TsFormat::IsoStart,
+            tcx: &tcx,
+            max_line_bytes: 4096,
+        };
         assert!(prober.looks_ordered().unwrap());
         let target = base + chrono::Duration::seconds(70_000);
         let found = prober.find(target).unwrap();
         let first = offsets.iter().find(|(_, t)| *t >= target).unwrap().0;
-        assert!(found <= first && first - found < LINEAR_BELOW + PROBE_BYTES as u64, "{found} {first}");
+        assert!(
+            found <= first && first - found < LINEAR_BELOW + PROBE_BYTES as u64,
+            "{found} {first}"
+        );
         assert!(offsets.iter().any(|(o, _)| *o == found), "not a line start");
         assert_eq!(prober.last_time().unwrap(), Some(base + chrono::Duration::seconds(99_999)));
     }

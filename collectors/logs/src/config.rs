@@ -162,27 +162,38 @@ impl CollectorConfig for LogsConfig {
         }
         for (i, path) in self.paths.iter().enumerate() {
             if let Err(e) = glob::Pattern::new(path) {
-                problems.push(ConfigProblem::new(format!("paths[{i}]"), format!("not a valid glob: {e}")));
+                problems.push(ConfigProblem::new(
+                    format!("paths[{i}]"),
+                    format!("not a valid glob: {e}"),
+                ));
             }
         }
         for (key, list) in [("patterns", &self.patterns), ("exclude", &self.exclude)] {
             for (i, p) in list.iter().enumerate() {
                 if let Err(e) = RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build() {
-                    problems.push(ConfigProblem::new(format!("{key}[{i}]"), format!("not a valid regular expression: {e}")));
+                    problems.push(ConfigProblem::new(
+                        format!("{key}[{i}]"),
+                        format!("not a valid regular expression: {e}"),
+                    ));
                 }
             }
         }
         if self.patterns.is_empty() && self.kind != LogKind::Access {
-            problems.push(ConfigProblem::new("patterns", "is empty: nothing would count as an error"));
+            problems
+                .push(ConfigProblem::new("patterns", "is empty: nothing would count as an error"));
         }
         if self.tz().is_none() {
             problems.push(ConfigProblem::new(
                 "timezone",
-                format!("`{}` is not an IANA time zone (e.g. `UTC`, `Europe/Berlin`)", self.timezone),
+                format!(
+                    "`{}` is not an IANA time zone (e.g. `UTC`, `Europe/Berlin`)",
+                    self.timezone
+                ),
             ));
         }
         if self.context_lines > MAX_CONTEXT_LINES {
-            problems.push(ConfigProblem::new("context_lines", format!("at most {MAX_CONTEXT_LINES}")));
+            problems
+                .push(ConfigProblem::new("context_lines", format!("at most {MAX_CONTEXT_LINES}")));
         }
         if !(256..=MAX_LINE_BYTES_LIMIT).contains(&self.max_line_bytes) {
             problems.push(ConfigProblem::new(
@@ -222,7 +233,15 @@ mod tests {
         let keys: Vec<String> = config.validate().into_iter().map(|p| p.key).collect();
         assert_eq!(
             keys,
-            ["paths[0]", "patterns[0]", "exclude[0]", "timezone", "context_lines", "max_line_bytes", "max_excerpt_bytes"]
+            [
+                "paths[0]",
+                "patterns[0]",
+                "exclude[0]",
+                "timezone",
+                "context_lines",
+                "max_line_bytes",
+                "max_excerpt_bytes"
+            ]
         );
     }
 
@@ -232,7 +251,8 @@ mod tests {
         assert!(config.validate().is_empty());
         assert_eq!(config.kind, LogKind::Auto);
         assert!(config.pattern_regex().unwrap().unwrap().is_match(br#"{"level":"error"}"#));
-        let err = serde_json::from_str::<LogsConfig>(r#"{"name":"a","paths":[],"path":"x"}"#).unwrap_err();
+        let err = serde_json::from_str::<LogsConfig>(r#"{"name":"a","paths":[],"path":"x"}"#)
+            .unwrap_err();
         assert!(err.to_string().contains("unknown field `path`"), "{err}");
     }
 

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::access;
 use crate::bisect::Prober;
 use crate::config::LogKind;
-use crate::scan::{Ended, FileSpec, Scanner, Setup};
+use crate::scan::{Ended, FileSpec, Scanner, Setup, Stop, reorder_tolerance};
 use crate::tally::Tally;
 use crate::timestamp::{self, TsFormat};
 
@@ -100,9 +100,11 @@ pub fn discover(globs: &[String]) -> (Vec<PathBuf>, Vec<String>) {
     (with_siblings.into_iter().collect(), problems)
 }
 
-static ROTATION_NUMBER: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"\.\d{1,4}$").unwrap_or_else(|_| unreachable!()));
+static ROTATION_NUMBER: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(r"\.\d{1,4}$").unwrap_or_else(|_| unreachable!()));
 static DATE_STAMP: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"[-._]\d{4}-?\d{2}-?\d{2}(?:[-_T.]?\d{2,6})?").unwrap_or_else(|_| unreachable!())
+    regex::Regex::new(r"[-._]\d{4}-?\d{2}-?\d{2}(?:[-_T.]?\d{2,6})?")
+        .unwrap_or_else(|_| unreachable!())
 });
 
 /// A file name with its rotation marks removed: every file of one log has the same key.
@@ -130,7 +132,8 @@ fn siblings(path: &Path) -> Vec<PathBuf> {
 
 fn is_gzip(path: &Path, file: &File) -> bool {
     let mut magic = [0u8; 2];
-    path.extension().is_some_and(|e| e == "gz") || file.read_at_exact(&mut magic).is_ok_and(|()| magic == [0x1f, 0x8b])
+    path.extension().is_some_and(|e| e == "gz")
+        || file.read_at_exact(&mut magic).is_ok_and(|()| magic == [0x1f, 0x8b])
 }
 
 trait ReadAtExact {
@@ -160,7 +163,8 @@ struct Candidate {
 /// The first lines of a file (decompressed when gzip), whole lines only.
 fn sample(file: &File, gzip: bool) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(SAMPLE_BYTES);
-    let reader: Box<dyn Read> = if gzip { Box::new(MultiGzDecoder::new(BufReader::new(file))) } else { Box::new(file) };
+    let reader: Box<dyn Read> =
+        if gzip { Box::new(MultiGzDecoder::new(BufReader::new(file))) } else { Box::new(file) };
     let result = reader.take(SAMPLE_BYTES as u64).read_to_end(&mut buf);
     if let Err(e) = result {
         // A truncated gzip still shows its first lines.
@@ -177,7 +181,7 @@ fn sample(file: &File, gzip: bool) -> std::io::Result<Vec<u8>> {
 }
 
 /// Reads every file of the instance into one tally.
-pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &dyn Fn() -> bool) -> Outcome {
+pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &Stop) -> Outcome {
     let (paths, mut problems) = discover(globs);
     let mut files = Vec::new();
     let mut candidates = Vec::new();
@@ -204,7 +208,8 @@ pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &dyn Fn() -
         stopped: false,
     };
     for (c, end) in candidates.into_iter().zip(ends) {
-        let overlaps = c.first.is_some_and(|f| f < span.window.end) && end.is_none_or(|e| e >= span.baseline.start);
+        let overlaps = c.first.is_some_and(|f| f < span.window.end)
+            && end.is_none_or(|e| e >= span.baseline.start);
         let mut report = FileReport {
             path: c.display.clone(),
             format: Some(c.format.name()),
@@ -284,7 +289,8 @@ fn look(path: &Path, kind: LogKind, setup: &Setup) -> Result<Option<Candidate>, 
         LogKind::Access => true,
         LogKind::App => false,
         LogKind::Auto => {
-            format == TsFormat::Clf && lines.iter().filter(|l| access::looks_like_access(l)).count() * 2 > lines.len()
+            format == TsFormat::Clf
+                && lines.iter().filter(|l| access::looks_like_access(l)).count() * 2 > lines.len()
         }
     };
     let first = lines.iter().find_map(|l| format.parse(l, &setup.tcx)).map(|(t, _)| t);
@@ -292,7 +298,13 @@ fn look(path: &Path, kind: LogKind, setup: &Setup) -> Result<Option<Candidate>, 
     let last = if gzip {
         None
     } else {
-        let prober = Prober { file: &file, size, format: &format, tcx: &setup.tcx, max_line_bytes: setup.max_line_bytes };
+        let prober = Prober {
+            file: &file,
+            size,
+            format: &format,
+            tcx: &setup.tcx,
+            max_line_bytes: setup.max_line_bytes,
+        };
         prober.last_time().map_err(|e| format!("cannot read: {e}"))?
     };
     let modified = meta.modified().ok().map(DateTime::<Utc>::from);
@@ -340,70 +352,166 @@ struct FileRead {
 }
 
 /// Reads one file the best way it allows.
-fn read_file(c: &Candidate, setup: &Setup, stop: &dyn Fn() -> bool, report: &mut FileReport) -> (Tally, FileRead) {
-    let spec = |stop_at_window_end| FileSpec {
-        path: &c.display,
-        format: &c.format,
-        access: c.access,
-        stop_at_window_end,
-    };
+fn read_file(
+    c: &Candidate,
+    setup: &Setup,
+    stop: &Stop,
+    report: &mut FileReport,
+) -> (Tally, FileRead) {
     let mut read = FileRead { problem: None, remark: None, stopped: false };
     if c.gzip {
         report.mode = "stream";
-        let mut scanner = Scanner::new(setup, spec(true));
+        let mut scanner = Scanner::new(setup, spec(c, true));
         let decoder = MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, &c.file));
         let (ended, error) = scanner.run(decoder, 0, stop);
         report.bytes_read = scanner.bytes_read;
         read.stopped = ended == Ended::Stopped;
         if let Some(e) = error {
-            read.problem = Some(format!("read only the first {} bytes (decompressed): {e}", scanner.bytes_read));
+            read.problem = Some(format!(
+                "read only the first {} bytes (decompressed): {e}",
+                scanner.bytes_read
+            ));
         }
         if scanner.out_of_order {
             read.remark = Some("timestamps go backwards; read whole".into());
         }
         return (scanner.tally, read);
     }
-    let prober = Prober { file: &c.file, size: c.size, format: &c.format, tcx: &setup.tcx, max_line_bytes: setup.max_line_bytes };
-    let ordered = prober.looks_ordered().unwrap_or(false);
-    let start = if ordered { prober.find(setup.span.baseline.start).unwrap_or(0) } else { 0 };
-    if ordered {
+    let prober = Prober {
+        file: &c.file,
+        size: c.size,
+        format: &c.format,
+        tcx: &setup.tcx,
+        max_line_bytes: setup.max_line_bytes,
+    };
+    if prober.looks_ordered().unwrap_or(false) {
         report.mode = "bisect";
-        let (tally, scanner_read, out_of_order, bytes) = scan_plain(c, setup, spec(true), start, stop);
-        if !out_of_order {
-            report.bytes_read = bytes;
-            return (tally, scanner_read);
+        let segments = segments(&prober, setup);
+        let part = scan_segments(c, setup, &segments, true, stop);
+        report.bytes_read = part.bytes;
+        if !part.out_of_order {
+            return (part.tally, part.read);
         }
-        report.bytes_read = bytes;
     }
     report.mode = "linear";
     read.remark = Some("timestamps go backwards; read linearly from the start".into());
-    let (tally, scanner_read, _, bytes) = scan_plain(c, setup, spec(false), 0, stop);
-    report.bytes_read += bytes;
-    read.problem = scanner_read.problem;
-    read.stopped = scanner_read.stopped;
-    (tally, read)
+    let part = scan_segments(c, setup, &[(0, None)], false, stop);
+    report.bytes_read += part.bytes;
+    read.problem = part.read.problem;
+    read.stopped = part.read.stopped;
+    (part.tally, read)
 }
 
-fn scan_plain(
+fn spec(c: &Candidate, stop_at_window_end: bool) -> FileSpec<'_> {
+    FileSpec { path: &c.display, format: &c.format, access: c.access, stop_at_window_end }
+}
+
+/// Below this a range is read by one thread.
+const MIN_SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
+/// Threads one file is read with at most.
+const MAX_THREADS: usize = 4;
+
+/// The byte ranges covering the baseline and the window in a time-ordered file, split at
+/// record starts so that each can be read by its own thread. The last range is open: it
+/// ends where the file's time passes the window's end.
+fn segments(prober: &Prober<'_>, setup: &Setup) -> Vec<(u64, Option<u64>)> {
+    let start = prober.find(setup.span.baseline.start).unwrap_or(0);
+    let end =
+        prober.find(setup.span.window.end + reorder_tolerance()).unwrap_or(prober.size).max(start);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS);
+    let n = ((end - start) / MIN_SEGMENT_BYTES).clamp(1, threads as u64);
+    let mut bounds = vec![start];
+    for k in 1..n {
+        let at = start + (end - start) / n * k;
+        if let Ok(Some((line, _))) = prober.probe(at)
+            && line > *bounds.last().unwrap_or(&start)
+            && line < end
+        {
+            bounds.push(line);
+        }
+    }
+    let mut segments: Vec<(u64, Option<u64>)> =
+        bounds.windows(2).map(|w| (w[0], Some(w[1]))).collect();
+    segments.push((*bounds.last().unwrap_or(&start), None));
+    segments
+}
+
+struct Part {
+    tally: Tally,
+    read: FileRead,
+    out_of_order: bool,
+    bytes: u64,
+}
+
+/// Reads the ranges, each on its own thread, and adds them up in file order.
+/// `ordered`: the file is time-ordered, so reading stops past the window's end.
+fn scan_segments(
     c: &Candidate,
     setup: &Setup,
-    spec: FileSpec<'_>,
-    start: u64,
-    stop: &dyn Fn() -> bool,
-) -> (Tally, FileRead, bool, u64) {
-    let mut read = FileRead { problem: None, remark: None, stopped: false };
-    let mut file = &c.file;
-    if let Err(e) = file.seek(SeekFrom::Start(start)) {
-        read.problem = Some(format!("cannot seek: {e}"));
-        return (Tally::new(setup.span, setup.max_excerpt_bytes), read, false, 0);
+    segments: &[(u64, Option<u64>)],
+    ordered: bool,
+    stop: &Stop,
+) -> Part {
+    let run = |(start, end): (u64, Option<u64>)| {
+        let mut scanner = Scanner::new(setup, spec(c, ordered));
+        let reader = RangeReader { file: &c.file, pos: start, end };
+        let (ended, error) = scanner.run(reader, start, stop);
+        (scanner, ended, error)
+    };
+    let results: Vec<_> = if segments.len() == 1 {
+        vec![Ok(run(segments[0]))]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = segments.iter().map(|seg| s.spawn(move || run(*seg))).collect();
+            handles.into_iter().map(|h| h.join()).collect()
+        })
+    };
+    let mut part = Part {
+        tally: Tally::new(setup.span, setup.max_excerpt_bytes),
+        read: FileRead { problem: None, remark: None, stopped: false },
+        out_of_order: false,
+        bytes: 0,
+    };
+    for result in results {
+        match result {
+            Ok((scanner, ended, error)) => {
+                part.read.stopped |= ended == Ended::Stopped;
+                if let Some(e) = error {
+                    part.read.problem =
+                        Some(format!("read error after {} bytes: {e}", scanner.bytes_read));
+                }
+                part.out_of_order |= scanner.out_of_order;
+                part.bytes += scanner.bytes_read;
+                part.tally.merge(scanner.tally);
+            }
+            Err(_) => {
+                part.read.problem = Some("a reading thread failed; counts are incomplete".into())
+            }
+        }
     }
-    let mut scanner = Scanner::new(setup, spec);
-    let (ended, error) = scanner.run(file, start, stop);
-    read.stopped = ended == Ended::Stopped;
-    if let Some(e) = error {
-        read.problem = Some(format!("read error after {} bytes: {e}", scanner.bytes_read));
+    part
+}
+
+/// Reads `[pos, end)` of a file with positioned reads, so threads share one handle.
+struct RangeReader<'a> {
+    file: &'a File,
+    pos: u64,
+    end: Option<u64>,
+}
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let max = match self.end {
+            Some(end) => (end.saturating_sub(self.pos)).min(buf.len() as u64) as usize,
+            None => buf.len(),
+        };
+        if max == 0 {
+            return Ok(0);
+        }
+        let n = std::os::unix::fs::FileExt::read_at(self.file, &mut buf[..max], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
     }
-    (scanner.tally, read, scanner.out_of_order, scanner.bytes_read)
 }
 
 #[cfg(test)]
@@ -412,7 +520,14 @@ mod tests {
 
     #[test]
     fn rotation_marks_are_ignored_in_family_keys() {
-        for name in ["app.log", "app.log.1", "app.log.2.gz", "app-2025-11-19.log", "app.log-20251119", "app.2025-11-19.log.gz"] {
+        for name in [
+            "app.log",
+            "app.log.1",
+            "app.log.2.gz",
+            "app-2025-11-19.log",
+            "app.log-20251119",
+            "app.2025-11-19.log.gz",
+        ] {
             assert_eq!(family_key(name), "app.log", "{name}");
         }
         assert_ne!(family_key("app.log.bak"), "app.log");

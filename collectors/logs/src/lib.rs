@@ -94,15 +94,21 @@ impl Collector for LogsCollector {
         let globs = self.config.paths.clone();
         let kind = self.config.kind;
         let cancel = ctx.cancel.clone();
-        let stop_at = std::time::Instant::now() + ctx.remaining().saturating_sub(reserve(ctx.remaining()));
+        let stop_at =
+            std::time::Instant::now() + ctx.remaining().saturating_sub(reserve(ctx.remaining()));
         // Reading is blocking file I/O and CPU: keep it off the async workers.
         let outcome = tokio::task::spawn_blocking(move || {
-            let stop = || cancel.is_cancelled() || std::time::Instant::now() >= stop_at;
+            let stop = move || cancel.is_cancelled() || std::time::Instant::now() >= stop_at;
             files::collect(&globs, kind, &setup, &stop)
         })
         .await
         .map_err(|e| CollectError::other(format!("the log reader stopped unexpectedly: {e}")))?;
-        let (evidence, excerpt) = report::build(outcome, ctx.anchor, self.config.max_excerpt_bytes);
+        let (evidence, excerpt) = report::build(
+            outcome,
+            ctx.anchor,
+            self.config.max_excerpt_bytes,
+            self.config.max_line_bytes,
+        );
         if let Some(text) = excerpt {
             ctx.artifacts.put(report::EXCERPT, text.into_bytes());
         }

@@ -123,7 +123,12 @@ struct Percentiles {
 
 impl From<&Histogram> for Percentiles {
     fn from(h: &Histogram) -> Self {
-        Self { count: h.count(), p50: h.quantile(0.5), p95: h.quantile(0.95), p99: h.quantile(0.99) }
+        Self {
+            count: h.count(),
+            p50: h.quantile(0.5),
+            p95: h.quantile(0.95),
+            p99: h.quantile(0.99),
+        }
     }
 }
 
@@ -148,7 +153,12 @@ struct ExcerptData {
 }
 
 /// The evidence of one run and the excerpt artifact's contents (when there is one).
-pub fn build(outcome: Outcome, anchor: DateTime<Utc>, max_excerpt_bytes: usize) -> (Evidence, Option<String>) {
+pub fn build(
+    outcome: Outcome,
+    anchor: DateTime<Utc>,
+    max_excerpt_bytes: usize,
+    max_line_bytes: usize,
+) -> (Evidence, Option<String>) {
     let Outcome { tally, files, problems, remarks, earliest, stopped } = outcome;
     let span = tally.span;
     let read = files.iter().filter(|f| f.mode != "skipped").count();
@@ -177,7 +187,9 @@ pub fn build(outcome: Outcome, anchor: DateTime<Utc>, max_excerpt_bytes: usize) 
     }
 
     let covered_secs = match earliest {
-        Some(e) if e <= span.baseline.start => span.baseline.end.signed_duration_since(span.baseline.start).num_seconds(),
+        Some(e) if e <= span.baseline.start => {
+            span.baseline.end.signed_duration_since(span.baseline.start).num_seconds()
+        }
         Some(e) if e < span.window.start => (span.window.start - e).num_seconds(),
         _ => 0,
     };
@@ -189,7 +201,10 @@ pub fn build(outcome: Outcome, anchor: DateTime<Utc>, max_excerpt_bytes: usize) 
     let facts = &mut evidence.facts;
     facts.insert("logs.files_read".into(), read.into());
     facts.insert("logs.error_count".into(), tally.errors.into());
-    facts.insert("logs.errors_per_minute".into(), round(tally.errors as f64 / window_minutes).into());
+    facts.insert(
+        "logs.errors_per_minute".into(),
+        round(tally.errors as f64 / window_minutes).into(),
+    );
     facts.insert("logs.lines_cut".into(), tally.lines_cut.into());
     let mut baseline_rate = None;
     if covered_secs > 0 {
@@ -198,7 +213,10 @@ pub fn build(outcome: Outcome, anchor: DateTime<Utc>, max_excerpt_bytes: usize) 
         baseline_rate = Some(rate);
         facts.insert("logs.baseline_error_count".into(), tally.baseline_errors.into());
         let floor = 1.0 / covered_minutes;
-        facts.insert("logs.error_rate_ratio".into(), round(tally.errors as f64 / window_minutes / rate.max(floor)).into());
+        facts.insert(
+            "logs.error_rate_ratio".into(),
+            round(tally.errors as f64 / window_minutes / rate.max(floor)).into(),
+        );
     }
 
     let mut events = Vec::new();
@@ -213,26 +231,36 @@ pub fn build(outcome: Outcome, anchor: DateTime<Utc>, max_excerpt_bytes: usize) 
         facts.insert("logs.first_error_at".into(), fmt_time(f.time).into());
         facts.insert("logs.first_error_offset_secs".into(), f.offset_secs.into());
         events.push(
-            Event::new(f.time, "first_error", format!("First error in {}: {}", short(&f.path), f.signature))
-                .detail(f.line.clone())
-                .severity(Severity::Warning)
-                .pointer("/data/first_error")
-                .artifact(EXCERPT),
+            Event::new(
+                f.time,
+                "first_error",
+                format!("First error in {}: {}", short(&f.path), f.signature),
+            )
+            .detail(f.line.clone())
+            .severity(Severity::Warning)
+            .pointer("/data/first_error")
+            .artifact(EXCERPT),
         );
     }
 
     let signatures = signatures(&tally, covered_secs > 0);
-    let new: Vec<(usize, &SignatureData)> = signatures.iter().enumerate().filter(|(_, s)| s.new == Some(true)).collect();
-    facts.insert("logs.signature_count".into(), tally.signatures.values().filter(|s| s.count > 0).count().into());
+    let new: Vec<(usize, &SignatureData)> =
+        signatures.iter().enumerate().filter(|(_, s)| s.new == Some(true)).collect();
+    facts.insert(
+        "logs.signature_count".into(),
+        tally.signatures.values().filter(|s| s.count > 0).count().into(),
+    );
     if let Some(top) = signatures.first().filter(|s| s.count > 0) {
         facts.insert("logs.top_signature".into(), top.signature.clone().into());
     }
     if covered_secs > 0 {
-        let total_new = tally.signatures.values().filter(|s| s.count > 0 && s.baseline_count == 0).count();
+        let total_new =
+            tally.signatures.values().filter(|s| s.count > 0 && s.baseline_count == 0).count();
         facts.insert("logs.new_signatures".into(), total_new.into());
         let mut by_count = new.clone();
         by_count.sort_by_key(|(_, s)| std::cmp::Reverse(s.count));
-        let messages: Vec<String> = by_count.iter().take(MAX_NEW_FACT).map(|(_, s)| s.signature.clone()).collect();
+        let messages: Vec<String> =
+            by_count.iter().take(MAX_NEW_FACT).map(|(_, s)| s.signature.clone()).collect();
         facts.insert("logs.new_signature_messages".into(), messages.into());
     }
     for (i, s) in new.iter().take(MAX_NEW) {
@@ -270,7 +298,7 @@ pub fn build(outcome: Outcome, anchor: DateTime<Utc>, max_excerpt_bytes: usize) 
 
     let access = has_access.then(|| access_data(&tally, facts, &mut events));
 
-    let excerpt_text = excerpt(&tally, max_excerpt_bytes);
+    let excerpt_text = excerpt(&tally, max_line_bytes);
     if tally.excerpt.dropped > 0 {
         evidence.add_note(format!(
             "the excerpt keeps the newest {} bytes: {} older blocks were left out",
@@ -278,7 +306,10 @@ pub fn build(outcome: Outcome, anchor: DateTime<Utc>, max_excerpt_bytes: usize) 
         ));
     }
     if tally.signatures_lumped > 0 {
-        evidence.add_note(format!("{} errors had signatures past the cap and are not grouped", tally.signatures_lumped));
+        evidence.add_note(format!(
+            "{} errors had signatures past the cap and are not grouped",
+            tally.signatures_lumped
+        ));
     }
     if tally.lines_cut > 0 {
         evidence.add_note(format!("{} lines longer than max_line_bytes were cut", tally.lines_cut));
@@ -313,11 +344,18 @@ pub fn build(outcome: Outcome, anchor: DateTime<Utc>, max_excerpt_bytes: usize) 
 }
 
 fn signatures(tally: &Tally, baseline_covered: bool) -> Vec<SignatureData> {
-    let mut all: Vec<(&String, &crate::tally::Signature)> = tally.signatures.iter().filter(|(_, s)| s.count > 0).collect();
+    let mut all: Vec<(&String, &crate::tally::Signature)> =
+        tally.signatures.iter().filter(|(_, s)| s.count > 0).collect();
     all.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.1.first_seen.cmp(&b.1.first_seen)));
     let is_new = |s: &crate::tally::Signature| baseline_covered.then_some(s.baseline_count == 0);
     let mut kept: Vec<_> = all.iter().take(TOP_SIGNATURES).copied().collect();
-    kept.extend(all.iter().skip(TOP_SIGNATURES).filter(|(_, s)| is_new(s) == Some(true)).take(MAX_NEW).copied());
+    kept.extend(
+        all.iter()
+            .skip(TOP_SIGNATURES)
+            .filter(|(_, s)| is_new(s) == Some(true))
+            .take(MAX_NEW)
+            .copied(),
+    );
     kept.into_iter()
         .map(|(sig, s)| SignatureData {
             signature: sig.clone(),
@@ -334,30 +372,48 @@ fn signatures(tally: &Tally, baseline_covered: bool) -> Vec<SignatureData> {
 /// Window minutes whose errors are far above the baseline's rate.
 fn spikes(series: &[Point], span: &Span, baseline_per_minute: f64) -> Vec<Event> {
     let per_bucket = baseline_per_minute * span.bucket_secs as f64 / 60.0;
-    let threshold = SPIKE_MIN_ERRORS.max(3.0 * per_bucket).max(per_bucket + 4.0 * per_bucket.sqrt());
+    let threshold =
+        SPIKE_MIN_ERRORS.max(3.0 * per_bucket).max(per_bucket + 4.0 * per_bucket.sqrt());
     series
         .iter()
         .enumerate()
         .filter(|(_, p)| !p.baseline && p.errors as f64 >= threshold)
         .take(MAX_SPIKE_EVENTS)
         .map(|(i, p)| {
-            Event::new(p.minute, "error_spike", format!("{} errors in a minute (baseline {:.1}/min)", p.errors, baseline_per_minute))
-                .severity(Severity::Warning)
-                .signature("error_spike")
-                .pointer(format!("/data/series/{i}"))
+            Event::new(
+                p.minute,
+                "error_spike",
+                format!(
+                    "{} errors in a minute (baseline {:.1}/min)",
+                    p.errors, baseline_per_minute
+                ),
+            )
+            .severity(Severity::Warning)
+            .signature("error_spike")
+            .pointer(format!("/data/series/{i}"))
         })
         .collect()
 }
 
-fn access_data(tally: &Tally, facts: &mut witness_collector::Facts, events: &mut Vec<Event>) -> AccessData {
+fn access_data(
+    tally: &Tally,
+    facts: &mut witness_collector::Facts,
+    events: &mut Vec<Event>,
+) -> AccessData {
     let a = &tally.access;
     facts.insert("logs.requests".into(), a.requests.into());
     facts.insert("logs.status_5xx_count".into(), a.status_5xx.into());
     if a.requests > 0 {
-        facts.insert("logs.status_5xx_ratio".into(), round(a.status_5xx as f64 / a.requests as f64).into());
+        facts.insert(
+            "logs.status_5xx_ratio".into(),
+            round(a.status_5xx as f64 / a.requests as f64).into(),
+        );
     }
     if a.baseline_requests > 0 {
-        facts.insert("logs.status_5xx_baseline_ratio".into(), round(a.baseline_5xx as f64 / a.baseline_requests as f64).into());
+        facts.insert(
+            "logs.status_5xx_baseline_ratio".into(),
+            round(a.baseline_5xx as f64 / a.baseline_requests as f64).into(),
+        );
     }
     for (name, h, q) in [
         ("logs.latency_p50_ms", &a.latency, 0.5),
@@ -392,13 +448,17 @@ fn access_data(tally: &Tally, facts: &mut witness_collector::Facts, events: &mut
         .collect();
     endpoints.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)));
     endpoints.truncate(MAX_ENDPOINTS);
-    let mut bursts: Vec<(usize, &EndpointData)> = endpoints.iter().enumerate().filter(|(_, e)| e.burst_at.is_some()).collect();
+    let mut bursts: Vec<(usize, &EndpointData)> =
+        endpoints.iter().enumerate().filter(|(_, e)| e.burst_at.is_some()).collect();
     bursts.sort_by_key(|(_, e)| e.burst_at);
     for (i, e) in bursts.into_iter().take(MAX_BURST_EVENTS) {
         let Some(at) = e.burst_at else { continue };
         events.push(
             Event::new(at, "status_5xx_burst", format!("5xx burst on {} {}", e.method, e.path))
-                .detail(format!("{} 5xx responses in the window ({} in the baseline)", e.count, e.baseline_count))
+                .detail(format!(
+                    "{} 5xx responses in the window ({} in the baseline)",
+                    e.count, e.baseline_count
+                ))
                 .severity(Severity::Critical)
                 .signature(format!("{} {}", e.method, e.path))
                 .pointer(format!("/data/access/endpoints_5xx/{i}"))
@@ -410,26 +470,16 @@ fn access_data(tally: &Tally, facts: &mut witness_collector::Facts, events: &mut
         status_5xx: a.status_5xx,
         baseline_requests: a.baseline_requests,
         baseline_5xx: a.baseline_5xx,
-        latency_ms: LatencyData { window: (&a.latency).into(), baseline: (&a.baseline_latency).into() },
+        latency_ms: LatencyData {
+            window: (&a.latency).into(),
+            baseline: (&a.baseline_latency).into(),
+        },
         endpoints_5xx: endpoints,
     }
 }
 
-fn excerpt(tally: &Tally, cap: usize) -> Option<String> {
-    if tally.excerpt.blocks.is_empty() {
-        return None;
-    }
-    let mut text = String::with_capacity(tally.excerpt.bytes + 128);
-    if tally.excerpt.dropped > 0 {
-        text.push_str(&format!(
-            "... {} older blocks left out (max_excerpt_bytes = {cap}); the newest are kept ...\n",
-            tally.excerpt.dropped
-        ));
-    }
-    for block in &tally.excerpt.blocks {
-        text.push_str(&block.text);
-    }
-    Some(text)
+fn excerpt(tally: &Tally, max_line_bytes: usize) -> Option<String> {
+    (!tally.excerpt.blocks.is_empty()).then(|| tally.excerpt.render(max_line_bytes))
 }
 
 fn summary(tally: &Tally, evidence: &Evidence, anchor: DateTime<Utc>, new: usize) -> String {

@@ -5,6 +5,7 @@
 //! Memory stays at one buffer plus what the [`Tally`] keeps, whatever the file's size.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use memchr::{memchr, memchr_iter, memrchr};
@@ -16,7 +17,7 @@ use crate::tally::{Block, Period, Span, Tally};
 use crate::timestamp::{TimeContext, TsFormat, klog_is_error};
 
 /// Bytes read per step; a line longer than this is cut to it.
-pub const CHUNK: usize = 256 * 1024;
+pub const CHUNK: usize = 1024 * 1024;
 /// How far back (in lines) a matched line without a timestamp looks for its record's head.
 const LOOKBACK_LINES: usize = 500;
 /// Timestamps may go back this much (threads racing to the log) before a file counts as
@@ -72,20 +73,26 @@ pub struct Scanner<'a> {
     block: Option<OpenBlock>,
     /// Inside a line longer than the buffer: it is already counted as cut.
     in_long_line: bool,
+    path: Arc<str>,
 }
 
 struct OpenBlock {
     time: DateTime<Utc>,
+    offset: u64,
     /// Absolute offset just after the last line in the block.
     end: u64,
-    text: String,
+    bytes: Vec<u8>,
     after_left: usize,
 }
+
+/// Whether the scan must stop (deadline or cancellation); shared by reading threads.
+pub type Stop = dyn Fn() -> bool + Sync;
 
 impl<'a> Scanner<'a> {
     pub fn new(setup: &'a Setup, spec: FileSpec<'a>) -> Self {
         Self {
             setup,
+            path: Arc::from(spec.path),
             spec,
             tally: Tally::new(setup.span, setup.max_excerpt_bytes),
             last_head: None,
@@ -101,7 +108,12 @@ impl<'a> Scanner<'a> {
 
     /// Reads `reader`, whose first byte is at offset `start` of the file, until its end
     /// (or the window's end). A read error ends the scan after what was read is counted.
-    pub fn run(&mut self, mut reader: impl Read, start: u64, stop: &dyn Fn() -> bool) -> (Ended, Option<io::Error>) {
+    pub fn run(
+        &mut self,
+        mut reader: impl Read,
+        start: u64,
+        stop: &Stop,
+    ) -> (Ended, Option<io::Error>) {
         let mut buf = vec![0u8; CHUNK.max(self.setup.max_line_bytes * 2)];
         let mut len = 0usize;
         let mut abs = start;
@@ -172,7 +184,10 @@ impl<'a> Scanner<'a> {
             buf.copy_within(end..len, 0);
             len -= end;
             abs += end as u64;
-            if self.spec.stop_at_window_end && !self.out_of_order && tail.is_some_and(|t| t >= stop_after) {
+            if self.spec.stop_at_window_end
+                && !self.out_of_order
+                && tail.is_some_and(|t| t >= stop_after)
+            {
                 break;
             }
             if eof {
@@ -190,7 +205,9 @@ impl<'a> Scanner<'a> {
         let line_walk = self.spec.access || matches!(self.spec.format, TsFormat::Klog);
         if line_walk {
             let mut ls = 0;
-            for nl in memchr_iter(b'\n', buf).chain((buf.last() != Some(&b'\n')).then_some(buf.len())) {
+            for nl in
+                memchr_iter(b'\n', buf).chain((buf.last() != Some(&b'\n')).then_some(buf.len()))
+            {
                 self.walked_line(buf, ls, nl, abs);
                 ls = nl + 1;
             }
@@ -265,7 +282,8 @@ impl<'a> Scanner<'a> {
             let Some(request) = access::parse(line) else { return };
             self.tally.request(t, period, &request);
             if request.status >= 500 && !self.excluded(line) {
-                let signature = format!("{} {} {}", request.method, request.template, request.status);
+                let signature =
+                    format!("{} {} {}", request.method, request.template, request.status);
                 self.count(abs + ls as u64, t, period, signature, buf, ls, le, abs);
             }
             return;
@@ -282,7 +300,14 @@ impl<'a> Scanner<'a> {
     }
 
     /// A line that matched a pattern: find its record, count it once, keep it.
-    fn matched_line(&mut self, buf: &[u8], ls: usize, le: usize, abs: u64, parsed: Option<(DateTime<Utc>, usize)>) {
+    fn matched_line(
+        &mut self,
+        buf: &[u8],
+        ls: usize,
+        le: usize,
+        abs: u64,
+        parsed: Option<(DateTime<Utc>, usize)>,
+    ) {
         let full = trim_cr(&buf[ls..le]);
         if full.len() > self.setup.max_line_bytes && !self.in_long_line {
             self.tally.lines_cut += 1;
@@ -321,7 +346,17 @@ impl<'a> Scanner<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn count(&mut self, head: u64, t: DateTime<Utc>, period: Period, signature: String, buf: &[u8], ls: usize, le: usize, abs: u64) {
+    fn count(
+        &mut self,
+        head: u64,
+        t: DateTime<Utc>,
+        period: Period,
+        signature: String,
+        buf: &[u8],
+        ls: usize,
+        le: usize,
+        abs: u64,
+    ) {
         self.counted_head = Some(head);
         let line = trim_cr(&buf[ls..le]);
         let line = &line[..line.len().min(self.setup.max_line_bytes)];
@@ -365,16 +400,20 @@ impl<'a> Scanner<'a> {
                 }
                 from = memrchr(b'\n', &buf[..from - 1]).map_or(0, |i| i + 1);
             }
-            let header = format!("==> {} @ {} (byte {})\n", self.spec.path, witness_collector::time::format(t), line_abs);
-            self.block = Some(OpenBlock { time: t, end: abs + from as u64, text: header, after_left: 0 });
+            self.block = Some(OpenBlock {
+                time: t,
+                offset: line_abs,
+                end: abs + from as u64,
+                bytes: Vec::new(),
+                after_left: 0,
+            });
         }
         let cap = self.setup.max_excerpt_bytes;
-        let max_line = self.setup.max_line_bytes;
         let Some(block) = self.block.as_mut() else { return };
         let line_end = (le + 1).min(buf.len());
         if abs + line_end as u64 > block.end {
             let from = (block.end - abs) as usize;
-            append_lines(&mut block.text, &buf[from..line_end], cap, max_line);
+            append(&mut block.bytes, &buf[from..line_end], cap);
             block.end = abs + line_end as u64;
         }
         // After-context counts from this line; some of it may be in the block already.
@@ -382,7 +421,7 @@ impl<'a> Scanner<'a> {
         let already = memchr_iter(b'\n', &buf[line_end.min(block_at)..block_at]).count();
         let want = n.saturating_sub(already);
         let (taken, end) = take_lines(&buf[block_at..], want);
-        append_lines(&mut block.text, &buf[block_at..block_at + end], cap, max_line);
+        append(&mut block.bytes, &buf[block_at..block_at + end], cap);
         block.end += end as u64;
         block.after_left = want - taken;
     }
@@ -390,20 +429,25 @@ impl<'a> Scanner<'a> {
     /// Adds the after-context a block still wants from the start of the next buffer.
     fn continue_block(&mut self, buf: &[u8], abs: u64) {
         let cap = self.setup.max_excerpt_bytes;
-        let max_line = self.setup.max_line_bytes;
         let Some(block) = self.block.as_mut() else { return };
         if block.after_left == 0 || block.end != abs {
             return;
         }
         let (taken, end) = take_lines(buf, block.after_left);
-        append_lines(&mut block.text, &buf[..end], cap, max_line);
+        append(&mut block.bytes, &buf[..end], cap);
         block.end += end as u64;
         block.after_left -= taken;
     }
 
     fn finish_block(&mut self) {
         if let Some(block) = self.block.take() {
-            self.tally.excerpt.push(Block { time: block.time, text: block.text });
+            let path = self.path.clone();
+            self.tally.excerpt.push(Block {
+                time: block.time,
+                path,
+                offset: block.offset,
+                bytes: block.bytes,
+            });
         }
     }
 }
@@ -419,16 +463,10 @@ fn take_lines(buf: &[u8], n: usize) -> (usize, usize) {
     (taken, end)
 }
 
-/// Appends whole lines, each cut to `max_line` bytes, while the text stays under `cap`.
-fn append_lines(text: &mut String, lines: &[u8], cap: usize, max_line: usize) {
-    for line in lines.split_inclusive(|c| *c == b'\n') {
-        if text.len() >= cap {
-            return;
-        }
-        let body = trim_cr(line.strip_suffix(b"\n").unwrap_or(line));
-        text.push_str(&String::from_utf8_lossy(&body[..body.len().min(max_line)]));
-        text.push('\n');
-    }
+/// Appends raw bytes to a block while it stays under `cap`.
+fn append(bytes: &mut Vec<u8>, more: &[u8], cap: usize) {
+    let room = cap.saturating_sub(bytes.len());
+    bytes.extend_from_slice(&more[..more.len().min(room)]);
 }
 
 fn trim_cr(line: &[u8]) -> &[u8] {

@@ -10,15 +10,18 @@ const MAX_SIGNATURE: usize = 240;
 /// text lines what follows the timestamp.
 pub fn message(line: &[u8], after_timestamp: usize, json: bool) -> String {
     if json {
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(line.trim_ascii()) {
-            let parts: Vec<String> = ["msg", "message", "error", "err", "exception", "error.message"]
-                .iter()
-                .filter_map(|k| match map.get(*k)? {
-                    serde_json::Value::String(s) => Some(s.clone()),
-                    serde_json::Value::Null => None,
-                    other => Some(other.to_string()),
-                })
-                .collect();
+        if let Ok(serde_json::Value::Object(map)) =
+            serde_json::from_slice::<serde_json::Value>(line.trim_ascii())
+        {
+            let parts: Vec<String> =
+                ["msg", "message", "error", "err", "exception", "error.message"]
+                    .iter()
+                    .filter_map(|k| match map.get(*k)? {
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        serde_json::Value::Null => None,
+                        other => Some(other.to_string()),
+                    })
+                    .collect();
             if !parts.is_empty() {
                 return parts.join(": ");
             }
@@ -46,7 +49,9 @@ pub fn normalize(message: &str) -> String {
             continue;
         }
         last_space = false;
-        if (c == b'"' || (c == b'\'' && word_start)) && let Some(len) = quoted(&b[i..], c) {
+        if (c == b'"' || (c == b'\'' && word_start))
+            && let Some(len) = quoted(&b[i..], c)
+        {
             out.push(c as char);
             out.push_str("<s>");
             out.push(c as char);
@@ -54,11 +59,23 @@ pub fn normalize(message: &str) -> String {
             continue;
         }
         if word_start && is_word(c) {
-            let len = b[i..].iter().take_while(|x| is_word(**x) || **x == b'-' || **x == b'.' || **x == b':').count();
+            let len = b[i..]
+                .iter()
+                .take_while(|x| is_word(**x) || **x == b'-' || **x == b'.' || **x == b':')
+                .count();
             let token = &b[i..i + len];
             if let Some((placeholder, used)) = classify(token) {
                 out.push_str(placeholder);
                 i += used;
+                continue;
+            }
+            let id_len = b[i..]
+                .iter()
+                .take_while(|x| x.is_ascii_alphanumeric() || **x == b'_' || **x == b'-')
+                .count();
+            if let Some(replaced) = prefixed_id(&b[i..i + id_len]) {
+                out.push_str(&replaced);
+                i += id_len;
                 continue;
             }
         }
@@ -123,6 +140,30 @@ fn classify(token: &[u8]) -> Option<(&'static str, usize)> {
     (hex_len > 0).then_some(("<hex>", hex_len))
 }
 
+/// Ids with a readable prefix (`ch_3f9a0c1b2e`, `req-7Hk29xQ01`): the prefix stays, every
+/// `_`/`-` separated part of six or more characters with a digit becomes `<id>`.
+fn prefixed_id(token: &[u8]) -> Option<String> {
+    if token.len() < 8 || !token.iter().any(|c| *c == b'_' || *c == b'-') {
+        return None;
+    }
+    let mut out = String::with_capacity(token.len());
+    let mut replaced = false;
+    let mut at = 0;
+    for part in token.split(|c| *c == b'_' || *c == b'-') {
+        if at > 0 {
+            out.push(token[at - 1] as char);
+        }
+        at += part.len() + 1;
+        if part.len() >= 6 && part.iter().any(u8::is_ascii_digit) {
+            out.push_str("<id>");
+            replaced = true;
+        } else {
+            out.push_str(std::str::from_utf8(part).ok()?);
+        }
+    }
+    replaced.then_some(out)
+}
+
 fn is_uuid(b: &[u8]) -> bool {
     b.iter().enumerate().all(|(i, c)| match i {
         8 | 13 | 18 | 23 => *c == b'-',
@@ -165,13 +206,19 @@ mod tests {
     #[test]
     fn variable_parts_are_replaced() {
         let cases = [
-            ("timeout after 3012 ms talking to 10.0.0.7:5432", "timeout after <n> ms talking to <ip>"),
+            (
+                "timeout after 3012 ms talking to 10.0.0.7:5432",
+                "timeout after <n> ms talking to <ip>",
+            ),
             ("order 550e8400-e29b-41d4-a716-446655440000 failed", "order <uuid> failed"),
             ("GET /users/123/orders/9f86d081884c7d65 -> 500", "GET /users/<n>/orders/<hex> -> <n>"),
             (r#"user "alice" not found in 'db-1'"#, r#"user "<s>" not found in '<s>'"#),
             ("pointer 0xdeadBEEF   nil", "pointer <hex> nil"),
             ("can't connect", "can't connect"),
             ("café 42", "café <n>"),
+            ("charge ch_3f9a0c1b2e7d failed", "charge ch_<id> failed"),
+            ("request req-7Hk29xQ01 slow", "request req-<id> slow"),
+            ("max_connections reached", "max_connections reached"),
         ];
         for (input, want) in cases {
             assert_eq!(normalize(input), want, "{input}");

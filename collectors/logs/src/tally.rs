@@ -4,6 +4,7 @@
 //! at the end.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use witness_collector::Window;
@@ -116,11 +117,15 @@ pub struct AccessTally {
     pub endpoints: HashMap<(String, String), Endpoint>,
 }
 
-/// One kept stretch of lines: a matched line with its context.
+/// One kept stretch of lines: a matched line with its context, as read (raw bytes; they
+/// are made text when the excerpt is written, so blocks later dropped cost only a copy).
 #[derive(Debug, Clone)]
 pub struct Block {
     pub time: DateTime<Utc>,
-    pub text: String,
+    pub path: Arc<str>,
+    /// Byte offset of the matched line in its file.
+    pub offset: u64,
+    pub bytes: Vec<u8>,
 }
 
 /// The excerpt: blocks in time order, capped by bytes, newest kept.
@@ -138,18 +143,15 @@ impl Excerpt {
     }
 
     pub fn push(&mut self, mut block: Block) {
-        if block.text.len() > self.cap {
-            let mut cut = self.cap;
-            while !block.text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            block.text.truncate(cut);
+        if block.bytes.len() > self.cap {
+            // Keep the block's start: the matched line comes first after the context.
+            block.bytes.truncate(self.cap);
         }
-        self.bytes += block.text.len();
+        self.bytes += block.bytes.len();
         self.blocks.push_back(block);
         while self.bytes > self.cap {
             let Some(old) = self.blocks.pop_front() else { break };
-            self.bytes -= old.text.len();
+            self.bytes -= old.bytes.len();
             self.dropped += 1;
         }
     }
@@ -157,11 +159,40 @@ impl Excerpt {
     fn merge(&mut self, other: Excerpt) {
         self.dropped += other.dropped;
         let mut all: Vec<Block> = self.blocks.drain(..).chain(other.blocks).collect();
-        all.sort_by_key(|b| b.time);
+        all.sort_by_key(|b| (b.time, b.offset));
         self.bytes = 0;
         for block in all {
             self.push(block);
         }
+    }
+
+    /// The excerpt as text: a header per block, lines cut to `max_line` bytes, invalid
+    /// UTF-8 replaced.
+    pub fn render(&self, max_line: usize) -> String {
+        let mut text = String::with_capacity(self.bytes + self.blocks.len() * 80 + 128);
+        if self.dropped > 0 {
+            text.push_str(&format!(
+                "... {} older blocks left out (max_excerpt_bytes = {}); the newest are kept ...\n",
+                self.dropped, self.cap
+            ));
+        }
+        for block in &self.blocks {
+            text.push_str(&format!(
+                "==> {} @ {} (byte {})\n",
+                block.path,
+                witness_collector::time::format(block.time),
+                block.offset
+            ));
+            for line in block.bytes.split(|c| *c == b'\n') {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                text.push_str(&String::from_utf8_lossy(&line[..line.len().min(max_line)]));
+                text.push('\n');
+            }
+            if block.bytes.ends_with(b"\n") {
+                text.pop();
+            }
+        }
+        text
     }
 }
 
@@ -197,7 +228,14 @@ impl Tally {
     }
 
     /// Counts one error record at `t` with its signature; `line` is its first matched line.
-    pub fn error(&mut self, t: DateTime<Utc>, period: Period, signature: String, line: &[u8], path: &str) {
+    pub fn error(
+        &mut self,
+        t: DateTime<Utc>,
+        period: Period,
+        signature: String,
+        line: &[u8],
+        path: &str,
+    ) {
         match period {
             Period::Outside => return,
             Period::Baseline => self.baseline_errors += 1,
@@ -206,14 +244,19 @@ impl Tally {
         if let Some(b) = self.span.bucket(t) {
             self.series[b].errors += 1;
         }
-        let lumped = !self.signatures.contains_key(&signature) && self.signatures.len() >= MAX_SIGNATURES;
+        let lumped =
+            !self.signatures.contains_key(&signature) && self.signatures.len() >= MAX_SIGNATURES;
         if lumped {
             self.signatures_lumped += 1;
             return;
         }
         if period == Period::Window && self.first_error.as_ref().is_none_or(|f| t < f.time) {
-            self.first_error =
-                Some(FirstError { time: t, path: path.to_owned(), line: example(line), signature: signature.clone() });
+            self.first_error = Some(FirstError {
+                time: t,
+                path: path.to_owned(),
+                line: example(line),
+                signature: signature.clone(),
+            });
         }
         let sig = self.signatures.entry(signature).or_default();
         match period {

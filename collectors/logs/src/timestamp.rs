@@ -73,12 +73,15 @@ impl TsFormat {
             TsFormat::IsoNear => {
                 let limit = line.len().min(NEAR_BYTES);
                 (0..limit).find_map(|i| {
-                    let starts = line[i].is_ascii_digit() && (i == 0 || !line[i - 1].is_ascii_digit());
+                    let starts =
+                        line[i].is_ascii_digit() && (i == 0 || !line[i - 1].is_ascii_digit());
                     if starts { parse_iso(line, i, cx) } else { None }
                 })
             }
             TsFormat::Syslog => parse_syslog(line, skip_pri(line), cx),
-            TsFormat::Clf => memchr::memchr_iter(b'[', line).take(4).find_map(|i| parse_clf(line, i)),
+            TsFormat::Clf => {
+                memchr::memchr_iter(b'[', line).take(4).find_map(|i| parse_clf(line, i))
+            }
             TsFormat::NginxError => parse_nginx_error(line, cx),
             TsFormat::ApacheError => parse_apache_error(line, cx),
             TsFormat::Klog => parse_klog(line, cx),
@@ -107,14 +110,23 @@ impl TimeContext {
         if self.tz == Tz::UTC {
             return Some(naive.and_utc());
         }
-        let resolved = self.tz.from_local_datetime(&naive).earliest().or_else(|| {
-            self.tz.from_local_datetime(&(naive + Duration::hours(1))).earliest()
-        })?;
+        let resolved =
+            self.tz.from_local_datetime(&naive).earliest().or_else(|| {
+                self.tz.from_local_datetime(&(naive + Duration::hours(1))).earliest()
+            })?;
         Some(resolved.with_timezone(&Utc))
     }
 
     /// A yearless local time with the year inferred.
-    fn yearless(&self, month: u32, day: u32, h: u32, m: u32, s: u32, nanos: u32) -> Option<DateTime<Utc>> {
+    fn yearless(
+        &self,
+        month: u32,
+        day: u32,
+        h: u32,
+        m: u32,
+        s: u32,
+        nanos: u32,
+    ) -> Option<DateTime<Utc>> {
         let limit = self.reference + Duration::days(1);
         let year = self.reference.year();
         for y in [year, year - 1] {
@@ -185,7 +197,11 @@ fn parse_json(line: &[u8], key: &str, cx: &TimeContext) -> Option<DateTime<Utc>>
 pub fn json_time(value: &serde_json::Value, cx: &TimeContext) -> Option<DateTime<Utc>> {
     match value {
         serde_json::Value::Number(n) => {
-            if let Some(i) = n.as_i64() { epoch_int(i) } else { epoch_float(n.as_f64()?) }
+            if let Some(i) = n.as_i64() {
+                epoch_int(i)
+            } else {
+                epoch_float(n.as_f64()?)
+            }
         }
         serde_json::Value::String(s) => {
             let b = s.trim().as_bytes();
@@ -241,7 +257,9 @@ fn epoch_float(v: f64) -> Option<DateTime<Utc>> {
 
 fn num(b: &[u8], at: usize, n: usize) -> Option<u32> {
     let digits = b.get(at..at + n)?;
-    digits.iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+    digits
+        .iter()
+        .try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
 }
 
 /// A space-padded or zero-padded two-character day (`" 9"`, `"09"`, `"19"`).
@@ -253,8 +271,10 @@ fn padded_day(b: &[u8], at: usize) -> Option<u32> {
 }
 
 fn month(b: &[u8], at: usize) -> Option<u32> {
-    const MONTHS: [&[u8; 3]; 12] =
-        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
     let name = b.get(at..at + 3)?;
     MONTHS.iter().position(|m| m.as_slice() == name).map(|i| i as u32 + 1)
 }
@@ -283,7 +303,13 @@ fn fraction(b: &[u8], at: usize) -> (u32, usize) {
     (nanos, at + 1 + digits)
 }
 
-fn naive(y: i32, mo: u32, d: u32, (h, mi, s): (u32, u32, u32), nanos: u32) -> Option<NaiveDateTime> {
+fn naive(
+    y: i32,
+    mo: u32,
+    d: u32,
+    (h, mi, s): (u32, u32, u32),
+    nanos: u32,
+) -> Option<NaiveDateTime> {
     NaiveDate::from_ymd_opt(y, mo, d)?.and_hms_nano_opt(h, mi, s, nanos)
 }
 
@@ -346,7 +372,8 @@ fn parse_iso(b: &[u8], at: usize, cx: &TimeContext) -> Option<(DateTime<Utc>, us
             Some((with_offset(naive, secs)?, after))
         }
         Some(b' ') => {
-            let letters = b[end + 1..].iter().take(6).take_while(|c| c.is_ascii_uppercase()).count();
+            let letters =
+                b[end + 1..].iter().take(6).take_while(|c| c.is_ascii_uppercase()).count();
             let boundary = matches!(b.get(end + 1 + letters), None | Some(b' ' | b']' | b'\t'));
             if (2..=5).contains(&letters) && boundary {
                 if let Some(hours) = abbreviation_offset(&b[end + 1..end + 1 + letters]) {
@@ -478,27 +505,76 @@ mod tests {
     #[test]
     fn every_documented_example_parses_to_the_same_instant() {
         let cases: &[(&[u8], TsFormat, &str)] = &[
-            (b"2025-11-19T21:00:00.123456789Z msg", TsFormat::IsoStart, "2025-11-19T21:00:00.123456789Z"),
+            (
+                b"2025-11-19T21:00:00.123456789Z msg",
+                TsFormat::IsoStart,
+                "2025-11-19T21:00:00.123456789Z",
+            ),
             (b"2025-11-19 22:00:00+01:00 msg", TsFormat::IsoStart, "2025-11-19T21:00:00Z"),
             (b"2025-11-19T22:00:00+0100 msg", TsFormat::IsoStart, "2025-11-19T21:00:00Z"),
-            (b"<34>1 2025-11-19T21:00:00.003Z host app", TsFormat::IsoNear, "2025-11-19T21:00:00.003Z"),
+            (
+                b"<34>1 2025-11-19T21:00:00.003Z host app",
+                TsFormat::IsoNear,
+                "2025-11-19T21:00:00.003Z",
+            ),
             (b"Nov 19 21:00:00 host app[1]: x", TsFormat::Syslog, "2025-11-19T21:00:00Z"),
             (b"<13>Nov  9 21:00:00 host app: x", TsFormat::Syslog, "2025-11-09T21:00:00Z"),
-            (b"1.2.3.4 - - [19/Nov/2025:22:00:00 +0100] \"GET / HTTP/1.1\" 200 1", TsFormat::Clf, "2025-11-19T21:00:00Z"),
-            (b"2025/11/19 21:00:00 [error] 77#77: *5 x", TsFormat::NginxError, "2025-11-19T21:00:00Z"),
-            (b"[Wed Nov 19 21:00:00.123456 2025] [core:error] x", TsFormat::ApacheError, "2025-11-19T21:00:00.123456Z"),
-            (b"E1119 21:00:00.123456   24371 main.go:12] msg", TsFormat::Klog, "2025-11-19T21:00:00.123456Z"),
+            (
+                b"1.2.3.4 - - [19/Nov/2025:22:00:00 +0100] \"GET / HTTP/1.1\" 200 1",
+                TsFormat::Clf,
+                "2025-11-19T21:00:00Z",
+            ),
+            (
+                b"2025/11/19 21:00:00 [error] 77#77: *5 x",
+                TsFormat::NginxError,
+                "2025-11-19T21:00:00Z",
+            ),
+            (
+                b"[Wed Nov 19 21:00:00.123456 2025] [core:error] x",
+                TsFormat::ApacheError,
+                "2025-11-19T21:00:00.123456Z",
+            ),
+            (
+                b"E1119 21:00:00.123456   24371 main.go:12] msg",
+                TsFormat::Klog,
+                "2025-11-19T21:00:00.123456Z",
+            ),
             (b"2025-11-19 21:00:00,123 ERROR x", TsFormat::IsoStart, "2025-11-19T21:00:00.123Z"),
-            (b"2025-11-19 22:00:00.123 CET [1234] LOG:  x", TsFormat::IsoStart, "2025-11-19T21:00:00.123Z"),
-            (b"{\"ts\":1763586000.5,\"msg\":\"x\"}", TsFormat::Json { key: "ts".into() }, "2025-11-19T21:00:00.5Z"),
-            (b"{\"time\":1763586000123}", TsFormat::Json { key: "time".into() }, "2025-11-19T21:00:00.123Z"),
-            (b"{\"__REALTIME_TIMESTAMP\":\"1763586000000001\"}", TsFormat::Json { key: "__REALTIME_TIMESTAMP".into() }, "2025-11-19T21:00:00.000001Z"),
-            (b"{\"@timestamp\":\"2025-11-19T21:00:00Z\"}", TsFormat::Json { key: "@timestamp".into() }, "2025-11-19T21:00:00Z"),
+            (
+                b"2025-11-19 22:00:00.123 CET [1234] LOG:  x",
+                TsFormat::IsoStart,
+                "2025-11-19T21:00:00.123Z",
+            ),
+            (
+                b"{\"ts\":1763586000.5,\"msg\":\"x\"}",
+                TsFormat::Json { key: "ts".into() },
+                "2025-11-19T21:00:00.5Z",
+            ),
+            (
+                b"{\"time\":1763586000123}",
+                TsFormat::Json { key: "time".into() },
+                "2025-11-19T21:00:00.123Z",
+            ),
+            (
+                b"{\"__REALTIME_TIMESTAMP\":\"1763586000000001\"}",
+                TsFormat::Json { key: "__REALTIME_TIMESTAMP".into() },
+                "2025-11-19T21:00:00.000001Z",
+            ),
+            (
+                b"{\"@timestamp\":\"2025-11-19T21:00:00Z\"}",
+                TsFormat::Json { key: "@timestamp".into() },
+                "2025-11-19T21:00:00Z",
+            ),
         ];
         for (line, format, want) in cases {
             let got = format.parse(line, &cx()).map(|(t, _)| t);
             assert_eq!(got, Some(t(want)), "{}", String::from_utf8_lossy(line));
-            assert_eq!(detect(&[line], &cx()).as_ref(), Some(format), "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                detect(&[line], &cx()).as_ref(),
+                Some(format),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
         }
     }
 
@@ -517,7 +593,12 @@ mod tests {
 
     #[test]
     fn junk_is_not_a_timestamp() {
-        for line in [&b"\tat com.example.Foo(Foo.java:12)"[..], b"", b"\xff\xfe2025-", b"2025-13-45T99:00:00Z"] {
+        for line in [
+            &b"\tat com.example.Foo(Foo.java:12)"[..],
+            b"",
+            b"\xff\xfe2025-",
+            b"2025-13-45T99:00:00Z",
+        ] {
             assert_eq!(detect(&[line], &cx()), None);
         }
     }

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Benchmark of the `logs` collector against ripgrep (not a timed test).
+#
+#   tests/bench/logs.sh [SIZE_BYTES] [RUNS]
+#
+# Generates a time-ordered 24-hour application log of at least SIZE_BYTES (default 1 GiB)
+# under ${BENCH_DIR:-${TMPDIR:-/tmp}/witness-logs-bench} (outside the repository; reused
+# when it is already there), builds the collector's `logscan` example in release mode and
+# reports, side by side with `rg -c PATTERN FILE` over the same patterns:
+#   (a) window = the last 15 minutes: witness vs rg over the whole file (target >= 10x faster)
+#   (b) window = the whole file:      witness vs rg (target <= 1.3x rg's time), while
+#       witness also buckets errors per minute and groups signatures
+#   (c) peak RSS of witness (target < 64 MiB)
+# Each figure is the best (minimum) wall-clock time of RUNS runs (default 5), runs
+# interleaved, with the file in the page cache: the machine is shared, so the minimum is
+# the figure least disturbed by other work. Needs `rg` (Debian: apt-get install ripgrep)
+# and GNU time (/usr/bin/time).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SIZE=${1:-$((1024 * 1024 * 1024))}
+RUNS=${2:-5}
+DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/witness-logs-bench}
+FILE=$DIR/app.log
+# The collector's default error patterns, as one alternation for rg.
+PATTERN='ERROR|FATAL|CRITICAL|PANIC|panic|Exception|Traceback|level=error|"level":\s*"error"|\[(?:error|crit|alert|emerg)\]|:(?:error|crit|alert|emerg)\]'
+
+command -v rg >/dev/null || { echo "rg not found: apt-get install ripgrep" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time not found: apt-get install time" >&2; exit 2; }
+
+cargo build --quiet --release -p witness-logs --examples
+TARGET=${CARGO_TARGET_DIR:-target}
+LOGSCAN=$TARGET/release/examples/logscan
+LOGGEN=$TARGET/release/examples/loggen
+
+mkdir -p "$DIR"
+if [ ! -f "$FILE" ] || [ "$(stat -c %s "$FILE")" -lt "$SIZE" ]; then
+    echo "generating $FILE ($SIZE bytes, 24 hours)..."
+    "$LOGGEN" "$FILE" "$SIZE" 24
+fi
+cat "$FILE" >/dev/null # into the page cache, for every contender alike
+
+# Prints "<seconds> <max RSS KiB>" of one run of the command.
+RSS_OUT=$(mktemp)
+trap 'rm -f "$RSS_OUT"' EXIT
+measure() {
+    local start end
+    start=$(date +%s%N)
+    /usr/bin/time -f '%M' -o "$RSS_OUT" "$@" >/dev/null 2>&1
+    end=$(date +%s%N)
+    echo "$(( (end - start) / 1000 ))e-6 $(tail -1 "$RSS_OUT")" | awk '{printf "%.4f %d\n", $1, $2}'
+}
+
+best_rg=999999; best_last=999999; best_whole=999999; rss_last=0; rss_whole=0
+for _ in $(seq "$RUNS"); do
+    read -r t _ < <(measure rg -c "$PATTERN" "$FILE")
+    best_rg=$(echo "$t $best_rg" | awk '{print ($1 < $2) ? $1 : $2}')
+    read -r t m < <(measure "$LOGSCAN" "$FILE" --last-mins 15)
+    best_last=$(echo "$t $best_last" | awk '{print ($1 < $2) ? $1 : $2}')
+    rss_last=$(( m > rss_last ? m : rss_last ))
+    read -r t m < <(measure "$LOGSCAN" "$FILE" --whole)
+    best_whole=$(echo "$t $best_whole" | awk '{print ($1 < $2) ? $1 : $2}')
+    rss_whole=$(( m > rss_whole ? m : rss_whole ))
+done
+
+echo
+echo "file: $FILE ($(stat -c %s "$FILE") bytes, $(wc -l <"$FILE") lines); best of $RUNS runs"
+echo "rg -c (whole file) matching lines: $(rg -c "$PATTERN" "$FILE")"
+echo "witness, last 15 min: $("$LOGSCAN" "$FILE" --last-mins 15 2>/dev/null)"
+echo "witness, whole file:  $("$LOGSCAN" "$FILE" --whole 2>/dev/null)"
+echo
+awk -v rg="$best_rg" -v last="$best_last" -v whole="$best_whole" -v rl="$rss_last" -v rw="$rss_whole" 'BEGIN {
+    printf "%-34s %10s %10s %12s %s\n", "case", "witness s", "rg -c s", "ratio", "target"
+    printf "%-34s %10.4f %10.4f %11.1fx %s\n", "(a) window = last 15 minutes", last, rg, rg / last, "witness >= 10x faster"
+    printf "%-34s %10.4f %10.4f %11.2fx %s\n", "(b) window = whole file", whole, rg, whole / rg, "witness <= 1.3x rg"
+    printf "%-34s %10.1f MiB (last 15 min), %.1f MiB (whole file); target < 64 MiB\n", "(c) peak RSS of witness", rl / 1024, rw / 1024
+}'
