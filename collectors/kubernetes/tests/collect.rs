@@ -779,3 +779,18 @@ async fn a_busy_namespace_is_read_within_the_caps() {
         json.to_string().len()
     );
 }
+
+/// Runs the collector over every kind of object, its alert naming a pod, and returns the
+/// requests the fake API server received (for the RBAC test).
+pub async fn run_full_scenario() -> Vec<crate::fake_api::Recorded> {
+    let mut s = setup().await;
+    s.config.deployments.clear();
+    three_revisions(&s.api);
+    s.api.add("horizontalpodautoscalers", [hpa("web", "web", 2, 10, 3, 3, 50)]);
+    s.api.add("events", [event("Pod", "web-r3-p0", "Warning", "Unhealthy", "probe failed", -3, 1)]);
+    let mut ctx = ctx();
+    ctx.trigger.labels = [("pod".to_owned(), "web-r3-p0".to_owned())].into();
+    let evidence = run(&s.config, &ctx).await.unwrap();
+    assert_eq!(evidence.status, Status::Ok, "{:?}", evidence.notes);
+    s.api.requests()
+}

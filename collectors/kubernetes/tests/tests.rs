@@ -9,3 +9,4 @@
 mod collect;
 mod fake_api;
 mod fixtures;
+mod rbac;
