@@ -1,0 +1,371 @@
+//! Normalization of webhook bodies: Alertmanager v4 (and Grafana's v1, which is the same
+//! shape), PagerDuty V3 and the generic `{title, labels, starts_at}` body each become a
+//! list of [`Incoming`] alerts in the one trigger model. Unknown fields are ignored; a
+//! missing or mistyped required field is a [`HookError`] naming it with its JSON path.
+//! The formats are in `reference/wire-formats.md` §1–3.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::trigger::{Trigger, TriggerSource};
+
+/// One alert of a notification, normalized.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The trigger a run would start with; `status` is `firing` or `resolved` (PagerDuty
+    /// updates such as `incident.acknowledged` keep their event type there).
+    pub trigger: Trigger,
+}
+
+impl Incoming {
+    pub fn is_firing(&self) -> bool {
+        self.trigger.status == "firing"
+    }
+
+    /// The keys that make two alerts the same incident: fingerprint, group key, incident id.
+    pub fn dedup_keys(&self) -> Vec<String> {
+        let t = &self.trigger;
+        let mut keys = Vec::with_capacity(3);
+        if let Some(fp) = &t.fingerprint {
+            keys.push(format!("fp:{}:{fp}", t.source.as_str()));
+        }
+        if let Some(group) = &t.group_key {
+            keys.push(format!("group:{}:{group}", t.source.as_str()));
+        }
+        if let Some(id) = &t.incident_id {
+            keys.push(format!("incident:{id}"));
+        }
+        keys
+    }
+
+    /// Same fingerprint, start and status: a redelivery (Alertmanager's repeat interval,
+    /// an HA pair sending twice) rather than a new alert.
+    pub fn redelivery_key(&self) -> String {
+        let t = &self.trigger;
+        format!(
+            "{}|{}|{}|{}",
+            t.source.as_str(),
+            t.fingerprint.as_deref().or(t.incident_id.as_deref()).unwrap_or(""),
+            t.starts_at.timestamp_millis(),
+            t.status
+        )
+    }
+}
+
+/// A parsed notification.
+#[derive(Debug)]
+pub enum Notification {
+    Alerts(Vec<Incoming>),
+    /// PagerDuty's `pagey.ping`: answered, nothing else.
+    Ping,
+}
+
+/// Why a body was refused (`400`).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum HookError {
+    #[error("the body is not JSON: {0}")]
+    NotJson(String),
+    #[error("missing required field `{0}`")]
+    Missing(String),
+    #[error("field `{field}` {problem}")]
+    Invalid { field: String, problem: String },
+}
+
+fn missing(field: impl Into<String>) -> HookError {
+    HookError::Missing(field.into())
+}
+
+fn invalid(field: impl Into<String>, problem: impl Into<String>) -> HookError {
+    HookError::Invalid { field: field.into(), problem: problem.into() }
+}
+
+fn parse(body: &[u8]) -> Result<Value, HookError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| HookError::NotJson(e.to_string()))?;
+    if value.is_object() { Ok(value) } else { Err(invalid("$", "must be a JSON object")) }
+}
+
+fn required<'a>(value: &'a Value, key: &str, path: &str) -> Result<&'a Value, HookError> {
+    match value.get(key) {
+        Some(Value::Null) | None => Err(missing(path)),
+        Some(v) => Ok(v),
+    }
+}
+
+fn string(value: &Value, key: &str, path: &str) -> Result<String, HookError> {
+    required(value, key, path)?
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| invalid(path, "must be a string"))
+}
+
+fn optional_string(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+fn time(value: &Value, key: &str, path: &str) -> Result<DateTime<Utc>, HookError> {
+    let text = string(value, key, path)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| invalid(path, format!("{text:?} is not an RFC 3339 time")))
+}
+
+/// A map of strings; other value types are rendered as JSON text rather than refused.
+fn string_map(value: Option<&Value>, path: &str) -> Result<BTreeMap<String, String>, HookError> {
+    match value {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(Value::Object(map)) => Ok(map
+            .iter()
+            .map(|(k, v)| {
+                let v = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+                (k.clone(), v)
+            })
+            .collect()),
+        Some(_) => Err(invalid(path, "must be an object of strings")),
+    }
+}
+
+/// A fingerprint for senders that have none: the first 16 hex digits of the SHA-256 of
+/// the sorted labels, so the same alert always dedups the same way.
+fn label_fingerprint(name: &str, labels: &BTreeMap<String, String>) -> String {
+    let mut hash = Sha256::new();
+    hash.update(name.as_bytes());
+    for (k, v) in labels {
+        hash.update([0]);
+        hash.update(k.as_bytes());
+        hash.update([0]);
+        hash.update(v.as_bytes());
+    }
+    hex::encode(&hash.finalize()[..8])
+}
+
+/// Alertmanager v4 and Grafana v1 bodies (the same shape). `source` says which hook it
+/// came in on, and a Grafana body on the Alertmanager hook is recognized by its version.
+pub fn alertmanager(body: &[u8], source: TriggerSource) -> Result<Notification, HookError> {
+    let value = parse(body)?;
+    let source = match value.get("version").and_then(Value::as_str) {
+        Some("1") => TriggerSource::Grafana,
+        _ => source,
+    };
+    let alerts = required(&value, "alerts", "alerts")?
+        .as_array()
+        .ok_or_else(|| invalid("alerts", "must be an array"))?;
+    let group_key = optional_string(&value, "groupKey");
+    let common_labels = string_map(value.get("commonLabels"), "commonLabels")?;
+    let mut out = Vec::with_capacity(alerts.len());
+    for (i, alert) in alerts.iter().enumerate() {
+        let at = |key: &str| format!("alerts[{i}].{key}");
+        if !alert.is_object() {
+            return Err(invalid(format!("alerts[{i}]"), "must be an object"));
+        }
+        let status = string(alert, "status", &at("status"))?;
+        if status != "firing" && status != "resolved" {
+            return Err(invalid(at("status"), format!("is {status:?}, not firing or resolved")));
+        }
+        let mut labels = string_map(Some(required(alert, "labels", &at("labels"))?), &at("labels"))?;
+        for (k, v) in &common_labels {
+            labels.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        let annotations = string_map(alert.get("annotations"), &at("annotations"))?;
+        let starts_at = time(alert, "startsAt", &at("startsAt"))?;
+        let name = labels
+            .get("alertname")
+            .cloned()
+            .or_else(|| optional_string(&value, "title"))
+            .ok_or_else(|| missing(at("labels.alertname")))?;
+        let fingerprint = optional_string(alert, "fingerprint")
+            .or_else(|| Some(label_fingerprint(&name, &labels)));
+        out.push(Incoming {
+            trigger: Trigger {
+                source,
+                name,
+                status,
+                labels,
+                annotations,
+                starts_at,
+                fingerprint,
+                group_key: group_key.clone(),
+                incident_id: None,
+                joined: Vec::new(),
+                raw: None,
+            },
+        });
+    }
+    attach_raw(&mut out, value);
+    Ok(Notification::Alerts(out))
+}
+
+/// The raw payload goes with the first alert only: the others join its run or start
+/// runs whose trigger names them; one copy per notification bounds memory in a storm.
+fn attach_raw(alerts: &mut [Incoming], value: Value) {
+    if let Some(first) = alerts.first_mut() {
+        first.trigger.raw = Some(value);
+    }
+}
+
+/// A PagerDuty V3 webhook (one event per request). `incident.triggered` and
+/// `incident.reopened` fire; `incident.resolved` resolves; other incident events are
+/// recorded with the run of that incident but never start one.
+pub fn pagerduty(body: &[u8]) -> Result<Notification, HookError> {
+    let value = parse(body)?;
+    let event = required(&value, "event", "event")?;
+    let event_type = string(event, "event_type", "event.event_type")?;
+    if event_type == "pagey.ping" {
+        return Ok(Notification::Ping);
+    }
+    if !event_type.starts_with("incident.") {
+        return Ok(Notification::Alerts(Vec::new()));
+    }
+    let data = required(event, "data", "event.data")?;
+    // Notes and status updates carry the incident as a reference inside.
+    let incident = data.get("incident").filter(|v| v.is_object()).unwrap_or(data);
+    let incident_id = string(incident, "id", "event.data.id")?;
+    let occurred_at = time(event, "occurred_at", "event.occurred_at")?;
+    let starts_at = match incident.get("created_at") {
+        Some(Value::String(_)) => time(incident, "created_at", "event.data.created_at")?,
+        _ => occurred_at,
+    };
+    let status = match event_type.as_str() {
+        "incident.triggered" | "incident.reopened" => "firing".to_owned(),
+        "incident.resolved" => "resolved".to_owned(),
+        other => other.trim_start_matches("incident.").to_owned(),
+    };
+    let name = optional_string(incident, "title")
+        .or_else(|| optional_string(incident, "summary"))
+        .unwrap_or_else(|| format!("PagerDuty incident {incident_id}"));
+    let mut labels = BTreeMap::new();
+    let summary = |v: Option<&Value>| v.and_then(|v| optional_string(v, "summary"));
+    if let Some(service) = summary(incident.get("service")) {
+        labels.insert("service".to_owned(), service);
+    }
+    if let Some(priority) = summary(incident.get("priority")) {
+        labels.insert("priority".to_owned(), priority);
+    }
+    if let Some(urgency) = optional_string(incident, "urgency") {
+        labels.insert("urgency".to_owned(), urgency);
+    }
+    if let Some(n) = incident.get("number").and_then(Value::as_u64) {
+        labels.insert("incident_number".to_owned(), n.to_string());
+    }
+    let mut annotations = BTreeMap::new();
+    if let Some(url) = optional_string(incident, "html_url") {
+        annotations.insert("incident_url".to_owned(), url);
+    }
+    annotations.insert("event_type".to_owned(), event_type);
+    let mut alerts = vec![Incoming {
+        trigger: Trigger {
+            source: TriggerSource::Pagerduty,
+            name,
+            status,
+            labels,
+            annotations,
+            starts_at,
+            fingerprint: None,
+            group_key: None,
+            incident_id: Some(incident_id),
+            joined: Vec::new(),
+            raw: None,
+        },
+    }];
+    attach_raw(&mut alerts, value);
+    Ok(Notification::Alerts(alerts))
+}
+
+/// The generic body: `title` (required), `labels`, `annotations`, `starts_at` (default
+/// now), `status` (default `firing`), `fingerprint` (default: from title and labels).
+pub fn generic(body: &[u8], source: TriggerSource) -> Result<Notification, HookError> {
+    let value = parse(body)?;
+    let name = string(&value, "title", "title")?;
+    let labels = string_map(value.get("labels"), "labels")?;
+    let annotations = string_map(value.get("annotations"), "annotations")?;
+    let starts_at = match value.get("starts_at") {
+        None | Some(Value::Null) => Utc::now(),
+        Some(_) => time(&value, "starts_at", "starts_at")?,
+    };
+    let status = optional_string(&value, "status").unwrap_or_else(|| "firing".to_owned());
+    if status != "firing" && status != "resolved" {
+        return Err(invalid("status", format!("is {status:?}, not firing or resolved")));
+    }
+    let fingerprint = optional_string(&value, "fingerprint")
+        .unwrap_or_else(|| label_fingerprint(&name, &labels));
+    let mut alerts = vec![Incoming {
+        trigger: Trigger {
+            source,
+            name,
+            status,
+            labels,
+            annotations,
+            starts_at,
+            fingerprint: Some(fingerprint),
+            group_key: None,
+            incident_id: None,
+            joined: Vec::new(),
+            raw: None,
+        },
+    }];
+    attach_raw(&mut alerts, value);
+    Ok(Notification::Alerts(alerts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAPTURED: &str = r#"{"receiver":"evidence","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"HighErrorRate","namespace":"prod","service":"checkout","severity":"critical"},"annotations":{"runbook_url":"https://runbooks.example/checkout","summary":"5xx \u003e 5% on checkout"},"startsAt":"2025-11-19T21:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus.example:9090/graph","fingerprint":"32c16fb6eca3387b"}],"groupLabels":{"alertname":"HighErrorRate","service":"checkout"},"commonLabels":{"alertname":"HighErrorRate","namespace":"prod","service":"checkout","severity":"critical"},"commonAnnotations":{},"externalURL":"http://127.0.0.1:19093","version":"4","groupKey":"{}:{alertname=\"HighErrorRate\", service=\"checkout\"}","truncatedAlerts":0}"#;
+
+    fn alerts(n: Result<Notification, HookError>) -> Vec<Incoming> {
+        match n.unwrap() {
+            Notification::Alerts(a) => a,
+            Notification::Ping => panic!("ping"),
+        }
+    }
+
+    #[test]
+    fn a_captured_alertmanager_body_normalizes() {
+        let a = alerts(alertmanager(CAPTURED.as_bytes(), TriggerSource::Alertmanager));
+        assert_eq!(a.len(), 1);
+        let t = &a[0].trigger;
+        assert_eq!((t.name.as_str(), t.status.as_str()), ("HighErrorRate", "firing"));
+        assert_eq!(t.fingerprint.as_deref(), Some("32c16fb6eca3387b"));
+        assert_eq!(t.annotations["summary"], "5xx > 5% on checkout");
+        assert_eq!(t.starts_at.to_rfc3339(), "2025-11-19T21:00:00+00:00");
+        assert!(t.raw.is_some());
+        assert_eq!(a[0].dedup_keys().len(), 2);
+    }
+
+    #[test]
+    fn a_grafana_body_on_the_alertmanager_hook_is_grafana() {
+        let body = CAPTURED.replace("\"version\":\"4\"", "\"version\":\"1\",\"state\":\"alerting\"");
+        let a = alerts(alertmanager(body.as_bytes(), TriggerSource::Alertmanager));
+        assert_eq!(a[0].trigger.source, TriggerSource::Grafana);
+    }
+
+    #[test]
+    fn missing_fields_are_named_with_their_path() {
+        let body = CAPTURED.replace("\"startsAt\":\"2025-11-19T21:00:00Z\",", "");
+        let err = alertmanager(body.as_bytes(), TriggerSource::Alertmanager).unwrap_err();
+        assert_eq!(err.to_string(), "missing required field `alerts[0].startsAt`");
+        let err = generic(br#"{"labels":{}}"#, TriggerSource::Generic).unwrap_err();
+        assert_eq!(err, HookError::Missing("title".into()));
+        let err = pagerduty(br#"{"event":{"event_type":"incident.triggered"}}"#).unwrap_err();
+        assert_eq!(err, HookError::Missing("event.data".into()));
+    }
+
+    #[test]
+    fn pagerduty_events_map_to_firing_resolved_and_updates() {
+        let ping = br#"{"event":{"event_type":"pagey.ping","data":{"type":"ping"}}}"#;
+        assert!(matches!(pagerduty(ping).unwrap(), Notification::Ping));
+        let body = |t: &str| format!(r#"{{"event":{{"id":"e1","event_type":"{t}","resource_type":"incident","occurred_at":"2025-11-19T21:00:02.169Z","data":{{"id":"PGR0VU2","number":2,"title":"HighErrorRate checkout","created_at":"2025-11-19T21:00:01Z","service":{{"summary":"API Service"}},"urgency":"high"}}}}}}"#);
+        let a = alerts(pagerduty(body("incident.triggered").as_bytes()));
+        assert_eq!(a[0].trigger.status, "firing");
+        assert_eq!(a[0].trigger.incident_id.as_deref(), Some("PGR0VU2"));
+        assert_eq!(a[0].trigger.labels["service"], "API Service");
+        assert_eq!(a[0].dedup_keys(), ["incident:PGR0VU2"]);
+        let a = alerts(pagerduty(body("incident.resolved").as_bytes()));
+        assert_eq!(a[0].trigger.status, "resolved");
+        let a = alerts(pagerduty(body("incident.acknowledged").as_bytes()));
+        assert!(!a[0].is_firing());
+    }
+}

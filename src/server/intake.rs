@@ -1,0 +1,337 @@
+//! What happens to each incoming alert, decided under one lock so that concurrent
+//! deliveries agree: start a run, join the run already collecting for the same incident,
+//! point to the bundle of a run inside the cooldown, recognize a redelivery, or record a
+//! resolved notification (which never starts a run). Also the bounds: at most
+//! `queue_size` runs waiting, past which a notification is refused with `503` and retried
+//! by its sender (whatever was admitted of it is then a redelivery: idempotent).
+//!
+//! Incidents are matched by their keys ([`Incoming::dedup_keys`]: fingerprint, group key,
+//! PagerDuty incident id); redeliveries by `X-Webhook-Id` and by fingerprint + start +
+//! status ([`Incoming::redelivery_key`]).
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use super::hooks::Incoming;
+use super::journal::{self, Action};
+use crate::trigger::{JoinedAlert, Trigger};
+
+/// How long a redelivery is recognized, and how many are remembered.
+const REDELIVERY_TTL: Duration = Duration::from_secs(24 * 3600);
+const REDELIVERY_CAP: usize = 100_000;
+
+/// What was decided for one alert.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub action: Action,
+    /// The bundle started, joined or pointed to; none for a resolved alert of an incident
+    /// witness has no run for.
+    pub bundle: Option<String>,
+    pub trigger: Trigger,
+}
+
+/// A run accepted and not yet sealed.
+#[derive(Debug, Default)]
+struct ActiveRun {
+    joined: Vec<JoinedAlert>,
+    /// Its trigger is being written: later alerts point to the bundle instead.
+    closed: bool,
+}
+
+/// The intake's memory. Kept under a `std::sync::Mutex`; no call awaits.
+#[derive(Debug, Default)]
+pub struct Intake {
+    runs: HashMap<String, ActiveRun>,
+    /// Incident key -> (bundle, when its run was accepted).
+    keys: HashMap<String, (String, Instant)>,
+    keys_pruned_at: usize,
+    /// Redelivery key -> bundles it was answered with.
+    seen: HashMap<String, (Vec<String>, Instant)>,
+    seen_order: VecDeque<(String, Instant)>,
+    pub queued: usize,
+    pub running: usize,
+}
+
+/// The bounds in force (from the live config).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub cooldown: Duration,
+    pub queue_size: usize,
+}
+
+/// The outcome of a notification.
+#[derive(Debug, Default)]
+pub struct Admitted {
+    pub decisions: Vec<Decision>,
+    /// Alerts refused because the queue is full: answer `503` with `Retry-After`.
+    pub refused: usize,
+}
+
+impl Intake {
+    /// Runs accepted and not yet sealed.
+    pub fn unsealed(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Decides for every alert of one notification.
+    pub fn admit(
+        &mut self,
+        alerts: Vec<Incoming>,
+        webhook_id: Option<&str>,
+        limits: Limits,
+        now: Instant,
+        received_at: DateTime<Utc>,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Admitted {
+        let webhook_key = webhook_id.map(|id| format!("webhook:{id}"));
+        let whole_redelivery = webhook_key.as_ref().is_some_and(|k| self.is_seen(k, now));
+        let mut admitted = Admitted::default();
+        for alert in alerts {
+            let redelivery = alert.redelivery_key();
+            if let Some(bundles) = self.seen_bundles(&redelivery, now).or_else(|| {
+                whole_redelivery.then(Vec::new)
+            }) {
+                admitted.decisions.push(Decision {
+                    action: Action::Redelivered,
+                    bundle: bundles.into_iter().next(),
+                    trigger: alert.trigger,
+                });
+                continue;
+            }
+            let keys = alert.dedup_keys();
+            let decision = if alert.is_firing() {
+                match self.within_cooldown(&keys, limits.cooldown, now) {
+                    Some(bundle) => self.attach(bundle, alert.trigger, received_at, true),
+                    None if self.queued >= limits.queue_size => {
+                        admitted.refused += 1;
+                        continue;
+                    }
+                    None => {
+                        let bundle = self.unique_id(new_id);
+                        for key in keys {
+                            self.keys.insert(key, (bundle.clone(), now));
+                        }
+                        self.prune_keys(limits.cooldown, now);
+                        self.runs.insert(bundle.clone(), ActiveRun::default());
+                        self.queued += 1;
+                        Decision { action: Action::Started, bundle: Some(bundle), trigger: alert.trigger }
+                    }
+                }
+            } else {
+                // A resolved alert belongs to its incident however long it fired.
+                match self.latest(&keys) {
+                    Some(bundle) => self.attach(bundle, alert.trigger, received_at, false),
+                    None => Decision { action: Action::Resolved, bundle: None, trigger: alert.trigger },
+                }
+            };
+            self.remember(redelivery, decision.bundle.iter().cloned().collect(), now);
+            admitted.decisions.push(decision);
+        }
+        if admitted.refused == 0
+            && let Some(key) = webhook_key
+        {
+            let bundles = admitted.decisions.iter().filter_map(|d| d.bundle.clone()).collect();
+            self.remember(key, bundles, now);
+        }
+        admitted
+    }
+
+    /// A manual run (`/api/collect`): never deduplicated, but bounded by the queue.
+    pub fn admit_manual(&mut self, queue_size: usize, new_id: &mut dyn FnMut() -> String) -> Option<String> {
+        if self.queued >= queue_size {
+            return None;
+        }
+        let bundle = self.unique_id(new_id);
+        self.runs.insert(bundle.clone(), ActiveRun::default());
+        self.queued += 1;
+        Some(bundle)
+    }
+
+    fn unique_id(&self, new_id: &mut dyn FnMut() -> String) -> String {
+        loop {
+            let id = new_id();
+            if !self.runs.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Records `trigger` in the run of `bundle` when it is still open.
+    fn attach(&mut self, bundle: String, trigger: Trigger, received_at: DateTime<Utc>, firing: bool) -> Decision {
+        let open = self.runs.get_mut(&bundle).filter(|run| !run.closed);
+        let action = match (open, firing) {
+            (Some(run), firing) => {
+                run.joined.push(journal::joined(&trigger, received_at));
+                if firing { Action::Joined } else { Action::Resolved }
+            }
+            (None, true) => Action::Deduplicated,
+            (None, false) => Action::Resolved,
+        };
+        Decision { action, bundle: Some(bundle), trigger }
+    }
+
+    fn within_cooldown(&self, keys: &[String], cooldown: Duration, now: Instant) -> Option<String> {
+        keys.iter()
+            .filter_map(|k| self.keys.get(k))
+            .find(|(_, at)| now.saturating_duration_since(*at) < cooldown)
+            .map(|(bundle, _)| bundle.clone())
+    }
+
+    fn latest(&self, keys: &[String]) -> Option<String> {
+        keys.iter()
+            .filter_map(|k| self.keys.get(k))
+            .max_by_key(|(_, at)| *at)
+            .map(|(bundle, _)| bundle.clone())
+    }
+
+    fn prune_keys(&mut self, cooldown: Duration, now: Instant) {
+        // Amortized: only when the map doubled since the last pruning. Keys of runs still
+        // open stay, so their resolved notifications find them.
+        if self.keys.len() < 4096 || self.keys.len() < 2 * self.keys_pruned_at {
+            return;
+        }
+        let runs = &self.runs;
+        self.keys.retain(|_, (bundle, at)| {
+            now.saturating_duration_since(*at) < cooldown.max(REDELIVERY_TTL) || runs.contains_key(bundle)
+        });
+        self.keys_pruned_at = self.keys.len();
+    }
+
+    fn is_seen(&self, key: &str, now: Instant) -> bool {
+        self.seen.get(key).is_some_and(|(_, at)| now.saturating_duration_since(*at) < REDELIVERY_TTL)
+    }
+
+    fn seen_bundles(&self, key: &str, now: Instant) -> Option<Vec<String>> {
+        self.seen
+            .get(key)
+            .filter(|(_, at)| now.saturating_duration_since(*at) < REDELIVERY_TTL)
+            .map(|(bundles, _)| bundles.clone())
+    }
+
+    fn remember(&mut self, key: String, bundles: Vec<String>, now: Instant) {
+        while self.seen_order.len() >= REDELIVERY_CAP
+            || self.seen_order.front().is_some_and(|(_, at)| now.saturating_duration_since(*at) >= REDELIVERY_TTL)
+        {
+            let Some((old, at)) = self.seen_order.pop_front() else { break };
+            // Only forget it when it was not refreshed since.
+            if self.seen.get(&old).is_some_and(|(_, a)| *a == at) {
+                self.seen.remove(&old);
+            }
+        }
+        self.seen_order.push_back((key.clone(), now));
+        self.seen.insert(key, (bundles, now));
+    }
+
+    /// Undoes the starts of a notification whose journal write failed.
+    pub fn forget(&mut self, bundles: &[String]) {
+        for bundle in bundles {
+            if self.runs.remove(bundle).is_some() {
+                self.queued -= 1;
+            }
+        }
+        self.keys.retain(|_, (b, _)| !bundles.contains(b));
+        self.seen.retain(|_, (b, _)| !b.iter().any(|b| bundles.contains(b)));
+    }
+
+    /// A run replayed from the journal after a restart.
+    pub fn restore(&mut self, bundle: &str, keys: Vec<String>, now: Instant) {
+        for key in keys {
+            self.keys.insert(key, (bundle.to_owned(), now));
+        }
+        self.runs.insert(bundle.to_owned(), ActiveRun::default());
+        self.queued += 1;
+    }
+
+    /// A queued run got a slot.
+    pub fn started(&mut self) {
+        self.queued = self.queued.saturating_sub(1);
+        self.running += 1;
+    }
+
+    /// The run's trigger is being written: the alerts that joined it so far.
+    pub fn close(&mut self, bundle: &str) -> Vec<JoinedAlert> {
+        match self.runs.get_mut(bundle) {
+            Some(run) => {
+                run.closed = true;
+                std::mem::take(&mut run.joined)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The run is sealed (or failed for good).
+    pub fn finished(&mut self, bundle: &str) {
+        self.runs.remove(bundle);
+        self.running = self.running.saturating_sub(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::hooks::{self, Notification};
+    use crate::trigger::TriggerSource;
+
+    fn alert(fp: &str, status: &str, starts: &str) -> Incoming {
+        let body = format!(
+            r#"{{"title":"T","status":"{status}","fingerprint":"{fp}","starts_at":"{starts}"}}"#
+        );
+        match hooks::generic(body.as_bytes(), TriggerSource::Generic).unwrap() {
+            Notification::Alerts(mut a) => a.remove(0),
+            Notification::Ping => unreachable!(),
+        }
+    }
+
+    const LIMITS: Limits = Limits { cooldown: Duration::from_secs(900), queue_size: 2 };
+
+    fn admit(intake: &mut Intake, a: Incoming, now: Instant, n: &mut u32) -> Admitted {
+        intake.admit(vec![a], None, LIMITS, now, Utc::now(), &mut || {
+            *n += 1;
+            format!("b{n}")
+        })
+    }
+
+    #[test]
+    fn cooldown_joins_dedups_and_resolved_never_starts() {
+        let mut intake = Intake::default();
+        let now = Instant::now();
+        let mut n = 0;
+        let t1 = "2025-11-19T21:00:00Z";
+        let t2 = "2025-11-19T21:05:00Z";
+        let d = admit(&mut intake, alert("f", "resolved", "2025-11-19T20:00:00Z"), now, &mut n);
+        assert_eq!((d.decisions[0].action, d.decisions[0].bundle.clone()), (Action::Resolved, None));
+        let d = admit(&mut intake, alert("f", "firing", t1), now, &mut n).decisions;
+        assert_eq!((d[0].action, d[0].bundle.as_deref()), (Action::Started, Some("b1")));
+        let d = admit(&mut intake, alert("f", "firing", t1), now, &mut n).decisions;
+        assert_eq!(d[0].action, Action::Redelivered);
+        let d = admit(&mut intake, alert("f", "firing", t2), now, &mut n).decisions;
+        assert_eq!((d[0].action, d[0].bundle.as_deref()), (Action::Joined, Some("b1")));
+        let d = admit(&mut intake, alert("f", "resolved", t1), now, &mut n).decisions;
+        assert_eq!((d[0].action, d[0].bundle.as_deref()), (Action::Resolved, Some("b1")));
+        intake.started();
+        assert_eq!(intake.close("b1").len(), 2);
+        intake.finished("b1");
+        let d = admit(&mut intake, alert("f", "firing", "2025-11-19T21:07:00Z"), now, &mut n).decisions;
+        assert_eq!((d[0].action, d[0].bundle.as_deref()), (Action::Deduplicated, Some("b1")));
+        let later = now + Duration::from_secs(901);
+        let d = admit(&mut intake, alert("f", "firing", "2025-11-19T21:20:00Z"), later, &mut n).decisions;
+        assert_eq!((d[0].action, d[0].bundle.as_deref()), (Action::Started, Some("b2")));
+    }
+
+    #[test]
+    fn a_full_queue_refuses_and_the_retry_is_admitted() {
+        let mut intake = Intake::default();
+        let now = Instant::now();
+        let mut n = 0;
+        for fp in ["a", "b"] {
+            assert_eq!(admit(&mut intake, alert(fp, "firing", "2025-11-19T21:00:00Z"), now, &mut n).refused, 0);
+        }
+        let refused = admit(&mut intake, alert("c", "firing", "2025-11-19T21:00:00Z"), now, &mut n);
+        assert_eq!((refused.refused, refused.decisions.len()), (1, 0));
+        intake.started();
+        let d = admit(&mut intake, alert("c", "firing", "2025-11-19T21:00:00Z"), now, &mut n).decisions;
+        assert_eq!(d[0].action, Action::Started);
+    }
+}

@@ -1,0 +1,331 @@
+//! The journal: every accepted alert, one JSON line each, fsync'ed before the webhook is
+//! answered `202`; and a line when a run's bundle is sealed. On start, runs whose start is
+//! journaled but whose seal is not are handed back to be run again (a `kill -9` loses no
+//! accepted alert), and the file is compacted to just those.
+//!
+//! Writes go through one thread that does group commit: every line waiting when it wakes
+//! is written, then one `fdatasync` covers them all, then every waiting request is
+//! answered. A storm of webhooks costs one fsync per batch, not per request.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::trigger::{JoinedAlert, Trigger};
+
+/// What the intake did with an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Started a new run (the bundle id is chosen now).
+    Started,
+    /// Joined a run still queued or collecting.
+    Joined,
+    /// Inside the cooldown of a finished run: points to its bundle.
+    Deduplicated,
+    /// A redelivery of an alert already accepted.
+    Redelivered,
+    /// A resolved notification (or a PagerDuty update): never starts a run.
+    Resolved,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Started => "started",
+            Action::Joined => "joined",
+            Action::Deduplicated => "deduplicated",
+            Action::Redelivered => "redelivered",
+            Action::Resolved => "resolved",
+        }
+    }
+}
+
+/// One line of the journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    Accepted {
+        #[serde(with = "witness_collector::time::millis")]
+        at: DateTime<Utc>,
+        action: Action,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bundle: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        webhook_id: Option<String>,
+        trigger: Box<Trigger>,
+    },
+    Sealed {
+        #[serde(with = "witness_collector::time::millis")]
+        at: DateTime<Utc>,
+        bundle: String,
+        /// Whether a bundle was written (false: the run failed and will not be retried).
+        written: bool,
+    },
+}
+
+/// A run to do again after a restart.
+#[derive(Debug, Clone)]
+pub struct Unsealed {
+    pub bundle: String,
+    pub trigger: Trigger,
+}
+
+/// What the writer thread is asked to do.
+enum Msg {
+    Write(Vec<u8>, oneshot::Sender<Result<(), String>>),
+    /// Sync and stop; later appends fail.
+    Close(oneshot::Sender<()>),
+}
+
+/// The open journal. Cloning shares it.
+#[derive(Clone)]
+pub struct Journal {
+    tx: mpsc::UnboundedSender<Msg>,
+    healthy: Arc<AtomicBool>,
+    path: PathBuf,
+}
+
+/// Joins the writer thread once every handle is dropped (the final fsync is done then).
+pub struct JournalCloser(Option<std::thread::JoinHandle<()>>);
+
+impl JournalCloser {
+    /// Waits for the writer thread to finish its last batch.
+    pub fn close(mut self) {
+        if let Some(handle) = self.0.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Why the journal could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+#[error("journal {}: {source}", path.display())]
+pub struct JournalError {
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+impl Journal {
+    /// Opens (creating) the journal at `path`, returns the runs to do again, and compacts
+    /// the file to those.
+    ///
+    /// # Errors
+    /// When the file cannot be read, compacted or opened for appending.
+    pub fn open(path: &Path) -> Result<(Self, JournalCloser, Vec<Unsealed>), JournalError> {
+        let err = |source| JournalError { path: path.to_owned(), source };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(err)?;
+        }
+        let (unsealed, keep) = replay(path).map_err(err)?;
+        compact(path, &keep).map_err(err)?;
+        let file = OpenOptions::new().create(true).append(true).open(path).map_err(err)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let healthy = Arc::new(AtomicBool::new(true));
+        let thread_healthy = Arc::clone(&healthy);
+        let handle = std::thread::Builder::new()
+            .name("witness-journal".into())
+            .spawn(move || writer(file, rx, &thread_healthy))
+            .map_err(err)?;
+        Ok((Self { tx, healthy, path: path.to_owned() }, JournalCloser(Some(handle)), unsealed))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the last write succeeded (for `/readyz`).
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Appends `records` and returns once they are on disk.
+    ///
+    /// # Errors
+    /// The write or fsync error, as text; nothing may be acknowledged then.
+    pub async fn append(&self, records: &[Record]) -> Result<(), String> {
+        let mut bytes = Vec::with_capacity(256 * records.len());
+        for record in records {
+            serde_json::to_writer(&mut bytes, record).map_err(|e| e.to_string())?;
+            bytes.push(b'\n');
+        }
+        let (done_tx, done_rx) = oneshot::channel();
+        self.tx.send(Msg::Write(bytes, done_tx)).map_err(|_| "the journal is closed".to_owned())?;
+        done_rx.await.map_err(|_| "the journal writer stopped".to_owned())?
+    }
+
+    /// Syncs what was written and stops the writer: the last step of a shutdown.
+    pub async fn close(&self) {
+        let (done_tx, done_rx) = oneshot::channel();
+        if self.tx.send(Msg::Close(done_tx)).is_ok() {
+            let _ = done_rx.await;
+        }
+    }
+}
+
+fn writer(mut file: File, mut rx: mpsc::UnboundedReceiver<Msg>, healthy: &AtomicBool) {
+    let mut closing = None;
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = Vec::new();
+        for msg in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+            match msg {
+                Msg::Write(bytes, done) => batch.push((bytes, done)),
+                Msg::Close(done) => closing = Some(done),
+            }
+        }
+        let mut buffer = Vec::with_capacity(batch.iter().map(|(b, _)| b.len()).sum());
+        for (bytes, _) in &batch {
+            buffer.extend_from_slice(bytes);
+        }
+        let result = file.write_all(&buffer).and_then(|()| file.sync_data());
+        healthy.store(result.is_ok(), Ordering::Relaxed);
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "Cannot write the journal.");
+        }
+        for (_, done) in batch {
+            let _ = done.send(result.as_ref().map(|_| ()).map_err(ToString::to_string));
+        }
+        if closing.is_some() {
+            break;
+        }
+    }
+    // Closed or every handle is gone: the batches are synced already; sync once more for
+    // the metadata of a file that grew.
+    let _ = file.sync_all();
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+/// Reads the journal: the unsealed runs (with the alerts that joined them) and the lines
+/// to keep. A torn last line (a crash mid-write, never acknowledged) is skipped.
+fn replay(path: &Path) -> io::Result<(Vec<Unsealed>, Vec<Record>)> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+        Err(e) => return Err(e),
+    };
+    let mut records = Vec::new();
+    for line in BufReader::new(file).lines() {
+        let line = line?;
+        match serde_json::from_str::<Record>(&line) {
+            Ok(record) => records.push(record),
+            Err(e) if !line.trim().is_empty() => {
+                tracing::warn!(error = %e, "Skipping an unreadable journal line.");
+            }
+            Err(_) => {}
+        }
+    }
+    let sealed: HashSet<&str> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Sealed { bundle, .. } => Some(bundle.as_str()),
+            Record::Accepted { .. } => None,
+        })
+        .collect();
+    let mut runs: BTreeMap<String, Unsealed> = BTreeMap::new();
+    let mut keep = Vec::new();
+    for record in &records {
+        let Record::Accepted { at, action, bundle: Some(bundle), trigger, .. } = record else {
+            continue;
+        };
+        if sealed.contains(bundle.as_str()) {
+            continue;
+        }
+        match action {
+            Action::Started => {
+                runs.insert(bundle.clone(), Unsealed { bundle: bundle.clone(), trigger: (**trigger).clone() });
+                keep.push(record.clone());
+            }
+            Action::Joined | Action::Resolved => {
+                if let Some(run) = runs.get_mut(bundle) {
+                    run.trigger.joined.push(joined(trigger, *at));
+                    keep.push(record.clone());
+                }
+            }
+            Action::Deduplicated | Action::Redelivered => {}
+        }
+    }
+    Ok((runs.into_values().collect(), keep))
+}
+
+/// The alert as recorded in the trigger of the run it joined.
+pub fn joined(trigger: &Trigger, received_at: DateTime<Utc>) -> JoinedAlert {
+    JoinedAlert {
+        source: trigger.source,
+        name: trigger.name.clone(),
+        status: trigger.status.clone(),
+        received_at,
+        starts_at: trigger.starts_at,
+        fingerprint: trigger.fingerprint.clone().or_else(|| trigger.incident_id.clone()),
+        labels: trigger.labels.clone(),
+    }
+}
+
+/// Rewrites the journal with only `keep`, atomically (temporary file, fsync, rename,
+/// fsync of the directory).
+fn compact(path: &Path, keep: &[Record]) -> io::Result<()> {
+    let tmp = path.with_extension("compacting");
+    {
+        let mut file = File::create(&tmp)?;
+        for record in keep {
+            serde_json::to_writer(&mut file, record)?;
+            file.write_all(b"\n")?;
+        }
+        file.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap as Map;
+
+    fn accepted(action: Action, bundle: &str, name: &str) -> Record {
+        let mut trigger = Trigger::manual(Utc::now(), Map::new());
+        trigger.name = name.into();
+        Record::Accepted {
+            at: Utc::now(),
+            action,
+            bundle: Some(bundle.into()),
+            webhook_id: None,
+            trigger: Box::new(trigger),
+        }
+    }
+
+    #[tokio::test]
+    async fn unsealed_runs_come_back_with_their_joins_and_the_file_is_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let (journal, closer, unsealed) = Journal::open(&path).unwrap();
+        assert!(unsealed.is_empty());
+        journal.append(&[accepted(Action::Started, "a", "A"), accepted(Action::Started, "b", "B")]).await.unwrap();
+        journal.append(&[accepted(Action::Joined, "b", "B2")]).await.unwrap();
+        journal
+            .append(&[Record::Sealed { at: Utc::now(), bundle: "a".into(), written: true }])
+            .await
+            .unwrap();
+        drop(journal);
+        closer.close();
+        // A torn line from a crash mid-write.
+        fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"type\":\"acc").unwrap();
+
+        let (_journal, _closer, unsealed) = Journal::open(&path).unwrap();
+        assert_eq!(unsealed.len(), 1);
+        assert_eq!(unsealed[0].bundle, "b");
+        assert_eq!(unsealed[0].trigger.joined.len(), 1);
+        assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 2);
+    }
+}

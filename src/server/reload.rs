@@ -1,0 +1,98 @@
+//! Config reload on file change: `notify` watches the config file's directory (editors
+//! and Kubernetes ConfigMaps replace the file rather than write it), changes are debounced,
+//! and a file whose bytes changed is loaded and validated whole. A broken config is logged
+//! and counted (`witness_config_reloads_total{result="failed"}`) and the old one stays in
+//! force. The listen address, the journal, `max_parallel_runs` and the flight recorder are
+//! fixed at start; a change to them is logged as needing a restart.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use super::auth::Auth;
+use super::{Live, Shared};
+use crate::config::WitnessConfig;
+
+/// How long the file must be quiet before it is read.
+const DEBOUNCE: Duration = Duration::from_millis(500);
+/// A slow poll as well, for filesystems where notifications do not arrive.
+const POLL: Duration = Duration::from_secs(30);
+
+/// Watches `path` until `cancel`.
+pub fn spawn(shared: Arc<Shared>, path: PathBuf, cancel: CancellationToken) {
+    tokio::spawn(async move {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let _watcher = watch(&path, Arc::clone(&wake));
+        let mut last = digest(&path);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+            // Debounce: wait until no event came for DEBOUNCE.
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = wake.notified() => continue,
+                    () = tokio::time::sleep(DEBOUNCE) => break,
+                }
+            }
+            let now = digest(&path);
+            if now.is_none() || now == last {
+                continue;
+            }
+            last = now;
+            reload(&shared, &path);
+        }
+    });
+}
+
+fn digest(path: &std::path::Path) -> Option<[u8; 32]> {
+    std::fs::read(path).ok().map(|bytes| Sha256::digest(bytes).into())
+}
+
+fn watch(path: &std::path::Path, wake: Arc<tokio::sync::Notify>) -> Option<notify::RecommendedWatcher> {
+    use notify::{RecursiveMode, Watcher};
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let mut watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| wake.notify_one())
+        .map_err(|e| tracing::warn!(error = %e, "Cannot watch the config file; polling it."))
+        .ok()?;
+    if let Err(e) = watcher.watch(dir, RecursiveMode::NonRecursive) {
+        tracing::warn!(dir = %dir.display(), error = %e, "Cannot watch the config directory; polling it.");
+    }
+    Some(watcher)
+}
+
+/// Loads, validates and installs the file at `path`, or keeps the old config.
+pub fn reload(shared: &Shared, path: &std::path::Path) {
+    let loaded = WitnessConfig::load(path)
+        .map_err(|e| e.to_string())
+        .and_then(|config| Auth::load(&config.server.auth).map(|auth| (config, auth)).map_err(|e| format!("{e:#}")));
+    match loaded {
+        Ok((config, auth)) => {
+            let old = shared.live();
+            let fixed = &old.config.server;
+            let new = &config.server;
+            if fixed.listen != new.listen
+                || fixed.journal != new.journal
+                || fixed.max_parallel_runs != new.max_parallel_runs
+                || format!("{:?}", fixed.recorder) != format!("{:?}", new.recorder)
+            {
+                tracing::warn!(
+                    "The new config changes listen, journal, max_parallel_runs or the recorder: those take effect after a restart."
+                );
+            }
+            shared.replace_live(Live { config: Arc::new(config), auth });
+            shared.metrics.config_reload("ok");
+            tracing::info!(path = %path.display(), "Config reloaded.");
+        }
+        Err(e) => {
+            shared.metrics.config_reload("failed");
+            tracing::error!(path = %path.display(), error = %e, "The changed config is broken; keeping the old one.");
+        }
+    }
+}

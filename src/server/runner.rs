@@ -1,0 +1,173 @@
+//! Runs in the background: a dispatcher takes accepted runs in order and starts each when
+//! one of `max_parallel_runs` slots is free; each run collects, seals its bundle (with the
+//! alerts that joined it and the flight recorder), journals the seal, and applies
+//! retention. Also the replay of unsealed runs after a restart.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::Shared;
+use super::journal::{Record, Unsealed};
+use super::metrics::MetricsProgress;
+use crate::bundle::store;
+use crate::collect::{self, RunRequest};
+use crate::trigger::Trigger;
+
+/// A run accepted and journaled, waiting for a slot.
+pub struct Job {
+    pub bundle: String,
+    pub trigger: Trigger,
+}
+
+/// Starts queued runs, at most `max_parallel` at once, until `stop`.
+pub async fn dispatch(
+    shared: Arc<Shared>,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    max_parallel: usize,
+    stop: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(max_parallel.max(1)));
+    loop {
+        let job = tokio::select! {
+            biased;
+            () = stop.cancelled() => return,
+            job = jobs.recv() => match job { Some(job) => job, None => return },
+        };
+        let permit = tokio::select! {
+            biased;
+            () = stop.cancelled() => return,
+            permit = Arc::clone(&slots).acquire_owned() => match permit { Ok(p) => p, Err(_) => return },
+        };
+        shared.intake().started();
+        shared.update_gauges();
+        let span = tracing::info_span!(
+            "run",
+            bundle = %job.bundle,
+            source = job.trigger.source.as_str(),
+            alert = %job.trigger.name,
+        );
+        let run_shared = Arc::clone(&shared);
+        shared.runs.spawn(
+            async move {
+                run_one(&run_shared, job).await;
+                drop(permit);
+            }
+            .instrument(span),
+        );
+    }
+}
+
+async fn run_one(shared: &Arc<Shared>, job: Job) {
+    let live = shared.live();
+    let config = &live.config;
+    let started = Instant::now();
+    tracing::info!("Run started.");
+    let bundle = job.bundle.clone();
+    let request = RunRequest {
+        anchor: job.trigger.starts_at,
+        trigger: job.trigger,
+        lookback: Duration::from_secs(config.collect.lookback_secs),
+        only: None,
+        store: config.store.dir.clone(),
+        id: Some(bundle.clone()),
+    };
+    let plan = collect::plan(config, None);
+    let amend_shared = Arc::clone(shared);
+    let amend_bundle = bundle.clone();
+    let amend = move |trigger: &mut Trigger| {
+        trigger.joined.extend(amend_shared.intake().close(&amend_bundle));
+        amend_shared.recorder.as_ref().map(super::recorder::Recorder::files).unwrap_or_default()
+    };
+    let progress = MetricsProgress(&shared.metrics);
+    let result =
+        collect::collect_amended(config, request, plan, &shared.runs_cancel, &progress, amend).await;
+    let written = match &result {
+        Ok(collected) => {
+            let slowest = collected.view.records.iter().map(|r| r.duration_ms).max().unwrap_or(0);
+            let overhead = started.elapsed().saturating_sub(Duration::from_millis(slowest));
+            shared.metrics.run_overhead(overhead.as_secs_f64());
+            shared.metrics.run_finished("sealed");
+            tracing::info!(
+                dir = %collected.bundle.dir.display(),
+                overhead_ms = overhead.as_millis() as u64,
+                "Run sealed."
+            );
+            true
+        }
+        Err(e) => {
+            shared.metrics.run_finished("failed");
+            tracing::error!(error = format!("{e:#}"), "Run failed: no bundle was written.");
+            false
+        }
+    };
+    let record = Record::Sealed { at: Utc::now(), bundle: bundle.clone(), written };
+    if let Err(e) = shared.journal.append(&[record]).await {
+        // The bundle exists; on restart the replay sees it and does not run it again.
+        tracing::error!(error = %e, "Cannot journal the seal.");
+    }
+    shared.intake().finished(&bundle);
+    shared.update_gauges();
+    apply_retention(shared, config).await;
+}
+
+async fn apply_retention(shared: &Arc<Shared>, config: &crate::config::WitnessConfig) {
+    let (dir, max_bundles, max_bytes) =
+        (config.store.dir.clone(), config.store.max_bundles, config.store.max_bytes);
+    if max_bundles > 0 || max_bytes > 0 {
+        // Bundles still being written are `.tmp-*` directories, which retention never
+        // sees; sealed ones are removed oldest first.
+        let removed = tokio::task::spawn_blocking(move || store::apply_retention(&dir, max_bundles, max_bytes, &[]))
+            .await;
+        match removed {
+            Ok(Ok(ids)) if !ids.is_empty() => tracing::info!(removed = ?ids, "Retention removed bundles."),
+            Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "Retention failed."),
+            _ => {}
+        }
+    }
+    refresh_store_gauge(shared).await;
+}
+
+/// Sets `witness_bundle_bytes` from the store.
+pub async fn refresh_store_gauge(shared: &Arc<Shared>) {
+    let dir = shared.live().config.store.dir.clone();
+    if let Ok(Ok(listed)) = tokio::task::spawn_blocking(move || store::list(&dir)).await {
+        let bytes: u64 = listed.iter().map(|b| b.bytes).sum();
+        shared.metrics.bundle_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+}
+
+/// Queues again the runs a crash left unsealed. A run whose bundle is in the store after
+/// all (the crash came between sealing and journaling) is journaled as sealed; the
+/// staging directory of an interrupted write is removed first.
+pub async fn replay(shared: &Arc<Shared>, unsealed: Vec<Unsealed>) {
+    let store = shared.live().config.store.dir.clone();
+    for Unsealed { bundle, trigger } in unsealed {
+        if store.join(&bundle).is_dir() {
+            let record = Record::Sealed { at: Utc::now(), bundle, written: true };
+            let _ = shared.journal.append(&[record]).await;
+            continue;
+        }
+        remove_staging(&store, &bundle);
+        let keys = super::hooks::Incoming { trigger: trigger.clone() }.dedup_keys();
+        shared.intake().restore(&bundle, keys, Instant::now());
+        tracing::info!(bundle = %bundle, alert = %trigger.name, "Replaying a run accepted before a restart.");
+        let _ = shared.jobs.send(Job { bundle, trigger });
+    }
+    shared.update_gauges();
+}
+
+fn remove_staging(store: &Path, bundle: &str) {
+    let staging = store.join(format!(".tmp-{bundle}"));
+    if staging.is_dir() {
+        crate::bundle::writer::make_writable(&staging);
+        if let Err(e) = std::fs::remove_dir_all(&staging) {
+            tracing::warn!(dir = %staging.display(), error = %e, "Cannot remove a half-written bundle.");
+        }
+    }
+}
