@@ -6,51 +6,89 @@
 //! secret always gives the same token (a responder can see "the same key appears in both
 //! places") while nothing about the value leaves. The manifest records counts per rule,
 //! never values.
+//!
+//! What is found: the built-in rules of [`BUILTIN_RULES`] (credentials in URLs, secret
+//! key-values, auth headers, tokens by their prefixes, private keys, card numbers, and on
+//! request email and IP addresses), the configured `patterns`, and literal values (every
+//! secret read from `*_env`/`*_file` during the run, and the configured literals) in the
+//! forms they take in text. In JSON, a value under a secret-named key (`password`,
+//! `dbPassword`, `Authorization`, or the `value` of a `{"name": "DB_PASSWORD", ...}` pair)
+//! is replaced whole.
+//!
+//! Cost: clean text costs one pass of a `RegexSet` over all rules plus one Aho-Corasick
+//! pass for the literals; only rules that matched run again, to find what to replace.
+//! Redaction is idempotent: tokens are never matched again.
 
+mod checks;
+mod json;
+mod literals;
 mod rules;
+mod sql;
 
-pub use rules::BUILTIN_RULE_IDS;
+pub use literals::MIN_LITERAL_CHARS;
+pub use rules::{BUILTIN_RULES, RuleInfo};
+pub use sql::{looks_like_sql, normalize_sql_literals};
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::ops::Range;
+use std::sync::{LazyLock, Mutex};
 
 use hmac::{Hmac, Mac};
-use regex::Regex;
+use regex::{Regex, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use rules::{Rule, builtin_rules, is_sensitive_key};
+use literals::Literals;
+use rules::Rule;
 
 /// `[redaction]`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedactionConfig {
-    /// Extra patterns to redact: each regex's whole match (or its group named `secret`,
-    /// when it has one) is replaced.
+    /// Extra patterns to redact (Rust regex syntax): each regex's whole match, or its group
+    /// named `secret` when it has one, is replaced; counted as `custom`.
     #[serde(default)]
     pub patterns: Vec<String>,
-    /// Literal values to redact wherever they appear (read from the environment or files
-    /// with `literal_envs` / `literal_files` instead of writing them here).
+    /// Names of environment variables whose values are redacted wherever they appear
+    /// (values shorter than 4 characters are ignored).
     #[serde(default)]
     pub literal_envs: Vec<String>,
     /// Files whose contents (trimmed) are redacted wherever they appear.
     #[serde(default)]
     pub literal_files: Vec<std::path::PathBuf>,
+    /// Also redact email addresses (default false: which user hit the error is often the
+    /// evidence).
+    #[serde(default)]
+    pub emails: bool,
+    /// Also redact IPv4 and IPv6 addresses (default false).
+    #[serde(default)]
+    pub ip_addresses: bool,
+    /// Replace the literals of SQL query text in evidence (JSON fields named `query`,
+    /// `query_text`, `statement`, `sql`) with parameters: `WHERE email = $1` (default
+    /// false: literals are kept, and redacted only when a rule finds a secret in them).
+    #[serde(default)]
+    pub normalize_query_literals: bool,
 }
 
 impl RedactionConfig {
     /// Every problem, each with its key relative to `[redaction]`.
     pub fn problems(&self) -> Vec<(String, String)> {
-        self.patterns
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| {
-                Regex::new(p)
-                    .err()
-                    .map(|e| (format!("patterns[{i}]"), format!("not a valid regex: {e}")))
-            })
-            .collect()
+        let patterns = self.patterns.iter().enumerate().filter_map(|(i, p)| {
+            let problem = match Regex::new(p) {
+                Err(e) => format!("not a valid regex: {e}"),
+                Ok(re) if re.is_match("") => {
+                    "matches the empty string, so it would redact nothing useful".to_owned()
+                }
+                Ok(_) => return None,
+            };
+            Some((format!("patterns[{i}]"), problem))
+        });
+        let envs = self.literal_envs.iter().enumerate().filter_map(|(i, name)| {
+            (name.is_empty() || name.contains('=') || name.contains('\0'))
+                .then(|| (format!("literal_envs[{i}]"), "not an environment variable name".into()))
+        });
+        patterns.chain(envs).collect()
     }
 
     /// The literal values named by `literal_envs` and `literal_files` that can be read.
@@ -61,17 +99,26 @@ impl RedactionConfig {
             .iter()
             .filter_map(|f| std::fs::read_to_string(f).ok())
             .map(|s| s.trim().to_owned());
-        envs.chain(files).filter(|v| v.len() >= 4).collect()
+        envs.chain(files).filter(|v| v.chars().count() >= MIN_LITERAL_CHARS).collect()
     }
 }
 
 /// A redaction engine for one bundle.
 pub struct Redactor {
     rules: Vec<Rule>,
-    literals: Vec<String>,
+    /// Every rule's pattern, for the one-pass check of which rules can match at all.
+    prefilter: RegexSet,
+    literals: Literals,
+    normalize_query_literals: bool,
     key: [u8; 32],
     counts: Mutex<BTreeMap<String, u64>>,
 }
+
+/// A token this module wrote: never matched again.
+static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\[REDACTED:[a-z0-9_]+:[0-9a-f]{4}\]").expect("the token pattern compiles")
+});
+const TOKEN_START: &str = "[REDACTED:";
 
 impl Redactor {
     /// A redactor with the built-in rules, the configured patterns and `literals` (secret
@@ -80,15 +127,22 @@ impl Redactor {
     /// # Errors
     /// When a configured pattern does not compile (config validation reports it first).
     pub fn new(config: &RedactionConfig, literals: Vec<String>) -> Result<Self, regex::Error> {
-        let mut rules = builtin_rules();
+        let mut rules = rules::builtin_rules(config.emails, config.ip_addresses);
         for pattern in &config.patterns {
             rules.push(Rule::custom(Regex::new(pattern)?));
         }
-        let mut literals: Vec<String> = literals.into_iter().chain(config.literals()).collect();
-        // Longest first, so a value that contains another is replaced whole.
-        literals.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        literals.dedup();
-        Ok(Self { rules, literals, key: rand::random(), counts: Mutex::default() })
+        let prefilter = RegexSetBuilder::new(rules.iter().map(|r| r.regex.as_str()))
+            .size_limit(64 << 20)
+            .dfa_size_limit(64 << 20)
+            .build()?;
+        Ok(Self {
+            rules,
+            prefilter,
+            literals: Literals::new(literals.into_iter().chain(config.literals())),
+            normalize_query_literals: config.normalize_query_literals,
+            key: rand::random(),
+            counts: Mutex::default(),
+        })
     }
 
     /// The stable token for `value` found by `rule`.
@@ -99,80 +153,88 @@ impl Redactor {
         format!("[REDACTED:{rule}:{}]", hex::encode(&digest[..2]))
     }
 
-    fn count(&self, rule: &str) {
-        *self
-            .counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(rule.to_owned())
-            .or_default() += 1;
+    fn count(&self, rule: &str, n: u64) {
+        if n > 0 {
+            *self
+                .counts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(rule.to_owned())
+                .or_default() += n;
+        }
     }
 
-    /// `text` with every secret replaced by its token.
+    /// `text` with every secret replaced by its token; borrowed when nothing was found.
     pub fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
-        for literal in &self.literals {
-            if out.contains(literal.as_str()) {
-                let n = out.matches(literal.as_str()).count() as u64;
-                let token = self.token("literal", literal);
-                out = Cow::Owned(out.replace(literal.as_str(), &token));
-                *self
-                    .counts
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .entry("literal".into())
-                    .or_default() += n;
-            }
+        if let Some(replaced) = self.splice(&out, "literal", self.literals.find(&out)) {
+            out = Cow::Owned(replaced);
         }
-        for rule in &self.rules {
-            if let Some(replaced) = rule.apply(&out, |value| {
-                self.count(rule.id);
-                self.token(rule.id, value)
-            }) {
+        let matched = self.prefilter.matches(&out);
+        for index in matched.iter() {
+            let rule = &self.rules[index];
+            let found = rule.secrets(&out).map(|range| (range.clone(), &out[range]));
+            if let Some(replaced) = self.splice(&out, rule.id, found) {
                 out = Cow::Owned(replaced);
             }
         }
         out
     }
 
-    /// Redacts every string of `value` in place; values under sensitive keys (`password`,
-    /// `token`, `authorization`, ...) are replaced whole.
-    pub fn redact_json(&self, value: &mut serde_json::Value) {
-        use serde_json::Value;
-        match value {
-            Value::String(s) => {
-                if let Cow::Owned(redacted) = self.redact_text(s) {
-                    *s = redacted;
+    /// `text` with each found range replaced by the token of its value, or `None` when
+    /// nothing was replaced. Ranges inside a token are skipped (that is what keeps
+    /// redaction idempotent); a range that touches a token grows to cover it.
+    fn splice<'v>(
+        &self,
+        text: &str,
+        rule: &str,
+        found: impl Iterator<Item = (Range<usize>, &'v str)>,
+    ) -> Option<String> {
+        let tokens: Vec<Range<usize>> = if text.contains(TOKEN_START) {
+            TOKEN.find_iter(text).map(|m| m.range()).collect()
+        } else {
+            Vec::new()
+        };
+        let mut out = String::new();
+        let mut last = 0;
+        let mut n = 0;
+        for (mut range, value) in found {
+            if range.start < last {
+                continue;
+            }
+            let mut inside_token = false;
+            for t in &tokens {
+                if t.start < range.end && range.start < t.end {
+                    inside_token |= t.start <= range.start && range.end <= t.end;
+                    range = range.start.min(t.start)..range.end.max(t.end);
                 }
             }
-            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
-            Value::Object(map) => {
-                for (key, v) in map.iter_mut() {
-                    match v {
-                        Value::String(s)
-                            if is_sensitive_key(key)
-                                && !s.is_empty()
-                                && !s.starts_with("[REDACTED:") =>
-                        {
-                            self.count("sensitive_key");
-                            *s = self.token("sensitive_key", s);
-                        }
-                        Value::Number(n) if is_sensitive_key(key) => {
-                            self.count("sensitive_key");
-                            *v = Value::String(self.token("sensitive_key", &n.to_string()));
-                        }
-                        _ => self.redact_json(v),
-                    }
-                }
+            if inside_token || range.start < last {
+                continue;
             }
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+            let value = if range.len() == value.len() { value } else { &text[range.clone()] };
+            out.push_str(&text[last..range.start]);
+            out.push_str(&self.token(rule, value));
+            last = range.end;
+            n += 1;
         }
+        if n == 0 {
+            return None;
+        }
+        out.push_str(&text[last..]);
+        self.count(rule, n);
+        Some(out)
     }
 
     /// How many values each rule replaced so far.
     pub fn counts(&self) -> BTreeMap<String, u64> {
         self.counts.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
+}
+
+/// Whether `s` is exactly one token.
+fn is_token(s: &str) -> bool {
+    s.starts_with(TOKEN_START) && TOKEN.find(s).is_some_and(|m| m.range() == (0..s.len()))
 }
 
 #[cfg(test)]
@@ -196,13 +258,29 @@ mod tests {
     }
 
     #[test]
-    fn literals_and_sensitive_json_keys_are_redacted() {
+    fn another_bundle_gives_the_same_secret_another_token() {
+        let text = "password=hunter22";
+        assert_ne!(redactor().redact_text(text), redactor().redact_text(text));
+    }
+
+    #[test]
+    fn literals_are_redacted_and_counted() {
         let r = redactor();
-        let mut v = serde_json::json!({"msg": "token is s3cr3t-literal", "nested": {"Password": "pw1234", "n": 5}});
-        r.redact_json(&mut v);
-        let text = v.to_string();
-        assert!(!text.contains("s3cr3t-literal") && !text.contains("pw1234"), "{text}");
-        assert_eq!(v["nested"]["n"], 5);
+        let out = r.redact_text("token is s3cr3t-literal, again s3cr3t-literal");
+        assert!(!out.contains("s3cr3t"), "{out}");
+        assert_eq!(r.counts()["literal"], 2);
+    }
+
+    #[test]
+    fn redacting_twice_changes_nothing_more() {
+        let r = Redactor::new(
+            &RedactionConfig { emails: true, ip_addresses: true, ..Default::default() },
+            vec!["REDACTED".into(), "s3cr3t-literal".into()],
+        )
+        .unwrap();
+        let text = "Authorization: Bearer abcdefgh1234\npassword=s3cr3t-literal@x ann@example.com 10.0.0.1";
+        let once = r.redact_text(text).into_owned();
+        assert_eq!(r.redact_text(&once), once);
     }
 
     #[test]
@@ -216,5 +294,15 @@ mod tests {
             assert_eq!(r.redact_text(line), line);
         }
         assert!(r.counts().is_empty());
+    }
+
+    #[test]
+    fn config_problems_name_the_pattern() {
+        let config = RedactionConfig {
+            patterns: vec!["ok-[0-9]+".into(), "(".into(), "x*".into()],
+            ..Default::default()
+        };
+        let keys: Vec<_> = config.problems().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["patterns[1]", "patterns[2]"]);
     }
 }

@@ -1,0 +1,145 @@
+//! Checks that tell a real secret from a look-alike once a pattern matched: a card number
+//! passes Luhn and belongs to a card network; an address parses. They keep ordinary
+//! numbers (epoch milliseconds, floats, version strings) out of the redaction counts.
+
+use std::ops::Range;
+
+/// Whether `text[range]` is a payment card number: 13-19 digits of a known network's
+/// prefix and length that pass the Luhn check, not part of a decimal number.
+pub(super) fn card_number(text: &str, range: Range<usize>) -> bool {
+    if part_of_decimal(text, &range) {
+        return false;
+    }
+    let digits: Vec<u8> =
+        text[range].bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+    network_accepts(&digits) && luhn(&digits)
+}
+
+/// A match with a `.` and a digit on either side is a piece of `0.4111...` or `1.2.3.4.5`.
+fn part_of_decimal(text: &str, range: &Range<usize>) -> bool {
+    let bytes = text.as_bytes();
+    let before = range.start.checked_sub(1).map(|i| bytes[i]);
+    let after = bytes.get(range.end).copied();
+    let after_next = bytes.get(range.end + 1).copied();
+    before == Some(b'.') || (after == Some(b'.') && after_next.is_some_and(|b| b.is_ascii_digit()))
+}
+
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// Whether the prefix and length belong to Visa, Mastercard, American Express, Discover,
+/// Diners Club, JCB or UnionPay.
+fn network_accepts(digits: &[u8]) -> bool {
+    let len = digits.len();
+    let prefix = |n: usize| digits.iter().take(n).fold(0u32, |acc, d| acc * 10 + u32::from(*d));
+    let (p1, p2, p3, p4) = (prefix(1), prefix(2), prefix(3), prefix(4));
+    match len {
+        13 => p1 == 4,
+        14 => p2 == 36 || p2 == 38 || (300..=305).contains(&p3),
+        15 => p2 == 34 || p2 == 37,
+        16 => {
+            p1 == 4
+                || (51..=55).contains(&p2)
+                || (2221..=2720).contains(&p4)
+                || p4 == 6011
+                || p2 == 65
+                || (644..=649).contains(&p3)
+                || (3528..=3589).contains(&p4)
+                || p2 == 62
+                || p2 == 36
+                || p2 == 38
+        }
+        17 | 18 => (3528..=3589).contains(&p4) || p2 == 62 || p4 == 6011 || p2 == 65,
+        19 => {
+            p1 == 4
+                || (3528..=3589).contains(&p4)
+                || p2 == 62
+                || p4 == 6011
+                || p2 == 65
+                || (644..=649).contains(&p3)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `text[range]` is an IPv4 address on its own, not part of a dotted version
+/// (`1.2.3.4.5`).
+pub(super) fn ipv4(text: &str, range: Range<usize>) -> bool {
+    !part_of_decimal(text, &range)
+}
+
+/// Whether `text[range]` parses as an IPv6 address (with an optional zone) and does not
+/// start in the middle of a word (`cafe80::1`, `std::io`); `::` alone is not an address.
+pub(super) fn ipv6(text: &str, range: Range<usize>) -> bool {
+    let glued = range
+        .start
+        .checked_sub(1)
+        .and_then(|i| text.as_bytes().get(i))
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b':' || *b == b'.');
+    let candidate = &text[range];
+    let address = candidate.split('%').next().unwrap_or(candidate);
+    !glued
+        && address != "::"
+        && address.parse::<std::net::Ipv6Addr>().is_ok()
+        && address.bytes().filter(|b| *b == b':').count() >= 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(s: &str) -> bool {
+        card_number(s, 0..s.len())
+    }
+
+    #[test]
+    fn card_numbers_of_each_network_pass_and_look_alikes_fail() {
+        for good in [
+            "4111111111111111",
+            "4111 1111 1111 1111",
+            "5500-0000-0000-0004",
+            "340000000000009",
+            "6011000000000004",
+            "3530111333300000",
+            "2223003122003222",
+            "4222222222222",
+        ] {
+            assert!(card(good), "{good}");
+        }
+        for bad in [
+            "4111111111111112",  // Luhn fails
+            "1732053600123",     // epoch milliseconds
+            "1732053600123456",  // epoch microseconds
+            "9999999999999995",  // no network
+            "20251119210000123", // a compact timestamp
+        ] {
+            assert!(!card(bad), "{bad}");
+        }
+        let float = "ratio 0.4111111111111111";
+        assert!(!card_number(float, 8..float.len()));
+    }
+
+    #[test]
+    fn ipv6_candidates_must_parse_and_stand_alone() {
+        let ok = |s: &str| ipv6(s, 0..s.len());
+        assert!(ok("2001:db8::8a2e:370:7334") && ok("fe80::1%eth0") && ok("::1"));
+        assert!(!ok("21:00:00") && !ok("::") && !ok("dead:beef"));
+        let glued = "cafe80::1";
+        assert!(!ipv6(glued, 2..glued.len()));
+    }
+}

@@ -1,0 +1,121 @@
+//! Redaction of JSON values: every string (keys too) goes through the text rules, and a
+//! value whose key says it is secret is replaced whole, at any depth and in any case:
+//! `{"password": ...}`, `{"dbPassword": ...}`, `{"headers": {"Authorization": ...}}`, and
+//! the `value` of a `{"name": "DB_PASSWORD", "value": ...}` pair (Kubernetes environment
+//! variables, HAR headers). SQL in query fields is normalized when configured.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use super::rules::sensitive_key;
+use super::{Redactor, is_token, sql};
+
+/// Keys whose string values are SQL query text.
+const QUERY_KEYS: &[&str] = &["query", "query_text", "statement", "sql", "last_query"];
+
+impl Redactor {
+    /// Redacts every string of `value` in place; values under sensitive keys (`password`,
+    /// `token`, `authorization`, ...) are replaced whole.
+    pub fn redact_json(&self, value: &mut Value) {
+        match value {
+            Value::String(s) => self.redact_string(s),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
+            Value::Object(map) => self.redact_object(map),
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    fn redact_string(&self, s: &mut String) {
+        if let Cow::Owned(redacted) = self.redact_text(s) {
+            *s = redacted;
+        }
+    }
+
+    fn redact_object(&self, map: &mut Map<String, Value>) {
+        // `{"name": "DB_PASSWORD", "value": "..."}`: the name says what the value is.
+        let pair_rule = ["name", "key"]
+            .iter()
+            .find_map(|k| map.get(*k).and_then(Value::as_str))
+            .and_then(sensitive_key);
+        if map.keys().any(|k| self.redact_text(k) != k.as_str()) {
+            let entries = std::mem::take(map);
+            for (k, v) in entries {
+                map.insert(self.redact_text(&k).into_owned(), v);
+            }
+        }
+        for (key, v) in map.iter_mut() {
+            let rule = sensitive_key(key).or(if key == "value" { pair_rule } else { None });
+            match (rule, v) {
+                (Some(rule), Value::String(s)) if !s.is_empty() && !is_token(s) => {
+                    self.count(rule, 1);
+                    *s = self.token(rule, s);
+                }
+                (Some(rule), v @ Value::Number(_)) => {
+                    self.count(rule, 1);
+                    *v = Value::String(self.token(rule, &v.to_string()));
+                }
+                (None, Value::String(s))
+                    if self.normalize_query_literals
+                        && QUERY_KEYS.contains(&key.to_ascii_lowercase().as_str())
+                        && sql::looks_like_sql(s) =>
+                {
+                    if let Cow::Owned(normalized) = sql::normalize_sql_literals(s) {
+                        *s = normalized;
+                    }
+                    self.redact_string(s);
+                }
+                (_, v) => self.redact_json(v),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::RedactionConfig;
+    use super::*;
+
+    fn redactor(normalize: bool) -> Redactor {
+        let config =
+            RedactionConfig { normalize_query_literals: normalize, ..RedactionConfig::default() };
+        Redactor::new(&config, vec!["s3cr3t-literal".into()]).unwrap()
+    }
+
+    #[test]
+    fn sensitive_keys_literals_and_pairs_are_redacted_at_any_depth() {
+        let r = redactor(false);
+        let mut v = json!({
+            "msg": "token is s3cr3t-literal",
+            "nested": [{"dbPassword": "pw1234", "n": 5, "PIN_TOKEN": 1234}],
+            "env": [{"name": "DB_PASSWORD", "value": "envpw99"}, {"name": "PORT", "value": "5432"}],
+            "headers": {"Authorization": "Basic dXNlcjpwYXNz"},
+            "Bearer abcdefgh12345": "a key that is a secret",
+        });
+        r.redact_json(&mut v);
+        let text = v.to_string();
+        for secret in
+            ["s3cr3t-literal", "pw1234", "1234,", "envpw99", "dXNlcjpwYXNz", "abcdefgh12345"]
+        {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_eq!(v["nested"][0]["n"], 5);
+        assert_eq!(v["env"][1]["value"], "5432");
+        let counts = r.counts();
+        assert_eq!(counts["key_value_secret"], 3, "{counts:?}");
+        assert_eq!(counts["http_header"], 1, "{counts:?}");
+    }
+
+    #[test]
+    fn query_text_is_normalized_only_when_asked_and_only_when_it_is_sql() {
+        let mut v = json!({"query": "SELECT 1 FROM t WHERE email = 'ann@example.com'", "url": {"query": "page=2"}});
+        redactor(true).redact_json(&mut v);
+        assert_eq!(v["query"], "SELECT $1 FROM t WHERE email = $2");
+        assert_eq!(v["url"]["query"], "page=2");
+        let mut kept = json!({"query": "SELECT 1"});
+        redactor(false).redact_json(&mut kept);
+        assert_eq!(kept["query"], "SELECT 1");
+    }
+}
