@@ -26,7 +26,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut times = Vec::new();
     let mut last = None;
     for run in 0..runs.max(1) {
-        let mut ctx = CollectContext::for_test_at(anchor, Window::new(anchor - chrono::Duration::minutes(30), anchor));
+        let mut ctx = CollectContext::for_test_at(
+            anchor,
+            Window::new(anchor - chrono::Duration::minutes(30), anchor),
+        );
         ctx.deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         let started = Instant::now();
         let evidence = collector.collect(&ctx).await?;
@@ -46,7 +49,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         times[times.len() / 2].as_secs_f64() * 1000.0,
         times[0].as_secs_f64() * 1000.0,
         evidence.status,
-        evidence.facts.get("git.commits_in_lookback").map(|v| format!("{v:?}")).unwrap_or_else(|| "absent".into()),
+        evidence
+            .facts
+            .get("git.commits_in_lookback")
+            .map(|v| format!("{v:?}"))
+            .unwrap_or_else(|| "absent".into()),
         evidence.data["commits"].as_array().map_or(0, Vec::len),
         files,
         evidence.data["tags"].as_array().map_or(0, Vec::len),

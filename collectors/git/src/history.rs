@@ -27,6 +27,10 @@ use crate::scan::{Budget, utc};
 /// clock was wrong can be older than its own parent; the walk looks a little further so
 /// such a commit does not hide the ones behind it (git's `--since` would stop there).
 const SKEW_SLOP: u32 = 5;
+/// Threads reading commits in full, at most.
+const MAX_READERS: usize = 4;
+/// Fewer commits than this per thread are not worth a thread.
+const MIN_COMMITS_PER_READER: usize = 16;
 
 /// One commit, as recorded in the evidence.
 #[derive(Debug, Clone, Serialize)]
@@ -108,7 +112,7 @@ pub fn walk(
     budget: &Budget,
 ) -> Result<History, GitError> {
     let mut history = History::default();
-    let mut differ = Differ::new(repo);
+    let mut wanted = Vec::new();
     let walk = repo
         .rev_walk([tip])
         .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
@@ -152,8 +156,8 @@ pub fn walk(
         } else {
             history.after_anchor += 1;
         }
-        if history.commits.len() < spec.max_commits {
-            history.commits.push(record(repo, &mut differ, info.id, spec)?);
+        if wanted.len() < spec.max_commits {
+            wanted.push(info.id);
         } else {
             history.truncated = true;
         }
@@ -167,7 +171,64 @@ pub fn walk(
     {
         history.shallow_cut = Some((id, utc(seconds)));
     }
+    let (commits, complete) = read_all(repo, &wanted, spec, budget)?;
+    history.commits = commits;
+    history.interrupted |= !complete;
     Ok(history)
+}
+
+/// Reads `ids` in full on a few threads (reading and diffing objects is the expensive
+/// part of a scan). Returns the records in the order of `ids`, and whether all were read
+/// before the budget ran out.
+fn read_all(
+    repo: &gix::Repository,
+    ids: &[ObjectId],
+    spec: &WalkSpec<'_>,
+    budget: &Budget,
+) -> Result<(Vec<CommitRecord>, bool), GitError> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_READERS);
+    let workers = workers.min(ids.len().div_ceil(MIN_COMMITS_PER_READER)).max(1);
+    let read_share =
+        |repo: gix::Repository, worker: usize| -> Result<Vec<(usize, CommitRecord)>, GitError> {
+            let mut differ = Differ::new(&repo);
+            let mut done = Vec::new();
+            // Interleaved shares: neighbouring commits tend to cost the same.
+            for (i, id) in ids.iter().enumerate().skip(worker).step_by(workers) {
+                if budget.exhausted() {
+                    break;
+                }
+                done.push((i, record(&repo, &mut differ, *id, spec)?));
+            }
+            Ok(done)
+        };
+    let mut records: Vec<(usize, CommitRecord)> = if workers == 1 {
+        read_share(repo.clone(), 0)?
+    } else {
+        let shares: Vec<Result<_, GitError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|worker| {
+                    let repo = repo.clone();
+                    scope.spawn(move || read_share(repo, worker))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(GitError::read("commits", &"a reader thread panicked"))
+                    })
+                })
+                .collect()
+        });
+        let mut all = Vec::with_capacity(ids.len());
+        for share in shares {
+            all.extend(share?);
+        }
+        all
+    };
+    records.sort_by_key(|(i, _)| *i);
+    let complete = records.len() == ids.len();
+    Ok((records.into_iter().map(|(_, r)| r).collect(), complete))
 }
 
 fn commit_seconds(repo: &gix::Repository, id: ObjectId) -> Result<i64, GitError> {

@@ -134,7 +134,9 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
     let budget = &request.budget;
     let mut partial_notes = Vec::new();
 
+    let started = Instant::now();
     let tags = tags::read(&repo, &request.deploy_tags, budget);
+    let tags_done = started.elapsed();
     notes.extend(tags.notes.iter().cloned());
 
     let shallow: HashSet<_> = match repo.shallow_commits() {
@@ -154,6 +156,7 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         shallow: &shallow,
     };
     let history = history::walk(&repo, tip, &spec, budget)?;
+    let walk_done = started.elapsed();
     let History {
         commits,
         in_lookback,
@@ -208,6 +211,13 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         deployed::find(&repo, &deployed_request, &tags, request.anchor, &request.classes, budget);
     notes.extend(outcome.notes);
     partial_notes.extend(outcome.partial_notes);
+    tracing::debug!(
+        tags_ms = tags_done.as_millis() as u64,
+        walk_ms = (walk_done - tags_done).as_millis() as u64,
+        deployed_ms = (started.elapsed() - walk_done).as_millis() as u64,
+        commits = in_lookback + after_anchor,
+        "Scanned the repository."
+    );
     if tags.interrupted {
         partial_notes
             .push("The deadline came while reading tags: some deploy tags are missing.".into());

@@ -233,3 +233,28 @@ async fn a_merge_lists_its_files_against_the_first_parent_and_counts_them_once()
     assert!(evidence.events[0].title.starts_with("Merge "), "{}", evidence.events[0].title);
     assert_eq!(fact(&evidence, "git.migrations_in_lookback"), Some(json!(1)));
 }
+
+#[tokio::test]
+async fn a_busy_day_is_read_on_several_threads_and_kept_in_order() {
+    let repo = TestRepo::init();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(repo.commit_file(
+            &format!("src/f{}.rs", i % 7),
+            &format!("{i}\n"),
+            before(600 - i * 10),
+        ));
+    }
+    let evidence = collect(&repo.path).await;
+    assert_eq!(evidence.status, witness_collector::Status::Ok);
+    assert_eq!(fact(&evidence, "git.commits_in_lookback"), Some(json!(40)));
+    let read: Vec<&str> = evidence.data["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    let newest_first: Vec<&str> = ids.iter().rev().map(String::as_str).collect();
+    assert_eq!(read, newest_first);
+    assert!(evidence.data["commits"].as_array().unwrap().iter().all(|c| c["files_changed"] == 1));
+}
