@@ -1,18 +1,36 @@
 //! Hypothesis rules: from the run's facts to ranked recommendations (`rollback`,
-//! `scale_up`, `investigate`), each citing the evidence it rests on. When no rule fires
-//! the answer is `investigate`, low likelihood, with what was and was not seen.
+//! `scale_up`, `investigate`), each citing the evidence it rests on. Rules are data
+//! (`config/rules/*.toml`, see `config/rules/README.md`): a CEL condition over the facts,
+//! a weight, templates for the title, explanation and commands. A rule whose facts are
+//! absent is not evaluated and says so: missing evidence is never read as "no problem".
+//! When no rule fires the answer is `investigate`, low likelihood, with what was and was
+//! not seen.
+//!
+//! - [`facts`]: the known facts, and how several instances' facts merge;
+//! - [`rule`]: the rule format, the built-in rules, loading and checking;
+//! - [`template`]: titles, explanations and commands, with values checked and quoted;
+//! - [`eval`]: evaluating the conditions and ranking the hypotheses;
+//! - [`cli`]: `witness rules check` and `witness rules test`.
+
+mod cli;
+pub mod eval;
+pub mod facts;
+pub mod rule;
+pub mod template;
 
 use serde::{Deserialize, Serialize};
-use witness_collector::Status;
 
 use crate::run::CollectorRecord;
 use crate::timeline::{EvidenceRef, Timeline};
+
+pub use cli::{check_command, test_command};
 
 /// `[rules]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RulesConfig {
-    /// Directories of extra rule files (`*.toml`), read after the built-in rules.
+    /// Directories of extra rule files (`*.toml`), read after the built-in rules; a rule
+    /// with the id of a built-in rule replaces it.
     #[serde(default)]
     pub dirs: Vec<std::path::PathBuf>,
     /// Whether the built-in rules (config/rules/*.toml, compiled in) are used.
@@ -31,12 +49,22 @@ impl Default for RulesConfig {
 }
 
 /// What a hypothesis recommends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Recommendation {
     Rollback,
     ScaleUp,
     Investigate,
+}
+
+impl Recommendation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Recommendation::Rollback => "rollback",
+            Recommendation::ScaleUp => "scale_up",
+            Recommendation::Investigate => "investigate",
+        }
+    }
 }
 
 /// How likely a hypothesis is, from its score.
@@ -48,9 +76,25 @@ pub enum Likelihood {
     Low,
 }
 
+impl Likelihood {
+    /// `high` from 0.7, `medium` from 0.4, else `low`.
+    pub fn of(score: f64) -> Self {
+        if score >= 0.7 {
+            Likelihood::High
+        } else if score >= 0.4 {
+            Likelihood::Medium
+        } else {
+            Likelihood::Low
+        }
+    }
+}
+
 /// One ranked hypothesis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hypothesis {
+    /// The hypothesis id (`bad_deploy`, `saturation`; `default` when nothing fired).
+    #[serde(default)]
+    pub id: String,
     pub recommendation: Recommendation,
     pub likelihood: Likelihood,
     pub score: f64,
@@ -74,79 +118,35 @@ pub struct NotEvaluated {
     pub reason: String,
 }
 
-/// `hypotheses.json`: ranked hypotheses (never empty) and the rules that could not be
-/// evaluated.
+/// A rule that was evaluated and did not fire, and what it saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuledOut {
+    pub rule: String,
+    pub reason: String,
+}
+
+/// `hypotheses.json`: ranked hypotheses (never empty), the rules that could not be
+/// evaluated and the rules that were evaluated and did not fire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     pub hypotheses: Vec<Hypothesis>,
     pub not_evaluated: Vec<NotEvaluated>,
+    #[serde(default)]
+    pub ruled_out: Vec<RuledOut>,
+    /// Problems in the rule files (a rule that did not load is named here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_problems: Vec<String>,
 }
 
-/// Evaluates the rules over the run's records.
+/// Evaluates the configured rules over the run's records.
 pub fn evaluate(
-    _config: &RulesConfig,
+    config: &RulesConfig,
     records: &[CollectorRecord],
-    _timeline: &Timeline,
+    timeline: &Timeline,
 ) -> Evaluation {
-    Evaluation { hypotheses: vec![nothing_fired(records)], not_evaluated: Vec::new() }
-}
-
-/// The default hypothesis: investigate, listing what was seen and what was not collected.
-fn nothing_fired(records: &[CollectorRecord]) -> Hypothesis {
-    let seen: Vec<String> = records
-        .iter()
-        .filter(|r| r.status().has_evidence())
-        .map(|r| format!("{}/{}: {}", r.kind, r.name, r.evidence.summary))
-        .collect();
-    let missing: Vec<String> = records
-        .iter()
-        .filter(|r| !r.status().has_evidence())
-        .map(|r| {
-            format!(
-                "{}/{} ({}{})",
-                r.kind,
-                r.name,
-                r.status(),
-                r.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
-            )
-        })
-        .collect();
-    let mut explanation = String::from("No rule found a cause in the collected evidence.");
-    if !seen.is_empty() {
-        explanation.push_str(&format!(" Seen: {}.", seen.join("; ")));
+    let rules = rule::RuleSet::load(config);
+    for problem in &rules.problems {
+        tracing::warn!(problem = %problem, "Rule file problem.");
     }
-    if !missing.is_empty() {
-        explanation.push_str(&format!(" Not collected: {}.", missing.join("; ")));
-    }
-    Hypothesis {
-        recommendation: Recommendation::Investigate,
-        likelihood: Likelihood::Low,
-        score: 0.0,
-        title: "No known failure pattern matched: investigate".into(),
-        explanation,
-        commands: Vec::new(),
-        evidence: records
-            .iter()
-            .filter(|r| r.status() != Status::Skipped)
-            .map(|r| EvidenceRef { file: r.evidence_path(), pointer: "/summary".into() })
-            .collect(),
-        rules: vec!["default.investigate".into()],
-        counter_evidence: Vec::new(),
-    }
-}
-
-/// `witness rules check [FILES]`.
-pub fn check_command(
-    _files: &[std::path::PathBuf],
-    _config: &RulesConfig,
-) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("rule files are not supported by this build yet")
-}
-
-/// `witness rules test --bundle DIR`.
-pub fn test_command(
-    _bundle: &std::path::Path,
-    _config: &RulesConfig,
-) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("rule files are not supported by this build yet")
+    eval::evaluate(&rules, records, timeline)
 }

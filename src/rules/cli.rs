@@ -1,0 +1,138 @@
+//! `witness rules check [FILES]` and `witness rules test --bundle DIR`: the two commands a
+//! rule author runs, one before shipping a rule file, one to see what it does with a real
+//! bundle's evidence.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::RulesConfig;
+use super::eval::{self, Outcome};
+use super::rule::RuleSet;
+use crate::view::RunView;
+
+/// `witness rules check [FILES]`: checks the given rule files, or the configured rules
+/// (built-in and `[rules] dirs`) without files. Prints every problem as `file:line: …`;
+/// exits 0 when there is none, 1 otherwise.
+///
+/// # Errors
+/// None today: unreadable files are problems, reported like the others.
+pub fn check_command(files: &[PathBuf], config: &RulesConfig) -> Result<ExitCode> {
+    let (report, clean) = check_report(files, config);
+    print!("{report}");
+    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The text `rules check` prints, and whether everything was fine.
+pub fn check_report(files: &[PathBuf], config: &RulesConfig) -> (String, bool) {
+    let set = if files.is_empty() {
+        RuleSet::load(config)
+    } else {
+        let mut set = RuleSet::default();
+        for file in files {
+            set.add_path(file);
+        }
+        set
+    };
+    let mut out = String::new();
+    for problem in &set.problems {
+        let level = if problem.fatal { "error" } else { "warning" };
+        let _ = writeln!(out, "{problem} [{level}]");
+    }
+    let from = if files.is_empty() {
+        let mut from = Vec::new();
+        if config.builtin {
+            from.push("the built-in rules".to_owned());
+        }
+        from.extend(config.dirs.iter().map(|d| d.display().to_string()));
+        from.join(", ")
+    } else {
+        files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "{} rules loaded from {}; {} problems",
+        set.rules.len(),
+        if from.is_empty() { "nowhere" } else { &from },
+        set.problems.len()
+    );
+    (out, set.problems.is_empty())
+}
+
+/// `witness rules test --bundle DIR`: re-evaluates the configured rules over a bundle's
+/// evidence and prints which fired, which were ruled out, which could not be evaluated and
+/// why, and the resulting ranking.
+///
+/// # Errors
+/// When the bundle cannot be read.
+pub fn test_command(bundle: &Path, config: &RulesConfig) -> Result<ExitCode> {
+    let view = RunView::load(bundle)?;
+    print!("{}", test_report(&view, config));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The text `rules test` prints for a loaded bundle.
+pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
+    let set = RuleSet::load(config);
+    let detailed = eval::evaluate_detailed(&set, &view.records, &view.timeline);
+    let mut out = String::new();
+    for problem in &set.problems {
+        let _ = writeln!(out, "rule file problem: {problem}");
+    }
+    let section = |out: &mut String, title: &str, wanted: fn(&Outcome) -> Option<&str>| {
+        let lines: Vec<String> = detailed
+            .outcomes
+            .iter()
+            .filter_map(|(id, o)| wanted(o).map(|why| format!("  {id}{why}")))
+            .collect();
+        let _ = writeln!(out, "{title} ({}):", lines.len());
+        for line in lines {
+            let _ = writeln!(out, "{line}");
+        }
+    };
+    section(&mut out, "Fired", |o| matches!(o, Outcome::Fired).then_some(""));
+    section(&mut out, "Ruled out", |o| match o {
+        Outcome::RuledOut(why) => Some(why.as_str()),
+        _ => None,
+    });
+    section(&mut out, "Could not evaluate", |o| match o {
+        Outcome::NotEvaluated(why) => Some(why.as_str()),
+        _ => None,
+    });
+    let _ = writeln!(out, "Hypotheses:");
+    for (i, h) in detailed.evaluation.hypotheses.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{}. {} ({}, {:?}, score {:.3}) [{}]",
+            i + 1,
+            h.title,
+            h.recommendation.as_str(),
+            h.likelihood,
+            h.score,
+            h.rules.join(", ")
+        );
+        let _ = writeln!(out, "   {}", h.explanation);
+        for c in &h.commands {
+            let _ = writeln!(out, "   $ {c}");
+        }
+        for c in &h.counter_evidence {
+            let _ = writeln!(out, "   against: {c}");
+        }
+        for r in &h.evidence {
+            let _ = writeln!(out, "   evidence: {r}");
+        }
+    }
+    let before = view.evaluation.hypotheses.first().map(|h| (h.recommendation, h.title.as_str()));
+    let after =
+        detailed.evaluation.hypotheses.first().map(|h| (h.recommendation, h.title.as_str()));
+    if before != after {
+        let _ = writeln!(
+            out,
+            "The bundle's hypotheses.json ranked first: {}",
+            before.map_or_else(|| "nothing".to_owned(), |(r, t)| format!("{t} ({})", r.as_str()))
+        );
+    }
+    out
+}

@@ -1,0 +1,538 @@
+//! Evaluating the rules over a run and ranking what fired.
+//!
+//! Each kind's merged facts are a CEL map variable (`kubernetes.previous_revision`), every
+//! kind is declared even without evidence (so `has(logs.error_rate_ratio)` is simply
+//! false), and `instance.<kind>["<name>"].<fact>` reaches one instance's own value. A rule
+//! whose `needs` are absent, or whose condition touches an absent fact, is listed as not
+//! evaluated with the reason; it never counts as false.
+//!
+//! Ranking (documented in `config/rules/README.md`): rules that fire for the same
+//! hypothesis combine. With `w` the weights of its fired rules and of its `stronger`
+//! clauses that hold, and `c` the weights of its `against` clauses that hold,
+//! `score = (1 − Π(1 − w)) × Π(1 − c)`; likelihood is `high` from 0.7, `medium` from 0.4,
+//! else `low`. Hypotheses are ordered by score, then rollback before scale_up before
+//! investigate, then id.
+
+use std::collections::{BTreeMap, HashMap};
+
+use cel::{Context, Value};
+use witness_collector::{FactValue, Status};
+
+use super::facts::{self, FactSet, KINDS};
+use super::rule::{Rule, RuleSet};
+use super::template::{Omitted, Values};
+use super::{Evaluation, Hypothesis, Likelihood, NotEvaluated, Recommendation, RuledOut};
+use crate::run::CollectorRecord;
+use crate::timeline::{EvidenceRef, Timeline};
+
+/// At most this many timeline entries of one event kind are cited per rule.
+const EVENTS_CITED_PER_KIND: usize = 3;
+
+/// What happened to one rule in a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Fired,
+    RuledOut(String),
+    NotEvaluated(String),
+}
+
+/// The evaluation of a run, with each rule's outcome (for `witness rules test`).
+pub struct Detailed {
+    pub evaluation: Evaluation,
+    pub outcomes: Vec<(String, Outcome)>,
+}
+
+/// Evaluates `rules` over the run.
+pub fn evaluate(rules: &RuleSet, records: &[CollectorRecord], timeline: &Timeline) -> Evaluation {
+    evaluate_detailed(rules, records, timeline).evaluation
+}
+
+struct Fired<'r> {
+    rule: &'r Rule,
+    stronger: Vec<(f64, String)>,
+    against: Vec<(f64, String)>,
+    refs: Vec<EvidenceRef>,
+    commands: Vec<String>,
+    omitted: Vec<String>,
+}
+
+/// Evaluates `rules` over the run and keeps every rule's outcome.
+pub fn evaluate_detailed(
+    rules: &RuleSet,
+    records: &[CollectorRecord],
+    timeline: &Timeline,
+) -> Detailed {
+    let run = Run::new(records, timeline);
+    let context = run.context();
+    let mut outcomes = Vec::new();
+    let mut fired: Vec<Fired<'_>> = Vec::new();
+    let mut not_evaluated = Vec::new();
+    let mut ruled_out = Vec::new();
+    for rule in &rules.rules {
+        let outcome = run.outcome(rule, &context);
+        match &outcome {
+            Outcome::Fired => fired.push(run.fire(rule, &context)),
+            Outcome::RuledOut(reason) => {
+                ruled_out.push(RuledOut { rule: rule.def.id.clone(), reason: reason.clone() });
+            }
+            Outcome::NotEvaluated(reason) => not_evaluated
+                .push(NotEvaluated { rule: rule.def.id.clone(), reason: reason.clone() }),
+        }
+        outcomes.push((rule.def.id.clone(), outcome));
+    }
+
+    let mut groups: Vec<(String, Vec<Fired<'_>>)> = Vec::new();
+    for f in fired {
+        let id = f.rule.hypothesis().to_owned();
+        match groups.iter_mut().find(|(g, _)| *g == id) {
+            Some((_, members)) => members.push(f),
+            None => groups.push((id, vec![f])),
+        }
+    }
+    let mut hypotheses: Vec<Hypothesis> =
+        groups.into_iter().map(|(id, members)| run.hypothesis(id, members)).collect();
+    hypotheses.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.recommendation.cmp(&b.recommendation))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    if hypotheses.is_empty() {
+        hypotheses.push(nothing_fired(records, &not_evaluated, &ruled_out));
+    }
+    Detailed {
+        evaluation: Evaluation {
+            hypotheses,
+            not_evaluated,
+            ruled_out,
+            rule_problems: rules.problems.iter().map(ToString::to_string).collect(),
+        },
+        outcomes,
+    }
+}
+
+/// The facts and records of a run, as rules and templates see them.
+struct Run<'a> {
+    records: &'a [CollectorRecord],
+    timeline: &'a Timeline,
+    facts: FactSet,
+    /// Refs for the facts witness derives (`run.*`), which no evidence file holds.
+    derived_refs: BTreeMap<String, Vec<EvidenceRef>>,
+    /// Records serialized, for pointers into them.
+    json: Vec<serde_json::Value>,
+}
+
+impl<'a> Run<'a> {
+    fn new(records: &'a [CollectorRecord], timeline: &'a Timeline) -> Self {
+        let mut run = Run {
+            records,
+            timeline,
+            facts: FactSet::of(records),
+            derived_refs: BTreeMap::new(),
+            json: records.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect(),
+        };
+        run.derive_vendors_named_in_errors();
+        run
+    }
+
+    /// `run.vendors_named_in_errors`: the degraded vendors that a logs event (error,
+    /// signature) names. Present only when both status pages and logs were read.
+    fn derive_vendors_named_in_errors(&mut self) {
+        const NAME: &str = "run.vendors_named_in_errors";
+        let Some(vendors) = self.facts.get("status_page.vendors_degraded").cloned() else {
+            return;
+        };
+        if !self.facts.has_kind("logs") {
+            return;
+        }
+        let FactValue::List(vendors) = vendors.value else { return };
+        let signatures = self.facts.get("logs.new_signature_texts").map(|m| m.value.clone());
+        let mut named = Vec::new();
+        let mut refs = Vec::new();
+        for vendor in vendors.iter().filter_map(|v| match v {
+            FactValue::Text(t) if !t.trim().is_empty() => Some(t),
+            _ => None,
+        }) {
+            let needle = vendor.to_lowercase();
+            let mentions = |text: &str| text.to_lowercase().contains(&needle);
+            let entries: Vec<EvidenceRef> = self
+                .timeline
+                .entries
+                .iter()
+                .filter(|e| e.source.starts_with("logs/"))
+                .filter(|e| {
+                    mentions(&e.title)
+                        || e.detail.as_deref().is_some_and(mentions)
+                        || e.signature.as_deref().is_some_and(mentions)
+                })
+                .map(|e| e.evidence.clone())
+                .collect();
+            let in_signatures = matches!(&signatures, Some(FactValue::List(list))
+                if list.iter().any(|s| matches!(s, FactValue::Text(t) if mentions(t))));
+            if !entries.is_empty() || in_signatures {
+                named.push(FactValue::Text(vendor.clone()));
+                refs.extend(entries);
+                if in_signatures {
+                    refs.extend(self.fact_refs("logs.new_signature_texts"));
+                }
+            }
+        }
+        refs.sort();
+        refs.dedup();
+        self.facts.derive(NAME, FactValue::List(named), Vec::new());
+        self.derived_refs.insert(NAME.to_owned(), refs);
+    }
+
+    fn context(&self) -> Context<'static, 'static> {
+        let mut context = Context::default();
+        for kind in KINDS {
+            let prefix = format!("{kind}.");
+            let map: HashMap<String, Value> = self
+                .facts
+                .merged
+                .iter()
+                .filter_map(|(name, m)| {
+                    name.strip_prefix(&prefix).map(|short| (short.to_owned(), cel_value(&m.value)))
+                })
+                .collect();
+            context.add_variable_from_value(*kind, Value::Map(map.into()));
+        }
+        let mut instances: HashMap<String, Value> = HashMap::new();
+        for (kind, indexes) in &self.facts.instances {
+            let prefix = format!("{kind}.");
+            let by_name: HashMap<String, Value> = indexes
+                .iter()
+                .map(|&i| {
+                    let facts: HashMap<String, Value> = self.records[i]
+                        .evidence
+                        .facts
+                        .iter()
+                        .filter_map(|(n, v)| {
+                            n.strip_prefix(&prefix).map(|s| (s.to_owned(), cel_value(v)))
+                        })
+                        .collect();
+                    (self.records[i].name.clone(), Value::Map(facts.into()))
+                })
+                .collect();
+            instances.insert(kind.clone(), Value::Map(by_name.into()));
+        }
+        for kind in KINDS {
+            instances
+                .entry((*kind).to_owned())
+                .or_insert_with(|| Value::Map(HashMap::<String, Value>::new().into()));
+        }
+        context
+            .add_variable_from_value(super::rule::INSTANCE_VARIABLE, Value::Map(instances.into()));
+        context
+    }
+
+    fn outcome(&self, rule: &Rule, context: &Context<'_, '_>) -> Outcome {
+        let missing: Vec<&str> = rule
+            .def
+            .needs
+            .iter()
+            .map(String::as_str)
+            .filter(|n| self.facts.get(n).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Outcome::NotEvaluated(self.missing_reason(&missing));
+        }
+        match rule.condition.execute(context) {
+            Ok(Value::Bool(true)) => Outcome::Fired,
+            Ok(Value::Bool(false)) => Outcome::RuledOut(match &rule.ruled_out {
+                Some(t) => t.text(self),
+                None => "its condition is false".to_owned(),
+            }),
+            Ok(other) => Outcome::NotEvaluated(format!(
+                "its condition gave {other:?}, not true or false (a rule file error)"
+            )),
+            Err(cel::ExecutionError::NoSuchKey(key)) => {
+                Outcome::NotEvaluated(format!("a fact its condition uses is absent: {key}"))
+            }
+            Err(e) => Outcome::NotEvaluated(format!("its condition failed: {e}")),
+        }
+    }
+
+    /// "no kubernetes evidence (kubernetes/prod failed: forbidden)", or the facts absent
+    /// from the evidence that is there.
+    fn missing_reason(&self, missing: &[&str]) -> String {
+        let mut kinds: Vec<&str> = missing.iter().map(|n| facts::kind_of(n)).collect();
+        kinds.dedup();
+        let mut reasons = Vec::new();
+        for kind in kinds {
+            if kind != "run" && !self.facts.has_kind(kind) {
+                let of_kind: Vec<String> = self
+                    .records
+                    .iter()
+                    .filter(|r| r.kind == kind)
+                    .map(|r| {
+                        format!(
+                            "{}/{} {}{}",
+                            r.kind,
+                            r.name,
+                            r.status(),
+                            r.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                reasons.push(if of_kind.is_empty() {
+                    format!("no {kind} evidence (no {kind} collector in this run)")
+                } else {
+                    format!("no {kind} evidence ({})", of_kind.join("; "))
+                });
+            } else {
+                let absent: Vec<&str> =
+                    missing.iter().copied().filter(|n| facts::kind_of(n) == kind).collect();
+                reasons.push(format!("{} absent from the {kind} evidence", absent.join(", ")));
+            }
+        }
+        reasons.join("; ")
+    }
+
+    fn holds(&self, program: &cel::Program, context: &Context<'_, '_>) -> bool {
+        matches!(program.execute(context), Ok(Value::Bool(true)))
+    }
+
+    fn fire<'r>(&self, rule: &'r Rule, context: &Context<'_, '_>) -> Fired<'r> {
+        let mut cited: Vec<&str> = rule.cited().iter().map(String::as_str).collect();
+        let mut clauses = |list: &[(super::rule::Clause, cel::Program)]| {
+            list.iter()
+                .filter(|(_, p)| self.holds(p, context))
+                .map(|(c, _)| {
+                    for (name, _) in super::rule::facts_in_cel(c.when.get_ref()) {
+                        if let Some(known) = facts::known(&name) {
+                            cited.push(known.name);
+                        }
+                    }
+                    let reason = super::template::Template::parse(&c.reason)
+                        .map_or_else(|_| c.reason.clone(), |t| t.text(self));
+                    (c.weight, reason)
+                })
+                .collect::<Vec<_>>()
+        };
+        let stronger = clauses(&rule.stronger);
+        let against = clauses(&rule.against);
+        let mut refs: Vec<EvidenceRef> = Vec::new();
+        for name in cited {
+            for r in self.fact_refs(name) {
+                if !refs.contains(&r) {
+                    refs.push(r);
+                }
+            }
+        }
+        for kind in &rule.def.events {
+            let mut entries: Vec<_> =
+                self.timeline.of_kind(kind).filter(|e| e.source != "trigger").collect();
+            entries.sort_by_key(|e| (std::cmp::Reverse(e.severity), e.offset_secs.abs()));
+            for e in entries.into_iter().take(EVENTS_CITED_PER_KIND) {
+                if !refs.contains(&e.evidence) {
+                    refs.push(e.evidence.clone());
+                }
+            }
+        }
+        let mut commands = Vec::new();
+        let mut omitted = Vec::new();
+        for template in &rule.commands {
+            match template.command(self) {
+                Ok(c) => commands.push(c),
+                // About something this run did not look at: not worth a word.
+                Err(Omitted::NoEvidence(_)) => {}
+                Err(Omitted::Because(why)) => omitted.push(why),
+            }
+        }
+        Fired { rule, stronger, against, refs, commands, omitted }
+    }
+
+    /// Refs to where a fact's value came from.
+    fn fact_refs(&self, name: &str) -> Vec<EvidenceRef> {
+        if let Some(refs) = self.derived_refs.get(name) {
+            return refs.clone();
+        }
+        let pointer = format!("/facts/{}", name.replace('~', "~0").replace('/', "~1"));
+        self.facts.get(name).map_or_else(Vec::new, |m| {
+            m.from
+                .iter()
+                .map(|&i| EvidenceRef::into_record(&self.records[i], pointer.clone()))
+                .collect()
+        })
+    }
+
+    fn hypothesis(&self, id: String, mut members: Vec<Fired<'_>>) -> Hypothesis {
+        // The strongest rule leads: its title, its recommendation, its commands first.
+        members.sort_by(|a, b| b.rule.def.weight.total_cmp(&a.rule.def.weight));
+        let lead = members[0].rule;
+        let mut explanation = lead.explanation.text(self);
+        for other in &members[1..] {
+            explanation.push_str(&format!(" Also: {}", other.rule.explanation.text(self)));
+        }
+        let supporting: Vec<&str> =
+            members.iter().flat_map(|m| m.stronger.iter().map(|(_, r)| r.as_str())).collect();
+        if !supporting.is_empty() {
+            explanation.push_str(&format!(" Supporting: {}.", supporting.join("; ")));
+        }
+        let omitted: Vec<&str> =
+            members.iter().flat_map(|m| m.omitted.iter().map(String::as_str)).collect();
+        if !omitted.is_empty() {
+            explanation.push_str(&format!(" Commands left out: {}.", omitted.join("; ")));
+        }
+        let mut weights: Vec<f64> = Vec::new();
+        let mut counter: Vec<f64> = Vec::new();
+        let (mut commands, mut evidence, mut rules, mut counter_evidence) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for m in &members {
+            weights.push(m.rule.def.weight);
+            weights.extend(m.stronger.iter().map(|(w, _)| *w));
+            counter.extend(m.against.iter().map(|(w, _)| *w));
+            push_unique(&mut commands, m.commands.iter().cloned());
+            push_unique(&mut evidence, m.refs.iter().cloned());
+            rules.push(m.rule.def.id.clone());
+            push_unique(&mut counter_evidence, m.against.iter().map(|(_, r)| r.clone()));
+        }
+        let score = score(&weights, &counter);
+        Hypothesis {
+            id,
+            recommendation: lead.def.recommendation,
+            likelihood: Likelihood::of(score),
+            score,
+            title: lead.title.text(self),
+            explanation,
+            commands,
+            evidence,
+            rules,
+            counter_evidence,
+        }
+    }
+}
+
+/// `(1 − Π(1 − w)) × Π(1 − c)`, rounded to 3 decimals.
+pub fn score(weights: &[f64], counter: &[f64]) -> f64 {
+    let clamp = |w: f64| w.clamp(0.0, 1.0);
+    let support = 1.0 - weights.iter().map(|w| 1.0 - clamp(*w)).product::<f64>();
+    let against: f64 = counter.iter().map(|c| 1.0 - clamp(*c)).product();
+    ((support * against) * 1000.0).round() / 1000.0
+}
+
+fn push_unique<T: PartialEq>(into: &mut Vec<T>, items: impl Iterator<Item = T>) {
+    for item in items {
+        if !into.contains(&item) {
+            into.push(item);
+        }
+    }
+}
+
+impl Values for Run<'_> {
+    fn fact(&self, name: &str) -> Option<FactValue> {
+        self.facts.get(name).map(|m| m.value.clone())
+    }
+
+    fn pointer(&self, kind: &str, pointer: &str) -> Option<serde_json::Value> {
+        let i = *self.facts.primary.get(kind)?;
+        self.json.get(i)?.pointer(pointer).cloned()
+    }
+
+    fn suggested(&self, kind: &str, purpose: &str) -> Option<String> {
+        let i = *self.facts.primary.get(kind)?;
+        let list = self.records.get(i)?.evidence.data.get("suggested_commands")?.as_array()?;
+        list.iter().find_map(|item| {
+            let by_purpose = item.get("purpose").and_then(|p| p.as_str()) == Some(purpose);
+            if by_purpose { item.get("command")?.as_str().map(str::to_owned) } else { None }
+        })
+    }
+
+    fn has_kind(&self, kind: &str) -> bool {
+        self.facts.has_kind(kind)
+    }
+}
+
+fn cel_value(value: &FactValue) -> Value {
+    match value {
+        FactValue::Bool(b) => Value::Bool(*b),
+        FactValue::Int(i) => Value::Int(*i),
+        FactValue::Float(f) => Value::Float(*f),
+        FactValue::Text(t) => Value::String(t.clone().into()),
+        FactValue::List(items) => {
+            Value::List(items.iter().map(cel_value).collect::<Vec<_>>().into())
+        }
+    }
+}
+
+/// The default hypothesis: investigate, listing what was seen, what was checked and found
+/// normal, and what could not be checked.
+fn nothing_fired(
+    records: &[CollectorRecord],
+    not_evaluated: &[NotEvaluated],
+    ruled_out: &[RuledOut],
+) -> Hypothesis {
+    let seen: Vec<String> = records
+        .iter()
+        .filter(|r| r.status().has_evidence())
+        .map(|r| format!("{}/{}: {}", r.kind, r.name, r.evidence.summary))
+        .collect();
+    let missing: Vec<String> = records
+        .iter()
+        .filter(|r| !r.status().has_evidence())
+        .map(|r| {
+            format!(
+                "{}/{} ({}{})",
+                r.kind,
+                r.name,
+                r.status(),
+                r.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+            )
+        })
+        .collect();
+    let mut explanation = String::from("No rule found a cause in the collected evidence.");
+    if !seen.is_empty() {
+        explanation.push_str(&format!(" Seen: {}.", seen.join("; ")));
+    }
+    if !ruled_out.is_empty() {
+        let checked: Vec<String> =
+            ruled_out.iter().map(|r| format!("{} ({})", r.rule, r.reason)).collect();
+        explanation.push_str(&format!(" Checked and not found: {}.", checked.join("; ")));
+    }
+    if !missing.is_empty() {
+        explanation.push_str(&format!(" Not collected: {}.", missing.join("; ")));
+    }
+    if !not_evaluated.is_empty() {
+        let mut reasons: Vec<&str> = not_evaluated.iter().map(|n| n.reason.as_str()).collect();
+        reasons.sort_unstable();
+        reasons.dedup();
+        explanation.push_str(&format!(" Could not evaluate: {}.", reasons.join("; ")));
+    }
+    let mut evidence: Vec<EvidenceRef> = records
+        .iter()
+        .filter(|r| r.status() != Status::Skipped)
+        .map(|r| EvidenceRef::into_record(r, "/summary"))
+        .collect();
+    if evidence.is_empty() {
+        evidence.push(EvidenceRef { file: "trigger.json".into(), pointer: String::new() });
+    }
+    Hypothesis {
+        id: "default".into(),
+        recommendation: Recommendation::Investigate,
+        likelihood: Likelihood::Low,
+        score: 0.0,
+        title: "No known failure pattern matched: investigate".into(),
+        explanation,
+        commands: Vec::new(),
+        evidence,
+        rules: vec!["default.investigate".into()],
+        counter_evidence: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_combine_like_independent_reasons() {
+        assert_eq!(score(&[0.5], &[]), 0.5);
+        assert_eq!(score(&[0.5, 0.5], &[]), 0.75);
+        assert_eq!(score(&[0.5, 0.5], &[0.5]), 0.375);
+        assert_eq!(score(&[1.0], &[]), 1.0);
+        assert_eq!(Likelihood::of(0.75), Likelihood::High);
+        assert_eq!(Likelihood::of(0.5), Likelihood::Medium);
+        assert_eq!(Likelihood::of(0.2), Likelihood::Low);
+    }
+}

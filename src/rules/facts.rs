@@ -1,0 +1,539 @@
+//! The facts the rules see: every collector instance's facts, merged per kind (several
+//! `logs` instances publish one `logs.error_rate_ratio`), with the instances each merged
+//! value came from so that a hypothesis can cite them. Also the documented list of known
+//! facts that `witness rules check` holds rule files against, and how each one merges.
+//!
+//! A fact is absent when no instance with evidence (`ok` or `partial`) published it: the
+//! merge never invents a value, so missing data never reads as healthy.
+
+use std::collections::BTreeMap;
+
+use witness_collector::FactValue;
+
+use crate::run::CollectorRecord;
+
+/// The collector kinds whose facts the rules can use, plus `run` (facts witness derives
+/// from several collectors).
+pub const KINDS: &[&str] =
+    &["logs", "http", "postgres", "kubernetes", "status_page", "git", "host", "run"];
+
+/// How the values of one fact from several instances of a kind become one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// The largest number.
+    Max,
+    /// The smallest number.
+    Min,
+    /// The sum of the numbers.
+    Sum,
+    /// True when any instance says true.
+    Or,
+    /// The union of the lists, in instance order, without duplicates.
+    Union,
+    /// The value of the kind's primary instance (see [`primary_instance`]): facts that only
+    /// make sense together (a Deployment's name, namespace and revisions; a server's pids).
+    Primary,
+    /// The worst status-page indicator (`none` < `minor` < `major` < `critical`).
+    Worst,
+}
+
+impl Merge {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Merge::Max => "max",
+            Merge::Min => "min",
+            Merge::Sum => "sum",
+            Merge::Or => "or",
+            Merge::Union => "union",
+            Merge::Primary => "primary",
+            Merge::Worst => "worst",
+        }
+    }
+}
+
+/// What a value must look like to be put into a command line (after which it is
+/// shell-quoted anyway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// A whole number.
+    Int,
+    /// A number.
+    Number,
+    /// A Kubernetes object name (DNS-1123 subdomain).
+    K8sName,
+    /// A Kubernetes namespace (DNS-1123 label).
+    K8sLabel,
+    /// A git revision: hex id or a ref name without spaces or shell metacharacters.
+    GitRev,
+    /// Any short word of letters, digits and `._:/@+=,-` (the default).
+    Word,
+}
+
+/// One documented fact.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownFact {
+    pub name: &'static str,
+    /// `int`, `float`, `bool`, `text`, `list`.
+    pub kind: &'static str,
+    pub merge: Merge,
+    pub check: Check,
+    pub meaning: &'static str,
+}
+
+const fn fact(
+    name: &'static str,
+    kind: &'static str,
+    merge: Merge,
+    check: Check,
+    meaning: &'static str,
+) -> KnownFact {
+    KnownFact { name, kind, merge, check, meaning }
+}
+
+use Check::{GitRev, Int, K8sLabel, K8sName, Number, Word};
+use Merge::{Max, Min, Or, Primary, Sum, Union, Worst};
+
+/// Every fact the collectors document (their FACTS.md and crate docs), with its merge.
+/// `witness rules check` rejects a rule that names a fact not in this list.
+pub const KNOWN_FACTS: &[KnownFact] = &[
+    // logs (collectors/logs)
+    fact("logs.error_count", "int", Sum, Int, "matched error lines in the window"),
+    fact("logs.baseline_error_count", "int", Sum, Int, "matched lines in the baseline"),
+    fact("logs.error_rate_ratio", "float", Max, Number, "error rate window / baseline"),
+    fact("logs.first_error_offset_secs", "float", Min, Number, "first error minus anchor (s)"),
+    fact("logs.new_signatures", "int", Sum, Int, "error signatures absent from the baseline"),
+    fact("logs.new_signature_texts", "list", Union, Word, "the new signatures' normalized text"),
+    fact("logs.http_5xx_ratio", "float", Max, Number, "5xx responses / requests (access logs)"),
+    fact("logs.http_5xx_ratio_baseline", "float", Max, Number, "the same in the baseline"),
+    fact("logs.latency_p95_ratio", "float", Max, Number, "p95 latency window / baseline"),
+    // http (collectors/http/FACTS.md)
+    fact("http.failing_probes", "int", Sum, Int, "probes that were not healthy"),
+    fact("http.all_failing", "bool", Or, Word, "every probe of an endpoint failed"),
+    fact("http.latency_median_ms", "float", Max, Number, "median probe latency (ms)"),
+    fact("http.components_down", "list", Union, Word, "components a health body reports down"),
+    fact("http.cert_days_left", "int", Min, Int, "days until the certificate expires"),
+    // postgres (collectors/postgres crate docs)
+    fact("postgres.connections_used", "int", Max, Int, "client backends"),
+    fact("postgres.connections_available", "int", Primary, Int, "usable max_connections"),
+    fact("postgres.connections_used_ratio", "float", Max, Number, "used / available connections"),
+    fact("postgres.blocked_sessions", "int", Sum, Int, "sessions waiting on a lock"),
+    fact("postgres.root_blockers", "int", Sum, Int, "blockers at the top of lock trees"),
+    fact("postgres.root_blocker_pids", "list", Primary, Int, "root blocker pids, largest first"),
+    fact("postgres.lock_tree_max_depth", "int", Max, Int, "longest chain of lock waits"),
+    fact(
+        "postgres.root_blocker_holds_access_exclusive",
+        "bool",
+        Or,
+        Word,
+        "a root blocker holds an AccessExclusiveLock",
+    ),
+    fact("postgres.root_blocker_runs_ddl", "bool", Or, Word, "a root blocker runs DDL"),
+    fact("postgres.root_blocker_longest_xact_secs", "float", Max, Number, "oldest root xact (s)"),
+    fact("postgres.longest_statement_secs", "float", Max, Number, "oldest active statement (s)"),
+    fact("postgres.long_statements", "int", Sum, Int, "statements over the threshold"),
+    fact("postgres.idle_in_transaction", "int", Sum, Int, "sessions idle in transaction"),
+    fact("postgres.longest_idle_in_transaction_secs", "float", Max, Number, "longest idle xact"),
+    fact("postgres.deadlocks_delta", "int", Sum, Int, "deadlocks during sampling"),
+    fact("postgres.rollbacks_delta", "int", Sum, Int, "rollbacks during sampling"),
+    fact("postgres.conflicts_delta", "int", Sum, Int, "recovery conflicts during sampling"),
+    fact("postgres.temp_files_delta", "int", Sum, Int, "temp files during sampling"),
+    fact("postgres.in_recovery", "bool", Or, Word, "the server is a standby"),
+    fact("postgres.replication_max_lag_secs", "float", Max, Number, "replication lag (s)"),
+    fact("postgres.server_version_num", "int", Primary, Int, "server_version_num"),
+    fact("postgres.uptime_secs", "float", Min, Number, "time since the postmaster started"),
+    // kubernetes (collectors/kubernetes crate docs)
+    fact("kubernetes.deployment", "text", Primary, K8sName, "the Deployment the facts describe"),
+    fact("kubernetes.namespace", "text", Primary, K8sLabel, "its namespace"),
+    fact("kubernetes.deployments_read", "int", Sum, Int, "Deployments read"),
+    fact(
+        "kubernetes.minutes_since_rollout",
+        "float",
+        Primary,
+        Number,
+        "anchor minus the current revision's rollout (min)",
+    ),
+    fact("kubernetes.current_revision", "int", Primary, Int, "the revision running"),
+    fact("kubernetes.previous_revision", "int", Primary, Int, "the revision undo returns to"),
+    fact("kubernetes.current_images", "list", Primary, Word, "the current revision's images"),
+    fact("kubernetes.images_changed", "bool", Primary, Word, "images differ from the previous"),
+    fact("kubernetes.replicas", "int", Primary, Int, "spec.replicas"),
+    fact("kubernetes.available_replicas", "int", Primary, Int, "status.availableReplicas"),
+    fact("kubernetes.unavailable_replicas", "int", Primary, Int, "status.unavailableReplicas"),
+    fact("kubernetes.rollout_stuck", "bool", Or, Word, "ProgressDeadlineExceeded"),
+    fact("kubernetes.rollout_complete", "bool", Primary, Word, "rolled out"),
+    fact("kubernetes.restarts_in_window", "int", Sum, Int, "container restarts in the window"),
+    fact("kubernetes.oom_kills_in_window", "int", Sum, Int, "OOMKilled terminations"),
+    fact("kubernetes.crashloop_pods", "int", Sum, Int, "pods in CrashLoopBackOff"),
+    fact("kubernetes.not_ready_pods", "int", Sum, Int, "pods not Ready"),
+    fact("kubernetes.warning_events", "int", Sum, Int, "Warning events in the window"),
+    fact("kubernetes.hpa_at_max", "bool", Primary, Word, "the HPA is at its ceiling"),
+    fact("kubernetes.hpa_max_replicas", "int", Primary, Int, "the HPA's maxReplicas"),
+    fact("kubernetes.hpa_desired_replicas", "int", Primary, Int, "the HPA's desiredReplicas"),
+    fact("kubernetes.hpa_current_replicas", "int", Primary, Int, "the HPA's currentReplicas"),
+    // status_page (collectors/status_page)
+    fact("status_page.vendors_degraded", "list", Union, Word, "vendors not fully operational"),
+    fact("status_page.worst_indicator", "text", Worst, Word, "none|minor|major|critical"),
+    fact(
+        "status_page.incident_minutes_before_anchor",
+        "float",
+        Max,
+        Number,
+        "how long before the anchor the oldest open incident began (min)",
+    ),
+    // git (collectors/git)
+    fact("git.commits_in_lookback", "int", Sum, Int, "commits in the lookback"),
+    fact("git.minutes_since_last_commit", "float", Min, Number, "anchor minus the last commit"),
+    fact("git.minutes_since_last_tag", "float", Min, Number, "anchor minus the last tag"),
+    fact("git.migrations_in_lookback", "int", Sum, Int, "migration paths changed"),
+    fact("git.migration_paths", "list", Union, Word, "those paths"),
+    fact("git.dependency_changes", "int", Sum, Int, "dependency paths changed"),
+    fact("git.config_changes", "int", Sum, Int, "config paths changed"),
+    fact("git.infra_changes", "int", Sum, Int, "infra paths changed"),
+    fact("git.deployed_revision", "text", Primary, GitRev, "the deployed commit"),
+    fact("git.previous_deployed_revision", "text", Primary, GitRev, "the one before it"),
+    fact("git.deployed_has_migration", "bool", Or, Word, "a migration is among the deployed"),
+    fact("git.deployed_commits", "int", Primary, Int, "commits between the two"),
+    // host (collectors/host)
+    fact("host.cpu_busy_ratio", "float", Max, Number, "CPU busy, all cores"),
+    fact("host.cpu_max_core_busy_ratio", "float", Max, Number, "the busiest core"),
+    fact("host.load1_per_core", "float", Max, Number, "1-minute load per core"),
+    fact("host.mem_used_ratio", "float", Max, Number, "memory used"),
+    fact("host.swap_used_ratio", "float", Max, Number, "swap used"),
+    fact("host.disk_max_used_ratio", "float", Max, Number, "fullest disk"),
+    fact("host.disk_max_inodes_used_ratio", "float", Max, Number, "fullest disk by inodes"),
+    fact("host.cpu_saturated", "bool", Or, Word, "CPU saturated"),
+    fact("host.mem_saturated", "bool", Or, Word, "memory saturated"),
+    fact("host.cores", "int", Max, Int, "logical cores"),
+    fact("host.uptime_secs", "int", Min, Int, "host uptime (s)"),
+    // run (derived by witness from several collectors)
+    fact(
+        "run.vendors_named_in_errors",
+        "list",
+        Union,
+        Word,
+        "degraded vendors (status_page.vendors_degraded) named in a logs event",
+    ),
+];
+
+/// The documented fact named `name`.
+pub fn known(name: &str) -> Option<&'static KnownFact> {
+    KNOWN_FACTS.iter().find(|f| f.name == name)
+}
+
+/// The kind part of `logs.error_count`.
+pub fn kind_of(name: &str) -> &str {
+    name.split_once('.').map_or(name, |(kind, _)| kind)
+}
+
+/// A merged fact: its value and the records (indexes into the run's records) it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    pub value: FactValue,
+    pub from: Vec<usize>,
+}
+
+/// The facts of a run as the rules see them.
+#[derive(Debug, Clone, Default)]
+pub struct FactSet {
+    /// `logs.error_count` → merged value.
+    pub merged: BTreeMap<String, Merged>,
+    /// kind → record indexes with evidence, in config order.
+    pub instances: BTreeMap<String, Vec<usize>>,
+    /// kind → the primary instance's record index.
+    pub primary: BTreeMap<String, usize>,
+}
+
+impl FactSet {
+    /// Merges the facts of every record with evidence.
+    pub fn of(records: &[CollectorRecord]) -> Self {
+        let mut set = FactSet::default();
+        for (i, record) in records.iter().enumerate() {
+            if record.status().has_evidence() {
+                set.instances.entry(record.kind.clone()).or_default().push(i);
+            }
+        }
+        for (kind, indexes) in &set.instances {
+            set.primary.insert(kind.clone(), primary_instance(kind, indexes, records));
+        }
+        let mut names: Vec<&String> = set
+            .instances
+            .values()
+            .flatten()
+            .flat_map(|&i| records[i].evidence.facts.keys())
+            .collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let kind = kind_of(name);
+            let Some(indexes) = set.instances.get(kind) else { continue };
+            let values: Vec<(usize, &FactValue)> = indexes
+                .iter()
+                .filter_map(|&i| records[i].evidence.facts.get(name).map(|v| (i, v)))
+                .collect();
+            let merge = known(name).map_or_else(|| default_merge(values[0].1), |f| f.merge);
+            let primary = set.primary.get(kind).copied();
+            if let Some(merged) = merge_values(merge, &values, primary) {
+                set.merged.insert(name.clone(), merged);
+            }
+        }
+        set
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Merged> {
+        self.merged.get(name)
+    }
+
+    /// Whether some instance of `kind` has evidence.
+    pub fn has_kind(&self, kind: &str) -> bool {
+        self.instances.contains_key(kind)
+    }
+
+    /// Adds a fact witness derives itself (`run.*`).
+    pub fn derive(&mut self, name: &str, value: FactValue, from: Vec<usize>) {
+        self.instances.entry(kind_of(name).to_owned()).or_default();
+        self.merged.insert(name.to_owned(), Merged { value, from });
+    }
+}
+
+/// The merge of a fact no collector documents: by the type of its first value.
+fn default_merge(value: &FactValue) -> Merge {
+    match value {
+        FactValue::Int(_) | FactValue::Float(_) => Max,
+        FactValue::Bool(_) => Or,
+        FactValue::List(_) => Union,
+        FactValue::Text(_) => Primary,
+    }
+}
+
+/// The instance whose values [`Merge::Primary`] facts take: for `kubernetes`, the one with
+/// the most recent rollout at or before the anchor (the Deployment a rollback is about);
+/// for `postgres`, the one with the most blocked sessions (the server whose pids matter);
+/// otherwise, and on ties, the first in config order.
+pub fn primary_instance(kind: &str, indexes: &[usize], records: &[CollectorRecord]) -> usize {
+    let number =
+        |i: usize, name: &str| records[i].evidence.facts.get(name).and_then(|v| v.as_f64());
+    let best = match kind {
+        "kubernetes" => indexes
+            .iter()
+            .filter_map(|&i| number(i, "kubernetes.minutes_since_rollout").map(|m| (i, m)))
+            .filter(|(_, m)| *m >= 0.0)
+            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+            .map(|(i, _)| i),
+        "postgres" => indexes
+            .iter()
+            .filter_map(|&i| number(i, "postgres.blocked_sessions").map(|m| (i, m)))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(i, _)| i),
+        _ => None,
+    };
+    best.or_else(|| indexes.first().copied()).unwrap_or(0)
+}
+
+fn indicator_rank(value: &FactValue) -> i32 {
+    match value {
+        FactValue::Text(t) => match t.as_str() {
+            "none" => 0,
+            "minor" | "maintenance" => 1,
+            "major" => 2,
+            "critical" => 3,
+            _ => 1,
+        },
+        _ => -1,
+    }
+}
+
+fn merge_values(
+    merge: Merge,
+    values: &[(usize, &FactValue)],
+    primary: Option<usize>,
+) -> Option<Merged> {
+    let (first_index, first) = *values.first()?;
+    let one = |i: usize, v: &FactValue| Some(Merged { value: v.clone(), from: vec![i] });
+    let numbers = || values.iter().filter_map(|(i, v)| v.as_f64().map(|n| (*i, n)));
+    match merge {
+        Merge::Max | Merge::Min => {
+            let pick = numbers().reduce(|a, b| {
+                let better = if merge == Merge::Max { b.1 > a.1 } else { b.1 < a.1 };
+                if better { b } else { a }
+            });
+            match pick {
+                Some((i, _)) => values.iter().find(|(j, _)| *j == i).and_then(|(i, v)| one(*i, v)),
+                None => one(first_index, first),
+            }
+        }
+        Merge::Sum => {
+            let all_int = values.iter().all(|(_, v)| matches!(v, FactValue::Int(_)));
+            let from: Vec<usize> = numbers().map(|(i, _)| i).collect();
+            if from.is_empty() {
+                return one(first_index, first);
+            }
+            let value = if all_int {
+                FactValue::Int(
+                    values
+                        .iter()
+                        .filter_map(|(_, v)| match v {
+                            FactValue::Int(n) => Some(*n),
+                            _ => None,
+                        })
+                        .fold(0i64, i64::saturating_add),
+                )
+            } else {
+                FactValue::Float(numbers().map(|(_, n)| n).sum())
+            };
+            Some(Merged { value, from })
+        }
+        Merge::Or => {
+            let truthy: Vec<usize> = values
+                .iter()
+                .filter(|(_, v)| matches!(v, FactValue::Bool(true)))
+                .map(|(i, _)| *i)
+                .collect();
+            if truthy.is_empty() {
+                Some(Merged {
+                    value: FactValue::Bool(false),
+                    from: values.iter().map(|(i, _)| *i).collect(),
+                })
+            } else {
+                Some(Merged { value: FactValue::Bool(true), from: truthy })
+            }
+        }
+        Merge::Union => {
+            let mut items: Vec<FactValue> = Vec::new();
+            let mut from = Vec::new();
+            for (i, v) in values {
+                let list = match v {
+                    FactValue::List(list) => list.clone(),
+                    other => vec![(*other).clone()],
+                };
+                if !list.is_empty() {
+                    from.push(*i);
+                }
+                for item in list {
+                    if !items.contains(&item) {
+                        items.push(item);
+                    }
+                }
+            }
+            if from.is_empty() {
+                from = values.iter().map(|(i, _)| *i).collect();
+            }
+            Some(Merged { value: FactValue::List(items), from })
+        }
+        Merge::Primary => match values.iter().find(|(i, _)| Some(*i) == primary) {
+            Some((i, v)) => one(*i, v),
+            // The primary instance did not publish it: another instance's value would not
+            // go with the primary's other facts (a revision of another Deployment).
+            None if primary.is_some() => None,
+            None => one(first_index, first),
+        },
+        Merge::Worst => values
+            .iter()
+            .max_by_key(|(i, v)| (indicator_rank(v), std::cmp::Reverse(*i)))
+            .and_then(|(i, v)| one(*i, v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use witness_collector::{Evidence, Status};
+
+    fn record(kind: &str, name: &str, evidence: Evidence) -> CollectorRecord {
+        CollectorRecord {
+            kind: kind.into(),
+            name: name.into(),
+            started_at: Utc::now(),
+            finished_at: Utc::now(),
+            duration_ms: 1,
+            error: None,
+            evidence,
+        }
+    }
+
+    #[test]
+    fn instances_merge_by_the_documented_rule_and_remember_their_source() {
+        let records = vec![
+            record(
+                "http",
+                "api",
+                Evidence::ok("a")
+                    .fact("http.failing_probes", 1)
+                    .fact("http.all_failing", false)
+                    .fact("http.latency_median_ms", 120.0)
+                    .fact("http.components_down", vec!["db"])
+                    .fact("http.cert_days_left", 30),
+            ),
+            record(
+                "http",
+                "web",
+                Evidence::ok("b")
+                    .fact("http.failing_probes", 3)
+                    .fact("http.all_failing", true)
+                    .fact("http.latency_median_ms", 80.0)
+                    .fact("http.components_down", vec!["redis", "db"])
+                    .fact("http.cert_days_left", 3),
+            ),
+        ];
+        let set = FactSet::of(&records);
+        let get = |n: &str| set.get(n).unwrap().clone();
+        assert_eq!(get("http.failing_probes"), Merged { value: 4.into(), from: vec![0, 1] });
+        assert_eq!(get("http.all_failing"), Merged { value: true.into(), from: vec![1] });
+        assert_eq!(get("http.latency_median_ms"), Merged { value: 120.0.into(), from: vec![0] });
+        assert_eq!(get("http.components_down").value, vec!["db", "redis"].into());
+        assert_eq!(get("http.cert_days_left"), Merged { value: 3.into(), from: vec![1] });
+    }
+
+    #[test]
+    fn identity_facts_come_together_from_the_deployment_with_the_freshest_rollout() {
+        let k8s = |name: &str, minutes: f64, previous: Option<i64>| {
+            let mut e = Evidence::ok(name)
+                .fact("kubernetes.deployment", name)
+                .fact("kubernetes.minutes_since_rollout", minutes);
+            if let Some(p) = previous {
+                e = e.fact("kubernetes.previous_revision", p);
+            }
+            record("kubernetes", name, e)
+        };
+        let records = vec![k8s("old", 3000.0, Some(7)), k8s("fresh", 12.0, None)];
+        let set = FactSet::of(&records);
+        assert_eq!(set.get("kubernetes.deployment").unwrap().value, "fresh".into());
+        // The fresh Deployment has no previous revision: another one's would be wrong.
+        assert!(set.get("kubernetes.previous_revision").is_none());
+    }
+
+    #[test]
+    fn failed_instances_publish_nothing() {
+        let mut failed = Evidence::ok("x").fact("host.cpu_busy_ratio", 0.99);
+        failed.status = Status::Failed;
+        let set = FactSet::of(&[record("host", "h", failed)]);
+        assert!(set.get("host.cpu_busy_ratio").is_none());
+        assert!(!set.has_kind("host"));
+    }
+
+    #[test]
+    fn the_worst_indicator_wins() {
+        let records = vec![
+            record(
+                "status_page",
+                "a",
+                Evidence::ok("a").fact("status_page.worst_indicator", "minor"),
+            ),
+            record(
+                "status_page",
+                "b",
+                Evidence::ok("b").fact("status_page.worst_indicator", "major"),
+            ),
+        ];
+        let set = FactSet::of(&records);
+        assert_eq!(set.get("status_page.worst_indicator").unwrap().from, vec![1]);
+    }
+
+    #[test]
+    fn every_known_fact_is_named_kind_dot_fact_once() {
+        for (i, f) in KNOWN_FACTS.iter().enumerate() {
+            assert!(KINDS.contains(&kind_of(f.name)), "{}", f.name);
+            assert!(KNOWN_FACTS[..i].iter().all(|g| g.name != f.name), "{} twice", f.name);
+        }
+    }
+}

@@ -1,0 +1,472 @@
+//! Rules as data: the TOML format of `config/rules/*.toml` (see `config/rules/README.md`),
+//! the built-in rule files compiled into the binary, loading the configured ones, and the
+//! checks `witness rules check` reports with file and line: TOML syntax, CEL compilation,
+//! fact names, templates.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::facts::{self, KINDS};
+use super::template::Template;
+use super::{Recommendation, RulesConfig};
+
+/// The built-in rule files: the default rule set, so that a run without any configuration
+/// still has it.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("config/rules/deploy.toml", include_str!("../../config/rules/deploy.toml")),
+    ("config/rules/saturation.toml", include_str!("../../config/rules/saturation.toml")),
+    ("config/rules/postgres.toml", include_str!("../../config/rules/postgres.toml")),
+    ("config/rules/vendor.toml", include_str!("../../config/rules/vendor.toml")),
+];
+
+/// Variables a condition may use besides the fact kinds: per-instance facts.
+pub const INSTANCE_VARIABLE: &str = "instance";
+
+/// One rule file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<Spanned<RuleDef>>,
+}
+
+/// One `[[rule]]` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    /// Unique id; a rule in `[rules] dirs` with the id of a built-in rule replaces it.
+    pub id: String,
+    /// Rules with the same hypothesis combine into one ranked hypothesis (default: the id).
+    #[serde(default)]
+    pub hypothesis: Option<String>,
+    /// Title template.
+    pub title: String,
+    pub recommendation: Recommendation,
+    /// How much the rule alone makes its hypothesis likely, in (0, 1].
+    pub weight: f64,
+    /// Facts that must be present for the condition to be evaluated at all.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// CEL expression over the facts; true fires the rule.
+    pub condition: Spanned<String>,
+    /// Explanation template.
+    pub explanation: String,
+    /// Suggested-command templates.
+    #[serde(default)]
+    pub commands: Vec<String>,
+    /// Facts whose evidence the hypothesis cites (default: `needs`).
+    #[serde(default)]
+    pub cite: Option<Vec<String>>,
+    /// Timeline event kinds the hypothesis cites (`rollout`, `lock_wait`).
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Clauses that make the hypothesis stronger when they hold.
+    #[serde(default)]
+    pub stronger: Vec<Clause>,
+    /// Clauses that speak against it: listed as counter-evidence, and lower the score.
+    #[serde(default)]
+    pub against: Vec<Clause>,
+    /// What to say when the condition is false (shown by the default hypothesis).
+    #[serde(default)]
+    pub ruled_out: Option<String>,
+}
+
+/// A `[[rule.stronger]]` or `[[rule.against]]` clause.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clause {
+    /// CEL expression; a clause whose facts are absent does not hold.
+    pub when: Spanned<String>,
+    pub weight: f64,
+    /// Template: why it matters.
+    pub reason: String,
+}
+
+/// A rule ready to evaluate.
+#[derive(Debug)]
+pub struct Rule {
+    pub def: RuleDef,
+    /// The file it came from and the line of its `[[rule]]`.
+    pub file: String,
+    pub line: usize,
+    pub condition: cel::Program,
+    pub stronger: Vec<(Clause, cel::Program)>,
+    pub against: Vec<(Clause, cel::Program)>,
+    pub title: Template,
+    pub explanation: Template,
+    pub commands: Vec<Template>,
+    pub ruled_out: Option<Template>,
+}
+
+impl Rule {
+    pub fn hypothesis(&self) -> &str {
+        self.def.hypothesis.as_deref().unwrap_or(&self.def.id)
+    }
+
+    /// The facts the hypothesis cites.
+    pub fn cited(&self) -> &[String] {
+        self.def.cite.as_deref().unwrap_or(&self.def.needs)
+    }
+}
+
+/// A problem in a rule file, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    pub rule: Option<String>,
+    pub message: String,
+    /// The rule cannot be used (a syntax or CEL error), rather than suspicious (a fact
+    /// nobody documents, which is simply absent at run time).
+    pub fatal: bool,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: ", self.file, self.line)?;
+        if let Some(rule) = &self.rule {
+            write!(f, "rule {rule}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// The rules of a run and what was wrong with the files they came from.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub problems: Vec<Problem>,
+}
+
+impl RuleSet {
+    /// The built-in rules (unless `builtin = false`), then every `*.toml` of each of
+    /// `dirs`, in name order; a later rule with the id of an earlier one replaces it.
+    pub fn load(config: &RulesConfig) -> Self {
+        let mut set = RuleSet::default();
+        if config.builtin {
+            for (file, text) in BUILTIN {
+                set.add_file(file, text);
+            }
+        }
+        for dir in &config.dirs {
+            match rule_files(dir) {
+                Ok(files) => {
+                    for file in files {
+                        set.add_path(&file);
+                    }
+                }
+                Err(e) => set.problems.push(Problem {
+                    file: dir.display().to_string(),
+                    line: 0,
+                    rule: None,
+                    message: format!("cannot list the rule directory: {e}"),
+                    fatal: true,
+                }),
+            }
+        }
+        set
+    }
+
+    /// Reads and adds one rule file.
+    pub fn add_path(&mut self, path: &Path) {
+        match std::fs::read_to_string(path) {
+            Ok(text) => self.add_file(&path.display().to_string(), &text),
+            Err(e) => self.problems.push(Problem {
+                file: path.display().to_string(),
+                line: 0,
+                rule: None,
+                message: format!("cannot read: {e}"),
+                fatal: true,
+            }),
+        }
+    }
+
+    /// Parses, checks and compiles the rules of one file.
+    pub fn add_file(&mut self, file: &str, text: &str) {
+        let parsed: RuleFile = match toml::from_str(text) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                let line = e.span().map_or(0, |s| line_of(text, s.start));
+                self.problems.push(Problem {
+                    file: file.to_owned(),
+                    line,
+                    rule: None,
+                    message: e.message().trim().to_owned(),
+                    fatal: true,
+                });
+                return;
+            }
+        };
+        for spanned in parsed.rule {
+            let line = line_of(text, spanned.span().start);
+            let def = spanned.into_inner();
+            let (rule, problems) = compile(def, file, text, line);
+            let fatal = problems.iter().any(|p| p.fatal);
+            self.problems.extend(problems);
+            if let (Some(rule), false) = (rule, fatal) {
+                self.rules.retain(|r| r.def.id != rule.def.id);
+                self.rules.push(rule);
+            }
+        }
+    }
+}
+
+/// The `*.toml` files of `dir`, sorted.
+fn rule_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The 1-based line of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(0, |head| head.matches('\n').count()) + 1
+}
+
+/// The line where a string value's content starts: a multi-line string's first newline is
+/// not part of its content.
+fn content_line(text: &str, span: std::ops::Range<usize>) -> usize {
+    let raw = text.get(span.clone()).unwrap_or("");
+    let skip = ["'''\n", "\"\"\"\n", "'''\r\n", "\"\"\"\r\n"].iter().any(|p| raw.starts_with(p));
+    line_of(text, span.start) + usize::from(skip)
+}
+
+fn compile(def: RuleDef, file: &str, text: &str, line: usize) -> (Option<Rule>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut problem = |line: usize, message: String, fatal: bool| {
+        problems.push(Problem {
+            file: file.to_owned(),
+            line,
+            rule: Some(def.id.clone()),
+            message,
+            fatal,
+        });
+    };
+    if def.id.trim().is_empty() {
+        problem(line, "id is empty".into(), true);
+    }
+    for (what, weight) in std::iter::once(("weight", def.weight))
+        .chain(def.stronger.iter().map(|c| ("stronger weight", c.weight)))
+        .chain(def.against.iter().map(|c| ("against weight", c.weight)))
+    {
+        if !(weight > 0.0 && weight <= 1.0) {
+            problem(line, format!("{what} {weight} is not in (0, 1]"), true);
+        }
+    }
+
+    let mut fact_names: BTreeSet<(String, usize)> = BTreeSet::new();
+    let mut program = |source: &Spanned<String>, what: &str| {
+        let at = content_line(text, source.span());
+        for (name, offset) in facts_in_cel(source.get_ref()) {
+            fact_names.insert((name, at + offset));
+        }
+        match cel::Program::compile(source.get_ref()) {
+            Ok(p) => {
+                let bound = macro_variables(source.get_ref());
+                for var in p.references().variables() {
+                    if !KINDS.contains(&var) && var != INSTANCE_VARIABLE && !bound.contains(var) {
+                        problem(
+                            at,
+                            format!(
+                                "{what}: unknown variable `{var}` (use one of {}, or {INSTANCE_VARIABLE})",
+                                KINDS.join(", ")
+                            ),
+                            true,
+                        );
+                    }
+                }
+                Some(p)
+            }
+            Err(e) => {
+                for err in &e.errors {
+                    let within = usize::try_from(err.pos.0).unwrap_or(1).max(1) - 1;
+                    problem(
+                        at + within,
+                        format!("{what} is not valid CEL: {} (column {})", err.msg, err.pos.1),
+                        true,
+                    );
+                }
+                None
+            }
+        }
+    };
+    let condition = program(&def.condition, "condition");
+    let clauses =
+        |clauses: &[Clause],
+         what: &str,
+         program: &mut dyn FnMut(&Spanned<String>, &str) -> Option<cel::Program>| {
+            clauses
+                .iter()
+                .filter_map(|c| program(&c.when, what).map(|p| (c.clone(), p)))
+                .collect::<Vec<_>>()
+        };
+    let stronger = clauses(&def.stronger, "stronger.when", &mut program);
+    let against = clauses(&def.against, "against.when", &mut program);
+
+    let mut template = |source: &str, what: &str| match Template::parse(source) {
+        Ok(t) => {
+            for name in t.facts() {
+                fact_names.insert((name.to_owned(), line));
+            }
+            Some(t)
+        }
+        Err(e) => {
+            problem(line, format!("{what}: {e}"), true);
+            None
+        }
+    };
+    let title = template(&def.title, "title");
+    let explanation = template(&def.explanation, "explanation");
+    let commands: Vec<Option<Template>> =
+        def.commands.iter().map(|c| template(c, "command")).collect();
+    let ruled_out = def.ruled_out.as_deref().map(|r| template(r, "ruled_out"));
+    for clause in def.stronger.iter().chain(&def.against) {
+        template(&clause.reason, "reason");
+    }
+    for name in def.needs.iter().chain(def.cite.iter().flatten()) {
+        fact_names.insert((name.clone(), line));
+    }
+    for (name, at) in &fact_names {
+        if facts::known(name).is_none() {
+            problem(*at, format!("unknown fact `{name}` (see config/rules/README.md)"), false);
+        }
+    }
+
+    let (Some(condition), Some(title), Some(explanation)) = (condition, title, explanation) else {
+        return (None, problems);
+    };
+    if commands.iter().any(Option::is_none) || matches!(ruled_out, Some(None)) {
+        return (None, problems);
+    }
+    let rule = Rule {
+        file: file.to_owned(),
+        line,
+        condition,
+        stronger,
+        against,
+        title,
+        explanation,
+        commands: commands.into_iter().flatten().collect(),
+        ruled_out: ruled_out.flatten(),
+        def,
+    };
+    (Some(rule), problems)
+}
+
+/// The variables CEL macros bind (`s` in `list.exists(s, s > 1)`).
+fn macro_variables(source: &str) -> BTreeSet<&str> {
+    let pattern = regex::Regex::new(
+        r"\b(?:all|exists|exists_one|map|filter)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,",
+    )
+    .expect("a valid regex");
+    pattern.captures_iter(source).filter_map(|c| c.get(1)).map(|m| m.as_str()).collect()
+}
+
+/// The facts a CEL expression names (`kubernetes.previous_revision`), outside string
+/// literals, with the line (0-based, within the expression) of each.
+pub fn facts_in_cel(source: &str) -> Vec<(String, usize)> {
+    // String literals are blanked first, so that `'logs.x'` is not a fact.
+    let mut plain = String::with_capacity(source.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in source.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+                plain.push(if c == '\n' { '\n' } else { ' ' });
+            }
+            None => {
+                if c == '\'' || c == '"' {
+                    quote = Some(c);
+                }
+                plain.push(c);
+            }
+        }
+    }
+    let pattern = regex::Regex::new(r"\b([a-z_]+)\.([a-z0-9_]+)\b").expect("a valid regex");
+    let mut found = Vec::new();
+    for m in pattern.captures_iter(&plain) {
+        let (Some(whole), Some(kind)) = (m.get(0), m.get(1)) else { continue };
+        // `instance.kubernetes` is the per-instance map, and `.size()`-like member calls
+        // follow a value, not a kind.
+        let before = plain[..whole.start()].chars().next_back();
+        if !KINDS.contains(&kind.as_str()) || before == Some('.') {
+            continue;
+        }
+        let line = plain[..whole.start()].matches('\n').count();
+        found.push((whole.as_str().to_owned(), line));
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_rules_load_without_problems() {
+        let set = RuleSet::load(&RulesConfig::default());
+        assert_eq!(set.problems, Vec::<Problem>::new());
+        assert!(set.rules.len() >= 8, "{} rules", set.rules.len());
+    }
+
+    #[test]
+    fn problems_carry_the_file_and_line() {
+        let text = "[[rule]]\nid = \"x\"\ntitle = \"t\"\nrecommendation = \"rollback\"\nweight = 0.5\n\
+                    needs = [\"logs.nope\"]\ncondition = '''\nlogs.error_count > 1 &&\n  host.cores > > 2\n'''\n\
+                    explanation = \"e\"\n";
+        let mut set = RuleSet::default();
+        set.add_file("mine.toml", text);
+        let shown: Vec<String> = set.problems.iter().map(ToString::to_string).collect();
+        assert!(set.rules.is_empty());
+        assert!(
+            shown.iter().any(|p| p.starts_with("mine.toml:9: rule x: condition is not valid CEL")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains(
+                &"mine.toml:1: rule x: unknown fact `logs.nope` (see config/rules/README.md)"
+                    .to_owned()
+            ),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
+    fn toml_errors_and_unknown_keys_are_reported_with_their_line() {
+        let mut set = RuleSet::default();
+        set.add_file("a.toml", "[[rule]]\nid = \"x\"\nwieght = 1\n");
+        assert_eq!(set.problems[0].file, "a.toml");
+        assert!(set.problems[0].message.contains("wieght"), "{:?}", set.problems);
+        assert_eq!(set.problems[0].line, 3);
+    }
+
+    #[test]
+    fn facts_are_found_outside_strings_only() {
+        let found = facts_in_cel(
+            "logs.error_count > 1 &&\n 'host.x' != kubernetes.namespace && size(status_page.vendors_degraded) > 0 && instance.kubernetes.x == 1",
+        );
+        let names: Vec<_> = found.iter().map(|(n, l)| (n.as_str(), *l)).collect();
+        assert_eq!(
+            names,
+            vec![
+                ("logs.error_count", 0),
+                ("kubernetes.namespace", 1),
+                ("status_page.vendors_degraded", 1)
+            ]
+        );
+    }
+}
