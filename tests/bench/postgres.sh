@@ -28,7 +28,7 @@ trap cleanup EXIT
 as_postgres "$pgbin/initdb" -D "$data/cluster" -U postgres --auth=trust >/dev/null
 as_postgres "$pgbin/pg_ctl" -D "$data/cluster" -l "$data/cluster/log" -w start -o \
     "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$data/cluster \
-     -c max_connections=300 -c shared_buffers=32MB -c fsync=off -c synchronous_commit=off" >/dev/null
+     -c max_connections=300 -c shared_preload_libraries=pg_stat_statements -c shared_buffers=32MB -c fsync=off -c synchronous_commit=off" >/dev/null
 echo "throwaway cluster on 127.0.0.1:$port ($("$pgbin/postgres" --version))"
 
 cd "$repo"

@@ -3,7 +3,7 @@
 //! sessions waiting on it while each holds a table of its own, 4 more waiting on each of
 //! those), 5 run `pg_sleep`, 5 sit idle in transaction, the rest idle. Then it times
 //! collections with the default settings and with a 1 ms sampling interval (the query
-//! work alone), and checks the evidence saw the tree.
+//! work alone), and checks the evidence saw the tree and the top statements.
 //!
 //! Run by `tests/bench/postgres.sh`, which starts a throwaway cluster with
 //! `max_connections = 300`:
@@ -40,7 +40,9 @@ async fn run() -> Result<(), Failure> {
     admin.batch_execute("CREATE DATABASE witness_bench").await?;
     config.dbname("witness_bench");
     let setup = connect(&config).await?;
-    let mut ddl = String::from("CREATE TABLE t (id int);");
+    // Preloaded by tests/bench/postgres.sh: the top-statements section is measured too.
+    let mut ddl =
+        String::from("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE TABLE t (id int);");
     for i in 0..FIRST_LEVEL {
         ddl.push_str(&format!("CREATE TABLE u{i} (id int);"));
     }
@@ -126,6 +128,9 @@ fn check(ev: &Evidence, expected_waiting: i64) -> Result<(), Failure> {
     let tree = &ev.data["lock_trees"][0];
     if tree["waiting_sessions"].as_i64() != Some(expected_waiting) || tree["depth"] != 2 {
         return Err(format!("the evidence missed the lock tree: {tree:#}").into());
+    }
+    if ev.data["top_statements"].as_array().is_none_or(|s| s.is_empty()) {
+        return Err(format!("no top statements: {:?}", ev.notes).into());
     }
     if ev.facts["postgres.connections_used"].as_f64().unwrap_or(0.0) < CONNECTIONS as f64 - 5.0 {
         return Err(format!("the evidence counted too few connections: {:?}", ev.facts).into());

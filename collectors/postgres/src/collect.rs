@@ -104,6 +104,7 @@ impl Collector for Postgres {
         let thresholds = Thresholds {
             long_statement_secs: c.long_statement_secs as f64,
             idle_in_transaction_secs: c.idle_in_transaction_secs as f64,
+            max_query_chars: c.max_query_chars,
         };
         Ok(report::evidence(&snap, &thresholds))
     }

@@ -20,6 +20,7 @@ use crate::queries::{
 pub struct Thresholds {
     pub long_statement_secs: f64,
     pub idle_in_transaction_secs: f64,
+    pub max_query_chars: u32,
 }
 
 /// What the statistics views of the connected database hold about statements.
@@ -391,6 +392,13 @@ pub fn evidence(snap: &Snapshot, t: &Thresholds) -> Evidence {
         for (i, tree) in trees.iter().enumerate() {
             tree_events(&mut ev, &mut events, tree, i);
         }
+        let cut = a.sessions.iter().filter(|s| s.query_truncated == Some(true)).count();
+        if cut > 0 {
+            ev.add_note(format!(
+                "activity: the query text of {cut} session(s) was cut to max_query_chars ({} characters)",
+                t.max_query_chars
+            ));
+        }
         if a.candidate_sessions > a.sessions.len() as i64 {
             ev.add_note(format!(
                 "activity: {} sessions matched, the {} in lock trees or with the oldest transactions were kept (max_sessions)",
@@ -497,6 +505,15 @@ impl EventCaps {
                 "timeline: {n} `{kind}` events, the first {MAX_EVENTS_PER_KIND} kept; the data has all of them"
             ));
         }
+    }
+}
+
+/// `pid 12` or `pids 12, 13`.
+fn pid_list(pids: &[i32]) -> String {
+    let list: Vec<String> = pids.iter().map(ToString::to_string).collect();
+    match list.len() {
+        1 => format!("pid {}", list[0]),
+        _ => format!("pids {}", list.join(", ")),
     }
 }
 
@@ -667,7 +684,11 @@ fn tree_events(ev: &mut Evidence, caps: &mut EventCaps, tree: &LockTree, i: usiz
             Event::new(
                 at,
                 "lock_wait",
-                format!("pid {} began waiting for {what} (blocked by {:?})", n.pid, n.blocked_by),
+                format!(
+                    "pid {} began waiting for {what} (blocked by {})",
+                    n.pid,
+                    pid_list(&n.blocked_by)
+                ),
             )
             .detail(n.session.as_ref().and_then(|s| s.query.clone()).unwrap_or_default())
             .severity(Severity::Warning)
@@ -799,7 +820,11 @@ mod tests {
     }
 
     fn thresholds() -> Thresholds {
-        Thresholds { long_statement_secs: 5.0, idle_in_transaction_secs: 5.0 }
+        Thresholds {
+            long_statement_secs: 5.0,
+            idle_in_transaction_secs: 5.0,
+            max_query_chars: 1000,
+        }
     }
 
     fn blocked_snapshot(root_query: &str) -> Snapshot {

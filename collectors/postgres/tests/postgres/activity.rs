@@ -38,6 +38,17 @@ async fn a_long_sleep_and_an_idle_transaction_are_reported_with_their_age() {
             && e.title.contains(&format!("pid {}", scene.idle.pid)))
     );
 
+    // pg_stat_statements is optional: its absence is said, and is no failure.
+    assert!(
+        ev.notes.iter().any(|n| n.starts_with(&format!(
+            "top statements: pg_stat_statements is not installed in database {}",
+            db.name
+        ))),
+        "{:?}",
+        ev.notes
+    );
+    assert!(ev.data["top_statements"].is_null());
+
     // Connections: this database's sessions are counted against the usable slots.
     let conns = &ev.data["connections"];
     assert!(conns["by_database"][&db.name].as_i64().unwrap() >= 7, "{conns:#}");
@@ -47,6 +58,24 @@ async fn a_long_sleep_and_an_idle_transaction_are_reported_with_their_age() {
         conns["max_connections"].as_i64().unwrap()
             - conns["superuser_reserved_connections"].as_i64().unwrap()
             - conns["reserved_connections"].as_i64().unwrap()
+    );
+
+    // Query texts are cut to max_query_chars, and the cut is said.
+    let mut short = Scene::config(&db, None);
+    short.max_query_chars = 10;
+    let ev = collect(&short).await.expect("collects");
+    let sleeper = ev.data["long_statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["pid"] == scene.sleeper.pid)
+        .unwrap();
+    assert_eq!(sleeper["query"], "SELECT pg_");
+    assert_eq!(sleeper["query_truncated"], true);
+    assert!(
+        ev.notes.iter().any(|n| n.contains("cut to max_query_chars (10 characters)")),
+        "{:?}",
+        ev.notes
     );
 }
 
