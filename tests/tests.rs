@@ -4,4 +4,5 @@
 
 mod util;
 
+mod report;
 mod spine;

@@ -200,7 +200,7 @@ fn timeline_table(out: &mut String, view: &RunView) {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "<tr id=\"ev-{i}\"><td>{}</td><td>{}</td><td>{}</td><td>{count}{}{detail} {}</td></tr>",
+            "<tr id=\"ev-{i}\"><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{count}{}{detail} {}</td></tr>",
             utc(e.time),
             esc(&e.offset),
             esc(&e.source),

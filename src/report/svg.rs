@@ -55,6 +55,17 @@ impl Scale {
     }
 }
 
+/// The anchor's dashed line and its label, kept inside the chart at either edge.
+fn anchor_line(out: &mut String, x: f64, top: f64, bottom: f64) {
+    let (label_x, align) = if x > WIDTH - RIGHT - 30.0 { (x - 4.0, "end") } else { (x, "middle") };
+    let _ = write!(
+        out,
+        r#"<line class="anchor" x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{bottom:.1}"/><text class="anchor-label" x="{label_x:.1}" y="{:.1}" text-anchor="{align}">anchor</text>"#,
+        top - 4.0,
+        top - 8.0
+    );
+}
+
 /// Which marker an event kind gets.
 fn marker_class(kind: &str) -> &'static str {
     let k = kind.to_ascii_lowercase();
@@ -175,13 +186,7 @@ pub fn timeline_chart(view: &RunView) -> String {
         );
     }
     scale.ticks(&mut out, top, bottom);
-    let ax = scale.x(view.anchor);
-    let _ = write!(
-        out,
-        r#"<line class="anchor" x1="{ax:.1}" y1="{:.1}" x2="{ax:.1}" y2="{bottom:.1}"/><text class="anchor-label" x="{ax:.1}" y="{:.1}" text-anchor="middle">anchor</text>"#,
-        top - 6.0,
-        top - 8.0
-    );
+    anchor_line(&mut out, scale.x(view.anchor), top, bottom);
     for (i, e) in view.timeline.entries.iter().enumerate() {
         let lane = lanes.iter().position(|l| *l == e.source).unwrap_or(0);
         let y = top + lane_h * lane as f64 + lane_h / 2.0;
@@ -313,13 +318,7 @@ pub fn error_rate_chart(view: &RunView) -> Option<String> {
             esc(&e.title)
         );
     }
-    let ax = scale.x(view.anchor);
-    let _ = write!(
-        out,
-        r#"<line class="anchor" x1="{ax:.1}" y1="{:.1}" x2="{ax:.1}" y2="{bottom}"/><text class="anchor-label" x="{ax:.1}" y="{:.1}" text-anchor="middle">anchor</text>"#,
-        top - 4.0,
-        top - 8.0
-    );
+    anchor_line(&mut out, scale.x(view.anchor), top, bottom);
     let legend_y = height - 6.0;
     let _ = write!(
         out,
