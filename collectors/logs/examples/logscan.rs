@@ -26,7 +26,7 @@ fn range(path: &str) -> std::io::Result<(DateTime<Utc>, DateTime<Utc>)> {
     file.seek(SeekFrom::Start(len.saturating_sub(65536)))?;
     let mut tail = Vec::new();
     file.read_to_end(&mut tail)?;
-    let last = tail.split(|c| *c == b'\n').filter_map(time_at_line_start).last();
+    let last = tail.split(|c| *c == b'\n').rev().find_map(time_at_line_start);
     match (first, last) {
         (Some(f), Some(l)) => Ok((f, l)),
         _ => Err(std::io::Error::other("no RFC 3339 times at the file's start and end")),

@@ -362,7 +362,8 @@ fn read_file(
     if c.gzip {
         report.mode = "stream";
         let mut scanner = Scanner::new(setup, spec(c, true));
-        let decoder = MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, &c.file));
+        let at_start = RangeReader { file: &c.file, pos: 0, end: None };
+        let decoder = MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, at_start));
         let (ended, error) = scanner.run(decoder, 0, stop);
         report.bytes_read = scanner.bytes_read;
         read.stopped = ended == Ended::Stopped;
@@ -454,7 +455,10 @@ fn scan_segments(
 ) -> Part {
     let run = |(start, end): (u64, Option<u64>)| {
         let mut scanner = Scanner::new(setup, spec(c, ordered));
-        let reader = RangeReader { file: &c.file, pos: start, end };
+        // Lines appended after the file was first looked at are newer than the run: a
+        // busy writer must not keep the read going.
+        let reader =
+            RangeReader { file: &c.file, pos: start, end: Some(end.unwrap_or(c.size).max(start)) };
         let (ended, error) = scanner.run(reader, start, stop);
         (scanner, ended, error)
     };

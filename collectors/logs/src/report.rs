@@ -299,10 +299,9 @@ pub fn build(
     let access = has_access.then(|| access_data(&tally, facts, &mut events));
 
     let excerpt_text = excerpt(&tally, max_line_bytes);
-    if tally.excerpt.dropped > 0 {
+    if tally.excerpt.dropped > 0 || tally.excerpt.blocks.iter().any(|b| b.trimmed) {
         evidence.add_note(format!(
-            "the excerpt keeps the newest {} bytes: {} older blocks were left out",
-            max_excerpt_bytes, tally.excerpt.dropped
+            "the excerpt keeps the newest {max_excerpt_bytes} bytes of matched lines and their context: older ones were left out"
         ));
     }
     if tally.signatures_lumped > 0 {

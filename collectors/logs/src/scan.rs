@@ -13,7 +13,7 @@ use regex::bytes::Regex;
 
 use crate::access;
 use crate::signature;
-use crate::tally::{Block, Period, Span, Tally};
+use crate::tally::{Block, Period, Span, Tally, keep_newest};
 use crate::timestamp::{TimeContext, TsFormat, klog_is_error};
 
 /// Bytes read per step; a line longer than this is cut to it.
@@ -82,6 +82,7 @@ struct OpenBlock {
     /// Absolute offset just after the last line in the block.
     end: u64,
     bytes: Vec<u8>,
+    trimmed: bool,
     after_left: usize,
 }
 
@@ -405,6 +406,7 @@ impl<'a> Scanner<'a> {
                 offset: line_abs,
                 end: abs + from as u64,
                 bytes: Vec::new(),
+                trimmed: false,
                 after_left: 0,
             });
         }
@@ -413,7 +415,7 @@ impl<'a> Scanner<'a> {
         let line_end = (le + 1).min(buf.len());
         if abs + line_end as u64 > block.end {
             let from = (block.end - abs) as usize;
-            append(&mut block.bytes, &buf[from..line_end], cap);
+            block.trimmed |= append(&mut block.bytes, &buf[from..line_end], cap);
             block.end = abs + line_end as u64;
         }
         // After-context counts from this line; some of it may be in the block already.
@@ -421,7 +423,7 @@ impl<'a> Scanner<'a> {
         let already = memchr_iter(b'\n', &buf[line_end.min(block_at)..block_at]).count();
         let want = n.saturating_sub(already);
         let (taken, end) = take_lines(&buf[block_at..], want);
-        append(&mut block.bytes, &buf[block_at..block_at + end], cap);
+        block.trimmed |= append(&mut block.bytes, &buf[block_at..block_at + end], cap);
         block.end += end as u64;
         block.after_left = want - taken;
     }
@@ -434,7 +436,7 @@ impl<'a> Scanner<'a> {
             return;
         }
         let (taken, end) = take_lines(buf, block.after_left);
-        append(&mut block.bytes, &buf[..end], cap);
+        block.trimmed |= append(&mut block.bytes, &buf[..end], cap);
         block.end += end as u64;
         block.after_left -= taken;
     }
@@ -447,6 +449,7 @@ impl<'a> Scanner<'a> {
                 path,
                 offset: block.offset,
                 bytes: block.bytes,
+                trimmed: block.trimmed,
             });
         }
     }
@@ -463,10 +466,12 @@ fn take_lines(buf: &[u8], n: usize) -> (usize, usize) {
     (taken, end)
 }
 
-/// Appends raw bytes to a block while it stays under `cap`.
-fn append(bytes: &mut Vec<u8>, more: &[u8], cap: usize) {
-    let room = cap.saturating_sub(bytes.len());
-    bytes.extend_from_slice(&more[..more.len().min(room)]);
+/// Appends raw bytes to a block; a block that grows past twice the cap (errors on every
+/// line make one long stretch) drops its oldest lines, so the newest are kept. Returns
+/// whether lines were dropped.
+fn append(bytes: &mut Vec<u8>, more: &[u8], cap: usize) -> bool {
+    bytes.extend_from_slice(more);
+    bytes.len() > cap.saturating_mul(2) && keep_newest(bytes, cap)
 }
 
 fn trim_cr(line: &[u8]) -> &[u8] {

@@ -9,22 +9,20 @@ const MAX_SIGNATURE: usize = 240;
 /// The message part of a log line: for JSON lines the `msg`/`message`/`error` fields, for
 /// text lines what follows the timestamp.
 pub fn message(line: &[u8], after_timestamp: usize, json: bool) -> String {
-    if json {
-        if let Ok(serde_json::Value::Object(map)) =
+    if json
+        && let Ok(serde_json::Value::Object(map)) =
             serde_json::from_slice::<serde_json::Value>(line.trim_ascii())
-        {
-            let parts: Vec<String> =
-                ["msg", "message", "error", "err", "exception", "error.message"]
-                    .iter()
-                    .filter_map(|k| match map.get(*k)? {
-                        serde_json::Value::String(s) => Some(s.clone()),
-                        serde_json::Value::Null => None,
-                        other => Some(other.to_string()),
-                    })
-                    .collect();
-            if !parts.is_empty() {
-                return parts.join(": ");
-            }
+    {
+        let parts: Vec<String> = ["msg", "message", "error", "err", "exception", "error.message"]
+            .iter()
+            .filter_map(|k| match map.get(*k)? {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Null => None,
+                other => Some(other.to_string()),
+            })
+            .collect();
+        if !parts.is_empty() {
+            return parts.join(": ");
         }
     }
     let rest = line.get(after_timestamp..).unwrap_or(line);

@@ -126,6 +126,19 @@ pub struct Block {
     /// Byte offset of the matched line in its file.
     pub offset: u64,
     pub bytes: Vec<u8>,
+    /// Its oldest lines were left out to respect the cap.
+    pub trimmed: bool,
+}
+
+/// Drops the oldest whole lines of `bytes` until at most `keep` bytes are left.
+pub fn keep_newest(bytes: &mut Vec<u8>, keep: usize) -> bool {
+    if bytes.len() <= keep {
+        return false;
+    }
+    let cut = bytes.len() - keep;
+    let from = memchr::memchr(b'\n', &bytes[cut..]).map_or(bytes.len(), |i| cut + i + 1);
+    bytes.drain(..from);
+    true
 }
 
 /// The excerpt: blocks in time order, capped by bytes, newest kept.
@@ -143,10 +156,7 @@ impl Excerpt {
     }
 
     pub fn push(&mut self, mut block: Block) {
-        if block.bytes.len() > self.cap {
-            // Keep the block's start: the matched line comes first after the context.
-            block.bytes.truncate(self.cap);
-        }
+        block.trimmed |= keep_newest(&mut block.bytes, self.cap);
         self.bytes += block.bytes.len();
         self.blocks.push_back(block);
         while self.bytes > self.cap {
@@ -178,10 +188,11 @@ impl Excerpt {
         }
         for block in &self.blocks {
             text.push_str(&format!(
-                "==> {} @ {} (byte {})\n",
+                "==> {} @ {} (byte {}{})\n",
                 block.path,
                 witness_collector::time::format(block.time),
-                block.offset
+                block.offset,
+                if block.trimmed { "; its oldest lines left out" } else { "" }
             ));
             for line in block.bytes.split(|c| *c == b'\n') {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);

@@ -131,7 +131,7 @@ impl TimeContext {
         let year = self.reference.year();
         for y in [year, year - 1] {
             let Some(date) = NaiveDate::from_ymd_opt(y, month, day) else { continue };
-            let Some(naive) = date.and_hms_nano_opt(h, m, s, nanos) else { return None };
+            let naive = date.and_hms_nano_opt(h, m, s, nanos)?;
             let t = self.local(naive)?;
             if t <= limit {
                 return Some(t);
@@ -375,11 +375,12 @@ fn parse_iso(b: &[u8], at: usize, cx: &TimeContext) -> Option<(DateTime<Utc>, us
             let letters =
                 b[end + 1..].iter().take(6).take_while(|c| c.is_ascii_uppercase()).count();
             let boundary = matches!(b.get(end + 1 + letters), None | Some(b' ' | b']' | b'\t'));
-            if (2..=5).contains(&letters) && boundary {
-                if let Some(hours) = abbreviation_offset(&b[end + 1..end + 1 + letters]) {
-                    end += 1 + letters;
-                    return Some((with_offset(naive, hours * 3600)?, end));
-                }
+            if (2..=5).contains(&letters)
+                && boundary
+                && let Some(hours) = abbreviation_offset(&b[end + 1..end + 1 + letters])
+            {
+                end += 1 + letters;
+                return Some((with_offset(naive, hours * 3600)?, end));
             }
             Some((cx.local(naive)?, end))
         }
