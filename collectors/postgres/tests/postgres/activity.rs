@@ -156,3 +156,35 @@ async fn a_deadlock_during_sampling_moves_the_delta() {
         .expect("a deadlock event for this database");
     assert_eq!(event.severity, witness_collector::Severity::Critical);
 }
+
+/// witness never waits on the locks it looks at: a view it reads, locked by a session,
+/// costs one `lock_timeout` (or `statement_timeout`, whichever is lower) and a note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_view_costs_one_timeout_and_a_note_not_a_hang() {
+    let db = TestDb::create("timeouts").await;
+    let admin = db.session().await;
+    admin.client.batch_execute("CREATE EXTENSION pg_stat_statements").await.expect("extension");
+    let holder = db.session().await;
+    holder
+        .client
+        .batch_execute("BEGIN; LOCK TABLE pg_stat_statements IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("lock the view");
+
+    let cases = [
+        (5000, 300, "canceling statement due to lock timeout (SQLSTATE 55P03)"),
+        (300, 5000, "canceling statement due to statement timeout (SQLSTATE 57014)"),
+    ];
+    for (statement_timeout_ms, lock_timeout_ms, reason) in cases {
+        let mut config = db.config_for(&db.dsn_as(None, "sslmode=disable"));
+        config.statement_timeout_ms = statement_timeout_ms;
+        config.lock_timeout_ms = lock_timeout_ms;
+        config.sample_interval_ms = 100;
+        let started = std::time::Instant::now();
+        let ev = collect(&config).await.expect("collects the rest");
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        assert_eq!(ev.notes, vec![format!("top statements: {reason}")]);
+        assert_eq!(ev.status, Status::Ok, "optional statements do not make the evidence partial");
+        assert!(ev.facts.contains_key("postgres.blocked_sessions"), "the other sections were read");
+    }
+}
