@@ -38,8 +38,9 @@ pub struct IncidentView {
     pub unresolved: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_update: Option<String>,
+    /// Minutes (one decimal) from when it began to the anchor; absent when it began after.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub began_before_anchor_minutes: Option<i64>,
+    pub minutes_before_anchor: Option<f64>,
 }
 
 /// The component filter of an instance; empty means the whole page.
@@ -179,12 +180,14 @@ fn view(mut incident: Incident, anchor: DateTime<Utc>, limits: Limits) -> Incide
         }
     }
     let latest_update = incident.updates.first().map(|u| u.body.clone());
-    let began_before_anchor_minutes =
-        incident.began_at().filter(|b| *b <= anchor).map(|b| (anchor - b).num_minutes());
+    let minutes_before_anchor = incident.began_at().filter(|b| *b <= anchor).map(|b| {
+        let minutes = (anchor - b).num_milliseconds() as f64 / 60_000.0;
+        (minutes * 10.0).round() / 10.0
+    });
     IncidentView {
         unresolved: incident.is_unresolved(),
         latest_update,
-        began_before_anchor_minutes,
+        minutes_before_anchor,
         incident,
     }
 }
@@ -213,10 +216,10 @@ pub fn facts(evidence: Evidence, vendor: &str, a: &Assessment) -> Evidence {
         .incidents
         .iter()
         .filter(|v| v.unresolved)
-        .filter_map(|v| v.began_before_anchor_minutes)
-        .max()
+        .filter_map(|v| v.minutes_before_anchor)
+        .max_by(f64::total_cmp)
     {
-        evidence = evidence.fact("status_page.incident_started_before_anchor_minutes", minutes);
+        evidence = evidence.fact("status_page.incident_minutes_before_anchor", minutes);
     }
     evidence
 }
@@ -237,7 +240,7 @@ pub fn events(
         if let Some(opened) = incident.created_at.or(incident.started_at) {
             let mut event = Event::new(
                 opened,
-                "vendor_incident_created",
+                "incident_created",
                 format!("{vendor} incident opened: {} ({})", incident.name, incident.impact),
             )
             .severity(severity(&incident.impact))
@@ -253,7 +256,7 @@ pub fn events(
             events.push(
                 Event::new(
                     time,
-                    "vendor_incident_update",
+                    "incident_update",
                     format!("{vendor} incident update ({}): {}", update.status, incident.name),
                 )
                 .detail(update.body.clone())
@@ -270,7 +273,11 @@ pub fn events(
                 events.push(
                     Event::new(
                         time,
-                        "vendor_component_status",
+                        if change.new_status.is_operational() {
+                            "component_recovered"
+                        } else {
+                            "component_degraded"
+                        },
                         format!("{vendor} {}: {old} → {}", change.name, change.new_status),
                     )
                     .severity(severity(&change.new_status.indicator()))
@@ -284,7 +291,7 @@ pub fn events(
         let Some(started) = m.started_at.or(m.scheduled_for) else { continue };
         let mut event = Event::new(
             started,
-            "vendor_maintenance_started",
+            "maintenance_started",
             format!("{vendor} maintenance started: {}", m.name),
         )
         .signature(format!("status_page:{vendor}:{}", m.id))
@@ -361,7 +368,7 @@ mod tests {
 
         let whole = assess(snapshot, &ComponentFilter::default(), anchor, window, LIMITS);
         assert_eq!(whole.indicator, Indicator::Major);
-        assert_eq!(whole.incidents[0].began_before_anchor_minutes, Some(10));
+        assert_eq!(whole.incidents[0].minutes_before_anchor, Some(10.0));
         assert_eq!(whole.incidents[0].latest_update.as_deref(), Some("xxxxxxxxxx…"));
     }
 
@@ -387,5 +394,44 @@ mod tests {
         let ids: Vec<&str> = a.incidents.iter().map(|v| v.incident.id.as_str()).collect();
         assert_eq!(ids, ["recent"]);
         assert!(!a.degraded, "a resolved incident does not make the vendor degraded");
+    }
+
+    #[test]
+    fn a_component_back_to_operational_is_a_recovery_not_a_degradation() {
+        use crate::model::ComponentChange;
+        let mut inc = incident("a", &["API"], "2025-11-19T20:50:00Z");
+        inc.updates[0].affected_components = vec![
+            ComponentChange {
+                name: "API".into(),
+                old_status: Some(ComponentStatus::PartialOutage),
+                new_status: ComponentStatus::Operational,
+            },
+            ComponentChange {
+                name: "Webhooks".into(),
+                old_status: Some(ComponentStatus::Operational),
+                new_status: ComponentStatus::Unknown("sluggish".into()),
+            },
+        ];
+        let snapshot = Snapshot { incidents: vec![inc], ..Snapshot::default() };
+        let anchor = t("2025-11-19T21:00:00Z");
+        let filter = ComponentFilter::default();
+        let a = assess(
+            snapshot,
+            &filter,
+            anchor,
+            Window::new(t("2025-11-19T20:00:00Z"), anchor),
+            LIMITS,
+        );
+        let kinds: Vec<(String, Severity)> =
+            events("Acme", &a, &filter, &[]).into_iter().map(|e| (e.kind, e.severity)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("incident_created".to_owned(), Severity::Critical),
+                ("incident_update".to_owned(), Severity::Info),
+                ("component_recovered".to_owned(), Severity::Info),
+                ("component_degraded".to_owned(), Severity::Warning),
+            ]
+        );
     }
 }

@@ -21,12 +21,11 @@
 //! | `status_page.vendors_degraded` | list of text | `[vendor]` when degraded, else `[]` |
 //! | `status_page.worst_indicator` | text | `none`, `maintenance`, `minor`, `major`, `critical` (or the vendor's own unknown word) |
 //! | `status_page.unresolved_incidents` | int | unresolved incidents that matter (after the component filter) |
-//! | `status_page.incident_started_before_anchor_minutes` | int | minutes from the start of the earliest-begun unresolved incident to the anchor; absent when no unresolved incident began before the anchor |
+//! | `status_page.incident_minutes_before_anchor` | float | minutes (one decimal) from the start of the earliest-begun unresolved incident to the anchor; absent when no unresolved incident began before the anchor |
 //!
 //! # Events
-//! `vendor_incident_created`, `vendor_incident_update` (one per update),
-//! `vendor_component_status` (from the updates' affected components),
-//! `vendor_maintenance_started`.
+//! `incident_created`, `incident_update` (one per update), `component_degraded` /
+//! `component_recovered` (from the updates' affected components), `maintenance_started`.
 
 mod assess;
 mod collector;

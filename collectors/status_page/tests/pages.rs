@@ -145,7 +145,7 @@ async fn an_operational_vendor_reads_as_not_degraded() {
     assert_eq!(evidence.facts["status_page.degraded"], FactValue::Bool(false));
     assert_eq!(evidence.facts["status_page.vendors_degraded"], FactValue::List(vec![]));
     assert_eq!(evidence.facts["status_page.worst_indicator"], FactValue::from("none"));
-    assert!(!evidence.facts.contains_key("status_page.incident_started_before_anchor_minutes"));
+    assert!(!evidence.facts.contains_key("status_page.incident_minutes_before_anchor"));
     assert!(evidence.events.is_empty());
     assert_eq!(evidence.summary, "GitHub: none; no unresolved incident");
     assert_eq!(evidence.data["components_seen"], 3);
@@ -168,8 +168,8 @@ async fn a_major_outage_that_began_before_the_anchor_is_dated_and_told_step_by_s
     assert_eq!(evidence.facts["status_page.vendors_degraded"], FactValue::from(vec!["GitHub"]));
     assert_eq!(evidence.facts["status_page.worst_indicator"], FactValue::from("major"));
     assert_eq!(
-        evidence.facts["status_page.incident_started_before_anchor_minutes"],
-        FactValue::Int(25)
+        evidence.facts["status_page.incident_minutes_before_anchor"],
+        FactValue::Float(25.0)
     );
     assert_eq!(
         evidence.summary,
@@ -182,16 +182,10 @@ async fn a_major_outage_that_began_before_the_anchor_is_dated_and_told_step_by_s
     assert_eq!(
         titles,
         [
-            ("vendor_incident_created", "GitHub incident opened: Degraded git operations (major)"),
-            (
-                "vendor_incident_update",
-                "GitHub incident update (identified): Degraded git operations"
-            ),
-            (
-                "vendor_incident_update",
-                "GitHub incident update (investigating): Degraded git operations"
-            ),
-            ("vendor_component_status", "GitHub Git Operations: operational → partial_outage"),
+            ("incident_created", "GitHub incident opened: Degraded git operations (major)"),
+            ("incident_update", "GitHub incident update (identified): Degraded git operations"),
+            ("incident_update", "GitHub incident update (investigating): Degraded git operations"),
+            ("component_degraded", "GitHub Git Operations: operational → partial_outage"),
         ]
     );
     assert_eq!(evidence.events[0].severity, Severity::Critical);
@@ -269,8 +263,8 @@ async fn a_broken_summary_falls_back_to_status_and_unresolved_incidents() {
     );
     assert_eq!(evidence.facts["status_page.worst_indicator"], FactValue::from("major"));
     assert_eq!(
-        evidence.facts["status_page.incident_started_before_anchor_minutes"],
-        FactValue::Int(25)
+        evidence.facts["status_page.incident_minutes_before_anchor"],
+        FactValue::Float(25.0)
     );
 }
 
@@ -408,12 +402,12 @@ async fn an_incident_resolved_inside_the_window_reaches_the_timeline_but_not_the
     assert_eq!(evidence.status, Status::Ok, "{:?}", evidence.notes);
     assert_eq!(evidence.facts["status_page.degraded"], FactValue::Bool(false));
     assert_eq!(evidence.facts["status_page.unresolved_incidents"], FactValue::Int(0));
-    assert!(!evidence.facts.contains_key("status_page.incident_started_before_anchor_minutes"));
+    assert!(!evidence.facts.contains_key("status_page.incident_minutes_before_anchor"));
     let incidents = evidence.data["incidents"].as_array().unwrap();
     assert_eq!(incidents.len(), 1, "the incident resolved three days ago is left out");
     assert_eq!(incidents[0]["id"], "resolved1");
     assert_eq!(incidents[0]["unresolved"], false);
-    assert_eq!(evidence.events[0].kind, "vendor_incident_created");
+    assert_eq!(evidence.events[0].kind, "incident_created");
 }
 
 #[tokio::test]
