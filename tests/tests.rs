@@ -5,4 +5,5 @@
 mod util;
 
 mod report;
+mod rules;
 mod spine;

@@ -1,0 +1,452 @@
+//! Hypothesis rules over scenario fixtures (`tests/data/scenarios/<scenario>/`: the
+//! trigger and one evidence file per collector, in the shape of a bundle's
+//! `evidence/<kind>-<name>.json`): for each, the top recommendation, its command and the
+//! evidence it cites, and that no hypothesis is made without evidence that exists. Also the
+//! property that healthy evidence unrelated to the cause never changes the top
+//! recommendation, and the `witness rules check` / `rules test` commands.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Duration;
+use proptest::prelude::*;
+use witness::rules::{self, Evaluation, Hypothesis, Likelihood, Recommendation, RulesConfig};
+use witness::run::CollectorRecord;
+use witness::timeline::{self, EvidenceRef, Timeline};
+use witness::trigger::Trigger;
+use witness_collector::{Evidence, Window};
+
+use crate::util::{text, witness};
+
+struct Scenario {
+    records: Vec<CollectorRecord>,
+    timeline: Timeline,
+    evaluation: Evaluation,
+}
+
+fn scenario_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scenarios").join(name)
+}
+
+fn load(name: &str) -> (Trigger, Vec<CollectorRecord>) {
+    let dir = scenario_dir(name);
+    let trigger: Trigger =
+        serde_json::from_slice(&std::fs::read(dir.join("trigger.json")).unwrap()).unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("evidence"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let records = files
+        .iter()
+        .map(|f| {
+            serde_json::from_slice(&std::fs::read(f).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+        })
+        .collect();
+    (trigger, records)
+}
+
+fn evaluate(trigger: &Trigger, records: Vec<CollectorRecord>) -> Scenario {
+    let anchor = trigger.starts_at;
+    let window = Window::new(anchor - Duration::minutes(30), anchor + Duration::minutes(1));
+    let timeline = timeline::build(trigger, anchor, window, &records);
+    let evaluation = rules::evaluate(&RulesConfig::default(), &records, &timeline);
+    Scenario { records, timeline, evaluation }
+}
+
+fn run(name: &str) -> Scenario {
+    let (trigger, records) = load(name);
+    let s = evaluate(&trigger, records);
+    assert_every_claim_rests_on_evidence(name, &s);
+    s
+}
+
+fn top(s: &Scenario) -> &Hypothesis {
+    &s.evaluation.hypotheses[0]
+}
+
+/// Whether `r` leads to something in the bundle the scenario would be.
+fn resolves(s: &Scenario, r: &EvidenceRef) -> bool {
+    if r.file == "trigger.json" {
+        return true;
+    }
+    s.records.iter().any(|record| {
+        record.evidence_path() == r.file
+            && serde_json::to_value(record).unwrap().pointer(&r.pointer).is_some()
+    })
+}
+
+/// No recommendation without evidence: every hypothesis cites something, every ref
+/// resolves in the evidence files, and a hypothesis from rules cites at least one fact or
+/// event of a collector (not only summaries).
+fn assert_every_claim_rests_on_evidence(name: &str, s: &Scenario) {
+    assert!(!s.evaluation.hypotheses.is_empty(), "{name}: hypotheses.json is never empty");
+    for h in &s.evaluation.hypotheses {
+        assert!(!h.evidence.is_empty(), "{name}: {} cites nothing", h.title);
+        for r in &h.evidence {
+            assert!(resolves(s, r), "{name}: {} cites {r}, which is not in the bundle", h.title);
+        }
+        if h.id != "default" {
+            assert!(
+                h.evidence.iter().any(|r| r.pointer.starts_with("/facts/")
+                    || r.pointer.starts_with("/events/")
+                    || r.pointer.starts_with("/data/")),
+                "{name}: {} cites no fact or event: {:?}",
+                h.title,
+                h.evidence
+            );
+        } else {
+            assert!(h.commands.is_empty(), "{name}: the default hypothesis recommends no command");
+        }
+    }
+    for e in &s.timeline.entries {
+        assert!(resolves(s, &e.evidence), "{name}: timeline entry {} refs {}", e.title, e.evidence);
+    }
+}
+
+fn cites(h: &Hypothesis, rendered: &str) -> bool {
+    h.evidence.iter().any(|r| r.to_string() == rendered)
+}
+
+fn not_evaluated<'a>(s: &'a Scenario, rule: &str) -> Option<&'a str> {
+    s.evaluation.not_evaluated.iter().find(|n| n.rule == rule).map(|n| n.reason.as_str())
+}
+
+#[test]
+fn bad_deploy_recommends_rolling_back_to_the_previous_revision() {
+    let s = run("bad_deploy");
+    let h = top(&s);
+    assert_eq!((h.id.as_str(), h.recommendation), ("bad_deploy", Recommendation::Rollback));
+    assert_eq!(h.likelihood, Likelihood::High, "{h:#?}");
+    assert_eq!(h.commands[0], "kubectl rollout undo deployment/checkout -n shop --to-revision=41");
+    assert!(cites(h, "evidence/kubernetes-prod.json#/facts/kubernetes.minutes_since_rollout"));
+    assert!(cites(h, "evidence/logs-app.json#/facts/logs.error_rate_ratio"));
+    assert!(cites(h, "evidence/logs-app.json#/facts/logs.new_signatures"), "{:?}", h.evidence);
+    assert!(
+        cites(h, "evidence/kubernetes-prod.json#/data/deployments/0/history/revisions/0"),
+        "the rollout event is cited by its own pointer: {:?}",
+        h.evidence
+    );
+    assert!(h.title.contains("revision 42 to 41"), "{}", h.title);
+    assert!(h.explanation.contains("new error signature"), "{}", h.explanation);
+    // The 34 TypeErrors fold into one timeline entry.
+    let burst: Vec<_> = s.timeline.entries.iter().filter(|e| e.kind == "error").collect();
+    assert_eq!(burst.len(), 1);
+    assert_eq!((burst[0].count, burst[0].offset.as_str()), (34, "T-11m"));
+    // Not looked at: said so, not counted as healthy.
+    assert!(not_evaluated(&s, "lock_contention").unwrap().contains("no postgres evidence"));
+}
+
+#[test]
+fn a_migration_among_the_deployed_changes_is_a_risky_migration() {
+    let s = run("migration");
+    let h = top(&s);
+    assert_eq!((h.id.as_str(), h.recommendation), ("risky_migration", Recommendation::Rollback));
+    assert_eq!(h.commands[0], "kubectl rollout undo deployment/orders -n shop --to-revision=17");
+    assert_eq!(
+        h.commands[1],
+        "git log --stat 0f9e8d7c6b5a49382716a5b4c3d2e1f098765432..a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+    );
+    assert!(h.explanation.contains("db/migrations/0042_rename_email.sql"), "{}", h.explanation);
+    assert!(h.explanation.contains("migrated schema"), "the note about rolling back migrations");
+    assert!(cites(h, "evidence/git-orders.json#/facts/git.deployed_has_migration"));
+    assert!(cites(h, "evidence/logs-app.json#/facts/logs.new_signature_texts"));
+    assert!(cites(h, "evidence/git-orders.json#/data/commits/0"), "{:?}", h.evidence);
+    // The plain bad-deploy reading is there too, ranked below.
+    assert!(s.evaluation.hypotheses.iter().any(|h| h.id == "bad_deploy"));
+}
+
+#[test]
+fn an_autoscaler_at_its_ceiling_is_saturation() {
+    let s = run("saturation_hpa");
+    let h = top(&s);
+    assert_eq!((h.id.as_str(), h.recommendation), ("saturation", Recommendation::ScaleUp));
+    assert_eq!(h.commands[0], r#"kubectl patch hpa/api -n prod -p '{"spec":{"maxReplicas":15}}'"#);
+    assert!(cites(h, "evidence/kubernetes-prod.json#/facts/kubernetes.hpa_at_max"));
+    assert!(cites(h, "evidence/kubernetes-prod.json#/events/0"), "{:?}", h.evidence);
+    assert!(h.rules.contains(&"saturation_latency".to_owned()), "{:?}", h.rules);
+    assert_eq!(s.evaluation.hypotheses.len(), 1, "{:#?}", s.evaluation.hypotheses);
+    let ruled_out: Vec<_> = s.evaluation.ruled_out.iter().map(|r| r.rule.as_str()).collect();
+    assert!(ruled_out.contains(&"bad_deploy"), "{ruled_out:?}");
+}
+
+#[test]
+fn a_saturated_host_is_saturation_even_without_kubernetes() {
+    let s = run("saturation_host");
+    let h = top(&s);
+    assert_eq!((h.id.as_str(), h.recommendation), ("saturation", Recommendation::ScaleUp));
+    // No Kubernetes in this run: no kubectl command, and no note about it either.
+    assert_eq!(h.commands, vec!["ps -eo pid,user,comm,pcpu,pmem --sort=-pcpu | head -n 15"]);
+    assert!(!h.explanation.contains("left out"), "{}", h.explanation);
+    assert!(cites(h, "evidence/host-local.json#/facts/host.cpu_saturated"));
+    assert!(h.title.contains("98%"), "{}", h.title);
+    assert_eq!(
+        not_evaluated(&s, "bad_deploy"),
+        Some("no kubernetes evidence (no kubernetes collector in this run)")
+    );
+}
+
+#[test]
+fn lock_contention_names_the_root_blocker_and_the_last_resort() {
+    let s = run("lock_contention");
+    let h = top(&s);
+    assert_eq!((h.id.as_str(), h.recommendation), ("lock_contention", Recommendation::Investigate));
+    assert_eq!(h.likelihood, Likelihood::High);
+    assert!(h.commands[0].contains("WHERE pid = 4242'"), "{:?}", h.commands);
+    assert_eq!(h.commands.last().unwrap(), "psql -X -c 'SELECT pg_cancel_backend(4242)'");
+    assert!(h.explanation.contains("runs DDL"), "{}", h.explanation);
+    assert!(cites(h, "evidence/postgres-main.json#/facts/postgres.root_blocker_pids"));
+    assert!(cites(h, "evidence/postgres-main.json#/data/lock_trees/0"), "{:?}", h.evidence);
+    // Connections near the limit, but because of the locks: not saturation.
+    assert!(s.evaluation.hypotheses.iter().all(|h| h.id != "saturation"));
+}
+
+#[test]
+fn a_vendor_incident_named_by_our_errors_is_a_vendor_outage() {
+    let s = run("vendor_outage");
+    let h = top(&s);
+    assert_eq!((h.id.as_str(), h.recommendation), ("vendor_outage", Recommendation::Investigate));
+    assert!(h.commands.is_empty(), "nothing to run on our side: {:?}", h.commands);
+    assert!(h.title.contains("Stripe"), "{}", h.title);
+    assert!(h.explanation.contains("our error messages name Stripe"), "{}", h.explanation);
+    assert!(cites(h, "evidence/status_page-stripe.json#/facts/status_page.vendors_degraded"));
+    // The error event that names the vendor is cited.
+    assert!(cites(h, "evidence/logs-app.json#/events/0"), "{:?}", h.evidence);
+    assert_eq!(h.likelihood, Likelihood::High);
+}
+
+#[test]
+fn a_crash_loop_after_a_rollout_is_rolled_back() {
+    let s = run("crash_loop");
+    let h = top(&s);
+    assert_eq!((h.id.as_str(), h.recommendation), ("crash_loop", Recommendation::Rollback));
+    assert_eq!(h.commands[0], "kubectl rollout undo deployment/worker -n prod --to-revision=8");
+    assert!(h.explanation.contains("stuck"), "{}", h.explanation);
+    assert!(cites(h, "evidence/kubernetes-prod.json#/facts/kubernetes.crashloop_pods"));
+    assert!(cites(h, "evidence/kubernetes-prod.json#/events/1"), "{:?}", h.evidence);
+    let ruled_out: Vec<_> = s.evaluation.ruled_out.iter().map(|r| r.rule.as_str()).collect();
+    assert!(ruled_out.contains(&"out_of_memory"), "{ruled_out:?}");
+}
+
+#[test]
+fn nothing_abnormal_says_investigate_with_what_was_checked() {
+    let s = run("nothing_abnormal");
+    assert_eq!(s.evaluation.hypotheses.len(), 1, "{:#?}", s.evaluation.hypotheses);
+    let h = top(&s);
+    assert_eq!((h.id.as_str(), h.recommendation), ("default", Recommendation::Investigate));
+    assert_eq!(h.likelihood, Likelihood::Low);
+    assert!(h.commands.is_empty());
+    assert!(h.explanation.contains("Checked and not found: bad_deploy"), "{}", h.explanation);
+    assert!(h.explanation.contains("Seen: git/web"), "{}", h.explanation);
+    assert_eq!(s.evaluation.hypotheses[0].evidence.len(), s.records.len());
+}
+
+#[test]
+fn a_failed_collector_is_named_in_what_could_not_be_evaluated() {
+    let (trigger, mut records) = load("bad_deploy");
+    for r in records.iter_mut().filter(|r| r.kind == "kubernetes") {
+        r.evidence.status = witness_collector::Status::Failed;
+        r.error = Some("403 Forbidden: deployments".into());
+    }
+    let s = evaluate(&trigger, records);
+    assert_eq!(
+        not_evaluated(&s, "bad_deploy"),
+        Some("no kubernetes evidence (kubernetes/prod failed: 403 Forbidden: deployments)")
+    );
+    assert_ne!(top(&s).recommendation, Recommendation::Rollback, "no rollback without kubernetes");
+}
+
+#[test]
+fn rule_dirs_add_rules_and_replace_builtin_ones_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mine.toml"),
+        r#"
+[[rule]]
+id = "bad_deploy"
+title = "Never roll back on Fridays"
+recommendation = "investigate"
+weight = 0.9
+needs = ["kubernetes.minutes_since_rollout"]
+condition = "kubernetes.minutes_since_rollout < 60.0"
+explanation = "Revision {kubernetes.current_revision} is new; ask the release manager."
+"#,
+    )
+    .unwrap();
+    let (trigger, records) = load("bad_deploy");
+    let anchor = trigger.starts_at;
+    let window = Window::new(anchor - Duration::minutes(30), anchor);
+    let timeline = timeline::build(&trigger, anchor, window, &records);
+    let config = RulesConfig { dirs: vec![dir.path().to_owned()], builtin: true };
+    let evaluation = rules::evaluate(&config, &records, &timeline);
+    let h = &evaluation.hypotheses[0];
+    assert_eq!(
+        (h.title.as_str(), h.recommendation),
+        ("Never roll back on Fridays", Recommendation::Investigate)
+    );
+    assert_eq!(h.explanation, "Revision 42 is new; ask the release manager.");
+}
+
+/// Healthy evidence of a kind that has nothing to do with the scenario's cause.
+fn healthy_record() -> impl Strategy<Value = CollectorRecord> {
+    let host = (0.05f64..0.6, 0.1f64..0.7).prop_map(|(cpu, mem)| {
+        Evidence::ok("healthy host")
+            .fact("host.cpu_busy_ratio", cpu)
+            .fact("host.mem_used_ratio", mem)
+            .fact("host.cpu_saturated", false)
+            .fact("host.mem_saturated", false)
+    });
+    let http = (5.0f64..300.0, 20i64..400).prop_map(|(latency, days)| {
+        Evidence::ok("healthy endpoint")
+            .fact("http.failing_probes", 0)
+            .fact("http.all_failing", false)
+            .fact("http.latency_median_ms", latency)
+            .fact("http.components_down", Vec::<String>::new())
+            .fact("http.cert_days_left", days)
+    });
+    let postgres = (0.01f64..0.5).prop_map(|ratio| {
+        Evidence::ok("quiet database")
+            .fact("postgres.connections_used_ratio", ratio)
+            .fact("postgres.blocked_sessions", 0)
+            .fact("postgres.root_blockers", 0)
+            .fact("postgres.root_blocker_pids", Vec::<i64>::new())
+            .fact("postgres.deadlocks_delta", 0)
+    });
+    let status_page = Just(
+        Evidence::ok("operational")
+            .fact("status_page.vendors_degraded", Vec::<String>::new())
+            .fact("status_page.worst_indicator", "none"),
+    );
+    let git = (0i64..50, 1500.0f64..10_000.0).prop_map(|(commits, minutes)| {
+        Evidence::ok("quiet repository")
+            .fact("git.commits_in_lookback", commits)
+            .fact("git.minutes_since_last_commit", minutes)
+            .fact("git.minutes_since_last_tag", minutes)
+            .fact("git.migrations_in_lookback", 0)
+            .fact("git.deployed_has_migration", false)
+    });
+    let logs = (0.2f64..1.3, 0i64..20).prop_map(|(ratio, errors)| {
+        Evidence::ok("quiet logs")
+            .fact("logs.error_rate_ratio", ratio)
+            .fact("logs.error_count", errors)
+            .fact("logs.new_signatures", 0)
+            .fact("logs.new_signature_texts", Vec::<String>::new())
+    });
+    let kind_evidence = prop_oneof![
+        host.prop_map(|e| ("host", e)),
+        http.prop_map(|e| ("http", e)),
+        postgres.prop_map(|e| ("postgres", e)),
+        status_page.prop_map(|e| ("status_page", e)),
+        git.prop_map(|e| ("git", e)),
+        logs.prop_map(|e| ("logs", e)),
+    ];
+    (kind_evidence, "[a-z]{3,8}").prop_map(|((kind, evidence), name)| {
+        let at = chrono::DateTime::parse_from_rfc3339("2025-11-19T21:01:00Z").unwrap().to_utc();
+        CollectorRecord {
+            kind: kind.to_owned(),
+            name: format!("extra-{name}"),
+            started_at: at,
+            finished_at: at,
+            duration_ms: 10,
+            error: None,
+            evidence,
+        }
+    })
+}
+
+const SCENARIOS: &[&str] = &[
+    "bad_deploy",
+    "migration",
+    "saturation_hpa",
+    "saturation_host",
+    "lock_contention",
+    "vendor_outage",
+    "crash_loop",
+    "nothing_abnormal",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn unrelated_healthy_evidence_never_changes_the_top_recommendation(
+        scenario in prop::sample::select(SCENARIOS),
+        extra in prop::collection::vec(healthy_record(), 1..5),
+    ) {
+        let (trigger, records) = load(scenario);
+        let before = evaluate(&trigger, records.clone());
+        let mut more = records;
+        more.extend(extra);
+        let after = evaluate(&trigger, more);
+        let (b, a) = (top(&before), top(&after));
+        prop_assert_eq!(
+            (&b.id, b.recommendation, b.commands.first()),
+            (&a.id, a.recommendation, a.commands.first()),
+            "{}: {:#?}", scenario, a
+        );
+    }
+}
+
+#[test]
+fn rules_check_accepts_the_shipped_rules_and_points_at_mistakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules");
+    let mut args = vec!["rules".to_owned(), "check".to_owned()];
+    for entry in std::fs::read_dir(&shipped).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            args.push(path.display().to_string());
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = witness(dir.path(), &args);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("; 0 problems"), "{}", text(&output));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[rule]]\nid = \"typo\"\ntitle = \"t\"\nrecommendation = \"rollback\"\nweight = 0.5\n\
+         condition = \"kubernetes.minutes_since_rolout < 10.0 &&\"\nexplanation = \"e\"\n",
+    )
+    .unwrap();
+    let output = witness(dir.path(), &["rules", "check", "bad.toml"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(stdout.contains("bad.toml:6: rule typo: condition is not valid CEL"), "{stdout}");
+    assert!(
+        stdout.contains("bad.toml:6: rule typo: unknown fact `kubernetes.minutes_since_rolout`"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn rules_test_re_evaluates_a_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bundles");
+    let output =
+        witness(dir.path(), &["collect", "now", "--only", "host", "--out", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output));
+    let bundle = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .expect("a bundle directory");
+    let output = witness(dir.path(), &["rules", "test", "--bundle", bundle.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Could not evaluate ("), "{stdout}");
+    assert!(
+        stdout.contains("bad_deploy: no kubernetes evidence (no kubernetes collector in this run)")
+            || stdout.contains("bad_deploy: no kubernetes evidence (kubernetes/"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Hypotheses:\n1. "), "{stdout}");
+    let hypotheses: Evaluation =
+        serde_json::from_slice(&std::fs::read(bundle.join("hypotheses.json")).unwrap()).unwrap();
+    assert!(!hypotheses.hypotheses.is_empty());
+    let timeline: Timeline =
+        serde_json::from_slice(&std::fs::read(bundle.join("timeline.json")).unwrap()).unwrap();
+    assert!(timeline.entries.iter().any(|e| e.kind == "alert"));
+}
