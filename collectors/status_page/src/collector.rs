@@ -95,6 +95,15 @@ impl Collector for StatusPageCollector {
                 "component filter entry `{unmatched}` matches no component on the page"
             ));
         }
+        let fetched = fetcher.fetched();
+        for doc in fetched.iter().filter(|f| f.artifact.is_none()) {
+            evidence.add_note(format!(
+                "{} ({} bytes) was read but not kept as an artifact (over {} bytes)",
+                doc.url,
+                doc.bytes,
+                crate::fetch::MAX_ARTIFACT_BYTES
+            ));
+        }
         Ok(evidence.data(StatusPageData {
             vendor: &config.vendor,
             url: &config.url,
@@ -103,7 +112,7 @@ impl Collector for StatusPageCollector {
             description,
             components_filter: &config.components,
             assessment: &assessment,
-            fetched: fetcher.fetched(),
+            fetched,
         }))
     }
 }

@@ -45,8 +45,8 @@ pub struct StatusPageConfig {
     /// Each request's timeout in milliseconds (default 10000).
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
-    /// Largest document read, in bytes (default 8 MiB; Google Cloud's incidents.json is
-    /// a few MiB).
+    /// Largest document read, in bytes (default 32 MiB: Google Cloud's incidents.json
+    /// holds its whole history and grows). Documents over 2 MiB are not kept as artifacts.
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
     /// Updates kept per incident, newest first (default 20).
@@ -65,7 +65,7 @@ pub fn default_request_timeout_ms() -> u64 {
     10_000
 }
 pub fn default_max_body_bytes() -> usize {
-    8 * 1024 * 1024
+    32 * 1024 * 1024
 }
 pub fn default_max_updates_per_incident() -> usize {
     20

@@ -55,7 +55,14 @@ pub struct Fetched {
     pub latency_ms: u64,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// The artifact the raw document was kept as; `None` when it was too large to keep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
 }
+
+/// Raw documents larger than this are parsed but not kept as artifacts: Google Cloud's
+/// whole incident history would swamp the bundle, and the evidence keeps what matters.
+pub const MAX_ARTIFACT_BYTES: usize = 2 * 1024 * 1024;
 
 /// Reads documents of one page for one run.
 pub struct Fetcher<'a> {
@@ -100,14 +107,18 @@ impl Fetcher<'_> {
             }
         };
         tracing::debug!(url = %url, status = fetched.status, bytes = fetched.body.len(), "Fetched status page document.");
+        let keep = fetched.body.len() <= MAX_ARTIFACT_BYTES;
+        if keep {
+            self.ctx.artifacts.put(artifact, fetched.body.clone());
+        }
         self.log.lock().unwrap_or_else(|e| e.into_inner()).push(Fetched {
             url: url.clone(),
             status: fetched.status,
             bytes: fetched.body.len(),
             latency_ms: u64::try_from(fetched.latency.as_millis()).unwrap_or(u64::MAX),
             truncated: fetched.body_truncated,
+            artifact: keep.then(|| artifact.to_owned()),
         });
-        self.ctx.artifacts.put(artifact, fetched.body.clone());
         if !(200..300).contains(&fetched.status) {
             return Err(fail(Failure::new(
                 FailureKind::HttpStatus,

@@ -428,3 +428,99 @@ async fn recent_incidents_that_cannot_be_read_make_the_evidence_partial() {
     );
     assert_eq!(evidence.facts["status_page.degraded"], FactValue::Bool(false));
 }
+
+#[tokio::test]
+async fn google_cloud_history_is_read_whole_but_only_active_incidents_count() {
+    let anchor = anchor();
+    let old = |i: usize| {
+        json!({"id": format!("old{i}"), "number": i.to_string(), "begin": "2024-03-01T10:00:00+00:00",
+               "created": "2024-03-01T10:05:00+00:00", "end": "2024-03-01T12:00:00+00:00",
+               "modified": "2024-03-01T12:00:00+00:00", "external_desc": "Elevated latency in a region",
+               "severity": "medium", "status_impact": "SERVICE_DISRUPTION",
+               "affected_products": [{"title": "Cloud Storage", "id": "UwaY"}],
+               "updates": [{"created": "2024-03-01T10:05:00+00:00", "when": "2024-03-01T10:05:00+00:00",
+                            "text": "We are investigating elevated latency. ".repeat(10), "status": "SERVICE_DISRUPTION"}],
+               "uri": format!("incidents/old{i}")})
+    };
+    let mut incidents: Vec<Value> = (0..4000).map(old).collect();
+    incidents.insert(0, json!({
+        "id": "live1", "number": "9999", "begin": at(anchor, -40), "created": at(anchor, -35), "modified": at(anchor, -5),
+        "external_desc": "Cloud SQL connection errors", "severity": "high", "status_impact": "SERVICE_DISRUPTION",
+        "affected_products": [{"title": "Cloud SQL", "id": "hV87"}],
+        "most_recent_update": {"when": at(anchor, -5), "text": "Mitigation in progress.", "status": "SERVICE_DISRUPTION"},
+        "updates": [{"created": at(anchor, -5), "when": at(anchor, -5), "text": "Mitigation in progress.", "status": "SERVICE_DISRUPTION"}],
+        "uri": "incidents/live1"}));
+    let body = serde_json::to_string(&incidents).unwrap();
+    assert!(body.len() > 2 * 1024 * 1024, "the history is bigger than what is kept as an artifact");
+    let app = Router::new().route("/incidents.json", get(move || async move { body }));
+    let url = format!("http://{}", serve(app).await);
+    let config = StatusPageConfig {
+        format: witness_status_page::Format::Gcp,
+        components: vec!["Cloud SQL".into()],
+        ..StatusPageConfig::new("gcp", "Google Cloud", url.clone())
+    };
+    let ctx = ctx_at(anchor);
+    let evidence = collect(config, &ctx).await.unwrap();
+
+    assert_eq!(
+        evidence.facts["status_page.vendors_degraded"],
+        FactValue::from(vec!["Google Cloud"])
+    );
+    assert_eq!(evidence.facts["status_page.worst_indicator"], FactValue::from("major"));
+    assert_eq!(
+        evidence.facts["status_page.incident_minutes_before_anchor"],
+        FactValue::Float(40.0)
+    );
+    assert_eq!(evidence.data["incidents"].as_array().unwrap().len(), 1);
+    assert!(
+        evidence.notes.iter().any(|n| n.starts_with(&format!("{url}/incidents.json ("))
+            && n.contains("not kept as an artifact")),
+        "{:?}",
+        evidence.notes
+    );
+    assert!(ctx.artifacts.take().is_empty());
+}
+
+#[tokio::test]
+async fn slack_statusio_and_instatus_pages_are_read_at_their_own_paths() {
+    let anchor = anchor();
+    let slack = json!({"status": "active", "date_created": at(anchor, -30), "date_updated": at(anchor, -2),
+        "active_incidents": [{"id": 1201, "date_created": at(anchor, -30), "date_updated": at(anchor, -2),
+            "title": "Some users cannot connect", "type": "incident", "status": "active",
+            "url": "https://slack-status.com/2025-11/x", "services": ["Connections"],
+            "notes": [{"date_created": at(anchor, -28), "body": "We're looking into it."}]}]});
+    let statusio = json!({"result": {"status_overall": {"updated": at(anchor, -1), "status": "Operational", "status_code": 100},
+        "status": [{"id": "a", "name": "API", "updated": at(anchor, -1), "status": "Operational", "status_code": 100, "containers": []}],
+        "incidents": [], "maintenance": {"active": [], "upcoming": []}}});
+    let instatus = json!({"page": {"name": "Acme", "url": "https://status.acme.dev", "status": "UNDERMAINTENANCE"},
+        "activeIncidents": [], "activeMaintenances": [{"id": "m1", "name": "Database upgrade",
+            "start": at(anchor, -15), "status": "INPROGRESS", "duration": "60", "url": "https://status.acme.dev/m1"}]});
+    let app = Router::new()
+        .route("/api/v2.0.0/current", get(move || async move { slack.to_string() }))
+        .route("/1.0/status/5a1b2c", get(move || async move { statusio.to_string() }))
+        .route("/summary.json", get(move || async move { instatus.to_string() }));
+    let url = format!("http://{}", serve(app).await);
+    let config = |name: &str, vendor: &str, format: witness_status_page::Format| StatusPageConfig {
+        format,
+        ..StatusPageConfig::new(name, vendor, url.clone())
+    };
+    use witness_status_page::Format;
+
+    let ctx = ctx_at(anchor);
+    let slack = collect(config("slack", "Slack", Format::Slack), &ctx).await.unwrap();
+    assert_eq!(slack.facts["status_page.worst_indicator"], FactValue::from("minor"));
+    assert_eq!(slack.facts["status_page.incident_minutes_before_anchor"], FactValue::Float(30.0));
+    assert_eq!(slack.data["incidents"][0]["components"], json!(["Connections"]));
+
+    let statusio = StatusPageConfig {
+        page_id: Some("5a1b2c".into()),
+        ..config("sio", "Acme API", Format::Statusio)
+    };
+    let statusio = collect(statusio, &ctx).await.unwrap();
+    assert_eq!(statusio.facts["status_page.degraded"], FactValue::Bool(false));
+    assert_eq!(statusio.data["components_seen"], 1);
+
+    let instatus = collect(config("acme", "Acme", Format::Instatus), &ctx).await.unwrap();
+    assert_eq!(instatus.facts["status_page.worst_indicator"], FactValue::from("maintenance"));
+    assert_eq!(instatus.events[0].kind, "maintenance_started");
+}
