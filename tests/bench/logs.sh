@@ -23,7 +23,7 @@ RUNS=${2:-5}
 DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/witness-logs-bench}
 FILE=$DIR/app.log
 # The collector's default error patterns, as one alternation for rg.
-PATTERN='ERROR|FATAL|CRITICAL|PANIC|panic|Exception|Traceback|level=error|"level":\s*"error"|\[(?:error|crit|alert|emerg)\]|:(?:error|crit|alert|emerg)\]'
+PATTERN='ERROR|FATAL|CRITICAL|PANIC|panic|Exception|Traceback|level=error|"level":\s*"error"|"level":\s*[56]0\b|\[(?:error|crit|alert|emerg)\]|:(?:error|crit|alert|emerg)\]'
 
 command -v rg >/dev/null || { echo "rg not found: apt-get install ripgrep" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time not found: apt-get install time" >&2; exit 2; }
@@ -40,38 +40,42 @@ if [ ! -f "$FILE" ] || [ "$(stat -c %s "$FILE")" -lt "$SIZE" ]; then
 fi
 cat "$FILE" >/dev/null # into the page cache, for every contender alike
 
-# Prints "<seconds> <max RSS KiB>" of one run of the command.
+# Prints "<wall seconds> <max RSS KiB> <CPU seconds (user + system)>" of one run.
 RSS_OUT=$(mktemp)
 trap 'rm -f "$RSS_OUT"' EXIT
 measure() {
     local start end
     start=$(date +%s%N)
-    /usr/bin/time -f '%M' -o "$RSS_OUT" "$@" >/dev/null 2>&1
+    /usr/bin/time -f '%M %U %S' -o "$RSS_OUT" "$@" >/dev/null 2>&1
     end=$(date +%s%N)
-    echo "$(( (end - start) / 1000 ))e-6 $(tail -1 "$RSS_OUT")" | awk '{printf "%.4f %d\n", $1, $2}'
+    echo "$(( (end - start) / 1000 ))e-6 $(tail -1 "$RSS_OUT")" | awk '{printf "%.4f %d %.2f\n", $1, $2, $3 + $4}'
 }
 
+min() { echo "$1 $2" | awk '{print ($1 < $2) ? $1 : $2}'; }
 best_rg=999999; best_last=999999; best_whole=999999; rss_last=0; rss_whole=0
+cpu_rg=999999; cpu_last=999999; cpu_whole=999999
 for _ in $(seq "$RUNS"); do
-    read -r t _ < <(measure rg -c "$PATTERN" "$FILE")
-    best_rg=$(echo "$t $best_rg" | awk '{print ($1 < $2) ? $1 : $2}')
-    read -r t m < <(measure "$LOGSCAN" "$FILE" --last-mins 15)
-    best_last=$(echo "$t $best_last" | awk '{print ($1 < $2) ? $1 : $2}')
+    read -r t _ c < <(measure rg -c "$PATTERN" "$FILE")
+    best_rg=$(min "$t" "$best_rg"); cpu_rg=$(min "$c" "$cpu_rg")
+    read -r t m c < <(measure "$LOGSCAN" "$FILE" --last-mins 15)
+    best_last=$(min "$t" "$best_last"); cpu_last=$(min "$c" "$cpu_last")
     rss_last=$(( m > rss_last ? m : rss_last ))
-    read -r t m < <(measure "$LOGSCAN" "$FILE" --whole)
-    best_whole=$(echo "$t $best_whole" | awk '{print ($1 < $2) ? $1 : $2}')
+    read -r t m c < <(measure "$LOGSCAN" "$FILE" --whole)
+    best_whole=$(min "$t" "$best_whole"); cpu_whole=$(min "$c" "$cpu_whole")
     rss_whole=$(( m > rss_whole ? m : rss_whole ))
 done
 
 echo
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 echo "file: $FILE ($(stat -c %s "$FILE") bytes, $(wc -l <"$FILE") lines); best of $RUNS runs"
 echo "rg -c (whole file) matching lines: $(rg -c "$PATTERN" "$FILE")"
 echo "witness, last 15 min: $("$LOGSCAN" "$FILE" --last-mins 15 2>/dev/null)"
 echo "witness, whole file:  $("$LOGSCAN" "$FILE" --whole 2>/dev/null)"
 echo
-awk -v rg="$best_rg" -v last="$best_last" -v whole="$best_whole" -v rl="$rss_last" -v rw="$rss_whole" 'BEGIN {
-    printf "%-34s %10s %10s %12s %s\n", "case", "witness s", "rg -c s", "ratio", "target"
-    printf "%-34s %10.4f %10.4f %11.1fx %s\n", "(a) window = last 15 minutes", last, rg, rg / last, "witness >= 10x faster"
-    printf "%-34s %10.4f %10.4f %11.2fx %s\n", "(b) window = whole file", whole, rg, whole / rg, "witness <= 1.3x rg"
-    printf "%-34s %10.1f MiB (last 15 min), %.1f MiB (whole file); target < 64 MiB\n", "(c) peak RSS of witness", rl / 1024, rw / 1024
+awk -v rg="$best_rg" -v last="$best_last" -v whole="$best_whole" -v rl="$rss_last" -v rw="$rss_whole" \
+    -v crg="$cpu_rg" -v clast="$cpu_last" -v cwhole="$cpu_whole" 'BEGIN {
+    printf "%-30s %10s %9s %8s   %9s %9s   %s\n", "case (wall clock; CPU)", "witness s", "rg -c s", "ratio", "w. CPU s", "rg CPU s", "target"
+    printf "%-30s %10.4f %9.4f %7.1fx   %9.2f %9.2f   %s\n", "(a) window = last 15 minutes", last, rg, rg / last, clast, crg, "witness >= 10x faster"
+    printf "%-30s %10.4f %9.4f %7.2fx   %9.2f %9.2f   %s\n", "(b) window = whole file", whole, rg, whole / rg, cwhole, crg, "witness <= 1.3x rg"
+    printf "%-30s %.1f MiB (last 15 min), %.1f MiB (whole file); target < 64 MiB\n", "(c) peak RSS of witness", rl / 1024, rw / 1024
 }'

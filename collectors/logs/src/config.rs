@@ -24,7 +24,8 @@ pub struct LogsConfig {
     pub paths: Vec<String>,
     /// Regular expressions of lines that count as errors (case-sensitive; use `(?i)` to
     /// change that). Default: `ERROR`, `FATAL`, `CRITICAL`, `PANIC`, `panic`, `Exception`,
-    /// `Traceback`, `level=error`, `"level":"error"`, nginx/Apache `[error]`-style levels.
+    /// `Traceback`, `level=error`, `"level":"error"`, pino's `"level":50`/`60`, nginx/Apache
+    /// `[error]`-style levels.
     /// klog lines with severity `E` or `F` always count.
     #[serde(default = "default_patterns")]
     pub patterns: Vec<String>,
@@ -73,6 +74,7 @@ pub fn default_patterns() -> Vec<String> {
         "Traceback",
         "level=error",
         r#""level":\s*"error""#,
+        r#""level":\s*[56]0\b"#,
         r"\[(?:error|crit|alert|emerg)\]",
         r":(?:error|crit|alert|emerg)\]",
     ]

@@ -56,6 +56,8 @@ pub struct Outcome {
     pub remarks: Vec<String>,
     /// The earliest time any file reaches back to, to judge the baseline's coverage.
     pub earliest: Option<DateTime<Utc>>,
+    /// The newest line seen in any file (logs that went quiet show here).
+    pub latest: Option<DateTime<Utc>>,
     pub stopped: bool,
 }
 
@@ -197,6 +199,7 @@ pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &Stop) -> O
         }
     }
     let earliest = candidates.iter().filter_map(|c| c.first).min();
+    let latest = candidates.iter().filter_map(|c| c.last.or(c.first)).max();
     let ends = estimated_ends(&candidates);
     let span = setup.span;
     let mut outcome = Outcome {
@@ -205,6 +208,7 @@ pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &Stop) -> O
         problems,
         remarks: Vec::new(),
         earliest,
+        latest,
         stopped: false,
     };
     for (c, end) in candidates.into_iter().zip(ends) {
@@ -241,6 +245,7 @@ pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &Stop) -> O
             outcome.remarks.push(format!("{}: {remark}", c.display));
         }
         outcome.stopped |= read.stopped;
+        outcome.latest = outcome.latest.max(read.newest);
         if tally.access.requests + tally.access.baseline_requests > 0 || c.access {
             outcome.tally.access.files += 1;
         }
@@ -349,6 +354,7 @@ struct FileRead {
     problem: Option<String>,
     remark: Option<String>,
     stopped: bool,
+    newest: Option<DateTime<Utc>>,
 }
 
 /// Reads one file the best way it allows.
@@ -358,7 +364,7 @@ fn read_file(
     stop: &Stop,
     report: &mut FileReport,
 ) -> (Tally, FileRead) {
-    let mut read = FileRead { problem: None, remark: None, stopped: false };
+    let mut read = FileRead { problem: None, remark: None, stopped: false, newest: None };
     if c.gzip {
         report.mode = "stream";
         let mut scanner = Scanner::new(setup, spec(c, true));
@@ -366,6 +372,7 @@ fn read_file(
         let decoder = MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, at_start));
         let (ended, error) = scanner.run(decoder, 0, stop);
         report.bytes_read = scanner.bytes_read;
+        read.newest = scanner.newest();
         read.stopped = ended == Ended::Stopped;
         if let Some(e) = error {
             read.problem = Some(format!(
@@ -391,7 +398,9 @@ fn read_file(
         let part = scan_segments(c, setup, &segments, true, stop);
         report.bytes_read = part.bytes;
         if !part.out_of_order {
-            return (part.tally, part.read);
+            let mut read = part.read;
+            read.newest = part.newest;
+            return (part.tally, read);
         }
     }
     report.mode = "linear";
@@ -400,6 +409,7 @@ fn read_file(
     report.bytes_read += part.bytes;
     read.problem = part.read.problem;
     read.stopped = part.read.stopped;
+    read.newest = part.newest;
     (part.tally, read)
 }
 
@@ -442,6 +452,7 @@ struct Part {
     read: FileRead,
     out_of_order: bool,
     bytes: u64,
+    newest: Option<DateTime<Utc>>,
 }
 
 /// Reads the ranges, each on its own thread, and adds them up in file order.
@@ -472,9 +483,10 @@ fn scan_segments(
     };
     let mut part = Part {
         tally: Tally::new(setup.span, setup.max_excerpt_bytes),
-        read: FileRead { problem: None, remark: None, stopped: false },
+        read: FileRead { problem: None, remark: None, stopped: false, newest: None },
         out_of_order: false,
         bytes: 0,
+        newest: None,
     };
     for result in results {
         match result {
@@ -486,6 +498,7 @@ fn scan_segments(
                 }
                 part.out_of_order |= scanner.out_of_order;
                 part.bytes += scanner.bytes_read;
+                part.newest = part.newest.max(scanner.newest());
                 part.tally.merge(scanner.tally);
             }
             Err(_) => {

@@ -25,6 +25,8 @@
 //! | `logs.new_signatures` | int | signatures in the window never seen in the baseline; absent without baseline |
 //! | `logs.new_signature_messages` | list of text | up to 20 new signatures, most frequent first (rules look for vendor or database names in them) |
 //! | `logs.lines_cut` | int | lines longer than `max_line_bytes`, cut |
+//! | `logs.last_line_at` | text | RFC 3339 time of the newest line seen in any file |
+//! | `logs.last_line_offset_secs` | int | seconds from the anchor to that line (negative: the logs went quiet before the anchor) |
 //! | `logs.requests` | int | access-log requests in the window (access logs only) |
 //! | `logs.status_5xx_count` | int | 5xx responses in the window |
 //! | `logs.status_5xx_ratio` | float | 5xx / requests in the window |

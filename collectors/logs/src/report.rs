@@ -159,7 +159,7 @@ pub fn build(
     max_excerpt_bytes: usize,
     max_line_bytes: usize,
 ) -> (Evidence, Option<String>) {
-    let Outcome { tally, files, problems, remarks, earliest, stopped } = outcome;
+    let Outcome { tally, files, problems, remarks, earliest, latest, stopped } = outcome;
     let span = tally.span;
     let read = files.iter().filter(|f| f.mode != "skipped").count();
     let mut evidence = Evidence::ok("");
@@ -206,6 +206,10 @@ pub fn build(
         round(tally.errors as f64 / window_minutes).into(),
     );
     facts.insert("logs.lines_cut".into(), tally.lines_cut.into());
+    if let Some(latest) = latest {
+        facts.insert("logs.last_line_at".into(), fmt_time(latest).into());
+        facts.insert("logs.last_line_offset_secs".into(), (latest - anchor).num_seconds().into());
+    }
     let mut baseline_rate = None;
     if covered_secs > 0 {
         let covered_minutes = covered_secs as f64 / 60.0;

@@ -252,6 +252,11 @@ impl<'a> Scanner<'a> {
         self.spec.format.parse(line, &self.setup.tcx)
     }
 
+    /// The newest time seen in the read (the last line's, when the read reached the end).
+    pub fn newest(&self) -> Option<DateTime<Utc>> {
+        self.newest
+    }
+
     fn observe(&mut self, t: DateTime<Utc>) {
         if self.oldest_seen.is_none_or(|o| t < o) {
             self.oldest_seen = Some(t);
@@ -284,7 +289,7 @@ impl<'a> Scanner<'a> {
             self.tally.request(t, period, &request);
             if request.status >= 500 && !self.excluded(line) {
                 let signature =
-                    format!("{} {} {}", request.method, request.template, request.status);
+                    format!("{} {} {}", request.method, request.template(), request.status);
                 self.count(abs + ls as u64, t, period, signature, buf, ls, le, abs);
             }
             return;

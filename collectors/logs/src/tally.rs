@@ -284,7 +284,7 @@ impl Tally {
     }
 
     /// Counts one access-log request.
-    pub fn request(&mut self, t: DateTime<Utc>, period: Period, request: &Request) {
+    pub fn request(&mut self, t: DateTime<Utc>, period: Period, request: &Request<'_>) {
         let is_5xx = request.status >= 500;
         let a = &mut self.access;
         match period {
@@ -311,7 +311,7 @@ impl Tally {
         if !is_5xx {
             return;
         }
-        let mut key = (request.method.clone(), request.template.clone());
+        let mut key = (request.method.to_owned(), request.template());
         if !a.endpoints.contains_key(&key) && a.endpoints.len() >= MAX_ENDPOINTS {
             key = ("*".into(), "other".into());
         }

@@ -323,6 +323,26 @@ async fn window_boundaries_are_exact_in_every_format() {
 }
 
 #[tokio::test]
+async fn logs_that_went_quiet_say_when_their_last_line_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let lines = ordered(filler(
+        at("2025-11-19T20:00:00Z"),
+        at("2025-11-19T20:35:01Z"),
+        Duration::seconds(5),
+        |t| iso(t, "INFO ok"),
+    ));
+    write(&path, &lines);
+    let r = run(config(&[&path])).await;
+    assert_eq!(r.int("logs.error_count"), 0);
+    assert_eq!(r.int("logs.last_line_offset_secs"), -25 * 60);
+    assert_eq!(
+        r.fact("logs.last_line_at"),
+        Some(&FactValue::Text("2025-11-19T20:35:00.000Z".into()))
+    );
+}
+
+#[tokio::test]
 async fn zoneless_times_are_read_in_the_configured_zone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
