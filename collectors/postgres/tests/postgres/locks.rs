@@ -1,15 +1,16 @@
 //! Lock trees from a real lock pile-up.
 
-use witness_collector::{FactValue, Status};
+use witness_collector::{CollectContext, FactValue, Status};
 
 use crate::scene::{Scene, tree_of};
-use crate::support::{TestDb, collect};
+use crate::support::{TestDb, collect_in};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_migration_holding_a_table_is_the_root_of_one_tree_two_deep() {
     let db = TestDb::create("tree").await;
     let scene = Scene::build(&db).await;
-    let ev = collect(&Scene::config(&db, None)).await.expect("collects");
+    let ctx = CollectContext::for_test();
+    let ev = collect_in(&Scene::config(&db, None), &ctx).await.expect("collects");
     assert_eq!(ev.status, Status::Ok, "notes: {:?}", ev.notes);
 
     // Exactly one tree is rooted in this test's database, at the session that ran ALTER.
@@ -81,4 +82,25 @@ async fn a_migration_holding_a_table_is_the_root_of_one_tree_two_deep() {
     if ev.facts["postgres.server_version_num"].as_f64().unwrap() >= 140000.0 {
         assert!(a_wait["waitstart"].is_string(), "{a_wait}");
     }
+
+    // Every section's raw answer is kept as an artifact; both samples in one.
+    let artifacts = ctx.artifacts.take();
+    let mut names: Vec<&str> = artifacts.iter().map(|a| a.path.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "activity.json",
+            "connections.json",
+            "database_stats.json",
+            "replication.json",
+            "server.json"
+        ]
+    );
+    let activity = artifacts.iter().find(|a| a.path == "activity.json").unwrap();
+    let raw: serde_json::Value = serde_json::from_slice(&activity.contents).unwrap();
+    assert!(raw["edges"].as_array().unwrap().iter().any(|e| e["pid"] == scene.c.pid));
+    let samples = artifacts.iter().find(|a| a.path == "database_stats.json").unwrap();
+    let raw: serde_json::Value = serde_json::from_slice(&samples.contents).unwrap();
+    assert!(raw["first"]["databases"].is_array() && raw["second"]["databases"].is_array());
 }
