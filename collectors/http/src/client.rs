@@ -80,6 +80,19 @@ pub fn build_client(options: &ClientOptions) -> Result<reqwest::Client, ClientEr
         .map_err(|e| ClientError::Build(error_chain(&e)))
 }
 
+/// [`build_client`] off the async runtime's workers: loading the platform's root
+/// certificates reads and parses files, which should not stall other collectors.
+///
+/// # Errors
+/// As [`build_client`].
+pub async fn build_client_off_runtime(
+    options: ClientOptions,
+) -> Result<reqwest::Client, ClientError> {
+    tokio::task::spawn_blocking(move || build_client(&options))
+        .await
+        .map_err(|e| ClientError::Build(format!("the client builder did not finish: {e}")))?
+}
+
 fn read_pem_certificates(
     path: &Path,
 ) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, ClientError> {

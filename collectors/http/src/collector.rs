@@ -135,11 +135,12 @@ impl Collector for HttpCollector {
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
         let config = &self.config;
         let headers = self.headers(ctx)?;
-        let client = client::build_client(&ClientOptions {
+        let client = client::build_client_off_runtime(ClientOptions {
             max_redirects: config.max_redirects,
             ca_file: config.ca_file.clone(),
             keep_peer_certificate: true,
         })
+        .await
         .map_err(|e| CollectError::Config(e.to_string()))?;
         let method = match config.method {
             Method::Get => reqwest::Method::GET,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use witness_collector::time::offset_label;
 use witness_collector::{CollectContext, CollectError, Collector, Evidence};
-use witness_http::client::{ClientOptions, build_client};
+use witness_http::client::{ClientOptions, build_client_off_runtime};
 
 use crate::assess::{self, Assessment, ComponentFilter, Limits};
 use crate::config::StatusPageConfig;
@@ -52,10 +52,11 @@ struct StatusPageData<'a> {
 impl Collector for StatusPageCollector {
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
         let config = &self.config;
-        let client = build_client(&ClientOptions {
+        let client = build_client_off_runtime(ClientOptions {
             ca_file: config.ca_file.clone(),
             ..ClientOptions::default()
         })
+        .await
         .map_err(|e| CollectError::Config(e.to_string()))?;
         let fetcher = Fetcher {
             client,
