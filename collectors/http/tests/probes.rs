@@ -347,3 +347,43 @@ async fn the_instance_deadline_cuts_probes_short_and_says_so() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_200_whose_health_body_says_fail_is_still_failing() {
+    // Some frameworks always answer 200 and put the verdict in the body.
+    let body = json!({"status": "fail", "checks": {"postgres:connections": [{"componentId": "main", "status": "fail", "output": "too many clients"}]}});
+    let app = Router::new().route(
+        "/health",
+        get(move || {
+            let body = body.clone();
+            async move { ([(header::CONTENT_TYPE, "application/health+json")], body.to_string()) }
+        }),
+    );
+    let addr = serve(app).await;
+    let (evidence, _) =
+        collect(HttpConfig { probes: 1, ..quick("api", format!("http://{addr}/health")) }).await;
+
+    assert_eq!(failure_kinds(&evidence), ["unexpected_body"]);
+    assert_eq!(
+        evidence.facts["http.components_down"],
+        FactValue::from(vec!["postgres:connections"])
+    );
+    assert_eq!(
+        evidence.data["probes"][0]["failure"]["message"],
+        "health body says fail (postgres:connections down)"
+    );
+}
+
+#[tokio::test]
+async fn head_probes_are_judged_by_their_status() {
+    let app = Router::new().route("/health", get(|| async { "ok" }));
+    let addr = serve(app).await;
+    let config: HttpConfig = toml::from_str(&format!(
+        "name = \"api\"\nurl = \"http://{addr}/health\"\nmethod = \"HEAD\"\nprobes = 2\nprobe_interval_ms = 10\nexpected_status = [200]\n"
+    ))
+    .unwrap();
+    let (evidence, _) = collect(config).await;
+    assert_eq!(evidence.facts["http.failing_probes"], FactValue::Int(0));
+    assert!(evidence.data["probes"][0].get("body_excerpt").is_none(), "HEAD has no body");
+    assert_eq!(evidence.data["method"], "HEAD");
+}
