@@ -1,15 +1,16 @@
-//! Access-log lines (nginx/Apache common and combined formats): the request's method,
-//! path template and status, and its request time when the format carries one (nginx
-//! `$request_time` appended after the combined fields, or `rt=`/`request_time=`).
+//! Access-log lines (nginx/Apache common and combined formats, and JSON access logs): the
+//! request's method, path template and status, and its request time when the format carries
+//! one (nginx `$request_time` appended after the combined fields, `rt=`/`request_time=`, or
+//! a JSON `request_time`/`duration_ms`/`responseTime` field).
 //! Also the latency histogram, which keeps percentiles in fixed memory.
 
 /// One parsed access-log line, borrowing from it: most lines are only counted, so
 /// nothing is allocated until an endpoint is kept.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request<'a> {
-    pub method: &'a str,
+    pub method: Cow<'a, str>,
     /// The path as logged, query included.
-    pub path: &'a [u8],
+    pub path: Cow<'a, [u8]>,
     pub status: u16,
     pub latency_ms: Option<f64>,
 }
@@ -17,9 +18,11 @@ pub struct Request<'a> {
 impl Request<'_> {
     /// The path with its query removed and ids collapsed to `{id}`.
     pub fn template(&self) -> String {
-        template(self.path)
+        template(&self.path)
     }
 }
+
+use std::borrow::Cow;
 
 /// Parses the part of a CLF line that follows its `[time]` field.
 pub fn parse(line: &[u8]) -> Option<Request<'_>> {
@@ -40,16 +43,69 @@ pub fn parse(line: &[u8]) -> Option<Request<'_>> {
     }
     let status = std::str::from_utf8(&after[..3]).ok()?.parse().ok()?;
     Some(Request {
-        method: std::str::from_utf8(method).ok()?,
-        path,
+        method: Cow::Borrowed(std::str::from_utf8(method).ok()?),
+        path: Cow::Borrowed(path),
         status,
         latency_ms: request_time_ms(&after[3..]),
     })
 }
 
-/// Whether `line` looks like a CLF access-log line (used to decide `kind = "auto"`).
-pub fn looks_like_access(line: &[u8]) -> bool {
-    parse(line).is_some()
+/// Parses a JSON access-log line (nginx `escape=json`, Envoy, ECS, pino-http, ...).
+pub fn parse_json(line: &[u8]) -> Option<Request<'static>> {
+    let value: serde_json::Value = serde_json::from_slice(line.trim_ascii()).ok()?;
+    let field = |keys: &[&str]| keys.iter().find_map(|k| lookup(&value, k));
+    let status = match field(&[
+        "status",
+        "status_code",
+        "statusCode",
+        "response_status",
+        "http.response.status_code",
+        "res.statusCode",
+    ])? {
+        serde_json::Value::Number(n) => u16::try_from(n.as_u64()?).ok()?,
+        serde_json::Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    if !(100..=599).contains(&status) {
+        return None;
+    }
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    let request_line = field(&["request"]).and_then(text);
+    let mut from_request = request_line.as_deref().unwrap_or("").split(' ');
+    let method = field(&["method", "request_method", "http.request.method", "req.method"])
+        .and_then(text)
+        .or_else(|| from_request.next().filter(|m| !m.is_empty()).map(str::to_owned))?;
+    let path = field(&["path", "uri", "request_uri", "url.path", "url", "req.url", "url.original"])
+        .and_then(text)
+        .or_else(|| from_request.next().map(str::to_owned))
+        .unwrap_or_else(|| "-".to_owned());
+    let number = |v: &serde_json::Value| v.as_f64().or_else(|| v.as_str()?.trim().parse().ok());
+    let seconds = field(&["request_time", "upstream_response_time", "duration_s"])
+        .and_then(number)
+        .map(|s| s * 1000.0);
+    let millis = || {
+        field(&["duration_ms", "latency_ms", "response_time_ms", "responseTime", "elapsed_ms"])
+            .and_then(number)
+    };
+    Some(Request {
+        method: Cow::Owned(method.to_ascii_uppercase()),
+        path: Cow::Owned(path.into_bytes()),
+        status,
+        latency_ms: seconds.or_else(millis),
+    })
+}
+
+/// A key of a JSON object, or a dotted path into nested objects (`http.response.status_code`).
+fn lookup<'v>(value: &'v serde_json::Value, key: &str) -> Option<&'v serde_json::Value> {
+    if let Some(v) = value.get(key) {
+        return Some(v);
+    }
+    key.split('.').try_fold(value, |v, part| v.get(part))
+}
+
+/// Whether `line` looks like an access-log line (used to decide `kind = "auto"`).
+pub fn looks_like_access(line: &[u8], json: bool) -> bool {
+    if json { parse_json(line).is_some() } else { parse(line).is_some() }
 }
 
 /// The request time after the status: the first `rt=`/`request_time=` value, or else the
@@ -173,11 +229,30 @@ mod tests {
     fn combined_lines_with_request_time_parse() {
         let line = br#"10.0.0.1 - - [19/Nov/2025:21:00:00 +0000] "POST /api/orders/12345/pay?x=1 HTTP/1.1" 502 17 "-" "curl/8" 0.250"#;
         let r = parse(line).unwrap();
-        assert_eq!((r.method, r.status, r.latency_ms), ("POST", 502, Some(250.0)));
+        assert_eq!((r.method.as_ref(), r.status, r.latency_ms), ("POST", 502, Some(250.0)));
         assert_eq!(r.template(), "/api/orders/{id}/pay");
         let common = br#"10.0.0.1 - - [19/Nov/2025:21:00:00 +0000] "GET / HTTP/1.0" 200 5"#;
         assert_eq!(parse(common).unwrap().latency_ms, None);
         assert!(parse(b"2025-11-19 ERROR x").is_none());
+    }
+
+    #[test]
+    fn json_access_lines_parse() {
+        let nginx = br#"{"time":"2025-11-19T21:00:00+00:00","request":"GET /api/items/77?x=1 HTTP/1.1","status":"503","request_time":"0.120"}"#;
+        let r = parse_json(nginx).unwrap();
+        assert_eq!(
+            (r.method.as_ref(), r.template(), r.status, r.latency_ms),
+            ("GET", "/api/items/{id}".to_owned(), 503, Some(120.0))
+        );
+        let ecs = br#"{"@timestamp":"2025-11-19T21:00:00Z","http":{"request":{"method":"post"},"response":{"status_code":200}},"url":{"path":"/pay"}}"#;
+        let r = parse_json(ecs).unwrap();
+        assert_eq!(
+            (r.method.as_ref(), r.template(), r.status, r.latency_ms),
+            ("POST", "/pay".to_owned(), 200, None)
+        );
+        let pino = br#"{"time":1763586000000,"req":{"method":"GET","url":"/x"},"res":{"statusCode":500},"responseTime":12}"#;
+        assert_eq!(parse_json(pino).unwrap().latency_ms, Some(12.0));
+        assert!(parse_json(br#"{"ts":1,"level":"error","msg":"boom"}"#).is_none());
     }
 
     #[test]

@@ -47,7 +47,8 @@ pub struct LogsConfig {
     #[serde(default = "default_max_line_bytes")]
     pub max_line_bytes: usize,
     /// What the files are: `app` (application logs: errors and signatures), `access`
-    /// (nginx/Apache access logs: also requests, 5xx and latency per endpoint) or `auto`
+    /// (nginx/Apache common or combined, or JSON access logs: requests, 5xx and latency per
+    /// endpoint; an error is a 5xx response) or `auto`
     /// (decided per file from its first lines; the default).
     #[serde(default)]
     pub kind: LogKind,

@@ -294,8 +294,10 @@ fn look(path: &Path, kind: LogKind, setup: &Setup) -> Result<Option<Candidate>, 
         LogKind::Access => true,
         LogKind::App => false,
         LogKind::Auto => {
-            format == TsFormat::Clf
-                && lines.iter().filter(|l| access::looks_like_access(l)).count() * 2 > lines.len()
+            let json = matches!(format, TsFormat::Json { .. });
+            (format == TsFormat::Clf || json)
+                && lines.iter().filter(|l| access::looks_like_access(l, json)).count() * 2
+                    > lines.len()
         }
     };
     let first = lines.iter().find_map(|l| format.parse(l, &setup.tcx)).map(|(t, _)| t);

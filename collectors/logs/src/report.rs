@@ -280,7 +280,22 @@ pub fn build(
         events.push(event);
     }
 
-    let has_access = tally.access.files > 0;
+    let a = &tally.access;
+    // Access logs whose lines are all in an unknown format give no request figures at
+    // all: zeros would read as a quiet, healthy service.
+    let unknown_access = a.requests + a.baseline_requests == 0 && a.unparsed > 0;
+    let has_access = a.files > 0 && !unknown_access;
+    if unknown_access {
+        evidence.add_partial(format!(
+            "{} access-log lines in the window and baseline are not in a known access format (nginx/Apache common or combined, JSON); no request figures",
+            a.unparsed
+        ));
+    } else if a.unparsed > 0 {
+        evidence.add_note(format!(
+            "{} access-log lines were not requests in a known format and are not counted",
+            a.unparsed
+        ));
+    }
     let series: Vec<Point> = tally
         .series
         .iter()
@@ -300,7 +315,7 @@ pub fn build(
         events.extend(spikes(&series, &span, rate));
     }
 
-    let access = has_access.then(|| access_data(&tally, facts, &mut events));
+    let access = has_access.then(|| access_data(&tally, &mut evidence.facts, &mut events));
 
     let excerpt_text = excerpt(&tally, max_line_bytes);
     if tally.excerpt.dropped > 0 || tally.excerpt.blocks.iter().any(|b| b.trimmed) {

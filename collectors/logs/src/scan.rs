@@ -285,7 +285,12 @@ impl<'a> Scanner<'a> {
             if period == Period::Outside {
                 return;
             }
-            let Some(request) = access::parse(line) else { return };
+            let json = matches!(self.spec.format, TsFormat::Json { .. });
+            let parsed_request = if json { access::parse_json(line) } else { access::parse(line) };
+            let Some(request) = parsed_request else {
+                self.tally.access_unparsed(period);
+                return;
+            };
             self.tally.request(t, period, &request);
             if request.status >= 500 && !self.excluded(line) {
                 let signature =

@@ -115,6 +115,8 @@ pub struct AccessTally {
     pub latency: Histogram,
     pub baseline_latency: Histogram,
     pub endpoints: HashMap<(String, String), Endpoint>,
+    /// Lines in the window or baseline of access logs that were not requests.
+    pub unparsed: u64,
 }
 
 /// One kept stretch of lines: a matched line with its context, as read (raw bytes; they
@@ -283,6 +285,13 @@ impl Tally {
         }
     }
 
+    /// Counts an access-log line that is not a request in a format known here.
+    pub fn access_unparsed(&mut self, period: Period) {
+        if period != Period::Outside {
+            self.access.unparsed += 1;
+        }
+    }
+
     /// Counts one access-log request.
     pub fn request(&mut self, t: DateTime<Utc>, period: Period, request: &Request<'_>) {
         let is_5xx = request.status >= 500;
@@ -311,7 +320,7 @@ impl Tally {
         if !is_5xx {
             return;
         }
-        let mut key = (request.method.to_owned(), request.template());
+        let mut key = (request.method.to_string(), request.template());
         if !a.endpoints.contains_key(&key) && a.endpoints.len() >= MAX_ENDPOINTS {
             key = ("*".into(), "other".into());
         }
@@ -363,6 +372,7 @@ impl Tally {
         a.status_5xx += b.status_5xx;
         a.baseline_requests += b.baseline_requests;
         a.baseline_5xx += b.baseline_5xx;
+        a.unparsed += b.unparsed;
         a.latency.merge(&b.latency);
         a.baseline_latency.merge(&b.baseline_latency);
         for (key, theirs) in b.endpoints {

@@ -798,3 +798,55 @@ async fn a_passed_deadline_returns_partial_evidence_at_once() {
     assert_eq!(r.evidence.status, Status::Partial);
     assert!(r.evidence.notes.iter().any(|n| n.contains("deadline")), "{:?}", r.evidence.notes);
 }
+
+#[tokio::test]
+async fn json_access_logs_are_recognised() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.json.log");
+    let line = |t: DateTime<Utc>, status: u16| {
+        format!(
+            r#"{{"time":"{}","request":"GET /api/carts/{} HTTP/2.0","status":"{status}","request_time":"0.050"}}"#,
+            t.format("%Y-%m-%dT%H:%M:%S%:z"),
+            t.timestamp() % 97
+        )
+    };
+    let mut lines =
+        filler(at("2025-11-19T20:00:00Z"), at("2025-11-19T21:00:00Z"), Duration::seconds(2), |t| {
+            line(t, 200)
+        });
+    for i in 0..4 {
+        let t = at("2025-11-19T20:50:00Z") + Duration::seconds(i * 5 + 1);
+        lines.push((t, line(t, 504)));
+    }
+    write(&path, &ordered(lines));
+    let r = run(config(&[&path])).await;
+    assert_eq!(r.file("access.json.log")["kind"], "access");
+    assert_eq!(r.int("logs.requests"), 900 + 4);
+    assert_eq!(r.int("logs.status_5xx_count"), 4);
+    assert_eq!(r.data()["access"]["endpoints_5xx"][0]["path"], "/api/carts/{id}");
+    assert!((50.0..52.0).contains(&r.float("logs.latency_p50_ms")));
+}
+
+#[tokio::test]
+async fn access_lines_in_an_unknown_format_give_no_request_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    write(
+        &path,
+        &[
+            iso(at("2025-11-19T20:40:00Z"), "GET /x took 5ms"),
+            iso(at("2025-11-19T20:41:00Z"), "GET /y took 7ms"),
+        ],
+    );
+    let mut c = config(&[&path]);
+    c.kind = LogKind::Access;
+    let r = run(c).await;
+    assert_eq!(r.evidence.status, Status::Partial);
+    assert_eq!(r.fact("logs.requests"), None, "unknown lines must not read as zero traffic");
+    assert!(
+        r.evidence.notes.iter().any(|n| n.contains("not in a known access format")),
+        "{:?}",
+        r.evidence.notes
+    );
+    assert!(r.data()["series"][0].get("requests").is_none());
+}
