@@ -7,3 +7,4 @@ mod util;
 mod report;
 mod rules;
 mod spine;
+mod server;

@@ -61,7 +61,8 @@ impl Auth {
         } else if let (Some(user), Some(password)) =
             (&config.basic_username, config.basic_password().read(&registry)?)
         {
-            let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
             Some(digest(format!("Basic {encoded}").as_bytes()))
         } else {
             None
@@ -161,8 +162,7 @@ mod tests {
 
     #[test]
     fn bearer_and_basic_headers() {
-        let mut auth = Auth::default();
-        auth.expected = Some(digest(b"Bearer tok"));
+        let mut auth = Auth { expected: Some(digest(b"Bearer tok")), ..Auth::default() };
         let mut headers = HeaderMap::new();
         assert_eq!(auth.check(&headers), Err(AuthError::Missing));
         headers.insert("authorization", "bearer tok".parse().unwrap());
