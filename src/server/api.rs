@@ -35,13 +35,21 @@ fn bundle_dir(store: &Path, id: &str) -> Result<PathBuf, ApiError> {
     }
     let dir = store.join(id);
     match fs::symlink_metadata(&dir) {
-        Ok(meta) if meta.is_dir() && dir.join(MANIFEST).symlink_metadata().is_ok_and(|m| m.is_file()) => Ok(dir),
+        Ok(meta)
+            if meta.is_dir()
+                && dir.join(MANIFEST).symlink_metadata().is_ok_and(|m| m.is_file()) =>
+        {
+            Ok(dir)
+        }
         _ => Err(not_found("bundle")),
     }
 }
 
 /// `GET /api/bundles`: newest first, with the top recommendation.
-pub async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn list(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let store = authorize(&shared, &headers)?;
     let listed = tokio::task::spawn_blocking(move || bundle::store::list(&store))
         .await
@@ -87,9 +95,9 @@ pub async fn archive(
     // back, removed: the root filesystem may be read-only.
     let tmp = store.join(format!(".archive-{id}-{:08x}.tar.gz", rand::random::<u32>()));
     let bytes = tokio::task::spawn_blocking(move || {
-        let result = bundle::archive::export(&dir, &tmp).map_err(|e| e.to_string()).and_then(|()| {
-            fs::read(&tmp).map_err(|e| e.to_string())
-        });
+        let result = bundle::archive::export(&dir, &tmp)
+            .map_err(|e| e.to_string())
+            .and_then(|()| fs::read(&tmp).map_err(|e| e.to_string()));
         let _ = fs::remove_file(&tmp);
         result
     })
@@ -118,10 +126,16 @@ pub async fn file(
     // and dots outright rather than reason about what they decode to.
     let raw = uri.path().to_ascii_lowercase();
     if ["%2f", "%5c", "%2e", "%00"].iter().any(|bad| raw.contains(bad)) || path.contains('\\') {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "encoded separators and dots are not allowed in paths"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "encoded separators and dots are not allowed in paths",
+        ));
     }
     if !is_safe_path(&path) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("{path:?} is not a path inside a bundle")));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("{path:?} is not a path inside a bundle"),
+        ));
     }
     let dir = bundle_dir(&store, &id)?;
     // No component may be a link, and the file must be a regular file.
@@ -147,7 +161,10 @@ pub async fn file(
             (header::CONTENT_TYPE, content_type),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             // A bundle's report must not run script against the API's origin.
-            (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+            ),
         ],
         bytes,
     )

@@ -255,8 +255,7 @@ impl ServerConfig {
     /// The address to listen on: `--listen`, else `[server] listen`, else the default.
     pub fn listen_addr(&self, flag: Option<&str>) -> anyhow::Result<SocketAddr> {
         let text = flag.or(self.listen.as_deref()).unwrap_or(DEFAULT_LISTEN);
-        text.parse()
-            .map_err(|_| anyhow::anyhow!("{text:?} is not an address like 127.0.0.1:9848"))
+        text.parse().map_err(|_| anyhow::anyhow!("{text:?} is not an address like 127.0.0.1:9848"))
     }
 }
 
@@ -273,7 +272,13 @@ mod tests {
         let keys: Vec<String> = config.problems().into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
-            ["listen", "auth.bearer_token_env", "auth.basic_username", "auth.basic_username", "queue_size"]
+            [
+                "listen",
+                "auth.bearer_token_env",
+                "auth.basic_username",
+                "auth.basic_username",
+                "queue_size"
+            ]
         );
     }
 

@@ -83,7 +83,8 @@ fn invalid(field: impl Into<String>, problem: impl Into<String>) -> HookError {
 }
 
 fn parse(body: &[u8]) -> Result<Value, HookError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| HookError::NotJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| HookError::NotJson(e.to_string()))?;
     if value.is_object() { Ok(value) } else { Err(invalid("$", "must be a JSON object")) }
 }
 
@@ -164,7 +165,8 @@ pub fn alertmanager(body: &[u8], source: TriggerSource) -> Result<Notification, 
         if status != "firing" && status != "resolved" {
             return Err(invalid(at("status"), format!("is {status:?}, not firing or resolved")));
         }
-        let mut labels = string_map(Some(required(alert, "labels", &at("labels"))?), &at("labels"))?;
+        let mut labels =
+            string_map(Some(required(alert, "labels", &at("labels"))?), &at("labels"))?;
         for (k, v) in &common_labels {
             labels.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -288,8 +290,8 @@ pub fn generic(body: &[u8], source: TriggerSource) -> Result<Notification, HookE
     if status != "firing" && status != "resolved" {
         return Err(invalid("status", format!("is {status:?}, not firing or resolved")));
     }
-    let fingerprint = optional_string(&value, "fingerprint")
-        .unwrap_or_else(|| label_fingerprint(&name, &labels));
+    let fingerprint =
+        optional_string(&value, "fingerprint").unwrap_or_else(|| label_fingerprint(&name, &labels));
     let mut alerts = vec![Incoming {
         trigger: Trigger {
             source,
@@ -337,7 +339,8 @@ mod tests {
 
     #[test]
     fn a_grafana_body_on_the_alertmanager_hook_is_grafana() {
-        let body = CAPTURED.replace("\"version\":\"4\"", "\"version\":\"1\",\"state\":\"alerting\"");
+        let body =
+            CAPTURED.replace("\"version\":\"4\"", "\"version\":\"1\",\"state\":\"alerting\"");
         let a = alerts(alertmanager(body.as_bytes(), TriggerSource::Alertmanager));
         assert_eq!(a[0].trigger.source, TriggerSource::Grafana);
     }
@@ -357,7 +360,11 @@ mod tests {
     fn pagerduty_events_map_to_firing_resolved_and_updates() {
         let ping = br#"{"event":{"event_type":"pagey.ping","data":{"type":"ping"}}}"#;
         assert!(matches!(pagerduty(ping).unwrap(), Notification::Ping));
-        let body = |t: &str| format!(r#"{{"event":{{"id":"e1","event_type":"{t}","resource_type":"incident","occurred_at":"2025-11-19T21:00:02.169Z","data":{{"id":"PGR0VU2","number":2,"title":"HighErrorRate checkout","created_at":"2025-11-19T21:00:01Z","service":{{"summary":"API Service"}},"urgency":"high"}}}}}}"#);
+        let body = |t: &str| {
+            format!(
+                r#"{{"event":{{"id":"e1","event_type":"{t}","resource_type":"incident","occurred_at":"2025-11-19T21:00:02.169Z","data":{{"id":"PGR0VU2","number":2,"title":"HighErrorRate checkout","created_at":"2025-11-19T21:00:01Z","service":{{"summary":"API Service"}},"urgency":"high"}}}}}}"#
+            )
+        };
         let a = alerts(pagerduty(body("incident.triggered").as_bytes()));
         assert_eq!(a[0].trigger.status, "firing");
         assert_eq!(a[0].trigger.incident_id.as_deref(), Some("PGR0VU2"));

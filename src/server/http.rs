@@ -37,13 +37,18 @@ impl ApiError {
     }
 
     pub fn unavailable(message: impl Into<String>, retry_after_secs: u64) -> Self {
-        Self { status: StatusCode::SERVICE_UNAVAILABLE, message: message.into(), retry_after_secs: Some(retry_after_secs) }
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: message.into(),
+            retry_after_secs: Some(retry_after_secs),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(json!({ "error": self.message }))).into_response();
+        let mut response =
+            (self.status, axum::Json(json!({ "error": self.message }))).into_response();
         if let Some(secs) = self.retry_after_secs {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -88,7 +93,10 @@ async fn intake_gate(
 ) -> Result<(HeaderMap, Bytes), ApiError> {
     if shared.is_draining() {
         shared.metrics.alert(source, "throttled");
-        return Err(ApiError::unavailable("witness is shutting down; retry later", RETRY_AFTER_SECS));
+        return Err(ApiError::unavailable(
+            "witness is shutting down; retry later",
+            RETRY_AFTER_SECS,
+        ));
     }
     let live = shared.live();
     let (parts, body) = request.into_parts();
@@ -104,11 +112,17 @@ async fn intake_gate(
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
         shared.metrics.alert(source, "rejected");
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json"));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        ));
     }
     if let Err(wait) = shared.rate_limit(source) {
         shared.metrics.alert(source, "throttled");
-        return Err(ApiError::unavailable(format!("too many requests from {source}; retry later"), wait));
+        return Err(ApiError::unavailable(
+            format!("too many requests from {source}; retry later"),
+            wait,
+        ));
     }
     let limit = live.config.server.max_body_bytes;
     let body = match http_body_util::Limited::new(body, limit).collect().await {
@@ -120,7 +134,12 @@ async fn intake_gate(
                 format!("the body is larger than {limit} bytes ([server] max_body_bytes)"),
             ));
         }
-        Err(e) => return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}"))),
+        Err(e) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the body: {e}"),
+            ));
+        }
     };
     if pagerduty && let Err(e) = live.auth.check_pagerduty(&parts.headers, &body) {
         shared.metrics.alert(source, "unauthorized");
@@ -133,19 +152,35 @@ fn unauthorized(message: String) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, message)
 }
 
-async fn alertmanager(State(shared): State<Arc<Shared>>, request: Request) -> Result<Response, ApiError> {
-    hook(&shared, "alertmanager", request, |body| hooks::alertmanager(body, TriggerSource::Alertmanager)).await
+async fn alertmanager(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    hook(&shared, "alertmanager", request, |body| {
+        hooks::alertmanager(body, TriggerSource::Alertmanager)
+    })
+    .await
 }
 
-async fn grafana(State(shared): State<Arc<Shared>>, request: Request) -> Result<Response, ApiError> {
-    hook(&shared, "grafana", request, |body| hooks::alertmanager(body, TriggerSource::Grafana)).await
+async fn grafana(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    hook(&shared, "grafana", request, |body| hooks::alertmanager(body, TriggerSource::Grafana))
+        .await
 }
 
-async fn generic(State(shared): State<Arc<Shared>>, request: Request) -> Result<Response, ApiError> {
+async fn generic(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+) -> Result<Response, ApiError> {
     hook(&shared, "generic", request, |body| hooks::generic(body, TriggerSource::Generic)).await
 }
 
-async fn pagerduty(State(shared): State<Arc<Shared>>, request: Request) -> Result<Response, ApiError> {
+async fn pagerduty(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+) -> Result<Response, ApiError> {
     hook(&shared, "pagerduty", request, hooks::pagerduty).await
 }
 
@@ -184,9 +219,10 @@ async fn accept(
         queue_size: live.config.server.queue_size,
     };
     let received_at = Utc::now();
-    let admitted = shared.intake().admit(alerts, webhook_id, limits, Instant::now(), received_at, &mut || {
-        crate::bundle::new_id(received_at)
-    });
+    let admitted =
+        shared.intake().admit(alerts, webhook_id, limits, Instant::now(), received_at, &mut || {
+            crate::bundle::new_id(received_at)
+        });
 
     let records: Vec<Record> = admitted
         .decisions
@@ -216,7 +252,10 @@ async fn accept(
         shared.intake().forget(&started);
         shared.metrics.alerts_n(source, "rejected", records.len() as u64);
         tracing::error!(error = %e, "Cannot journal accepted alerts; answering 503.");
-        return Err(ApiError::unavailable(format!("cannot write the journal: {e}"), RETRY_AFTER_SECS));
+        return Err(ApiError::unavailable(
+            format!("cannot write the journal: {e}"),
+            RETRY_AFTER_SECS,
+        ));
     }
     let mut answers = Vec::with_capacity(admitted.decisions.len());
     let mut bundles: Vec<String> = Vec::new();
@@ -253,40 +292,58 @@ async fn accept(
             format!("the run queue is full ({} waiting); retry later", limits.queue_size),
             RETRY_AFTER_SECS,
         );
-        error.message = format!("{}; admitted: {}", error.message, serde_json::Value::Array(answers));
+        error.message =
+            format!("{}; admitted: {}", error.message, serde_json::Value::Array(answers));
         return Err(error);
     }
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "bundles": bundles, "alerts": answers }))).into_response())
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "bundles": bundles, "alerts": answers })))
+        .into_response())
 }
 
 /// `POST /api/collect`: `{ "title"?, "labels"? }` (or no body): a manual run now, like
 /// `witness collect now --label ...`. Never deduplicated.
-async fn api_collect(State(shared): State<Arc<Shared>>, request: Request) -> Result<Response, ApiError> {
+async fn api_collect(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+) -> Result<Response, ApiError> {
     let mut request = request;
     // An empty POST is fine: only the credentials matter then.
     if !request.headers().contains_key(header::CONTENT_TYPE) {
-        request.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        request
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     let (_, body) = intake_gate(&shared, "collect", request, false).await?;
     let value: serde_json::Value = if body.is_empty() {
         json!({})
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::from(HookError::NotJson(e.to_string())))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::from(HookError::NotJson(e.to_string())))?
     };
     let labels = match value.get("labels") {
         None | Some(serde_json::Value::Null) => Default::default(),
         Some(serde_json::Value::Object(map)) => map
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+            .map(|(k, v)| {
+                (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+            })
             .collect(),
-        Some(_) => return Err(HookError::Invalid { field: "labels".into(), problem: "must be an object of strings".into() }.into()),
+        Some(_) => {
+            return Err(HookError::Invalid {
+                field: "labels".into(),
+                problem: "must be an object of strings".into(),
+            }
+            .into());
+        }
     };
     let mut trigger = Trigger::manual(Utc::now(), labels);
     if let Some(title) = value.get("title").and_then(|v| v.as_str()) {
         trigger.name = title.to_owned();
     }
     let live = shared.live();
-    let bundle = shared.intake().admit_manual(live.config.server.queue_size, &mut || crate::bundle::new_id(Utc::now()));
+    let bundle = shared
+        .intake()
+        .admit_manual(live.config.server.queue_size, &mut || crate::bundle::new_id(Utc::now()));
     let Some(bundle) = bundle else {
         shared.metrics.alert("collect", "throttled");
         return Err(ApiError::unavailable("the run queue is full; retry later", RETRY_AFTER_SECS));
@@ -300,7 +357,10 @@ async fn api_collect(State(shared): State<Arc<Shared>>, request: Request) -> Res
     };
     if let Err(e) = shared.journal.append(&[record]).await {
         shared.intake().forget(std::slice::from_ref(&bundle));
-        return Err(ApiError::unavailable(format!("cannot write the journal: {e}"), RETRY_AFTER_SECS));
+        return Err(ApiError::unavailable(
+            format!("cannot write the journal: {e}"),
+            RETRY_AFTER_SECS,
+        ));
     }
     shared.metrics.alert("collect", "accepted");
     let _ = shared.jobs.send(Job { bundle: bundle.clone(), trigger });
@@ -311,7 +371,9 @@ async fn api_collect(State(shared): State<Arc<Shared>>, request: Request) -> Res
 /// `/readyz`: the config is loaded, the store writable, the journal open, not draining.
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     let store = shared.live().config.store.dir.clone();
-    let store_ok = tokio::task::spawn_blocking(move || super::store_is_writable(&store)).await.unwrap_or(false);
+    let store_ok = tokio::task::spawn_blocking(move || super::store_is_writable(&store))
+        .await
+        .unwrap_or(false);
     let journal_ok = shared.journal.is_healthy();
     let draining = shared.is_draining();
     let ready = store_ok && journal_ok && !draining;
@@ -329,9 +391,6 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     shared.update_gauges();
     let body = shared.metrics.render();
-    (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        body,
-    )
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
         .into_response()
 }

@@ -90,9 +90,9 @@ impl Intake {
         let mut admitted = Admitted::default();
         for alert in alerts {
             let redelivery = alert.redelivery_key();
-            if let Some(bundles) = self.seen_bundles(&redelivery, now).or_else(|| {
-                whole_redelivery.then(Vec::new)
-            }) {
+            if let Some(bundles) =
+                self.seen_bundles(&redelivery, now).or_else(|| whole_redelivery.then(Vec::new))
+            {
                 admitted.decisions.push(Decision {
                     action: Action::Redelivered,
                     bundle: bundles.into_iter().next(),
@@ -116,14 +116,20 @@ impl Intake {
                         self.prune_keys(limits.cooldown, now);
                         self.runs.insert(bundle.clone(), ActiveRun::default());
                         self.queued += 1;
-                        Decision { action: Action::Started, bundle: Some(bundle), trigger: alert.trigger }
+                        Decision {
+                            action: Action::Started,
+                            bundle: Some(bundle),
+                            trigger: alert.trigger,
+                        }
                     }
                 }
             } else {
                 // A resolved alert belongs to its incident however long it fired.
                 match self.latest(&keys) {
                     Some(bundle) => self.attach(bundle, alert.trigger, received_at, false),
-                    None => Decision { action: Action::Resolved, bundle: None, trigger: alert.trigger },
+                    None => {
+                        Decision { action: Action::Resolved, bundle: None, trigger: alert.trigger }
+                    }
                 }
             };
             self.remember(redelivery, decision.bundle.iter().cloned().collect(), now);
@@ -139,7 +145,11 @@ impl Intake {
     }
 
     /// A manual run (`/api/collect`): never deduplicated, but bounded by the queue.
-    pub fn admit_manual(&mut self, queue_size: usize, new_id: &mut dyn FnMut() -> String) -> Option<String> {
+    pub fn admit_manual(
+        &mut self,
+        queue_size: usize,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Option<String> {
         if self.queued >= queue_size {
             return None;
         }
@@ -159,7 +169,13 @@ impl Intake {
     }
 
     /// Records `trigger` in the run of `bundle` when it is still open.
-    fn attach(&mut self, bundle: String, trigger: Trigger, received_at: DateTime<Utc>, firing: bool) -> Decision {
+    fn attach(
+        &mut self,
+        bundle: String,
+        trigger: Trigger,
+        received_at: DateTime<Utc>,
+        firing: bool,
+    ) -> Decision {
         let open = self.runs.get_mut(&bundle).filter(|run| !run.closed);
         let action = match (open, firing) {
             (Some(run), firing) => {
@@ -194,13 +210,16 @@ impl Intake {
         }
         let runs = &self.runs;
         self.keys.retain(|_, (bundle, at)| {
-            now.saturating_duration_since(*at) < cooldown.max(REDELIVERY_TTL) || runs.contains_key(bundle)
+            now.saturating_duration_since(*at) < cooldown.max(REDELIVERY_TTL)
+                || runs.contains_key(bundle)
         });
         self.keys_pruned_at = self.keys.len();
     }
 
     fn is_seen(&self, key: &str, now: Instant) -> bool {
-        self.seen.get(key).is_some_and(|(_, at)| now.saturating_duration_since(*at) < REDELIVERY_TTL)
+        self.seen
+            .get(key)
+            .is_some_and(|(_, at)| now.saturating_duration_since(*at) < REDELIVERY_TTL)
     }
 
     fn seen_bundles(&self, key: &str, now: Instant) -> Option<Vec<String>> {
@@ -212,7 +231,10 @@ impl Intake {
 
     fn remember(&mut self, key: String, bundles: Vec<String>, now: Instant) {
         while self.seen_order.len() >= REDELIVERY_CAP
-            || self.seen_order.front().is_some_and(|(_, at)| now.saturating_duration_since(*at) >= REDELIVERY_TTL)
+            || self
+                .seen_order
+                .front()
+                .is_some_and(|(_, at)| now.saturating_duration_since(*at) >= REDELIVERY_TTL)
         {
             let Some((old, at)) = self.seen_order.pop_front() else { break };
             // Only forget it when it was not refreshed since.
@@ -301,7 +323,10 @@ mod tests {
         let t1 = "2025-11-19T21:00:00Z";
         let t2 = "2025-11-19T21:05:00Z";
         let d = admit(&mut intake, alert("f", "resolved", "2025-11-19T20:00:00Z"), now, &mut n);
-        assert_eq!((d.decisions[0].action, d.decisions[0].bundle.clone()), (Action::Resolved, None));
+        assert_eq!(
+            (d.decisions[0].action, d.decisions[0].bundle.clone()),
+            (Action::Resolved, None)
+        );
         let d = admit(&mut intake, alert("f", "firing", t1), now, &mut n).decisions;
         assert_eq!((d[0].action, d[0].bundle.as_deref()), (Action::Started, Some("b1")));
         let d = admit(&mut intake, alert("f", "firing", t1), now, &mut n).decisions;
@@ -313,10 +338,12 @@ mod tests {
         intake.started();
         assert_eq!(intake.close("b1").len(), 2);
         intake.finished("b1");
-        let d = admit(&mut intake, alert("f", "firing", "2025-11-19T21:07:00Z"), now, &mut n).decisions;
+        let d =
+            admit(&mut intake, alert("f", "firing", "2025-11-19T21:07:00Z"), now, &mut n).decisions;
         assert_eq!((d[0].action, d[0].bundle.as_deref()), (Action::Deduplicated, Some("b1")));
         let later = now + Duration::from_secs(901);
-        let d = admit(&mut intake, alert("f", "firing", "2025-11-19T21:20:00Z"), later, &mut n).decisions;
+        let d = admit(&mut intake, alert("f", "firing", "2025-11-19T21:20:00Z"), later, &mut n)
+            .decisions;
         assert_eq!((d[0].action, d[0].bundle.as_deref()), (Action::Started, Some("b2")));
     }
 
@@ -326,12 +353,17 @@ mod tests {
         let now = Instant::now();
         let mut n = 0;
         for fp in ["a", "b"] {
-            assert_eq!(admit(&mut intake, alert(fp, "firing", "2025-11-19T21:00:00Z"), now, &mut n).refused, 0);
+            assert_eq!(
+                admit(&mut intake, alert(fp, "firing", "2025-11-19T21:00:00Z"), now, &mut n)
+                    .refused,
+                0
+            );
         }
         let refused = admit(&mut intake, alert("c", "firing", "2025-11-19T21:00:00Z"), now, &mut n);
         assert_eq!((refused.refused, refused.decisions.len()), (1, 0));
         intake.started();
-        let d = admit(&mut intake, alert("c", "firing", "2025-11-19T21:00:00Z"), now, &mut n).decisions;
+        let d =
+            admit(&mut intake, alert("c", "firing", "2025-11-19T21:00:00Z"), now, &mut n).decisions;
         assert_eq!(d[0].action, Action::Started);
     }
 }

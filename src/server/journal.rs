@@ -241,7 +241,10 @@ fn replay(path: &Path) -> io::Result<(Vec<Unsealed>, Vec<Record>)> {
         }
         match action {
             Action::Started => {
-                runs.insert(bundle.clone(), Unsealed { bundle: bundle.clone(), trigger: (**trigger).clone() });
+                runs.insert(
+                    bundle.clone(),
+                    Unsealed { bundle: bundle.clone(), trigger: (**trigger).clone() },
+                );
                 keep.push(record.clone());
             }
             Action::Joined | Action::Resolved => {
@@ -311,7 +314,10 @@ mod tests {
         let path = dir.path().join("j.jsonl");
         let (journal, closer, unsealed) = Journal::open(&path).unwrap();
         assert!(unsealed.is_empty());
-        journal.append(&[accepted(Action::Started, "a", "A"), accepted(Action::Started, "b", "B")]).await.unwrap();
+        journal
+            .append(&[accepted(Action::Started, "a", "A"), accepted(Action::Started, "b", "B")])
+            .await
+            .unwrap();
         journal.append(&[accepted(Action::Joined, "b", "B2")]).await.unwrap();
         journal
             .append(&[Record::Sealed { at: Utc::now(), bundle: "a".into(), written: true }])
@@ -320,7 +326,12 @@ mod tests {
         drop(journal);
         closer.close();
         // A torn line from a crash mid-write.
-        fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"type\":\"acc").unwrap();
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"type\":\"acc")
+            .unwrap();
 
         let (_journal, _closer, unsealed) = Journal::open(&path).unwrap();
         assert_eq!(unsealed.len(), 1);

@@ -45,7 +45,9 @@ impl Default for Metrics {
         let runs = Family::<Labels, Counter>::default();
         registry.register("runs", "Runs finished, by status (sealed, failed)", runs.clone());
         let collector_seconds =
-            Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(collector_histogram);
+            Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(
+                collector_histogram,
+            );
         registry.register(
             "collector_duration_seconds",
             "How long each collector instance took, by kind",
@@ -68,7 +70,11 @@ impl Default for Metrics {
         let running = Gauge::default();
         registry.register("runs_running", "Runs collecting now", running.clone());
         let bundle_bytes = Gauge::default();
-        registry.register("bundle_bytes", "Bytes of sealed bundles in the store", bundle_bytes.clone());
+        registry.register(
+            "bundle_bytes",
+            "Bytes of sealed bundles in the store",
+            bundle_bytes.clone(),
+        );
         let journal_lag = Gauge::default();
         registry.register(
             "journal_lag_runs",
@@ -146,7 +152,13 @@ impl Progress for MetricsProgress<'_> {
         if !status.has_evidence() && status != witness_collector::Status::Skipped {
             let labels = vec![
                 ("kind", record.kind.clone()),
-                ("status", serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
+                (
+                    "status",
+                    serde_json::to_value(status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                ),
             ];
             self.0.collector_failures.get_or_create(&labels).inc();
         }

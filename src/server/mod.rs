@@ -90,15 +90,19 @@ impl Shared {
     /// Takes a token from `source`'s bucket; `Err(seconds)` to wait when it is empty.
     pub fn rate_limit(&self, source: &'static str) -> Result<(), u64> {
         let live = self.live();
-        let (rate, burst) = (live.config.server.rate_limit_per_sec, live.config.server.rate_limit_burst);
+        let (rate, burst) =
+            (live.config.server.rate_limit_per_sec, live.config.server.rate_limit_burst);
         if rate == 0 {
             return Ok(());
         }
         let mut buckets = self.limiter.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let bucket = buckets.entry(source).or_insert_with(|| Bucket { tokens: f64::from(burst), at: Instant::now() });
+        let bucket = buckets
+            .entry(source)
+            .or_insert_with(|| Bucket { tokens: f64::from(burst), at: Instant::now() });
         let now = Instant::now();
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * f64::from(rate))
-            .min(f64::from(burst));
+        bucket.tokens = (bucket.tokens
+            + now.duration_since(bucket.at).as_secs_f64() * f64::from(rate))
+        .min(f64::from(burst));
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
@@ -141,7 +145,8 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> anyh
         None => WitnessConfig::zero_config(),
     };
     let addr = config.server.listen_addr(listen.as_deref())?;
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let listener =
+        TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     run(config_path, config, listener, shutdown_signal()).await
 }
 
@@ -258,11 +263,16 @@ pub async fn run(
     // 3. Running runs get the grace period, then are cancelled and seal what they have.
     shared.runs.close();
     if tokio::time::timeout(grace, shared.runs.wait()).await.is_err() {
-        tracing::warn!(grace_secs = grace.as_secs(), "Grace period over: cancelling the running runs.");
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "Grace period over: cancelling the running runs."
+        );
         shared.runs_cancel.cancel();
         // Cancelled collectors return at once; writing the bundle is what remains.
         if tokio::time::timeout(Duration::from_secs(30), shared.runs.wait()).await.is_err() {
-            tracing::error!("Runs still writing after cancellation; their triggers stay in the journal.");
+            tracing::error!(
+                "Runs still writing after cancellation; their triggers stay in the journal."
+            );
         }
     }
     // 4. Close the listener (in-flight requests finish), stop helpers, sync the journal.

@@ -57,7 +57,10 @@ impl LogRing {
         if self.notes.len() == 32 {
             self.notes.pop_front();
         }
-        self.notes.push_back(format!("{} {text}", Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+        self.notes.push_back(format!(
+            "{} {text}",
+            Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        ));
     }
 }
 
@@ -70,7 +73,10 @@ struct State {
 
 impl State {
     fn prune(&mut self, now: DateTime<Utc>) {
-        let cutoff = now - chrono::Duration::seconds(i64::try_from(self.config.retain_secs).unwrap_or(i64::MAX / 2000));
+        let cutoff = now
+            - chrono::Duration::seconds(
+                i64::try_from(self.config.retain_secs).unwrap_or(i64::MAX / 2000),
+            );
         while self.samples.front().is_some_and(|s| s.at < cutoff) {
             self.samples.pop_front();
         }
@@ -116,10 +122,19 @@ impl Recorder {
         let logs = config
             .log_files
             .iter()
-            .map(|path| LogRing { path: path.clone(), lines: VecDeque::new(), bytes: 0, notes: VecDeque::new() })
+            .map(|path| LogRing {
+                path: path.clone(),
+                lines: VecDeque::new(),
+                bytes: 0,
+                notes: VecDeque::new(),
+            })
             .collect();
         let recorder = Self {
-            state: Arc::new(Mutex::new(State { config: config.clone(), samples: VecDeque::new(), logs })),
+            state: Arc::new(Mutex::new(State {
+                config: config.clone(),
+                samples: VecDeque::new(),
+                logs,
+            })),
         };
         tokio::spawn(sample_loop(recorder.clone(), config.sample_interval_secs, cancel.clone()));
         if !config.log_files.is_empty() {
@@ -155,7 +170,9 @@ impl Recorder {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }
+                })
                 .take(48)
                 .collect();
             let mut text = format!("# witness flight recorder: {}\n", ring.path.display());
@@ -201,7 +218,11 @@ async fn sample_loop(recorder: Recorder, every_secs: u64, cancel: CancellationTo
             at: Utc::now(),
             cpu_busy_ratio: f64::from(system.global_cpu_usage()) / 100.0,
             load_1m: System::load_average().one,
-            memory_used_ratio: if total > 0 { system.used_memory() as f64 / total as f64 } else { 0.0 },
+            memory_used_ratio: if total > 0 {
+                system.used_memory() as f64 / total as f64
+            } else {
+                0.0
+            },
             memory_available_bytes: system.available_memory(),
             swap_used_bytes: system.used_swap(),
         };
@@ -265,7 +286,10 @@ async fn follow_loop(recorder: Recorder, paths: Vec<PathBuf>, cancel: Cancellati
 /// Watches the directories of the followed files (a rotation replaces the file, so the
 /// file itself is the wrong thing to watch). `None` when no watcher could be set up: the
 /// poll still follows the files.
-fn watch_dirs(paths: &[PathBuf], wake: Arc<tokio::sync::Notify>) -> Option<notify::RecommendedWatcher> {
+fn watch_dirs(
+    paths: &[PathBuf],
+    wake: Arc<tokio::sync::Notify>,
+) -> Option<notify::RecommendedWatcher> {
     use notify::{RecursiveMode, Watcher};
     let mut watcher = notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
         wake.notify_one();

@@ -55,12 +55,17 @@ fn digest(path: &std::path::Path) -> Option<[u8; 32]> {
     std::fs::read(path).ok().map(|bytes| Sha256::digest(bytes).into())
 }
 
-fn watch(path: &std::path::Path, wake: Arc<tokio::sync::Notify>) -> Option<notify::RecommendedWatcher> {
+fn watch(
+    path: &std::path::Path,
+    wake: Arc<tokio::sync::Notify>,
+) -> Option<notify::RecommendedWatcher> {
     use notify::{RecursiveMode, Watcher};
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let mut watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| wake.notify_one())
-        .map_err(|e| tracing::warn!(error = %e, "Cannot watch the config file; polling it."))
-        .ok()?;
+    let dir =
+        path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let mut watcher =
+        notify::recommended_watcher(move |_: notify::Result<notify::Event>| wake.notify_one())
+            .map_err(|e| tracing::warn!(error = %e, "Cannot watch the config file; polling it."))
+            .ok()?;
     if let Err(e) = watcher.watch(dir, RecursiveMode::NonRecursive) {
         tracing::warn!(dir = %dir.display(), error = %e, "Cannot watch the config directory; polling it.");
     }
@@ -69,9 +74,9 @@ fn watch(path: &std::path::Path, wake: Arc<tokio::sync::Notify>) -> Option<notif
 
 /// Loads, validates and installs the file at `path`, or keeps the old config.
 pub fn reload(shared: &Shared, path: &std::path::Path) {
-    let loaded = WitnessConfig::load(path)
-        .map_err(|e| e.to_string())
-        .and_then(|config| Auth::load(&config.server.auth).map(|auth| (config, auth)).map_err(|e| format!("{e:#}")));
+    let loaded = WitnessConfig::load(path).map_err(|e| e.to_string()).and_then(|config| {
+        Auth::load(&config.server.auth).map(|auth| (config, auth)).map_err(|e| format!("{e:#}"))
+    });
     match loaded {
         Ok((config, auth)) => {
             let old = shared.live();

@@ -86,7 +86,8 @@ async fn run_one(shared: &Arc<Shared>, job: Job) {
     };
     let progress = MetricsProgress(&shared.metrics);
     let result =
-        collect::collect_amended(config, request, plan, &shared.runs_cancel, &progress, amend).await;
+        collect::collect_amended(config, request, plan, &shared.runs_cancel, &progress, amend)
+            .await;
     let written = match &result {
         Ok(collected) => {
             let slowest = collected.view.records.iter().map(|r| r.duration_ms).max().unwrap_or(0);
@@ -122,10 +123,14 @@ async fn apply_retention(shared: &Arc<Shared>, config: &crate::config::WitnessCo
     if max_bundles > 0 || max_bytes > 0 {
         // Bundles still being written are `.tmp-*` directories, which retention never
         // sees; sealed ones are removed oldest first.
-        let removed = tokio::task::spawn_blocking(move || store::apply_retention(&dir, max_bundles, max_bytes, &[]))
-            .await;
+        let removed = tokio::task::spawn_blocking(move || {
+            store::apply_retention(&dir, max_bundles, max_bytes, &[])
+        })
+        .await;
         match removed {
-            Ok(Ok(ids)) if !ids.is_empty() => tracing::info!(removed = ?ids, "Retention removed bundles."),
+            Ok(Ok(ids)) if !ids.is_empty() => {
+                tracing::info!(removed = ?ids, "Retention removed bundles.")
+            }
             Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "Retention failed."),
             _ => {}
         }
