@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 use serde::Serialize;
 
+use crate::verifier::FixedVerifier;
+
 /// The reqwest this client is built on, for callers that build requests with it.
 pub use reqwest;
 
@@ -49,23 +51,41 @@ pub enum ClientError {
 /// the system proxy settings, no default timeout (every request sets its own, see
 /// [`fetch`]).
 ///
+/// Without any root certificate (a minimal image, no `ca_file`) the client is still built:
+/// plain-http requests work and https ones fail as TLS errors naming the cause.
+///
 /// # Errors
-/// [`ClientError`] when the CA file cannot be read or parsed, when the platform has no
-/// root certificates and no `ca_file` is given, or when reqwest refuses the settings.
+/// [`ClientError`] when the CA file cannot be read or parsed, or when reqwest refuses the
+/// settings.
 pub fn build_client(options: &ClientOptions) -> Result<reqwest::Client, ClientError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let extra_roots = match &options.ca_file {
         Some(path) => read_pem_certificates(path)?,
         None => Vec::new(),
     };
-    let verifier =
-        rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider.clone())
-            .map_err(|e| ClientError::Tls(e.to_string()))?;
+    let has_extra_roots = !extra_roots.is_empty();
+    let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> =
+        match rustls_platform_verifier::Verifier::new_with_extra_roots(
+            extra_roots,
+            provider.clone(),
+        ) {
+            Ok(verifier) => Arc::new(verifier),
+            Err(e) if has_extra_roots => return Err(ClientError::Tls(e.to_string())),
+            // A minimal image without CA certificates can still probe plain-http endpoints;
+            // https ones fail as TLS errors that say why.
+            Err(e) => {
+                tracing::warn!(error = %e, "No root certificates; https requests will fail.");
+                Arc::new(FixedVerifier::reject_all(
+                    provider.clone(),
+                    format!("no trusted root certificates on this machine ({e}); set ca_file"),
+                ))
+            }
+        };
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ClientError::Tls(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     // HTTP/1.1 only: health endpoints and status pages gain nothing from h2, and it keeps
     // the client small.
