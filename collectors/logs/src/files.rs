@@ -189,6 +189,10 @@ pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &Stop) -> O
     let mut candidates = Vec::new();
     for path in paths {
         let display = path.display().to_string();
+        if stop() {
+            problems.push(format!("{display}: not read, the deadline passed"));
+            continue;
+        }
         match look(&path, kind, setup) {
             Ok(Some(c)) => candidates.push(c),
             Ok(None) => files.push(skipped(&display, "empty")),

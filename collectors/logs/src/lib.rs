@@ -4,9 +4,16 @@
 //! give requests, 5xx and latency per endpoint.
 //!
 //! A time-ordered plain file is not read whole: bisection on byte offsets finds the
-//! baseline's start, and the read stops at the window's end. Files whose timestamps go
-//! backwards are read linearly (noted in the evidence); gzip files are read as a stream.
-//! Memory stays at a 1 MiB buffer plus bounded tallies, whatever the file size.
+//! baseline's start, and the read stops at the window's end; a long range is split at
+//! record starts and read by up to 4 threads. Files whose timestamps go backwards are read
+//! linearly (noted in the evidence); gzip files are read as a stream. Files are read with
+//! `read(2)` into 1 MiB buffers, never memory-mapped: a log truncated while mapped
+//! (logrotate's `copytruncate`) would kill the daemon with SIGBUS. Memory stays at one
+//! buffer per reading thread plus bounded tallies, whatever the file size.
+//!
+//! The per-minute series, signatures, endpoints and files are in `data`, whose shape is
+//! documented in FACTS.md (the HTML report draws its error-rate chart from `data.series`).
+//! `tests/bench/logs.sh` benchmarks a 1 GiB log against `rg -c`.
 //!
 //! # Facts
 //! Facts that cannot be computed are absent (see FACTS.md for the `data` shape).

@@ -68,7 +68,6 @@ pub struct Scanner<'a> {
     /// The newest time seen so far; a time well before it means the file is not ordered.
     newest: Option<DateTime<Utc>>,
     pub out_of_order: bool,
-    pub oldest_seen: Option<DateTime<Utc>>,
     pub bytes_read: u64,
     block: Option<OpenBlock>,
     /// Inside a line longer than the buffer: it is already counted as cut.
@@ -100,7 +99,6 @@ impl<'a> Scanner<'a> {
             counted_head: None,
             newest: None,
             out_of_order: false,
-            oldest_seen: None,
             bytes_read: 0,
             block: None,
             in_long_line: false,
@@ -258,9 +256,6 @@ impl<'a> Scanner<'a> {
     }
 
     fn observe(&mut self, t: DateTime<Utc>) {
-        if self.oldest_seen.is_none_or(|o| t < o) {
-            self.oldest_seen = Some(t);
-        }
         match self.newest {
             Some(n) if t + reorder_tolerance() < n => self.out_of_order = true,
             Some(n) if t <= n => {}
