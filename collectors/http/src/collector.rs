@@ -392,6 +392,7 @@ mod tests {
             started_at: chrono::Utc::now(),
             latency_ms,
             status,
+            redirected_to: None,
             healthy: status == Some(200),
             failure: None,
             headers: Default::default(),

@@ -25,6 +25,9 @@ pub struct Probe {
     /// The status code, when an answer came.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// The URL that answered, when redirects led elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirected_to: Option<String>,
     /// Whether the probe counts as healthy.
     pub healthy: bool,
     /// Why the probe is not healthy (transport failure, unexpected status, body).
@@ -90,6 +93,7 @@ pub async fn run(
         started_at,
         latency_ms: 0.0,
         status: None,
+        redirected_to: None,
         healthy: false,
         failure: None,
         headers: BTreeMap::new(),
@@ -114,6 +118,11 @@ pub async fn run(
 fn judge(probe: &mut Probe, fetched: Fetched, config: &HttpConfig, body_match: &BodyMatch) {
     probe.latency_ms = millis(fetched.latency);
     probe.status = Some(fetched.status);
+    if reqwest::Url::parse(&config.url).ok().map(String::from).as_deref()
+        != Some(fetched.final_url.as_str())
+    {
+        probe.redirected_to = Some(fetched.final_url.clone());
+    }
     for (name, value) in &fetched.headers {
         if config.keep_headers.iter().any(|k| k.eq_ignore_ascii_case(name.as_str())) {
             probe.headers.insert(

@@ -59,6 +59,7 @@ async fn a_healthy_endpoint_reads_as_healthy_with_latency() {
     assert_eq!(probe["health"]["format"], "plain_text");
     assert_eq!(probe["headers"]["x-request-id"], "req-1");
     assert!(probe["headers"].get("x-secret-internal").is_none(), "only headers of interest");
+    assert!(probe.get("redirected_to").is_none());
     assert!(evidence.summary.starts_with("3 of 3 probes healthy"), "{}", evidence.summary);
 }
 
@@ -172,6 +173,18 @@ async fn a_slow_but_answering_endpoint_raises_health_slow() {
     assert!(evidence.facts["http.latency_median_ms"].as_f64().unwrap() >= 150.0);
     let kinds: Vec<&str> = evidence.events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["health_slow"]);
+}
+
+#[tokio::test]
+async fn a_redirect_is_followed_and_where_it_led_is_kept() {
+    let app = Router::new()
+        .route("/health", get(|| async { Redirect::permanent("/v2/health") }))
+        .route("/v2/health", get(|| async { "ok" }));
+    let addr = serve(app).await;
+    let (evidence, _) =
+        collect(HttpConfig { probes: 1, ..quick("api", format!("http://{addr}/health")) }).await;
+    assert_eq!(evidence.facts["http.failing_probes"], FactValue::Int(0));
+    assert_eq!(evidence.data["probes"][0]["redirected_to"], format!("http://{addr}/v2/health"));
 }
 
 #[tokio::test]
