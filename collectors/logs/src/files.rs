@@ -36,6 +36,8 @@ pub struct FileReport {
     /// (gzip, read from its start), or `skipped`.
     pub mode: &'static str,
     pub gzip: bool,
+    /// Ranges read in parallel (1 unless a long time-ordered range was split).
+    pub segments: usize,
     pub bytes_read: u64,
     #[serde(with = "witness_collector::time::millis_opt")]
     pub first_time: Option<DateTime<Utc>>,
@@ -224,6 +226,7 @@ pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &Stop) -> O
             kind: Some(if c.access { "access" } else { "app" }),
             mode: "skipped",
             gzip: c.gzip,
+            segments: 1,
             bytes_read: 0,
             first_time: c.first,
             last_time: c.last,
@@ -266,6 +269,7 @@ fn skipped(display: &str, note: &str) -> FileReport {
         kind: None,
         mode: "skipped",
         gzip: false,
+        segments: 0,
         bytes_read: 0,
         first_time: None,
         last_time: None,
@@ -401,6 +405,7 @@ fn read_file(
     if prober.looks_ordered().unwrap_or(false) {
         report.mode = "bisect";
         let segments = segments(&prober, setup);
+        report.segments = segments.len();
         let part = scan_segments(c, setup, &segments, true, stop);
         report.bytes_read = part.bytes;
         if !part.out_of_order {
@@ -410,6 +415,7 @@ fn read_file(
         }
     }
     report.mode = "linear";
+    report.segments = 1;
     read.remark = Some("timestamps go backwards; read linearly from the start".into());
     let part = scan_segments(c, setup, &[(0, None)], false, stop);
     report.bytes_read += part.bytes;

@@ -850,3 +850,45 @@ async fn access_lines_in_an_unknown_format_give_no_request_figures() {
     );
     assert!(r.data()["series"][0].get("requests").is_none());
 }
+
+#[tokio::test]
+async fn a_long_range_read_by_several_threads_counts_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    let start = at("2025-11-19T19:55:00Z");
+    let mut lines = Vec::new();
+    let mut expected = (0, 0);
+    let mut t = start;
+    let mut i = 0u64;
+    while t < at("2025-11-19T21:05:00Z") {
+        if i % 700 == 0 {
+            lines.push(iso(t, &format!("ERROR worker {i}: unhandled exception")));
+            lines.push(format!("java.lang.RuntimeException: boom {i}"));
+            lines.push("\tat com.example.Worker.run(Worker.java:42)".to_owned());
+            match window().contains(t) {
+                true => expected.0 += 1,
+                false if window().baseline().contains(t) => expected.1 += 1,
+                false => {}
+            }
+        } else {
+            lines.push(iso(
+                t,
+                &format!("INFO worker {i}: step done, nothing to report here at all"),
+            ));
+        }
+        t += Duration::milliseconds(9);
+        i += 1;
+    }
+    write(&path, &lines);
+    assert!(std::fs::metadata(&path).unwrap().len() > 24 * 1024 * 1024);
+    let r = run(config(&[&path])).await;
+    let file = r.file("big.log");
+    assert!(
+        file["segments"].as_u64().unwrap() >= 2
+            || std::thread::available_parallelism().map_or(1, |n| n.get()) == 1,
+        "{file}"
+    );
+    assert_eq!(r.int("logs.error_count"), expected.0);
+    assert_eq!(r.int("logs.baseline_error_count"), expected.1);
+    assert_eq!(r.int("logs.signature_count"), 1);
+}
