@@ -861,7 +861,7 @@ async fn a_long_range_read_by_several_threads_counts_exactly_once() {
     let mut t = start;
     let mut i = 0u64;
     while t < at("2025-11-19T21:05:00Z") {
-        if i % 700 == 0 {
+        if i.is_multiple_of(700) {
             lines.push(iso(t, &format!("ERROR worker {i}: unhandled exception")));
             lines.push(format!("java.lang.RuntimeException: boom {i}"));
             lines.push("\tat com.example.Worker.run(Worker.java:42)".to_owned());
