@@ -88,7 +88,7 @@ impl Collector for Postgres {
             run.second_sample(&first, sampled, Duration::from_millis(c.sample_interval_ms)).await;
             run.snap.first_sample = Some(first);
         }
-        drop(conn);
+        conn.close().await;
 
         if snap.server.is_none()
             && snap.connections.is_none()

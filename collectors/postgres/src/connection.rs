@@ -20,16 +20,22 @@ pub struct Limits {
     pub lock_timeout: Duration,
 }
 
-/// An open connection; the connection task ends when this is dropped.
+/// An open connection. [`Connection::close`] says goodbye to the server; dropping it
+/// instead cuts the connection (the server logs an unexpected EOF).
 pub struct Connection {
     client: Client,
-    task: JoinHandle<()>,
+    task: Option<JoinHandle<()>>,
     limits: Limits,
 }
 
+/// How long a polite close may take before the connection is cut.
+const CLOSE_WITHIN: Duration = Duration::from_secs(1);
+
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 
@@ -71,7 +77,7 @@ pub async fn connect(
             tracing::debug!(error = %e, "PostgreSQL connection ended with an error.");
         }
     });
-    Ok(Connection { client, task, limits })
+    Ok(Connection { client, task: Some(task), limits })
 }
 
 fn classify(target: &Target, e: &tokio_postgres::Error) -> PostgresError {
@@ -98,6 +104,18 @@ fn classify(target: &Target, e: &tokio_postgres::Error) -> PostgresError {
 pub struct QueryError(pub String);
 
 impl Connection {
+    /// Ends the session with a Terminate message, so the server logs nothing unusual.
+    pub async fn close(mut self) {
+        let task = self.task.take();
+        // Dropping the client makes the connection task send Terminate and finish.
+        drop(self);
+        if let Some(mut task) = task
+            && tokio::time::timeout(CLOSE_WITHIN, &mut task).await.is_err()
+        {
+            task.abort();
+        }
+    }
+
     /// Runs `sql`, a statement returning one row with one JSON column, in a read-only
     /// transaction under the limits, and parses the JSON.
     ///
