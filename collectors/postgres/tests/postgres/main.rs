@@ -7,6 +7,7 @@
 //! test says so.
 
 mod activity;
+mod deadlines;
 mod failures;
 mod locks;
 mod privileges;
