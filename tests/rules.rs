@@ -151,7 +151,7 @@ fn a_migration_among_the_deployed_changes_is_a_risky_migration() {
     assert!(h.explanation.contains("db/migrations/0042_rename_email.sql"), "{}", h.explanation);
     assert!(h.explanation.contains("migrated schema"), "the note about rolling back migrations");
     assert!(cites(h, "evidence/git-orders.json#/facts/git.deployed_has_migration"));
-    assert!(cites(h, "evidence/logs-app.json#/facts/logs.new_signature_texts"));
+    assert!(cites(h, "evidence/logs-app.json#/facts/logs.new_signature_messages"));
     assert!(cites(h, "evidence/git-orders.json#/data/commits/0"), "{:?}", h.evidence);
     // The plain bad-deploy reading is there too, ranked below.
     assert!(s.evaluation.hypotheses.iter().any(|h| h.id == "bad_deploy"));
@@ -331,7 +331,7 @@ fn healthy_record() -> impl Strategy<Value = CollectorRecord> {
             .fact("logs.error_rate_ratio", ratio)
             .fact("logs.error_count", errors)
             .fact("logs.new_signatures", 0)
-            .fact("logs.new_signature_texts", Vec::<String>::new())
+            .fact("logs.new_signature_messages", Vec::<String>::new())
     });
     let kind_evidence = prop_oneof![
         host.prop_map(|e| ("host", e)),

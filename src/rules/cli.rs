@@ -85,7 +85,11 @@ pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
         let lines: Vec<String> = detailed
             .outcomes
             .iter()
-            .filter_map(|(id, o)| wanted(o).map(|why| format!("  {id}{why}")))
+            .filter_map(|(id, o)| {
+                wanted(o).map(|why| {
+                    if why.is_empty() { format!("  {id}") } else { format!("  {id}: {why}") }
+                })
+            })
             .collect();
         let _ = writeln!(out, "{title} ({}):", lines.len());
         for line in lines {

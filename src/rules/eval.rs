@@ -146,7 +146,7 @@ impl<'a> Run<'a> {
             return;
         }
         let FactValue::List(vendors) = vendors.value else { return };
-        let signatures = self.facts.get("logs.new_signature_texts").map(|m| m.value.clone());
+        let signatures = self.facts.get("logs.new_signature_messages").map(|m| m.value.clone());
         let mut named = Vec::new();
         let mut refs = Vec::new();
         for vendor in vendors.iter().filter_map(|v| match v {
@@ -173,7 +173,7 @@ impl<'a> Run<'a> {
                 named.push(FactValue::Text(vendor.clone()));
                 refs.extend(entries);
                 if in_signatures {
-                    refs.extend(self.fact_refs("logs.new_signature_texts"));
+                    refs.extend(self.fact_refs("logs.new_signature_messages"));
                 }
             }
         }
@@ -192,7 +192,8 @@ impl<'a> Run<'a> {
                 .merged
                 .iter()
                 .filter_map(|(name, m)| {
-                    name.strip_prefix(&prefix).map(|short| (short.to_owned(), cel_value(&m.value)))
+                    name.strip_prefix(&prefix)
+                        .map(|short| (short.to_owned(), typed_cel_value(name, &m.value)))
                 })
                 .collect();
             context.add_variable_from_value(*kind, Value::Map(map.into()));
@@ -208,7 +209,7 @@ impl<'a> Run<'a> {
                         .facts
                         .iter()
                         .filter_map(|(n, v)| {
-                            n.strip_prefix(&prefix).map(|s| (s.to_owned(), cel_value(v)))
+                            n.strip_prefix(&prefix).map(|s| (s.to_owned(), typed_cel_value(n, v)))
                         })
                         .collect();
                     (self.records[i].name.clone(), Value::Map(facts.into()))
@@ -441,6 +442,16 @@ impl Values for Run<'_> {
 
     fn has_kind(&self, kind: &str) -> bool {
         self.facts.has_kind(kind)
+    }
+}
+
+/// A fact as CEL sees it. A fact documented as a float is a CEL double even when a
+/// collector wrote a whole number (`12` minutes), because CEL does not mix int and double
+/// in arithmetic: `-60.0 * kubernetes.minutes_since_rollout` must not fail on `12`.
+fn typed_cel_value(name: &str, value: &FactValue) -> Value {
+    match (facts::known(name).map(|f| f.kind), value) {
+        (Some("float"), FactValue::Int(i)) => Value::Float(*i as f64),
+        _ => cel_value(value),
     }
 }
 

@@ -33,8 +33,13 @@ pub enum Merge {
     /// The value of the kind's primary instance (see [`primary_instance`]): facts that only
     /// make sense together (a Deployment's name, namespace and revisions; a server's pids).
     Primary,
-    /// The worst status-page indicator (`none` < `minor` < `major` < `critical`).
+    /// The worst status-page indicator (`none` < `maintenance` < `minor` < `major` <
+    /// `critical`; an unknown word ranks as `minor`).
     Worst,
+    /// The earliest RFC 3339 time.
+    Earliest,
+    /// The latest RFC 3339 time.
+    Latest,
 }
 
 impl Merge {
@@ -47,6 +52,8 @@ impl Merge {
             Merge::Union => "union",
             Merge::Primary => "primary",
             Merge::Worst => "worst",
+            Merge::Earliest => "earliest",
+            Merge::Latest => "latest",
         }
     }
 }
@@ -91,28 +98,41 @@ const fn fact(
 }
 
 use Check::{GitRev, Int, K8sLabel, K8sName, Number, Word};
-use Merge::{Max, Min, Or, Primary, Sum, Union, Worst};
+use Merge::{Earliest, Latest, Max, Min, Or, Primary, Sum, Union, Worst};
 
 /// Every fact the collectors document (their FACTS.md and crate docs), with its merge.
 /// `witness rules check` rejects a rule that names a fact not in this list.
 pub const KNOWN_FACTS: &[KnownFact] = &[
-    // logs (collectors/logs)
-    fact("logs.error_count", "int", Sum, Int, "matched error lines in the window"),
-    fact("logs.baseline_error_count", "int", Sum, Int, "matched lines in the baseline"),
+    // logs (collectors/logs/FACTS.md)
+    fact("logs.files_read", "int", Sum, Int, "files read wholly or partly"),
+    fact("logs.error_count", "int", Sum, Int, "error records in the window"),
+    fact("logs.errors_per_minute", "float", Sum, Number, "errors per minute in the window"),
+    fact("logs.baseline_error_count", "int", Sum, Int, "error records in the baseline"),
     fact("logs.error_rate_ratio", "float", Max, Number, "error rate window / baseline"),
-    fact("logs.first_error_offset_secs", "float", Min, Number, "first error minus anchor (s)"),
-    fact("logs.new_signatures", "int", Sum, Int, "error signatures absent from the baseline"),
-    fact("logs.new_signature_texts", "list", Union, Word, "the new signatures' normalized text"),
-    fact("logs.http_5xx_ratio", "float", Max, Number, "5xx responses / requests (access logs)"),
-    fact("logs.http_5xx_ratio_baseline", "float", Max, Number, "the same in the baseline"),
-    fact("logs.latency_p95_ratio", "float", Max, Number, "p95 latency window / baseline"),
+    fact("logs.first_error_at", "text", Earliest, Word, "time of the first error (RFC 3339)"),
+    fact("logs.first_error_offset_secs", "int", Min, Int, "first error minus anchor (s)"),
+    fact("logs.signature_count", "int", Sum, Int, "distinct error signatures in the window"),
+    fact("logs.top_signature", "text", Primary, Word, "the most frequent signature"),
+    fact("logs.new_signatures", "int", Sum, Int, "signatures absent from the baseline"),
+    fact("logs.new_signature_messages", "list", Union, Word, "the new signatures' text"),
+    fact("logs.lines_cut", "int", Sum, Int, "lines cut to max_line_bytes"),
+    fact("logs.last_line_at", "text", Latest, Word, "time of the newest line (RFC 3339)"),
+    fact("logs.last_line_offset_secs", "int", Max, Int, "newest line minus anchor (s)"),
+    fact("logs.requests", "int", Sum, Int, "requests in the window (access logs)"),
+    fact("logs.status_5xx_count", "int", Sum, Int, "5xx responses in the window"),
+    fact("logs.status_5xx_ratio", "float", Max, Number, "5xx / requests in the window"),
+    fact("logs.status_5xx_baseline_ratio", "float", Max, Number, "5xx / requests, baseline"),
+    fact("logs.latency_p50_ms", "float", Max, Number, "median request time (ms)"),
+    fact("logs.latency_p95_ms", "float", Max, Number, "95th percentile request time (ms)"),
+    fact("logs.latency_p99_ms", "float", Max, Number, "99th percentile request time (ms)"),
+    fact("logs.latency_p95_baseline_ms", "float", Max, Number, "p95 request time, baseline"),
     // http (collectors/http/FACTS.md)
     fact("http.failing_probes", "int", Sum, Int, "probes that were not healthy"),
     fact("http.all_failing", "bool", Or, Word, "every probe of an endpoint failed"),
     fact("http.latency_median_ms", "float", Max, Number, "median probe latency (ms)"),
     fact("http.components_down", "list", Union, Word, "components a health body reports down"),
     fact("http.cert_days_left", "int", Min, Int, "days until the certificate expires"),
-    // postgres (collectors/postgres crate docs)
+    // postgres (collectors/postgres/FACTS.md)
     fact("postgres.connections_used", "int", Max, Int, "client backends"),
     fact("postgres.connections_available", "int", Primary, Int, "usable max_connections"),
     fact("postgres.connections_used_ratio", "float", Max, Number, "used / available connections"),
@@ -141,7 +161,7 @@ pub const KNOWN_FACTS: &[KnownFact] = &[
     fact("postgres.replication_max_lag_secs", "float", Max, Number, "replication lag (s)"),
     fact("postgres.server_version_num", "int", Primary, Int, "server_version_num"),
     fact("postgres.uptime_secs", "float", Min, Number, "time since the postmaster started"),
-    // kubernetes (collectors/kubernetes crate docs)
+    // kubernetes (collectors/kubernetes/FACTS.md)
     fact("kubernetes.deployment", "text", Primary, K8sName, "the Deployment the facts describe"),
     fact("kubernetes.namespace", "text", Primary, K8sLabel, "its namespace"),
     fact("kubernetes.deployments_read", "int", Sum, Int, "Deployments read"),
@@ -170,7 +190,9 @@ pub const KNOWN_FACTS: &[KnownFact] = &[
     fact("kubernetes.hpa_max_replicas", "int", Primary, Int, "the HPA's maxReplicas"),
     fact("kubernetes.hpa_desired_replicas", "int", Primary, Int, "the HPA's desiredReplicas"),
     fact("kubernetes.hpa_current_replicas", "int", Primary, Int, "the HPA's currentReplicas"),
-    // status_page (collectors/status_page)
+    // status_page (collectors/status_page/FACTS.md)
+    fact("status_page.degraded", "bool", Or, Word, "some vendor is degraded"),
+    fact("status_page.unresolved_incidents", "int", Sum, Int, "unresolved incidents"),
     fact("status_page.vendors_degraded", "list", Union, Word, "vendors not fully operational"),
     fact("status_page.worst_indicator", "text", Worst, Word, "none|minor|major|critical"),
     fact(
@@ -180,7 +202,7 @@ pub const KNOWN_FACTS: &[KnownFact] = &[
         Number,
         "how long before the anchor the oldest open incident began (min)",
     ),
-    // git (collectors/git)
+    // git (collectors/git/FACTS.md)
     fact("git.commits_in_lookback", "int", Sum, Int, "commits in the lookback"),
     fact("git.minutes_since_last_commit", "float", Min, Number, "anchor minus the last commit"),
     fact("git.minutes_since_last_tag", "float", Min, Number, "anchor minus the last tag"),
@@ -333,10 +355,10 @@ fn indicator_rank(value: &FactValue) -> i32 {
     match value {
         FactValue::Text(t) => match t.as_str() {
             "none" => 0,
-            "minor" | "maintenance" => 1,
-            "major" => 2,
-            "critical" => 3,
-            _ => 1,
+            "maintenance" => 1,
+            "major" => 3,
+            "critical" => 4,
+            _ => 2,
         },
         _ => -1,
     }
@@ -430,6 +452,20 @@ fn merge_values(
             .iter()
             .max_by_key(|(i, v)| (indicator_rank(v), std::cmp::Reverse(*i)))
             .and_then(|(i, v)| one(*i, v)),
+        // Times are all written the same way (UTC, milliseconds), so text order is time
+        // order.
+        Merge::Earliest | Merge::Latest => {
+            let texts = values.iter().filter_map(|(i, v)| match v {
+                FactValue::Text(t) => Some((*i, t.as_str(), *v)),
+                _ => None,
+            });
+            let pick = if merge == Merge::Earliest {
+                texts.min_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)))
+            } else {
+                texts.max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))
+            };
+            pick.and_then(|(i, _, v)| one(i, v))
+        }
     }
 }
 
