@@ -682,4 +682,41 @@ mod tests {
         let ev = evidence(&snap, &thresholds());
         assert!(!ev.facts.contains_key("postgres.deadlocks_delta"));
     }
+
+    #[test]
+    fn connections_near_the_usable_limit_are_an_event_and_a_ratio() {
+        let group = |state: &str, n| ConnectionGroup {
+            state: state.into(),
+            datname: Some("app".into()),
+            usename: Some("app".into()),
+            application_name: None,
+            sessions: n,
+        };
+        let server: Server = serde_json::from_value(serde_json::json!({
+            "version": "15.20", "version_num": 150020, "started_at": null, "uptime_secs": 10.0,
+            "in_recovery": false, "database": "app", "role": "witness", "sees_all_sessions": true,
+            "max_connections": 100, "superuser_reserved_connections": 3, "reserved_connections": 0,
+            "track_activity_query_size": "1024", "pg_stat_statements_schema": null
+        }))
+        .unwrap();
+        let snap = Snapshot {
+            target: "db:5432/app".into(),
+            server: Some(server),
+            connections: Some(vec![group("idle", 80), group("active", 15)]),
+            ..Snapshot::default()
+        };
+        let ev = evidence(&snap, &thresholds());
+        assert_eq!(ev.facts["postgres.connections_used"], 95.into());
+        assert_eq!(ev.facts["postgres.connections_available"], 97.into());
+        let ratio = ev.facts["postgres.connections_used_ratio"].as_f64().unwrap();
+        assert!((ratio - 95.0 / 97.0).abs() < 1e-9);
+        let event = ev.events.iter().find(|e| e.kind == "connections_near_max").unwrap();
+        assert_eq!(event.title, "95 of 97 connections in use (98%)");
+        assert_eq!(event.severity, Severity::Warning);
+        assert_eq!(ev.data["connections"]["by_state"]["idle"], 80);
+        assert_eq!(ev.summary, "PostgreSQL 15.20 at db:5432/app: 95/97 connections");
+        // Without an activity snapshot no lock or statement fact pretends to be healthy.
+        assert!(!ev.facts.contains_key("postgres.blocked_sessions"));
+        assert!(!ev.facts.contains_key("postgres.longest_statement_secs"));
+    }
 }
