@@ -424,6 +424,21 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_documents_every_known_fact_and_every_builtin_rule() {
+        let readme = include_str!("../../config/rules/README.md");
+        for fact in facts::KNOWN_FACTS {
+            assert!(readme.contains(&format!("| `{}` |", fact.name)), "{} undocumented", fact.name);
+        }
+        for rule in RuleSet::load(&RulesConfig::default()).rules {
+            assert!(
+                readme.contains(&format!("| `{}` |", rule.def.id)),
+                "{} undocumented",
+                rule.def.id
+            );
+        }
+    }
+
+    #[test]
     fn problems_carry_the_file_and_line() {
         let text = "[[rule]]\nid = \"x\"\ntitle = \"t\"\nrecommendation = \"rollback\"\nweight = 0.5\n\
                     needs = [\"logs.nope\"]\ncondition = '''\nlogs.error_count > 1 &&\n  host.cores > > 2\n'''\n\
