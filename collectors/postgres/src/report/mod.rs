@@ -260,6 +260,10 @@ fn activity_facts<'a>(
         put(ev, "longest_idle_in_transaction_secs", longest_idle);
     }
     for (i, s) in long.iter().enumerate() {
+        // A statement waiting for a lock has its `lock_wait` event in its tree already.
+        if s.wait_event_type.as_deref() == Some("Lock") {
+            continue;
+        }
         let Some(at) = s.query_start else { continue };
         let title = format!(
             "Statement started, running {:.1} s (pid {}, {})",

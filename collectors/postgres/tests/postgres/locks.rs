@@ -2,7 +2,7 @@
 
 use witness_collector::{CollectContext, FactValue, Status};
 
-use crate::scene::{Scene, tree_of};
+use crate::scene::{Scene, pids, tree_of};
 use crate::support::{TestDb, collect_in};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,6 +66,12 @@ async fn a_migration_holding_a_table_is_the_root_of_one_tree_two_deep() {
     let waits =
         ev.events.iter().filter(|e| e.signature.as_deref() == Some(signature.as_str())).count();
     assert_eq!(waits, 3);
+    let waiters = [scene.a.pid, scene.b.pid, scene.c.pid].map(|p| format!("long_statement:{p}"));
+    assert!(
+        !ev.events.iter().any(|e| e.signature.as_ref().is_some_and(|s| waiters.contains(s))),
+        "a lock waiter's wait is told once, as a lock_wait"
+    );
+    assert!(pids(&ev.data["long_statements"]).contains(&scene.c.pid.into()), "but it is listed");
     let began = ev
         .events
         .iter()
