@@ -25,10 +25,11 @@
 //! runs them), `privileges`.
 //!
 //! ## Events
-//! `long_statement` (at `query_start`; lock waiters get `lock_wait` instead), `root_blocker_transaction` (at the root blocker's
-//! `xact_start`), `lock_wait` (at `waitstart` on 14+, else `query_start`),
-//! `idle_in_transaction` (at `state_change`), `deadlock` (the counter moved between the
-//! samples), `connections_near_max` (90 % or more of the usable connections).
+//! `long_statement` (at `query_start`; lock waiters get `lock_wait` instead),
+//! `root_blocker_transaction` (at the root blocker's `xact_start`), `lock_wait` (at
+//! `waitstart` on 14+, else `query_start`), `idle_in_transaction` (at `state_change`),
+//! `deadlock` (the counter moved between the samples), `connections_near_max` (90 % or more
+//! of the usable connections).
 //!
 //! ## Facts
 //! | name | type | meaning |
