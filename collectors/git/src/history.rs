@@ -192,8 +192,10 @@ fn read_all(
         |repo: gix::Repository, worker: usize| -> Result<Vec<(usize, CommitRecord)>, GitError> {
             let mut differ = Differ::new(&repo);
             let mut done = Vec::new();
-            // Interleaved shares: neighbouring commits tend to cost the same.
-            for (i, id) in ids.iter().enumerate().skip(worker).step_by(workers) {
+            // Contiguous shares: a commit's parent is usually its neighbour, so the
+            // parent's trees were just read as the neighbour's own and are in the cache.
+            let share = ids.len().div_ceil(workers);
+            for (i, id) in ids.iter().enumerate().skip(worker * share).take(share) {
                 if budget.exhausted() {
                     break;
                 }

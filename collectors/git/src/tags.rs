@@ -110,22 +110,29 @@ pub fn read(repo: &gix::Repository, deploy_tags: &GlobSet, budget: &Budget) -> T
 /// marks no commit, `None` when it cannot be read.
 fn peel(repo: &gix::Repository, target: ObjectId) -> Option<Option<(ObjectId, i64, bool)>> {
     let object = repo.find_object(target).ok()?;
-    let (annotated, tagger_seconds) = match object.kind {
-        gix::objs::Kind::Tag => {
-            let tag = object.clone().try_into_tag().ok()?;
-            let seconds = tag.tagger().ok().flatten().map(|s| s.seconds());
-            (true, seconds)
+    if object.kind == gix::objs::Kind::Tag {
+        let (tagger_seconds, target_kind, target_id) = {
+            let decoded =
+                gix::objs::TagRef::from_bytes(object.data.as_slice(), repo.object_hash()).ok()?;
+            let seconds = decoded.tagger().ok().flatten().map(|s| s.seconds());
+            (seconds, decoded.target_kind, decoded.target())
+        };
+        // The tag object names its target's kind: no need to read a commit to know it is
+        // one, and the tag's own time is the one that counts.
+        if let (Some(seconds), gix::objs::Kind::Commit) = (tagger_seconds, target_kind) {
+            return Some(Some((target_id, seconds, true)));
         }
-        _ => (false, None),
-    };
-    let end = object.peel_tags_to_end().ok()?;
-    if end.kind != gix::objs::Kind::Commit {
+        let end = object.peel_tags_to_end().ok()?;
+        if end.kind != gix::objs::Kind::Commit {
+            return Some(None);
+        }
+        let commit = end.try_into_commit().ok()?;
+        let seconds = tagger_seconds.or_else(|| commit.time().ok().map(|t| t.seconds))?;
+        return Some(Some((commit.id, seconds, true)));
+    }
+    if object.kind != gix::objs::Kind::Commit {
         return Some(None);
     }
-    let commit = end.try_into_commit().ok()?;
-    let seconds = match tagger_seconds {
-        Some(seconds) => seconds,
-        None => commit.time().ok()?.seconds,
-    };
-    Some(Some((commit.id, seconds, annotated)))
+    let seconds = object.try_into_commit().ok()?.time().ok()?.seconds;
+    Some(Some((target, seconds, false)))
 }
