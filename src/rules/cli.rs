@@ -109,11 +109,11 @@ pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
     for (i, h) in detailed.evaluation.hypotheses.iter().enumerate() {
         let _ = writeln!(
             out,
-            "{}. {} ({}, {:?}, score {:.3}) [{}]",
+            "{}. {} ({}, {} likelihood, score {:.3}) [{}]",
             i + 1,
             h.title,
             h.recommendation.as_str(),
-            h.likelihood,
+            h.likelihood.as_str(),
             h.score,
             h.rules.join(", ")
         );

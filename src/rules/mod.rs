@@ -77,6 +77,14 @@ pub enum Likelihood {
 }
 
 impl Likelihood {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Likelihood::High => "high",
+            Likelihood::Medium => "medium",
+            Likelihood::Low => "low",
+        }
+    }
+
     /// `high` from 0.7, `medium` from 0.4, else `low`.
     pub fn of(score: f64) -> Self {
         if score >= 0.7 {

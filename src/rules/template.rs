@@ -3,7 +3,8 @@
 //! (`{kubernetes.replicas|scale_up}`), or a value of the evidence itself: a JSON pointer
 //! into the kind's primary instance (`{postgres:/data/lock_trees/0/root_pid}`) or a command
 //! the collector suggested for a purpose (`{kubernetes:suggested:raise_hpa_max}`).
-//! `{{` and `}}` are literal braces.
+//! `{{` and `}}` are literal braces. `[? … ?]` is an optional section, rendered only when
+//! every value in it is present (`[? (error rate ×{logs.error_rate_ratio})?]`).
 //!
 //! Text renders values as a reader wants them. Commands are stricter: every value is
 //! checked against what it must be (a revision is a whole number, a Deployment a DNS-1123
@@ -23,9 +24,20 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
     Text(String),
-    Fact { name: String, filter: Option<Filter> },
-    Pointer { kind: String, pointer: String },
-    Suggested { kind: String, purpose: String },
+    Fact {
+        name: String,
+        filter: Option<Filter>,
+    },
+    Pointer {
+        kind: String,
+        pointer: String,
+    },
+    Suggested {
+        kind: String,
+        purpose: String,
+    },
+    /// `[? … ?]`: rendered only when every value in it is present.
+    Optional(Template),
 }
 
 /// What a filter does to a value before it is rendered.
@@ -115,15 +127,29 @@ impl Template {
                     text.push('}');
                 }
                 '}' => return Err(format!("`}}` at {at} without `{{` (write `}}}}`)")),
+                '[' if chars.peek().is_some_and(|(_, n)| *n == '?') => {
+                    let rest = &source[at + 2..];
+                    let Some(end) = rest.find("?]") else {
+                        return Err(format!("optional section at {at} is not closed with `?]`"));
+                    };
+                    let inner = &rest[..end];
+                    if inner.contains("[?") {
+                        return Err(format!("optional sections do not nest (at {at})"));
+                    }
+                    // Offsets are bytes, the iterator yields chars (`×` is two bytes).
+                    while chars.next_if(|(i, _)| *i < at + 2 + end + 2).is_some() {}
+                    if !text.is_empty() {
+                        parts.push(Part::Text(std::mem::take(&mut text)));
+                    }
+                    parts.push(Part::Optional(Template::parse(inner)?));
+                }
                 '{' => {
                     let rest = &source[at + 1..];
                     let Some(end) = rest.find('}') else {
                         return Err(format!("placeholder at {at} is not closed"));
                     };
                     let inner = rest[..end].trim();
-                    for _ in 0..=end {
-                        chars.next();
-                    }
+                    while chars.next_if(|(i, _)| *i <= at + 1 + end).is_some() {}
                     if !text.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut text)));
                     }
@@ -139,10 +165,27 @@ impl Template {
     }
 
     /// The facts this template names.
-    pub fn facts(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Fact { name, .. } => Some(name.as_str()),
-            _ => None,
+    pub fn facts(&self) -> Vec<&str> {
+        self.parts
+            .iter()
+            .flat_map(|p| match p {
+                Part::Fact { name, .. } => vec![name.as_str()],
+                Part::Optional(t) => t.facts(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Whether every value this template uses is present.
+    fn all_present(&self, values: &dyn Values) -> bool {
+        self.parts.iter().all(|p| match p {
+            Part::Text(_) => true,
+            Part::Fact { name, filter } => {
+                values.fact(name).is_some_and(|v| filter.is_none_or(|f| f.apply(&v).is_some()))
+            }
+            Part::Pointer { kind, pointer } => values.pointer(kind, pointer).is_some(),
+            Part::Suggested { kind, purpose } => values.suggested(kind, purpose).is_some(),
+            Part::Optional(_) => true,
         })
     }
 
@@ -165,6 +208,8 @@ impl Template {
                 ),
                 Part::Suggested { kind, purpose } => out
                     .push_str(&values.suggested(kind, purpose).unwrap_or_else(|| "unknown".into())),
+                Part::Optional(t) if t.all_present(values) => out.push_str(&t.text(values)),
+                Part::Optional(_) => {}
             }
         }
         out
@@ -227,6 +272,8 @@ impl Template {
                     }
                     out.push_str(&command);
                 }
+                Part::Optional(t) if t.all_present(values) => out.push_str(&t.command(values)?),
+                Part::Optional(_) => {}
             }
         }
         Ok(out)
@@ -454,6 +501,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.text(&values()), "errors ×12.35 on a:1, b:2 (unknown) {ok}");
+    }
+
+    #[test]
+    fn optional_sections_appear_only_with_their_values() {
+        let t =
+            Template::parse("errors up[? (×{logs.error_rate_ratio})?][? ({host.cores} cores)?].")
+                .unwrap();
+        assert_eq!(t.text(&values()), "errors up (×12.35).");
+        let c = Template::parse("kubectl[? --replicas={kubernetes.replicas}?][? -x {host.cores}?]")
+            .unwrap();
+        assert_eq!(c.command(&values()), Ok("kubectl --replicas=4".into()));
+        assert!(Template::parse("a [? b").is_err());
+        assert!(Template::parse("[? [? b ?] ?]").is_err());
     }
 
     #[test]
