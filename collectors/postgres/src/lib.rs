@@ -53,7 +53,7 @@
 //! | `postgres.conflicts_delta` | int | recovery conflicts between the samples (standbys) |
 //! | `postgres.temp_files_delta` | int | temporary files written between the samples |
 //! | `postgres.in_recovery` | bool | the server is a standby |
-//! | `postgres.replication_max_lag_secs` | float | primary: the largest replica `replay_lag`; standby: time since the last replayed transaction |
+//! | `postgres.replication_max_lag_secs` | float | primary: the largest replica `replay_lag`; standby: 0 when all received WAL is replayed, else the time since the last replayed transaction |
 //! | `postgres.server_version_num` | int | `server_version_num`, e.g. 150020 |
 //! | `postgres.uptime_secs` | float | time since `pg_postmaster_start_time()` |
 //!

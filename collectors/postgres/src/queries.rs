@@ -285,7 +285,9 @@ pub fn standby() -> String {
        'receive_lsn', pg_last_wal_receive_lsn()::text,\
        'replay_lsn', pg_last_wal_replay_lsn()::text,\
        'last_replayed_at', pg_last_xact_replay_timestamp(),\
-       'replay_lag_secs', extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8,\
+       'since_last_replay_secs', extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8,\
+       'replay_lag_secs', CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0::float8 \
+          ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END,\
        'replay_paused', pg_is_wal_replay_paused())"
         .to_owned()
 }
@@ -296,8 +298,10 @@ pub struct Standby {
     pub replay_lsn: Option<String>,
     #[serde(with = "millis_opt", default)]
     pub last_replayed_at: Option<DateTime<Utc>>,
-    /// Time since the last replayed transaction: lag when the primary is busy, idle time
-    /// when it is not.
+    /// Time since the last replayed transaction (idle time too, when the primary is quiet).
+    pub since_last_replay_secs: Option<f64>,
+    /// 0 when everything received is replayed, else the time since the last replayed
+    /// transaction: how far behind the primary the data is.
     pub replay_lag_secs: Option<f64>,
     pub replay_paused: Option<bool>,
 }
