@@ -7,7 +7,7 @@
 #
 #   tests/bench/git.sh [WORK_DIR]      (default /tmp/witness-git-bench; reused if present)
 #
-# Needs git and python3. Environment: COMMITS (default 100100: a few side commits are
+# Needs git, python3 and GNU time (/usr/bin/time). Environment: COMMITS (default 100100: a few side commits are
 # left unmerged and dropped, the rest is at least 100,000), FILES (default 5000),
 # RUNS (default 5).
 set -euo pipefail
@@ -103,7 +103,9 @@ for i in range(1, commits):
 out.write(b"done\n")
 PY
   git -C "$repo" branch -q -D side 2>/dev/null || true
-  git -C "$repo" repack -adq
+  # Repacked from scratch as `git gc` would: fast-import's own deltas chain every blob to
+  # its older version, which no long-lived repository has.
+  git -C "$repo" repack -adfq --window=10 --depth=50
   rm -f "$repo/.git/objects/info/commit-graph"
   rm -rf "$repo/.git/objects/info/commit-graphs"
   touch "$repo/.generated-$commits-$files"
@@ -123,25 +125,33 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-git}
 (cd "$root" && cargo build -q --release -p witness-git --example lookback)
 lookback="$CARGO_TARGET_DIR/release/examples/lookback"
 
-# Median wall time of a command over $runs runs, in ms.
+# Median wall time of a command over $runs runs, in ms, and its total CPU time (user +
+# system) over those runs divided by the runs: on a shared machine the wall time includes
+# waiting for a core, the CPU time does not.
 median_ms() {
-  local times=()
+  local times=() cpu=0
   for _ in $(seq "$runs"); do
-    local s e
-    s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N)
+    local s e c
+    s=$(date +%s%N)
+    /usr/bin/time -f '%U %S' -o "$work/time.out" "$@" >/dev/null 2>&1
+    c=$(tail -n1 "$work/time.out")
+    e=$(date +%s%N)
     times+=($(( (e - s) / 1000000 )))
+    cpu=$(awk -v a="$cpu" -v b="$c" 'BEGIN { split(b, t, " "); print a + (t[1] + t[2]) * 1000 }')
   done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+  local median
+  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
+  echo "$median ms wall (median of $runs), $(awk -v c="$cpu" -v r="$runs" 'BEGIN { printf "%.0f", c / r }') ms CPU"
 }
 
 measure() {
   local label=$1
-  echo "== $label"
-  echo "git log --name-status: $(median_ms git -C "$repo" log --since="$since" --until="$anchor" --name-status --no-renames main) ms (median of $runs)"
-  echo "git log --numstat:     $(median_ms git -C "$repo" log --since="$since" --until="$anchor" --numstat --no-renames main) ms (median of $runs)"
-  echo "collector (in-process, $runs runs):"
+  echo "== $label (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "git log --name-status: $(median_ms git -C "$repo" log --since="$since" --until="$anchor" --name-status --no-renames main)"
+  echo "git log --numstat:     $(median_ms git -C "$repo" log --since="$since" --until="$anchor" --numstat --no-renames main)"
+  echo "collector process (one cold collect each, including start-up): $(median_ms "$lookback" "$repo" "$anchor" 1)"
+  echo "collector in one process, $runs runs:"
   "$lookback" "$repo" "$anchor" "$runs"
-  echo "collector process wall time: $(median_ms "$lookback" "$repo" "$anchor" 1) ms (median of $runs, one cold collect per process)"
 }
 
 rm -f "$repo/.git/objects/info/commit-graph"; rm -rf "$repo/.git/objects/info/commit-graphs"

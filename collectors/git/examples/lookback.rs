@@ -24,6 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.timeout_secs = Some(30);
     let collector = config.build().map_err(|p| format!("{p:?}"))?;
     let mut times = Vec::new();
+    let mut cpu_times = Vec::new();
     let mut last = None;
     for run in 0..runs.max(1) {
         let mut ctx = CollectContext::for_test_at(
@@ -31,22 +32,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Window::new(anchor - chrono::Duration::minutes(30), anchor),
         );
         ctx.deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let started = Instant::now();
+        let (started, cpu_started) = (Instant::now(), cpu_time());
         let evidence = collector.collect(&ctx).await?;
-        let elapsed = started.elapsed();
-        println!("run {run}: {:.1} ms", elapsed.as_secs_f64() * 1000.0);
+        let (elapsed, cpu) = (started.elapsed(), cpu_time().saturating_sub(cpu_started));
+        println!(
+            "run {run}: {:.1} ms wall, {:.1} ms CPU (all threads)",
+            elapsed.as_secs_f64() * 1000.0,
+            cpu.as_secs_f64() * 1000.0
+        );
         times.push(elapsed);
+        cpu_times.push(cpu);
         last = Some(evidence);
     }
     times.sort();
+    cpu_times.sort();
     let evidence = last.ok_or("no run")?;
     let files: u64 = evidence.data["commits"]
         .as_array()
         .map(|c| c.iter().filter_map(|c| c["files_changed"].as_u64()).sum())
         .unwrap_or(0);
     println!(
-        "median {:.1} ms, min {:.1} ms; status {}; commits_in_lookback {}; commits read {}; files {}; tags in span {}; commit-graph {}",
+        "median {:.1} ms wall, {:.1} ms CPU; min {:.1} ms wall; status {}; commits_in_lookback {}; commits read {}; files {}; tags in span {}; commit-graph {}",
         times[times.len() / 2].as_secs_f64() * 1000.0,
+        cpu_times[cpu_times.len() / 2].as_secs_f64() * 1000.0,
         times[0].as_secs_f64() * 1000.0,
         evidence.status,
         evidence
@@ -63,4 +71,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("note: {note}");
     }
     Ok(())
+}
+
+/// User and system CPU time of this process so far, all threads.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut usage) != 0 {
+            return Duration::ZERO;
+        }
+        usage
+    };
+    let micros =
+        |t: libc::timeval| Duration::from_micros((t.tv_sec as u64) * 1_000_000 + t.tv_usec as u64);
+    micros(usage.ru_utime) + micros(usage.ru_stime)
 }
