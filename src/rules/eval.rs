@@ -535,6 +535,114 @@ fn nothing_fired(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{TimeZone, Utc};
+    use witness_collector::{Evidence, Window};
+
+    fn record(kind: &str, name: &str, evidence: Evidence) -> CollectorRecord {
+        let at = Utc.with_ymd_and_hms(2025, 11, 19, 21, 0, 0).unwrap();
+        CollectorRecord {
+            kind: kind.into(),
+            name: name.into(),
+            started_at: at,
+            finished_at: at,
+            duration_ms: 1,
+            error: None,
+            evidence,
+        }
+    }
+
+    fn rules(text: &str) -> RuleSet {
+        let mut set = RuleSet::default();
+        set.add_file("test.toml", text);
+        assert!(set.problems.iter().all(|p| !p.fatal), "{:?}", set.problems);
+        set
+    }
+
+    fn rule(id: &str, condition: &str) -> String {
+        format!(
+            "[[rule]]\nid = \"{id}\"\ntitle = \"{id}\"\nrecommendation = \"investigate\"\n\
+             weight = 0.5\ncondition = '{condition}'\nexplanation = \"e\"\n"
+        )
+    }
+
+    fn run(set: &RuleSet, records: &[CollectorRecord]) -> Detailed {
+        let at = Utc.with_ymd_and_hms(2025, 11, 19, 21, 0, 0).unwrap();
+        let trigger = crate::trigger::Trigger::manual(at, Default::default());
+        let timeline = crate::timeline::build(&trigger, at, Window::new(at, at), records);
+        evaluate_detailed(set, records, &timeline)
+    }
+
+    fn outcome<'a>(d: &'a Detailed, id: &str) -> &'a Outcome {
+        &d.outcomes.iter().find(|(r, _)| r == id).unwrap().1
+    }
+
+    #[test]
+    fn an_absent_fact_is_never_read_as_false() {
+        let set = rules(
+            &[
+                rule("negated", "!(logs.error_rate_ratio > 2.0)"),
+                rule("guarded", "!has(logs.error_rate_ratio) || logs.error_rate_ratio < 2.0"),
+            ]
+            .concat(),
+        );
+        let d = run(&set, &[record("host", "h", Evidence::ok("x"))]);
+        assert!(
+            matches!(outcome(&d, "negated"), Outcome::NotEvaluated(why) if why.contains("error_rate_ratio")),
+            "{:?}",
+            d.outcomes
+        );
+        // A rule may decide, explicitly, what absence means.
+        assert_eq!(outcome(&d, "guarded"), &Outcome::Fired);
+    }
+
+    #[test]
+    fn one_instance_is_reachable_by_name() {
+        let set = rules(&rule("api_down", "instance.http[\"api\"].failing_probes > 0"));
+        let records = [
+            record("http", "api", Evidence::ok("a").fact("http.failing_probes", 2)),
+            record("http", "web", Evidence::ok("b").fact("http.failing_probes", 0)),
+        ];
+        assert_eq!(outcome(&run(&set, &records), "api_down"), &Outcome::Fired);
+        let swapped = [
+            record("http", "api", Evidence::ok("a").fact("http.failing_probes", 0)),
+            record("http", "web", Evidence::ok("b").fact("http.failing_probes", 2)),
+        ];
+        assert!(matches!(outcome(&run(&set, &swapped), "api_down"), Outcome::RuledOut(_)));
+    }
+
+    #[test]
+    fn a_whole_number_in_a_float_fact_still_works_in_arithmetic() {
+        let set = rules(&rule("recent", "-60.0 * kubernetes.minutes_since_rollout > -1000.0"));
+        let records = [record(
+            "kubernetes",
+            "k",
+            Evidence::ok("k").fact("kubernetes.minutes_since_rollout", 12),
+        )];
+        assert_eq!(outcome(&run(&set, &records), "recent"), &Outcome::Fired);
+    }
+
+    #[test]
+    fn nothing_fired_is_one_low_investigate_that_says_what_was_seen() {
+        let set = rules(&rule("never", "host.cores > 1000"));
+        let mut failed = record("postgres", "db", Evidence::ok("connection refused"));
+        failed.evidence.status = Status::Failed;
+        failed.error = Some("connection refused".into());
+        let records = [record("host", "h", Evidence::ok("calm").fact("host.cores", 8)), failed];
+        let e = run(&set, &records).evaluation;
+        assert_eq!(e.hypotheses.len(), 1);
+        let h = &e.hypotheses[0];
+        assert_eq!(
+            (h.recommendation, h.likelihood),
+            (Recommendation::Investigate, Likelihood::Low)
+        );
+        assert!(h.explanation.contains("Seen: host/h: calm."), "{}", h.explanation);
+        assert!(h.explanation.contains("Checked and not found: never"), "{}", h.explanation);
+        assert!(
+            h.explanation.contains("Not collected: postgres/db (failed: connection refused)"),
+            "{}",
+            h.explanation
+        );
+    }
 
     #[test]
     fn scores_combine_like_independent_reasons() {
