@@ -75,6 +75,11 @@ pub fn discover(globs: &[String]) -> (Vec<PathBuf>, Vec<String>) {
                 for entry in paths {
                     match entry {
                         Ok(p) if p.is_dir() => {}
+                        // A FIFO or a device would block the read or never end.
+                        Ok(p) if p.exists() && !p.is_file() => {
+                            matched += 1;
+                            problems.push(format!("{}: not a regular file; not read", p.display()));
+                        }
                         Ok(p) => {
                             matched += 1;
                             found.insert(p);

@@ -76,6 +76,14 @@ pub fn normalize(message: &str) -> String {
                 i += id_len;
                 continue;
             }
+            // A plain word: copy its letters at once (digits in it become `<n>` below).
+            let letters =
+                b[i..].iter().take_while(|x| x.is_ascii_alphabetic() || **x == b'_').count();
+            if letters > 0 {
+                out.push_str(&message[i..i + letters]);
+                i += letters;
+                continue;
+            }
         }
         if c.is_ascii_digit() {
             let len = b[i..].iter().take_while(|x| x.is_ascii_digit() || **x == b'.').count();
@@ -85,10 +93,12 @@ pub fn normalize(message: &str) -> String {
         }
         // Copy one UTF-8 character whole.
         let width = utf8_width(c);
-        out.push_str(std::str::from_utf8(&b[i..(i + width).min(b.len())]).unwrap_or("?"));
+        out.push_str(message.get(i..i + width).unwrap_or("?"));
         i += width;
     }
-    out.trim_end().to_owned()
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out
 }
 
 fn is_word(c: u8) -> bool {

@@ -633,7 +633,10 @@ async fn missing_and_unreadable_paths_make_the_evidence_partial_with_a_reason_ea
     std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
     let missing = dir.path().join("missing.log");
     let nothing = dir.path().join("none-*.log");
-    let r = run(config(&[&good, &missing, &dangling, &nothing])).await;
+    let fifo = dir.path().join("pipe.log");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let r = run(config(&[&good, &missing, &dangling, &nothing, &fifo])).await;
     assert_eq!(r.evidence.status, Status::Partial);
     assert_eq!(r.int("logs.error_count"), 1);
     let notes = r.evidence.notes.join("\n");
@@ -641,6 +644,7 @@ async fn missing_and_unreadable_paths_make_the_evidence_partial_with_a_reason_ea
         format!("{}: No such file", missing.display()),
         format!("{}: no file matches", nothing.display()),
         format!("{}: No such file", dangling.display()),
+        format!("{}: not a regular file", fifo.display()),
     ] {
         assert!(notes.contains(&needle), "{needle} not in {notes}");
     }
