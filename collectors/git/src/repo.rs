@@ -10,6 +10,9 @@ use serde::Serialize;
 
 use crate::error::GitError;
 
+/// The delta base cache of each reader.
+const DELTA_BASE_CACHE: &str = "core.deltaBaseCacheLimit=32m";
+
 /// The repository as the evidence describes it.
 #[derive(Debug, Clone, Serialize)]
 pub struct RepoInfo {
@@ -61,10 +64,11 @@ pub fn open(path: &Path, git_ref: &str) -> Result<Opened, GitError> {
     if !path.exists() {
         return Err(open_error("no such directory".into()));
     }
-    let mut repo = gix::open_opts(path, gix::open::Options::isolated())
-        .map_err(|e| open_error(e.to_string()))?;
-    // Commits read during the walk are read again for their details and diffs.
-    repo.object_cache_size_if_unset(8 << 20);
+    // Reading history is mostly inflating delta chains: a byte-capped cache of delta bases
+    // (per reader thread, filled only as far as objects are read) does it with ~10% less
+    // CPU than the default 64-entry one. A cache of whole objects measured no gain.
+    let options = gix::open::Options::isolated().config_overrides([DELTA_BASE_CACHE]);
+    let repo = gix::open_opts(path, options).map_err(|e| open_error(e.to_string()))?;
     let ref_error =
         |reason: String| GitError::Ref { name: git_ref.to_owned(), path: path.to_owned(), reason };
 
