@@ -243,6 +243,38 @@ fn nothing_abnormal_says_investigate_with_what_was_checked() {
 }
 
 #[test]
+fn counter_evidence_lowers_and_explains() {
+    // A deploy tag 20 minutes before the alert and errors up, but Kubernetes has not rolled
+    // anything out in three days.
+    let (trigger, mut records) = load("nothing_abnormal");
+    for r in &mut records {
+        match r.kind.as_str() {
+            "git" => {
+                r.evidence.facts.insert("git.minutes_since_last_tag".into(), 20.0.into());
+            }
+            "logs" => {
+                r.evidence.facts.insert("logs.error_rate_ratio".into(), 5.0.into());
+            }
+            _ => {}
+        }
+    }
+    let s = evaluate(&trigger, records);
+    assert_every_claim_rests_on_evidence("tag without rollout", &s);
+    let h = top(&s);
+    assert_eq!((h.id.as_str(), h.recommendation), ("bad_deploy", Recommendation::Rollback));
+    assert_eq!(h.likelihood, Likelihood::Low, "{h:#?}");
+    assert_eq!(h.score, 0.225);
+    assert_eq!(
+        h.counter_evidence,
+        vec![
+            "no rollout of web in the 4320 min before the alert: the tag may not be deployed"
+                .to_owned()
+        ]
+    );
+    assert!(cites(h, "evidence/kubernetes-prod.json#/facts/kubernetes.minutes_since_rollout"));
+}
+
+#[test]
 fn a_failed_collector_is_named_in_what_could_not_be_evaluated() {
     let (trigger, mut records) = load("bad_deploy");
     for r in records.iter_mut().filter(|r| r.kind == "kubernetes") {

@@ -53,10 +53,12 @@ pub fn check_report(files: &[PathBuf], config: &RulesConfig) -> (String, bool) {
     };
     let _ = writeln!(
         out,
-        "{} rules loaded from {}; {} problems",
+        "{} rule{} loaded from {}; {} problem{}",
         set.rules.len(),
+        if set.rules.len() == 1 { "" } else { "s" },
         if from.is_empty() { "nowhere" } else { &from },
-        set.problems.len()
+        set.problems.len(),
+        if set.problems.len() == 1 { "" } else { "s" },
     );
     (out, set.problems.is_empty())
 }
