@@ -329,3 +329,15 @@ fn report_md_puts_the_recommendation_and_its_command_first() {
     assert!(md.contains("3 × Error spike"), "bursts are folded: {md}");
     assert!(md.contains("witness verify 20251119T210500Z-3f2a9c --key SIGNING.pub"), "{md}");
 }
+
+/// Golden report.md for every scenario of the rules tests: a change to what a reader sees
+/// shows up as a readable diff (`cargo insta review`, or INSTA_UPDATE=always).
+#[test]
+fn report_md_of_every_scenario_matches_its_golden_file() {
+    for name in crate::util::scenario::SCENARIOS {
+        let md = witness::report::markdown(&crate::util::scenario::view(name));
+        insta::with_settings!({snapshot_path => "data/report/golden", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!(format!("report-{name}"), md);
+        });
+    }
+}

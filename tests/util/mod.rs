@@ -107,3 +107,5 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+pub mod scenario;
