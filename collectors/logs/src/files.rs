@@ -110,10 +110,10 @@ pub fn discover(globs: &[String]) -> (Vec<PathBuf>, Vec<String>) {
 }
 
 static ROTATION_NUMBER: LazyLock<regex::Regex> =
-    LazyLock::new(|| regex::Regex::new(r"\.\d{1,4}$").unwrap_or_else(|_| unreachable!()));
+    LazyLock::new(|| regex::Regex::new(r"\.\d{1,4}$").expect("a constant, valid regex"));
 static DATE_STAMP: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r"[-._]\d{4}-?\d{2}-?\d{2}(?:[-_T.]?\d{2,6})?")
-        .unwrap_or_else(|_| unreachable!())
+        .expect("a constant, valid regex")
 });
 
 /// A file name with its rotation marks removed: every file of one log has the same key.
@@ -142,18 +142,12 @@ fn siblings(path: &Path) -> Vec<PathBuf> {
 fn is_gzip(path: &Path, file: &File) -> bool {
     let mut magic = [0u8; 2];
     path.extension().is_some_and(|e| e == "gz")
-        || file.read_at_exact(&mut magic).is_ok_and(|()| magic == [0x1f, 0x8b])
+        || std::os::unix::fs::FileExt::read_exact_at(file, &mut magic, 0)
+            .is_ok_and(|()| magic == [0x1f, 0x8b])
 }
 
-trait ReadAtExact {
-    fn read_at_exact(&self, buf: &mut [u8]) -> std::io::Result<()>;
-}
-
-impl ReadAtExact for File {
-    fn read_at_exact(&self, buf: &mut [u8]) -> std::io::Result<()> {
-        std::os::unix::fs::FileExt::read_exact_at(self, buf, 0)
-    }
-}
+/// Compressions other than gzip, by extension: such files are named, not read.
+const UNSUPPORTED_COMPRESSION: &[&str] = &["zst", "bz2", "xz", "lz4", "zip", "7z"];
 
 /// A file looked at but not read yet.
 struct Candidate {
@@ -194,8 +188,18 @@ pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &Stop) -> O
     let (paths, mut problems) = discover(globs);
     let mut files = Vec::new();
     let mut candidates = Vec::new();
+    let mut remarks = Vec::new();
     for path in paths {
         let display = path.display().to_string();
+        if let Some(ext) = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .filter(|e| UNSUPPORTED_COMPRESSION.contains(e))
+        {
+            remarks.push(format!("{display}: not read, .{ext} files are not supported (gzip is)"));
+            files.push(skipped(&display, &format!(".{ext} compression is not supported")));
+            continue;
+        }
         if stop() {
             problems.push(format!("{display}: not read, the deadline passed"));
             continue;
@@ -217,7 +221,7 @@ pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &Stop) -> O
         tally: Tally::new(span, setup.max_excerpt_bytes),
         files,
         problems,
-        remarks: Vec::new(),
+        remarks,
         earliest,
         latest,
         stopped: false,

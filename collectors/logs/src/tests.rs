@@ -523,7 +523,8 @@ async fn rotated_and_gzip_siblings_are_read_when_they_overlap() {
     write_gz(&d.join("app.log.3.gz"), &span("2025-11-19T10:00:00Z", "2025-11-19T11:00:00Z"));
     write(&d.join("app-2025-11-18.log"), &span("2025-11-18T10:00:00Z", "2025-11-18T11:00:00Z"));
     write(&d.join("other.log"), &span("2025-11-19T20:40:00Z", "2025-11-19T21:00:00Z"));
-    let r = run(config(&[&d.join("app.log")])).await;
+    std::fs::write(d.join("app.log.5.zst"), b"\x28\xb5\x2f\xfd junk").unwrap();
+    let r = run(config(&[&d.join("app.log"), &d.join("app.log.5.zst")])).await;
     // Errors at :x0:05 and :x5:05; window 20:30-21:00 has 6, baseline 20:00-20:30 has 6.
     assert_eq!(r.int("logs.error_count"), 6, "{}", r.data()["files"]);
     assert_eq!(r.int("logs.baseline_error_count"), 6);
@@ -534,6 +535,17 @@ async fn rotated_and_gzip_siblings_are_read_when_they_overlap() {
         assert_eq!(r.file(old)["mode"], "skipped", "{old}");
         assert_eq!(r.file(old)["note"], "outside the window and its baseline");
     }
+    assert_eq!(
+        r.evidence.status,
+        Status::Ok,
+        "an unsupported compression is a note, not missing data: {:?}",
+        r.evidence.notes
+    );
+    assert!(
+        r.evidence.notes.iter().any(|n| n.contains("app.log.5.zst: not read")),
+        "{:?}",
+        r.evidence.notes
+    );
     assert!(
         r.data()["files"]
             .as_array()
