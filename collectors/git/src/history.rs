@@ -84,6 +84,9 @@ pub struct History {
     pub truncated: bool,
     /// The deadline or the run's cancellation stopped the walk.
     pub interrupted: bool,
+    /// The deadline or the cancellation came while commits were read in full: `commits`
+    /// misses some of the ones counted.
+    pub details_interrupted: bool,
     /// The shallow clone's history ends inside the span, at this commit.
     pub shallow_cut: Option<(ObjectId, DateTime<Utc>)>,
 }
@@ -173,7 +176,7 @@ pub fn walk(
     }
     let (commits, complete) = read_all(repo, &wanted, spec, budget)?;
     history.commits = commits;
-    history.interrupted |= !complete;
+    history.details_interrupted = !complete;
     Ok(history)
 }
 

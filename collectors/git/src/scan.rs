@@ -164,6 +164,7 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         last_before_anchor,
         truncated,
         interrupted,
+        details_interrupted,
         shallow_cut,
     } = history;
 
@@ -184,6 +185,13 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
     if interrupted {
         partial_notes.push(format!(
             "The deadline came after {} commits: the commit counts are left out.",
+            in_lookback + after_anchor
+        ));
+    } else if details_interrupted {
+        partial_notes.push(format!(
+            "The deadline came while commits were read: {} of {} were read with their files; \
+             the class facts are left out.",
+            commits.len(),
             in_lookback + after_anchor
         ));
     } else if truncated {
@@ -226,7 +234,7 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
     let counted = !interrupted && shallow_cut.is_none();
     let completeness = Completeness {
         counted,
-        classified: counted && !truncated && skipped_edges == 0,
+        classified: counted && !truncated && !details_interrupted && skipped_edges == 0,
         tags: !tags.interrupted,
     };
     let in_span = |t: &TagRecord| t.time >= request.since && t.time <= request.until;
