@@ -221,7 +221,11 @@ fn a_crash_loop_after_a_rollout_is_rolled_back() {
     let s = run("crash_loop");
     let h = top(&s);
     assert_eq!((h.id.as_str(), h.recommendation), ("crash_loop", Recommendation::Rollback));
-    assert_eq!(h.commands[0], "kubectl rollout undo deployment/worker -n prod --to-revision=8");
+    // The kubeconfig context the collector used goes into the command.
+    assert_eq!(
+        h.commands[0],
+        "kubectl --context prod-eu rollout undo deployment/worker -n prod --to-revision=8"
+    );
     assert!(h.explanation.contains("stuck"), "{}", h.explanation);
     assert!(cites(h, "evidence/kubernetes-prod.json#/facts/kubernetes.crashloop_pods"));
     assert!(cites(h, "evidence/kubernetes-prod.json#/events/1"), "{:?}", h.evidence);

@@ -428,7 +428,8 @@ impl Values for Run<'_> {
 
     fn pointer(&self, kind: &str, pointer: &str) -> Option<serde_json::Value> {
         let i = *self.facts.primary.get(kind)?;
-        self.json.get(i)?.pointer(pointer).cloned()
+        // A JSON null is a value the collector did not have.
+        self.json.get(i)?.pointer(pointer).filter(|v| !v.is_null()).cloned()
     }
 
     fn suggested(&self, kind: &str, purpose: &str) -> Option<String> {
