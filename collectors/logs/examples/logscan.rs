@@ -3,6 +3,7 @@
 //!
 //! `logscan FILE --last-mins N` looks at the last N minutes of the file (and the N before
 //! them as baseline); `logscan FILE --whole` makes the window the file's whole time range.
+//! With `WITNESS_LOGSCAN_JSON=1` it prints the whole evidence as JSON.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::time::{Duration, Instant};
@@ -69,6 +70,9 @@ fn main() {
     });
     let elapsed = started.elapsed();
     match evidence {
+        Ok(e) if std::env::var_os("WITNESS_LOGSCAN_JSON").is_some() => {
+            println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default());
+        }
         Ok(e) => {
             let files = &e.data["files"][0];
             println!(
