@@ -168,47 +168,22 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         shallow_cut,
     } = history;
 
-    if info.shallow {
-        match shallow_cut {
-            Some((id, time)) => partial_notes.push(format!(
-                "Shallow clone: its history ends at {} ({}), inside the lookback; older commits \
-                 of the lookback are not in this clone (fetch with more depth).",
-                repo::short(&id),
-                witness_collector::time::format(time)
-            )),
-            None => notes.push(
-                "Shallow clone: the lookback lies inside the history it has, so nothing is missing."
-                    .into(),
-            ),
-        }
-    }
-    if interrupted {
-        partial_notes.push(format!(
-            "The deadline came after {} commits: the commit counts are left out.",
-            in_lookback + after_anchor
-        ));
-    } else if details_interrupted {
-        partial_notes.push(format!(
-            "The deadline came while commits were read: {} of {} were read with their files; \
-             the class facts are left out.",
-            commits.len(),
-            in_lookback + after_anchor
-        ));
-    } else if truncated {
-        notes.push(format!(
-            "{} commits are in the span; the newest {} were read with their files (max_commits); \
-             the class facts are left out.",
-            in_lookback + after_anchor,
-            request.max_commits
-        ));
-    }
     let skipped_edges = commits.iter().filter(|c| c.files.is_none()).count();
-    if skipped_edges > 0 {
-        notes.push(format!(
-            "{skipped_edges} commit(s) at the edge of the shallow clone have no file list: their \
-             parents are not in the clone."
-        ));
-    }
+    history_notes(
+        &HistoryNotes {
+            shallow: info.shallow,
+            shallow_cut,
+            interrupted,
+            details_interrupted,
+            truncated,
+            read: commits.len(),
+            seen: in_lookback + after_anchor,
+            max_commits: request.max_commits,
+            skipped_edges,
+        },
+        &mut notes,
+        &mut partial_notes,
+    );
 
     let deployed_request = DeployedRequest {
         labels: request.labels.clone(),
@@ -252,4 +227,64 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         notes,
         partial_notes,
     })))
+}
+
+/// What the history walk ran into, for its notes.
+struct HistoryNotes {
+    shallow: bool,
+    shallow_cut: Option<(gix::ObjectId, DateTime<Utc>)>,
+    interrupted: bool,
+    details_interrupted: bool,
+    truncated: bool,
+    /// Commits read in full.
+    read: usize,
+    /// Commits seen in the span.
+    seen: usize,
+    max_commits: usize,
+    /// Commits at a shallow edge, without a file list.
+    skipped_edges: usize,
+}
+
+/// The notes on what the history walk could not see or read.
+fn history_notes(h: &HistoryNotes, notes: &mut Vec<String>, partial_notes: &mut Vec<String>) {
+    if h.shallow {
+        match h.shallow_cut {
+            Some((id, time)) => partial_notes.push(format!(
+                "Shallow clone: its history ends at {} ({}), inside the lookback; older commits \
+                 of the lookback are not in this clone (fetch with more depth).",
+                repo::short(&id),
+                witness_collector::time::format(time)
+            )),
+            None if !h.interrupted => notes.push(
+                "Shallow clone: the lookback lies inside the history it has, so nothing is missing."
+                    .into(),
+            ),
+            None => {}
+        }
+    }
+    if h.interrupted {
+        partial_notes.push(format!(
+            "The deadline came after {} commits: the commit counts are left out.",
+            h.seen
+        ));
+    } else if h.details_interrupted {
+        partial_notes.push(format!(
+            "The deadline came while commits were read: {} of {} were read with their files; \
+             the class facts are left out.",
+            h.read, h.seen
+        ));
+    } else if h.truncated {
+        notes.push(format!(
+            "{} commits are in the span; the newest {} were read with their files (max_commits); \
+             the class facts are left out.",
+            h.seen, h.max_commits
+        ));
+    }
+    if h.skipped_edges > 0 {
+        notes.push(format!(
+            "{} commit(s) at the edge of the shallow clone have no file list: their \
+             parents are not in the clone.",
+            h.skipped_edges
+        ));
+    }
 }

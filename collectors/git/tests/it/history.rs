@@ -258,3 +258,25 @@ async fn a_busy_day_is_read_on_several_threads_and_kept_in_order() {
     assert_eq!(read, newest_first);
     assert!(evidence.data["commits"].as_array().unwrap().iter().all(|c| c["files_changed"] == 1));
 }
+
+#[tokio::test]
+async fn past_max_commits_the_commits_are_counted_but_the_class_facts_left_out() {
+    let repo = TestRepo::init();
+    repo.commit_file("db/001.sql", "CREATE TABLE a (c int);\n", before(50));
+    repo.commit_file("src/a.rs", "1\n", before(40));
+    repo.commit_file("src/a.rs", "2\n", before(30));
+    let mut config = GitConfig::new("t", &repo.path);
+    config.max_commits = 2;
+    let evidence = collect_with(&config, &context()).await;
+    assert_eq!(evidence.status, Status::Ok);
+    assert_eq!(fact(&evidence, "git.commits_in_lookback"), Some(json!(3)));
+    // The migration is in the commit not read: no count may claim there was none.
+    assert_eq!(fact(&evidence, "git.migrations_in_lookback"), None);
+    assert_eq!(evidence.data["commits"].as_array().unwrap().len(), 2);
+    assert!(
+        evidence
+            .notes
+            .iter()
+            .any(|n| n.starts_with("3 commits are in the span; the newest 2 were read"))
+    );
+}
