@@ -201,7 +201,8 @@ pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &Stop) -> O
             continue;
         }
         if stop() {
-            problems.push(format!("{display}: not read, the deadline passed"));
+            problems
+                .push(format!("{display}: not read, the deadline passed or the run was cancelled"));
             continue;
         }
         match look(&path, kind, setup) {
@@ -248,8 +249,11 @@ pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &Stop) -> O
         }
         if outcome.stopped || stop() {
             outcome.stopped = true;
-            report.note = Some("not read: the deadline passed".into());
-            outcome.problems.push(format!("{}: not read, the deadline passed", c.display));
+            report.note = Some("not read: the deadline passed or the run was cancelled".into());
+            outcome.problems.push(format!(
+                "{}: not read, the deadline passed or the run was cancelled",
+                c.display
+            ));
             outcome.files.push(report);
             continue;
         }

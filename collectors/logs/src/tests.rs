@@ -908,3 +908,15 @@ async fn a_long_range_read_by_several_threads_counts_exactly_once() {
     assert_eq!(r.int("logs.baseline_error_count"), expected.1);
     assert_eq!(r.int("logs.signature_count"), 1);
 }
+
+#[tokio::test]
+async fn a_cancelled_run_returns_partial_evidence_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    write(&path, &[iso(at("2025-11-19T20:40:00Z"), "ERROR boom")]);
+    let ctx = CollectContext::for_test_at(anchor(), window());
+    ctx.cancel.cancel();
+    let r = run_with(config(&[&path]), ctx).await;
+    assert_eq!(r.evidence.status, Status::Partial);
+    assert_eq!(r.fact("logs.error_count"), None, "nothing was read: no count");
+}
