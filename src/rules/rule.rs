@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -362,10 +363,13 @@ fn compile(def: RuleDef, file: &str, text: &str, line: usize) -> (Option<Rule>, 
 
 /// The variables CEL macros bind (`s` in `list.exists(s, s > 1)`).
 fn macro_variables(source: &str) -> BTreeSet<&str> {
-    let pattern = regex::Regex::new(
-        r"\b(?:all|exists|exists_one|map|filter)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,",
-    )
-    .expect("a valid regex");
+    static PATTERN: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r"\b(?:all|exists|exists_one|map|filter)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,",
+        )
+        .expect("a valid regex")
+    });
+    let pattern = &*PATTERN;
     pattern.captures_iter(source).filter_map(|c| c.get(1)).map(|m| m.as_str()).collect()
 }
 
@@ -396,7 +400,9 @@ pub fn facts_in_cel(source: &str) -> Vec<(String, usize)> {
             }
         }
     }
-    let pattern = regex::Regex::new(r"\b([a-z_]+)\.([a-z0-9_]+)\b").expect("a valid regex");
+    static PATTERN: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\b([a-z_]+)\.([a-z0-9_]+)\b").expect("a valid regex"));
+    let pattern = &*PATTERN;
     let mut found = Vec::new();
     for m in pattern.captures_iter(&plain) {
         let (Some(whole), Some(kind)) = (m.get(0), m.get(1)) else { continue };
