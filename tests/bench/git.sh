@@ -154,6 +154,17 @@ measure() {
   "$lookback" "$repo" "$anchor" "$runs"
 }
 
+# The collector's files and line counts must be git's own.
+WITNESS_NUMSTAT="$work/collector.numstat" "$lookback" "$repo" "$anchor" 1 >/dev/null
+git -C "$repo" log --since="$since" --until="$anchor" --numstat --no-renames --diff-merges=first-parent \
+    --format='commit %H' main \
+  | awk '/^commit / { id = $2; next } NF == 3 { print id, $1, $2, $3 }' | sort > "$work/git.numstat"
+if diff -q "$work/git.numstat" "$work/collector.numstat" >/dev/null; then
+  echo "Files and line counts: identical to git log --numstat ($(wc -l < "$work/git.numstat") file changes)."
+else
+  echo "Files and line counts DIFFER from git log --numstat:"; diff "$work/git.numstat" "$work/collector.numstat" | head -20
+fi
+
 rm -f "$repo/.git/objects/info/commit-graph"; rm -rf "$repo/.git/objects/info/commit-graphs"
 measure "without commit-graph"
 git -C "$repo" commit-graph write --reachable

@@ -5,6 +5,8 @@
 //! ```
 //! Prints one line per run (the first is the cold one: packs and indexes not yet mapped in
 //! this process) and a summary line with the median, the commits read and the status.
+//! With `WITNESS_NUMSTAT=<file>` it also writes `<commit> <added> <removed> <path>` lines
+//! for every file read, to compare with `git log --numstat`.
 
 use std::time::{Duration, Instant};
 
@@ -67,6 +69,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         evidence.data["tags"].as_array().map_or(0, Vec::len),
         evidence.data["repository"]["commit_graph"],
     );
+    if let Ok(out) = std::env::var("WITNESS_NUMSTAT") {
+        let mut lines = Vec::new();
+        for commit in evidence.data["commits"].as_array().into_iter().flatten() {
+            for file in commit["files"].as_array().into_iter().flatten() {
+                let count = |k: &str| file[k].as_u64().map_or("-".to_owned(), |n| n.to_string());
+                let (id, path) =
+                    (commit["id"].as_str().unwrap_or(""), file["path"].as_str().unwrap_or(""));
+                lines.push(format!(
+                    "{id} {} {} {path}",
+                    count("lines_added"),
+                    count("lines_removed")
+                ));
+            }
+        }
+        lines.sort();
+        std::fs::write(out, lines.join("\n") + "\n")?;
+    }
     for note in &evidence.notes {
         println!("note: {note}");
     }
