@@ -202,9 +202,9 @@ impl RuleSet {
             }
         };
         for spanned in parsed.rule {
-            let line = line_of(text, spanned.span().start);
+            let span = spanned.span();
             let def = spanned.into_inner();
-            let (rule, problems) = compile(def, file, text, line);
+            let (rule, problems) = compile(def, file, text, span);
             let fatal = problems.iter().any(|p| p.fatal);
             self.problems.extend(problems);
             if let (Some(rule), false) = (rule, fatal) {
@@ -239,7 +239,23 @@ fn content_line(text: &str, span: std::ops::Range<usize>) -> usize {
     line_of(text, span.start) + usize::from(skip)
 }
 
-fn compile(def: RuleDef, file: &str, text: &str, line: usize) -> (Option<Rule>, Vec<Problem>) {
+fn compile(
+    def: RuleDef,
+    file: &str,
+    text: &str,
+    span: std::ops::Range<usize>,
+) -> (Option<Rule>, Vec<Problem>) {
+    let line = line_of(text, span.start);
+    // Where a name is first written inside this rule, for facts named outside a condition.
+    // The span of an array-of-tables entry may cover only its header: the rule's text runs
+    // to the next `[[rule]]`.
+    let rule_text = text.get(span.start..).unwrap_or("");
+    let rule_text = rule_text
+        .get(1..)
+        .and_then(|t| t.find("[[rule]]"))
+        .map_or(rule_text, |end| &rule_text[..=end]);
+    let line_of_name =
+        |name: &str| rule_text.find(name).map_or(line, |at| line_of(text, span.start + at));
     let mut problems = Vec::new();
     let mut problem = |line: usize, message: String, fatal: bool| {
         problems.push(Problem {
@@ -314,7 +330,7 @@ fn compile(def: RuleDef, file: &str, text: &str, line: usize) -> (Option<Rule>, 
     let mut template = |source: &str, what: &str| match Template::parse(source) {
         Ok(t) => {
             for name in t.facts() {
-                fact_names.insert((name.to_owned(), line));
+                fact_names.insert((name.to_owned(), line_of_name(name)));
             }
             Some(t)
         }
@@ -332,7 +348,7 @@ fn compile(def: RuleDef, file: &str, text: &str, line: usize) -> (Option<Rule>, 
         template(&clause.reason, "reason");
     }
     for name in def.needs.iter().chain(def.cite.iter().flatten()) {
-        fact_names.insert((name.clone(), line));
+        fact_names.insert((name.clone(), line_of_name(name)));
     }
     for (name, at) in &fact_names {
         if facts::known(name).is_none() {
@@ -459,7 +475,7 @@ mod tests {
         );
         assert!(
             shown.contains(
-                &"mine.toml:1: rule x: unknown fact `logs.nope` (see config/rules/README.md)"
+                &"mine.toml:6: rule x: unknown fact `logs.nope` (see config/rules/README.md)"
                     .to_owned()
             ),
             "{shown:?}"
