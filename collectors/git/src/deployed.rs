@@ -257,6 +257,10 @@ fn previous_tagged(
     tags_by_commit: &BTreeMap<ObjectId, Vec<String>>,
     budget: &Budget,
 ) -> Option<ObjectId> {
+    // With no other tagged commit there is nothing to find: do not walk the whole history.
+    if tags_by_commit.keys().all(|id| *id == deployed) {
+        return None;
+    }
     let walk = repo
         .rev_walk([deployed])
         .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))

@@ -122,3 +122,24 @@ async fn an_unknown_or_unsafe_label_value_is_a_partial_note_not_a_guess() {
         assert_eq!(fact(&evidence, "git.commits_in_lookback"), Some(json!(4)));
     }
 }
+
+#[tokio::test]
+async fn without_a_previous_deploy_the_changes_are_not_summarized_and_no_fact_guesses() {
+    let repo = TestRepo::init();
+    repo.commit_file("db/001.sql", "CREATE TABLE a (c int);\n", before(120));
+    let deployed = repo.commit_file("src/a.rs", "1\n", before(60));
+    let evidence = collect_with(
+        &GitConfig::new("t", &repo.path),
+        &context_with_labels(&[("revision", &deployed)]),
+    )
+    .await;
+    assert_eq!(evidence.status, Status::Ok);
+    assert_eq!(fact(&evidence, "git.deployed_revision"), Some(json!(deployed)));
+    assert_eq!(fact(&evidence, "git.previous_deployed_revision"), None);
+    assert_eq!(fact(&evidence, "git.deployed_has_migration"), None);
+    assert!(
+        evidence.notes.iter().any(|n| n.starts_with("No deploy tag was found in the history of the deployed commit")),
+        "{:?}",
+        evidence.notes
+    );
+}
