@@ -279,6 +279,25 @@ fn counter_evidence_lowers_and_explains() {
 }
 
 #[test]
+fn an_expired_certificate_is_named_not_rolled_back() {
+    let (trigger, mut records) = load("nothing_abnormal");
+    for r in records.iter_mut().filter(|r| r.kind == "http") {
+        r.evidence.facts.insert("http.cert_days_left".into(), (-2).into());
+        r.evidence.facts.insert("http.failing_probes".into(), 3.into());
+        r.evidence.facts.insert("http.all_failing".into(), true.into());
+    }
+    let s = evaluate(&trigger, records);
+    assert_every_claim_rests_on_evidence("expired certificate", &s);
+    let h = top(&s);
+    assert_eq!(
+        (h.id.as_str(), h.recommendation, h.likelihood),
+        ("certificate_expired", Recommendation::Investigate, Likelihood::High)
+    );
+    assert!(h.explanation.contains("-2 day(s) left, and 3 probe(s) failed"), "{}", h.explanation);
+    assert!(cites(h, "evidence/http-web.json#/facts/http.cert_days_left"));
+}
+
+#[test]
 fn a_failed_collector_is_named_in_what_could_not_be_evaluated() {
     let (trigger, mut records) = load("bad_deploy");
     for r in records.iter_mut().filter(|r| r.kind == "kubernetes") {

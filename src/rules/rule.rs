@@ -21,6 +21,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("config/rules/saturation.toml", include_str!("../../config/rules/saturation.toml")),
     ("config/rules/postgres.toml", include_str!("../../config/rules/postgres.toml")),
     ("config/rules/vendor.toml", include_str!("../../config/rules/vendor.toml")),
+    ("config/rules/infra.toml", include_str!("../../config/rules/infra.toml")),
 ];
 
 /// Variables a condition may use besides the fact kinds: per-instance facts.
