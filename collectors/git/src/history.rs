@@ -87,6 +87,8 @@ pub struct History {
     /// The deadline or the cancellation came while commits were read in full: `commits`
     /// misses some of the ones counted.
     pub details_interrupted: bool,
+    /// Commits of the span that could not be read in full, with the reason.
+    pub unreadable: Vec<String>,
     /// The shallow clone's history ends inside the span, at this commit.
     pub shallow_cut: Option<(ObjectId, DateTime<Utc>)>,
 }
@@ -174,42 +176,47 @@ pub fn walk(
     {
         history.shallow_cut = Some((id, utc(seconds)));
     }
-    let (commits, complete) = read_all(repo, &wanted, spec, budget)?;
-    history.commits = commits;
+    let (read, complete) = read_all(repo, &wanted, spec, budget);
+    for result in read {
+        match result {
+            Ok(record) => history.commits.push(record),
+            Err(e) => history.unreadable.push(e.to_string()),
+        }
+    }
     history.details_interrupted = !complete;
     Ok(history)
 }
 
 /// Reads `ids` in full on a few threads (reading and diffing objects is the expensive
-/// part of a scan). Returns the records in the order of `ids`, and whether all were read
-/// before the budget ran out.
+/// part of a scan). Returns the records (or why one could not be read) in the order of
+/// `ids`, and whether all were tried before the budget ran out.
 fn read_all(
     repo: &gix::Repository,
     ids: &[ObjectId],
     spec: &WalkSpec<'_>,
     budget: &Budget,
-) -> Result<(Vec<CommitRecord>, bool), GitError> {
+) -> (Vec<Result<CommitRecord, GitError>>, bool) {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_READERS);
     let workers = workers.min(ids.len().div_ceil(MIN_COMMITS_PER_READER)).max(1);
-    let read_share =
-        |repo: gix::Repository, worker: usize| -> Result<Vec<(usize, CommitRecord)>, GitError> {
-            let mut differ = Differ::new(&repo);
-            let mut done = Vec::new();
-            // Contiguous shares: a commit's parent is usually its neighbour, so the
-            // parent's trees were just read as the neighbour's own and are in the cache.
-            let share = ids.len().div_ceil(workers);
-            for (i, id) in ids.iter().enumerate().skip(worker * share).take(share) {
-                if budget.exhausted() {
-                    break;
-                }
-                done.push((i, record(&repo, &mut differ, *id, spec)?));
+    type Share = Vec<(usize, Result<CommitRecord, GitError>)>;
+    let read_share = |repo: gix::Repository, worker: usize| -> Share {
+        let mut differ = Differ::new(&repo);
+        let mut done = Vec::new();
+        // Contiguous shares: a commit's parent is usually its neighbour, so the
+        // parent's trees were just read as the neighbour's own and are in the cache.
+        let share = ids.len().div_ceil(workers);
+        for (i, id) in ids.iter().enumerate().skip(worker * share).take(share) {
+            if budget.exhausted() {
+                break;
             }
-            Ok(done)
-        };
-    let mut records: Vec<(usize, CommitRecord)> = if workers == 1 {
-        read_share(repo.clone(), 0)?
+            done.push((i, record(&repo, &mut differ, *id, spec)));
+        }
+        done
+    };
+    let mut records: Share = if workers == 1 {
+        read_share(repo.clone(), 0)
     } else {
-        let shares: Vec<Result<_, GitError>> = std::thread::scope(|scope| {
+        let shares: Vec<Share> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|worker| {
                     let repo = repo.clone();
@@ -218,22 +225,20 @@ fn read_all(
                 .collect();
             handles
                 .into_iter()
-                .map(|h| {
+                .zip(0..)
+                .map(|(h, worker)| {
                     h.join().unwrap_or_else(|_| {
-                        Err(GitError::read("commits", &"a reader thread panicked"))
+                        let what = format!("the commits of reader {worker}");
+                        vec![(usize::MAX, Err(GitError::read(what, &"the reader thread panicked")))]
                     })
                 })
                 .collect()
         });
-        let mut all = Vec::with_capacity(ids.len());
-        for share in shares {
-            all.extend(share?);
-        }
-        all
+        shares.into_iter().flatten().collect()
     };
     records.sort_by_key(|(i, _)| *i);
     let complete = records.len() == ids.len();
-    Ok((records.into_iter().map(|(_, r)| r).collect(), complete))
+    (records.into_iter().map(|(_, r)| r).collect(), complete)
 }
 
 fn commit_seconds(repo: &gix::Repository, id: ObjectId) -> Result<i64, GitError> {

@@ -165,10 +165,17 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         truncated,
         interrupted,
         details_interrupted,
+        unreadable,
         shallow_cut,
     } = history;
 
     let skipped_edges = commits.iter().filter(|c| c.files.is_none()).count();
+    if let Some(first) = unreadable.first() {
+        partial_notes.push(format!(
+            "{} commit(s) could not be read and are left out, with the class facts; the first: {first}.",
+            unreadable.len()
+        ));
+    }
     history_notes(
         &HistoryNotes {
             shallow: info.shallow,
@@ -209,7 +216,11 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
     let counted = !interrupted && shallow_cut.is_none();
     let completeness = Completeness {
         counted,
-        classified: counted && !truncated && !details_interrupted && skipped_edges == 0,
+        classified: counted
+            && !truncated
+            && !details_interrupted
+            && unreadable.is_empty()
+            && skipped_edges == 0,
         tags: !tags.interrupted,
     };
     let in_span = |t: &TagRecord| t.time >= request.since && t.time <= request.until;

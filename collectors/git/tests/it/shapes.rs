@@ -193,3 +193,27 @@ fn discovery_finds_the_repository_around_a_directory() {
     assert_eq!(found.lookback_hours, 24);
     assert!(found.validate().is_empty());
 }
+
+#[tokio::test]
+async fn a_commit_whose_objects_are_missing_is_left_out_with_a_note() {
+    let repo = TestRepo::init();
+    repo.commit_file("dir/a.txt", "1\n", before(60));
+    repo.commit_file("dir/a.txt", "2\n", before(30));
+    // A damaged repository: one tree of the newest commit is gone.
+    let tree = repo.git(&["rev-parse", "HEAD:dir"]);
+    std::fs::remove_file(repo.path.join(".git/objects").join(&tree[..2]).join(&tree[2..])).unwrap();
+
+    let evidence = collect(&repo.path).await;
+    assert_eq!(evidence.status, Status::Partial);
+    assert!(
+        evidence
+            .notes
+            .iter()
+            .any(|n| n.starts_with("1 commit(s) could not be read and are left out")),
+        "{:?}",
+        evidence.notes
+    );
+    assert_eq!(fact(&evidence, "git.commits_in_lookback"), Some(json!(2)));
+    assert_eq!(fact(&evidence, "git.migrations_in_lookback"), None);
+    assert_eq!(evidence.data["commits"].as_array().unwrap().len(), 1);
+}
