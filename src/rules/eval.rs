@@ -389,6 +389,21 @@ impl<'a> Run<'a> {
             rules.push(m.rule.def.id.clone());
             push_unique(&mut counter_evidence, m.against.iter().map(|(_, r)| r.clone()));
         }
+        // Times from a source whose clock runs ahead are suspect: say so next to the
+        // hypothesis that rests on them (it does not change the score).
+        for record in
+            self.records.iter().filter(|r| evidence.iter().any(|e| e.file == r.evidence_path()))
+        {
+            let source = format!("{}/{}", record.kind, record.name);
+            if let Some(clock) =
+                self.timeline.clocks.iter().find(|c| c.source == source && c.skewed)
+            {
+                counter_evidence.push(format!(
+                    "the clock of {source} runs ahead of witness's: {} event(s) up to {} s after it was collected, so its times may be off",
+                    clock.future_events, clock.newest_event_offset_secs
+                ));
+            }
+        }
         let score = score(&weights, &counter);
         Hypothesis {
             id,
@@ -620,6 +635,26 @@ mod tests {
             Evidence::ok("k").fact("kubernetes.minutes_since_rollout", 12),
         )];
         assert_eq!(outcome(&run(&set, &records), "recent"), &Outcome::Fired);
+    }
+
+    #[test]
+    fn a_hypothesis_resting_on_a_skewed_clock_says_so() {
+        let set = rules(
+            &rule("busy", "host.cores > 1").replace("weight", "needs = [\"host.cores\"]\nweight"),
+        );
+        let at = Utc.with_ymd_and_hms(2025, 11, 19, 21, 0, 0).unwrap();
+        let ahead = Evidence::ok("x").fact("host.cores", 8).event(witness_collector::Event::new(
+            at + chrono::Duration::seconds(600),
+            "x",
+            "later",
+        ));
+        let e = run(&set, &[record("host", "h", ahead)]).evaluation;
+        assert_eq!(
+            e.hypotheses[0].counter_evidence,
+            vec![
+                "the clock of host/h runs ahead of witness's: 1 event(s) up to 600 s after it was collected, so its times may be off"
+            ]
+        );
     }
 
     #[test]
