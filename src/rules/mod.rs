@@ -12,7 +12,7 @@
 //! - [`eval`]: evaluating the conditions and ranking the hypotheses;
 //! - [`cli`]: `witness rules check` and `witness rules test`.
 
-mod cli;
+pub mod cli;
 pub mod eval;
 pub mod facts;
 pub mod rule;
