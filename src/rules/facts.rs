@@ -179,13 +179,13 @@ pub const KNOWN_FACTS: &[KnownFact] = &[
     fact("kubernetes.replicas", "int", Primary, Int, "spec.replicas"),
     fact("kubernetes.available_replicas", "int", Primary, Int, "status.availableReplicas"),
     fact("kubernetes.unavailable_replicas", "int", Primary, Int, "status.unavailableReplicas"),
-    fact("kubernetes.rollout_stuck", "bool", Or, Word, "ProgressDeadlineExceeded"),
+    fact("kubernetes.rollout_stuck", "bool", Primary, Word, "ProgressDeadlineExceeded"),
     fact("kubernetes.rollout_complete", "bool", Primary, Word, "rolled out"),
-    fact("kubernetes.restarts_in_window", "int", Sum, Int, "container restarts in the window"),
-    fact("kubernetes.oom_kills_in_window", "int", Sum, Int, "OOMKilled terminations"),
-    fact("kubernetes.crashloop_pods", "int", Sum, Int, "pods in CrashLoopBackOff"),
-    fact("kubernetes.not_ready_pods", "int", Sum, Int, "pods not Ready"),
-    fact("kubernetes.warning_events", "int", Sum, Int, "Warning events in the window"),
+    fact("kubernetes.restarts_in_window", "int", Primary, Int, "container restarts in the window"),
+    fact("kubernetes.oom_kills_in_window", "int", Primary, Int, "OOMKilled terminations"),
+    fact("kubernetes.crashloop_pods", "int", Primary, Int, "pods in CrashLoopBackOff"),
+    fact("kubernetes.not_ready_pods", "int", Primary, Int, "pods not Ready"),
+    fact("kubernetes.warning_events", "int", Primary, Int, "Warning events in the window"),
     fact("kubernetes.hpa_at_max", "bool", Primary, Word, "the HPA is at its ceiling"),
     fact("kubernetes.hpa_max_replicas", "int", Primary, Int, "the HPA's maxReplicas"),
     fact("kubernetes.hpa_desired_replicas", "int", Primary, Int, "the HPA's desiredReplicas"),
@@ -327,20 +327,38 @@ fn default_merge(value: &FactValue) -> Merge {
     }
 }
 
-/// The instance whose values [`Merge::Primary`] facts take: for `kubernetes`, the one with
-/// the most recent rollout at or before the anchor (the Deployment a rollback is about);
-/// for `postgres`, the one with the most blocked sessions (the server whose pids matter);
-/// otherwise, and on ties, the first in config order.
+/// The instance whose values [`Merge::Primary`] facts take. For `kubernetes`, every fact
+/// but `deployments_read` is `primary`, so that they all describe one Deployment — the one
+/// in the most trouble, scored as the collector scores the Deployments of one instance
+/// (rollout stuck 4; a rollout 0–60 min before the anchor 3; unavailable replicas,
+/// crash-looping pods and OOM kills 2 each; restarts and HPA at max 1 each), then the
+/// freshest rollout at or before the anchor. For `postgres`, the one with the most blocked
+/// sessions (the server whose pids matter). Otherwise, and on ties, the first in config
+/// order.
 pub fn primary_instance(kind: &str, indexes: &[usize], records: &[CollectorRecord]) -> usize {
     let number =
         |i: usize, name: &str| records[i].evidence.facts.get(name).and_then(|v| v.as_f64());
+    let truthy = |i: usize, name: &str| {
+        matches!(records[i].evidence.facts.get(name), Some(FactValue::Bool(true)))
+    };
+    let positive = |i: usize, name: &str| number(i, name).is_some_and(|n| n > 0.0);
     let best = match kind {
         "kubernetes" => indexes
             .iter()
-            .filter_map(|&i| number(i, "kubernetes.minutes_since_rollout").map(|m| (i, m)))
-            .filter(|(_, m)| *m >= 0.0)
-            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
-            .map(|(i, _)| i),
+            .map(|&i| {
+                let rollout = number(i, "kubernetes.minutes_since_rollout").filter(|m| *m >= 0.0);
+                let trouble = 4 * u32::from(truthy(i, "kubernetes.rollout_stuck"))
+                    + 3 * u32::from(rollout.is_some_and(|m| m <= 60.0))
+                    + 2 * u32::from(positive(i, "kubernetes.unavailable_replicas"))
+                    + 2 * u32::from(positive(i, "kubernetes.crashloop_pods"))
+                    + 2 * u32::from(positive(i, "kubernetes.oom_kills_in_window"))
+                    + u32::from(positive(i, "kubernetes.restarts_in_window"))
+                    + u32::from(truthy(i, "kubernetes.hpa_at_max"));
+                (i, trouble, rollout.unwrap_or(f64::INFINITY))
+            })
+            // Most trouble, then the freshest rollout, then config order.
+            .min_by(|a, b| b.1.cmp(&a.1).then(a.2.total_cmp(&b.2)).then(a.0.cmp(&b.0)))
+            .map(|(i, _, _)| i),
         "postgres" => indexes
             .iter()
             .filter_map(|&i| number(i, "postgres.blocked_sessions").map(|m| (i, m)))
@@ -536,6 +554,35 @@ mod tests {
         assert_eq!(set.get("kubernetes.deployment").unwrap().value, "fresh".into());
         // The fresh Deployment has no previous revision: another one's would be wrong.
         assert!(set.get("kubernetes.previous_revision").is_none());
+    }
+
+    #[test]
+    fn the_deployment_in_trouble_describes_kubernetes_even_with_an_older_rollout() {
+        let records = vec![
+            record(
+                "kubernetes",
+                "calm",
+                Evidence::ok("calm")
+                    .fact("kubernetes.deployment", "calm")
+                    .fact("kubernetes.minutes_since_rollout", 5.0)
+                    .fact("kubernetes.crashloop_pods", 0),
+            ),
+            record(
+                "kubernetes",
+                "sick",
+                Evidence::ok("sick")
+                    .fact("kubernetes.deployment", "sick")
+                    .fact("kubernetes.minutes_since_rollout", 40.0)
+                    .fact("kubernetes.crashloop_pods", 3)
+                    .fact("kubernetes.rollout_stuck", true),
+            ),
+        ];
+        let set = FactSet::of(&records);
+        assert_eq!(set.get("kubernetes.deployment").unwrap().value, "sick".into());
+        assert_eq!(
+            set.get("kubernetes.crashloop_pods").unwrap(),
+            &Merged { value: 3.into(), from: vec![1] }
+        );
     }
 
     #[test]
