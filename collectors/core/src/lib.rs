@@ -8,6 +8,7 @@ mod collector;
 mod context;
 mod evidence;
 pub mod secret;
+pub mod shell;
 pub mod time;
 
 pub use collector::{CollectError, Collector, CollectorConfig, ConfigProblem};
