@@ -5,7 +5,7 @@
 //! property that healthy evidence unrelated to the cause never changes the top
 //! recommendation, and the `witness rules check` / `rules test` commands.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::Duration;
 use proptest::prelude::*;
@@ -15,6 +15,7 @@ use witness::timeline::{self, EvidenceRef, Timeline};
 use witness::trigger::Trigger;
 use witness_collector::{Evidence, Window};
 
+use crate::util::scenario::{self, SCENARIOS, load};
 use crate::util::{text, witness};
 
 struct Scenario {
@@ -23,34 +24,8 @@ struct Scenario {
     evaluation: Evaluation,
 }
 
-fn scenario_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scenarios").join(name)
-}
-
-fn load(name: &str) -> (Trigger, Vec<CollectorRecord>) {
-    let dir = scenario_dir(name);
-    let trigger: Trigger =
-        serde_json::from_slice(&std::fs::read(dir.join("trigger.json")).unwrap()).unwrap();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("evidence"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    let records = files
-        .iter()
-        .map(|f| {
-            serde_json::from_slice(&std::fs::read(f).unwrap())
-                .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
-        })
-        .collect();
-    (trigger, records)
-}
-
 fn evaluate(trigger: &Trigger, records: Vec<CollectorRecord>) -> Scenario {
-    let anchor = trigger.starts_at;
-    let window = Window::new(anchor - Duration::minutes(30), anchor + Duration::minutes(1));
-    let timeline = timeline::build(trigger, anchor, window, &records);
+    let timeline = timeline::build(trigger, trigger.starts_at, scenario::window(trigger), &records);
     let evaluation = rules::evaluate(&RulesConfig::default(), &records, &timeline);
     Scenario { records, timeline, evaluation }
 }
@@ -409,17 +384,6 @@ fn healthy_record() -> impl Strategy<Value = CollectorRecord> {
         }
     })
 }
-
-const SCENARIOS: &[&str] = &[
-    "bad_deploy",
-    "migration",
-    "saturation_hpa",
-    "saturation_host",
-    "lock_contention",
-    "vendor_outage",
-    "crash_loop",
-    "nothing_abnormal",
-];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
