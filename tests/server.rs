@@ -207,10 +207,14 @@ impl InProcess {
     /// Starts with [`config_text`] plus `extra` under `[server]`. Secrets come from the
     /// environment, set once for the whole test binary.
     pub async fn start(extra: &str) -> Self {
+        Self::start_with(|dir| config_text(dir, extra)).await
+    }
+
+    /// Starts with the config `text(dir)` makes for the temporary directory `dir`.
+    pub async fn start_with(text: impl FnOnce(&Path) -> String) -> Self {
         set_test_env();
         let dir = tempfile::tempdir().unwrap();
-        let text = config_text(dir.path(), extra);
-        let path = write_config(dir.path(), &text);
+        let path = write_config(dir.path(), &text(dir.path()));
         let config = witness::config::WitnessConfig::load(&path).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -198,6 +198,20 @@ async fn same_incident_joins_resolved_never_starts_and_redeliveries_are_idempote
         (sealed_bundles(&store).len() == 2).then_some(())
     })
     .await;
+    let sealed = sealed_bundles(&store).into_iter().find(|b| b.ends_with(&bundle)).unwrap();
+    let joined_fps: Vec<Value> = trigger_of(&sealed)["joined"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|j| j["fingerprint"].clone())
+        .collect();
+    if joined["alerts"][0]["action"] == "joined" {
+        assert!(
+            joined_fps.contains(&json!("f2")),
+            "a joined alert is in the run's trigger: {joined_fps:?}"
+        );
+    }
     let after = post(am_body("f1", "firing", "2025-11-19T21:02:00Z", "g1"), None).await;
     assert_eq!(
         after["alerts"][0]["action"], "deduplicated",

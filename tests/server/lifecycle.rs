@@ -132,3 +132,55 @@ async fn sigterm_drains_finishes_the_run_and_exits() {
     );
     assert!(daemon.logs().contains("\"bundle\":\""), "runs log in a span with the bundle id");
 }
+
+#[tokio::test]
+async fn retention_keeps_the_newest_bundles_and_the_flight_recorder_follows_rotated_logs() {
+    let server = InProcess::start_with(|dir| {
+        let log = dir.join("app.log");
+        std::fs::write(&log, "booting\n").unwrap();
+        config_text(dir, &format!("recorder = {{ log_files = [{log:?}] }}"))
+            .replace("[store]\n", "[store]\nmax_bundles = 2\n")
+    })
+    .await;
+    let log = server.dir.path().join("app.log");
+    // The app logs, then its log is rotated away and a new one started.
+    std::fs::write(&log, "booting\nERROR before the rotation\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::rename(&log, server.dir.path().join("app.log.1")).unwrap();
+    std::fs::write(&log, "ERROR after the rotation\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let c = client();
+    let store = server.store();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = post_json(
+            &c,
+            &server.url("/hooks/generic"),
+            json!({"title": format!("alert {i}")}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+        ids.push(r.json::<Value>().await.unwrap()["bundles"][0].as_str().unwrap().to_owned());
+        let id = ids[i].clone();
+        wait_for(Duration::from_secs(30), "the run", async || {
+            sealed_bundles(&store).iter().any(|b| b.ends_with(&id)).then_some(())
+        })
+        .await;
+    }
+    let kept = wait_for(Duration::from_secs(10), "retention to remove the oldest", async || {
+        let kept = sealed_bundles(&store);
+        (kept.len() == 2).then_some(kept)
+    })
+    .await;
+    assert!(!kept.iter().any(|b| b.ends_with(&ids[0])), "the oldest went first: {kept:?}");
+
+    let newest = kept.iter().find(|b| b.ends_with(&ids[2])).unwrap();
+    let recorded =
+        std::fs::read_to_string(newest.join("flight-recorder/logs/0-app.log.log")).unwrap();
+    assert!(recorded.contains("ERROR before the rotation"), "{recorded}");
+    assert!(recorded.contains("ERROR after the rotation"), "{recorded}");
+    assert!(recorded.contains("was rotated"), "{recorded}");
+    server.stop().await;
+}
