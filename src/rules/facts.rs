@@ -292,7 +292,10 @@ impl FactSet {
                 .iter()
                 .filter_map(|&i| records[i].evidence.facts.get(name).map(|v| (i, v)))
                 .collect();
-            let merge = known(name).map_or_else(|| default_merge(values[0].1), |f| f.merge);
+            // A fact named for another kind than its collector's (`host.x` from a `logs`
+            // instance) is not that kind's: only the kind's own instances count.
+            let Some((_, first)) = values.first() else { continue };
+            let merge = known(name).map_or_else(|| default_merge(first), |f| f.merge);
             let primary = set.primary.get(kind).copied();
             if let Some(merged) = merge_values(merge, &values, primary) {
                 set.merged.insert(name.clone(), merged);
@@ -583,6 +586,17 @@ mod tests {
             set.get("kubernetes.crashloop_pods").unwrap(),
             &Merged { value: 3.into(), from: vec![1] }
         );
+    }
+
+    #[test]
+    fn a_fact_named_for_another_kind_is_ignored() {
+        let records = vec![
+            record("host", "h", Evidence::ok("h").fact("host.cores", 8)),
+            record("logs", "l", Evidence::ok("l").fact("host.cpu_saturated", true)),
+        ];
+        let set = FactSet::of(&records);
+        assert!(set.get("host.cpu_saturated").is_none());
+        assert_eq!(set.get("host.cores").unwrap().value, 8.into());
     }
 
     #[test]
