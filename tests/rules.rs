@@ -9,11 +9,12 @@ use std::path::Path;
 
 use chrono::Duration;
 use proptest::prelude::*;
+use witness::rules::facts::KNOWN_FACTS;
 use witness::rules::{self, Evaluation, Hypothesis, Likelihood, Recommendation, RulesConfig};
 use witness::run::CollectorRecord;
 use witness::timeline::{self, EvidenceRef, Timeline};
 use witness::trigger::Trigger;
-use witness_collector::{Evidence, Window};
+use witness_collector::{Evidence, FactValue, Window};
 
 use crate::util::scenario::{self, SCENARIOS, load};
 use crate::util::{text, witness};
@@ -404,6 +405,70 @@ proptest! {
             (&a.id, a.recommendation, a.commands.first()),
             "{}: {:#?}", scenario, a
         );
+    }
+}
+
+/// Any fact value under any documented (or made-up) name, from any kind of collector.
+fn arbitrary_record() -> impl Strategy<Value = CollectorRecord> {
+    let value = prop_oneof![
+        any::<bool>().prop_map(FactValue::from),
+        any::<i64>().prop_map(FactValue::from),
+        any::<f64>().prop_map(FactValue::from),
+        ".{0,20}".prop_map(FactValue::from),
+        prop::collection::vec(".{0,12}", 0..4).prop_map(FactValue::from),
+        prop::collection::vec(any::<i64>(), 0..4).prop_map(FactValue::from),
+    ];
+    let known: Vec<&'static str> = KNOWN_FACTS.iter().map(|f| f.name).collect();
+    let name = prop_oneof![
+        prop::sample::select(known).prop_map(str::to_owned),
+        "[a-z_]{1,8}\\.[a-z_.~/]{0,8}"
+    ];
+    let kind = prop::sample::select(vec![
+        "logs",
+        "http",
+        "postgres",
+        "kubernetes",
+        "status_page",
+        "git",
+        "host",
+        "other",
+    ]);
+    (kind, "[a-z0-9-]{1,6}", prop::collection::btree_map(name, value, 0..12)).prop_map(
+        |(kind, name, facts)| {
+            let at = chrono::DateTime::parse_from_rfc3339("2025-11-19T21:01:00Z").unwrap().to_utc();
+            let mut evidence = Evidence::ok("anything");
+            evidence.facts = facts;
+            CollectorRecord {
+                kind: kind.to_owned(),
+                name,
+                started_at: at,
+                finished_at: at,
+                duration_ms: 1,
+                error: None,
+                evidence,
+            }
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Evidence is input from systems in trouble: whatever it holds, evaluating it never
+    /// panics, always ranks something, and every command line is one plain command whose
+    /// values passed their checks.
+    #[test]
+    fn any_evidence_evaluates_to_claims_that_rest_on_it(
+        records in prop::collection::vec(arbitrary_record(), 0..6),
+    ) {
+        let (trigger, _) = load("nothing_abnormal");
+        let s = evaluate(&trigger, records);
+        assert_every_claim_rests_on_evidence("arbitrary evidence", &s);
+        for h in &s.evaluation.hypotheses {
+            for c in &h.commands {
+                prop_assert!(!c.contains('\n') && !c.contains('`') && !c.contains("$("), "{}", c);
+            }
+        }
     }
 }
 
