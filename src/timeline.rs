@@ -346,6 +346,30 @@ mod tests {
         assert_eq!(titles, vec![("T-10m", "logs/b"), ("T-1m", "logs/a"), ("T+0s", "trigger")]);
     }
 
+    proptest::proptest! {
+        /// Folding loses no event and keeps the timeline in time order.
+        #[test]
+        fn folding_keeps_every_event_and_the_order(
+            events in proptest::collection::vec((-3600i64..600, 0usize..3, proptest::option::of(0usize..3)), 0..200),
+        ) {
+            let mut evidence = Evidence::ok("x");
+            for (secs, kind, signature) in &events {
+                let mut e = Event::new(at(*secs), format!("k{kind}"), "t");
+                if let Some(sig) = signature {
+                    e = e.signature(format!("s{sig}"));
+                }
+                evidence = evidence.event(e);
+            }
+            let t = timeline(&[record("app", evidence, at(60))]);
+            let counted: u64 = t.entries.iter().filter(|e| e.source != "trigger").map(|e| e.count).sum();
+            proptest::prop_assert_eq!(counted, events.len() as u64);
+            proptest::prop_assert!(t.entries.windows(2).all(|w| w[0].time <= w[1].time));
+            for e in &t.entries {
+                proptest::prop_assert!(e.until.is_none_or(|u| u >= e.time));
+            }
+        }
+    }
+
     #[test]
     fn a_source_with_events_after_its_collection_is_flagged_as_skewed() {
         let ahead = Evidence::ok("ahead")
