@@ -293,3 +293,54 @@ async fn manual_collect_over_http_seals_a_bundle_with_labels() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn grafana_bodies_with_basic_auth_on_either_hook() {
+    let server = InProcess::start_with(|dir| {
+        super::config_text(dir, "").replace(
+            "bearer_token_env = \"WITNESS_TEST_TOKEN\"",
+            "basic_username = \"grafana\"\nbasic_password_env = \"WITNESS_TEST_TOKEN\"",
+        )
+    })
+    .await;
+    let c = client();
+    let body = am_body("9c1f6c2b1e0d7a55", "firing", T0, "graf").replace(
+        "\"version\":\"4\"",
+        "\"version\":\"1\",\"state\":\"alerting\",\"orgId\":1,\"title\":\"[FIRING:1] HighLatency\"",
+    );
+    let send = |path: &str, password: &str| {
+        c.post(server.url(path))
+            .basic_auth("grafana", Some(password))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(send("/hooks/grafana", "wrong").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let r = post_json(&c, &server.url("/hooks/grafana"), body.clone()).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "a bearer token is not the configured basic auth"
+    );
+    let r = send("/hooks/grafana", TOKEN).await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let bundle = r.json::<Value>().await.unwrap()["bundles"][0].as_str().unwrap().to_owned();
+    let r = send("/hooks/alertmanager", TOKEN).await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(
+        answer["bundles"][0],
+        bundle.as_str(),
+        "the same Grafana alert on the other hook joins"
+    );
+
+    let store = server.store();
+    let sealed = wait_for(Duration::from_secs(30), "the Grafana run", async || {
+        sealed_bundles(&store).into_iter().find(|b| b.ends_with(&bundle))
+    })
+    .await;
+    let trigger = trigger_of(&sealed);
+    assert_eq!(trigger["source"], "grafana");
+    assert_eq!(trigger["fingerprint"], "9c1f6c2b1e0d7a55");
+    server.stop().await;
+}
