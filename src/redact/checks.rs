@@ -15,6 +15,29 @@ pub(super) fn card_number(text: &str, range: Range<usize>) -> bool {
     network_accepts(&digits) && luhn(&digits)
 }
 
+/// Whether `text` has 13 or more digits in a row, single spaces or dashes between them
+/// allowed: the least a card number needs. A byte loop, so text without one skips the
+/// card pattern entirely.
+pub(super) fn has_card_length_digit_run(text: &str) -> bool {
+    let mut run = 0;
+    let mut after_separator = false;
+    for b in text.bytes() {
+        if b.is_ascii_digit() {
+            run += 1;
+            if run >= 13 {
+                return true;
+            }
+            after_separator = false;
+        } else if (b == b' ' || b == b'-') && run > 0 && !after_separator {
+            after_separator = true;
+        } else {
+            run = 0;
+            after_separator = false;
+        }
+    }
+    false
+}
+
 /// A match with a `.` and a digit on either side is a piece of `0.4111...` or `1.2.3.4.5`.
 fn part_of_decimal(text: &str, range: &Range<usize>) -> bool {
     let bytes = text.as_bytes();
@@ -132,6 +155,16 @@ mod tests {
         }
         let float = "ratio 0.4111111111111111";
         assert!(!card_number(float, 8..float.len()));
+    }
+
+    #[test]
+    fn the_digit_run_gate_opens_for_every_printed_card_form() {
+        for text in ["x 4111111111111111 y", "4111 1111 1111 1111", "3400-000000-00009"] {
+            assert!(has_card_length_digit_run(text), "{text}");
+        }
+        for text in ["2025-11-19T21:00:00.123Z pid=4242", "12  345678901234", "123456789012"] {
+            assert!(!has_card_length_digit_run(text), "{text}");
+        }
     }
 
     #[test]

@@ -15,8 +15,10 @@
 //! `dbPassword`, `Authorization`, or the `value` of a `{"name": "DB_PASSWORD", ...}` pair)
 //! is replaced whole.
 //!
-//! Cost: clean text costs one pass of a `RegexSet` over all rules plus one Aho-Corasick
-//! pass for the literals; only rules that matched run again, to find what to replace.
+//! Cost: clean text costs one Aho-Corasick pass for the rules' keywords (`password`,
+//! `bearer`, `-----begin`, `ghp_`, ...), one for the literals, and a byte loop looking for
+//! a run of 13 digits (card numbers); only rules whose keywords occur run their patterns
+//! (IP addresses, when asked for, always run theirs).
 //! Redaction is idempotent: tokens are never matched again.
 
 mod checks;
@@ -34,8 +36,9 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::{LazyLock, Mutex};
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use hmac::{Hmac, Mac};
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::Regex;
 use serde::Deserialize;
 use sha2::Sha256;
 
@@ -106,8 +109,8 @@ impl RedactionConfig {
 /// A redaction engine for one bundle.
 pub struct Redactor {
     rules: Vec<Rule>,
-    /// Every rule's pattern, for the one-pass check of which rules can match at all.
-    prefilter: RegexSet,
+    /// Which rules need to run on a text, from one pass over it.
+    prefilter: Prefilter,
     literals: Literals,
     normalize_query_literals: bool,
     key: [u8; 32],
@@ -131,10 +134,7 @@ impl Redactor {
         for pattern in &config.patterns {
             rules.push(Rule::custom(Regex::new(pattern)?));
         }
-        let prefilter = RegexSetBuilder::new(rules.iter().map(|r| r.regex.as_str()))
-            .size_limit(64 << 20)
-            .dfa_size_limit(64 << 20)
-            .build()?;
+        let prefilter = Prefilter::new(&rules);
         Ok(Self {
             rules,
             prefilter,
@@ -170,9 +170,8 @@ impl Redactor {
         if let Some(replaced) = self.splice(&out, "literal", self.literals.find(&out)) {
             out = Cow::Owned(replaced);
         }
-        let matched = self.prefilter.matches(&out);
-        for index in matched.iter() {
-            let rule = &self.rules[index];
+        let candidates = self.prefilter.candidates(&out);
+        for (rule, _) in self.rules.iter().zip(candidates).filter(|(_, run)| *run) {
             let found = rule.secrets(&out).map(|range| (range.clone(), &out[range]));
             if let Some(replaced) = self.splice(&out, rule.id, found) {
                 out = Cow::Owned(replaced);
@@ -229,6 +228,64 @@ impl Redactor {
     /// How many values each rule replaced so far.
     pub fn counts(&self) -> BTreeMap<String, u64> {
         self.counts.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Which rules can match a text at all, from one pass over it: a rule runs when one of its
+/// keywords occurs (ASCII, any case), and rules without keywords always run.
+struct Prefilter {
+    matcher: AhoCorasick,
+    /// For each keyword, the rules it lets run.
+    owners: Vec<Vec<usize>>,
+    always: Vec<bool>,
+    gates: Vec<Option<fn(&str) -> bool>>,
+}
+
+impl Prefilter {
+    fn new(rules: &[Rule]) -> Self {
+        let mut keywords: Vec<&str> = Vec::new();
+        let mut owners: Vec<Vec<usize>> = Vec::new();
+        for (index, rule) in rules.iter().enumerate() {
+            for keyword in rule.keywords {
+                match keywords.iter().position(|k| k == keyword) {
+                    Some(at) => owners[at].push(index),
+                    None => {
+                        keywords.push(keyword);
+                        owners.push(vec![index]);
+                    }
+                }
+            }
+        }
+        let matcher = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .expect("a few short keywords always build");
+        let always = rules.iter().map(|r| r.keywords.is_empty() && r.gate.is_none()).collect();
+        let gates = rules.iter().map(|r| r.gate).collect();
+        Self { matcher, owners, always, gates }
+    }
+
+    fn candidates(&self, text: &str) -> Vec<bool> {
+        let mut run = self.always.clone();
+        for (run, gate) in run.iter_mut().zip(&self.gates) {
+            if let Some(gate) = gate {
+                *run = gate(text);
+            }
+        }
+        let mut missing = run.iter().filter(|r| !**r).count();
+        for found in self.matcher.find_overlapping_iter(text) {
+            for &rule in &self.owners[found.pattern().as_usize()] {
+                if !run[rule] {
+                    run[rule] = true;
+                    missing -= 1;
+                }
+            }
+            if missing == 0 {
+                break;
+            }
+        }
+        run
     }
 }
 

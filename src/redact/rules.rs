@@ -71,7 +71,51 @@ pub(super) struct Rule {
     pub regex: Regex,
     secret_groups: Vec<usize>,
     check: Option<Check>,
+    /// Words (ASCII, any case) every match contains; none for rules that must always run.
+    pub keywords: &'static [&'static str],
+    /// For a rule without keywords, a quick scan that is true whenever the rule can match.
+    pub gate: Option<fn(&str) -> bool>,
 }
+
+/// For each rule id, words every one of its matches contains. They let one Aho-Corasick
+/// pass tell which rules need to run on a text at all, so clean text costs one pass.
+const KEYWORDS: &[(&str, &[&str])] = &[
+    ("private_key", &["-----begin"]),
+    ("jwt", &["eyj"]),
+    ("url_credentials", &["://"]),
+    ("aws_access_key_id", &["a3t", "akia", "asia", "abia", "acca"]),
+    ("aws_secret_access_key", &["secret"]),
+    ("gcp_service_account", &["private_key_id"]),
+    ("gcp_api_key", &["aiza"]),
+    ("azure_connection_string", &["accountkey=", "sharedaccesskey=", "sharedsecretvalue=", "sig="]),
+    ("github_token", &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"]),
+    (
+        "gitlab_token",
+        &[
+            "glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glimt-", "gloas-", "glsoat-",
+            "glffct-", "glft-", "glagent-",
+        ],
+    ),
+    ("slack_token", &["xox", "xapp-", "hooks.slack.com"]),
+    ("stripe_key", &["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"]),
+    ("http_header", &["authorization", "cookie", "x-api-key", "x-auth-token"]),
+    ("bearer_token", &["bearer"]),
+    (
+        "key_value_secret",
+        &[
+            "password",
+            "passwd",
+            "pwd",
+            "secret",
+            "token",
+            "apikey",
+            "api_key",
+            "api-key",
+            "identified",
+        ],
+    ),
+    ("email", &["@"]),
+];
 
 impl Rule {
     fn new(id: &'static str, pattern: &str, check: Option<Check>) -> Self {
@@ -87,7 +131,10 @@ impl Rule {
             .filter(|(_, name)| name.is_some_and(|n| n.starts_with("secret")))
             .map(|(i, _)| i)
             .collect();
-        Self { id, regex, secret_groups, check }
+        let keywords = KEYWORDS.iter().find(|(k, _)| *k == id).map_or(&[][..], |(_, w)| *w);
+        let gate =
+            (id == "credit_card").then_some(checks::has_card_length_digit_run as fn(&str) -> bool);
+        Self { id, regex, secret_groups, check, keywords, gate }
     }
 
     /// A rule for a configured pattern: its group `secret` when it has one, else the
@@ -97,24 +144,23 @@ impl Rule {
     }
 
     /// The ranges of `text` this rule would replace.
-    pub fn secrets<'t>(&'t self, text: &'t str) -> impl Iterator<Item = Range<usize>> + 't {
-        self.regex.captures_iter(text).filter_map(move |caps| {
-            let whole = caps.get(0)?;
-            if let Some(check) = self.check
-                && !check(text, whole.range())
-            {
-                return None;
-            }
-            let secret = if self.secret_groups.is_empty() {
-                whole
-            } else {
-                self.secret_groups.iter().find_map(|i| caps.get(*i))?
-            };
+    pub fn secrets<'t>(&'t self, text: &'t str) -> Box<dyn Iterator<Item = Range<usize>> + 't> {
+        let checked = move |whole: Range<usize>| match self.check {
+            Some(check) => check(text, whole.clone()).then_some(whole),
+            None => Some(whole),
+        };
+        if self.secret_groups.is_empty() {
+            // The whole match is the secret: no need for the slower capture search.
+            return Box::new(self.regex.find_iter(text).filter_map(move |m| checked(m.range())));
+        }
+        Box::new(self.regex.captures_iter(text).filter_map(move |caps| {
+            checked(caps.get(0)?.range())?;
+            let secret = self.secret_groups.iter().find_map(|i| caps.get(*i))?;
             // A value read to the end of a line keeps its trailing blanks outside.
             let trimmed = secret.as_str().trim_end_matches([' ', '\t']);
             let range = secret.start()..secret.start() + trimmed.len();
             (!range.is_empty()).then_some(range)
-        })
+        }))
     }
 }
 
@@ -125,12 +171,12 @@ macro_rules! b {
     };
 }
 
-/// An optional quote after a key or before a value, possibly JSON-escaped inside text
-/// (`{\"password\":\"x\"}` in a log line) or an HTML entity (the HTML report escapes
-/// evidence before it is redacted).
+/// An optional quote after a key or before a value: plain, JSON-escaped once or more
+/// (`{\"password\":\"x\"}` in a log line, inside a container's JSON log), or an HTML
+/// entity (the HTML report escapes evidence before it is redacted).
 macro_rules! q {
     () => {
-        r#"(?:\\?["']|&quot;|&#0*3[49];|&#x0*2[27];|&apos;)?"#
+        r#"(?:\\*(?:["']|&quot;|&#0*3[49];|&#x0*2[27];|&apos;))?"#
     };
 }
 
@@ -148,7 +194,7 @@ macro_rules! value {
     () => {
         concat!(
             r#"(?:(?:bearer|basic|token)\s+)?"#,
-            r#"(?:"(?P<secret1>(?:[^"\\\r\n]|\\[^\r\n])+)"|\\"(?P<secret2>(?:[^"\\\r\n]|\\[^"\r\n])+)\\"|'(?P<secret3>[^'\r\n]+)'|&quot;(?P<secret5>[^&\r\n]+)&quot;|&#39;(?P<secret6>[^&\r\n]+)&#39;|(?P<secret4>[^\s"'&,;<>\\]+))"#,
+            r#"(?:"(?P<secret1>(?:[^"\\\r\n]|\\[^\r\n])+)"|\\+"(?P<secret2>(?:[^"\\\r\n]|\\+[^"\\\r\n])+)\\+"|'(?P<secret3>[^'\r\n]+)'|\\*&quot;(?P<secret5>[^&\r\n\\]+)\\*&quot;|\\*&#39;(?P<secret6>[^&\r\n\\]+)\\*&#39;|(?P<secret4>[^\s"'&,;<>\\]+))"#,
         )
     };
 }
@@ -179,7 +225,13 @@ static BUILTIN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         Rule::new(
             "aws_secret_access_key",
-            r"(?i)secret[_-]?(?:access[_-]?)?key[^A-Za-z0-9/+\r\n]{1,6}(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
+            concat!(
+                r"(?i)secret[_-]?(?:access[_-]?)?key",
+                q!(),
+                r"\s*(?:=>|=&gt;|[:=])\s*",
+                q!(),
+                r"(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"
+            ),
             None,
         ),
         Rule::new(
@@ -196,7 +248,7 @@ static BUILTIN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         Rule::new("gcp_api_key", concat!(b!(), r"AIza[0-9A-Za-z_-]{35}"), None),
         Rule::new(
             "azure_connection_string",
-            r"(?i)(?:(?-u:\b)(?:AccountKey|SharedAccessKey|SharedSecretValue)=(?P<secret1>[A-Za-z0-9+/=]{16,})|[?&]sig=(?P<secret2>[A-Za-z0-9%+/=]{16,}))",
+            r"(?i)(?:(?-u:\b)(?:AccountKey|SharedAccessKey|SharedSecretValue)=(?P<secret1>[A-Za-z0-9+/=]{16,})|[?&;]sig=(?P<secret2>[A-Za-z0-9%+/=]{16,}))",
             None,
         ),
         Rule::new(
@@ -250,7 +302,7 @@ static BUILTIN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 secret_words!(),
                 r"(?:[_-]?(?:access[_-]?)?key)?",
                 q!(),
-                r"\s*(?:=>|[:=])\s*",
+                r"\s*(?:=>|=&gt;|[:=])\s*",
                 value!()
             ),
             None,

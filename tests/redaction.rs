@@ -1,0 +1,730 @@
+//! Redaction as a user relies on it: secrets of every kind the built-in rules know,
+//! seeded into log lines, JSON evidence, query strings, headers, the trigger's payload and
+//! the reports, never reach any byte of a sealed bundle or its `.tar.gz`; the same secret
+//! gets the same token across files; the manifest counts per rule and never holds a value;
+//! redacting twice changes nothing more; and ordinary evidence (the corpus in
+//! `tests/data/redaction/ordinary.txt`) comes through byte for byte.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use chrono::{TimeZone, Utc};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use witness::bundle::manifest::{CollectorEntry, TriggerSummary};
+use witness::bundle::writer::{self, BundleDraft, Content, DraftFile};
+use witness::redact::{RedactionConfig, Redactor, normalize_sql_literals};
+use witness_collector::{Status, Window};
+
+use crate::util::{files_under, make_writable};
+
+/// The ordinary-evidence corpus, one line per entry.
+fn ordinary_lines() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/redaction/ordinary.txt");
+    std::fs::read_to_string(path).unwrap().lines().map(str::to_owned).collect()
+}
+
+fn all_rules() -> RedactionConfig {
+    RedactionConfig { emails: true, ip_addresses: true, ..RedactionConfig::default() }
+}
+
+/// A secret as it is seeded: how it reads in a line of text, how it sits in JSON, and the
+/// substrings that must not survive.
+#[derive(Debug, Clone)]
+struct Seeded {
+    kind: &'static str,
+    text: String,
+    json: Value,
+    needles: Vec<String>,
+}
+
+impl Seeded {
+    fn new(kind: &'static str, text: String, json: Value, needles: Vec<String>) -> Self {
+        Self { kind, text, json, needles }
+    }
+}
+
+fn alnum(len: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![b'a'..=b'z', b'A'..=b'Z', b'0'..=b'9'].prop_map(char::from),
+        len,
+    )
+    .prop_map(|c| c.into_iter().collect())
+}
+
+fn from_alphabet(
+    alphabet: &'static str,
+    len: std::ops::RangeInclusive<usize>,
+) -> impl Strategy<Value = String> {
+    let chars: Vec<char> = alphabet.chars().collect();
+    proptest::collection::vec(proptest::sample::select(chars), len)
+        .prop_map(|c| c.into_iter().collect())
+}
+
+/// Mixed case, as keys arrive from different systems.
+fn recase(key: &str, how: u8) -> String {
+    match how % 3 {
+        0 => key.to_owned(),
+        1 => key.to_ascii_uppercase(),
+        _ => key
+            .char_indices()
+            .map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c })
+            .collect(),
+    }
+}
+
+const B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64URL: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn url_credentials() -> impl Strategy<Value = Seeded> {
+    (
+        proptest::sample::select(vec![
+            "postgres",
+            "postgresql",
+            "mysql",
+            "redis",
+            "amqps",
+            "https",
+            "mongodb+srv",
+        ]),
+        "[a-z]{3,8}",
+        from_alphabet(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*~_.-",
+            12..=24,
+        ),
+    )
+        .prop_map(|(scheme, user, password)| {
+            let url =
+                format!("{scheme}://{user}:{password}@db-1.internal:5432/app?sslmode=require");
+            Seeded::new("url_credentials", url.clone(), json!({ "dsn": url }), vec![password])
+        })
+}
+
+fn key_value() -> impl Strategy<Value = Seeded> {
+    (
+        proptest::sample::select(vec![
+            "password",
+            "passwd",
+            "pwd",
+            "secret",
+            "token",
+            "api_key",
+            "apikey",
+            "db_password",
+            "client_secret",
+            "access_token",
+            "PGPASSWORD",
+            "refresh_token",
+            "x-api-key",
+        ]),
+        any::<u8>(),
+        from_alphabet(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_.:-",
+            12..=28,
+        ),
+        0u8..6,
+    )
+        .prop_map(|(key, case, value, form)| {
+            let key = recase(key, case);
+            let text = match form {
+                0 => format!("{key}={value}"),
+                1 => format!("{key}: {value}"),
+                2 => format!("\"{key}\": \"{value}\""),
+                3 => format!("{key}='{value}'"),
+                4 => format!("GET /oauth/callback?state=xyz&{key}={value}&page=2 HTTP/1.1"),
+                _ => format!("{{\\\"{key}\\\":\\\"{value}\\\"}}"),
+            };
+            Seeded::new("key_value_secret", text, json!({ key: value }), vec![value])
+        })
+}
+
+fn header() -> impl Strategy<Value = Seeded> {
+    (
+        proptest::sample::select(vec![
+            "Authorization",
+            "authorization",
+            "Proxy-Authorization",
+            "Cookie",
+            "Set-Cookie",
+            "X-Api-Key",
+            "x-api-key",
+            "X-Auth-Token",
+        ]),
+        proptest::sample::select(vec!["Bearer ", "Basic ", "token ", ""]),
+        from_alphabet(B64, 16..=40),
+    )
+        .prop_map(|(name, scheme, value)| {
+            let header_value = if name.ends_with("ookie") {
+                format!("session={value}; theme=dark")
+            } else {
+                format!("{scheme}{value}")
+            };
+            Seeded::new(
+                "http_header",
+                format!("{name}: {header_value}"),
+                json!({ "headers": { name: header_value } }),
+                vec![value],
+            )
+        })
+}
+
+fn bearer() -> impl Strategy<Value = Seeded> {
+    from_alphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~+/-", 20..=48)
+        .prop_map(|token| {
+            let text = format!("calling upstream with bearer {token} failed");
+            Seeded::new("bearer_token", text.clone(), json!({ "note": text }), vec![token])
+        })
+}
+
+fn jwt() -> impl Strategy<Value = Seeded> {
+    (from_alphabet(B64URL, 16..=60), from_alphabet(B64URL, 20..=43)).prop_map(|(payload, sig)| {
+        let payload = format!("eyJ{payload}");
+        let token = format!("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.{payload}.{sig}");
+        Seeded::new(
+            "jwt",
+            format!("session jwt={token}"),
+            json!({ "id_token_hint": token }),
+            vec![payload, sig],
+        )
+    })
+}
+
+fn pem_block(label: &str, lines: &[String], cut: bool) -> String {
+    let mut block = format!("-----BEGIN {label}PRIVATE KEY-----\n{}\n", lines.join("\n"));
+    if !cut {
+        block.push_str(&format!("-----END {label}PRIVATE KEY-----"));
+    }
+    block
+}
+
+fn private_key() -> impl Strategy<Value = Seeded> {
+    (
+        proptest::sample::select(vec!["", "RSA ", "EC ", "OPENSSH ", "ENCRYPTED "]),
+        proptest::collection::vec(from_alphabet(B64, 64..=64), 2..6),
+        any::<bool>(),
+    )
+        .prop_map(|(label, lines, cut)| {
+            let block = pem_block(label, &lines, cut);
+            Seeded::new("private_key", block.clone(), json!({ "tls": { "key_pem": block } }), lines)
+        })
+}
+
+fn aws() -> impl Strategy<Value = Seeded> {
+    (
+        from_alphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16..=16),
+        from_alphabet(B64, 40..=40),
+        0u8..4,
+    )
+        .prop_map(|(id, secret, form)| {
+            let id = format!("AKIA{id}");
+            let text = match form {
+                0 => format!("aws_access_key_id={id} aws_secret_access_key={secret}"),
+                1 => format!("AWS_ACCESS_KEY_ID: {id}, AWS_SECRET_ACCESS_KEY: {secret}"),
+                2 => format!("{{\"AccessKeyId\": \"{id}\", \"SecretAccessKey\": \"{secret}\"}}"),
+                _ => format!("credentials {id} secretKey => '{secret}'"),
+            };
+            Seeded::new(
+                "aws",
+                text,
+                json!({ "Credentials": { "AccessKeyId": id, "SecretAccessKey": secret } }),
+                vec![id, secret],
+            )
+        })
+}
+
+fn gcp() -> impl Strategy<Value = Seeded> {
+    (
+        from_alphabet("0123456789abcdef", 40..=40),
+        proptest::collection::vec(from_alphabet(B64, 64..=64), 2..4),
+        from_alphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", 35..=35),
+    )
+        .prop_map(|(key_id, lines, api_key)| {
+            let doc = json!({
+                "type": "service_account",
+                "project_id": "shop-prod",
+                "private_key_id": key_id,
+                "private_key": format!("{}\n", pem_block("", &lines, false)),
+                "client_email": "witness@shop-prod.iam.gserviceaccount.com",
+                "api_key": format!("AIza{api_key}"),
+            });
+            let mut needles = lines;
+            needles.push(key_id);
+            needles.push(api_key);
+            Seeded::new("gcp", doc.to_string(), doc, needles)
+        })
+}
+
+fn azure() -> impl Strategy<Value = Seeded> {
+    (from_alphabet(B64, 86..=86), from_alphabet(B64, 43..=43), from_alphabet(B64, 43..=43), 0u8..3)
+        .prop_map(|(account_key, shared_key, sig, form)| {
+            let (text, needle) = match form {
+                0 => (
+                    format!("DefaultEndpointsProtocol=https;AccountName=shopprod;AccountKey={account_key}==;EndpointSuffix=core.windows.net"),
+                    account_key,
+                ),
+                1 => (
+                    format!("Endpoint=sb://shop.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={shared_key}="),
+                    shared_key,
+                ),
+                _ => {
+                    let sig = sig.replace('+', "%2B").replace('/', "%2F");
+                    (
+                        format!("https://shopprod.blob.core.windows.net/c/b.txt?sv=2022-11-02&se=2025-12-01&sr=b&sp=r&sig={sig}%3D"),
+                        sig,
+                    )
+                }
+            };
+            Seeded::new("azure_connection_string", text.clone(), json!({ "connection": text }), vec![needle])
+        })
+}
+
+fn prefixed_token() -> impl Strategy<Value = Seeded> {
+    (
+        0u8..8,
+        alnum(36..=36),
+        from_alphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_", 82..=82),
+        from_alphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", 20..=20),
+        "[0-9]{10,12}",
+        alnum(24..=24),
+    )
+        .prop_map(|(which, a36, pat82, gl20, digits, a24)| {
+            let (kind, token, needle) = match which {
+                0 => ("github_token", format!("ghp_{a36}"), a36),
+                1 => ("github_token", format!("ghs_{a36}"), a36),
+                2 => ("github_token", format!("github_pat_{pat82}"), pat82),
+                3 => ("gitlab_token", format!("glpat-{gl20}"), gl20),
+                4 => ("slack_token", format!("xoxb-{digits}-{digits}-{a24}"), a24),
+                5 => (
+                    "slack_token",
+                    format!("https://hooks.slack.com/services/T{digits}/B{digits}/{a24}"),
+                    a24,
+                ),
+                6 => ("stripe_key", format!("sk_live_{a24}"), a24),
+                _ => ("stripe_key", format!("whsec_{a36}"), a36),
+            };
+            Seeded::new(
+                kind,
+                format!("using {token} for the call"),
+                json!({ "credential": token }),
+                vec![needle],
+            )
+        })
+}
+
+/// A card number of a major network with a valid Luhn digit, printed as cards are.
+fn card() -> impl Strategy<Value = Seeded> {
+    (0usize..4, proptest::collection::vec(0u8..10, 18), 0u8..3).prop_map(
+        |(network, fill, format)| {
+            let (prefix, len): (&[u8], usize) = match network {
+                0 => (&[4], 16),
+                1 => (&[5, 3], 16),
+                2 => (&[3, 7], 15),
+                _ => (&[6, 0, 1, 1], 16),
+            };
+            let mut digits: Vec<u8> = prefix.to_vec();
+            digits.extend(fill.iter().take(len - 1 - prefix.len()));
+            let sum: u32 = digits
+                .iter()
+                .rev()
+                .enumerate()
+                .map(|(i, &d)| {
+                    let d = u32::from(d);
+                    if i % 2 == 0 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+                })
+                .sum();
+            digits.push(u8::try_from((10 - sum % 10) % 10).unwrap());
+            let plain: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+            let groups: &[usize] = if len == 15 { &[4, 6, 5] } else { &[4, 4, 4, 4] };
+            let sep = [None, Some(' '), Some('-')][usize::from(format)];
+            let mut printed = String::new();
+            let mut at = 0;
+            for (i, g) in groups.iter().enumerate() {
+                if i > 0
+                    && let Some(sep) = sep
+                {
+                    printed.push(sep);
+                }
+                printed.push_str(&plain[at..at + g]);
+                at += g;
+            }
+            Seeded::new(
+                "credit_card",
+                format!("charge failed for card {printed} amount 42.00"),
+                json!({ "payment": { "pan": printed } }),
+                vec![printed.clone(), plain],
+            )
+        },
+    )
+}
+
+fn addresses() -> impl Strategy<Value = Seeded> {
+    (
+        "[a-z]{4,10}",
+        "[a-z]{4,10}",
+        (11u8..=223, 10u8..=250, 10u8..=250, 10u8..=250),
+        proptest::collection::vec(0x1000u16..0xffff, 3),
+    )
+        .prop_map(|(user, domain, (a, b, c, d), groups)| {
+            let email = format!("{user}.{domain}@{domain}-mail.com");
+            let ipv4 = format!("{a}.{b}.{c}.{d}");
+            let ipv6 = format!("2001:db8:{:x}:{:x}::{:x}", groups[0], groups[1], groups[2]);
+            Seeded::new(
+                "addresses",
+                format!("login by {email} from {ipv4} via [{ipv6}]:443"),
+                json!({ "client": { "email": email, "ip": ipv4, "ip6": ipv6 } }),
+                vec![email, ipv4, ipv6],
+            )
+        })
+}
+
+fn seeded() -> impl Strategy<Value = Seeded> {
+    prop_oneof![
+        url_credentials(),
+        key_value(),
+        header(),
+        bearer(),
+        jwt(),
+        private_key(),
+        aws(),
+        gcp(),
+        azure(),
+        prefixed_token(),
+        card(),
+        addresses(),
+    ]
+}
+
+/// A secret read from `*_env`/`*_file` during the run, with characters that need escaping
+/// in URLs, JSON and HTML.
+fn literal() -> impl Strategy<Value = String> {
+    from_alphabet(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!@#%^*()_+=:;,.?/~\"'<>&-",
+        10..=20,
+    )
+    .prop_filter("mixed enough to be a secret", |s| {
+        s.chars().filter(char::is_ascii_alphanumeric).count() >= 6
+    })
+}
+
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// As the HTML report escapes evidence (`witness::report::html::esc`).
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Every form of a needle that could appear in a file: as is, JSON-escaped, HTML-escaped.
+fn needle_forms(needle: &str) -> Vec<String> {
+    let json = serde_json::to_string(needle).unwrap();
+    let mut forms =
+        vec![needle.to_owned(), json[1..json.len() - 1].to_owned(), html_escape(needle)];
+    forms.dedup();
+    forms
+}
+
+/// A draft with `secrets` in every kind of file a run writes, each line wrapped in ordinary
+/// evidence picked by `picks`.
+fn draft_with(secrets: &[Seeded], literal: &str, picks: &[usize]) -> BundleDraft {
+    let corpus = ordinary_lines();
+    let pick = |i: usize| corpus[picks[i % picks.len()] % corpus.len()].clone();
+    let mut log = String::new();
+    let mut details = Vec::new();
+    for (i, s) in secrets.iter().enumerate() {
+        let line = format!("{} {} {}", pick(i), s.text, pick(i + 1));
+        log.push_str(&line);
+        log.push('\n');
+        details
+            .push(json!({ "time": "2025-11-19T21:00:00.000Z", "title": s.kind, "detail": line }));
+    }
+    log.push_str(&format!(
+        "{} connecting with {literal} and https://api.example/x?sig={}\n",
+        pick(7),
+        percent_encode(literal)
+    ));
+    let escaped_literal = serde_json::to_string(literal).unwrap();
+    log.push_str(&format!(
+        "{{\"msg\":\"auth with {}\"}}\n",
+        &escaped_literal[1..escaped_literal.len() - 1]
+    ));
+    let structured: Vec<Value> = secrets.iter().map(|s| s.json.clone()).collect();
+    let evidence = json!({
+        "kind": "logs", "name": "app", "status": "partial",
+        "summary": secrets.first().map(|s| s.text.clone()).unwrap_or_default(),
+        "notes": [format!("secret read from WITNESS_PG_DSN: {literal}")],
+        "events": details,
+        "data": { "structured": structured, "deeper": [[{ "kept": structured }]] },
+    });
+    let raw_artifact =
+        serde_json::to_vec(&json!({ "rows": structured, "literal": literal })).unwrap();
+    let payload = json!({
+        "version": "4",
+        "alerts": [{ "labels": { "alertname": "CheckoutErrorRate" },
+                     "annotations": { "description": log, "runbook": secrets.iter().map(|s| s.text.clone()).collect::<Vec<_>>() } }],
+    });
+    let report_md = format!("# Evidence\n\n```\n{log}```\n");
+    let report_html = format!(
+        "<html><body><pre>{}</pre><p>{}</p></body></html>",
+        html_escape(&log),
+        html_escape(&evidence.to_string())
+    );
+    let anchor = Utc.with_ymd_and_hms(2025, 11, 19, 21, 0, 0).unwrap();
+    let file = |path: &str, content: Content, cuttable: bool| DraftFile {
+        path: path.into(),
+        content,
+        cuttable,
+    };
+    BundleDraft {
+        id: "20251119T210000Z-abc123".into(),
+        created_at: anchor,
+        host: "web-1".into(),
+        trigger: TriggerSummary {
+            source: "alertmanager".into(),
+            name: "CheckoutErrorRate".into(),
+            labels: BTreeMap::from([
+                ("service".into(), "checkout".into()),
+                ("dsn".into(), secrets.first().map(|s| s.text.clone()).unwrap_or_default()),
+                ("literal".into(), literal.to_owned()),
+            ]),
+            fingerprint: Some("5f1e2d3c4b5a6978".into()),
+        },
+        anchor,
+        window: Window::new(anchor - chrono::Duration::minutes(30), anchor),
+        collectors: vec![CollectorEntry {
+            kind: "logs".into(),
+            name: "app".into(),
+            status: Status::Partial,
+            started_at: anchor,
+            finished_at: anchor,
+            error: Some(format!("cannot read: {}", log.lines().next().unwrap_or_default())),
+        }],
+        files: vec![
+            file(
+                "trigger.json",
+                Content::Json(json!({ "source": "alertmanager", "raw": payload })),
+                false,
+            ),
+            file("evidence/logs-app.json", Content::Json(evidence), false),
+            file("evidence/logs-app/excerpt.log", Content::Bytes(log.clone().into_bytes()), true),
+            file("evidence/logs-app/rows.json", Content::Bytes(raw_artifact), true),
+            file("report.md", Content::Text(report_md), false),
+            file("report.html", Content::Text(report_html), false),
+        ],
+    }
+}
+
+/// Every byte a user could be handed: each file of the bundle, the `.tar.gz` as stored,
+/// and the tar stream inside it.
+fn everything_written(bundle: &Path, archive: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = files_under(bundle)
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read(bundle.join(&f)).unwrap()))
+        .collect();
+    let gz = std::fs::read(archive).unwrap();
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut tar).unwrap();
+    out.push(("<archive>.tar.gz".into(), gz));
+    out.push(("<archive>.tar".into(), tar));
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Writes `draft` as a real bundle and its archive, and returns every byte written.
+fn write_bundle(
+    draft: BundleDraft,
+    redactor: &Redactor,
+) -> (tempfile::TempDir, witness::bundle::Manifest, Vec<(String, Vec<u8>)>) {
+    let store = tempfile::tempdir().unwrap();
+    let written = writer::write(store.path(), draft, redactor, None, 0).unwrap();
+    let archive = store.path().join("bundle.tar.gz");
+    witness::bundle::archive::export(&written.dir, &archive).unwrap();
+    let bytes = everything_written(&written.dir, &archive);
+    make_writable(&written.dir);
+    (store, written.manifest, bytes)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn seeded_secrets_never_reach_any_byte_of_a_bundle(
+        secrets in proptest::collection::vec(seeded(), 1..6),
+        literal in literal(),
+        picks in proptest::collection::vec(any::<usize>(), 8),
+    ) {
+        let redactor = Redactor::new(&all_rules(), vec![literal.clone()]).unwrap();
+        let (_store, manifest, written) = write_bundle(draft_with(&secrets, &literal, &picks), &redactor);
+        let mut needles: Vec<(String, &str)> = secrets
+            .iter()
+            .flat_map(|s| s.needles.iter().map(move |n| (n.clone(), s.kind)))
+            .collect();
+        needles.push((literal.clone(), "literal"));
+        needles.push((percent_encode(&literal), "literal"));
+        for (path, bytes) in &written {
+            for (needle, kind) in &needles {
+                for form in needle_forms(needle) {
+                    prop_assert!(!find(bytes, form.as_bytes()), "{kind} secret {form:?} survives in {path}");
+                }
+            }
+        }
+        prop_assert!(manifest.redactions.values().sum::<u64>() >= secrets.len() as u64);
+        prop_assert!(manifest.redactions.contains_key("literal"), "{:?}", manifest.redactions);
+    }
+
+    #[test]
+    fn redaction_is_idempotent_on_any_text(
+        secrets in proptest::collection::vec(seeded(), 0..4),
+        noise in proptest::collection::vec(".{0,40}", 0..4),
+        literal in literal(),
+    ) {
+        let redactor = Redactor::new(&all_rules(), vec![literal.clone()]).unwrap();
+        let mut text = noise.join(" ");
+        for s in &secrets {
+            text.push_str(&format!(" {} {literal} {}", s.text, s.json));
+        }
+        let once = redactor.redact_text(&text).into_owned();
+        let twice = redactor.redact_text(&once).into_owned();
+        prop_assert_eq!(&twice, &once);
+        let mut value = json!({ "text": text, "items": secrets.iter().map(|s| s.json.clone()).collect::<Vec<_>>() });
+        redactor.redact_json(&mut value);
+        let first = value.clone();
+        redactor.redact_json(&mut value);
+        prop_assert_eq!(value, first);
+    }
+
+    #[test]
+    fn every_seeded_secret_is_caught_by_text_redaction_alone(secret in seeded(), line in any::<usize>()) {
+        let corpus = ordinary_lines();
+        let text = format!("{} {} {}", corpus[line % corpus.len()], secret.text, corpus[(line / 7) % corpus.len()]);
+        let redactor = Redactor::new(&all_rules(), Vec::new()).unwrap();
+        // As a log line, as the HTML report escapes it, and as a JSON log line carries it.
+        for form in [text.clone(), html_escape(&text), serde_json::to_string(&text).unwrap()] {
+            let out = redactor.redact_text(&form);
+            for needle in &secret.needles {
+                prop_assert!(!out.contains(needle.as_str()), "{} {needle:?} survives: {out}", secret.kind);
+            }
+        }
+    }
+
+    #[test]
+    fn composed_ordinary_lines_come_through_unchanged(
+        ts in 0i64..2_000_000_000,
+        pid in 1u32..4_000_000,
+        status in 100u16..600,
+        revision in 1u32..100_000,
+        commit in "[0-9a-f]{40}",
+        uuid in "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        millis in 0u64..10_000_000,
+        ratio in 0.0f64..1000.0,
+    ) {
+        let time = Utc.timestamp_opt(ts, 0).unwrap();
+        let line = format!(
+            "{} ERROR [{pid}] GET /api/orders/{uuid}/items status={status} in {millis}ms ratio={ratio} revision {revision} commit {commit} at {} epoch={}",
+            time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            time.format("%b %d %H:%M:%S"),
+            time.timestamp_millis(),
+        );
+        let redactor = Redactor::new(&RedactionConfig::default(), Vec::new()).unwrap();
+        prop_assert_eq!(redactor.redact_text(&line), line.as_str());
+        prop_assert!(redactor.counts().is_empty());
+    }
+}
+
+#[test]
+fn the_ordinary_corpus_comes_through_byte_for_byte() {
+    let redactor =
+        Redactor::new(&RedactionConfig::default(), vec!["not-in-the-corpus".into()]).unwrap();
+    for line in ordinary_lines() {
+        assert_eq!(redactor.redact_text(&line), line.as_str());
+        let mut value = json!({ "line": line, "nested": [{ "detail": line }] });
+        let before = value.clone();
+        redactor.redact_json(&mut value);
+        assert_eq!(value, before);
+    }
+    let whole = ordinary_lines().join("\n");
+    assert_eq!(redactor.redact_text(&whole), whole.as_str());
+    assert!(redactor.counts().is_empty(), "{:?}", redactor.counts());
+}
+
+#[test]
+fn the_same_secret_gets_one_token_across_files_and_the_manifest_counts_without_values() {
+    let secret = "hunter2-Xq7vB9zK";
+    let redactor = Redactor::new(&RedactionConfig::default(), Vec::new()).unwrap();
+    let anchor = Utc.with_ymd_and_hms(2025, 11, 19, 21, 0, 0).unwrap();
+    let draft = BundleDraft {
+        id: "20251119T210000Z-def456".into(),
+        created_at: anchor,
+        host: "web-1".into(),
+        trigger: TriggerSummary {
+            source: "manual".into(),
+            name: "collect now".into(),
+            labels: BTreeMap::new(),
+            fingerprint: None,
+        },
+        anchor,
+        window: Window::new(anchor - chrono::Duration::minutes(30), anchor),
+        collectors: Vec::new(),
+        files: vec![
+            DraftFile {
+                path: "a.log".into(),
+                content: Content::Text(format!("password={secret}\n")),
+                cuttable: true,
+            },
+            DraftFile {
+                path: "b.json".into(),
+                content: Content::Json(json!({ "db": { "password": secret } })),
+                cuttable: false,
+            },
+        ],
+    };
+    let (_store, manifest, written) = write_bundle(draft, &redactor);
+    let token = |path: &str| {
+        let text =
+            String::from_utf8(written.iter().find(|(p, _)| p == path).unwrap().1.clone()).unwrap();
+        let start = text.find("[REDACTED:").unwrap_or_else(|| panic!("no token in {path}: {text}"));
+        text[start..start + text[start..].find(']').unwrap() + 1].to_owned()
+    };
+    let (a, b) = (token("a.log"), token("b.json"));
+    assert!(a.starts_with("[REDACTED:key_value_secret:"), "{a}");
+    assert_eq!(a, b, "one secret, one token across files");
+    assert_eq!(manifest.redactions, BTreeMap::from([("key_value_secret".to_owned(), 2)]));
+    let manifest_bytes = &written.iter().find(|(p, _)| p == "manifest.json").unwrap().1;
+    assert!(!find(manifest_bytes, secret.as_bytes()));
+    assert!(find(manifest_bytes, b"\"key_value_secret\": 2"));
+}
+
+#[test]
+fn query_text_can_be_kept_or_normalized() {
+    let query = "SELECT * FROM users WHERE email = 'ann@example.com' AND id = 42";
+    assert_eq!(normalize_sql_literals(query), "SELECT * FROM users WHERE email = $1 AND id = $2");
+    let normalizing = Redactor::new(
+        &RedactionConfig { normalize_query_literals: true, ..RedactionConfig::default() },
+        Vec::new(),
+    )
+    .unwrap();
+    let mut value = json!({ "sessions": [{ "pid": 4242, "query": query }] });
+    normalizing.redact_json(&mut value);
+    assert_eq!(value["sessions"][0]["query"], "SELECT * FROM users WHERE email = $1 AND id = $2");
+    let keeping = Redactor::new(&RedactionConfig::default(), Vec::new()).unwrap();
+    let mut value = json!({ "sessions": [{ "pid": 4242, "query": query }] });
+    keeping.redact_json(&mut value);
+    assert_eq!(value["sessions"][0]["query"], query);
+}
