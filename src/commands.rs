@@ -167,8 +167,10 @@ fn print_summary(collected: &collect::Collected, archive: Option<&Path>, format:
             }
             if let Some(top) = top {
                 println!(
-                    "top hypothesis: {:?} ({:?}) — {}",
-                    top.recommendation, top.likelihood, top.title
+                    "top hypothesis: {} ({} likelihood) — {}",
+                    top.recommendation.as_str(),
+                    top.likelihood.as_str(),
+                    top.title
                 );
                 for command in &top.commands {
                     println!("  $ {command}");
@@ -246,10 +248,17 @@ fn config_check(arg: &ConfigArg) -> Result<ExitCode> {
             ));
         }
     }
+    let rules = crate::rules::rule::RuleSet::load(&config.rules);
+    problems.extend(rules.problems.iter().filter(|p| p.fatal).map(|p| format!("rules: {p}")));
     if !problems.is_empty() {
         bail!("{}", problems.join("\n"));
     }
-    println!("{}: ok, {} collector instance(s):", path.display(), plan.len());
+    println!(
+        "{}: ok, {} rule(s), {} collector instance(s):",
+        path.display(),
+        rules.rules.len(),
+        plan.len()
+    );
     for planned in plan {
         println!("  {}/{} (deadline {:?})", planned.kind, planned.name, planned.timeout);
     }

@@ -133,6 +133,9 @@ impl Drop for Daemon {
 
 /// A plain HTTP client with a timeout on every request.
 pub fn client() -> reqwest::Client {
+    // With every collector built in, reqwest's TLS is rustls without a default provider
+    // (the http collector brings its own): give the test client ring as the provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().timeout(Duration::from_secs(10)).no_proxy().build().unwrap()
 }
 

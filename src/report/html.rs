@@ -231,6 +231,27 @@ fn other_hypotheses(out: &mut String, view: &RunView) {
         }
         out.push_str("</ul></section>\n");
     }
+    if !view.evaluation.ruled_out.is_empty() {
+        out.push_str("<section id=\"ruled-out\"><h2>Checked and ruled out</h2><ul>\n");
+        for r in &view.evaluation.ruled_out {
+            let _ = writeln!(out, "<li><code>{}</code>: {}</li>", esc(&r.rule), esc(&r.reason));
+        }
+        out.push_str("</ul></section>\n");
+    }
+    let skewed: Vec<_> = view.timeline.clocks.iter().filter(|c| c.skewed).collect();
+    if !skewed.is_empty() {
+        out.push_str("<section id=\"clocks\"><h2>Clocks</h2><ul>\n");
+        for c in skewed {
+            let _ = writeln!(
+                out,
+                "<li>{}: {} event(s) later than collection (newest {} s after it): its clock may run ahead.</li>",
+                esc(&c.source),
+                c.future_events,
+                c.newest_event_offset_secs
+            );
+        }
+        out.push_str("</ul></section>\n");
+    }
 }
 
 fn collectors(out: &mut String, view: &RunView) {

@@ -135,6 +135,11 @@ fn timeline(out: &mut String, view: &RunView) {
             (n, _) if n > 1 => format!("{n} × {}", e.title),
             _ => e.title.clone(),
         };
+        let what = if e.in_future {
+            format!("{what} (later than collection: clock ahead?)")
+        } else {
+            what
+        };
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
@@ -171,6 +176,27 @@ fn other_hypotheses(out: &mut String, view: &RunView) {
         let _ = writeln!(out, "### Not checked\n");
         for n in &view.evaluation.not_evaluated {
             let _ = writeln!(out, "- `{}`: could not evaluate: {}", n.rule, cell(&n.reason));
+        }
+        out.push('\n');
+    }
+    if !view.evaluation.ruled_out.is_empty() {
+        let _ = writeln!(out, "### Checked and ruled out\n");
+        for r in &view.evaluation.ruled_out {
+            let _ = writeln!(out, "- `{}`: {}", r.rule, cell(&r.reason));
+        }
+        out.push('\n');
+    }
+    let skewed: Vec<_> = view.timeline.clocks.iter().filter(|c| c.skewed).collect();
+    if !skewed.is_empty() {
+        let _ = writeln!(out, "### Clocks\n");
+        for c in skewed {
+            let _ = writeln!(
+                out,
+                "- {}: {} event(s) later than collection (newest {} s after it): its clock may run ahead; its times are shown as reported.",
+                cell(&c.source),
+                c.future_events,
+                c.newest_event_offset_secs
+            );
         }
         out.push('\n');
     }
