@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 use serde::Serialize;
 
-use crate::verifier::FixedVerifier;
+use witness_tls::FixedVerifier;
 
 /// The reqwest this client is built on, for callers that build requests with it.
 pub use reqwest;

@@ -33,7 +33,6 @@ pub mod health;
 mod probe;
 #[cfg(feature = "test-support")]
 pub mod testing;
-mod verifier;
 
 pub use collector::{HttpCollector, LatencyStats};
 pub use config::{HeaderConfig, HttpConfig, Method};

@@ -14,6 +14,7 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 use tokio_postgres_rustls::MakeRustlsConnect;
+use witness_tls::FixedVerifier;
 
 use crate::dsn::{RootCerts, TlsMode};
 use crate::error::PostgresError;
@@ -26,7 +27,9 @@ pub fn connector(mode: TlsMode, roots: &RootCerts) -> Result<MakeRustlsConnect, 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier: Arc<dyn ServerCertVerifier> = match mode {
         TlsMode::Disable | TlsMode::Prefer | TlsMode::Require => {
-            Arc::new(Unverified { provider: provider.clone() })
+            // Encrypt, accept any certificate: libpq does not check it either (the
+            // handshake signatures are still checked).
+            Arc::new(FixedVerifier::accept_any(provider.clone()))
         }
         TlsMode::VerifyCa => Arc::new(ChainOnly { inner: webpki(roots, &provider)? }),
         TlsMode::VerifyFull => webpki(roots, &provider)?,
@@ -79,58 +82,6 @@ fn root_store(roots: &RootCerts) -> Result<RootCertStore, PostgresError> {
         }
     }
     Ok(store)
-}
-
-/// `prefer`/`require`: encrypt, accept any certificate (the handshake signatures are still
-/// checked, so the peer holds the key of the certificate it shows).
-#[derive(Debug)]
-struct Unverified {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Unverified {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 /// `verify-ca`: the full webpki check, except that a certificate for another name passes.
