@@ -62,7 +62,7 @@ fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Whether the prefix and length belong to Visa, Mastercard, American Express, Discover,

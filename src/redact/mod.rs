@@ -238,7 +238,7 @@ struct Prefilter {
     /// For each keyword, the rules it lets run.
     owners: Vec<Vec<usize>>,
     always: Vec<bool>,
-    gates: Vec<Option<fn(&str) -> bool>>,
+    gates: Vec<Option<rules::Gate>>,
 }
 
 impl Prefilter {

@@ -60,6 +60,9 @@ const fn info(id: &'static str, finds: &'static str) -> RuleInfo {
     RuleInfo { id, finds, default_on: true }
 }
 
+/// A quick scan of a whole text, true whenever a rule can match it.
+pub(super) type Gate = fn(&str) -> bool;
+
 /// Rejects a match that only looks like a secret: `(text, whole match range)`.
 type Check = fn(&str, Range<usize>) -> bool;
 
@@ -74,7 +77,7 @@ pub(super) struct Rule {
     /// Words (ASCII, any case) every match contains; none for rules that must always run.
     pub keywords: &'static [&'static str],
     /// For a rule without keywords, a quick scan that is true whenever the rule can match.
-    pub gate: Option<fn(&str) -> bool>,
+    pub gate: Option<Gate>,
 }
 
 /// For each rule id, words every one of its matches contains. They let one Aho-Corasick
@@ -133,7 +136,7 @@ impl Rule {
             .collect();
         let keywords = KEYWORDS.iter().find(|(k, _)| *k == id).map_or(&[][..], |(_, w)| *w);
         let gate =
-            (id == "credit_card").then_some(checks::has_card_length_digit_run as fn(&str) -> bool);
+            (id == "credit_card").then_some(checks::has_card_length_digit_run as Gate);
         Self { id, regex, secret_groups, check, keywords, gate }
     }
 

@@ -1,0 +1,361 @@
+//! Bad input at every door the command line opens: arguments, config files, rule files and
+//! bundles to verify (crafted `.tar.gz` files with path traversal, absolute paths, links
+//! and sizes that would unpack past the limit). Each row of the table says the exit status
+//! and the error text a user sees. For every row: nothing panics, and nothing is written —
+//! the working directory holds exactly what the test put there, so no half-written bundle
+//! and no file outside it.
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::{files_under, text, witness_bin};
+
+/// What a row prepares in its empty working directory before running.
+type Setup = fn(&Path);
+
+struct Case {
+    name: &'static str,
+    setup: Setup,
+    args: &'static [&'static str],
+    status: i32,
+    /// Text the user sees (stderr, or stdout for `rules check`, which prints a report).
+    says: &'static str,
+}
+
+fn nothing(_: &Path) {}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).unwrap();
+}
+
+/// A `.tar.gz` whose single entry has `name`, `kind` and a size header of `size`, with
+/// `data` after it (raw header bytes, so names tar::Builder would refuse get through).
+fn crafted_archive(
+    dir: &Path,
+    file: &str,
+    name: &str,
+    kind: tar::EntryType,
+    size: u64,
+    data: &[u8],
+) {
+    use std::io::Write;
+    let mut header = tar::Header::new_old();
+    let old = header.as_old_mut();
+    old.name[..name.len()].copy_from_slice(name.as_bytes());
+    if kind == tar::EntryType::Symlink {
+        old.linkname[..11].copy_from_slice(b"/etc/passwd");
+    }
+    header.set_entry_type(kind);
+    header.set_mode(0o644);
+    header.set_size(size);
+    header.set_cksum();
+    let mut tar = header.as_bytes().to_vec();
+    tar.extend_from_slice(data);
+    tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    write(dir, file, &gz.finish().unwrap());
+}
+
+const CASES: &[Case] = &[
+    // The command line.
+    Case {
+        name: "unknown command",
+        setup: nothing,
+        args: &["frobnicate"],
+        status: 2,
+        says: "unrecognized subcommand 'frobnicate'",
+    },
+    Case {
+        name: "verify without a bundle",
+        setup: nothing,
+        args: &["verify"],
+        status: 2,
+        says: "required arguments were not provided",
+    },
+    Case {
+        name: "since not a duration",
+        setup: nothing,
+        args: &["collect", "now", "--since", "yesterday"],
+        status: 2,
+        says: "--since \"yesterday\" is not a duration like 30m or 2h",
+    },
+    Case {
+        name: "since zero",
+        setup: nothing,
+        args: &["collect", "now", "--since", "0s"],
+        status: 2,
+        says: "--since must be longer than zero",
+    },
+    Case {
+        name: "unknown kind in only",
+        setup: nothing,
+        args: &["collect", "now", "--only", "nosuchkind"],
+        status: 2,
+        says: "--only \"nosuchkind\" is not a collector kind",
+    },
+    Case {
+        name: "label without value",
+        setup: nothing,
+        args: &["collect", "now", "--label", "service"],
+        status: 2,
+        says: "--label \"service\" is not of the form key=value",
+    },
+    Case {
+        name: "anchor not a time",
+        setup: nothing,
+        args: &["collect", "at", "last tuesday"],
+        status: 2,
+        says: "\"last tuesday\" is not an RFC 3339 time",
+    },
+    Case {
+        name: "anchor in the future",
+        setup: nothing,
+        args: &["collect", "at", "2999-01-01T00:00:00Z"],
+        status: 2,
+        says: "is in the future",
+    },
+    Case {
+        name: "no such config",
+        setup: nothing,
+        args: &["collect", "now", "--config", "/nonexistent/witness.toml"],
+        status: 2,
+        says: "/nonexistent/witness.toml: cannot read the config file",
+    },
+    Case {
+        name: "config check without a file",
+        setup: nothing,
+        args: &["config", "check"],
+        status: 2,
+        says: "no configuration file",
+    },
+    // Config files.
+    Case {
+        name: "unknown key",
+        setup: |d| write(d, "w.toml", b"[store]\ndir = \"x\"\nbogus = 1\n"),
+        args: &["collect", "now", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:3: unknown field `bogus`",
+    },
+    Case {
+        name: "not TOML",
+        setup: |d| write(d, "w.toml", b"[collect\nlookback_secs = 5\n"),
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:1:",
+    },
+    Case {
+        name: "not UTF-8",
+        setup: |d| write(d, "w.toml", b"\xff\xfe[store]\n"),
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml: cannot read the config file",
+    },
+    Case {
+        name: "bad redaction pattern",
+        setup: |d| write(d, "w.toml", b"[redaction]\npatterns = [\"(unclosed\"]\n"),
+        args: &["collect", "now", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: redaction.patterns[0]: not a valid regex",
+    },
+    Case {
+        name: "zero deadline",
+        setup: |d| write(d, "w.toml", b"[collect]\ncollector_timeout_secs = 0\n"),
+        args: &["collect", "now", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: collect.collector_timeout_secs: must be at least 1",
+    },
+    Case {
+        name: "instance name that could escape the bundle",
+        setup: |d| write(d, "w.toml", b"[[collectors.host]]\nname = \"../../etc\"\n"),
+        args: &["collect", "now", "--config", "w.toml"],
+        status: 2,
+        says: "collectors.host[0].name: must be 1-64 characters",
+    },
+    Case {
+        name: "wrong type",
+        setup: |d| write(d, "w.toml", b"[collect]\nlookback_secs = \"thirty\"\n"),
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: invalid type: string \"thirty\", expected u64",
+    },
+    // Rule files.
+    Case {
+        name: "rule with an unknown key",
+        setup: |d| write(d, "r.toml", b"[[rule]]\nbogus = 1\n"),
+        args: &["rules", "check", "r.toml"],
+        status: 1,
+        says: "r.toml:2: unknown field `bogus`",
+    },
+    Case {
+        name: "rule file that is not TOML",
+        setup: |d| write(d, "r.toml", b"not [ toml"),
+        args: &["rules", "check", "r.toml"],
+        status: 1,
+        says: "r.toml:1: key with no value",
+    },
+    Case {
+        name: "no such rule file",
+        setup: nothing,
+        args: &["rules", "check", "missing.toml"],
+        status: 1,
+        says: "cannot read: No such file or directory",
+    },
+    // Bundles to verify.
+    Case {
+        name: "no such bundle",
+        setup: nothing,
+        args: &["verify", "missing.tar.gz"],
+        status: 2,
+        says: "missing.tar.gz: no such bundle directory or .tar.gz",
+    },
+    Case {
+        name: "empty archive file",
+        setup: |d| write(d, "b.tar.gz", b""),
+        args: &["verify", "b.tar.gz"],
+        status: 2,
+        says: "b.tar.gz: not a readable .tar.gz bundle",
+    },
+    Case {
+        name: "not gzip",
+        setup: |d| write(d, "b.tar.gz", b"PK\x03\x04 a zip, not a tar.gz"),
+        args: &["verify", "b.tar.gz"],
+        status: 2,
+        says: "b.tar.gz: not a readable .tar.gz bundle",
+    },
+    Case {
+        name: "path traversal entry",
+        setup: |d| {
+            crafted_archive(
+                d,
+                "b.tar.gz",
+                "bundle/../../escaped",
+                tar::EntryType::Regular,
+                2,
+                b"hi",
+            )
+        },
+        args: &["verify", "b.tar.gz"],
+        status: 2,
+        says: "entry \"bundle/../../escaped\" is not a safe relative path",
+    },
+    Case {
+        name: "absolute entry",
+        setup: |d| {
+            crafted_archive(d, "b.tar.gz", "/tmp/escaped", tar::EntryType::Regular, 2, b"hi")
+        },
+        args: &["verify", "b.tar.gz"],
+        status: 2,
+        says: "entry \"/tmp/escaped\" is not a safe relative path",
+    },
+    Case {
+        name: "symlink entry",
+        setup: |d| {
+            crafted_archive(d, "b.tar.gz", "bundle/manifest.json", tar::EntryType::Symlink, 0, b"")
+        },
+        args: &["verify", "b.tar.gz"],
+        status: 2,
+        says: "entry \"bundle/manifest.json\" is not a regular file (links and devices are refused)",
+    },
+    Case {
+        name: "device entry",
+        setup: |d| crafted_archive(d, "b.tar.gz", "bundle/zero", tar::EntryType::Char, 0, b""),
+        args: &["verify", "b.tar.gz"],
+        status: 2,
+        says: "is not a regular file (links and devices are refused)",
+    },
+    Case {
+        name: "entry that unpacks past the limit",
+        setup: |d| {
+            crafted_archive(
+                d,
+                "b.tar.gz",
+                "bundle/huge.log",
+                tar::EntryType::Regular,
+                2 << 30,
+                b"x",
+            )
+        },
+        args: &["verify", "b.tar.gz"],
+        status: 2,
+        says: "unpacks to more than 1073741824 bytes",
+    },
+    Case {
+        name: "directory without a manifest",
+        setup: |d| {
+            std::fs::create_dir(d.join("b")).unwrap();
+            write(d, "b/report.md", b"# nothing\n");
+        },
+        args: &["verify", "b"],
+        status: 2,
+        says: "manifest.json is missing: this is not a witness bundle",
+    },
+    Case {
+        name: "manifest that is not JSON",
+        setup: |d| {
+            std::fs::create_dir(d.join("b")).unwrap();
+            write(d, "b/manifest.json", b"{\"id\": ");
+        },
+        args: &["verify", "b"],
+        status: 2,
+        says: "manifest.json is not a valid manifest",
+    },
+    Case {
+        name: "manifest that is a link out of the bundle",
+        setup: |d| {
+            std::fs::create_dir(d.join("b")).unwrap();
+            symlink("/etc/hostname", d.join("b/manifest.json")).unwrap();
+        },
+        args: &["verify", "b"],
+        status: 2,
+        says: "manifest.json is not a valid manifest",
+    },
+];
+
+#[test]
+fn bad_input_at_every_door_gets_its_status_and_one_clear_error() {
+    let mut failures = Vec::new();
+    for case in CASES {
+        let dir = tempfile::tempdir().unwrap();
+        (case.setup)(dir.path());
+        let before = files_under(dir.path());
+        let output = Command::new(witness_bin())
+            .args(case.args)
+            .current_dir(dir.path())
+            .env_remove("WITNESS_CONFIG")
+            .env("WITNESS_LOG", "off")
+            .output()
+            .expect("the witness binary runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let said = format!("{}{stderr}", String::from_utf8_lossy(&output.stdout));
+        let mut problems = Vec::new();
+        if output.status.code() != Some(case.status) {
+            problems.push(format!(
+                "exit status {:?}, expected {}",
+                output.status.code(),
+                case.status
+            ));
+        }
+        if !said.contains(case.says) {
+            problems.push(format!("the output lacks {:?}", case.says));
+        }
+        if stderr.contains("panicked") || stderr.contains("RUST_BACKTRACE") {
+            problems.push("it panicked".into());
+        }
+        let after = files_under(dir.path());
+        if after != before {
+            problems.push(format!("the directory changed: {before:?} -> {after:?}"));
+        }
+        if !problems.is_empty() {
+            failures.push(format!("{}: {}\n{}", case.name, problems.join("; "), text(&output)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n\n")
+    );
+}
