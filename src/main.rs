@@ -9,7 +9,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_logging(cli.log_format);
+    // The daemon logs what it accepts and runs; one-shot commands only warn.
+    let default_level =
+        if matches!(cli.command, cli::Command::Serve { .. }) { "info" } else { "warn" };
+    init_logging(cli.log_format, default_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -26,9 +29,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: cli::LogFormat) {
+fn init_logging(format: cli::LogFormat, default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("WITNESS_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter =
+        EnvFilter::try_from_env("WITNESS_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         cli::LogFormat::Text => builder.init(),

@@ -106,7 +106,7 @@ pub fn impact(view: &RunView) -> Impact {
             });
         }
     }
-    endpoints.sort_by(|a, b| b.count.cmp(&a.count));
+    endpoints.sort_by_key(|e| std::cmp::Reverse(e.count));
     endpoints.truncate(5);
     Impact { signals, endpoints }
 }
