@@ -8,3 +8,5 @@ mod report;
 mod rules;
 mod spine;
 mod server;
+mod redaction;
+mod bad_input;
