@@ -12,6 +12,7 @@
 //! reason, rather than printed wrong.
 
 use witness_collector::FactValue;
+use witness_collector::shell::{is_dns1123_label, is_dns1123_subdomain, shell_quote};
 
 use super::facts::{self, Check};
 
@@ -372,28 +373,6 @@ fn checked(what: &str, value: &FactValue, check: Check) -> Result<String, Omitte
     } else {
         Err(Omitted::Because(format!("{what} = {text:?} is not a valid {check:?} value")))
     }
-}
-
-/// Whether `name` is a DNS-1123 label (namespaces).
-pub fn is_dns1123_label(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
-}
-
-/// Whether `name` is a DNS-1123 subdomain (Deployments, HPAs).
-pub fn is_dns1123_subdomain(name: &str) -> bool {
-    name.len() <= 253 && name.split('.').all(is_dns1123_label)
-}
-
-/// Quotes `arg` for a POSIX shell; plain words stay as they are.
-pub fn shell_quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:@,+".contains(&b));
-    if plain { arg.to_owned() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
 }
 
 /// Whether `command` is one command line with no shell control outside single quotes: no
