@@ -133,7 +133,10 @@ pub async fn collect_amended(
         trigger: request.trigger.for_collectors(),
         secrets: SecretRegistry::default(),
     };
-    let outcomes = run::run_collectors(plan, &scope, cancel, progress).await;
+    let git = crate::correlate::rerunnable(&plan);
+    let mut outcomes = run::run_collectors(plan, &scope, cancel, progress).await;
+    crate::correlate::deployed_revision_from_images(&mut outcomes, git, &scope, cancel, progress)
+        .await;
 
     let mut records = Vec::with_capacity(outcomes.len());
     let mut files = Vec::new();

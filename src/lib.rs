@@ -3,8 +3,8 @@
 //! targets and benchmarks reach the same code:
 //!
 //! - [`config`] and [`registry`]: `witness.toml` and the collector kinds it configures;
-//! - [`run`] and [`collect`]: running collectors concurrently under deadlines, and a whole
-//!   run from trigger to sealed bundle;
+//! - [`run`], [`collect`] and [`correlate`]: running collectors concurrently under
+//!   deadlines, a whole run from trigger to sealed bundle, and the links between collectors;
 //! - [`timeline`] and [`rules`]: from evidence to a timeline and ranked hypotheses;
 //! - [`redact`], [`bundle`] and [`report`]: what is written, sealed, verified and read;
 //! - [`server`] and [`trigger`]: the daemon and the alerts that start runs;
@@ -15,6 +15,7 @@ pub mod cli;
 pub mod collect;
 pub mod commands;
 pub mod config;
+pub mod correlate;
 pub mod progress;
 pub mod redact;
 pub mod registry;

@@ -4,6 +4,7 @@
 
 mod util;
 
+mod correlate;
 mod report;
 mod rules;
 mod spine;
