@@ -71,6 +71,59 @@ impl ConfigProblem {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
         Self { key: key.into(), message: message.into() }
     }
+
+    /// One problem, "must be at least 1", for each `(key, value)` whose value is 0: for the
+    /// counts, sizes and timeouts that 0 would silently turn off (a 0 s deadline times every
+    /// run out; a 0 row cap keeps nothing).
+    pub fn zeros<'a>(settings: impl IntoIterator<Item = (&'a str, u64)>) -> Vec<ConfigProblem> {
+        settings
+            .into_iter()
+            .filter(|(_, value)| *value == 0)
+            .map(|(key, _)| ConfigProblem::new(key, "must be at least 1"))
+            .collect()
+    }
+}
+
+/// Implements the three [`CollectorConfig`] methods every kind writes the same way, inside
+/// `impl CollectorConfig for XxxConfig { ... }`: `kind()` returns the given kind, `name()`
+/// the `name` field and `timeout()` the `timeout_secs: Option<u64>` field as a duration
+/// (the conventions every config struct follows).
+///
+/// ```
+/// use witness_collector::{Collector, CollectorConfig, ConfigProblem};
+///
+/// struct EchoConfig {
+///     name: String,
+///     timeout_secs: Option<u64>,
+/// }
+///
+/// impl CollectorConfig for EchoConfig {
+///     witness_collector::instance_settings!("echo");
+///
+///     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
+///         Err(vec![ConfigProblem::new("name", "an example only")])
+///     }
+/// }
+///
+/// let config = EchoConfig { name: "a".into(), timeout_secs: Some(3) };
+/// assert_eq!((config.kind(), config.name()), ("echo", "a"));
+/// assert_eq!(config.timeout(), Some(std::time::Duration::from_secs(3)));
+/// ```
+#[macro_export]
+macro_rules! instance_settings {
+    ($kind:literal) => {
+        fn kind(&self) -> &'static str {
+            $kind
+        }
+
+        fn name(&self) -> &str {
+            &self.name
+        }
+
+        fn timeout(&self) -> ::std::option::Option<::std::time::Duration> {
+            self.timeout_secs.map(::std::time::Duration::from_secs)
+        }
+    };
 }
 
 /// Why a collector produced no evidence at all.
@@ -93,5 +146,22 @@ pub enum CollectError {
 impl CollectError {
     pub fn other(message: impl std::fmt::Display) -> Self {
         Self::Other(message.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeros_names_every_zero_setting_and_only_those() {
+        let problems = ConfigProblem::zeros([("max_rows", 0), ("probes", 3), ("timeout_secs", 0)]);
+        assert_eq!(
+            problems,
+            vec![
+                ConfigProblem::new("max_rows", "must be at least 1"),
+                ConfigProblem::new("timeout_secs", "must be at least 1"),
+            ]
+        );
     }
 }

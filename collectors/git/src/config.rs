@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem};
@@ -137,17 +136,7 @@ impl GitConfig {
 }
 
 impl CollectorConfig for GitConfig {
-    fn kind(&self) -> &'static str {
-        "git"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout_secs.map(Duration::from_secs)
-    }
+    witness_collector::instance_settings!("git");
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
@@ -169,9 +158,10 @@ impl CollectorConfig for GitConfig {
                 format!("must be between 1 and {MAX_COMMITS}"),
             ));
         }
-        if self.max_files_per_commit == 0 {
-            problems.push(ConfigProblem::new("max_files_per_commit", "must be at least 1"));
-        }
+        problems.extend(ConfigProblem::zeros([(
+            "max_files_per_commit",
+            self.max_files_per_commit as u64,
+        )]));
         if let Err(mut p) = PathClasses::new(&self.path_classes) {
             problems.append(&mut p);
         }

@@ -71,17 +71,7 @@ impl HostConfig {
 }
 
 impl CollectorConfig for HostConfig {
-    fn kind(&self) -> &'static str {
-        "host"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout_secs.map(Duration::from_secs)
-    }
+    witness_collector::instance_settings!("host");
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
@@ -218,7 +208,7 @@ mod tests {
         assert!(mem > 0.0 && mem <= 1.0, "{mem}");
         assert!(evidence.facts["host.cores"].as_f64().unwrap() >= 1.0);
         let data = &evidence.data;
-        assert!(data["cpu"]["per_core"].as_array().unwrap().len() >= 1);
+        assert!(!data["cpu"]["per_core"].as_array().unwrap().is_empty());
         assert!(!data["processes"]["by_cpu"].as_array().unwrap().is_empty());
         assert!(data["processes"]["by_memory"].as_array().unwrap().len() <= 10);
         assert!(data["disks"].as_array().is_some());

@@ -120,7 +120,7 @@ impl Snapshot {
         let count = processes.len();
         processes.sort_by(|a, b| b.cpu_ratio.total_cmp(&a.cpu_ratio));
         let by_cpu: Vec<Process> = processes.iter().take(top).map(Process::copy).collect();
-        processes.sort_by(|a, b| b.memory_bytes.cmp(&a.memory_bytes));
+        processes.sort_by_key(|p| std::cmp::Reverse(p.memory_bytes));
         processes.truncate(top);
 
         let networks = Networks::new_with_refreshed_list();

@@ -190,17 +190,7 @@ impl HttpConfig {
 }
 
 impl CollectorConfig for HttpConfig {
-    fn kind(&self) -> &'static str {
-        "http"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout_secs.map(Duration::from_secs)
-    }
+    witness_collector::instance_settings!("http");
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
@@ -225,9 +215,7 @@ impl CollectorConfig for HttpConfig {
         if self.probes == 0 || self.probes > MAX_PROBES {
             problems.push(ConfigProblem::new("probes", format!("must be 1 to {MAX_PROBES}")));
         }
-        if self.probe_timeout_ms == 0 {
-            problems.push(ConfigProblem::new("probe_timeout_ms", "must be more than 0"));
-        }
+        problems.extend(ConfigProblem::zeros([("probe_timeout_ms", self.probe_timeout_ms)]));
         for (i, code) in self.expected_status.iter().enumerate() {
             if !(100..=599).contains(code) {
                 problems.push(ConfigProblem::new(

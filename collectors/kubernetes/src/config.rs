@@ -148,23 +148,10 @@ impl KubernetesConfig {
 }
 
 impl CollectorConfig for KubernetesConfig {
-    fn kind(&self) -> &'static str {
-        "kubernetes"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout_secs.map(Duration::from_secs)
-    }
+    witness_collector::instance_settings!("kubernetes");
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        if self.timeout_secs == Some(0) {
-            problems.push(ConfigProblem::new("timeout_secs", "must be at least 1"));
-        }
         if self.credentials == Credentials::InCluster && self.kubeconfig_path.is_some() {
             problems.push(ConfigProblem::new(
                 "kubeconfig_path",
@@ -224,11 +211,9 @@ impl CollectorConfig for KubernetesConfig {
             ("max_pods", self.max_pods as u64),
             ("max_events", self.max_events as u64),
         ];
-        for (key, value) in positive {
-            if value == 0 {
-                problems.push(ConfigProblem::new(key, "must be at least 1"));
-            }
-        }
+        problems.extend(ConfigProblem::zeros(
+            positive.into_iter().chain(self.timeout_secs.map(|t| ("timeout_secs", t))),
+        ));
         problems
     }
 

@@ -1,8 +1,6 @@
 //! The `[[collectors.logs]]` configuration: what to read and what counts as an error. It
 //! validates itself (every problem at once, with its key) and builds the collector.
 
-use std::time::Duration;
-
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem};
@@ -146,17 +144,7 @@ fn combined(patterns: &[String]) -> Result<Option<Regex>, regex::Error> {
 }
 
 impl CollectorConfig for LogsConfig {
-    fn kind(&self) -> &'static str {
-        "logs"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout_secs.map(Duration::from_secs)
-    }
+    witness_collector::instance_settings!("logs");
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
@@ -204,9 +192,8 @@ impl CollectorConfig for LogsConfig {
                 format!("must be between 256 and {MAX_LINE_BYTES_LIMIT}"),
             ));
         }
-        if self.max_excerpt_bytes == 0 {
-            problems.push(ConfigProblem::new("max_excerpt_bytes", "must be greater than 0"));
-        }
+        problems
+            .extend(ConfigProblem::zeros([("max_excerpt_bytes", self.max_excerpt_bytes as u64)]));
         problems
     }
 

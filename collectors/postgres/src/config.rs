@@ -2,7 +2,6 @@
 //! validation. The config is the factory: [`PostgresConfig::build`] makes the collector.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem, SecretRef};
@@ -127,17 +126,7 @@ impl PostgresConfig {
 }
 
 impl CollectorConfig for PostgresConfig {
-    fn kind(&self) -> &'static str {
-        "postgres"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout_secs.map(Duration::from_secs)
-    }
+    witness_collector::instance_settings!("postgres");
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
@@ -157,29 +146,26 @@ impl CollectorConfig for PostgresConfig {
             ("max_query_chars", self.max_query_chars.into()),
             ("max_sessions", self.max_sessions.into()),
         ];
-        for (key, value) in positive {
-            if value == 0 {
-                problems.push(ConfigProblem::new(key, "must be greater than 0"));
-            }
-        }
+        problems.extend(ConfigProblem::zeros(
+            positive.into_iter().chain(self.timeout_secs.map(|t| ("timeout_secs", t))),
+        ));
         if self.sample_interval_ms > MAX_SAMPLE_INTERVAL_MS {
             problems.push(ConfigProblem::new(
                 "sample_interval_ms",
                 format!("must be at most {MAX_SAMPLE_INTERVAL_MS} (one minute)"),
             ));
         }
-        if let Some(timeout) = self.timeout_secs {
-            if timeout == 0 {
-                problems.push(ConfigProblem::new("timeout_secs", "must be greater than 0"));
-            } else if self.sample_interval_ms >= timeout.saturating_mul(1000) {
-                problems.push(ConfigProblem::new(
-                    "sample_interval_ms",
-                    format!(
-                        "{} ms does not fit in timeout_secs = {timeout}: both samples must be taken before the deadline",
-                        self.sample_interval_ms
-                    ),
-                ));
-            }
+        if let Some(timeout) = self.timeout_secs
+            && timeout > 0
+            && self.sample_interval_ms >= timeout.saturating_mul(1000)
+        {
+            problems.push(ConfigProblem::new(
+                "sample_interval_ms",
+                format!(
+                    "{} ms does not fit in timeout_secs = {timeout}: both samples must be taken before the deadline",
+                    self.sample_interval_ms
+                ),
+            ));
         }
         problems
     }
@@ -232,6 +218,13 @@ mod tests {
             "set `dsn_env` or `dsn_file` to say where the connection string is"
         );
         assert!(config.build().is_err());
+    }
+
+    #[test]
+    fn a_zero_timeout_is_one_problem_not_two() {
+        let mut config = PostgresConfig::new("main", "X");
+        config.timeout_secs = Some(0);
+        assert_eq!(config.validate(), [ConfigProblem::new("timeout_secs", "must be at least 1")]);
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! service depends on, defaults and validation.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem};
@@ -92,17 +91,7 @@ impl StatusPageConfig {
 }
 
 impl CollectorConfig for StatusPageConfig {
-    fn kind(&self) -> &'static str {
-        "status_page"
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        self.timeout_secs.map(Duration::from_secs)
-    }
+    witness_collector::instance_settings!("status_page");
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
@@ -146,9 +135,7 @@ impl CollectorConfig for StatusPageConfig {
                 problems.push(ConfigProblem::new(format!("components[{i}]"), "is empty"));
             }
         }
-        if self.request_timeout_ms == 0 {
-            problems.push(ConfigProblem::new("request_timeout_ms", "must be more than 0"));
-        }
+        problems.extend(ConfigProblem::zeros([("request_timeout_ms", self.request_timeout_ms)]));
         if self.max_body_bytes < 1024 {
             problems.push(ConfigProblem::new("max_body_bytes", "must be at least 1024"));
         }
