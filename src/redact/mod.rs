@@ -87,10 +87,14 @@ impl RedactionConfig {
             };
             Some((format!("patterns[{i}]"), problem))
         });
-        let envs = self.literal_envs.iter().enumerate().filter_map(|(i, name)| {
-            (name.is_empty() || name.contains('=') || name.contains('\0'))
-                .then(|| (format!("literal_envs[{i}]"), "not an environment variable name".into()))
-        });
+        let envs = self
+            .literal_envs
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| name.is_empty() || name.contains('=') || name.contains('\0'))
+            .map(|(i, _)| {
+                (format!("literal_envs[{i}]"), "not an environment variable name".into())
+            });
         patterns.chain(envs).collect()
     }
 
