@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 use serde::Serialize;
 
+use witness_collector::ConfigProblem;
 use witness_tls::FixedVerifier;
 
 /// The reqwest this client is built on, for callers that build requests with it.
@@ -45,6 +46,29 @@ pub enum ClientError {
     Tls(String),
     #[error("cannot build the HTTP client: {0}")]
     Build(String),
+}
+
+/// The checks every HTTP-speaking kind makes of its configured `url` (key `url`): that it
+/// parses and is `http` or `https`. The parsed URL is returned for the kind's own checks.
+///
+/// # Errors
+/// The problem with the URL, under the key `url`.
+pub fn config_url(url: &str) -> Result<reqwest::Url, ConfigProblem> {
+    match reqwest::Url::parse(url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
+        Ok(url) => Err(ConfigProblem::new(
+            "url",
+            format!("scheme `{}` is not http or https", url.scheme()),
+        )),
+        Err(e) => Err(ConfigProblem::new("url", format!("not a URL: {e}"))),
+    }
+}
+
+/// The problem with a configured `ca_file` (key `ca_file`) that is not a file.
+pub fn config_ca_file(ca_file: Option<&Path>) -> Option<ConfigProblem> {
+    ca_file
+        .filter(|path| !path.is_file())
+        .map(|path| ConfigProblem::new("ca_file", format!("{} is not a file", path.display())))
 }
 
 /// Builds a client: rustls (ring) verifying against the platform's roots plus `ca_file`,

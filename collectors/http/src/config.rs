@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem, SecretRef};
 
+use crate::client;
 use crate::collector::HttpCollector;
 
 /// One `[[collectors.http]]` instance: a health endpoint probed a few times during the run.
@@ -194,13 +195,7 @@ impl CollectorConfig for HttpConfig {
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        match reqwest::Url::parse(&self.url) {
-            Ok(url) if !matches!(url.scheme(), "http" | "https") => {
-                problems.push(ConfigProblem::new(
-                    "url",
-                    format!("scheme `{}` is not http or https", url.scheme()),
-                ))
-            }
+        match client::config_url(&self.url) {
             Ok(url) if url.host_str().is_none_or(str::is_empty) => {
                 problems.push(ConfigProblem::new("url", "has no host"));
             }
@@ -210,7 +205,7 @@ impl CollectorConfig for HttpConfig {
                  header with `value_env` or `value_file`",
             )),
             Ok(_) => {}
-            Err(e) => problems.push(ConfigProblem::new("url", format!("not a URL: {e}"))),
+            Err(problem) => problems.push(problem),
         }
         if self.probes == 0 || self.probes > MAX_PROBES {
             problems.push(ConfigProblem::new("probes", format!("must be 1 to {MAX_PROBES}")));
@@ -254,12 +249,7 @@ impl CollectorConfig for HttpConfig {
         {
             problems.push(ConfigProblem::new("method", "a HEAD answer has no body to match"));
         }
-        if let Some(path) = &self.ca_file
-            && !path.is_file()
-        {
-            problems
-                .push(ConfigProblem::new("ca_file", format!("{} is not a file", path.display())));
-        }
+        problems.extend(client::config_ca_file(self.ca_file.as_deref()));
         problems
     }
 
@@ -361,6 +351,16 @@ mod tests {
         assert_eq!(message("ftp://x/health"), ["scheme `ftp` is not http or https"]);
         assert!(message("https://u:pw@api.internal/health")[0].starts_with("holds a password"));
         assert!(message("not a url")[0].starts_with("not a URL"));
+    }
+
+    #[test]
+    fn a_ca_file_that_is_not_a_file_is_refused() {
+        let mut config = HttpConfig::new("api", "https://api.internal/health");
+        config.ca_file = Some("/nonexistent/ca.pem".into());
+        assert_eq!(
+            config.validate(),
+            [ConfigProblem::new("ca_file", "/nonexistent/ca.pem is not a file")]
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem};
+use witness_http::client;
 
 use crate::collector::StatusPageCollector;
 use crate::formats::Format;
@@ -98,13 +99,7 @@ impl CollectorConfig for StatusPageConfig {
         if self.vendor.trim().is_empty() {
             problems.push(ConfigProblem::new("vendor", "names no vendor"));
         }
-        match witness_http::client::reqwest::Url::parse(&self.url) {
-            Ok(url) if !matches!(url.scheme(), "http" | "https") => {
-                problems.push(ConfigProblem::new(
-                    "url",
-                    format!("scheme `{}` is not http or https", url.scheme()),
-                ))
-            }
+        match client::config_url(&self.url) {
             Ok(url) if url.password().is_some() => problems.push(ConfigProblem::new(
                 "url",
                 "holds a password, which would sit in the config file; status pages are public",
@@ -114,7 +109,7 @@ impl CollectorConfig for StatusPageConfig {
                 "give the page's base URL, without a query (e.g. https://www.githubstatus.com)",
             )),
             Ok(_) => {}
-            Err(e) => problems.push(ConfigProblem::new("url", format!("not a URL: {e}"))),
+            Err(problem) => problems.push(problem),
         }
         match (self.format, &self.page_id) {
             (Format::Statusio, None) => {
@@ -139,12 +134,7 @@ impl CollectorConfig for StatusPageConfig {
         if self.max_body_bytes < 1024 {
             problems.push(ConfigProblem::new("max_body_bytes", "must be at least 1024"));
         }
-        if let Some(path) = &self.ca_file
-            && !path.is_file()
-        {
-            problems
-                .push(ConfigProblem::new("ca_file", format!("{} is not a file", path.display())));
-        }
+        problems.extend(client::config_ca_file(self.ca_file.as_deref()));
         problems
     }
 
