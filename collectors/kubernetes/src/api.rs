@@ -52,6 +52,21 @@ impl KubernetesError {
     }
 }
 
+/// A namespaced object kind read through [`Cluster::get`] and [`Cluster::list`]: what
+/// kube needs of it to address, decode and report it. Implemented for every such kind.
+pub trait Namespaced:
+    Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + Debug
+{
+}
+
+impl<K> Namespaced for K where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug
+{
+}
+
 /// A list call's items and whether the cap cut it short.
 #[derive(Debug)]
 pub struct Listed<K> {
@@ -144,10 +159,7 @@ impl Cluster {
     /// A [`KubernetesError`] naming the resource and verb `get`.
     pub async fn get<K>(&self, namespace: &str, name: &str) -> Result<K, KubernetesError>
     where
-        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + DeserializeOwned
-            + Debug,
+        K: Namespaced,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
         let call = Call::new::<K>("get", namespace, Some(name));
@@ -166,10 +178,7 @@ impl Cluster {
         selector: Option<&str>,
     ) -> Result<Listed<K>, KubernetesError>
     where
-        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + DeserializeOwned
-            + Debug,
+        K: Namespaced,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
         let call = Call::new::<K>("list", namespace, None);

@@ -5,20 +5,16 @@
 //! just as long); when nothing was read before that, the run fails with that reason.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Debug;
 
 use async_trait::async_trait;
 use chrono::Duration;
-use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
-use kube::Resource;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use witness_collector::{CollectContext, CollectError, Collector, Evidence};
 
-use crate::api::Cluster;
+use crate::api::{Cluster, Namespaced};
 use crate::commands::{CommandTarget, SuggestedCommand, suggest};
 use crate::config::KubernetesConfig;
 use crate::events::Selected;
@@ -206,10 +202,7 @@ impl Reading<'_> {
     /// A list call, unless an earlier failure stopped the reading; `None` when it failed.
     async fn list<K>(&mut self, ns: &str, selector: Option<&str>, what: &str) -> Option<Vec<K>>
     where
-        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + DeserializeOwned
-            + Debug,
+        K: Namespaced,
     {
         if !self.record.may_call(what) {
             return None;
