@@ -159,26 +159,19 @@ impl Host {
             evidence.add_note("no disks were reported by the operating system");
         }
         let now = ctx.anchor.max(chrono::Utc::now().min(ctx.window.end));
-        if cpu_saturated {
+        let saturation = [
+            (cpu_saturated, format!("CPU {:.0}% busy", s.cpu.busy_ratio * 100.0), "/data/cpu"),
+            (
+                mem_saturated,
+                format!("memory {:.0}% used", s.memory.used_ratio * 100.0),
+                "/data/memory",
+            ),
+        ];
+        for (_, what, pointer) in saturation.into_iter().filter(|(saturated, ..)| *saturated) {
             evidence = evidence.event(
-                Event::new(
-                    now,
-                    "saturation",
-                    format!("CPU {:.0}% busy on {}", s.cpu.busy_ratio * 100.0, s.hostname),
-                )
-                .severity(Severity::Warning)
-                .pointer("/data/cpu"),
-            );
-        }
-        if mem_saturated {
-            evidence = evidence.event(
-                Event::new(
-                    now,
-                    "saturation",
-                    format!("memory {:.0}% used on {}", s.memory.used_ratio * 100.0, s.hostname),
-                )
-                .severity(Severity::Warning)
-                .pointer("/data/memory"),
+                Event::new(now, "saturation", format!("{what} on {}", s.hostname))
+                    .severity(Severity::Warning)
+                    .pointer(pointer),
             );
         }
         evidence.data(&s)
@@ -192,7 +185,7 @@ fn round3(v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use witness_collector::Status;
+    use witness_collector::{FactValue, Status};
 
     #[tokio::test]
     async fn a_snapshot_has_cpu_memory_disks_and_processes_within_the_deadline() {
@@ -213,6 +206,31 @@ mod tests {
         assert!(data["processes"]["by_memory"].as_array().unwrap().len() <= 10);
         assert!(data["disks"].as_array().is_some());
         assert_eq!(ctx.artifacts.take().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn each_saturated_resource_is_one_warning_pointing_at_its_data() {
+        let ctx = CollectContext::for_test();
+        // Any memory in use saturates this threshold; CPU saturates or not as the machine is.
+        let config = HostConfig {
+            cpu_sample_ms: 200,
+            mem_saturation_ratio: f64::MIN_POSITIVE,
+            ..HostConfig::named("local")
+        };
+        let evidence = config.build().unwrap().collect(&ctx).await.unwrap();
+        let pointers: Vec<_> =
+            evidence.events.iter().filter_map(|e| e.pointer.as_deref()).collect();
+        let cpu_saturated = evidence.facts["host.cpu_saturated"] == FactValue::Bool(true);
+        let want: &[&str] =
+            if cpu_saturated { &["/data/cpu", "/data/memory"] } else { &["/data/memory"] };
+        assert_eq!(pointers, want);
+        let memory = evidence.events.last().unwrap();
+        assert_eq!((memory.kind.as_str(), memory.severity), ("saturation", Severity::Warning));
+        assert!(
+            memory.title.starts_with("memory ") && memory.title.contains("% used on "),
+            "{}",
+            memory.title
+        );
     }
 
     #[test]
