@@ -58,6 +58,16 @@ pub trait CollectorConfig: Send + Sync {
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>>;
 }
 
+/// What every [`CollectorConfig::build`] checks first: `Ok` when the configuration
+/// validates, else all its problems (`validated(self)?;`).
+///
+/// # Errors
+/// Every problem [`CollectorConfig::validate`] reports, when there is one.
+pub fn validated<C: CollectorConfig + ?Sized>(config: &C) -> Result<(), Vec<ConfigProblem>> {
+    let problems = config.validate();
+    if problems.is_empty() { Ok(()) } else { Err(problems) }
+}
+
 /// One thing wrong with a configuration: the key it concerns and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
@@ -152,6 +162,32 @@ impl CollectError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Limited(u64);
+
+    impl CollectorConfig for Limited {
+        fn kind(&self) -> &'static str {
+            "limited"
+        }
+        fn name(&self) -> &str {
+            "a"
+        }
+        fn validate(&self) -> Vec<ConfigProblem> {
+            ConfigProblem::zeros([("max_rows", self.0)])
+        }
+        fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
+            validated(self)?;
+            Err(vec![ConfigProblem::new("build", "reached only when valid")])
+        }
+    }
+
+    #[test]
+    fn build_stops_at_the_validation_problems() {
+        let Err(problems) = Limited(0).build() else { panic!("an invalid config built") };
+        assert_eq!(problems, [ConfigProblem::new("max_rows", "must be at least 1")]);
+        let Err(problems) = Limited(5).build() else { panic!("the example never builds") };
+        assert_eq!(problems[0].key, "build");
+    }
 
     #[test]
     fn zeros_names_every_zero_setting_and_only_those() {

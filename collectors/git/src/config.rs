@@ -186,10 +186,7 @@ impl CollectorConfig for GitConfig {
     }
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
-        let problems = self.validate();
-        if !problems.is_empty() {
-            return Err(problems);
-        }
+        witness_collector::validated(self)?;
         Ok(Box::new(Git::new(self.clone())?))
     }
 }

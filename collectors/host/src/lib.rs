@@ -90,12 +90,8 @@ impl CollectorConfig for HostConfig {
     }
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
-        let problems = self.validate();
-        if problems.is_empty() {
-            Ok(Box::new(Host { config: self.clone() }))
-        } else {
-            Err(problems)
-        }
+        witness_collector::validated(self)?;
+        Ok(Box::new(Host { config: self.clone() }))
     }
 }
 

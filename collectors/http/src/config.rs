@@ -254,10 +254,7 @@ impl CollectorConfig for HttpConfig {
     }
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
-        let problems = self.validate();
-        if !problems.is_empty() {
-            return Err(problems);
-        }
+        witness_collector::validated(self)?;
         Ok(Box::new(HttpCollector::new(self.clone()).map_err(|e| vec![e])?))
     }
 }

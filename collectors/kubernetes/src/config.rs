@@ -218,10 +218,7 @@ impl CollectorConfig for KubernetesConfig {
     }
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
-        let problems = self.validate();
-        if !problems.is_empty() {
-            return Err(problems);
-        }
+        witness_collector::validated(self)?;
         Ok(Box::new(crate::KubernetesCollector::new(self.clone())))
     }
 }

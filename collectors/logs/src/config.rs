@@ -198,10 +198,7 @@ impl CollectorConfig for LogsConfig {
     }
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
-        let problems = self.validate();
-        if !problems.is_empty() {
-            return Err(problems);
-        }
+        witness_collector::validated(self)?;
         let to_problem = |key: &str, e: regex::Error| vec![ConfigProblem::new(key, e.to_string())];
         let patterns = self.pattern_regex().map_err(|e| to_problem("patterns", e))?;
         let exclude = self.exclude_regex().map_err(|e| to_problem("exclude", e))?;

@@ -171,10 +171,7 @@ impl CollectorConfig for PostgresConfig {
     }
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
-        let problems = self.validate();
-        if !problems.is_empty() {
-            return Err(problems);
-        }
+        witness_collector::validated(self)?;
         Ok(Box::new(Postgres::new(self.clone())))
     }
 }

@@ -139,10 +139,7 @@ impl CollectorConfig for StatusPageConfig {
     }
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
-        let problems = self.validate();
-        if !problems.is_empty() {
-            return Err(problems);
-        }
+        witness_collector::validated(self)?;
         Ok(Box::new(StatusPageCollector::new(self.clone())))
     }
 }
