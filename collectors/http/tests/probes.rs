@@ -30,6 +30,15 @@ fn quick(name: &str, url: String) -> HttpConfig {
     HttpConfig { probe_interval_ms: 50, ..HttpConfig::new(name, url) }
 }
 
+/// A server whose `/health` answers "ok" after `delay`.
+async fn serve_slow(delay: Duration) -> std::net::SocketAddr {
+    let slow = move || async move {
+        tokio::time::sleep(delay).await;
+        "ok"
+    };
+    serve(Router::new().route("/health", get(slow))).await
+}
+
 fn failure_kinds(evidence: &Evidence) -> Vec<String> {
     evidence.data["probes"]
         .as_array()
@@ -129,14 +138,7 @@ async fn spring_actuator_names_the_component_that_is_down() {
 
 #[tokio::test]
 async fn a_server_slower_than_the_probe_timeout_is_a_timeout_not_an_error_page() {
-    let app = Router::new().route(
-        "/health",
-        get(|| async {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            "ok"
-        }),
-    );
-    let addr = serve(app).await;
+    let addr = serve_slow(Duration::from_secs(5)).await;
     let config = HttpConfig {
         probes: 2,
         probe_timeout_ms: 300,
@@ -157,14 +159,7 @@ async fn a_server_slower_than_the_probe_timeout_is_a_timeout_not_an_error_page()
 
 #[tokio::test]
 async fn a_slow_but_answering_endpoint_raises_health_slow() {
-    let app = Router::new().route(
-        "/health",
-        get(|| async {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            "ok"
-        }),
-    );
-    let addr = serve(app).await;
+    let addr = serve_slow(Duration::from_millis(150)).await;
     let config =
         HttpConfig { slow_threshold_ms: 100, ..quick("api", format!("http://{addr}/health")) };
     let (evidence, _) = collect(config).await;
@@ -332,14 +327,7 @@ async fn nothing_listening_still_gives_evidence_of_a_failing_endpoint() {
 
 #[tokio::test]
 async fn the_instance_deadline_cuts_probes_short_and_says_so() {
-    let app = Router::new().route(
-        "/health",
-        get(|| async {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            "ok"
-        }),
-    );
-    let addr = serve(app).await;
+    let addr = serve_slow(Duration::from_secs(5)).await;
     let mut ctx = CollectContext::for_test();
     ctx.deadline = tokio::time::Instant::now() + Duration::from_millis(700);
     let collector = quick("api", format!("http://{addr}/health")).build().unwrap();

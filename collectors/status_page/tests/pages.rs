@@ -87,6 +87,22 @@ fn summary(indicator: &str, description: &str, components: Value, incidents: Val
     .to_string()
 }
 
+/// `summary.json` of a page with everything operational and no incident.
+fn operational() -> String {
+    summary("none", "All Systems Operational", components("operational"), json!([]))
+}
+
+/// `summary.json` of a page with a major, partial outage: Git Operations down by
+/// [`git_incident`].
+fn git_outage(anchor: DateTime<Utc>) -> String {
+    summary(
+        "major",
+        "Partial System Outage",
+        components("partial_outage"),
+        json!([git_incident(anchor)]),
+    )
+}
+
 /// A Statuspage site: each document answers with the status and body given.
 struct Site {
     summary: (StatusCode, String),
@@ -136,7 +152,7 @@ fn github(url: String) -> StatusPageConfig {
 
 #[tokio::test]
 async fn an_operational_vendor_reads_as_not_degraded() {
-    let body = summary("none", "All Systems Operational", components("operational"), json!([]));
+    let body = operational();
     let url = statuspage((StatusCode::OK, body), missing(), missing()).await;
     let anchor = anchor();
     let evidence = collect(github(url), &ctx_at(anchor)).await.unwrap();
@@ -154,12 +170,7 @@ async fn an_operational_vendor_reads_as_not_degraded() {
 #[tokio::test]
 async fn a_major_outage_that_began_before_the_anchor_is_dated_and_told_step_by_step() {
     let anchor = anchor();
-    let body = summary(
-        "major",
-        "Partial System Outage",
-        components("partial_outage"),
-        json!([git_incident(anchor)]),
-    );
+    let body = git_outage(anchor);
     let url = statuspage((StatusCode::OK, body), missing(), missing()).await;
     let ctx = ctx_at(anchor);
     let evidence = collect(github(url), &ctx).await.unwrap();
@@ -205,12 +216,7 @@ async fn a_major_outage_that_began_before_the_anchor_is_dated_and_told_step_by_s
 #[tokio::test]
 async fn the_component_filter_ignores_incidents_on_components_the_service_does_not_use() {
     let anchor = anchor();
-    let body = summary(
-        "major",
-        "Partial System Outage",
-        components("partial_outage"),
-        json!([git_incident(anchor)]),
-    );
+    let body = git_outage(anchor);
     let url = statuspage((StatusCode::OK, body), missing(), missing()).await;
 
     let api_only =
@@ -324,7 +330,7 @@ async fn a_page_behind_a_trusted_ca_is_read_over_https() {
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, &cert.ca_pem).unwrap();
-    let body = summary("none", "All Systems Operational", components("operational"), json!([]));
+    let body = operational();
     let app = Router::new().route("/api/v2/summary.json", get(move || async move { body }));
     let url = format!("https://{}", serve_tls(app, cert.server_config()).await);
     let config = StatusPageConfig { ca_file: Some(ca_file), ..github(url) };
@@ -388,7 +394,7 @@ async fn an_incident_resolved_inside_the_window_reaches_the_timeline_but_not_the
     old_one["id"] = json!("old1");
     old_one["status"] = json!("resolved");
     old_one["resolved_at"] = json!(at(anchor, -3 * 24 * 60 + 30));
-    let body = summary("none", "All Systems Operational", components("operational"), json!([]));
+    let body = operational();
     let site = Site {
         recent: (
             StatusCode::OK,
@@ -412,7 +418,7 @@ async fn an_incident_resolved_inside_the_window_reaches_the_timeline_but_not_the
 
 #[tokio::test]
 async fn recent_incidents_that_cannot_be_read_make_the_evidence_partial() {
-    let body = summary("none", "All Systems Operational", components("operational"), json!([]));
+    let body = operational();
     let site = Site {
         recent: (StatusCode::SERVICE_UNAVAILABLE, "busy".into()),
         ..Site::with_summary((StatusCode::OK, body))
