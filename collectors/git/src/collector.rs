@@ -11,6 +11,7 @@ use witness_collector::{CollectContext, CollectError, Collector, ConfigProblem, 
 
 use crate::GitConfig;
 use crate::classes::{self, PathClasses};
+use crate::history::Span;
 use crate::report;
 use crate::scan::{self, Budget, Outcome, ScanRequest};
 
@@ -51,12 +52,14 @@ impl Git {
         ScanRequest {
             path: config.path.clone(),
             git_ref: config.git_ref.clone(),
-            since: ctx.window.start.min(ctx.anchor - lookback),
-            anchor: ctx.anchor,
-            until: ctx.window.end.max(ctx.anchor),
-            max_commits: config.max_commits,
-            max_files_per_commit: config.max_files_per_commit,
-            include_email: config.include_author_email,
+            span: Span {
+                since: ctx.window.start.min(ctx.anchor - lookback),
+                anchor: ctx.anchor,
+                until: ctx.window.end.max(ctx.anchor),
+                max_commits: config.max_commits,
+                max_files_per_commit: config.max_files_per_commit,
+                include_email: config.include_author_email,
+            },
             classes: Arc::clone(&self.classes),
             deploy_tags: Arc::clone(&self.deploy_tags),
             labels,

@@ -93,14 +93,23 @@ pub struct History {
     pub shallow_cut: Option<(ObjectId, DateTime<Utc>)>,
 }
 
-/// What the walk looks at and how much it keeps.
-pub struct WalkSpec<'a> {
+/// The span of history a scan reads and how much of it it keeps, as the collector worked
+/// them out from the run and the config.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    /// Start of the lookback.
     pub since: DateTime<Utc>,
     pub anchor: DateTime<Utc>,
+    /// End of the scanned span (the end of the window, or the anchor if later).
     pub until: DateTime<Utc>,
     pub max_commits: usize,
     pub max_files_per_commit: usize,
     pub include_email: bool,
+}
+
+/// What the walk looks at and how much it keeps.
+pub struct WalkSpec<'a> {
+    pub span: Span,
     pub classes: &'a PathClasses,
     pub tags_by_commit: &'a BTreeMap<ObjectId, Vec<String>>,
     pub shallow: &'a HashSet<ObjectId>,
@@ -124,7 +133,7 @@ pub fn walk(
         .all()
         .map_err(|e| GitError::read("the history", &e))?;
     let (since, anchor, until) =
-        (spec.since.timestamp(), spec.anchor.timestamp(), spec.until.timestamp());
+        (spec.span.since.timestamp(), spec.span.anchor.timestamp(), spec.span.until.timestamp());
     let mut reached_older = false;
     let mut slop = SKEW_SLOP;
     let mut last_seen = None;
@@ -161,7 +170,7 @@ pub fn walk(
         } else {
             history.after_anchor += 1;
         }
-        if wanted.len() < spec.max_commits {
+        if wanted.len() < spec.span.max_commits {
             wanted.push(info.id);
         } else {
             history.truncated = true;
@@ -286,7 +295,7 @@ fn record(
         committer_time: utc(committer.seconds()),
         author_time: utc(author.seconds()),
         author: author.name.to_str_lossy().into_owned(),
-        author_email: spec.include_email.then(|| author.email.to_str_lossy().into_owned()),
+        author_email: spec.span.include_email.then(|| author.email.to_str_lossy().into_owned()),
         subject,
         merge: parents.len() > 1,
         tags: spec.tags_by_commit.get(&id).cloned().unwrap_or_default(),
@@ -298,8 +307,8 @@ fn record(
     };
     if let Some(changes) = files {
         record.files_changed = changes.len();
-        record.files_not_listed = changes.len().saturating_sub(spec.max_files_per_commit);
-        let mut listed = Vec::with_capacity(changes.len().min(spec.max_files_per_commit));
+        record.files_not_listed = changes.len().saturating_sub(spec.span.max_files_per_commit);
+        let mut listed = Vec::with_capacity(changes.len().min(spec.span.max_files_per_commit));
         for (i, change) in changes.iter().enumerate() {
             let class = spec.classes.classify(&change.path).map(str::to_owned);
             if let Some(class) = &class {
@@ -308,7 +317,7 @@ fn record(
                     record.classes.push(class.clone());
                 }
             }
-            if i < spec.max_files_per_commit {
+            if i < spec.span.max_files_per_commit {
                 let (lines_added, lines_removed, binary) = differ.line_counts(change);
                 listed.push(FileChange {
                     path: change.path.clone(),

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::classes::PathClasses;
 use crate::deployed::{self, Deployed, DeployedRequest};
 use crate::error::GitError;
-use crate::history::{self, CommitRecord, History, WalkSpec};
+use crate::history::{self, CommitRecord, History, Span, WalkSpec};
 use crate::repo::{self, Opened, RepoInfo};
 use crate::tags::{self, TagRecord};
 
@@ -42,14 +42,7 @@ pub fn utc(seconds: i64) -> DateTime<Utc> {
 pub struct ScanRequest {
     pub path: PathBuf,
     pub git_ref: String,
-    /// Start of the lookback.
-    pub since: DateTime<Utc>,
-    pub anchor: DateTime<Utc>,
-    /// End of the scanned span (the end of the window, or the anchor if later).
-    pub until: DateTime<Utc>,
-    pub max_commits: usize,
-    pub max_files_per_commit: usize,
-    pub include_email: bool,
+    pub span: Span,
     pub classes: Arc<PathClasses>,
     pub deploy_tags: Arc<GlobSet>,
     pub labels: Vec<(String, String)>,
@@ -145,12 +138,7 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
     };
     let tags_by_commit = tags.by_commit();
     let spec = WalkSpec {
-        since: request.since,
-        anchor: request.anchor,
-        until: request.until,
-        max_commits: request.max_commits,
-        max_files_per_commit: request.max_files_per_commit,
-        include_email: request.include_email,
+        span: request.span,
         classes: &request.classes,
         tags_by_commit: &tags_by_commit,
         shallow: &shallow,
@@ -185,7 +173,7 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
             truncated,
             read: commits.len(),
             seen: in_lookback + after_anchor,
-            max_commits: request.max_commits,
+            max_commits: request.span.max_commits,
             skipped_edges,
         },
         &mut notes,
@@ -197,8 +185,14 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         deployed_ref: request.deployed_ref.as_deref(),
         previous_ref: request.previous_deployed_ref.as_deref(),
     };
-    let outcome =
-        deployed::find(&repo, &deployed_request, &tags, request.anchor, &request.classes, budget);
+    let outcome = deployed::find(
+        &repo,
+        &deployed_request,
+        &tags,
+        request.span.anchor,
+        &request.classes,
+        budget,
+    );
     notes.extend(outcome.notes);
     partial_notes.extend(outcome.partial_notes);
     tracing::debug!(
@@ -223,15 +217,19 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
             && skipped_edges == 0,
         tags: !tags.interrupted,
     };
-    let in_span = |t: &TagRecord| t.time >= request.since && t.time <= request.until;
+    let in_span = |t: &TagRecord| t.time >= request.span.since && t.time <= request.span.until;
     Ok(Outcome::Scanned(Box::new(Scan {
         repository: info,
-        lookback: Lookback { start: request.since, anchor: request.anchor, end: request.until },
+        lookback: Lookback {
+            start: request.span.since,
+            anchor: request.span.anchor,
+            end: request.span.until,
+        },
         commits_in_lookback: in_lookback,
         commits_after_anchor: after_anchor,
         commits,
         tags: tags.all.iter().filter(|t| in_span(t)).cloned().collect(),
-        last_tag_before_anchor: tags.last_at_or_before(request.anchor).cloned(),
+        last_tag_before_anchor: tags.last_at_or_before(request.span.anchor).cloned(),
         deployed: outcome.deployed,
         last_commit_before_anchor: last_before_anchor.map(|(_, t)| t),
         completeness,
