@@ -271,15 +271,9 @@ fn activity_facts<'a>(
             s.pid,
             who(s)
         );
-        events.push(
-            ev,
-            Event::new(at, "long_statement", title)
-                .detail(s.query.clone().unwrap_or_default())
-                .severity(Severity::Warning)
-                .signature(format!("long_statement:{}", s.pid))
-                .pointer(format!("/data/long_statements/{i}"))
-                .artifact("activity.json"),
-        );
+        let detail = s.query.clone().unwrap_or_default();
+        events
+            .push(ev, session_event(s, at, "long_statement", title, detail, "long_statements", i));
     }
     for (i, s) in idle.iter().enumerate() {
         let Some(at) = s.state_change else { continue };
@@ -289,14 +283,10 @@ fn activity_facts<'a>(
             s.pid,
             who(s)
         );
+        let detail = s.query.clone().map(|q| format!("last query: {q}")).unwrap_or_default();
         events.push(
             ev,
-            Event::new(at, "idle_in_transaction", title)
-                .detail(s.query.clone().map(|q| format!("last query: {q}")).unwrap_or_default())
-                .severity(Severity::Warning)
-                .signature(format!("idle_in_transaction:{}", s.pid))
-                .pointer(format!("/data/idle_in_transaction/{i}"))
-                .artifact("activity.json"),
+            session_event(s, at, "idle_in_transaction", title, detail, "idle_in_transaction", i),
         );
     }
     if let Some(a) = &snap.activity {
@@ -433,6 +423,25 @@ fn pid_list(pids: &[i32]) -> String {
         1 => format!("pid {}", list[0]),
         _ => format!("pids {}", list.join(", ")),
     }
+}
+
+/// A warning about one session of the activity snapshot: folded per pid, pointing at the
+/// session's entry `/data/<list>/<index>` and at `activity.json`.
+fn session_event(
+    s: &Session,
+    at: chrono::DateTime<Utc>,
+    kind: &str,
+    title: String,
+    detail: String,
+    list: &str,
+    index: usize,
+) -> Event {
+    Event::new(at, kind, title)
+        .detail(detail)
+        .severity(Severity::Warning)
+        .signature(format!("{kind}:{}", s.pid))
+        .pointer(format!("/data/{list}/{index}"))
+        .artifact("activity.json")
 }
 
 fn who(s: &Session) -> String {

@@ -37,6 +37,21 @@ async fn a_long_sleep_and_an_idle_transaction_are_reported_with_their_age() {
         ev.events.iter().any(|e| e.kind == "idle_in_transaction"
             && e.title.contains(&format!("pid {}", scene.idle.pid)))
     );
+    // Each session event points at its own entry and at the raw activity artifact.
+    for (kind, list) in
+        [("long_statement", "long_statements"), ("idle_in_transaction", "idle_in_transaction")]
+    {
+        for e in ev.events.iter().filter(|e| e.kind == kind) {
+            let pointer = e.pointer.as_deref().unwrap_or_default();
+            let index: usize = pointer
+                .strip_prefix(&format!("/data/{list}/"))
+                .and_then(|i| i.parse().ok())
+                .unwrap_or_else(|| panic!("{kind} event points at {pointer:?}"));
+            let pid = &ev.data[list][index]["pid"];
+            assert_eq!(e.signature.as_deref(), Some(&*format!("{kind}:{pid}")));
+            assert_eq!(e.artifact.as_deref(), Some("activity.json"));
+        }
+    }
 
     // pg_stat_statements is optional: its absence is said, and is no failure.
     assert!(
