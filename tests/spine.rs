@@ -29,8 +29,11 @@ fn collect_in_repo(extra: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf) {
     args.extend_from_slice(extra);
     let output = witness(repo.path(), &args);
     assert!(output.status.success(), "{}", text(&output));
-    let bundles: Vec<PathBuf> =
-        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let bundles: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     assert_eq!(bundles.len(), 1, "expected exactly one bundle directory: {bundles:?}");
     (repo, out, bundles[0].clone())
 }
@@ -39,11 +42,19 @@ fn collect_in_repo(extra: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf) {
 fn collect_now_in_a_git_repository_writes_one_sealed_bundle() {
     let (_repo, out, bundle) = collect_in_repo(&["--archive"]);
     let files = files_under(&bundle);
-    for expected in ["manifest.json", "trigger.json", "timeline.json", "hypotheses.json", "report.md"] {
+    for expected in
+        ["manifest.json", "trigger.json", "timeline.json", "hypotheses.json", "report.md"]
+    {
         assert!(files.contains(&expected.to_owned()), "{expected} missing from {files:?}");
     }
-    assert!(files.iter().any(|f| f.starts_with("evidence/host-") && f.ends_with(".json")), "{files:?}");
-    assert!(files.iter().any(|f| f.starts_with("evidence/git-") && f.ends_with(".json")), "{files:?}");
+    assert!(
+        files.iter().any(|f| f.starts_with("evidence/host-") && f.ends_with(".json")),
+        "{files:?}"
+    );
+    assert!(
+        files.iter().any(|f| f.starts_with("evidence/git-") && f.ends_with(".json")),
+        "{files:?}"
+    );
     for file in &files {
         let mode = std::fs::metadata(bundle.join(file)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o444, "{file} is not read-only");
@@ -51,8 +62,10 @@ fn collect_now_in_a_git_repository_writes_one_sealed_bundle() {
     let dir_mode = std::fs::metadata(bundle.join("evidence")).unwrap().permissions().mode() & 0o777;
     assert_eq!(dir_mode, 0o555);
     // The archive sits beside the bundle; nothing else is left in the store.
-    let mut entries: Vec<String> =
-        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut entries: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     entries.sort();
     let id = bundle.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(entries, vec![id.clone(), format!("{id}.tar.gz")]);
@@ -62,17 +75,32 @@ fn collect_now_in_a_git_repository_writes_one_sealed_bundle() {
     assert_eq!(manifest["id"], id.as_str());
     let hypotheses: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bundle.join("hypotheses.json")).unwrap()).unwrap();
-    assert!(!hypotheses["hypotheses"].as_array().unwrap().is_empty(), "hypotheses.json is never empty");
+    assert!(
+        !hypotheses["hypotheses"].as_array().unwrap().is_empty(),
+        "hypotheses.json is never empty"
+    );
 }
 
 #[test]
 fn json_output_is_machine_readable() {
     let repo = git_repo();
     let out = repo.path().join("b");
-    let output = witness(repo.path(), &["collect", "now", "--out", out.to_str().unwrap(), "--only", "host", "--format", "json"]);
+    let output = witness(
+        repo.path(),
+        &["collect", "now", "--out", out.to_str().unwrap(), "--only", "host", "--format", "json"],
+    );
     assert!(output.status.success(), "{}", text(&output));
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
-    assert_eq!(summary["collectors"].as_array().unwrap().iter().filter(|c| c["status"] == "skipped").count(), 1);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    assert_eq!(
+        summary["collectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "skipped")
+            .count(),
+        1
+    );
     assert!(Path::new(summary["bundle"].as_str().unwrap()).join("manifest.json").exists());
 }
 
@@ -81,7 +109,11 @@ fn assert_verify_names(dir: &Path, target: &Path, what: &str, path: &str) {
     let output = witness(dir, &["verify", target.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains(&format!("{what}: {path}")), "expected `{what}: {path}` in {}", text(&output));
+    assert!(
+        stdout.contains(&format!("{what}: {path}")),
+        "expected `{what}: {path}` in {}",
+        text(&output)
+    );
 }
 
 #[test]
@@ -108,7 +140,8 @@ fn verify_names_every_modified_missing_and_unexpected_file_in_a_directory() {
     let missing = tamper("missing", &|b| std::fs::remove_file(b.join("report.md")).unwrap());
     assert_verify_names(repo.path(), &missing, "missing", "report.md");
 
-    let host_file = files_under(&bundle).into_iter().find(|f| f.starts_with("evidence/host-")).unwrap();
+    let host_file =
+        files_under(&bundle).into_iter().find(|f| f.starts_with("evidence/host-")).unwrap();
     let added = tamper("added", &|b| std::fs::write(b.join("evidence/notes.txt"), "hi").unwrap());
     assert_verify_names(repo.path(), &added, "unexpected", "evidence/notes.txt");
     let evidence = tamper("evidence", &|b| {
@@ -119,10 +152,14 @@ fn verify_names_every_modified_missing_and_unexpected_file_in_a_directory() {
     assert_verify_names(repo.path(), &evidence, "modified", &host_file);
 }
 
+/// An archive's files: path and contents.
+type Entries = Vec<(String, Vec<u8>)>;
+
 /// Rewrites a bundle archive, changing the entries `change` is given.
-fn rewrite_archive(from: &Path, to: &Path, change: &dyn Fn(&mut Vec<(String, Vec<u8>)>)) {
+fn rewrite_archive(from: &Path, to: &Path, change: &dyn Fn(&mut Entries)) {
     let mut entries = Vec::new();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::fs::File::open(from).unwrap()));
+    let mut archive =
+        tar::Archive::new(flate2::read::GzDecoder::new(std::fs::File::open(from).unwrap()));
     for entry in archive.entries().unwrap() {
         let mut entry = entry.unwrap();
         if entry.header().entry_type().is_file() {
@@ -163,11 +200,15 @@ fn verify_checks_the_tar_gz_the_same_way() {
     assert_verify_names(repo.path(), &modified, "modified", "report.md");
 
     let missing = repo.path().join("missing.tar.gz");
-    rewrite_archive(&archive, &missing, &|entries| entries.retain(|(p, _)| !p.ends_with("/trigger.json")));
+    rewrite_archive(&archive, &missing, &|entries| {
+        entries.retain(|(p, _)| !p.ends_with("/trigger.json"))
+    });
     assert_verify_names(repo.path(), &missing, "missing", "trigger.json");
 
     let added = repo.path().join("added.tar.gz");
-    rewrite_archive(&archive, &added, &|entries| entries.push((format!("{id}/extra.json"), b"{}".to_vec())));
+    rewrite_archive(&archive, &added, &|entries| {
+        entries.push((format!("{id}/extra.json"), b"{}".to_vec()))
+    });
     assert_verify_names(repo.path(), &added, "unexpected", "extra.json");
 }
 
@@ -183,24 +224,63 @@ fn a_signed_bundle_verifies_with_its_key_and_fails_with_another() {
     let config = repo.path().join("witness.toml");
     std::fs::write(
         &config,
-        format!("[signing]\nkey_file = {:?}\n\n[[collectors.host]]\nname = \"local\"\n", keys.join("signing.key")),
+        format!(
+            "[signing]\nkey_file = {:?}\n\n[[collectors.host]]\nname = \"local\"\n",
+            keys.join("signing.key")
+        ),
     )
     .unwrap();
     let out_dir = repo.path().join("bundles");
     let output = witness(
         repo.path(),
-        &["collect", "now", "--config", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--archive"],
+        &[
+            "collect",
+            "now",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--archive",
+        ],
     );
     assert!(output.status.success(), "{}", text(&output));
-    let bundle = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir()).unwrap();
+    let bundle = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
     assert!(bundle.join("manifest.sig").exists());
     for target in [bundle.clone(), bundle.with_extension("tar.gz")] {
-        let good = witness(repo.path(), &["verify", target.to_str().unwrap(), "--key", keys.join("signing.pub").to_str().unwrap()]);
+        let good = witness(
+            repo.path(),
+            &[
+                "verify",
+                target.to_str().unwrap(),
+                "--key",
+                keys.join("signing.pub").to_str().unwrap(),
+            ],
+        );
         assert!(good.status.success(), "{}", text(&good));
-        assert!(String::from_utf8_lossy(&good.stdout).contains("signature valid"), "{}", text(&good));
-        let bad = witness(repo.path(), &["verify", target.to_str().unwrap(), "--key", keys.join("other.pub").to_str().unwrap()]);
+        assert!(
+            String::from_utf8_lossy(&good.stdout).contains("signature valid"),
+            "{}",
+            text(&good)
+        );
+        let bad = witness(
+            repo.path(),
+            &[
+                "verify",
+                target.to_str().unwrap(),
+                "--key",
+                keys.join("other.pub").to_str().unwrap(),
+            ],
+        );
         assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
-        assert!(String::from_utf8_lossy(&bad.stdout).contains("signature: manifest.sig does not match"), "{}", text(&bad));
+        assert!(
+            String::from_utf8_lossy(&bad.stdout).contains("signature: manifest.sig does not match"),
+            "{}",
+            text(&bad)
+        );
     }
 }
 
@@ -235,14 +315,21 @@ async fn a_collector_past_its_deadline_is_timed_out_and_the_bundle_is_written_in
         id: None,
     };
     let started = Instant::now();
-    let collected = collect_planned(&WitnessConfig::default(), request, plan, &CancellationToken::new(), &Silent)
-        .await
-        .unwrap();
+    let collected = collect_planned(
+        &WitnessConfig::default(),
+        request,
+        plan,
+        &CancellationToken::new(),
+        &Silent,
+    )
+    .await
+    .unwrap();
     let elapsed = started.elapsed();
     assert!(elapsed < deadline + Duration::from_secs(1), "took {elapsed:?}");
     assert_eq!(collected.view.records[0].status(), Status::TimedOut);
     let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(collected.bundle.dir.join("manifest.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(collected.bundle.dir.join("manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(manifest["collectors"][0]["status"], "timed_out");
     assert_eq!(manifest["collectors"][0]["error"], "did not finish within its deadline of 2s");
 }
@@ -251,14 +338,24 @@ async fn a_collector_past_its_deadline_is_timed_out_and_the_bundle_is_written_in
 fn bad_input_gets_one_clear_line_and_status_2() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("unknown.toml"), "[collect]\nlookback_secs = 60\ncolour = \"red\"\n").unwrap();
+    std::fs::write(d.join("unknown.toml"), "[collect]\nlookback_secs = 60\ncolour = \"red\"\n")
+        .unwrap();
     std::fs::write(d.join("corrupt.tar.gz"), b"\x1f\x8b\x08\x00not really gzip").unwrap();
     let cases: &[(&[&str], &str)] = &[
-        (&["collect", "now", "--config", "missing.toml"], "missing.toml: cannot read the config file"),
-        (&["config", "check", "--config", "unknown.toml"], "unknown.toml:3: unknown field `colour`"),
+        (
+            &["collect", "now", "--config", "missing.toml"],
+            "missing.toml: cannot read the config file",
+        ),
+        (
+            &["config", "check", "--config", "unknown.toml"],
+            "unknown.toml:3: unknown field `colour`",
+        ),
         (&["collect", "now", "--config", "unknown.toml"], "unknown.toml:3: unknown field `colour`"),
         (&["collect", "at", "yesterday-ish"], "\"yesterday-ish\" is not an RFC 3339 time"),
-        (&["collect", "now", "--label", "novalue"], "--label \"novalue\" is not of the form key=value"),
+        (
+            &["collect", "now", "--label", "novalue"],
+            "--label \"novalue\" is not of the form key=value",
+        ),
         (&["collect", "now", "--since", "soon"], "--since \"soon\" is not a duration"),
         (&["collect", "now", "--only", "logz"], "--only \"logz\" is not a collector kind"),
         (&["verify", "no-such-bundle"], "no-such-bundle: no such bundle directory or .tar.gz"),
