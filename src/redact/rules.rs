@@ -135,8 +135,7 @@ impl Rule {
             .map(|(i, _)| i)
             .collect();
         let keywords = KEYWORDS.iter().find(|(k, _)| *k == id).map_or(&[][..], |(_, w)| *w);
-        let gate =
-            (id == "credit_card").then_some(checks::has_card_length_digit_run as Gate);
+        let gate = (id == "credit_card").then_some(checks::has_card_length_digit_run as Gate);
         Self { id, regex, secret_groups, check, keywords, gate }
     }
 

@@ -100,7 +100,10 @@ fuzz_target!(|input: (Vec<Entry>, bool)| {
     std::fs::write(&path, &bytes).expect("the fuzz scratch file is writable");
     if let Ok(files) = witness::bundle::archive::read(&path) {
         for name in files.keys() {
-            assert!(witness::bundle::is_safe_path(name), "archive::read returned an unsafe path {name:?}");
+            assert!(
+                witness::bundle::is_safe_path(name),
+                "archive::read returned an unsafe path {name:?}"
+            );
         }
     }
     let _ = witness::bundle::verify::verify(&path, None);

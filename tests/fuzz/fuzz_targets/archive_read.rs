@@ -9,7 +9,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|bytes: &[u8]| {
     let dir = tempdir();
     let path = dir.join("bundle.tar.gz");
-    std::fs::File::create(&path).and_then(|mut f| f.write_all(bytes)).expect("the fuzz scratch file is writable");
+    std::fs::File::create(&path)
+        .and_then(|mut f| f.write_all(bytes))
+        .expect("the fuzz scratch file is writable");
     let _ = witness::bundle::archive::read(&path);
     let _ = witness::bundle::verify::verify(&path, None);
 });
