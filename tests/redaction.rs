@@ -728,3 +728,19 @@ fn query_text_can_be_kept_or_normalized() {
     keeping.redact_json(&mut value);
     assert_eq!(value["sessions"][0]["query"], query);
 }
+
+/// Regression: the fuzzer found this input (an IPv6-like run) redacted differently the
+/// second time (tests/fuzz/artifacts/redact/crash-47397c38…).
+#[test]
+fn redaction_of_an_ipv6_like_run_is_idempotent() {
+    let config = witness::redact::RedactionConfig {
+        emails: true,
+        ip_addresses: true,
+        normalize_query_literals: true,
+        ..witness::redact::RedactionConfig::default()
+    };
+    let redactor = witness::redact::Redactor::new(&config, vec![]).unwrap();
+    let text = "+p\u{1}%8%8::%8::E:d";
+    let once = redactor.redact_text(text).into_owned();
+    assert_eq!(redactor.redact_text(&once), once);
+}

@@ -107,13 +107,15 @@ pub(super) fn ipv4(text: &str, range: Range<usize>) -> bool {
 }
 
 /// Whether `text[range]` parses as an IPv6 address (with an optional zone) and does not
-/// start in the middle of a word (`cafe80::1`, `std::io`); `::` alone is not an address.
+/// start in the middle of a word (`cafe80::1`, `std::io`) or right after a `]` (which
+/// ends a redaction token, so a second pass would find what the first did not: found by
+/// the fuzzer); `::` alone is not an address.
 pub(super) fn ipv6(text: &str, range: Range<usize>) -> bool {
     let glued = range
         .start
         .checked_sub(1)
         .and_then(|i| text.as_bytes().get(i))
-        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b':' || *b == b'.');
+        .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b']'));
     let candidate = &text[range];
     let address = candidate.split('%').next().unwrap_or(candidate);
     !glued
