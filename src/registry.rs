@@ -87,10 +87,8 @@ impl CollectorsConfig {
     /// the current directory when there is one.
     pub fn zero_config() -> Self {
         #[allow(unused_mut)] // only the optional kinds add to it
-        let mut config = CollectorsConfig {
-            host: vec![witness_host::HostConfig::named("local")],
-            ..CollectorsConfig::default()
-        };
+        let mut config = CollectorsConfig::default();
+        config.host.push(witness_host::HostConfig::named("local"));
         #[cfg(feature = "git")]
         if let Some(repo) = witness_git::GitConfig::discover_from_current_dir() {
             config.git.push(repo);

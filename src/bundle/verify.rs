@@ -66,6 +66,8 @@ pub enum VerifyError {
     NoManifest(PathBuf),
     #[error("{}: manifest.json is not a valid manifest: {source}", path.display())]
     BadManifest { path: PathBuf, source: serde_json::Error },
+    #[error("{}: the bundle holds more than {limit} bytes: refusing to read it", path.display())]
+    TooLarge { path: PathBuf, limit: u64 },
     #[error(transparent)]
     Archive(#[from] archive::ArchiveError),
 }
@@ -80,14 +82,22 @@ pub fn read_bundle(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, VerifyError
     let meta = fs::symlink_metadata(path).map_err(|_| VerifyError::NotFound(path.to_owned()))?;
     if meta.is_dir() {
         let mut files = BTreeMap::new();
-        walk(path, path, &mut files)?;
+        let mut budget = archive::MAX_UNPACKED_BYTES;
+        walk(path, path, &mut files, &mut budget)?;
         Ok(files)
     } else {
         Ok(archive::read(path)?)
     }
 }
 
-fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) -> Result<(), VerifyError> {
+/// Reads `dir` into `files`, at most `budget` bytes in all, so a huge (or sparse) file
+/// planted in a bundle cannot exhaust memory.
+fn walk(
+    root: &Path,
+    dir: &Path,
+    files: &mut BTreeMap<String, Vec<u8>>,
+    budget: &mut u64,
+) -> Result<(), VerifyError> {
     let err = |source| VerifyError::Read { path: dir.to_owned(), source };
     let mut entries: Vec<_> =
         fs::read_dir(dir).map_err(err)?.collect::<Result<_, _>>().map_err(err)?;
@@ -97,8 +107,13 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) -> Resul
         let kind = entry.file_type().map_err(err)?;
         let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
         if kind.is_dir() {
-            walk(root, &path, files)?;
+            walk(root, &path, files, budget)?;
         } else if kind.is_file() {
+            let size = entry.metadata().map_err(err)?.len();
+            *budget = budget.checked_sub(size).ok_or_else(|| VerifyError::TooLarge {
+                path: root.to_owned(),
+                limit: archive::MAX_UNPACKED_BYTES,
+            })?;
             let bytes = fs::read(&path)
                 .map_err(|source| VerifyError::Read { path: path.clone(), source })?;
             files.insert(relative, bytes);
@@ -150,4 +165,21 @@ pub fn verify(path: &Path, key: Option<&VerifyingKey>) -> Result<Verification, V
         }
     }
     Ok(Verification { manifest, problems, signed, signature_checked: key.is_some() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sparse file far past the limit costs no disk, and must not be read into memory.
+    #[test]
+    fn a_planted_huge_file_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MANIFEST), "{}").unwrap();
+        let huge = std::fs::File::create(dir.path().join("huge.log")).unwrap();
+        huge.set_len(archive::MAX_UNPACKED_BYTES + 1).unwrap();
+        let err = verify(dir.path(), None).unwrap_err();
+        assert!(matches!(err, VerifyError::TooLarge { .. }), "{err}");
+        assert!(err.to_string().contains("refusing to read it"));
+    }
 }

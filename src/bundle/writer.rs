@@ -140,6 +140,7 @@ fn write_staged(
         })
         .collect();
     let mut trigger = draft.trigger;
+    trigger.name = redactor.redact_text(&trigger.name).into_owned();
     trigger.labels.values_mut().for_each(|v| *v = redactor.redact_text(v).into_owned());
     let root_sha256 = manifest::root_hash(&files);
     let manifest = Manifest {
