@@ -4,10 +4,10 @@
 
 mod util;
 
+mod bad_input;
 mod correlate;
+mod redaction;
 mod report;
 mod rules;
-mod spine;
 mod server;
-mod redaction;
-mod bad_input;
+mod spine;
