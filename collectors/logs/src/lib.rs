@@ -56,6 +56,20 @@ mod signature;
 mod tally;
 mod timestamp;
 
+/// The log parsers, reachable from the fuzz targets under `tests/fuzz` (not an API).
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::access::parse as parse_access;
+    pub use crate::signature::message;
+    pub use crate::timestamp::{TimeContext, TsFormat, detect, json_time};
+
+    /// Times read in UTC, yearless ones placed before 2025-11-19T21:00:00Z.
+    pub fn utc_context() -> TimeContext {
+        let reference = chrono::DateTime::from_timestamp(1_763_586_000, 0).unwrap_or_default();
+        TimeContext::new(chrono_tz::Tz::UTC, reference)
+    }
+}
+
 use std::time::Duration;
 
 use async_trait::async_trait;
