@@ -744,3 +744,21 @@ fn redaction_of_an_ipv6_like_run_is_idempotent() {
     let once = redactor.redact_text(text).into_owned();
     assert_eq!(redactor.redact_text(&once), once);
 }
+
+/// Regression: a PEM block cut before its END line, read greedily, stopped inside the
+/// GitHub token on a later line (`… using ghp` taken as base64, up to `_`) and left the
+/// rest of the token behind (found by `seeded_secrets_never_reach_any_byte_of_a_bundle`).
+#[test]
+fn a_cut_pem_block_does_not_swallow_half_of_a_following_secret() {
+    let redactor = Redactor::new(&witness::redact::RedactionConfig::default(), vec![]).unwrap();
+    let text = "2025-11-19T21:00:00Z key -----BEGIN OPENSSH PRIVATE KEY-----\n3JPrmw8Y3J7Oq3wxvsgre4yckkgcff3HNv/x/7b/UDTz8buaAmq/+kqF/6SdI1Hh\ncs+nSVyCixhB17c5y5TKDxEUoNrzh1V2StJNWEtk7wosR3i5TpvcO3Ys/YqOq9Yy\n status=200\nGET /x using ghp_3np4V9nEJ7hXtxU85WeWHXiJ0078Kk7o351z for the call\n";
+    let out = redactor.redact_text(text);
+    for needle in [
+        "3np4V9nEJ7hXtxU85WeWHXiJ0078Kk7o351z",
+        "3JPrmw8Y3J7Oq3wxvsgre4yckkgcff3HNv",
+        "cs+nSVyCixhB17c5y5TKDxEUoNrzh1V2St",
+    ] {
+        assert!(!out.contains(needle), "{needle} survives in {out}");
+    }
+    assert!(out.contains("status=200"), "{out}");
+}

@@ -203,11 +203,10 @@ macro_rules! value {
 
 static BUILTIN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     vec![
-        // Whole PEM blocks; a block cut before its END line is redacted to where its
-        // base64 stops.
+        // Whole PEM blocks. A block cut before its END line is the last rule (below).
         Rule::new(
             "private_key",
-            r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?:(?s:.)*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,-]*)",
+            r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?s:.)*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
             None,
         ),
         Rule::new(
@@ -329,6 +328,20 @@ static BUILTIN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 b!()
             ),
             Some(checks::card_number),
+        ),
+        // A PEM block cut before its END line, redacted to where its lines of base64 (or
+        // `Name: value` headers) stop, after real or JSON-escaped newlines or as long
+        // space-separated runs. It runs after every other rule: a greedy run would otherwise
+        // stop inside a following secret (`ghp_…` read as base64 up to `_`) and leave half
+        // of it behind (found by the property test).
+        Rule::new(
+            "private_key",
+            concat!(
+                r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
+                r"(?:(?:\r?\n|(?:\\r)?\\n)(?:[A-Za-z0-9+/=]+|[A-Za-z-]+: [^\r\n\\]*))*",
+                r"(?: [A-Za-z0-9+/=]{16,})*",
+            ),
+            None,
         ),
     ]
 });
@@ -459,9 +472,13 @@ mod tests {
     fn pem_blocks_are_found_whole_even_when_cut() {
         let block =
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAAAA==\n-----END RSA PRIVATE KEY-----";
-        assert_eq!(found("private_key", &format!("x\n{block}\ny")), [block]);
+        // The whole block is found by the first rule, which runs before the cut one.
+        assert_eq!(found("private_key", &format!("x\n{block}\ny"))[0], block);
         let cut = "-----BEGIN PRIVATE KEY-----\\nMIIEvQ\\nABCD";
         assert_eq!(found("private_key", &format!("{cut}\" more")), [cut]);
+        // A cut block followed by another secret's line stops before that line's words.
+        let then = "-----BEGIN PRIVATE KEY-----\nMIIEvQ\nAB==\n using ghp_abc";
+        assert_eq!(found("private_key", then), ["-----BEGIN PRIVATE KEY-----\nMIIEvQ\nAB=="]);
     }
 
     #[test]
