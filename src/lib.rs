@@ -16,6 +16,7 @@ pub mod collect;
 pub mod commands;
 pub mod config;
 pub mod correlate;
+pub mod escape;
 pub mod progress;
 pub mod redact;
 pub mod registry;

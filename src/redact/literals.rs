@@ -73,18 +73,7 @@ fn percent_encode(value: &str) -> String {
 
 /// The value as it appears in the HTML report, which escapes evidence before redaction.
 fn html_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::escape::html(value)
 }
 
 /// The value as it appears inside a JSON string.

@@ -12,21 +12,7 @@ use crate::rules::Hypothesis;
 use crate::timeline::EvidenceRef;
 use crate::view::RunView;
 
-/// Escapes text for HTML element content and attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::escape::html as esc;
 
 /// The in-page anchor of a collector's section.
 fn collector_anchor(file: &str) -> String {
