@@ -6,6 +6,10 @@
 #
 # Usage: tests/fuzz.sh [SECONDS_PER_TARGET] [TARGET ...]
 #   SECONDS_PER_TARGET defaults to $FUZZ_SECONDS, else 25; TARGETs default to all.
+#   FUZZ_MODE=corpus replays every committed corpus input once instead (libFuzzer
+#   -runs=0): deterministic, so it is what the test runner does in CI, where a crash
+#   found by chance would make an unrelated submission red. Exploring (the default)
+#   is how new crashes are found; commit each fixed crash input to the corpus.
 #
 # Only a stable toolchain is needed: RUSTC_BOOTSTRAP=1 lets it take the sanitizer flags
 # cargo fuzz passes. cargo-fuzz is installed when missing.
@@ -37,9 +41,15 @@ trap 'rm -rf "$scratch"' EXIT
 failed=()
 for target in "${targets[@]}"; do
     mkdir -p "corpus/$target" "$scratch/$target"
-    echo "fuzz: $target for ${seconds}s" >&2
+    if [ "${FUZZ_MODE:-explore}" = corpus ]; then
+        echo "fuzz: $target over its corpus ($(ls "corpus/$target" | wc -l) inputs)" >&2
+        limit=(-runs=0)
+    else
+        echo "fuzz: $target for ${seconds}s" >&2
+        limit=(-max_total_time="$seconds")
+    fi
     if ! cargo fuzz run -O --fuzz-dir . "$target" "$scratch/$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+        "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1 2> "$scratch/$target.log"; then
         tail -n 40 "$scratch/$target.log" >&2
         failed+=("$target")
@@ -53,4 +63,4 @@ if [ "${#failed[@]}" -gt 0 ]; then
     echo "fuzz: FAILED: ${failed[*]} (inputs under tests/fuzz/artifacts/)" >&2
     exit 1
 fi
-echo "fuzz: ok, ${#targets[@]} target(s), ${seconds}s each" >&2
+echo "fuzz: ok, ${#targets[@]} target(s) (${FUZZ_MODE:-explore})" >&2
