@@ -762,3 +762,16 @@ fn a_cut_pem_block_does_not_swallow_half_of_a_following_secret() {
     }
     assert!(out.contains("status=200"), "{out}");
 }
+
+/// Regression (fuzz, tests/fuzz/corpus/redact/regression-url-across-json): after the
+/// password in a JSON object was redacted, a "URL" whose user and password ran across the
+/// JSON quotes matched on the second pass only.
+#[test]
+fn a_url_does_not_reach_across_json_quotes() {
+    let config = RedactionConfig { emails: true, ip_addresses: true, ..RedactionConfig::default() };
+    let r = Redactor::new(&config, vec![]).unwrap();
+    let text = r#"postgre_credent%enttgraws_secre-Oaes://app;hunter23er2025-11-38pa{"password":"x y","23@db:5432db":{-1h1-38xp"#;
+    let once = r.redact_text(text).into_owned();
+    assert!(!once.contains("x y"), "{once}");
+    assert_eq!(r.redact_text(&once), once);
+}

@@ -216,7 +216,14 @@ static BUILTIN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         Rule::new(
             "url_credentials",
-            concat!(r"(?i)", b!(), r"[a-z][a-z0-9+.-]*://[^\s:/@?#]*:(?P<secret>[^\s@/?#]+)@"),
+            // Quotes and angle brackets are never raw in a URL's userinfo (they are
+            // percent-encoded): without them a user or password could run across JSON
+            // (`…{"password":"[REDACTED…]","x@db`) and a second pass would differ (fuzz).
+            concat!(
+                r"(?i)",
+                b!(),
+                r#"[a-z][a-z0-9+.-]*://[^\s:/@?#"'<>]*:(?P<secret>[^\s@/?#"'<>]+)@"#
+            ),
             None,
         ),
         Rule::new(
