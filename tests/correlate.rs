@@ -7,11 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio_util::sync::CancellationToken;
-use witness::collect::{RunRequest, collect_planned};
-use witness::config::WitnessConfig;
-use witness::run::{Planned, PlannedCollector, Silent};
-use witness::trigger::Trigger;
+use witness::run::{Planned, PlannedCollector};
 use witness_collector::{
     CollectContext, CollectError, Collector, CollectorConfig, Evidence, FactValue,
 };
@@ -57,24 +53,7 @@ async fn run_with_image(
         },
     ];
     let store = tempfile::tempdir().unwrap();
-    let now = chrono::Utc::now();
-    let request = RunRequest {
-        trigger: Trigger::manual(now, Default::default()),
-        anchor: now,
-        lookback: Duration::from_secs(1800),
-        only: None,
-        store: store.path().to_owned(),
-        id: None,
-    };
-    let collected = collect_planned(
-        &WitnessConfig::default(),
-        request,
-        plan,
-        &CancellationToken::new(),
-        &Silent,
-    )
-    .await
-    .unwrap();
+    let collected = crate::util::collect_now(plan, store.path()).await;
     collected.view.records.into_iter().find(|r| r.kind == "git").unwrap()
 }
 

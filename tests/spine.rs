@@ -11,11 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use tokio_util::sync::CancellationToken;
-use witness::collect::{RunRequest, collect_planned};
-use witness::config::WitnessConfig;
-use witness::run::{Planned, PlannedCollector, Silent};
-use witness::trigger::Trigger;
+use witness::run::{Planned, PlannedCollector};
 use witness_collector::{CollectContext, CollectError, Collector, Evidence, Status};
 
 use crate::util::{copy_tree, files_under, git_repo, make_writable, text, witness};
@@ -305,25 +301,8 @@ async fn a_collector_past_its_deadline_is_timed_out_and_the_bundle_is_written_in
         timeout: deadline,
         action: Planned::Run(Arc::new(Sleeper)),
     }];
-    let now = chrono::Utc::now();
-    let request = RunRequest {
-        trigger: Trigger::manual(now, Default::default()),
-        anchor: now,
-        lookback: Duration::from_secs(1800),
-        only: None,
-        store: store.path().to_owned(),
-        id: None,
-    };
     let started = Instant::now();
-    let collected = collect_planned(
-        &WitnessConfig::default(),
-        request,
-        plan,
-        &CancellationToken::new(),
-        &Silent,
-    )
-    .await
-    .unwrap();
+    let collected = crate::util::collect_now(plan, store.path()).await;
     let elapsed = started.elapsed();
     assert!(elapsed < deadline + Duration::from_secs(1), "took {elapsed:?}");
     assert_eq!(collected.view.records[0].status(), Status::TimedOut);

@@ -109,3 +109,29 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 pub mod scenario;
+
+/// Runs `plan` as a `collect now` would (default config, a 30-minute lookback) and seals
+/// the bundle in `store`.
+pub async fn collect_now(
+    plan: Vec<witness::run::PlannedCollector>,
+    store: &Path,
+) -> witness::collect::Collected {
+    let now = chrono::Utc::now();
+    let request = witness::collect::RunRequest {
+        trigger: witness::trigger::Trigger::manual(now, Default::default()),
+        anchor: now,
+        lookback: std::time::Duration::from_secs(1800),
+        only: None,
+        store: store.to_owned(),
+        id: None,
+    };
+    witness::collect::collect_planned(
+        &witness::config::WitnessConfig::default(),
+        request,
+        plan,
+        &tokio_util::sync::CancellationToken::new(),
+        &witness::run::Silent,
+    )
+    .await
+    .expect("the bundle is written")
+}
