@@ -15,7 +15,7 @@ use witness_collector::FactValue;
 use crate::run::{self, CollectorOutcome, Planned, PlannedCollector, Progress, RunScope};
 
 /// Alert labels the `git` collector reads the deployed revision from by default.
-const REVISION_LABELS: &[&str] = &["revision", "commit", "sha", "version"];
+const REVISION_LABELS: &[&str] = witness_git::KIND.labels;
 
 /// The instances of `plan` that can use a deployed revision (`git`), to run again.
 pub fn rerunnable(plan: &[PlannedCollector]) -> Vec<PlannedCollector> {

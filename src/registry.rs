@@ -1,88 +1,72 @@
-//! The one place collector kinds are registered: the `[collectors]` table of the config
-//! file has one array per kind, and [`KINDS`] describes them for `witness list` and the
-//! docs. Adding a kind means a crate under `collectors/`, a field here, a line in
-//! [`CollectorsConfig::instances`] and a row in [`KINDS`].
+//! The collector kinds this build knows, and nothing more: one line per kind in the
+//! `kinds!` list below, behind the kind's cargo feature. Everything else about a kind —
+//! what it sees, the facts it publishes and how they merge, the alert labels it reads — is
+//! its declaration (`witness_<kind>::KIND`), in its own crate. From the list come
+//! [`KINDS`] (every declaration, for `witness list`, `--only` and the rules) and the
+//! `[collectors]` table of the config file, one array of instances per kind built in.
+//!
+//! Adding a kind is its crate under `collectors/`, one line here and one cargo feature
+//! (README, "Adding a collector kind").
 
 use serde::Deserialize;
-use witness_collector::CollectorConfig;
+use witness_collector::{CollectorConfig, KindDecl};
 
-/// A collector kind, for listings and documentation.
-pub struct KindInfo {
-    pub name: &'static str,
-    pub sees: &'static str,
+/// Expands the list of kinds into [`KINDS`], [`CollectorsConfig`] (a field per kind built
+/// in, so serde's `deny_unknown_fields` names an unknown or left-out kind with its line)
+/// and [`CollectorsConfig::instances`]. A line is `field: crate::Config`, the field being
+/// the kind's name (the `[[collectors.<kind>]]` key), optionally behind a `#[cfg(...)]`.
+/// A kind left out by its feature keeps its declaration in [`KINDS`]: the rules still
+/// know its facts, and a config naming it is refused.
+macro_rules! kinds {
+    ($( $(#[$only:meta])? $kind:ident: $krate:ident::$config:ident, )*) => {
+        /// Every kind's declaration, in the order reports list them.
+        pub const KINDS: &[&KindDecl] = &[$(&$krate::KIND),*];
+
+        /// The `[collectors]` table: one array of instances per kind built in.
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct CollectorsConfig {
+            $(
+                #[doc = concat!("`[[collectors.", stringify!($kind), "]]`: see `collectors/",
+                    stringify!($kind), "`.")]
+                $(#[$only])?
+                #[serde(default)]
+                pub $kind: Vec<$krate::$config>,
+            )*
+        }
+
+        impl CollectorsConfig {
+            /// Every configured instance with its kind, which is also the config key of its
+            /// array (`collectors.logs`), and its index in that array.
+            pub fn instances(&self) -> Vec<(&'static str, usize, &dyn CollectorConfig)> {
+                let mut all: Vec<(&'static str, usize, &dyn CollectorConfig)> = Vec::new();
+                $(
+                    $(#[$only])?
+                    all.extend(self.$kind.iter().enumerate().map(|(i, c)| {
+                        (stringify!($kind), i, c as &dyn CollectorConfig)
+                    }));
+                )*
+                all
+            }
+        }
+
+        /// Each line's field name beside its declaration's name, which must agree.
+        #[cfg(test)]
+        const FIELDS: &[(&str, &str)] = &[$((stringify!($kind), $krate::KIND.name)),*];
+    };
 }
 
-/// Every kind this build knows, in the order reports list them.
-pub const KINDS: &[KindInfo] = &[
-    KindInfo { name: "logs", sees: "log files by glob, rotated and .gz too, inside the window" },
-    KindInfo { name: "http", sees: "health endpoints: status, latency, body, repeated probes" },
-    KindInfo { name: "postgres", sees: "activity, lock chains, connection pressure, deadlocks" },
-    KindInfo { name: "kubernetes", sees: "rollout history, rollout state, pods, events, HPA" },
-    KindInfo { name: "status_page", sees: "vendor status pages: indicator, incidents, components" },
-    KindInfo { name: "git", sees: "commits, tags and the files they touch before the anchor" },
-    KindInfo { name: "host", sees: "CPU, load, memory, swap, disks, network, top processes" },
-];
-
-/// The `[collectors]` table: one array of instances per kind.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CollectorsConfig {
-    /// `[[collectors.logs]]`: log files searched over the window.
-    #[cfg(feature = "logs")]
-    #[serde(default)]
-    pub logs: Vec<witness_logs::LogsConfig>,
-    /// `[[collectors.http]]`: health endpoints probed during the run.
-    #[cfg(feature = "http")]
-    #[serde(default)]
-    pub http: Vec<witness_http::HttpConfig>,
-    /// `[[collectors.postgres]]`: PostgreSQL servers to read activity and locks from.
-    #[cfg(feature = "postgres")]
-    #[serde(default)]
-    pub postgres: Vec<witness_postgres::PostgresConfig>,
-    /// `[[collectors.kubernetes]]`: Deployments whose rollouts, pods and HPA are read.
-    #[cfg(feature = "kubernetes")]
-    #[serde(default)]
-    pub kubernetes: Vec<witness_kubernetes::KubernetesConfig>,
-    /// `[[collectors.status_page]]`: vendor status pages.
-    #[cfg(feature = "status_page")]
-    #[serde(default)]
-    pub status_page: Vec<witness_status_page::StatusPageConfig>,
-    /// `[[collectors.git]]`: repositories of the service.
-    #[cfg(feature = "git")]
-    #[serde(default)]
-    pub git: Vec<witness_git::GitConfig>,
-    /// `[[collectors.host]]`: the machine witness runs on.
-    #[serde(default)]
-    pub host: Vec<witness_host::HostConfig>,
+kinds! {
+    #[cfg(feature = "logs")] logs: witness_logs::LogsConfig,
+    #[cfg(feature = "http")] http: witness_http::HttpConfig,
+    #[cfg(feature = "postgres")] postgres: witness_postgres::PostgresConfig,
+    #[cfg(feature = "kubernetes")] kubernetes: witness_kubernetes::KubernetesConfig,
+    #[cfg(feature = "status_page")] status_page: witness_status_page::StatusPageConfig,
+    #[cfg(feature = "git")] git: witness_git::GitConfig,
+    host: witness_host::HostConfig,
 }
 
 impl CollectorsConfig {
-    /// Every configured instance with the config key of its array (`collectors.logs`).
-    pub fn instances(&self) -> Vec<(&'static str, usize, &dyn CollectorConfig)> {
-        let mut all: Vec<(&'static str, usize, &dyn CollectorConfig)> = Vec::new();
-        fn push<'a, C: CollectorConfig>(
-            all: &mut Vec<(&'static str, usize, &'a dyn CollectorConfig)>,
-            key: &'static str,
-            items: &'a [C],
-        ) {
-            all.extend(items.iter().enumerate().map(|(i, c)| (key, i, c as &dyn CollectorConfig)));
-        }
-        #[cfg(feature = "logs")]
-        push(&mut all, "logs", &self.logs);
-        #[cfg(feature = "http")]
-        push(&mut all, "http", &self.http);
-        #[cfg(feature = "postgres")]
-        push(&mut all, "postgres", &self.postgres);
-        #[cfg(feature = "kubernetes")]
-        push(&mut all, "kubernetes", &self.kubernetes);
-        #[cfg(feature = "status_page")]
-        push(&mut all, "status_page", &self.status_page);
-        #[cfg(feature = "git")]
-        push(&mut all, "git", &self.git);
-        push(&mut all, "host", &self.host);
-        all
-    }
-
     /// What `collect now` runs with no config file: the host, and the git repository of
     /// the current directory when there is one.
     pub fn zero_config() -> Self {
@@ -94,5 +78,18 @@ impl CollectorsConfig {
             config.git.push(repo);
         }
         config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_line_names_its_kind_as_the_kind_declares_itself() {
+        for (field, name) in FIELDS {
+            assert_eq!(field, name, "the registry line `{field}` holds the kind `{name}`");
+        }
+        assert_eq!(FIELDS.len(), KINDS.len());
     }
 }

@@ -1,241 +1,84 @@
 //! The facts the rules see: every collector instance's facts, merged per kind (several
 //! `logs` instances publish one `logs.error_rate_ratio`), with the instances each merged
-//! value came from so that a hypothesis can cite them. Also the documented list of known
-//! facts that `witness rules check` holds rule files against, and how each one merges.
+//! value came from so that a hypothesis can cite them. Also the list of known facts that
+//! `witness rules check` holds rule files against, and how each one merges: the kinds'
+//! declarations (`witness_<kind>::KIND`, listed by the registry), plus witness's own `run`
+//! facts.
 //!
 //! A fact is absent when no instance with evidence (`ok` or `partial`) published it: the
 //! merge never invents a value, so missing data never reads as healthy.
 
 use std::collections::BTreeMap;
 
-use witness_collector::FactValue;
+pub use witness_collector::{Check, Merge};
+use witness_collector::{FactDecl, FactValue, fact};
 
+use crate::registry;
 use crate::run::CollectorRecord;
 
-/// The collector kinds whose facts the rules can use, plus `run` (facts witness derives
-/// from several collectors).
-pub const KINDS: &[&str] =
-    &["logs", "http", "postgres", "kubernetes", "status_page", "git", "host", "run"];
+/// The collector kinds whose facts the rules can use, as the registry lists them, plus
+/// `run` (facts witness derives from several collectors).
+pub const KINDS: &[&str] = &KIND_NAMES;
 
-/// How the values of one fact from several instances of a kind become one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Merge {
-    /// The largest number.
-    Max,
-    /// The smallest number.
-    Min,
-    /// The sum of the numbers.
-    Sum,
-    /// True when any instance says true.
-    Or,
-    /// The union of the lists, in instance order, without duplicates.
-    Union,
-    /// The value of the kind's primary instance (see [`primary_instance`]): facts that only
-    /// make sense together (a Deployment's name, namespace and revisions; a server's pids).
-    Primary,
-    /// The worst status-page indicator (`none` < `maintenance` < `minor` < `major` <
-    /// `critical`; an unknown word ranks as `minor`).
-    Worst,
-    /// The earliest RFC 3339 time.
-    Earliest,
-    /// The latest RFC 3339 time.
-    Latest,
-}
-
-impl Merge {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Merge::Max => "max",
-            Merge::Min => "min",
-            Merge::Sum => "sum",
-            Merge::Or => "or",
-            Merge::Union => "union",
-            Merge::Primary => "primary",
-            Merge::Worst => "worst",
-            Merge::Earliest => "earliest",
-            Merge::Latest => "latest",
-        }
+const KIND_NAMES: [&str; registry::KINDS.len() + 1] = {
+    let mut names = ["run"; registry::KINDS.len() + 1];
+    let mut i = 0;
+    while i < registry::KINDS.len() {
+        names[i] = registry::KINDS[i].name;
+        i += 1;
     }
-}
+    names
+};
 
-/// What a value must look like to be put into a command line (after which it is
-/// shell-quoted anyway).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Check {
-    /// A whole number.
-    Int,
-    /// A number.
-    Number,
-    /// A Kubernetes object name (DNS-1123 subdomain).
-    K8sName,
-    /// A Kubernetes namespace (DNS-1123 label).
-    K8sLabel,
-    /// A git revision: hex id or a ref name without spaces or shell metacharacters.
-    GitRev,
-    /// Any short word of letters, digits and `._:/@+=,-` (the default).
-    Word,
-}
+/// One documented fact: a kind's declaration of it.
+pub type KnownFact = FactDecl;
 
-/// One documented fact.
-#[derive(Debug, Clone, Copy)]
-pub struct KnownFact {
-    pub name: &'static str,
-    /// `int`, `float`, `bool`, `text`, `list`.
-    pub kind: &'static str,
-    pub merge: Merge,
-    pub check: Check,
-    pub meaning: &'static str,
-}
+/// The facts witness derives itself from several collectors (kind `run`).
+const RUN_FACTS: &[KnownFact] = &[fact(
+    "run.vendors_named_in_errors",
+    "list",
+    Merge::Union,
+    Check::Word,
+    "degraded vendors (status_page.vendors_degraded) named in a logs event",
+)];
 
-const fn fact(
-    name: &'static str,
-    kind: &'static str,
-    merge: Merge,
-    check: Check,
-    meaning: &'static str,
-) -> KnownFact {
-    KnownFact { name, kind, merge, check, meaning }
-}
+/// Every fact the kinds declare (and document in their FACTS.md), in registry order, then
+/// the `run` facts. `witness rules check` rejects a rule that names a fact not in this
+/// list.
+pub const KNOWN_FACTS: &[KnownFact] = &ALL_FACTS;
 
-use Check::{GitRev, Int, K8sLabel, K8sName, Number, Word};
-use Merge::{Earliest, Latest, Max, Min, Or, Primary, Sum, Union, Worst};
+const FACT_COUNT: usize = {
+    let mut count = RUN_FACTS.len();
+    let mut i = 0;
+    while i < registry::KINDS.len() {
+        count += registry::KINDS[i].facts.len();
+        i += 1;
+    }
+    count
+};
 
-/// Every fact the collectors document (their FACTS.md and crate docs), with its merge.
-/// `witness rules check` rejects a rule that names a fact not in this list.
-pub const KNOWN_FACTS: &[KnownFact] = &[
-    // logs (collectors/logs/FACTS.md)
-    fact("logs.files_read", "int", Sum, Int, "files read wholly or partly"),
-    fact("logs.error_count", "int", Sum, Int, "error records in the window"),
-    fact("logs.errors_per_minute", "float", Sum, Number, "errors per minute in the window"),
-    fact("logs.baseline_error_count", "int", Sum, Int, "error records in the baseline"),
-    fact("logs.error_rate_ratio", "float", Max, Number, "error rate window / baseline"),
-    fact("logs.first_error_at", "text", Earliest, Word, "time of the first error (RFC 3339)"),
-    fact("logs.first_error_offset_secs", "int", Min, Int, "first error minus anchor (s)"),
-    fact("logs.signature_count", "int", Sum, Int, "distinct error signatures in the window"),
-    fact("logs.top_signature", "text", Primary, Word, "the most frequent signature"),
-    fact("logs.new_signatures", "int", Sum, Int, "signatures absent from the baseline"),
-    fact("logs.new_signature_messages", "list", Union, Word, "the new signatures' text"),
-    fact("logs.lines_cut", "int", Sum, Int, "lines cut to max_line_bytes"),
-    fact("logs.last_line_at", "text", Latest, Word, "time of the newest line (RFC 3339)"),
-    fact("logs.last_line_offset_secs", "int", Max, Int, "newest line minus anchor (s)"),
-    fact("logs.requests", "int", Sum, Int, "requests in the window (access logs)"),
-    fact("logs.status_5xx_count", "int", Sum, Int, "5xx responses in the window"),
-    fact("logs.status_5xx_ratio", "float", Max, Number, "5xx / requests in the window"),
-    fact("logs.status_5xx_baseline_ratio", "float", Max, Number, "5xx / requests, baseline"),
-    fact("logs.latency_p50_ms", "float", Max, Number, "median request time (ms)"),
-    fact("logs.latency_p95_ms", "float", Max, Number, "95th percentile request time (ms)"),
-    fact("logs.latency_p99_ms", "float", Max, Number, "99th percentile request time (ms)"),
-    fact("logs.latency_p95_baseline_ms", "float", Max, Number, "p95 request time, baseline"),
-    // http (collectors/http/FACTS.md)
-    fact("http.failing_probes", "int", Sum, Int, "probes that were not healthy"),
-    fact("http.all_failing", "bool", Or, Word, "every probe of an endpoint failed"),
-    fact("http.latency_median_ms", "float", Max, Number, "median probe latency (ms)"),
-    fact("http.components_down", "list", Union, Word, "components a health body reports down"),
-    fact("http.cert_days_left", "int", Min, Int, "days until the certificate expires"),
-    // postgres (collectors/postgres/FACTS.md)
-    fact("postgres.connections_used", "int", Max, Int, "client backends"),
-    fact("postgres.connections_available", "int", Primary, Int, "usable max_connections"),
-    fact("postgres.connections_used_ratio", "float", Max, Number, "used / available connections"),
-    fact("postgres.blocked_sessions", "int", Sum, Int, "sessions waiting on a lock"),
-    fact("postgres.root_blockers", "int", Sum, Int, "blockers at the top of lock trees"),
-    fact("postgres.root_blocker_pids", "list", Primary, Int, "root blocker pids, largest first"),
-    fact("postgres.lock_tree_max_depth", "int", Max, Int, "longest chain of lock waits"),
-    fact(
-        "postgres.root_blocker_holds_access_exclusive",
-        "bool",
-        Or,
-        Word,
-        "a root blocker holds an AccessExclusiveLock",
-    ),
-    fact("postgres.root_blocker_runs_ddl", "bool", Or, Word, "a root blocker runs DDL"),
-    fact("postgres.root_blocker_longest_xact_secs", "float", Max, Number, "oldest root xact (s)"),
-    fact("postgres.longest_statement_secs", "float", Max, Number, "oldest active statement (s)"),
-    fact("postgres.long_statements", "int", Sum, Int, "statements over the threshold"),
-    fact("postgres.idle_in_transaction", "int", Sum, Int, "sessions idle in transaction"),
-    fact("postgres.longest_idle_in_transaction_secs", "float", Max, Number, "longest idle xact"),
-    fact("postgres.deadlocks_delta", "int", Sum, Int, "deadlocks during sampling"),
-    fact("postgres.rollbacks_delta", "int", Sum, Int, "rollbacks during sampling"),
-    fact("postgres.conflicts_delta", "int", Sum, Int, "recovery conflicts during sampling"),
-    fact("postgres.temp_files_delta", "int", Sum, Int, "temp files during sampling"),
-    fact("postgres.in_recovery", "bool", Or, Word, "the server is a standby"),
-    fact("postgres.replication_max_lag_secs", "float", Max, Number, "replication lag (s)"),
-    fact("postgres.server_version_num", "int", Primary, Int, "server_version_num"),
-    fact("postgres.uptime_secs", "float", Min, Number, "time since the postmaster started"),
-    // kubernetes (collectors/kubernetes/FACTS.md)
-    fact("kubernetes.deployment", "text", Primary, K8sName, "the Deployment the facts describe"),
-    fact("kubernetes.namespace", "text", Primary, K8sLabel, "its namespace"),
-    fact("kubernetes.deployments_read", "int", Sum, Int, "Deployments read"),
-    fact(
-        "kubernetes.minutes_since_rollout",
-        "float",
-        Primary,
-        Number,
-        "anchor minus the current revision's rollout (min)",
-    ),
-    fact("kubernetes.current_revision", "int", Primary, Int, "the revision running"),
-    fact("kubernetes.previous_revision", "int", Primary, Int, "the revision undo returns to"),
-    fact("kubernetes.current_images", "list", Primary, Word, "the current revision's images"),
-    fact("kubernetes.images_changed", "bool", Primary, Word, "images differ from the previous"),
-    fact("kubernetes.replicas", "int", Primary, Int, "spec.replicas"),
-    fact("kubernetes.available_replicas", "int", Primary, Int, "status.availableReplicas"),
-    fact("kubernetes.unavailable_replicas", "int", Primary, Int, "status.unavailableReplicas"),
-    fact("kubernetes.rollout_stuck", "bool", Primary, Word, "ProgressDeadlineExceeded"),
-    fact("kubernetes.rollout_complete", "bool", Primary, Word, "rolled out"),
-    fact("kubernetes.restarts_in_window", "int", Primary, Int, "container restarts in the window"),
-    fact("kubernetes.oom_kills_in_window", "int", Primary, Int, "OOMKilled terminations"),
-    fact("kubernetes.crashloop_pods", "int", Primary, Int, "pods in CrashLoopBackOff"),
-    fact("kubernetes.not_ready_pods", "int", Primary, Int, "pods not Ready"),
-    fact("kubernetes.warning_events", "int", Primary, Int, "Warning events in the window"),
-    fact("kubernetes.hpa_at_max", "bool", Primary, Word, "the HPA is at its ceiling"),
-    fact("kubernetes.hpa_max_replicas", "int", Primary, Int, "the HPA's maxReplicas"),
-    fact("kubernetes.hpa_desired_replicas", "int", Primary, Int, "the HPA's desiredReplicas"),
-    fact("kubernetes.hpa_current_replicas", "int", Primary, Int, "the HPA's currentReplicas"),
-    // status_page (collectors/status_page/FACTS.md)
-    fact("status_page.degraded", "bool", Or, Word, "some vendor is degraded"),
-    fact("status_page.unresolved_incidents", "int", Sum, Int, "unresolved incidents"),
-    fact("status_page.vendors_degraded", "list", Union, Word, "vendors not fully operational"),
-    fact("status_page.worst_indicator", "text", Worst, Word, "none|minor|major|critical"),
-    fact(
-        "status_page.incident_minutes_before_anchor",
-        "float",
-        Max,
-        Number,
-        "how long before the anchor the oldest open incident began (min)",
-    ),
-    // git (collectors/git/FACTS.md)
-    fact("git.commits_in_lookback", "int", Sum, Int, "commits in the lookback"),
-    fact("git.minutes_since_last_commit", "float", Min, Number, "anchor minus the last commit"),
-    fact("git.minutes_since_last_tag", "float", Min, Number, "anchor minus the last tag"),
-    fact("git.migrations_in_lookback", "int", Sum, Int, "migration paths changed"),
-    fact("git.migration_paths", "list", Union, Word, "those paths"),
-    fact("git.dependency_changes", "int", Sum, Int, "dependency paths changed"),
-    fact("git.config_changes", "int", Sum, Int, "config paths changed"),
-    fact("git.infra_changes", "int", Sum, Int, "infra paths changed"),
-    fact("git.deployed_revision", "text", Primary, GitRev, "the deployed commit"),
-    fact("git.previous_deployed_revision", "text", Primary, GitRev, "the one before it"),
-    fact("git.deployed_has_migration", "bool", Or, Word, "a migration is among the deployed"),
-    fact("git.deployed_commits", "int", Primary, Int, "commits between the two"),
-    // host (collectors/host)
-    fact("host.cpu_busy_ratio", "float", Max, Number, "CPU busy, all cores"),
-    fact("host.cpu_max_core_busy_ratio", "float", Max, Number, "the busiest core"),
-    fact("host.load1_per_core", "float", Max, Number, "1-minute load per core"),
-    fact("host.mem_used_ratio", "float", Max, Number, "memory used"),
-    fact("host.swap_used_ratio", "float", Max, Number, "swap used"),
-    fact("host.disk_max_used_ratio", "float", Max, Number, "fullest disk"),
-    fact("host.disk_max_inodes_used_ratio", "float", Max, Number, "fullest disk by inodes"),
-    fact("host.cpu_saturated", "bool", Or, Word, "CPU saturated"),
-    fact("host.mem_saturated", "bool", Or, Word, "memory saturated"),
-    fact("host.cores", "int", Max, Int, "logical cores"),
-    fact("host.uptime_secs", "int", Min, Int, "host uptime (s)"),
-    // run (derived by witness from several collectors)
-    fact(
-        "run.vendors_named_in_errors",
-        "list",
-        Union,
-        Word,
-        "degraded vendors (status_page.vendors_degraded) named in a logs event",
-    ),
-];
+const ALL_FACTS: [KnownFact; FACT_COUNT] = {
+    let mut all = [RUN_FACTS[0]; FACT_COUNT];
+    let mut at = 0;
+    let mut i = 0;
+    while i < registry::KINDS.len() {
+        let facts = registry::KINDS[i].facts;
+        let mut j = 0;
+        while j < facts.len() {
+            all[at] = facts[j];
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    let mut j = 0;
+    while j < RUN_FACTS.len() {
+        all[at] = RUN_FACTS[j];
+        at += 1;
+        j += 1;
+    }
+    all
+};
 
 /// The documented fact named `name`.
 pub fn known(name: &str) -> Option<&'static KnownFact> {
@@ -323,10 +166,10 @@ impl FactSet {
 /// The merge of a fact no collector documents: by the type of its first value.
 fn default_merge(value: &FactValue) -> Merge {
     match value {
-        FactValue::Int(_) | FactValue::Float(_) => Max,
-        FactValue::Bool(_) => Or,
-        FactValue::List(_) => Union,
-        FactValue::Text(_) => Primary,
+        FactValue::Int(_) | FactValue::Float(_) => Merge::Max,
+        FactValue::Bool(_) => Merge::Or,
+        FactValue::List(_) => Merge::Union,
+        FactValue::Text(_) => Merge::Primary,
     }
 }
 

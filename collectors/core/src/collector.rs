@@ -32,9 +32,6 @@ pub trait Collector: Send + Sync {
 /// Implementations are `#[serde(deny_unknown_fields)]` structs whose fields are the user's
 /// documentation. They validate themselves and build the collector.
 pub trait CollectorConfig: Send + Sync {
-    /// The kind, a noun named after the system: `logs`, `postgres`, `host`, ...
-    fn kind(&self) -> &'static str;
-
     /// The instance name, unique within its kind; it names `evidence/<kind>-<name>.json`.
     fn name(&self) -> &str;
 
@@ -94,10 +91,11 @@ impl ConfigProblem {
     }
 }
 
-/// Implements the three [`CollectorConfig`] methods every kind writes the same way, inside
-/// `impl CollectorConfig for XxxConfig { ... }`: `kind()` returns the given kind, `name()`
-/// the `name` field and `timeout()` the `timeout_secs: Option<u64>` field as a duration
-/// (the conventions every config struct follows).
+/// Implements the two [`CollectorConfig`] methods every kind writes the same way, inside
+/// `impl CollectorConfig for XxxConfig { ... }`: `name()` returns the `name` field and
+/// `timeout()` the `timeout_secs: Option<u64>` field as a duration (the conventions every
+/// config struct follows). The kind is not repeated here: the registry knows which kind an
+/// instance belongs to from the kind's declaration.
 ///
 /// ```
 /// use witness_collector::{Collector, CollectorConfig, ConfigProblem};
@@ -108,7 +106,7 @@ impl ConfigProblem {
 /// }
 ///
 /// impl CollectorConfig for EchoConfig {
-///     witness_collector::instance_settings!("echo");
+///     witness_collector::instance_settings!();
 ///
 ///     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
 ///         Err(vec![ConfigProblem::new("name", "an example only")])
@@ -116,16 +114,12 @@ impl ConfigProblem {
 /// }
 ///
 /// let config = EchoConfig { name: "a".into(), timeout_secs: Some(3) };
-/// assert_eq!((config.kind(), config.name()), ("echo", "a"));
+/// assert_eq!(config.name(), "a");
 /// assert_eq!(config.timeout(), Some(std::time::Duration::from_secs(3)));
 /// ```
 #[macro_export]
 macro_rules! instance_settings {
-    ($kind:literal) => {
-        fn kind(&self) -> &'static str {
-            $kind
-        }
-
+    () => {
         fn name(&self) -> &str {
             &self.name
         }
@@ -166,9 +160,6 @@ mod tests {
     struct Limited(u64);
 
     impl CollectorConfig for Limited {
-        fn kind(&self) -> &'static str {
-            "limited"
-        }
         fn name(&self) -> &str {
             "a"
         }

@@ -10,22 +10,23 @@ use globset::GlobSet;
 use witness_collector::{CollectContext, CollectError, Collector, ConfigProblem, Evidence};
 
 use crate::GitConfig;
+use crate::budget::Budget;
 use crate::classes::{self, PathClasses};
 use crate::history::Span;
 use crate::report;
-use crate::scan::{self, Budget, Outcome, ScanRequest};
+use crate::scan::{self, Outcome, ScanRequest};
 
 /// Time kept back from the deadline to turn a cut-short read into evidence.
 const HAND_BACK_MARGIN: Duration = Duration::from_millis(300);
 
 /// The git collector, built from a [`GitConfig`].
-pub struct Git {
+pub struct GitCollector {
     config: GitConfig,
     classes: Arc<PathClasses>,
     deploy_tags: Arc<GlobSet>,
 }
 
-impl Git {
+impl GitCollector {
     /// Compiles the configuration's globs.
     ///
     /// # Errors
@@ -74,7 +75,7 @@ impl Git {
 }
 
 #[async_trait]
-impl Collector for Git {
+impl Collector for GitCollector {
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
         let request = self.request(ctx);
         let started = std::time::Instant::now();

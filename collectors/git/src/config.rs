@@ -1,6 +1,6 @@
 //! `[[collectors.git]]`: which repository, which ref, how far back, which files matter and
 //! where the deployed revision comes from. Parsed by serde, checked by
-//! [`CollectorConfig::validate`], turned into a [`Git`] collector by
+//! [`CollectorConfig::validate`], turned into a [`GitCollector`] by
 //! [`CollectorConfig::build`].
 
 use std::collections::BTreeMap;
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem};
 
-use crate::Git;
+use crate::GitCollector;
 use crate::classes::{self, PathClasses};
 
 /// One `[[collectors.git]]` instance: the repository of a service, a checkout or a bare
@@ -91,7 +91,7 @@ fn default_deploy_tags() -> Vec<String> {
     vec!["*".to_owned()]
 }
 fn default_deployed_labels() -> Vec<String> {
-    ["revision", "commit", "sha", "version"].map(str::to_owned).to_vec()
+    crate::KIND.labels.iter().map(|label| (*label).to_owned()).collect()
 }
 
 /// The longest lookback accepted, in hours (90 days): past it a run reads history no
@@ -136,7 +136,7 @@ impl GitConfig {
 }
 
 impl CollectorConfig for GitConfig {
-    witness_collector::instance_settings!("git");
+    witness_collector::instance_settings!();
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
@@ -187,7 +187,7 @@ impl CollectorConfig for GitConfig {
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
         witness_collector::validated(self)?;
-        Ok(Box::new(Git::new(self.clone())?))
+        Ok(Box::new(GitCollector::new(self.clone())?))
     }
 }
 

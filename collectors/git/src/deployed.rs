@@ -14,10 +14,10 @@ use gix::revision::walk::Sorting;
 use gix::traverse::commit::simple::CommitTimeOrder;
 use serde::Serialize;
 
+use crate::budget::Budget;
 use crate::classes::{MIGRATION, PathClasses};
 use crate::diff::{ChangeKind, Differ};
-use crate::repo::{resolve, short};
-use crate::scan::{Budget, utc};
+use crate::repo::{resolve, short, utc};
 use crate::tags::Tags;
 
 /// The most commits walked back from the deployed revision to find the previous deploy tag.

@@ -18,10 +18,11 @@ use gix::revision::walk::Sorting;
 use gix::traverse::commit::simple::CommitTimeOrder;
 use serde::Serialize;
 
+use crate::budget::Budget;
 use crate::classes::PathClasses;
 use crate::diff::{Differ, FileChange};
 use crate::error::GitError;
-use crate::scan::{Budget, utc};
+use crate::repo::utc;
 
 /// How many commits older than the span are walked past before stopping. A commit whose
 /// clock was wrong can be older than its own parent; the walk looks a little further so

@@ -48,18 +48,37 @@
 //! `infra_change`, `config_change` (or `<class>_change`), by the commit's first class; one
 //! `deploy_tag` per deploy tag in the span.
 
+pub mod kind;
+pub use kind::KIND;
+
+#[cfg(feature = "collector")]
+mod budget;
+#[cfg(feature = "collector")]
 mod classes;
+#[cfg(feature = "collector")]
 mod collector;
+#[cfg(feature = "collector")]
 mod config;
+#[cfg(feature = "collector")]
 mod deployed;
+#[cfg(feature = "collector")]
 mod diff;
+#[cfg(feature = "collector")]
 mod error;
+#[cfg(feature = "collector")]
 mod history;
+#[cfg(feature = "collector")]
 mod repo;
+#[cfg(feature = "collector")]
 mod report;
+#[cfg(feature = "collector")]
 mod scan;
+#[cfg(feature = "collector")]
 mod tags;
 
-pub use collector::Git;
+#[cfg(feature = "collector")]
+pub use collector::GitCollector;
+#[cfg(feature = "collector")]
 pub use config::GitConfig;
+#[cfg(feature = "collector")]
 pub use error::GitError;

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use serde::Serialize;
@@ -179,6 +180,11 @@ fn submodules(repo: &gix::Repository, commit: ObjectId) -> Vec<String> {
             (key == "path").then_some(value)
         })
         .collect()
+}
+
+/// A commit or tag time (seconds since the epoch) in UTC.
+pub fn utc(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).unwrap_or(DateTime::UNIX_EPOCH)
 }
 
 /// The short form of a commit id used in titles.

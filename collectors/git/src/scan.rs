@@ -10,33 +10,14 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use globset::GlobSet;
 use serde::Serialize;
-use tokio_util::sync::CancellationToken;
 
+use crate::budget::Budget;
 use crate::classes::PathClasses;
 use crate::deployed::{self, Deployed, DeployedRequest};
 use crate::error::GitError;
 use crate::history::{self, CommitRecord, History, Span, WalkSpec};
 use crate::repo::{self, Opened, RepoInfo};
 use crate::tags::{self, TagRecord};
-
-/// When a blocking read must stop: the collector's deadline (less a margin to hand the
-/// evidence back) or the run's cancellation.
-#[derive(Debug, Clone)]
-pub struct Budget {
-    pub deadline: Instant,
-    pub cancel: CancellationToken,
-}
-
-impl Budget {
-    pub fn exhausted(&self) -> bool {
-        self.cancel.is_cancelled() || Instant::now() >= self.deadline
-    }
-}
-
-/// A commit or tag time (seconds since the epoch) in UTC.
-pub fn utc(seconds: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(seconds, 0).unwrap_or(DateTime::UNIX_EPOCH)
-}
 
 /// Everything one scan needs, owned so it can move to a blocking thread.
 pub struct ScanRequest {

@@ -10,7 +10,8 @@ use gix::bstr::ByteSlice;
 use globset::GlobSet;
 use serde::Serialize;
 
-use crate::scan::{Budget, utc};
+use crate::budget::Budget;
+use crate::repo::utc;
 
 /// The most tags read; a repository with more gets a note.
 const MAX_TAGS: usize = 20_000;

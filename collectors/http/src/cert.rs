@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use rustls_pki_types::{CertificateDer, ServerName};
 use serde::Serialize;
 
-use witness_tls::FixedVerifier;
+use witness_net::tls::FixedVerifier;
 
 /// The leaf certificate a server presented.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -12,10 +12,10 @@ use witness_collector::{
 };
 
 use crate::cert::{self, CertificateInfo};
-use crate::client::{self, ClientOptions, FailureKind};
 use crate::config::{HttpConfig, Method};
 use crate::health::HealthFormat;
 use crate::probe::{self, BodyMatch, Probe};
+use witness_net::client::{self, ClientOptions, FailureKind};
 
 /// Probes one health endpoint; built by [`HttpConfig`].
 #[derive(Debug)]

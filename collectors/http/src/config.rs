@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem, SecretRef};
 
-use crate::client;
 use crate::collector::HttpCollector;
+use witness_net::client;
 
 /// One `[[collectors.http]]` instance: a health endpoint probed a few times during the run.
 #[derive(Debug, Clone, Deserialize)]
@@ -191,7 +191,7 @@ impl HttpConfig {
 }
 
 impl CollectorConfig for HttpConfig {
-    witness_collector::instance_settings!("http");
+    witness_collector::instance_settings!();
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();

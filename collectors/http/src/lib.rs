@@ -7,7 +7,7 @@
 //! (Spring Boot Actuator, the IETF health-check draft, `{"status":"ok"}`, plain `ok`) and,
 //! for https, the server certificate's expiry.
 //!
-//! The [`client`] module is the HTTP client of every HTTP-speaking kind (the
+//! Requests go through the shared HTTP client of the support crate `witness-net` (the
 //! `status_page` kind uses it too): rustls only, proxies from `HTTPS_PROXY`/`NO_PROXY`,
 //! a timeout on every request, failures classified.
 //!
@@ -25,15 +25,23 @@
 //! (median latency above `slow_threshold_ms`), `cert_expiring` (fewer than
 //! `cert_warning_days` left).
 
-pub mod cert;
-pub mod client;
-mod collector;
-mod config;
-pub mod health;
-mod probe;
-#[cfg(feature = "test-support")]
-pub mod testing;
+pub mod kind;
+pub use kind::KIND;
 
+#[cfg(feature = "collector")]
+pub mod cert;
+#[cfg(feature = "collector")]
+mod collector;
+#[cfg(feature = "collector")]
+mod config;
+#[cfg(feature = "collector")]
+pub mod health;
+#[cfg(feature = "collector")]
+mod probe;
+
+#[cfg(feature = "collector")]
 pub use collector::{HttpCollector, LatencyStats};
+#[cfg(feature = "collector")]
 pub use config::{HeaderConfig, HttpConfig, Method};
+#[cfg(feature = "collector")]
 pub use probe::Probe;

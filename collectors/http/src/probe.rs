@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::cert::{self, CertificateInfo};
-use crate::client::{self, Failure, FailureKind, Fetched};
 use crate::config::HttpConfig;
 use crate::health::{self, HealthReport, Verdict};
+use witness_net::client::{self, Failure, FailureKind, Fetched};
 
 /// What one probe saw.
 #[derive(Debug, Clone, Serialize)]

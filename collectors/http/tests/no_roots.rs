@@ -8,7 +8,7 @@ use axum::Router;
 use axum::routing::get;
 use witness_collector::{CollectContext, CollectorConfig, Evidence};
 use witness_http::HttpConfig;
-use witness_http::testing::{TestCertificate, serve, serve_tls};
+use witness_net::testing::{TestCertificate, serve, serve_tls};
 
 async fn probe_once(url: String) -> Evidence {
     let config = HttpConfig { probes: 1, ..HttpConfig::new("api", url) };

@@ -13,7 +13,7 @@ use axum::routing::get;
 use serde_json::json;
 use witness_collector::{CollectContext, CollectorConfig, Evidence, FactValue, Severity, Status};
 use witness_http::HttpConfig;
-use witness_http::testing::{TestCertificate, serve, serve_tls};
+use witness_net::testing::{TestCertificate, serve, serve_tls};
 
 /// Builds and runs one instance, under a timeout so a hanging collector fails the test.
 async fn collect(config: HttpConfig) -> (Evidence, CollectContext) {

@@ -10,7 +10,7 @@ use axum::http::Uri;
 use axum::routing::get;
 use witness_collector::{CollectContext, CollectorConfig, FactValue};
 use witness_http::HttpConfig;
-use witness_http::testing::serve;
+use witness_net::testing::serve;
 
 #[tokio::test]
 async fn http_proxy_is_used_and_no_proxy_is_bypassed() {

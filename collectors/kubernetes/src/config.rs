@@ -148,7 +148,7 @@ impl KubernetesConfig {
 }
 
 impl CollectorConfig for KubernetesConfig {
-    witness_collector::instance_settings!("kubernetes");
+    witness_collector::instance_settings!();
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();

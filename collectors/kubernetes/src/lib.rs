@@ -62,22 +62,43 @@
 //! | `kubernetes.hpa_desired_replicas` | int | the HPA's `desiredReplicas` |
 //! | `kubernetes.hpa_current_replicas` | int | the HPA's `currentReplicas` |
 
+pub mod kind;
+pub use kind::KIND;
+
+#[cfg(feature = "collector")]
 mod api;
+#[cfg(feature = "collector")]
 mod artifacts;
-mod collect;
+#[cfg(feature = "collector")]
+mod collector;
+#[cfg(feature = "collector")]
 mod commands;
+#[cfg(feature = "collector")]
 mod config;
+#[cfg(feature = "collector")]
 mod events;
+#[cfg(feature = "collector")]
 mod history;
+#[cfg(feature = "collector")]
 mod hpa;
+#[cfg(feature = "collector")]
 mod meta;
+#[cfg(feature = "collector")]
 mod pods;
+#[cfg(feature = "collector")]
 mod record;
+#[cfg(feature = "collector")]
 mod report;
+#[cfg(feature = "collector")]
 mod state;
+#[cfg(feature = "collector")]
 mod target;
 
+#[cfg(feature = "collector")]
 pub use api::KubernetesError;
-pub use collect::KubernetesCollector;
+#[cfg(feature = "collector")]
+pub use collector::KubernetesCollector;
+#[cfg(feature = "collector")]
 pub use commands::{SuggestedCommand, is_dns1123_label, is_dns1123_subdomain, shell_quote};
+#[cfg(feature = "collector")]
 pub use config::{Credentials, KubernetesConfig};

@@ -144,7 +144,7 @@ fn combined(patterns: &[String]) -> Result<Option<Regex>, regex::Error> {
 }
 
 impl CollectorConfig for LogsConfig {
-    witness_collector::instance_settings!("logs");
+    witness_collector::instance_settings!();
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();

@@ -46,17 +46,32 @@
 //! `new_signature` (first appearance of a signature absent from the baseline, with
 //! `.signature()`), `status_5xx_burst` (first minute with 3 or more 5xx on an endpoint).
 
+pub mod kind;
+pub use kind::KIND;
+
+#[cfg(feature = "collector")]
 mod access;
+#[cfg(feature = "collector")]
 mod bisect;
+#[cfg(feature = "collector")]
+mod collector;
+#[cfg(feature = "collector")]
 mod config;
+#[cfg(feature = "collector")]
 mod files;
+#[cfg(feature = "collector")]
 mod report;
+#[cfg(feature = "collector")]
 mod scan;
+#[cfg(feature = "collector")]
 mod signature;
+#[cfg(feature = "collector")]
 mod tally;
+#[cfg(feature = "collector")]
 mod timestamp;
 
 /// The log parsers, reachable from the fuzz targets under `tests/fuzz` (not an API).
+#[cfg(feature = "collector")]
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::access::parse as parse_access;
@@ -70,75 +85,10 @@ pub mod fuzzing {
     }
 }
 
-use std::time::Duration;
-
-use async_trait::async_trait;
-use chrono_tz::Tz;
-use regex::bytes::Regex;
-use witness_collector::{CollectContext, CollectError, Collector, Evidence};
-
+#[cfg(feature = "collector")]
+pub use collector::LogsCollector;
+#[cfg(feature = "collector")]
 pub use config::{LogKind, LogsConfig};
 
-use crate::scan::Setup;
-use crate::tally::Span;
-use crate::timestamp::TimeContext;
-
-/// A built `logs` instance.
-pub struct LogsCollector {
-    config: LogsConfig,
-    patterns: Option<Regex>,
-    exclude: Option<Regex>,
-    tz: Tz,
-}
-
-impl LogsCollector {
-    fn new(config: LogsConfig, patterns: Option<Regex>, exclude: Option<Regex>, tz: Tz) -> Self {
-        Self { config, patterns, exclude, tz }
-    }
-}
-
-/// Time kept back from the deadline to turn what was read into evidence.
-fn reserve(remaining: Duration) -> Duration {
-    (remaining / 10).min(Duration::from_secs(2))
-}
-
-#[async_trait]
-impl Collector for LogsCollector {
-    async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
-        let setup = Setup {
-            patterns: self.patterns.clone(),
-            exclude: self.exclude.clone(),
-            tcx: TimeContext::new(self.tz, ctx.window.end.max(ctx.anchor)),
-            span: Span::new(ctx.window),
-            context_lines: self.config.context_lines,
-            max_line_bytes: self.config.max_line_bytes,
-            max_excerpt_bytes: self.config.max_excerpt_bytes,
-        };
-        let globs = self.config.paths.clone();
-        let kind = self.config.kind;
-        let cancel = ctx.cancel.clone();
-        let stop_at =
-            std::time::Instant::now() + ctx.remaining().saturating_sub(reserve(ctx.remaining()));
-        // Reading is blocking file I/O and CPU: keep it off the async workers.
-        let outcome = tokio::task::spawn_blocking(move || {
-            let stop = move || cancel.is_cancelled() || std::time::Instant::now() >= stop_at;
-            files::collect(&globs, kind, &setup, &stop)
-        })
-        .await
-        .map_err(|e| CollectError::other(format!("the log reader stopped unexpectedly: {e}")))?;
-        let (evidence, excerpt) = report::build(
-            outcome,
-            ctx.anchor,
-            self.config.max_excerpt_bytes,
-            self.config.max_line_bytes,
-        );
-        if let Some(text) = excerpt {
-            ctx.artifacts.put(report::EXCERPT, text.into_bytes());
-        }
-        tracing::debug!(name = %self.config.name, status = %evidence.status, "Logs collected.");
-        Ok(evidence)
-    }
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "collector"))]
 mod tests;

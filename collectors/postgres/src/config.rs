@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem, SecretRef};
 
-use crate::collect::Postgres;
+use crate::collector::PostgresCollector;
 
 /// One `[[collectors.postgres]]` instance: a PostgreSQL server read through one DSN.
 ///
@@ -126,7 +126,7 @@ impl PostgresConfig {
 }
 
 impl CollectorConfig for PostgresConfig {
-    witness_collector::instance_settings!("postgres");
+    witness_collector::instance_settings!();
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
@@ -172,7 +172,7 @@ impl CollectorConfig for PostgresConfig {
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
         witness_collector::validated(self)?;
-        Ok(Box::new(Postgres::new(self.clone())))
+        Ok(Box::new(PostgresCollector::new(self.clone())))
     }
 }
 

@@ -59,17 +59,33 @@
 //!
 //! A fact whose section could not be read is absent, never zero.
 
-mod collect;
+pub mod kind;
+pub use kind::KIND;
+
+#[cfg(feature = "collector")]
+mod collector;
+#[cfg(feature = "collector")]
 mod config;
+#[cfg(feature = "collector")]
 mod connection;
+#[cfg(feature = "collector")]
 mod ddl;
+#[cfg(feature = "collector")]
 mod dsn;
+#[cfg(feature = "collector")]
 mod error;
+#[cfg(feature = "collector")]
 mod locks;
+#[cfg(feature = "collector")]
 mod queries;
+#[cfg(feature = "collector")]
 mod report;
+#[cfg(feature = "collector")]
 pub mod tls;
 
-pub use collect::Postgres;
+#[cfg(feature = "collector")]
+pub use collector::PostgresCollector;
+#[cfg(feature = "collector")]
 pub use config::PostgresConfig;
+#[cfg(feature = "collector")]
 pub use error::PostgresError;

@@ -14,7 +14,7 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 use tokio_postgres_rustls::MakeRustlsConnect;
-use witness_tls::FixedVerifier;
+use witness_net::tls::FixedVerifier;
 
 use crate::dsn::{RootCerts, TlsMode};
 use crate::error::PostgresError;

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use witness_collector::time::offset_label;
 use witness_collector::{CollectContext, CollectError, Collector, Evidence};
-use witness_http::client::{ClientOptions, build_client_off_runtime};
+use witness_net::client::{ClientOptions, build_client_off_runtime};
 
 use crate::assess::{self, Assessment, ComponentFilter, Limits};
 use crate::config::StatusPageConfig;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem};
-use witness_http::client;
+use witness_net::client;
 
 use crate::collector::StatusPageCollector;
 use crate::formats::Format;
@@ -92,7 +92,7 @@ impl StatusPageConfig {
 }
 
 impl CollectorConfig for StatusPageConfig {
-    witness_collector::instance_settings!("status_page");
+    witness_collector::instance_settings!();
 
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();

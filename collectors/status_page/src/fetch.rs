@@ -1,4 +1,4 @@
-//! Getting a status page's documents: one GET per document over witness-http's client,
+//! Getting a status page's documents: one GET per document over witness-net's client,
 //! each with its own timeout cut short by the instance's deadline, the body capped, kept
 //! as a raw artifact, and any failure kept with its kind (timeout, TLS, HTTP status,
 //! invalid JSON) and the URL it concerns.
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use witness_collector::{CollectContext, CollectError};
-use witness_http::client::{self, Failure, FailureKind};
+use witness_net::client::{self, Failure, FailureKind};
 
 /// A document that could not be read.
 #[derive(Debug, Clone, Serialize, thiserror::Error)]
@@ -66,7 +66,7 @@ pub const MAX_ARTIFACT_BYTES: usize = 2 * 1024 * 1024;
 
 /// Reads documents of one page for one run.
 pub struct Fetcher<'a> {
-    pub client: witness_http::client::reqwest::Client,
+    pub client: witness_net::client::reqwest::Client,
     pub base_url: String,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
@@ -99,7 +99,7 @@ impl Fetcher<'_> {
         let request = self
             .client
             .get(&url)
-            .header(witness_http::client::reqwest::header::ACCEPT, "application/json");
+            .header(witness_net::client::reqwest::header::ACCEPT, "application/json");
         let fetched = tokio::select! {
             r = client::fetch(request, timeout, self.max_body_bytes) => r.map_err(|(f, _)| fail(f))?,
             _ = self.ctx.cancel.cancelled() => {

@@ -4,7 +4,7 @@
 //! Each `[[collectors.status_page]]` instance reads one vendor's page (for Statuspage,
 //! `summary.json`; when that document is broken, `status.json` plus
 //! `incidents/unresolved.json`; and `incidents.json` for incidents resolved inside the
-//! window) over witness-http's client (rustls, proxies from
+//! window) over witness-net's client (rustls, proxies from
 //! `HTTPS_PROXY`/`NO_PROXY`, a timeout on every request), optionally narrowed to the
 //! components the service depends on. It keeps the overall indicator, the components not
 //! operational, the unresolved incidents (status, impact, created/updated, latest update,
@@ -27,14 +27,27 @@
 //! `incident_created`, `incident_update` (one per update), `component_degraded` /
 //! `component_recovered` (from the updates' affected components), `maintenance_started`.
 
+pub mod kind;
+pub use kind::KIND;
+
+#[cfg(feature = "collector")]
 mod assess;
+#[cfg(feature = "collector")]
 mod collector;
+#[cfg(feature = "collector")]
 mod config;
+#[cfg(feature = "collector")]
 mod fetch;
+#[cfg(feature = "collector")]
 pub mod formats;
+#[cfg(feature = "collector")]
 pub mod model;
 
+#[cfg(feature = "collector")]
 pub use assess::{Assessment, IncidentView};
+#[cfg(feature = "collector")]
 pub use collector::StatusPageCollector;
+#[cfg(feature = "collector")]
 pub use config::StatusPageConfig;
+#[cfg(feature = "collector")]
 pub use formats::Format;

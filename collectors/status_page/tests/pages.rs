@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use witness_collector::{
     CollectContext, CollectError, CollectorConfig, Evidence, FactValue, Severity, Status, Window,
 };
-use witness_http::testing::{TestCertificate, serve, serve_tls};
+use witness_net::testing::{TestCertificate, serve, serve_tls};
 use witness_status_page::StatusPageConfig;
 
 fn anchor() -> DateTime<Utc> {

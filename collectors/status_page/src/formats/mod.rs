@@ -9,7 +9,7 @@ pub mod statusio;
 pub mod statuspage;
 
 use serde::Deserialize;
-use witness_http::client::FailureKind;
+use witness_net::client::FailureKind;
 
 use crate::fetch::{FetchError, Fetcher};
 use crate::model::Snapshot;

@@ -4,7 +4,8 @@
 //! own timeout and a capped body, and why a request failed, told apart the way a responder
 //! needs it: DNS, connection refused, TLS, timeout, redirect loop, HTTP status.
 //!
-//! It lives here, public, so the other kinds depend on it instead of copying it.
+//! It lives in this support crate, not in a kind, so the kinds share it instead of one
+//! depending on another.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,8 +14,8 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 use serde::Serialize;
 
+use crate::tls::FixedVerifier;
 use witness_collector::ConfigProblem;
-use witness_tls::FixedVerifier;
 
 /// The reqwest this client is built on, for callers that build requests with it.
 pub use reqwest;

@@ -8,7 +8,7 @@
 //!   reason, so plain-http probes still work and https ones say why they fail.
 //!
 //! Handshake signatures are always checked, so the peer holds the key of the certificate
-//! it shows. This crate stays a thin layer over rustls on purpose: the core crate
+//! it shows. This module stays a thin layer over rustls on purpose: the core crate
 //! `witness-collector` must not depend on a TLS stack.
 
 use std::sync::Arc;

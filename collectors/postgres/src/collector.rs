@@ -26,18 +26,18 @@ const DEADLINE_RESERVE: Duration = Duration::from_millis(500);
 
 /// The `postgres` collector, built by [`PostgresConfig`].
 #[derive(Debug, Clone)]
-pub struct Postgres {
+pub struct PostgresCollector {
     config: PostgresConfig,
 }
 
-impl Postgres {
+impl PostgresCollector {
     pub fn new(config: PostgresConfig) -> Self {
         Self { config }
     }
 }
 
 #[async_trait]
-impl Collector for Postgres {
+impl Collector for PostgresCollector {
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
         let c = &self.config;
         let dsn = c.dsn().read(&ctx.secrets)?.ok_or_else(|| {
