@@ -3,13 +3,15 @@
 //! `evidence/<kind>-<name>.json`): for each, the top recommendation, its command and the
 //! evidence it cites, and that no hypothesis is made without evidence that exists. Also the
 //! property that healthy evidence unrelated to the cause never changes the top
-//! recommendation, and the `witness rules check` / `rules test` commands.
+//! recommendation, and the `witness rules check` / `rules test` commands. Also that the
+//! facts docs (each kind's FACTS.md, the facts table of config/rules/README.md) say what
+//! the kinds declare.
 
 use std::path::Path;
 
 use chrono::Duration;
 use proptest::prelude::*;
-use witness::rules::facts::KNOWN_FACTS;
+use witness::rules::facts::{Check, KNOWN_FACTS};
 use witness::rules::{self, Evaluation, Hypothesis, Likelihood, Recommendation, RulesConfig};
 use witness::run::CollectorRecord;
 use witness::timeline::{self, EvidenceRef, Timeline};
@@ -423,16 +425,8 @@ fn arbitrary_record() -> impl Strategy<Value = CollectorRecord> {
         prop::sample::select(known).prop_map(str::to_owned),
         "[a-z_]{1,8}\\.[a-z_.~/]{0,8}"
     ];
-    let kind = prop::sample::select(vec![
-        "logs",
-        "http",
-        "postgres",
-        "kubernetes",
-        "status_page",
-        "git",
-        "host",
-        "other",
-    ]);
+    let kinds = witness::registry::KINDS.iter().map(|k| k.name).chain(["other"]);
+    let kind = prop::sample::select(kinds.collect::<Vec<_>>());
     (kind, "[a-z0-9-]{1,6}", prop::collection::btree_map(name, value, 0..12)).prop_map(
         |(kind, name, facts)| {
             let at = chrono::DateTime::parse_from_rfc3339("2025-11-19T21:01:00Z").unwrap().to_utc();
@@ -533,4 +527,58 @@ fn rules_test_re_evaluates_a_bundle() {
     let timeline: Timeline =
         serde_json::from_slice(&std::fs::read(bundle.join("timeline.json")).unwrap()).unwrap();
     assert!(timeline.entries.iter().any(|e| e.kind == "alert"));
+}
+
+#[test]
+fn every_kind_documents_exactly_the_facts_it_declares() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for kind in witness::registry::KINDS {
+        let path = root.join("collectors").join(kind.name).join("FACTS.md");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (every kind documents its facts)", path.display()));
+        let problems = witness_collector::kind::facts_doc_mismatches(kind, &text);
+        assert_eq!(problems, Vec::<String>::new(), "{}", path.display());
+        for fact in kind.facts {
+            let (prefix, _) = fact.name.split_once('.').unwrap_or_default();
+            assert_eq!(prefix, kind.name, "{} is published by {}", fact.name, kind.name);
+        }
+    }
+}
+
+/// The facts table of config/rules/README.md, as the declarations say it must read.
+fn facts_table() -> Vec<String> {
+    let checked_as = |check: Check| match check {
+        Check::Int => "whole number",
+        Check::Number => "number",
+        Check::K8sName => "DNS-1123 name",
+        Check::K8sLabel => "DNS-1123 label",
+        Check::GitRev => "git revision",
+        Check::Word => "plain word",
+    };
+    let mut table = vec![
+        "| fact | type | merge | checked in commands as | meaning |".to_owned(),
+        "|---|---|---|---|---|".to_owned(),
+    ];
+    table.extend(KNOWN_FACTS.iter().map(|f| {
+        let (name, kind, merge) = (f.name, f.kind, f.merge.as_str());
+        format!("| `{name}` | {kind} | {merge} | {} | {} |", checked_as(f.check), f.meaning)
+    }));
+    table
+}
+
+#[test]
+fn the_rules_readme_lists_the_declared_facts_as_declared() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules/README.md");
+    let readme = std::fs::read_to_string(&path).expect("config/rules/README.md");
+    let written: Vec<String> = readme
+        .lines()
+        .skip_while(|line| !line.starts_with("| fact | type | merge |"))
+        .take_while(|line| line.starts_with('|'))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        written,
+        facts_table(),
+        "config/rules/README.md's facts table must read as the kinds declare their facts"
+    );
 }
