@@ -566,19 +566,43 @@ fn facts_table() -> Vec<String> {
     table
 }
 
+/// Holds the table of `file` (under the repository root) that starts with the line
+/// `header` to `expected`; with `WITNESS_BLESS=1` in the environment, rewrites it so.
+fn generated_table(file: &str, header: &str, expected: &[String]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with(header))
+        .unwrap_or_else(|| panic!("{file} has no table starting `{header}`"));
+    let len = lines[start..].iter().take_while(|l| l.starts_with('|')).count();
+    let written: Vec<String> = lines[start..start + len].iter().map(|l| (*l).to_owned()).collect();
+    if written == expected {
+        return;
+    }
+    if std::env::var_os("WITNESS_BLESS").is_some() {
+        let mut out: Vec<String> = lines[..start].iter().map(|l| (*l).to_owned()).collect();
+        out.extend(expected.iter().cloned());
+        out.extend(lines[start + len..].iter().map(|l| (*l).to_owned()));
+        std::fs::write(&path, out.join("\n") + "\n").expect("rewrite the table");
+        return;
+    }
+    assert_eq!(
+        written, expected,
+        "{file}'s table must read as the kinds declare themselves; \
+         WITNESS_BLESS=1 cargo test --test integration rules rewrites it"
+    );
+}
+
 #[test]
 fn the_rules_readme_lists_the_declared_facts_as_declared() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules/README.md");
-    let readme = std::fs::read_to_string(&path).expect("config/rules/README.md");
-    let written: Vec<String> = readme
-        .lines()
-        .skip_while(|line| !line.starts_with("| fact | type | merge |"))
-        .take_while(|line| line.starts_with('|'))
-        .map(str::to_owned)
-        .collect();
-    assert_eq!(
-        written,
-        facts_table(),
-        "config/rules/README.md's facts table must read as the kinds declare their facts"
-    );
+    generated_table("config/rules/README.md", "| fact | type | merge |", &facts_table());
+}
+
+#[test]
+fn the_readme_lists_every_kind_with_what_it_sees() {
+    let mut table = vec!["| kind | sees |".to_owned(), "|---|---|".to_owned()];
+    table.extend(witness::registry::KINDS.iter().map(|k| format!("| `{}` | {} |", k.name, k.sees)));
+    generated_table("README.md", "| kind | sees |", &table);
 }

@@ -10,7 +10,7 @@ use witness_collector::{KindDecl, fact};
 /// The `http` kind, as the registry, the rules and the docs see it.
 pub const KIND: KindDecl = KindDecl {
     name: "http",
-    sees: "health endpoints: status, latency, body, repeated probes",
+    sees: "health endpoints: status, latency, body, repeated probes, certificate expiry",
     facts: &[
         fact("http.failing_probes", "int", Sum, Int, "probes that were not healthy"),
         fact("http.all_failing", "bool", Or, Word, "every probe of an endpoint failed"),

@@ -10,7 +10,7 @@ use witness_collector::{KindDecl, fact};
 /// The `logs` kind, as the registry, the rules and the docs see it.
 pub const KIND: KindDecl = KindDecl {
     name: "logs",
-    sees: "log files by glob, rotated and .gz too, inside the window",
+    sees: "log files by glob, rotated and `.gz` ones too, inside the window and a baseline before it",
     facts: &[
         fact("logs.files_read", "int", Sum, Int, "files read wholly or partly"),
         fact("logs.error_count", "int", Sum, Int, "error records in the window"),

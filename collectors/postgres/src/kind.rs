@@ -10,7 +10,7 @@ use witness_collector::{KindDecl, fact};
 /// The `postgres` kind, as the registry, the rules and the docs see it.
 pub const KIND: KindDecl = KindDecl {
     name: "postgres",
-    sees: "activity, lock chains, connection pressure, deadlocks",
+    sees: "activity, lock chains, connection pressure, deadlocks, replication",
     facts: &[
         fact("postgres.connections_used", "int", Max, Int, "client backends"),
         fact("postgres.connections_available", "int", Primary, Int, "usable max_connections"),

@@ -10,7 +10,7 @@ use witness_collector::{KindDecl, fact};
 /// The `status_page` kind, as the registry, the rules and the docs see it.
 pub const KIND: KindDecl = KindDecl {
     name: "status_page",
-    sees: "vendor status pages: indicator, incidents, components",
+    sees: "vendor status pages (Atlassian Statuspage v2 and others)",
     facts: &[
         fact("status_page.degraded", "bool", Or, Word, "some vendor is degraded"),
         fact("status_page.unresolved_incidents", "int", Sum, Int, "unresolved incidents"),
