@@ -588,10 +588,12 @@ fn generated_table(file: &str, header: &str, expected: &[String]) {
         std::fs::write(&path, out.join("\n") + "\n").expect("rewrite the table");
         return;
     }
-    assert_eq!(
-        written, expected,
-        "{file}'s table must read as the kinds declare themselves; \
-         WITNESS_BLESS=1 cargo test --test integration rules rewrites it"
+    let missing: Vec<&String> = expected.iter().filter(|row| !written.contains(row)).collect();
+    let extra: Vec<&String> = written.iter().filter(|row| !expected.contains(row)).collect();
+    panic!(
+        "{file}'s table must read as the kinds declare themselves (WITNESS_BLESS=1 cargo test \
+         --test integration rules rewrites it)\nrows to write: {missing:#?}\nrows to drop: \
+         {extra:#?}\n(and otherwise the order of the declarations)"
     );
 }
 
