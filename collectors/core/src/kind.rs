@@ -105,6 +105,32 @@ pub enum Check {
     Word,
 }
 
+/// Puts every item given behind the invoking kind crate's `collector` feature: the
+/// collector and its configuration, which a build without the kind leaves out, while the
+/// crate's declaration (`KIND`, outside the macro) stays. The `cfg` is evaluated in the
+/// crate that invokes the macro.
+///
+/// ```ignore
+/// pub mod kind;
+/// pub use kind::KIND;
+///
+/// witness_collector::collector_items! {
+///     mod collector;
+///     mod config;
+///
+///     pub use config::EchoConfig;
+/// }
+/// ```
+#[macro_export]
+macro_rules! collector_items {
+    ($($item:item)*) => {
+        $(
+            #[cfg(feature = "collector")]
+            $item
+        )*
+    };
+}
+
 /// Where the facts table of a kind's FACTS.md and its declaration disagree: a fact
 /// published but undocumented, documented but never published, or documented with another
 /// type. Empty when they agree. The table is the first one headed `| name | type | ...`;

@@ -51,34 +51,22 @@
 pub mod kind;
 pub use kind::KIND;
 
-#[cfg(feature = "collector")]
-mod budget;
-#[cfg(feature = "collector")]
-mod classes;
-#[cfg(feature = "collector")]
-mod collector;
-#[cfg(feature = "collector")]
-mod config;
-#[cfg(feature = "collector")]
-mod deployed;
-#[cfg(feature = "collector")]
-mod diff;
-#[cfg(feature = "collector")]
-mod error;
-#[cfg(feature = "collector")]
-mod history;
-#[cfg(feature = "collector")]
-mod repo;
-#[cfg(feature = "collector")]
-mod report;
-#[cfg(feature = "collector")]
-mod scan;
-#[cfg(feature = "collector")]
-mod tags;
+// The collector, left out of a build without the kind; the declaration above stays.
+witness_collector::collector_items! {
+    mod budget;
+    mod classes;
+    mod collector;
+    mod config;
+    mod deployed;
+    mod diff;
+    mod error;
+    mod history;
+    mod repo;
+    mod report;
+    mod scan;
+    mod tags;
 
-#[cfg(feature = "collector")]
-pub use collector::GitCollector;
-#[cfg(feature = "collector")]
-pub use config::GitConfig;
-#[cfg(feature = "collector")]
-pub use error::GitError;
+    pub use collector::GitCollector;
+    pub use config::GitConfig;
+    pub use error::GitError;
+}

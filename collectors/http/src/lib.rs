@@ -28,20 +28,15 @@
 pub mod kind;
 pub use kind::KIND;
 
-#[cfg(feature = "collector")]
-pub mod cert;
-#[cfg(feature = "collector")]
-mod collector;
-#[cfg(feature = "collector")]
-mod config;
-#[cfg(feature = "collector")]
-pub mod health;
-#[cfg(feature = "collector")]
-mod probe;
+// The collector, left out of a build without the kind; the declaration above stays.
+witness_collector::collector_items! {
+    pub mod cert;
+    mod collector;
+    mod config;
+    pub mod health;
+    mod probe;
 
-#[cfg(feature = "collector")]
-pub use collector::{HttpCollector, LatencyStats};
-#[cfg(feature = "collector")]
-pub use config::{HeaderConfig, HttpConfig, Method};
-#[cfg(feature = "collector")]
-pub use probe::Probe;
+    pub use collector::{HttpCollector, LatencyStats};
+    pub use config::{HeaderConfig, HttpConfig, Method};
+    pub use probe::Probe;
+}

@@ -65,40 +65,25 @@
 pub mod kind;
 pub use kind::KIND;
 
-#[cfg(feature = "collector")]
-mod api;
-#[cfg(feature = "collector")]
-mod artifacts;
-#[cfg(feature = "collector")]
-mod collector;
-#[cfg(feature = "collector")]
-mod commands;
-#[cfg(feature = "collector")]
-mod config;
-#[cfg(feature = "collector")]
-mod events;
-#[cfg(feature = "collector")]
-mod history;
-#[cfg(feature = "collector")]
-mod hpa;
-#[cfg(feature = "collector")]
-mod meta;
-#[cfg(feature = "collector")]
-mod pods;
-#[cfg(feature = "collector")]
-mod record;
-#[cfg(feature = "collector")]
-mod report;
-#[cfg(feature = "collector")]
-mod state;
-#[cfg(feature = "collector")]
-mod target;
+// The collector, left out of a build without the kind; the declaration above stays.
+witness_collector::collector_items! {
+    mod api;
+    mod artifacts;
+    mod collector;
+    mod commands;
+    mod config;
+    mod events;
+    mod history;
+    mod hpa;
+    mod meta;
+    mod pods;
+    mod record;
+    mod report;
+    mod state;
+    mod target;
 
-#[cfg(feature = "collector")]
-pub use api::KubernetesError;
-#[cfg(feature = "collector")]
-pub use collector::KubernetesCollector;
-#[cfg(feature = "collector")]
-pub use commands::{SuggestedCommand, is_dns1123_label, is_dns1123_subdomain, shell_quote};
-#[cfg(feature = "collector")]
-pub use config::{Credentials, KubernetesConfig};
+    pub use api::KubernetesError;
+    pub use collector::KubernetesCollector;
+    pub use commands::{SuggestedCommand, is_dns1123_label, is_dns1123_subdomain, shell_quote};
+    pub use config::{Credentials, KubernetesConfig};
+}

@@ -49,46 +49,36 @@
 pub mod kind;
 pub use kind::KIND;
 
-#[cfg(feature = "collector")]
-mod access;
-#[cfg(feature = "collector")]
-mod bisect;
-#[cfg(feature = "collector")]
-mod collector;
-#[cfg(feature = "collector")]
-mod config;
-#[cfg(feature = "collector")]
-mod files;
-#[cfg(feature = "collector")]
-mod report;
-#[cfg(feature = "collector")]
-mod scan;
-#[cfg(feature = "collector")]
-mod signature;
-#[cfg(feature = "collector")]
-mod tally;
-#[cfg(feature = "collector")]
-mod timestamp;
+// The collector, left out of a build without the kind; the declaration above stays.
+witness_collector::collector_items! {
+    mod access;
+    mod bisect;
+    mod collector;
+    mod config;
+    mod files;
+    mod report;
+    mod scan;
+    mod signature;
+    mod tally;
+    mod timestamp;
 
-/// The log parsers, reachable from the fuzz targets under `tests/fuzz` (not an API).
-#[cfg(feature = "collector")]
-#[doc(hidden)]
-pub mod fuzzing {
-    pub use crate::access::parse as parse_access;
-    pub use crate::signature::message;
-    pub use crate::timestamp::{TimeContext, TsFormat, detect, json_time};
+    /// The log parsers, reachable from the fuzz targets under `tests/fuzz` (not an API).
+    #[doc(hidden)]
+    pub mod fuzzing {
+        pub use crate::access::parse as parse_access;
+        pub use crate::signature::message;
+        pub use crate::timestamp::{TimeContext, TsFormat, detect, json_time};
 
-    /// Times read in UTC, yearless ones placed before 2025-11-19T21:00:00Z.
-    pub fn utc_context() -> TimeContext {
-        let reference = chrono::DateTime::from_timestamp(1_763_586_000, 0).unwrap_or_default();
-        TimeContext::new(chrono_tz::Tz::UTC, reference)
+        /// Times read in UTC, yearless ones placed before 2025-11-19T21:00:00Z.
+        pub fn utc_context() -> TimeContext {
+            let reference = chrono::DateTime::from_timestamp(1_763_586_000, 0).unwrap_or_default();
+            TimeContext::new(chrono_tz::Tz::UTC, reference)
+        }
     }
+
+    pub use collector::LogsCollector;
+    pub use config::{LogKind, LogsConfig};
+
+    #[cfg(test)]
+    mod tests;
 }
-
-#[cfg(feature = "collector")]
-pub use collector::LogsCollector;
-#[cfg(feature = "collector")]
-pub use config::{LogKind, LogsConfig};
-
-#[cfg(all(test, feature = "collector"))]
-mod tests;

@@ -62,30 +62,20 @@
 pub mod kind;
 pub use kind::KIND;
 
-#[cfg(feature = "collector")]
-mod collector;
-#[cfg(feature = "collector")]
-mod config;
-#[cfg(feature = "collector")]
-mod connection;
-#[cfg(feature = "collector")]
-mod ddl;
-#[cfg(feature = "collector")]
-mod dsn;
-#[cfg(feature = "collector")]
-mod error;
-#[cfg(feature = "collector")]
-mod locks;
-#[cfg(feature = "collector")]
-mod queries;
-#[cfg(feature = "collector")]
-mod report;
-#[cfg(feature = "collector")]
-pub mod tls;
+// The collector, left out of a build without the kind; the declaration above stays.
+witness_collector::collector_items! {
+    mod collector;
+    mod config;
+    mod connection;
+    mod ddl;
+    mod dsn;
+    mod error;
+    mod locks;
+    mod queries;
+    mod report;
+    pub mod tls;
 
-#[cfg(feature = "collector")]
-pub use collector::PostgresCollector;
-#[cfg(feature = "collector")]
-pub use config::PostgresConfig;
-#[cfg(feature = "collector")]
-pub use error::PostgresError;
+    pub use collector::PostgresCollector;
+    pub use config::PostgresConfig;
+    pub use error::PostgresError;
+}

@@ -30,24 +30,17 @@
 pub mod kind;
 pub use kind::KIND;
 
-#[cfg(feature = "collector")]
-mod assess;
-#[cfg(feature = "collector")]
-mod collector;
-#[cfg(feature = "collector")]
-mod config;
-#[cfg(feature = "collector")]
-mod fetch;
-#[cfg(feature = "collector")]
-pub mod formats;
-#[cfg(feature = "collector")]
-pub mod model;
+// The collector, left out of a build without the kind; the declaration above stays.
+witness_collector::collector_items! {
+    mod assess;
+    mod collector;
+    mod config;
+    mod fetch;
+    pub mod formats;
+    pub mod model;
 
-#[cfg(feature = "collector")]
-pub use assess::{Assessment, IncidentView};
-#[cfg(feature = "collector")]
-pub use collector::StatusPageCollector;
-#[cfg(feature = "collector")]
-pub use config::StatusPageConfig;
-#[cfg(feature = "collector")]
-pub use formats::Format;
+    pub use assess::{Assessment, IncidentView};
+    pub use collector::StatusPageCollector;
+    pub use config::StatusPageConfig;
+    pub use formats::Format;
+}
