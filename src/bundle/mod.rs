@@ -1,12 +1,13 @@
 //! Evidence bundles: the sealed, read-only directory a run leaves behind, its manifest of
 //! per-file SHA-256 hashes and root hash, the optional ed25519 signature, the `.tar.gz`
-//! export, and verification of both forms.
+//! export, and verification of both forms. [`layout`] names every file a bundle holds.
 //!
 //! The root hash is the SHA-256 of the manifest's file list sorted by path, one line per
 //! file: `<path>\0<sha256 hex>\0<bytes>\n`. `manifest.sig` is the ed25519 signature of the
 //! exact bytes of `manifest.json`, hex-encoded.
 
 pub mod archive;
+pub mod layout;
 pub mod manifest;
 pub mod sign;
 pub mod store;
@@ -15,13 +16,10 @@ pub mod writer;
 
 use chrono::{DateTime, Utc};
 
+pub use layout::{MANIFEST, SIGNATURE};
 pub use manifest::Manifest;
 pub use writer::{BundleDraft, Content, WrittenBundle};
 
-/// The manifest's file name.
-pub const MANIFEST: &str = "manifest.json";
-/// The signature's file name.
-pub const SIGNATURE: &str = "manifest.sig";
 
 /// Whether `name` can be part of a bundle path: 1-64 characters of `a-z A-Z 0-9 . _ -`,
 /// not starting with a dot.

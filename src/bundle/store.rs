@@ -47,7 +47,7 @@ pub fn list(store: &Path) -> Result<Vec<Listed>> {
         let Ok(bytes) = fs::read(dir.join(MANIFEST)) else { continue };
         let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else { continue };
         let failed = manifest.collectors.iter().filter(|c| !c.status.has_evidence()).count();
-        let top = fs::read(dir.join("hypotheses.json"))
+        let top = fs::read(dir.join(super::layout::HYPOTHESES))
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .and_then(|v| {

@@ -22,7 +22,7 @@ use super::facts::{self, FactSet, KINDS};
 use super::rule::{Rule, RuleSet};
 use super::template::{Omitted, Values};
 use super::{Evaluation, Hypothesis, Likelihood, NotEvaluated, Recommendation, RuledOut};
-use crate::run::CollectorRecord;
+use crate::bundle::layout::{self, CollectorRecord};
 use crate::timeline::{EvidenceRef, Timeline};
 
 /// At most this many timeline entries of one event kind are cited per rule.
@@ -62,16 +62,16 @@ pub fn evaluate_detailed(
     records: &[CollectorRecord],
     timeline: &Timeline,
 ) -> Detailed {
-    let run = Run::new(records, timeline);
-    let context = run.context();
+    let scene = Scene::new(records, timeline);
+    let context = scene.context();
     let mut outcomes = Vec::new();
     let mut fired: Vec<Fired<'_>> = Vec::new();
     let mut not_evaluated = Vec::new();
     let mut ruled_out = Vec::new();
     for rule in &rules.rules {
-        let outcome = run.outcome(rule, &context);
+        let outcome = scene.outcome(rule, &context);
         match &outcome {
-            Outcome::Fired => fired.push(run.fire(rule, &context)),
+            Outcome::Fired => fired.push(scene.fire(rule, &context)),
             Outcome::RuledOut(reason) => {
                 ruled_out.push(RuledOut { rule: rule.def.id.clone(), reason: reason.clone() });
             }
@@ -90,7 +90,7 @@ pub fn evaluate_detailed(
         }
     }
     let mut hypotheses: Vec<Hypothesis> =
-        groups.into_iter().map(|(id, members)| run.hypothesis(id, members)).collect();
+        groups.into_iter().map(|(id, members)| scene.hypothesis(id, members)).collect();
     hypotheses.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -111,8 +111,8 @@ pub fn evaluate_detailed(
     }
 }
 
-/// The facts and records of a run, as rules and templates see them.
-struct Run<'a> {
+/// What the rules look at: the facts and records of a run, as rules and templates see them.
+struct Scene<'a> {
     records: &'a [CollectorRecord],
     timeline: &'a Timeline,
     facts: FactSet,
@@ -122,17 +122,17 @@ struct Run<'a> {
     json: Vec<serde_json::Value>,
 }
 
-impl<'a> Run<'a> {
+impl<'a> Scene<'a> {
     fn new(records: &'a [CollectorRecord], timeline: &'a Timeline) -> Self {
-        let mut run = Run {
+        let mut scene = Scene {
             records,
             timeline,
             facts: FactSet::of(records),
             derived_refs: BTreeMap::new(),
             json: records.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect(),
         };
-        run.derive_vendors_named_in_errors();
-        run
+        scene.derive_vendors_named_in_errors();
+        scene
     }
 
     /// `run.vendors_named_in_errors`: the degraded vendors that a logs event (error,
@@ -436,7 +436,7 @@ fn push_unique<T: PartialEq>(into: &mut Vec<T>, items: impl Iterator<Item = T>) 
     }
 }
 
-impl Values for Run<'_> {
+impl Values for Scene<'_> {
     fn fact(&self, name: &str) -> Option<FactValue> {
         self.facts.get(name).map(|m| m.value.clone())
     }
@@ -532,7 +532,7 @@ fn nothing_fired(
         .map(|r| EvidenceRef::into_record(r, "/summary"))
         .collect();
     if evidence.is_empty() {
-        evidence.push(EvidenceRef { file: "trigger.json".into(), pointer: String::new() });
+        evidence.push(EvidenceRef { file: layout::TRIGGER.into(), pointer: String::new() });
     }
     Hypothesis {
         id: "default".into(),

@@ -50,6 +50,8 @@ use recorder::Recorder;
 pub struct Live {
     pub config: Arc<WitnessConfig>,
     pub auth: Auth,
+    /// The rules and signing key `config` names, loaded and checked.
+    pub prepared: crate::run::Prepared,
 }
 
 /// Everything the handlers and the runner share.
@@ -195,6 +197,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let auth = Auth::load(&config.server.auth).context("cannot read the [server.auth] secrets")?;
+    let config = Arc::new(config);
+    let prepared = crate::run::prepare(Arc::clone(&config))?;
     let addr = listener.local_addr()?;
     if !auth.is_required() && !addr.ip().is_loopback() {
         anyhow::bail!(
@@ -217,7 +221,7 @@ pub async fn run(
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
-        live: RwLock::new(Arc::new(Live { config: Arc::new(config), auth })),
+        live: RwLock::new(Arc::new(Live { config, auth, prepared })),
         intake: Mutex::new(Intake::default()),
         journal,
         metrics: Metrics::default(),

@@ -16,7 +16,7 @@ use super::Shared;
 use super::journal::{Record, Unsealed};
 use super::metrics::MetricsProgress;
 use crate::bundle::store;
-use crate::collect::{self, RunRequest};
+use crate::run::{self, RunRequest};
 use crate::trigger::Trigger;
 
 /// A run accepted and journaled, waiting for a slot.
@@ -77,7 +77,7 @@ async fn run_one(shared: &Arc<Shared>, job: Job) {
         store: config.store.dir.clone(),
         id: Some(bundle.clone()),
     };
-    let plan = collect::plan(config, None);
+    let plan = run::plan::plan(config, None);
     let amend_shared = Arc::clone(shared);
     let amend_bundle = bundle.clone();
     let amend = move |trigger: &mut Trigger| {
@@ -86,7 +86,7 @@ async fn run_one(shared: &Arc<Shared>, job: Job) {
     };
     let progress = MetricsProgress(&shared.metrics);
     let result =
-        collect::collect_amended(config, request, plan, &shared.runs_cancel, &progress, amend)
+        run::collect_amended(&live.prepared, request, plan, &shared.runs_cancel, &progress, amend)
             .await;
     let written = match &result {
         Ok(collected) => {

@@ -1,0 +1,55 @@
+//! `witness config check`: loads the file, builds every collector, prepares what the file
+//! names (rules, signing key), and prints what would run.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+
+use crate::cli::ConfigArg;
+use crate::config::WitnessConfig;
+use crate::run::plan::{Planned, plan};
+
+/// Prints the number of rules and each collector instance with its deadline; every
+/// problem at once otherwise.
+///
+/// # Errors
+/// No file, or the problems found.
+pub fn check(arg: &ConfigArg) -> Result<ExitCode> {
+    let Some(path) = super::config_path(arg) else {
+        bail!("no configuration file: pass --config FILE (or set WITNESS_CONFIG)");
+    };
+    let config = WitnessConfig::load(&path)?;
+    let mut problems = Vec::new();
+    let plan = plan(&config, None);
+    for planned in &plan {
+        if let Planned::BuildFailed(reason) = &planned.action {
+            problems.push(format!(
+                "{}: collectors.{} {:?}: {reason}",
+                path.display(),
+                planned.kind,
+                planned.name
+            ));
+        }
+    }
+    let prepared = match crate::run::prepare(Arc::new(config)) {
+        Ok(prepared) => Some(prepared),
+        Err(e) => {
+            problems.extend(e.problems);
+            None
+        }
+    };
+    let Some(prepared) = prepared.filter(|_| problems.is_empty()) else {
+        bail!("{}", problems.join("\n"));
+    };
+    println!(
+        "{}: ok, {} rule(s), {} collector instance(s):",
+        path.display(),
+        prepared.rules.rules.len(),
+        plan.len()
+    );
+    for planned in plan {
+        println!("  {}/{} (deadline {:?})", planned.kind, planned.name, planned.timeout);
+    }
+    Ok(ExitCode::SUCCESS)
+}
