@@ -220,7 +220,11 @@ const CASES: &[Case] = &[
     Case {
         name: "rule file with a condition that is not CEL",
         setup: |d| {
-            write(d, "w.toml", b"[rules]\ndirs = [\"rules\"]\n\n[[collectors.host]]\nname = \"h\"\n");
+            write(
+                d,
+                "w.toml",
+                b"[rules]\ndirs = [\"rules\"]\n\n[[collectors.host]]\nname = \"h\"\n",
+            );
             std::fs::create_dir(d.join("rules")).unwrap();
             write(d, "rules/bad.toml", BAD_CEL_RULE);
         },
@@ -231,7 +235,11 @@ const CASES: &[Case] = &[
     Case {
         name: "rule file that is not TOML, named in the config",
         setup: |d| {
-            write(d, "w.toml", b"[rules]\ndirs = [\"rules\"]\n\n[[collectors.host]]\nname = \"h\"\n");
+            write(
+                d,
+                "w.toml",
+                b"[rules]\ndirs = [\"rules\"]\n\n[[collectors.host]]\nname = \"h\"\n",
+            );
             std::fs::create_dir(d.join("rules")).unwrap();
             write(d, "rules/bad.toml", b"[[rule]]\nid = \"x\"\nnot toml\n");
         },

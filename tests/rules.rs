@@ -9,8 +9,8 @@ use std::path::Path;
 
 use chrono::Duration;
 use proptest::prelude::*;
-use witness::rules::facts::KNOWN_FACTS;
 use witness::bundle::layout::{self, CollectorRecord};
+use witness::rules::facts::KNOWN_FACTS;
 use witness::rules::rule::RuleSet;
 use witness::rules::{Evaluation, Hypothesis, Likelihood, Recommendation, RulesConfig};
 use witness::run::analyse::{Gathered, analyse};
@@ -316,8 +316,7 @@ explanation = "Revision {kubernetes.current_revision} is new; ask the release ma
     let window = Window::new(anchor - Duration::minutes(30), anchor);
     let config = RulesConfig { dirs: vec![dir.path().to_owned()], builtin: true };
     let gathered = Gathered { trigger, anchor, window, records };
-    let evaluation =
-        analyse(gathered, &RuleSet::load(&config), scenario::no_bundle()).evaluation;
+    let evaluation = analyse(gathered, &RuleSet::load(&config), scenario::no_bundle()).evaluation;
     let h = &evaluation.hypotheses[0];
     assert_eq!(
         (h.title.as_str(), h.recommendation),

@@ -20,7 +20,6 @@ pub use layout::{MANIFEST, SIGNATURE};
 pub use manifest::Manifest;
 pub use writer::{BundleDraft, Content, WrittenBundle};
 
-
 /// Whether `name` can be part of a bundle path: 1-64 characters of `a-z A-Z 0-9 . _ -`,
 /// not starting with a dot.
 pub fn is_safe_name(name: &str) -> bool {

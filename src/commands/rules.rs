@@ -85,8 +85,12 @@ pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
         window: view.window,
         records: view.records.clone(),
     };
-    let bundle =
-        BundleInfo { id: view.id.clone(), files: view.files.clone(), signed: view.signed, manifest: None };
+    let bundle = BundleInfo {
+        id: view.id.clone(),
+        files: view.files.clone(),
+        signed: view.signed,
+        manifest: None,
+    };
     let evaluation = analyse(gathered, &set, bundle).evaluation;
     let mut out = String::new();
     for problem in &set.problems {
@@ -144,8 +148,7 @@ pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
         }
     }
     let before = view.evaluation.hypotheses.first().map(|h| (h.recommendation, h.title.as_str()));
-    let after =
-        evaluation.hypotheses.first().map(|h| (h.recommendation, h.title.as_str()));
+    let after = evaluation.hypotheses.first().map(|h| (h.recommendation, h.title.as_str()));
     if before != after {
         let _ = writeln!(
             out,

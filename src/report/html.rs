@@ -11,8 +11,8 @@ use super::svg;
 use super::words::{likelihood_words, recommendation_words, title};
 use crate::bundle::layout;
 use crate::rules::Hypothesis;
-use crate::timeline::EvidenceRef;
 use crate::run::view::RunView;
+use crate::timeline::EvidenceRef;
 
 pub use crate::escape::html as esc;
 

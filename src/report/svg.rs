@@ -8,8 +8,8 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 
 use crate::escape::html as esc;
-use crate::timeline::TimelineEntry;
 use crate::run::view::RunView;
+use crate::timeline::TimelineEntry;
 
 const WIDTH: f64 = 960.0;
 const LEFT: f64 = 170.0;

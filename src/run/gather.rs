@@ -165,8 +165,8 @@ mod tests {
     use std::time::Duration;
 
     use async_trait::async_trait;
-    use witness_collector::Collector;
     use witness_collector::CollectError;
+    use witness_collector::Collector;
 
     /// A collector for tests: sleeps, then does what it was told.
     struct Scripted {

@@ -38,8 +38,8 @@ use plan::PlannedCollector;
 pub use prepare::{PrepareError, Prepared, prepare};
 pub use seal::Sealed;
 use seal::seal;
-pub use view::RunView;
 use view::BundleInfo;
+pub use view::RunView;
 
 /// What to collect for.
 pub struct RunRequest {
@@ -141,8 +141,7 @@ pub async fn collect_amended(
         signed: prepared.signing_key.is_some(),
         manifest: None,
     };
-    let gathered =
-        Gathered { trigger: request.trigger, anchor: request.anchor, window, records };
+    let gathered = Gathered { trigger: request.trigger, anchor: request.anchor, window, records };
     let view: RunView = analyse(gathered, &prepared.rules, bundle);
     seal(prepared, view, files, created_at, &scope.secrets, request.store).await
 }

@@ -56,4 +56,3 @@ pub fn prepare(config: Arc<WitnessConfig>) -> Result<Prepared, PrepareError> {
         Err(PrepareError { problems })
     }
 }
-
