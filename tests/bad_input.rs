@@ -66,6 +66,13 @@ const HOST_SIGNED_WITH_SIGNING_KEY: &[u8] =
 /// A rule file whose rule `typo` has a condition on line 6 that does not parse.
 const BAD_CEL_RULE: &[u8] = b"[[rule]]\nid = \"typo\"\ntitle = \"t\"\nrecommendation = \"investigate\"\nweight = 0.5\ncondition = \"host.cpu_saturated &&\"\nexplanation = \"e\"\n";
 
+/// `w.toml` with one host collector and the rule directory `rules/`, holding `bad.toml`.
+fn with_rule_file(dir: &Path, rule: &[u8]) {
+    write(dir, "w.toml", b"[rules]\ndirs = [\"rules\"]\n\n[[collectors.host]]\nname = \"h\"\n");
+    std::fs::create_dir(dir.join("rules")).unwrap();
+    write(dir, "rules/bad.toml", rule);
+}
+
 const CASES: &[Case] = &[
     // The command line.
     Case {
@@ -219,30 +226,14 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "rule file with a condition that is not CEL",
-        setup: |d| {
-            write(
-                d,
-                "w.toml",
-                b"[rules]\ndirs = [\"rules\"]\n\n[[collectors.host]]\nname = \"h\"\n",
-            );
-            std::fs::create_dir(d.join("rules")).unwrap();
-            write(d, "rules/bad.toml", BAD_CEL_RULE);
-        },
+        setup: |d| with_rule_file(d, BAD_CEL_RULE),
         args: &["collect", "now", "--config", "w.toml"],
         status: 2,
         says: "rules/bad.toml:6: rule typo: condition is not valid CEL",
     },
     Case {
         name: "rule file that is not TOML, named in the config",
-        setup: |d| {
-            write(
-                d,
-                "w.toml",
-                b"[rules]\ndirs = [\"rules\"]\n\n[[collectors.host]]\nname = \"h\"\n",
-            );
-            std::fs::create_dir(d.join("rules")).unwrap();
-            write(d, "rules/bad.toml", b"[[rule]]\nid = \"x\"\nnot toml\n");
-        },
+        setup: |d| with_rule_file(d, b"[[rule]]\nid = \"x\"\nnot toml\n"),
         args: &["collect", "now", "--config", "w.toml"],
         status: 2,
         says: "rules/bad.toml:3: ",
