@@ -1,5 +1,5 @@
 //! Reports people attach to postmortems, all rendered from a
-//! [`RunView`](crate::run::RunView): `report.md` (the
+//! [`RunView`](crate::run::view::RunView): `report.md` (the
 //! evidence appendix, valid CommonMark with GitHub tables), `report.html` (one
 //! self-contained page with SVG charts, no scripts and no network) and the text `witness
 //! show` prints on a terminal. Every report puts the recommendation first. Reports only

@@ -11,8 +11,8 @@
 //! - [`template`]: titles, explanations and commands, with values checked and quoted;
 //! - [`eval`]: evaluating the conditions and ranking the hypotheses.
 //!
-//! The rules are loaded and compiled once, before a run starts
-//! ([`crate::run::prepare`]); the run's analysis evaluates them.
+//! The rules are loaded and compiled once, when a run is prepared, before any collector
+//! starts; the run's analysis evaluates them.
 
 pub mod eval;
 pub mod facts;

@@ -1,6 +1,6 @@
 //! The view of a run: what the reports, `show` and `rules test` read — the trigger, every
 //! collector record, the timeline, the hypotheses, the impact, and the bundle they belong
-//! to. [`analyse`](super::analyse::analyse) makes it in one pass at the end of a run;
+//! to. The run's analysis makes it in one pass once the evidence is gathered;
 //! [`RunView::load`] reads it back from a sealed bundle, exactly as it was sealed.
 
 use std::collections::BTreeMap;
