@@ -105,12 +105,16 @@ pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
     let why = |rule: &str, why: &str| {
         if why.is_empty() { format!("  {rule}") } else { format!("  {rule}: {why}") }
     };
-    // Every rule has one outcome; listed in the order the rules were loaded.
+    // Every rule has one outcome: it fired unless ruled out or not evaluated. Listed in
+    // the order the rules were loaded.
     let fired = set
         .rules
         .iter()
         .map(|r| r.def.id.as_str())
-        .filter(|id| evaluation.hypotheses.iter().any(|h| h.rules.iter().any(|r| r == id)))
+        .filter(|id| {
+            !evaluation.ruled_out.iter().any(|r| r.rule == *id)
+                && !evaluation.not_evaluated.iter().any(|r| r.rule == *id)
+        })
         .map(|id| format!("  {id}"))
         .collect();
     section(&mut out, "Fired", fired);
