@@ -58,7 +58,7 @@ fn parse_since(text: &str) -> Result<Duration> {
 }
 
 async fn collect(anchor: DateTime<Utc>, args: CollectArgs) -> Result<ExitCode> {
-    let config = super::load_config(&args.config)?;
+    let config = super::config::load(&args.config)?;
     let labels = parse_labels(&args.labels)?;
     let lookback = match &args.since {
         Some(text) => parse_since(text)?,

@@ -1,6 +1,8 @@
-//! `witness config check`: loads the file, builds every collector, prepares what the file
-//! names (rules, signing key), and prints what would run.
+//! Which configuration a command uses (`--config`, `$WITNESS_CONFIG`, `./witness.toml`,
+//! else the zero configuration), and `witness config check`: loads the file, builds every
+//! collector, prepares what the file names (rules, signing key), and prints what would run.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -16,7 +18,7 @@ use crate::run::plan::{Planned, plan};
 /// # Errors
 /// No file, or the problems found.
 pub fn check(arg: &ConfigArg) -> Result<ExitCode> {
-    let Some(path) = super::config_path(arg) else {
+    let Some(path) = path(arg) else {
         bail!("no configuration file: pass --config FILE (or set WITNESS_CONFIG)");
     };
     let config = WitnessConfig::load(&path)?;
@@ -52,4 +54,17 @@ pub fn check(arg: &ConfigArg) -> Result<ExitCode> {
         println!("  {}/{} (deadline {:?})", planned.kind, planned.name, planned.timeout);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The config file to use: `--config`/`WITNESS_CONFIG`, else `./witness.toml` when present.
+pub fn path(arg: &ConfigArg) -> Option<PathBuf> {
+    arg.config.clone().or_else(|| Some(PathBuf::from("witness.toml")).filter(|p| p.exists()))
+}
+
+/// Loads the configuration, or the zero config when there is no file.
+pub fn load(arg: &ConfigArg) -> Result<WitnessConfig> {
+    match path(arg) {
+        Some(path) => Ok(WitnessConfig::load(&path)?),
+        None => Ok(WitnessConfig::zero_config()),
+    }
 }

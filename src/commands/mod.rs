@@ -12,13 +12,12 @@ pub mod serve;
 pub mod show;
 pub mod verify;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{CollectWhen, Command, ConfigArg, ConfigCommand, RulesCommand};
-use crate::config::WitnessConfig;
+use crate::cli::{CollectWhen, Command, ConfigCommand, RulesCommand};
+use config::load as load_config;
 
 /// Runs `command` to its end.
 ///
@@ -42,18 +41,5 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Config { command: ConfigCommand::Check { config } } => config::check(&config),
         Command::Keygen { out } => keygen::keygen(&out),
-    }
-}
-
-/// The config file to use: `--config`/`WITNESS_CONFIG`, else `./witness.toml` when present.
-fn config_path(arg: &ConfigArg) -> Option<PathBuf> {
-    arg.config.clone().or_else(|| Some(PathBuf::from("witness.toml")).filter(|p| p.exists()))
-}
-
-/// Loads the configuration, or the zero config when there is no file.
-fn load_config(arg: &ConfigArg) -> Result<WitnessConfig> {
-    match config_path(arg) {
-        Some(path) => Ok(WitnessConfig::load(&path)?),
-        None => Ok(WitnessConfig::zero_config()),
     }
 }

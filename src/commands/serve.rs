@@ -11,6 +11,6 @@ use crate::cli::ConfigArg;
 /// # Errors
 /// When the configuration cannot be used or the daemon cannot start.
 pub async fn serve(config: &ConfigArg, listen: Option<String>) -> Result<ExitCode> {
-    crate::server::serve(super::config_path(config), listen).await?;
+    crate::server::serve(super::config::path(config), listen).await?;
     Ok(ExitCode::SUCCESS)
 }
