@@ -2,16 +2,18 @@
 //! daemon's webhooks and `/api/collect` all come here. Data flows one way, each step in
 //! its own module, none calling back into an earlier one:
 //!
-//! 1. [`prepare`]: everything the configuration names that can be wrong — the rules, the
-//!    signing key, the redaction patterns — is loaded and checked once, before any
-//!    collector starts (the daemon holds the result and prepares again on reload);
-//! 2. [`plan`]: the configured collectors, built, each with its deadline;
-//! 3. [`gather`]: the collectors run concurrently under their deadlines and the run's
-//!    cancellation;
-//! 4. [`correlate`]: links between what the collectors saw (it may gather again);
-//! 5. [`analyse`]: a pure function from the evidence and the rules to the [`RunView`]
-//!    (timeline, hypotheses, [`impact`]);
-//! 6. [`seal`]: reports rendered, everything redacted, written and signed.
+//! 1. [`prepare`](mod@prepare): everything the configuration names that can be wrong —
+//!    the rules, the signing key, the redaction patterns — is loaded and checked once,
+//!    before any collector starts (the daemon holds the result and prepares again on
+//!    reload);
+//! 2. [`plan`](mod@plan): the configured collectors, built, each with its deadline;
+//! 3. [`gather`](mod@gather): the collectors run concurrently under their deadlines and
+//!    the run's cancellation;
+//! 4. [`correlate`](mod@correlate): links between what the collectors saw (it may gather
+//!    again);
+//! 5. [`analyse`](mod@analyse): a pure function from the evidence and the rules to the
+//!    [`RunView`] (timeline, hypotheses, [`impact`](mod@impact));
+//! 6. [`seal`](mod@seal): reports rendered, everything redacted, written and signed.
 
 pub mod analyse;
 pub mod correlate;
