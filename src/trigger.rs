@@ -1,6 +1,12 @@
 //! The normalized trigger of a run: what started it (a responder, an Alertmanager, Grafana,
-//! PagerDuty or generic webhook), with its labels, annotations, start time and the keys
-//! used to deduplicate alerts. Written to `trigger.json` with the raw payload, redacted.
+//! PagerDuty or generic webhook), with its labels, annotations and start time. Written to
+//! `trigger.json` with the raw payload, redacted.
+//!
+//! An alert's identity lives here too, since every reader of a trigger needs the same
+//! answer: which incident it belongs to ([`Trigger::dedup_keys`]: fingerprint, group key,
+//! PagerDuty incident id), whether it is a redelivery of one already seen
+//! ([`Trigger::redelivery_key`]), and how it is recorded in the run it joins
+//! ([`Trigger::joined_at`]). What to do with an alert is the server's intake's business.
 
 use std::collections::BTreeMap;
 
@@ -105,6 +111,54 @@ impl Trigger {
             name: self.name.clone(),
             labels: self.labels.clone(),
             annotations: self.annotations.clone(),
+        }
+    }
+
+    /// Whether the alert is firing (and may start a run), rather than resolved or a
+    /// PagerDuty update such as `incident.acknowledged`.
+    pub fn is_firing(&self) -> bool {
+        self.status == "firing"
+    }
+
+    /// The keys that make two alerts the same incident: fingerprint, group key, incident id.
+    /// None for a manual run, which is never deduplicated.
+    pub fn dedup_keys(&self) -> Vec<String> {
+        let mut keys = Vec::with_capacity(3);
+        if let Some(fp) = &self.fingerprint {
+            keys.push(format!("fp:{}:{fp}", self.source.as_str()));
+        }
+        if let Some(group) = &self.group_key {
+            keys.push(format!("group:{}:{group}", self.source.as_str()));
+        }
+        if let Some(id) = &self.incident_id {
+            keys.push(format!("incident:{id}"));
+        }
+        keys
+    }
+
+    /// Same fingerprint (or incident), start and status: a redelivery (Alertmanager's
+    /// repeat interval, an HA pair sending twice) rather than a new alert. `None` for a
+    /// trigger with neither (a manual run), which is never a redelivery.
+    pub fn redelivery_key(&self) -> Option<String> {
+        let id = self.fingerprint.as_deref().or(self.incident_id.as_deref())?;
+        Some(format!(
+            "{}|{id}|{}|{}",
+            self.source.as_str(),
+            self.starts_at.timestamp_millis(),
+            self.status
+        ))
+    }
+
+    /// The alert as recorded in the trigger of the run it joined, received at `received_at`.
+    pub fn joined_at(&self, received_at: DateTime<Utc>) -> JoinedAlert {
+        JoinedAlert {
+            source: self.source,
+            name: self.name.clone(),
+            status: self.status.clone(),
+            received_at,
+            starts_at: self.starts_at,
+            fingerprint: self.fingerprint.clone().or_else(|| self.incident_id.clone()),
+            labels: self.labels.clone(),
         }
     }
 
