@@ -170,3 +170,52 @@ impl Trigger {
             .map(String::as_str)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(source: TriggerSource, status: &str) -> Trigger {
+        let at = DateTime::parse_from_rfc3339("2025-11-19T21:00:00Z").unwrap().with_timezone(&Utc);
+        Trigger {
+            source,
+            name: "HighErrorRate".into(),
+            status: status.into(),
+            fingerprint: Some("32c16fb6eca3387b".into()),
+            group_key: Some("{}:{alertname=\"HighErrorRate\"}".into()),
+            ..Trigger::manual(at, BTreeMap::new())
+        }
+    }
+
+    #[test]
+    fn an_alert_is_known_by_fingerprint_group_and_start() {
+        let firing = alert(TriggerSource::Alertmanager, "firing");
+        assert_eq!(
+            firing.dedup_keys(),
+            [
+                "fp:alertmanager:32c16fb6eca3387b",
+                "group:alertmanager:{}:{alertname=\"HighErrorRate\"}"
+            ]
+        );
+        assert_eq!(
+            firing.redelivery_key().as_deref(),
+            Some("alertmanager|32c16fb6eca3387b|1763586000000|firing")
+        );
+        let resolved = alert(TriggerSource::Alertmanager, "resolved");
+        assert!(!resolved.is_firing());
+        assert_ne!(resolved.redelivery_key(), firing.redelivery_key());
+        let joined = resolved.joined_at(firing.starts_at);
+        assert_eq!(
+            (joined.status.as_str(), joined.fingerprint.as_deref()),
+            ("resolved", Some("32c16fb6eca3387b"))
+        );
+    }
+
+    #[test]
+    fn a_manual_run_is_never_deduplicated_nor_a_redelivery() {
+        let manual = Trigger::manual(Utc::now(), BTreeMap::new());
+        assert!(manual.is_firing());
+        assert!(manual.dedup_keys().is_empty());
+        assert_eq!(manual.redelivery_key(), None);
+    }
+}
