@@ -87,21 +87,33 @@ pub struct Trigger {
 }
 
 impl Trigger {
-    /// A responder's `collect now` / `collect at`, with `--label` pairs.
-    pub fn manual(anchor: DateTime<Utc>, labels: BTreeMap<String, String>) -> Self {
+    /// An alert from `source` with nothing but its name, status and start: the webhook
+    /// parsers add its labels, annotations and identity (fingerprint, group key, incident).
+    pub fn alert(
+        source: TriggerSource,
+        name: String,
+        status: String,
+        starts_at: DateTime<Utc>,
+    ) -> Self {
         Self {
-            source: TriggerSource::Manual,
-            name: "collect now".into(),
-            status: "firing".into(),
-            labels,
+            source,
+            name,
+            status,
+            labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
-            starts_at: anchor,
+            starts_at,
             fingerprint: None,
             group_key: None,
             incident_id: None,
             joined: Vec::new(),
             raw: None,
         }
+    }
+
+    /// A responder's `collect now` / `collect at`, with `--label` pairs.
+    pub fn manual(anchor: DateTime<Utc>, labels: BTreeMap<String, String>) -> Self {
+        let name = "collect now".to_owned();
+        Self { labels, ..Self::alert(TriggerSource::Manual, name, "firing".into(), anchor) }
     }
 
     /// What collectors see of the trigger.
@@ -178,12 +190,9 @@ mod tests {
     fn alert(source: TriggerSource, status: &str) -> Trigger {
         let at = DateTime::parse_from_rfc3339("2025-11-19T21:00:00Z").unwrap().with_timezone(&Utc);
         Trigger {
-            source,
-            name: "HighErrorRate".into(),
-            status: status.into(),
             fingerprint: Some("32c16fb6eca3387b".into()),
             group_key: Some("{}:{alertname=\"HighErrorRate\"}".into()),
-            ..Trigger::manual(at, BTreeMap::new())
+            ..Trigger::alert(source, "HighErrorRate".into(), status.into(), at)
         }
     }
 

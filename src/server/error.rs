@@ -1,10 +1,13 @@
 //! The error answer of every route: a status, a JSON body `{"error": "..."}` that says
 //! what is wrong, and `Retry-After` on a `503` so that Alertmanager and PagerDuty retry.
+//! The errors of the steps behind the routes (a body that does not parse, a journal that
+//! cannot be written) become answers here.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::accept::JournalFailed;
 use super::hooks::HookError;
 
 /// Seconds a sender is told to wait when the queue is full or witness is draining.
@@ -62,6 +65,13 @@ impl IntoResponse for ApiError {
 impl From<HookError> for ApiError {
     fn from(e: HookError) -> Self {
         Self::new(StatusCode::BAD_REQUEST, e.to_string())
+    }
+}
+
+/// Nothing was acknowledged: the sender retries, as after any `503`.
+impl From<JournalFailed> for ApiError {
+    fn from(e: JournalFailed) -> Self {
+        Self::unavailable(e.to_string(), RETRY_AFTER_SECS)
     }
 }
 

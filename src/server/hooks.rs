@@ -138,17 +138,11 @@ pub fn alertmanager(body: &[u8], source: TriggerSource) -> Result<Notification, 
         let fingerprint = optional_string(alert, "fingerprint")
             .or_else(|| Some(label_fingerprint(&name, &labels)));
         out.push(Trigger {
-            source,
-            name,
-            status,
             labels,
             annotations,
-            starts_at,
             fingerprint,
             group_key: group_key.clone(),
-            incident_id: None,
-            joined: Vec::new(),
-            raw: None,
+            ..Trigger::alert(source, name, status, starts_at)
         });
     }
     attach_raw(&mut out, value);
@@ -213,17 +207,10 @@ pub fn pagerduty(body: &[u8]) -> Result<Notification, HookError> {
     }
     annotations.insert("event_type".to_owned(), event_type);
     let mut alerts = vec![Trigger {
-        source: TriggerSource::Pagerduty,
-        name,
-        status,
         labels,
         annotations,
-        starts_at,
-        fingerprint: None,
-        group_key: None,
         incident_id: Some(incident_id),
-        joined: Vec::new(),
-        raw: None,
+        ..Trigger::alert(TriggerSource::Pagerduty, name, status, starts_at)
     }];
     attach_raw(&mut alerts, value);
     Ok(Notification::Alerts(alerts))
@@ -247,17 +234,10 @@ pub fn generic(body: &[u8], source: TriggerSource) -> Result<Notification, HookE
     let fingerprint =
         optional_string(&value, "fingerprint").unwrap_or_else(|| label_fingerprint(&name, &labels));
     let mut alerts = vec![Trigger {
-        source,
-        name,
-        status,
         labels,
         annotations,
-        starts_at,
         fingerprint: Some(fingerprint),
-        group_key: None,
-        incident_id: None,
-        joined: Vec::new(),
-        raw: None,
+        ..Trigger::alert(source, name, status, starts_at)
     }];
     attach_raw(&mut alerts, value);
     Ok(Notification::Alerts(alerts))

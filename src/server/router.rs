@@ -157,9 +157,7 @@ async fn hook(
         }
     };
     let webhook_id = headers.get("x-webhook-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let accepted = accept(shared, source, alerts, webhook_id.as_deref())
-        .await
-        .map_err(|e| ApiError::unavailable(e.to_string(), RETRY_AFTER_SECS))?;
+    let accepted = accept(shared, source, alerts, webhook_id.as_deref()).await?;
     let answers: Vec<serde_json::Value> = accepted
         .decisions
         .iter()
@@ -235,9 +233,7 @@ async fn api_collect(
     if let Some(title) = value.get("title").and_then(|v| v.as_str()) {
         trigger.name = title.to_owned();
     }
-    let accepted = accept(&shared, "collect", vec![trigger], None)
-        .await
-        .map_err(|e| ApiError::unavailable(e.to_string(), RETRY_AFTER_SECS))?;
+    let accepted = accept(&shared, "collect", vec![trigger], None).await?;
     if accepted.refused > 0 {
         return Err(ApiError::unavailable("the run queue is full; retry later", RETRY_AFTER_SECS));
     }
