@@ -1,11 +1,31 @@
 //! The layout of a bundle: every file name it holds and the schema of the evidence record
 //! (`evidence/<kind>-<name>.json`). The writer, the readers, the reports, the timeline and
 //! the rules name bundle files only through this module, so that the layout is changed
-//! in one place and a reader and a writer can never disagree about it.
+//! in one place and a reader and a writer can never disagree about it. It also says which
+//! names a bundle may hold at all, and how a bundle directory is named.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use witness_collector::{Evidence, Status};
+
+/// Whether `name` can be part of a bundle path: 1-64 characters of `a-z A-Z 0-9 . _ -`,
+/// not starting with a dot.
+pub fn is_safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Whether `path` is a safe relative path inside a bundle: `/`-separated safe names.
+pub fn is_safe_path(path: &str) -> bool {
+    !path.is_empty() && path.split('/').all(is_safe_name)
+}
+
+/// A new bundle id: `<YYYYMMDDTHHMMSSZ>-<6 hex>`.
+pub fn new_id(at: DateTime<Utc>) -> String {
+    format!("{}-{:06x}", at.format("%Y%m%dT%H%M%SZ"), rand::random::<u32>() & 0xff_ffff)
+}
 
 /// The manifest: every file with its hash, and the root hash.
 pub const MANIFEST: &str = "manifest.json";
@@ -90,5 +110,16 @@ mod tests {
         assert_eq!(evidence_stem("evidence/logs-app.json"), Some("logs-app"));
         assert_eq!(evidence_stem("evidence/logs-app/excerpt.log"), Some("logs-app/excerpt.log"));
         assert_eq!(evidence_stem(TRIGGER), None);
+    }
+
+    #[test]
+    fn names_that_could_escape_are_not_safe() {
+        for bad in ["", "..", ".hidden", "a/b", "a\\b", "a b", "é", &"x".repeat(65)] {
+            assert!(!is_safe_name(bad), "{bad:?}");
+        }
+        assert!(is_safe_name("logs-app_1.json"));
+        assert!(is_safe_path("evidence/logs-app/excerpt.log"));
+        assert!(!is_safe_path("evidence/../manifest.json"));
+        assert!(!is_safe_path("/etc/passwd"));
     }
 }
