@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 pub use witness_collector::{Check, Merge};
 use witness_collector::{FactDecl, FactValue, fact};
 
+use crate::bundle::layout::CollectorRecord;
 use crate::registry;
-use crate::run::CollectorRecord;
 
 /// The collector kinds whose facts the rules can use, as the registry lists them, plus
 /// `run` (facts witness derives from several collectors).
