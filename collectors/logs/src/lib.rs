@@ -50,11 +50,13 @@ mod access;
 mod bisect;
 mod config;
 mod files;
+mod level;
 mod report;
 mod scan;
 mod signature;
 mod tally;
 mod timestamp;
+mod walk;
 
 /// The log parsers, reachable from the fuzz targets under `tests/fuzz` (not an API).
 #[doc(hidden)]
@@ -74,7 +76,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono_tz::Tz;
-use regex::bytes::Regex;
 use witness_collector::{CollectContext, CollectError, Collector, Evidence};
 
 pub use config::{LogKind, LogsConfig};
@@ -86,14 +87,13 @@ use crate::timestamp::TimeContext;
 /// A built `logs` instance.
 pub struct LogsCollector {
     config: LogsConfig,
-    patterns: Option<Regex>,
-    exclude: Option<Regex>,
+    matchers: config::Matchers,
     tz: Tz,
 }
 
 impl LogsCollector {
-    fn new(config: LogsConfig, patterns: Option<Regex>, exclude: Option<Regex>, tz: Tz) -> Self {
-        Self { config, patterns, exclude, tz }
+    fn new(config: LogsConfig, matchers: config::Matchers, tz: Tz) -> Self {
+        Self { config, matchers, tz }
     }
 }
 
@@ -106,8 +106,10 @@ fn reserve(remaining: Duration) -> Duration {
 impl Collector for LogsCollector {
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
         let setup = Setup {
-            patterns: self.patterns.clone(),
-            exclude: self.exclude.clone(),
+            patterns: self.matchers.patterns.clone(),
+            exclude: self.matchers.exclude.clone(),
+            prefilter: self.matchers.prefilter.clone(),
+            timestamp_format: self.matchers.timestamp_format.clone(),
             tcx: TimeContext::new(self.tz, ctx.window.end.max(ctx.anchor)),
             span: Span::new(ctx.window),
             context_lines: self.config.context_lines,
