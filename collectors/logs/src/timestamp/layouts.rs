@@ -78,8 +78,8 @@ pub static LAYOUTS: &[Layout] = &[
     },
     Layout {
         name: "compact yyyymmdd-hh:mm:ss:ms",
-        example: "20251119-21:00:00:606|Step_LSC|30002312|onStandStepChanged 3579",
-        example_time: "2025-11-19T21:00:00.606Z",
+        example: "20251119-21:0:5:11|Step_LSC|30002312|onStandStepChanged 3579",
+        example_time: "2025-11-19T21:00:05.011Z",
         parse: |b, cx| parse_compact_dash(b, cx),
     },
     Layout {
@@ -433,15 +433,31 @@ fn parse_compact(b: &[u8], cx: &TimeContext) -> Option<(DateTime<Utc>, usize)> {
     Some((cx.local(naive(year, mo, d, time, 0)?)?, 13))
 }
 
-/// `yyyyMMdd-HH:mm:ss:SSS` at the line start (HealthApp): `20251119-21:00:00:606`.
+/// `yyyyMMdd-H:m:s:SSS` at the line start (HealthApp): `20251119-21:00:00:606`. The
+/// writer pads nothing after the date: `20251119-21:0:5:11` is 21:00:05.011.
 fn parse_compact_dash(b: &[u8], cx: &TimeContext) -> Option<(DateTime<Utc>, usize)> {
     if b.get(8) != Some(&b'-') {
         return None;
     }
     let (year, mo, d) = (num(b, 0, 4)? as i32, num(b, 4, 2)?, num(b, 6, 2)?);
-    let time = hms(b, 9)?;
-    let (nanos, end) = fraction_with(b, 17, b".,:");
-    Some((cx.local(naive(year, mo, d, time, nanos)?)?, end))
+    let mut fields = [0u32; 4];
+    let mut at = 9;
+    for (i, field) in fields.iter_mut().enumerate() {
+        let len = b[at.min(b.len())..].iter().take(4).take_while(|c| c.is_ascii_digit()).count();
+        if len == 0 || len > if i == 3 { 3 } else { 2 } {
+            return None;
+        }
+        *field = num(b, at, len)?;
+        at += len;
+        if i < 3 {
+            if b.get(at) != Some(&b':') {
+                return None;
+            }
+            at += 1;
+        }
+    }
+    let [h, mi, sec, ms] = fields;
+    Some((cx.local(naive(year, mo, d, (h, mi, sec), ms * 1_000_000)?)?, at))
 }
 
 /// `[MM.dd HH:mm:ss]` at the line start (Proxifier): `[11.19 21:00:00]`.
