@@ -77,7 +77,7 @@ pub enum LogKind {
 pub fn default_patterns() -> Vec<String> {
     [
         r"\b(?:ERROR|FATAL|CRITICAL|SEVERE|PANIC|EMERG|Error|Fatal|Critical|Severe|Panic)\b",
-        r"(?i:\b(?:error|fatal|critical|crit|severe|panic|emerg)\b:)",
+        r"(?i:\b(?:error|fatal|critical|crit|severe|panic|emerg)\b ?:)",
         "Exception",
         "Traceback",
         "level=error",

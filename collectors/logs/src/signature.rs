@@ -30,7 +30,33 @@ pub fn message(line: &[u8], after_timestamp: usize, json: bool) -> String {
         }
     }
     let rest = line.get(after_timestamp..).unwrap_or(line);
+    if let Some(message) = logfmt_message(rest) {
+        return message;
+    }
     String::from_utf8_lossy(without_prefix(rest)).into_owned()
+}
+
+/// The `msg=` (or `message=`) value of a logfmt line, with its `err=`/`error=` value.
+fn logfmt_message(rest: &[u8]) -> Option<String> {
+    let value = |key: &[u8]| -> Option<String> {
+        let at = memchr::memmem::find_iter(rest, key)
+            .find(|&i| i == 0 || rest[i - 1].is_ascii_whitespace())?
+            + key.len();
+        let v = &rest[at..];
+        let v = match v.strip_prefix(b"\"") {
+            Some(quoted) => {
+                let end = quoted.iter().position(|c| *c == b'"').unwrap_or(quoted.len());
+                &quoted[..end]
+            }
+            None => &v[..v.iter().position(u8::is_ascii_whitespace).unwrap_or(v.len())],
+        };
+        Some(String::from_utf8_lossy(v).into_owned())
+    };
+    let msg = value(b"msg=").or_else(|| value(b"message="))?;
+    match value(b"err=").or_else(|| value(b"error=")) {
+        Some(err) => Some(format!("{msg}: {err}")),
+        None => Some(msg),
+    }
 }
 
 /// Leading tokens looked at for a program tag (`sshd[12]:`) after a host name.
@@ -499,7 +525,7 @@ mod tests {
 
     #[test]
     fn the_level_and_logger_prefix_are_not_part_of_the_message() {
-        let cases: [(&[u8], &str); 7] = [
+        let cases: [(&[u8], &str); 8] = [
             (b", Info  CBS  Loaded Servicing Stack", "Info  CBS  Loaded Servicing Stack"),
             (
                 b" [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster",
@@ -513,6 +539,10 @@ mod tests {
             (b" combo su(pam_unix)[21416]: session opened", "session opened"),
             (b" WindowManager: Destroying surface", "Destroying surface"),
             (b" - Connection refused: retrying", "Connection refused: retrying"),
+            (
+                b" caller=db.go:88 msg=\"query failed\" err=\"dial tcp\" n=2",
+                "query failed: dial tcp",
+            ),
         ];
         for (rest, want) in cases {
             assert_eq!(message(rest, 0, false), want, "{}", String::from_utf8_lossy(rest));

@@ -923,3 +923,5 @@ async fn a_cancelled_run_returns_partial_evidence_at_once() {
     assert_eq!(r.evidence.status, Status::Partial);
     assert_eq!(r.fact("logs.error_count"), None, "nothing was read: no count");
 }
+
+mod corpus;

@@ -191,7 +191,7 @@ pub fn json_time(value: &serde_json::Value, cx: &TimeContext) -> Option<DateTime
             if let Some(i) = n.as_i64() {
                 epoch_int(i)
             } else {
-                epoch_float(n.as_f64()?)
+                epoch_decimal(&n.to_string()).or_else(|| epoch_float(n.as_f64()?))
             }
         }
         serde_json::Value::String(s) => {
@@ -199,6 +199,9 @@ pub fn json_time(value: &serde_json::Value, cx: &TimeContext) -> Option<DateTime
             if !b.is_empty() && b.iter().all(|c| c.is_ascii_digit() || *c == b'.' || *c == b'-') {
                 if let Ok(i) = s.trim().parse::<i64>() {
                     return epoch_int(i);
+                }
+                if let Some(t) = epoch_decimal(s.trim()) {
+                    return Some(t);
                 }
                 if let Ok(f) = s.trim().parse::<f64>() {
                     return epoch_float(f);
@@ -212,6 +215,27 @@ pub fn json_time(value: &serde_json::Value, cx: &TimeContext) -> Option<DateTime
         }
         _ => None,
     }
+}
+
+/// An epoch with a decimal fraction, read from its digits (`1763586000.123456` is exactly
+/// that, which a float is not); the unit follows from the whole part's magnitude.
+fn epoch_decimal(text: &str) -> Option<DateTime<Utc>> {
+    let (whole, fraction) = text.split_once('.')?;
+    if fraction.is_empty() || !fraction.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    // Nanoseconds per unit of the whole part, and of the fraction's first nine digits.
+    let unit: i64 = match whole.unsigned_abs() {
+        a if a < 100_000_000_000 => 1_000_000_000,
+        a if a < 100_000_000_000_000 => 1_000_000,
+        a if a < 100_000_000_000_000_000 => 1_000,
+        _ => 1,
+    };
+    let digits: String = fraction.chars().chain(std::iter::repeat('0')).take(9).collect();
+    let fraction_nanos = digits.parse::<i64>().ok()? * unit / 1_000_000_000;
+    let nanos = whole.checked_mul(unit)?.checked_add(fraction_nanos * whole.signum().max(1))?;
+    Some(DateTime::from_timestamp_nanos(nanos))
 }
 
 fn epoch_int(v: i64) -> Option<DateTime<Utc>> {
