@@ -925,3 +925,4 @@ async fn a_cancelled_run_returns_partial_evidence_at_once() {
 }
 
 mod corpus;
+mod scenarios;
