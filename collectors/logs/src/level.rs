@@ -39,11 +39,10 @@ pub fn of(line: &[u8], message_at: usize, format: &TsFormat) -> Option<Level> {
         return json(line);
     }
     // A syslog priority of error or worse decides; a milder one is often only the
-    // sender's default (`user.notice`), so the level word, when there is one, decides.
+    // sender's default (`user.notice`), so the level word decides, or else the patterns.
     match priority(line) {
         Some(level) if level.is_error => Some(level),
-        Some(level) => text(line, message_at).or(Some(level)),
-        None => text(line, message_at),
+        _ => text(line, message_at),
     }
 }
 
@@ -249,7 +248,7 @@ mod tests {
             ("E1119 21:00:00.123456   24371 main.go:12] x", "klog", Some(true)),
             ("W1119 21:00:00.123456   24371 main.go:12] error x", "klog", Some(false)),
             ("<11>Nov 19 21:00:00 h app: x", "syslog rfc3164", Some(true)),
-            ("<14>Nov 19 21:00:00 h app: x", "syslog rfc3164", Some(false)),
+            ("<14>Nov 19 21:00:00 h app: x", "syslog rfc3164", None),
             ("<13>Nov 19 21:00:00 h app: ERROR x", "syslog rfc3164", Some(true)),
             (
                 "Nov 19 21:00:00 h sshd[12]: error: kex_exchange_identification",

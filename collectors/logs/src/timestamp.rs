@@ -294,6 +294,16 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_lists_every_layout_with_its_example() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        for layout in LAYOUTS {
+            let example = format!("`{}`", layout.example.replace('|', "\\|"));
+            assert!(readme.contains(&example), "README lacks {}: {example}", layout.name);
+        }
+    }
+
+    #[test]
     fn formats_seen_in_the_wild_parse_to_the_same_instant() {
         let cases: &[(&[u8], &str, &str)] = &[
             (b"2025-11-19T21:00:00.123456789Z msg", "iso8601", "2025-11-19T21:00:00.123456789Z"),
