@@ -16,6 +16,17 @@ fn quiet(tz: Tz, from: &str, to: &str, step_secs: i64) -> Vec<(DateTime<Utc>, St
     filler(at(from), at(to), Duration::seconds(step_secs), |t| line(tz, t, "request served").1)
 }
 
+/// `lines` with an error line at each of `times`.
+fn with_errors(
+    tz: Tz,
+    mut lines: Vec<(DateTime<Utc>, String)>,
+    times: &[&str],
+    message: &str,
+) -> Vec<(DateTime<Utc>, String)> {
+    lines.extend(times.iter().map(|t| line(tz, at(t), message)));
+    lines
+}
+
 fn window_before(anchor: DateTime<Utc>) -> CollectContext {
     CollectContext::for_test_at(anchor, Window::new(anchor - Duration::minutes(30), anchor))
 }
@@ -32,16 +43,18 @@ async fn a_weekly_syslog_collected_two_days_later_is_read_in_its_own_years() {
     let dir = tempfile::tempdir().unwrap();
     let utc = Tz::UTC;
     let anchor = at("2025-11-19T21:00:00Z");
-    let mut current = quiet(utc, "2025-11-15T00:00:00Z", "2025-11-21T20:00:00Z", 60);
-    for (t, m) in [
-        ("2025-11-19T20:20:00Z", "ERROR payment failed"),
-        ("2025-11-19T20:40:00Z", "ERROR payment failed"),
-        ("2025-11-19T20:41:00Z", "ERROR payment failed"),
-        ("2025-11-19T20:59:59Z", "ERROR payment failed"),
-        ("2025-11-21T10:00:00Z", "ERROR payment failed"),
-    ] {
-        current.push(line(utc, at(t), m));
-    }
+    let current = with_errors(
+        utc,
+        quiet(utc, "2025-11-15T00:00:00Z", "2025-11-21T20:00:00Z", 60),
+        &[
+            "2025-11-19T20:20:00Z",
+            "2025-11-19T20:40:00Z",
+            "2025-11-19T20:41:00Z",
+            "2025-11-19T20:59:59Z",
+            "2025-11-21T10:00:00Z",
+        ],
+        "ERROR payment failed",
+    );
     let path = dir.path().join("syslog");
     write_modified(&path, &ordered(current), at("2025-11-21T20:00:30Z"));
     let rotated = quiet(utc, "2025-11-08T00:00:00Z", "2025-11-15T00:00:00Z", 60);
@@ -63,15 +76,17 @@ async fn new_year_across_a_rotation_keeps_each_line_in_its_year() {
     let anchor = at("2026-01-01T00:20:00Z");
     let mut older = quiet(utc, "2025-12-25T00:00:00Z", "2025-12-31T23:30:00Z", 60);
     older.push(line(utc, at("2025-12-31T23:25:00Z"), "ERROR disk full"));
-    let mut newer = quiet(utc, "2025-12-31T23:30:00Z", "2026-01-02T12:00:00Z", 20);
-    for t in [
-        "2025-12-31T23:55:00Z",
-        "2026-01-01T00:05:00Z",
-        "2026-01-01T00:05:30Z",
-        "2026-01-01T00:30:00Z",
-    ] {
-        newer.push(line(utc, at(t), "ERROR disk full"));
-    }
+    let newer = with_errors(
+        utc,
+        quiet(utc, "2025-12-31T23:30:00Z", "2026-01-02T12:00:00Z", 20),
+        &[
+            "2025-12-31T23:55:00Z",
+            "2026-01-01T00:05:00Z",
+            "2026-01-01T00:05:30Z",
+            "2026-01-01T00:30:00Z",
+        ],
+        "ERROR disk full",
+    );
     let path = dir.path().join("syslog");
     write_modified(&dir.path().join("syslog.1"), &ordered(older), at("2025-12-31T23:30:00Z"));
     write_modified(&path, &ordered(newer), at("2026-01-02T12:00:00Z"));
@@ -93,15 +108,17 @@ async fn a_dst_change_inside_the_window_keeps_every_minute_exact() {
     let berlin: Tz = "Europe/Berlin".parse().unwrap();
     // 2025-03-30 02:00 CET becomes 03:00 CEST (01:00 UTC): local clocks skip an hour.
     let anchor = at("2025-03-30T01:20:00Z");
-    let mut lines = quiet(berlin, "2025-03-29T22:00:00Z", "2025-03-30T03:00:00Z", 30);
-    for t in [
-        "2025-03-30T00:45:00Z",
-        "2025-03-30T00:55:00Z",
-        "2025-03-30T01:05:00Z",
-        "2025-03-30T01:25:00Z",
-    ] {
-        lines.push(line(berlin, at(t), "ERROR upstream timeout"));
-    }
+    let lines = with_errors(
+        berlin,
+        quiet(berlin, "2025-03-29T22:00:00Z", "2025-03-30T03:00:00Z", 30),
+        &[
+            "2025-03-30T00:45:00Z",
+            "2025-03-30T00:55:00Z",
+            "2025-03-30T01:05:00Z",
+            "2025-03-30T01:25:00Z",
+        ],
+        "ERROR upstream timeout",
+    );
     let body = ordered(lines);
     assert!(body.iter().any(|l| l.starts_with("Mar 30 01:55:00")));
     assert!(body.iter().any(|l| l.starts_with("Mar 30 03:05:00")));
