@@ -104,9 +104,7 @@ pub fn discover(globs: &[String], stop: &Stop) -> (Vec<PathBuf>, Vec<String>) {
         }
     }
     let mut with_siblings = found.clone();
-    for path in &found {
-        with_siblings.extend(siblings(path));
-    }
+    with_siblings.extend(siblings(&found, stop));
     (with_siblings.into_iter().collect(), problems)
 }
 
@@ -124,20 +122,41 @@ pub fn family_key(name: &str) -> String {
     DATE_STAMP.replace(&name, "").into_owned()
 }
 
-/// The other files of `path`'s log in its directory.
-fn siblings(path: &Path) -> Vec<PathBuf> {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
-        return Vec::new();
-    };
-    let key = family_key(name);
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| e.file_name().to_str().is_some_and(|n| n != name && family_key(n) == key))
-        .map(|e| dir.join(e.file_name()))
-        .collect()
+/// The other files of the logs of `found` (rotated siblings): each directory is read
+/// once, however many of its files were matched, at most [`walk::MAX_ENTRIES`] entries,
+/// and not at all once `stop` says so.
+fn siblings(found: &BTreeSet<PathBuf>, stop: &Stop) -> Vec<PathBuf> {
+    // Per directory: the family keys of its matched files, and their names.
+    let mut families: BTreeMap<&Path, (BTreeSet<String>, BTreeSet<&str>)> = BTreeMap::new();
+    for path in found {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+        else {
+            continue;
+        };
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let (keys, names) = families.entry(dir).or_default();
+        keys.insert(family_key(name));
+        names.insert(name);
+    }
+    let mut out = Vec::new();
+    for (dir, (keys, names)) in families {
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        for entry in entries.take(walk::MAX_ENTRIES).filter_map(Result::ok) {
+            if stop() {
+                return out;
+            }
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            let name = entry.file_name();
+            if is_file
+                && name
+                    .to_str()
+                    .is_some_and(|n| !names.contains(n) && keys.contains(&family_key(n)))
+            {
+                out.push(dir.join(name));
+            }
+        }
+    }
+    out
 }
 
 fn is_gzip(path: &Path, file: &File) -> bool {
