@@ -40,9 +40,10 @@ pub fn of(line: &[u8], message_at: usize, format: &TsFormat) -> Option<Level> {
     }
     // A syslog priority of error or worse decides; a milder one is often only the
     // sender's default (`user.notice`), so the level word decides, or else the patterns.
+    let letters = format.is(layouts::LOGCAT);
     match priority(line) {
         Some(level) if level.is_error => Some(level),
-        _ => text(line, message_at),
+        _ => text(line, message_at, letters),
     }
 }
 
@@ -120,8 +121,9 @@ fn word(w: &[u8]) -> Option<bool> {
     }
 }
 
-/// The level word among the first words after the timestamp.
-fn text(line: &[u8], message_at: usize) -> Option<Level> {
+/// The level word among the first words after the timestamp; `letters`: logcat's one-letter
+/// priorities count (after the pid and tid), which in other formats would be words.
+fn text(line: &[u8], message_at: usize, letters: bool) -> Option<Level> {
     let start = message_at.min(line.len());
     let limit = line.len().min(start + LEVEL_BYTES);
     let mut words = 0;
@@ -143,7 +145,7 @@ fn text(line: &[u8], message_at: usize) -> Option<Level> {
             numbers += 1;
             continue;
         }
-        if let Some(is_error) = token(raw, numbers > 0) {
+        if let Some(is_error) = token(raw, letters && numbers > 0) {
             return Some(Level { is_error, end: i });
         }
         if raw.iter().any(u8::is_ascii_alphabetic) {
@@ -154,7 +156,7 @@ fn text(line: &[u8], message_at: usize) -> Option<Level> {
 }
 
 /// Whether one whitespace-separated token is a level, and which.
-fn token(raw: &[u8], after_numbers: bool) -> Option<bool> {
+fn token(raw: &[u8], logcat_letter: bool) -> Option<bool> {
     // `level=error`, `severity=ERROR`.
     if let Some(eq) = memchr::memchr(b'=', raw) {
         let key = &raw[..eq];
@@ -163,10 +165,10 @@ fn token(raw: &[u8], after_numbers: bool) -> Option<bool> {
         }
         return None;
     }
-    // Logcat: `E` after the pid and tid, or `E/Tag:` in its brief format.
-    if let [c] | [c, b'/', ..] = raw
+    // Logcat: `E` after the pid and tid.
+    if let [c] = raw
         && matches!(c, b'V' | b'D' | b'I' | b'W' | b'E' | b'F' | b'A')
-        && (after_numbers || raw.len() > 1)
+        && logcat_letter
     {
         return Some(matches!(c, b'E' | b'F' | b'A'));
     }
@@ -183,6 +185,11 @@ fn token(raw: &[u8], after_numbers: bool) -> Option<bool> {
     let lower = inner[0].is_ascii_lowercase();
     if lower && !framed {
         return None;
+    }
+    // PostgreSQL's `LOG:`, `STATEMENT:`, `DETAIL:`: levels only as such, in capitals.
+    const POSTGRES: &[&[u8]] = &[b"LOG", b"STATEMENT", b"DETAIL", b"HINT", b"CONTEXT", b"QUERY"];
+    if raw.ends_with(b":") && POSTGRES.contains(&inner) {
+        return Some(false);
     }
     if !lower
         && inner[1..].iter().any(u8::is_ascii_lowercase)
@@ -240,6 +247,9 @@ mod tests {
             ),
             ("2025-11-19 21:00:00, Error  CBS  Failed to resolve", "iso8601", Some(true)),
             ("2025-11-19 21:00:00 SEVERE: Servlet threw", "iso8601", Some(true)),
+            ("2025-11-19 21:00:00 12345 A user logged in", "iso8601", None),
+            ("2025-11-19 21:00:00.1 UTC [7] STATEMENT:  select 'Error'", "iso8601", Some(false)),
+            ("2025-11-19 21:00:00.1 UTC [7] ERROR:  duplicate key", "iso8601", Some(true)),
             ("2025-11-19 21:00:00 [main] Error c.e.App - x", "iso8601", Some(true)),
             ("2025-11-19T21:00:00Z level=error msg=x", "iso8601", Some(true)),
             ("11-19 21:00:00.811  1702  2395 E WindowManager: x", "android logcat", Some(true)),
