@@ -76,7 +76,8 @@ fn main() {
     let mut all_templates = HashSet::new();
     let (mut first, mut last): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (None, None);
     let mut misses = Vec::new();
-    // With WITNESS_EVAL_SHOW=1: the templates that became several signatures.
+    // With WITNESS_EVAL_SHOW=1: the templates of error lines (of all lines with
+    // WITNESS_EVAL_ALL=1 too) that became several signatures.
     let mut split: std::collections::BTreeMap<String, HashSet<String>> = Default::default();
     for (i, line) in lines.iter().enumerate() {
         let truth = truths.get(i);
@@ -101,7 +102,9 @@ fn main() {
         let is_error = level.map_or_else(|| patterns.is_match(line), |l| l.is_error);
         let template = truth.map_or("", |t| t.template.as_str());
         all_signatures.insert(signature.clone());
-        split.entry(template.to_owned()).or_default().insert(signature.clone());
+        if is_error || std::env::var_os("WITNESS_EVAL_ALL").is_some() {
+            split.entry(template.to_owned()).or_default().insert(signature.clone());
+        }
         all_templates.insert(template.to_owned());
         match truth.and_then(|t| t.error) {
             Some(true) => {

@@ -134,6 +134,14 @@ fn without_prefix(rest: &[u8]) -> &[u8] {
         }
         probe = after.trim_ascii_start();
     }
+    // `chrome.exe *64 - host:443 …` (Proxifier): a Windows program and its bitness.
+    let (t, after) = token(b);
+    if t.len() > 4 && t.ends_with(b".exe") {
+        let after = after.trim_ascii_start();
+        let after =
+            after.strip_prefix(b"*64").or_else(|| after.strip_prefix(b"*32")).unwrap_or(after);
+        b = skip_punct(after);
+    }
     // `nova.compute.manager [req-…]`: a dotted logger and its context group.
     let (t, after) = token(b);
     let after = after.trim_ascii_start();
@@ -193,7 +201,7 @@ pub fn normalize(message: &str) -> String {
             && (i == 0 || !b[i - 1].is_ascii_hexdigit())
             && let Some(len) = ipv6(&b[i..])
         {
-            out.push_str("<ip>");
+            out.push_str("<addr>");
             i += len;
             continue;
         }
@@ -316,13 +324,13 @@ fn classify(token: &[u8]) -> Option<(&'static str, usize)> {
         return Some(("<uuid>", 36));
     }
     if let Some(len) = ipv4(token) {
-        return Some(("<ip>", len));
+        return Some(("<addr>", len));
     }
     if let Some(len) = ipv6(token) {
-        return Some(("<ip>", len));
+        return Some(("<addr>", len));
     }
     if let Some(len) = host(token) {
-        return Some(("<host>", len));
+        return Some(("<addr>", len));
     }
     let hex_len = if token.starts_with(b"0x") || token.starts_with(b"0X") {
         let n = token[2..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
@@ -396,8 +404,9 @@ const TLDS: &[&str] = &[
     "es", "it", "eu", "us", "ca", "mx", "om", "kr", "tw",
 ];
 
-/// The length of a host name (two dots or more, ending in a known top-level domain) at the
-/// start; reversed-domain package names (`com.example.Foo`) are not host names.
+/// The length of a host name (two dots or more, ending in a known top-level domain, with
+/// an optional `:port`) at the start; reversed-domain package names (`com.example.Foo`) are
+/// not host names.
 fn host(token: &[u8]) -> Option<usize> {
     let len = token
         .iter()
@@ -407,11 +416,33 @@ fn host(token: &[u8]) -> Option<usize> {
     let labels: Vec<&[u8]> = name.split(|c| *c == b'.').collect();
     let is_tld = |l: &[u8]| TLDS.iter().any(|t| t.as_bytes().eq_ignore_ascii_case(l));
     let first_is_tld = labels.first().is_some_and(|l| is_tld(l));
-    (labels.len() >= 3
-        && labels.iter().all(|l| !l.is_empty())
-        && labels.last().is_some_and(|l| is_tld(l))
-        && !first_is_tld)
-        .then_some(name.len())
+    let port = match token.get(name.len()) {
+        Some(b':') => token[name.len() + 1..].iter().take_while(|c| c.is_ascii_digit()).count(),
+        _ => 0,
+    };
+    let named = labels.iter().all(|l| !l.is_empty())
+        && labels.iter().any(|l| l.iter().any(u8::is_ascii_alphabetic))
+        && !first_is_tld;
+    // `db.prod.example.com`, or `example.cn:80` (a port makes two labels an address).
+    let is_host = named
+        && ((labels.len() >= 3 && labels.last().is_some_and(|l| is_tld(l)))
+            || (labels.len() >= 2 && port >= 2 && looks_like_domain(&labels)));
+    is_host.then_some(name.len() + if port > 0 { port + 1 } else { 0 })
+}
+
+/// Source file names print like `name.ext:line` (`main.go:12`, `Foo.java:88`); a domain is
+/// in lower case and ends in letters that are no source extension.
+fn looks_like_domain(labels: &[&[u8]]) -> bool {
+    const SOURCE: &[&str] = &[
+        "go", "rs", "py", "js", "ts", "java", "kt", "scala", "c", "cc", "cpp", "h", "hpp", "rb",
+        "cs", "php", "swift", "ex", "exs", "erl", "clj", "lua", "pl", "sh", "m", "mm", "jsx",
+        "tsx", "vue", "dart",
+    ];
+    let Some(last) = labels.last() else { return false };
+    labels.iter().all(|l| !l.iter().any(u8::is_ascii_uppercase))
+        && last.len() >= 2
+        && last.iter().all(u8::is_ascii_alphabetic)
+        && !SOURCE.iter().any(|e| e.as_bytes() == *last)
 }
 
 /// The length of an IPv6 address (with `::` or at least five colons, an optional `:port`
@@ -471,7 +502,7 @@ mod tests {
         let cases = [
             (
                 "timeout after 3012 ms talking to 10.0.0.7:5432",
-                "timeout after <n> ms talking to <ip>",
+                "timeout after <n> ms talking to <addr>",
             ),
             ("order 550e8400-e29b-41d4-a716-446655440000 failed", "order <uuid> failed"),
             ("GET /users/123/orders/9f86d081884c7d65 -> 500", "GET /users/<n>/orders/<hex> -> <n>"),
@@ -497,13 +528,18 @@ mod tests {
                 "block blk_-6952295868487656571 and blk_38865049064139660",
                 "block blk_<id> and blk_<id>",
             ),
-            ("from fe80::1ff:fe23:4567:890a port 22", "from <ip> port <n>"),
+            ("from fe80::1ff:fe23:4567:890a port 22", "from <addr> port <n>"),
             (
                 "listening on [::1]:8080 and 0:0:0:0:0:0:0:0:2181",
-                "listening on [<ip>]:<n> and <ip>",
+                "listening on [<addr>]:<n> and <addr>",
             ),
-            ("resolve proxy.cse.cuhk.edu.hk:5070 failed", "resolve <host>:<n> failed"),
+            ("resolve proxy.cse.cuhk.edu.hk:5070 failed", "resolve <addr> failed"),
             ("com.apple.cts.daily scheduled", "com.apple.cts.daily scheduled"),
+            ("cancelled for csdnimg.cn:80 early", "cancelled for <addr> early"),
+            (
+                "see Foo.java:123, app.Main.run:45, main.go:12",
+                "see Foo.java:<n>, app.Main.run:<n>, main.go:<n>",
+            ),
             ("token 9f4ef63 expired", "token <hex> expired"),
             ("café 42", "café <n>"),
             ("charge ch_3f9a0c1b2e7d failed", "charge ch_<id> failed"),
@@ -525,7 +561,7 @@ mod tests {
 
     #[test]
     fn the_level_and_logger_prefix_are_not_part_of_the_message() {
-        let cases: [(&[u8], &str); 8] = [
+        let cases: [(&[u8], &str); 9] = [
             (b", Info  CBS  Loaded Servicing Stack", "Info  CBS  Loaded Servicing Stack"),
             (
                 b" [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster",
@@ -538,6 +574,7 @@ mod tests {
             (b" LabSZ sshd[24200]: Invalid user webmaster", "Invalid user webmaster"),
             (b" combo su(pam_unix)[21416]: session opened", "session opened"),
             (b" WindowManager: Destroying surface", "Destroying surface"),
+            (b" chrome.exe *64 - a.example.com:443 error : x", "a.example.com:443 error : x"),
             (b" - Connection refused: retrying", "Connection refused: retrying"),
             (
                 b" caller=db.go:88 msg=\"query failed\" err=\"dial tcp\" n=2",
@@ -552,6 +589,6 @@ mod tests {
     #[test]
     fn json_messages_come_from_their_fields() {
         let line = br#"{"ts":1,"level":"error","msg":"db down","error":"dial tcp 10.1.2.3:5432"}"#;
-        assert_eq!(normalize(&message(line, 0, true)), "db down: dial tcp <ip>");
+        assert_eq!(normalize(&message(line, 0, true)), "db down: dial tcp <addr>");
     }
 }

@@ -471,7 +471,7 @@ async fn signatures_group_variants_and_new_ones_are_flagged() {
     assert_eq!(stripe["last_seen"], "2025-11-19T20:43:40.000Z");
     assert_eq!(stripe["examples"].as_array().unwrap().len(), 3);
     let timeout = &sigs[1];
-    assert_eq!(timeout["signature"], "timeout after <n> ms on <ip>");
+    assert_eq!(timeout["signature"], "timeout after <n> ms on <addr>");
     assert_eq!(
         (timeout["count"].as_u64(), timeout["baseline_count"].as_u64(), &timeout["new"]),
         (Some(5), Some(4), &Value::Bool(false))
