@@ -106,11 +106,13 @@ fn expand_bounded(
             let path = entry.path();
             let is_dir = kind.is_dir() || (kind.is_symlink() && path.is_dir());
             if is_dir {
-                // Symlinked directories are not followed: a link back up would loop.
-                let below = recursive_from.is_some_and(|r| r <= depth)
+                let recursive = recursive_from.is_some_and(|r| r <= depth);
+                let below = recursive
                     || (depth + 1 < rest.len()
                         && entry.file_name().to_str().is_some_and(|n| rest[depth].matches(n)));
-                if below && !kind.is_symlink() {
+                // Under `**` a symlinked directory is not followed: a link back up would
+                // loop. Named by a component of the glob, it is (`/var/log/*/current`).
+                if below && !(recursive && kind.is_symlink()) {
                     if depth + 1 >= MAX_DEPTH {
                         deep = true;
                     } else {
@@ -184,6 +186,20 @@ mod tests {
                 glob::glob(&pattern).unwrap().map(Result::unwrap).filter(|p| !p.is_dir()).collect();
             assert_eq!(walked.files.len(), from_glob.len(), "{glob}: the same as glob::glob");
         }
+    }
+
+    #[test]
+    fn symlinked_directories_are_followed_only_where_the_glob_names_them() {
+        let dir = tree();
+        let root = dir.path();
+        std::os::unix::fs::symlink(root.join("a"), root.join("link")).unwrap();
+        std::os::unix::fs::symlink(root, root.join("a/b/up")).unwrap();
+        let never = || false;
+        let walked = expand(&format!("{}/link/*.log", root.display()), &never).unwrap();
+        assert_eq!(names(&walked, root), ["link/app.log"]);
+        let walked = expand(&format!("{}/**/*.log", root.display()), &never).unwrap();
+        assert_eq!(walked.files.len(), 5, "{:?}", walked.files);
+        assert!(walked.cut.is_none());
     }
 
     #[test]
