@@ -24,8 +24,9 @@ SIZE=${1:-$((1024 * 1024 * 1024))}
 RUNS=${2:-5}
 DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/witness-logs-bench}
 FILE=$DIR/app.log
-# The collector's default error patterns, as one alternation for rg.
-PATTERN='ERROR|FATAL|CRITICAL|PANIC|panic|Exception|Traceback|level=error|"level":\s*"error"|"level":\s*[56]0\b|\[(?:error|crit|alert|emerg)\]|:(?:error|crit|alert|emerg)\]'
+# The collector's default error patterns, as one alternation for rg (the collector also
+# looks at lines that may carry an error level; on this file those are the same lines).
+PATTERN='\b(?:ERROR|FATAL|CRITICAL|SEVERE|PANIC|EMERG|Error|Fatal|Critical|Severe|Panic)\b|(?i:\b(?:error|fatal|critical|crit|severe|panic|emerg)\b ?:)|Exception|Traceback|level=error|"level":\s*"error"|"level":\s*[56]0\b|\[(?:error|crit|alert|emerg)\]|:(?:error|crit|alert|emerg)\]'
 
 command -v rg >/dev/null || { echo "rg not found: apt-get install ripgrep" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time not found: apt-get install time" >&2; exit 2; }

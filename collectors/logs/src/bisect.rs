@@ -165,7 +165,7 @@ mod tests {
         let prober = Prober {
             file: &file,
             size: at,
-            format: &TsFormat::IsoStart,
+            format: &TsFormat::layout("iso8601").unwrap(),
             tcx: &tcx,
             max_line_bytes: 4096,
         };

@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono_tz::Tz;
-use regex::bytes::Regex;
 use witness_collector::{CollectContext, CollectError, Collector, Evidence};
 
-use crate::config::LogsConfig;
+use crate::config::{self, LogsConfig};
 use crate::scan::Setup;
 use crate::tally::Span;
 use crate::timestamp::TimeContext;
@@ -18,19 +17,13 @@ use crate::{files, report};
 /// A built `logs` instance.
 pub struct LogsCollector {
     config: LogsConfig,
-    patterns: Option<Regex>,
-    exclude: Option<Regex>,
+    matchers: config::Matchers,
     tz: Tz,
 }
 
 impl LogsCollector {
-    pub(crate) fn new(
-        config: LogsConfig,
-        patterns: Option<Regex>,
-        exclude: Option<Regex>,
-        tz: Tz,
-    ) -> Self {
-        Self { config, patterns, exclude, tz }
+    pub(crate) fn new(config: LogsConfig, matchers: config::Matchers, tz: Tz) -> Self {
+        Self { config, matchers, tz }
     }
 }
 
@@ -43,8 +36,10 @@ fn reserve(remaining: Duration) -> Duration {
 impl Collector for LogsCollector {
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
         let setup = Setup {
-            patterns: self.patterns.clone(),
-            exclude: self.exclude.clone(),
+            patterns: self.matchers.patterns.clone(),
+            exclude: self.matchers.exclude.clone(),
+            prefilter: self.matchers.prefilter.clone(),
+            timestamp_format: self.matchers.timestamp_format.clone(),
             tcx: TimeContext::new(self.tz, ctx.window.end.max(ctx.anchor)),
             span: Span::new(ctx.window),
             context_lines: self.config.context_lines,

@@ -5,7 +5,10 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem};
 
+use std::sync::Arc;
+
 use crate::LogsCollector;
+use crate::timestamp::{Custom, CustomError, TimeContext, TsFormat};
 
 /// One `[[collectors.logs]]` instance.
 #[derive(Debug, Clone, Deserialize)]
@@ -20,17 +23,26 @@ pub struct LogsConfig {
     /// matched file (`app.log.1`, `app.log.2.gz`, `app-2025-11-19.log`) are read too when
     /// their time range overlaps the window or its baseline.
     pub paths: Vec<String>,
-    /// Regular expressions of lines that count as errors (case-sensitive; use `(?i)` to
-    /// change that). Default: `ERROR`, `FATAL`, `CRITICAL`, `PANIC`, `panic`, `Exception`,
-    /// `Traceback`, `level=error`, `"level":"error"`, pino's `"level":50`/`60`, nginx/Apache
-    /// `[error]`-style levels.
-    /// klog lines with severity `E` or `F` always count.
+    /// Regular expressions of lines that count as errors, for lines without a level field
+    /// (a line with one — `ERROR`, `Error`, `error:`, `[error]`, `level=error`, `SEVERE`,
+    /// logcat's and klog's `E`/`F`, syslog `<3>`, JSON `level`/`severity`/`lvl` names or
+    /// numbers — is an error because of its level) and for the lines of a record without a
+    /// timestamp (a stack trace). Default: the level words where they are the level
+    /// (`ERROR`, `Error`, `error:`, `FATAL`, `CRITICAL`, `SEVERE`, `PANIC`, `panic:`, not
+    /// `ERROR_INVALID_FUNCTION`), `Exception`, `Traceback`, `level=error`,
+    /// `"level":"error"`, pino's `"level":50`/`60`, nginx/Apache `[error]`-style levels.
     #[serde(default = "default_patterns")]
     pub patterns: Vec<String>,
     /// Regular expressions of lines that never count as errors even when a pattern
     /// matches them (a noisy, known-harmless message).
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// The files' timestamp format, strftime-style (`%y/%m/%d %H:%M:%S`), for logs whose
+    /// format is not detected; the timestamp is the first match in each line. Without a year
+    /// (`%b %d %H:%M:%S`) the year comes from the file's modification time. Unset (the
+    /// default): detected per file from its first lines.
+    #[serde(default)]
+    pub timestamp_format: Option<String>,
     /// IANA time zone (`Europe/Berlin`) of timestamps that carry none (default `UTC`).
     #[serde(default = "default_timezone")]
     pub timezone: String,
@@ -64,11 +76,8 @@ pub enum LogKind {
 
 pub fn default_patterns() -> Vec<String> {
     [
-        "ERROR",
-        "FATAL",
-        "CRITICAL",
-        "PANIC",
-        "panic",
+        r"\b(?:ERROR|FATAL|CRITICAL|SEVERE|PANIC|EMERG|Error|Fatal|Critical|Severe|Panic)\b",
+        r"(?i:\b(?:error|fatal|critical|crit|severe|panic|emerg)\b ?:)",
         "Exception",
         "Traceback",
         "level=error",
@@ -117,6 +126,7 @@ impl LogsConfig {
             max_excerpt_bytes: default_max_excerpt_bytes(),
             max_line_bytes: default_max_line_bytes(),
             kind: LogKind::Auto,
+            timestamp_format: None,
         }
     }
 
@@ -133,6 +143,75 @@ impl LogsConfig {
     pub(crate) fn exclude_regex(&self) -> Result<Option<Regex>, regex::Error> {
         combined(&self.exclude)
     }
+
+    /// The patterns and the lines that may carry an error level, in one regex.
+    fn prefilter_regex(&self) -> Result<Regex, regex::Error> {
+        let alternation = self
+            .patterns
+            .iter()
+            .map(String::as_str)
+            .chain([crate::level::CANDIDATES])
+            .map(|p| format!("(?:{p})"))
+            .collect::<Vec<_>>()
+            .join("|");
+        RegexBuilder::new(&alternation).size_limit(REGEX_SIZE_LIMIT).build()
+    }
+
+    fn custom_format(&self) -> Option<Result<TsFormat, CustomError>> {
+        let format = self.timestamp_format.as_deref()?;
+        Some(Custom::new(format).map(|c| TsFormat::Custom(Arc::new(c))))
+    }
+
+    /// Problems of `timestamp_format` with the files it would read: a file whose first
+    /// lines it does not read at all (`config check` finds a wrong format before a run).
+    fn probe_timestamp_format(&self, format: &TsFormat) -> Vec<ConfigProblem> {
+        let tcx = TimeContext::new(self.tz().unwrap_or(chrono_tz::Tz::UTC), chrono::Utc::now());
+        let never = || false;
+        let mut problems = Vec::new();
+        let (paths, _) = crate::files::discover(&self.paths, &never);
+        for path in
+            paths.iter().filter(|p| p.extension().is_none_or(|e| e != "gz")).take(PROBED_FILES)
+        {
+            let Ok(head) = first_lines(path) else { continue };
+            let lines: Vec<&[u8]> =
+                head.split(|c| *c == b'\n').filter(|l| !l.trim_ascii().is_empty()).collect();
+            if !lines.is_empty() && lines.iter().all(|l| format.parse(l, &tcx).is_none()) {
+                problems.push(ConfigProblem::new(
+                    "timestamp_format",
+                    format!(
+                        "reads no timestamp in the first {} lines of {}",
+                        lines.len(),
+                        path.display()
+                    ),
+                ));
+            }
+        }
+        problems
+    }
+}
+
+/// Files of the globs whose first lines `config check` tries `timestamp_format` on.
+const PROBED_FILES: usize = 5;
+const PROBED_BYTES: u64 = 8 * 1024;
+
+fn first_lines(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)?.take(PROBED_BYTES).read_to_end(&mut head)?;
+    if head.len() as u64 == PROBED_BYTES
+        && let Some(i) = memchr::memrchr(b'\n', &head)
+    {
+        head.truncate(i);
+    }
+    Ok(head)
+}
+
+/// What decides which lines are errors, and the configured timestamp format, built once.
+pub struct Matchers {
+    pub patterns: Option<Regex>,
+    pub exclude: Option<Regex>,
+    pub prefilter: Regex,
+    pub timestamp_format: Option<TsFormat>,
 }
 
 fn combined(patterns: &[String]) -> Result<Option<Regex>, regex::Error> {
@@ -194,6 +273,13 @@ impl CollectorConfig for LogsConfig {
         }
         problems
             .extend(ConfigProblem::zeros([("max_excerpt_bytes", self.max_excerpt_bytes as u64)]));
+        match self.custom_format() {
+            Some(Err(e)) => problems.push(ConfigProblem::new("timestamp_format", e.to_string())),
+            Some(Ok(format)) if problems.is_empty() => {
+                problems.extend(self.probe_timestamp_format(&format));
+            }
+            _ => {}
+        }
         problems
     }
 
@@ -202,8 +288,14 @@ impl CollectorConfig for LogsConfig {
         let to_problem = |key: &str, e: regex::Error| vec![ConfigProblem::new(key, e.to_string())];
         let patterns = self.pattern_regex().map_err(|e| to_problem("patterns", e))?;
         let exclude = self.exclude_regex().map_err(|e| to_problem("exclude", e))?;
+        let prefilter = self.prefilter_regex().map_err(|e| to_problem("patterns", e))?;
+        let timestamp_format = self
+            .custom_format()
+            .transpose()
+            .map_err(|e| vec![ConfigProblem::new("timestamp_format", e.to_string())])?;
         let tz = self.tz().ok_or_else(|| vec![ConfigProblem::new("timezone", "unknown")])?;
-        Ok(Box::new(LogsCollector::new(self.clone(), patterns, exclude, tz)))
+        let matchers = Matchers { patterns, exclude, prefilter, timestamp_format };
+        Ok(Box::new(LogsCollector::new(self.clone(), matchers, tz)))
     }
 }
 

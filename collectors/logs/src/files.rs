@@ -18,7 +18,8 @@ use crate::bisect::Prober;
 use crate::config::LogKind;
 use crate::scan::{Ended, FileSpec, Scanner, Setup, Stop, reorder_tolerance};
 use crate::tally::Tally;
-use crate::timestamp::{self, TsFormat};
+use crate::timestamp::{self, TimeContext, TsFormat, layouts};
+use crate::walk;
 
 /// Bytes looked at to detect a file's format and kind.
 const SAMPLE_BYTES: usize = 64 * 1024;
@@ -63,29 +64,29 @@ pub struct Outcome {
     pub stopped: bool,
 }
 
-/// Expands the globs and adds rotated siblings; problems name the path.
-pub fn discover(globs: &[String]) -> (Vec<PathBuf>, Vec<String>) {
+/// Expands the globs (a bounded walk that stops when `stop` says so) and adds rotated
+/// siblings; problems name the path.
+pub fn discover(globs: &[String], stop: &Stop) -> (Vec<PathBuf>, Vec<String>) {
     let mut found = BTreeSet::new();
     let mut problems = Vec::new();
     for pattern in globs {
         let mut matched = 0;
-        match glob::glob(pattern) {
+        match walk::expand(pattern, stop) {
             Err(e) => problems.push(format!("{pattern}: not a valid glob: {e}")),
-            Ok(paths) => {
-                for entry in paths {
-                    match entry {
-                        Ok(p) if p.is_dir() => {}
-                        // A FIFO or a device would block the read or never end.
-                        Ok(p) if p.exists() && !p.is_file() => {
-                            matched += 1;
-                            problems.push(format!("{}: not a regular file; not read", p.display()));
-                        }
-                        Ok(p) => {
-                            matched += 1;
-                            found.insert(p);
-                        }
-                        Err(e) => problems.push(format!("{}: {}", e.path().display(), e.error())),
+            Ok(walked) => {
+                for p in walked.files {
+                    // A FIFO or a device would block the read or never end.
+                    if p.exists() && !p.is_file() {
+                        matched += 1;
+                        problems.push(format!("{}: not a regular file; not read", p.display()));
+                    } else if p.is_file() {
+                        matched += 1;
+                        found.insert(p);
                     }
+                }
+                problems.extend(walked.errors);
+                if let Some(cut) = walked.cut {
+                    problems.push(format!("{pattern}: {cut}"));
                 }
             }
         }
@@ -103,9 +104,7 @@ pub fn discover(globs: &[String]) -> (Vec<PathBuf>, Vec<String>) {
         }
     }
     let mut with_siblings = found.clone();
-    for path in &found {
-        with_siblings.extend(siblings(path));
-    }
+    with_siblings.extend(siblings(&found, stop));
     (with_siblings.into_iter().collect(), problems)
 }
 
@@ -123,20 +122,41 @@ pub fn family_key(name: &str) -> String {
     DATE_STAMP.replace(&name, "").into_owned()
 }
 
-/// The other files of `path`'s log in its directory.
-fn siblings(path: &Path) -> Vec<PathBuf> {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
-        return Vec::new();
-    };
-    let key = family_key(name);
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| e.file_name().to_str().is_some_and(|n| n != name && family_key(n) == key))
-        .map(|e| dir.join(e.file_name()))
-        .collect()
+/// The other files of the logs of `found` (rotated siblings): each directory is read
+/// once, however many of its files were matched, at most [`walk::MAX_ENTRIES`] entries,
+/// and not at all once `stop` says so.
+fn siblings(found: &BTreeSet<PathBuf>, stop: &Stop) -> Vec<PathBuf> {
+    // Per directory: the family keys of its matched files, and their names.
+    let mut families: BTreeMap<&Path, (BTreeSet<String>, BTreeSet<&str>)> = BTreeMap::new();
+    for path in found {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+        else {
+            continue;
+        };
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let (keys, names) = families.entry(dir).or_default();
+        keys.insert(family_key(name));
+        names.insert(name);
+    }
+    let mut out = Vec::new();
+    for (dir, (keys, names)) in families {
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        for entry in entries.take(walk::MAX_ENTRIES).filter_map(Result::ok) {
+            if stop() {
+                return out;
+            }
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            let name = entry.file_name();
+            if is_file
+                && name
+                    .to_str()
+                    .is_some_and(|n| !names.contains(n) && keys.contains(&family_key(n)))
+            {
+                out.push(dir.join(name));
+            }
+        }
+    }
+    out
 }
 
 fn is_gzip(path: &Path, file: &File) -> bool {
@@ -156,6 +176,8 @@ struct Candidate {
     file: File,
     gzip: bool,
     format: TsFormat,
+    /// Yearless times placed by this file's modification time.
+    tcx: TimeContext,
     access: bool,
     first: Option<DateTime<Utc>>,
     last: Option<DateTime<Utc>>,
@@ -185,7 +207,7 @@ fn sample(file: &File, gzip: bool) -> std::io::Result<Vec<u8>> {
 
 /// Reads every file of the instance into one tally.
 pub fn collect(globs: &[String], kind: LogKind, setup: &Setup, stop: &Stop) -> Outcome {
-    let (paths, mut problems) = discover(globs);
+    let (paths, mut problems) = discover(globs, stop);
     let mut files = Vec::new();
     let mut candidates = Vec::new();
     let mut remarks = Vec::new();
@@ -298,6 +320,8 @@ fn look(path: &Path, kind: LogKind, setup: &Setup) -> Result<Option<Candidate>, 
     if meta.len() == 0 {
         return Ok(None);
     }
+    let modified = meta.modified().ok().map(DateTime::<Utc>::from);
+    let tcx = setup.tcx.for_file(modified);
     let gzip = is_gzip(path, &file);
     let head = sample(&file, gzip).map_err(|e| format!("cannot read: {e}"))?;
     let lines: Vec<&[u8]> = head
@@ -309,19 +333,24 @@ fn look(path: &Path, kind: LogKind, setup: &Setup) -> Result<Option<Candidate>, 
     if lines.is_empty() {
         return Ok(None);
     }
-    let format = timestamp::detect(&lines, &setup.tcx)
-        .ok_or_else(|| "no known timestamp format in its first lines; not read".to_owned())?;
+    let format = match &setup.timestamp_format {
+        Some(custom) => custom.clone(),
+        None => timestamp::detect(&lines, &tcx).ok_or_else(|| {
+            "no known timestamp format in its first lines; not read (set timestamp_format)"
+                .to_owned()
+        })?,
+    };
     let access = match kind {
         LogKind::Access => true,
         LogKind::App => false,
         LogKind::Auto => {
             let json = matches!(format, TsFormat::Json { .. });
-            (format == TsFormat::Clf || json)
+            (format.is(layouts::CLF) || json)
                 && lines.iter().filter(|l| access::looks_like_access(l, json)).count() * 2
                     > lines.len()
         }
     };
-    let first = lines.iter().find_map(|l| format.parse(l, &setup.tcx)).map(|(t, _)| t);
+    let first = lines.iter().find_map(|l| format.parse(l, &tcx)).map(|(t, _)| t);
     let size = meta.len();
     let last = if gzip {
         None
@@ -330,18 +359,18 @@ fn look(path: &Path, kind: LogKind, setup: &Setup) -> Result<Option<Candidate>, 
             file: &file,
             size,
             format: &format,
-            tcx: &setup.tcx,
+            tcx: &tcx,
             max_line_bytes: setup.max_line_bytes,
         };
         prober.last_time().map_err(|e| format!("cannot read: {e}"))?
     };
-    let modified = meta.modified().ok().map(DateTime::<Utc>::from);
     Ok(Some(Candidate {
         display: path.display().to_string(),
         path: path.to_owned(),
         file,
         gzip,
         format,
+        tcx,
         access,
         first,
         last,
@@ -390,7 +419,7 @@ fn read_file(
     let mut read = FileRead { problem: None, remark: None, stopped: false, newest: None };
     if c.gzip {
         report.mode = "stream";
-        let mut scanner = Scanner::new(setup, spec(c, true));
+        let mut scanner = Scanner::new(setup, spec(c, true, true));
         let at_start = RangeReader { file: &c.file, pos: 0, end: None };
         let decoder = MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, at_start));
         let (ended, error) = scanner.run(decoder, 0, stop);
@@ -412,7 +441,7 @@ fn read_file(
         file: &c.file,
         size: c.size,
         format: &c.format,
-        tcx: &setup.tcx,
+        tcx: &c.tcx,
         max_line_bytes: setup.max_line_bytes,
     };
     if prober.looks_ordered().unwrap_or(false) {
@@ -438,8 +467,15 @@ fn read_file(
     (part.tally, read)
 }
 
-fn spec(c: &Candidate, stop_at_window_end: bool) -> FileSpec<'_> {
-    FileSpec { path: &c.display, format: &c.format, access: c.access, stop_at_window_end }
+fn spec(c: &Candidate, stop_at_window_end: bool, every_line: bool) -> FileSpec<'_> {
+    FileSpec {
+        path: &c.display,
+        format: &c.format,
+        tcx: c.tcx,
+        access: c.access,
+        stop_at_window_end,
+        every_line,
+    }
 }
 
 /// Below this a range is read by one thread.
@@ -490,7 +526,7 @@ fn scan_segments(
     stop: &Stop,
 ) -> Part {
     let run = |(start, end): (u64, Option<u64>)| {
-        let mut scanner = Scanner::new(setup, spec(c, ordered));
+        let mut scanner = Scanner::new(setup, spec(c, ordered, !ordered));
         // Lines appended after the file was first looked at are newer than the run: a
         // busy writer must not keep the read going.
         let reader =

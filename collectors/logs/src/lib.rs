@@ -56,18 +56,34 @@ witness_collector::collector_items! {
     mod collector;
     mod config;
     mod files;
+    mod level;
     mod report;
     mod scan;
     mod signature;
     mod tally;
     mod timestamp;
+    mod walk;
 
     /// The log parsers, reachable from the fuzz targets under `tests/fuzz` (not an API).
     #[doc(hidden)]
     pub mod fuzzing {
         pub use crate::access::parse as parse_access;
-        pub use crate::signature::message;
+        pub use crate::level::{Level, of as level_of};
+        pub use crate::signature::{message, normalize};
         pub use crate::timestamp::{TimeContext, TsFormat, detect, json_time};
+
+        /// A timestamped line's level and signature, as the scan makes them.
+        pub fn read_line(
+            line: &[u8],
+            format: &TsFormat,
+            cx: &TimeContext,
+        ) -> Option<(chrono::DateTime<chrono::Utc>, Option<Level>, String)> {
+            let (t, at) = format.parse(line, cx)?;
+            let level = level_of(line, at, format);
+            let json = matches!(format, TsFormat::Json { .. });
+            let at = level.map_or(at, |l| l.end.max(at));
+            Some((t, level, normalize(&message(line, at, json))))
+        }
 
         /// Times read in UTC, yearless ones placed before 2025-11-19T21:00:00Z.
         pub fn utc_context() -> TimeContext {

@@ -176,7 +176,10 @@ pub fn build(
         evidence.summary = if problems.is_empty() {
             "no log file overlaps the window".into()
         } else {
-            format!("no log file could be read ({} problems)", problems.len())
+            match problems.len() {
+                1 => "no log file could be read (1 problem)".to_owned(),
+                n => format!("no log file could be read ({n} problems)"),
+            }
         };
         if problems.is_empty() {
             evidence.add_partial("no configured log file has lines in the window or its baseline");

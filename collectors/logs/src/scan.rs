@@ -2,6 +2,8 @@
 //! literal-optimized regex search per buffer (not per line) for application logs, a line
 //! walk for access logs and klog, and the bookkeeping that turns matched lines into
 //! records: lines without a timestamp belong to the last timestamped line before them.
+//! A timestamped line with a level field is an error because of its level; the configured
+//! patterns decide for the others (and for a record's lines without a timestamp).
 //! Memory stays at one buffer plus what the [`Tally`] keeps, whatever the file's size.
 
 use std::io::{self, Read};
@@ -12,9 +14,10 @@ use memchr::{memchr, memchr_iter, memrchr};
 use regex::bytes::Regex;
 
 use crate::access;
+use crate::level;
 use crate::signature;
 use crate::tally::{Block, Period, Span, Tally, keep_newest};
-use crate::timestamp::{TimeContext, TsFormat, klog_is_error};
+use crate::timestamp::{TimeContext, TsFormat, layouts};
 
 /// Bytes read per step; a line longer than this is cut to it.
 pub const CHUNK: usize = 1024 * 1024;
@@ -30,6 +33,11 @@ pub fn reorder_tolerance() -> Duration {
 pub struct Setup {
     pub patterns: Option<Regex>,
     pub exclude: Option<Regex>,
+    /// The patterns and [`level::CANDIDATES`] in one regex: the lines worth a closer look.
+    pub prefilter: Regex,
+    /// The configured `timestamp_format`, which replaces detection.
+    pub timestamp_format: Option<TsFormat>,
+    /// The zone, and the reference for yearless times of files without a modification time.
     pub tcx: TimeContext,
     pub span: Span,
     pub context_lines: usize,
@@ -41,9 +49,14 @@ pub struct Setup {
 pub struct FileSpec<'a> {
     pub path: &'a str,
     pub format: &'a TsFormat,
+    /// This file's time context (yearless times placed by its modification time).
+    pub tcx: TimeContext,
     pub access: bool,
     /// Stop once the file's time passes the window's end (only for time-ordered files).
     pub stop_at_window_end: bool,
+    /// Read every line's time, so that the file's newest time and whether it goes back
+    /// come from all lines, not from the matched ones (files read linearly or streamed).
+    pub every_line: bool,
 }
 
 /// Why a scan ended early.
@@ -201,7 +214,7 @@ impl<'a> Scanner<'a> {
     /// offset `abs`; returns the time of the last timestamped line in it.
     fn region(&mut self, buf: &[u8], abs: u64) -> Option<DateTime<Utc>> {
         self.continue_block(buf, abs);
-        let line_walk = self.spec.access || matches!(self.spec.format, TsFormat::Klog);
+        let line_walk = self.spec.access || self.spec.format.is(layouts::KLOG);
         if line_walk {
             let mut ls = 0;
             for nl in
@@ -210,14 +223,17 @@ impl<'a> Scanner<'a> {
                 self.walked_line(buf, ls, nl, abs);
                 ls = nl + 1;
             }
-        } else if let Some(patterns) = &self.setup.patterns {
+        } else {
             let mut pos = 0;
             while pos < buf.len() {
-                let Some(m) = patterns.find_at(buf, pos) else { break };
+                let Some(m) = self.setup.prefilter.find_at(buf, pos) else { break };
                 let ls = memrchr(b'\n', &buf[..m.start()]).map_or(0, |i| i + 1);
                 let le = memchr(b'\n', &buf[m.end()..]).map_or(buf.len(), |i| m.end() + i);
                 self.matched_line(buf, ls, le, abs, None);
                 pos = le + 1;
+            }
+            if self.spec.every_line {
+                self.observe_lines(buf);
             }
         }
         let tail = self.tail_time(buf, abs);
@@ -247,7 +263,16 @@ impl<'a> Scanner<'a> {
 
     fn parse(&self, line: &[u8]) -> Option<(DateTime<Utc>, usize)> {
         let line = &line[..line.len().min(self.setup.max_line_bytes)];
-        self.spec.format.parse(line, &self.setup.tcx)
+        self.spec.format.parse(line, &self.spec.tcx)
+    }
+
+    /// Every line's time, in order (files read linearly or streamed).
+    fn observe_lines(&mut self, buf: &[u8]) {
+        for line in buf.split(|c| *c == b'\n') {
+            if let Some((t, _)) = self.parse(trim_cr(line)) {
+                self.observe(t);
+            }
+        }
     }
 
     /// The newest time seen in the read (the last line's, when the read reached the end).
@@ -294,18 +319,23 @@ impl<'a> Scanner<'a> {
             }
             return;
         }
-        let is_error = (parsed.is_some() && klog_is_error(line))
-            || self.setup.patterns.as_ref().is_some_and(|p| p.is_match(line));
-        if is_error {
+        // klog: every timestamped line carries its level letter.
+        let worth_a_look = parsed.is_some() || self.pattern_matches(line);
+        if worth_a_look {
             self.matched_line(buf, ls, le, abs, parsed);
         }
+    }
+
+    fn pattern_matches(&self, line: &[u8]) -> bool {
+        self.setup.patterns.as_ref().is_some_and(|p| p.is_match(line))
     }
 
     fn excluded(&self, line: &[u8]) -> bool {
         self.setup.exclude.as_ref().is_some_and(|x| x.is_match(line))
     }
 
-    /// A line that matched a pattern: find its record, count it once, keep it.
+    /// A line the prefilter found: decide whether it is an error (its level, else the
+    /// patterns), find its record, count it once, keep it.
     fn matched_line(
         &mut self,
         buf: &[u8],
@@ -325,9 +355,19 @@ impl<'a> Scanner<'a> {
         let parsed = parsed.or_else(|| self.parse(line));
         let (head, t, message_at) = match parsed {
             Some((t, at)) => {
-                self.observe(t);
-                (abs + ls as u64, t, at)
+                let level = level::of(line, at, self.spec.format);
+                let is_error = match level {
+                    Some(level) => level.is_error,
+                    None => self.pattern_matches(line),
+                };
+                if !is_error {
+                    return;
+                }
+                // The message starts after the level, when there is one.
+                (abs + ls as u64, t, level.map_or(at, |l| l.end.max(at)))
             }
+            // A line without a timestamp has no level of its own: the patterns decide.
+            None if !self.pattern_matches(line) => return,
             None => match self.head_before(buf, ls, abs) {
                 Some((head, t)) => (head, t, 0),
                 // A continuation line of a record that started before this read.
@@ -342,7 +382,7 @@ impl<'a> Scanner<'a> {
             return;
         }
         let json = matches!(self.spec.format, TsFormat::Json { .. });
-        let message = signature::message(line, if parsed.is_some() { message_at } else { 0 }, json);
+        let message = signature::message(line, message_at, json);
         let period = self.setup.span.period(t);
         if period == Period::Outside {
             self.counted_head = Some(head);

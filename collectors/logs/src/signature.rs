@@ -1,13 +1,17 @@
-//! Error signatures: a message with its variable parts (numbers, hex, UUIDs, IP addresses,
-//! quoted strings, ids in paths) replaced by placeholders, so that a thousand
-//! `timeout after 3012 ms talking to 10.0.0.7` lines group into one signature. Written by
-//! hand over bytes because it runs on every matched line.
+//! Error signatures: a message without its level and logger prefix, with its variable
+//! parts (numbers, durations, dotted versions, hex ids, UUIDs and `req-<uuid>`, IPv4 and
+//! IPv6 addresses with ports, host names, paths, quoted strings, ids with a readable
+//! prefix) replaced by placeholders, so that a thousand `timeout after 3012 ms talking to
+//! 10.0.0.7` lines group into one signature, while package paths (`mapreduce.v2.app`) stay.
+//! Written by hand over bytes because it runs on every matched line.
 
 /// Longest signature kept, in bytes.
 const MAX_SIGNATURE: usize = 240;
 
 /// The message part of a log line: for JSON lines the `msg`/`message`/`error` fields, for
-/// text lines what follows the timestamp.
+/// text lines what follows the timestamp (and the level, when the caller found one),
+/// without leading punctuation, `[thread]`/`[req-…]` groups and the logger or program tag
+/// (`org.example.Foo:`, `nova.compute.manager [req-…]`, `host sshd[12]:`).
 pub fn message(line: &[u8], after_timestamp: usize, json: bool) -> String {
     if json
         && let Ok(serde_json::Value::Object(map)) =
@@ -26,7 +30,128 @@ pub fn message(line: &[u8], after_timestamp: usize, json: bool) -> String {
         }
     }
     let rest = line.get(after_timestamp..).unwrap_or(line);
-    String::from_utf8_lossy(rest.trim_ascii()).into_owned()
+    if let Some(message) = logfmt_message(rest) {
+        return message;
+    }
+    String::from_utf8_lossy(without_prefix(rest)).into_owned()
+}
+
+/// The `msg=` (or `message=`) value of a logfmt line, with its `err=`/`error=` value.
+fn logfmt_message(rest: &[u8]) -> Option<String> {
+    let value = |key: &[u8]| -> Option<String> {
+        let at = memchr::memmem::find_iter(rest, key)
+            .find(|&i| i == 0 || rest[i - 1].is_ascii_whitespace())?
+            + key.len();
+        let v = &rest[at..];
+        let v = match v.strip_prefix(b"\"") {
+            Some(quoted) => {
+                let end = quoted.iter().position(|c| *c == b'"').unwrap_or(quoted.len());
+                &quoted[..end]
+            }
+            None => &v[..v.iter().position(u8::is_ascii_whitespace).unwrap_or(v.len())],
+        };
+        Some(String::from_utf8_lossy(v).into_owned())
+    };
+    let msg = value(b"msg=").or_else(|| value(b"message="))?;
+    match value(b"err=").or_else(|| value(b"error=")) {
+        Some(err) => Some(format!("{msg}: {err}")),
+        None => Some(msg),
+    }
+}
+
+/// Leading tokens looked at for a program tag (`sshd[12]:`) after a host name.
+const TAG_TOKENS: usize = 6;
+
+fn skip_punct(b: &[u8]) -> &[u8] {
+    let n = b
+        .iter()
+        .take_while(|c| {
+            c.is_ascii_whitespace() || matches!(c, b',' | b'-' | b'|' | b':' | b';' | b'*')
+        })
+        .count();
+    &b[n..]
+}
+
+/// A balanced `[...]` group at the start: its length.
+fn bracket_group(b: &[u8]) -> Option<usize> {
+    if b.first() != Some(&b'[') {
+        return None;
+    }
+    let mut depth = 0;
+    for (i, c) in b.iter().enumerate().take(256) {
+        match c {
+            b'[' => depth += 1,
+            b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The first token of `b` and what follows it.
+fn token(b: &[u8]) -> (&[u8], &[u8]) {
+    let n = b.iter().take_while(|c| !c.is_ascii_whitespace()).count();
+    (&b[..n], &b[n..])
+}
+
+fn is_identifier(t: &[u8]) -> bool {
+    !t.is_empty()
+        && t.iter().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b'.' | b'_' | b'$' | b'-' | b'/' | b'(' | b')' | b'[' | b']' | b'#' | b'@'
+                )
+        })
+}
+
+/// A program or logger tag: `sshd[24200]:`, `su(pam_unix)[7]:`, `dfs.DataNode$Responder:`.
+fn is_tag(t: &[u8]) -> bool {
+    t.len() > 1 && t.ends_with(b":") && is_identifier(&t[..t.len() - 1])
+}
+
+fn without_prefix(rest: &[u8]) -> &[u8] {
+    let mut b = skip_punct(rest.trim_ascii());
+    while let Some(len) = bracket_group(b) {
+        b = skip_punct(&b[len..]);
+    }
+    // `host program[pid]:` (syslog) or `logger:` within the first tokens.
+    let mut probe = b;
+    for _ in 0..TAG_TOKENS {
+        let (t, after) = token(probe);
+        if t.is_empty() {
+            break;
+        }
+        let pid_tag = t.ends_with(b"]:") || t.ends_with(b"):");
+        if is_tag(t) && (pid_tag || probe.len() == b.len()) {
+            b = skip_punct(after);
+            break;
+        }
+        probe = after.trim_ascii_start();
+    }
+    // `chrome.exe *64 - host:443 …` (Proxifier): a Windows program and its bitness.
+    let (t, after) = token(b);
+    if t.len() > 4 && t.ends_with(b".exe") {
+        let after = after.trim_ascii_start();
+        let after =
+            after.strip_prefix(b"*64").or_else(|| after.strip_prefix(b"*32")).unwrap_or(after);
+        b = skip_punct(after);
+    }
+    // `nova.compute.manager [req-…]`: a dotted logger and its context group.
+    let (t, after) = token(b);
+    let after = after.trim_ascii_start();
+    if t.contains(&b'.')
+        && is_identifier(t)
+        && let Some(len) = bracket_group(after)
+    {
+        b = skip_punct(&after[len..]);
+    }
+    b.trim_ascii()
 }
 
 /// The normalized form of `message`.
@@ -56,6 +181,30 @@ pub fn normalize(message: &str) -> String {
             i += len;
             continue;
         }
+        let path_start =
+            i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'(' | b'=' | b'[' | b'\'' | b'"');
+        // A request path keeps its words (`GET /users/<n>/orders`); a file path is a value.
+        let request = ["GET ", "POST ", "PUT ", "DELETE ", "PATCH ", "HEAD ", "OPTIONS "]
+            .iter()
+            .any(|m| out.ends_with(m));
+        if path_start
+            && !request
+            && let Some(len) = path(&b[i..])
+        {
+            out.push_str("<path>");
+            i += len;
+            continue;
+        }
+        // `::1`, `::ffff:10.0.0.1`: IPv6 addresses that start with a colon.
+        if c == b':'
+            && b.get(i + 1) == Some(&b':')
+            && (i == 0 || !b[i - 1].is_ascii_hexdigit())
+            && let Some(len) = ipv6(&b[i..])
+        {
+            out.push_str("<addr>");
+            i += len;
+            continue;
+        }
         if word_start && is_word(c) {
             let len = b[i..]
                 .iter()
@@ -76,6 +225,19 @@ pub fn normalize(message: &str) -> String {
                 i += id_len;
                 continue;
             }
+            // A word in a dotted identifier (`mapreduce.v2.app`) stays as it is.
+            let alnum = b[i..].iter().take_while(|x| x.is_ascii_alphanumeric()).count();
+            let dotted = |at: usize| {
+                b.get(at) == Some(&b'.') && b.get(at + 1).is_some_and(u8::is_ascii_alphabetic)
+            };
+            if c.is_ascii_alphabetic()
+                && (dotted(i + alnum)
+                    || (i >= 2 && b[i - 1] == b'.' && b[i - 2].is_ascii_alphabetic()))
+            {
+                out.push_str(&message[i..i + alnum]);
+                i += alnum;
+                continue;
+            }
             // A plain word: copy its letters at once (digits in it become `<n>` below).
             let letters =
                 b[i..].iter().take_while(|x| x.is_ascii_alphabetic() || **x == b'_').count();
@@ -86,7 +248,14 @@ pub fn normalize(message: &str) -> String {
             }
         }
         if c.is_ascii_digit() {
-            let len = b[i..].iter().take_while(|x| x.is_ascii_digit() || **x == b'.').count();
+            // `3.14` and `6.1.7601` are one number; the dot ending a sentence is not in it.
+            let mut len = 0;
+            while i + len < b.len()
+                && (b[i + len].is_ascii_digit()
+                    || (b[i + len] == b'.' && b.get(i + len + 1).is_some_and(u8::is_ascii_digit)))
+            {
+                len += 1;
+            }
             out.push_str("<n>");
             i += len;
             continue;
@@ -99,6 +268,27 @@ pub fn normalize(message: &str) -> String {
     let trimmed = out.trim_end().len();
     out.truncate(trimmed);
     out
+}
+
+/// The length of a file path at the start: `/a/b…` (two segments or more) or `C:\…`.
+fn path(b: &[u8]) -> Option<usize> {
+    let windows = b.len() > 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'\\';
+    if b.first() != Some(&b'/') && !windows {
+        return None;
+    }
+    let len = b
+        .iter()
+        .take_while(|c| {
+            !c.is_ascii_whitespace() && !matches!(c, b',' | b';' | b')' | b'"' | b'\'' | b']')
+        })
+        .count();
+    let mut len = len;
+    // `/var/lib/x: No space left`: the colon ends the path.
+    if let Some(colon) = b[..len].iter().skip(2).position(|c| *c == b':') {
+        len = colon + 2;
+    }
+    let segments = b[1..len].iter().filter(|c| matches!(c, b'/' | b'\\')).count();
+    (windows || segments >= 1 && len > 2).then_some(len)
 }
 
 fn is_word(c: u8) -> bool {
@@ -134,7 +324,13 @@ fn classify(token: &[u8]) -> Option<(&'static str, usize)> {
         return Some(("<uuid>", 36));
     }
     if let Some(len) = ipv4(token) {
-        return Some(("<ip>", len));
+        return Some(("<addr>", len));
+    }
+    if let Some(len) = ipv6(token) {
+        return Some(("<addr>", len));
+    }
+    if let Some(len) = host(token) {
+        return Some(("<addr>", len));
     }
     let hex_len = if token.starts_with(b"0x") || token.starts_with(b"0X") {
         let n = token[2..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
@@ -142,34 +338,124 @@ fn classify(token: &[u8]) -> Option<(&'static str, usize)> {
     } else {
         let n = token.iter().take_while(|c| c.is_ascii_hexdigit()).count();
         let has_digit = token[..n].iter().any(u8::is_ascii_digit);
+        let has_letter = token[..n].iter().any(u8::is_ascii_alphabetic);
         let whole = n == token.len() || !is_word(token[n]);
-        if n >= 8 && has_digit && whole { n } else { 0 }
+        if (n >= 8 || (n >= 6 && has_letter)) && has_digit && whole { n } else { 0 }
     };
     (hex_len > 0).then_some(("<hex>", hex_len))
 }
 
-/// Ids with a readable prefix (`ch_3f9a0c1b2e`, `req-7Hk29xQ01`): the prefix stays, every
-/// `_`/`-` separated part of six or more characters with a digit becomes `<id>`.
+/// Ids with a readable prefix (`ch_3f9a0c1b2e`, `req-7Hk29xQ01`, `blk_-6952295868`,
+/// `req-<uuid>`): the prefix stays, a UUID in it becomes `<uuid>`, and every `_`/`-`
+/// separated part with a digit becomes `<id>` (a run of them, one `<id>`).
 fn prefixed_id(token: &[u8]) -> Option<String> {
-    if token.len() < 8 || !token.iter().any(|c| *c == b'_' || *c == b'-') {
+    if token.len() < 5 || !token.iter().any(|c| *c == b'_' || *c == b'-') {
         return None;
+    }
+    if let Some(at) = (1..token.len().saturating_sub(35))
+        .find(|&i| matches!(token[i - 1], b'-' | b'_') && is_uuid(&token[i..i + 36]))
+    {
+        let head = prefixed_id(&token[..at - 1])
+            .unwrap_or_else(|| String::from_utf8_lossy(&token[..at - 1]).into_owned());
+        let tail = &token[at + 36..];
+        let tail = prefixed_id(tail).unwrap_or_else(|| String::from_utf8_lossy(tail).into_owned());
+        return Some(format!("{head}{}<uuid>{tail}", token[at - 1] as char));
     }
     let mut out = String::with_capacity(token.len());
     let mut replaced = false;
     let mut at = 0;
+    let mut last_id = false;
+    let mut pending: Option<char> = None;
     for part in token.split(|c| *c == b'_' || *c == b'-') {
         if at > 0 {
-            out.push(token[at - 1] as char);
+            pending = pending.or(Some(token[at - 1] as char));
         }
+        let separator = pending;
         at += part.len() + 1;
-        if part.len() >= 6 && part.iter().any(u8::is_ascii_digit) {
+        if part.is_empty() {
+            // `blk_-123`: the minus sign of a number.
+            continue;
+        }
+        pending = None;
+        let is_id = part.iter().any(u8::is_ascii_digit);
+        if is_id && last_id {
+            continue;
+        }
+        if let Some(sep) = separator.filter(|_| !out.is_empty()) {
+            out.push(sep);
+        }
+        if is_id {
             out.push_str("<id>");
             replaced = true;
         } else {
             out.push_str(std::str::from_utf8(part).ok()?);
         }
+        last_id = is_id;
     }
-    replaced.then_some(out)
+    // A readable prefix is needed: `2025-11-19` or `12-34` alone is a number, not an id.
+    let readable = token.iter().take_while(|c| c.is_ascii_alphabetic()).count() >= 2;
+    (replaced && readable).then_some(out)
+}
+
+/// Top-level domains that end a host name (`proxy.example.com`, `db.prod.svc`).
+const TLDS: &[&str] = &[
+    "com", "net", "org", "edu", "gov", "io", "info", "biz", "local", "internal", "lan", "svc",
+    "cloud", "dev", "app", "uk", "de", "fr", "nl", "cn", "hk", "jp", "ru", "br", "in", "au", "pl",
+    "es", "it", "eu", "us", "ca", "mx", "om", "kr", "tw",
+];
+
+/// The length of a host name (two dots or more, ending in a known top-level domain, with
+/// an optional `:port`) at the start; reversed-domain package names (`com.example.Foo`) are
+/// not host names.
+fn host(token: &[u8]) -> Option<usize> {
+    let len = token
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-' || **c == b'.')
+        .count();
+    let name = token[..len].strip_suffix(b".").unwrap_or(&token[..len]);
+    let labels: Vec<&[u8]> = name.split(|c| *c == b'.').collect();
+    let is_tld = |l: &[u8]| TLDS.iter().any(|t| t.as_bytes().eq_ignore_ascii_case(l));
+    let first_is_tld = labels.first().is_some_and(|l| is_tld(l));
+    let port = match token.get(name.len()) {
+        Some(b':') => token[name.len() + 1..].iter().take_while(|c| c.is_ascii_digit()).count(),
+        _ => 0,
+    };
+    let named = labels.iter().all(|l| !l.is_empty())
+        && labels.iter().any(|l| l.iter().any(u8::is_ascii_alphabetic))
+        && !first_is_tld;
+    // `db.prod.example.com`, or `example.cn:80` (a port makes two labels an address).
+    let is_host = named
+        && ((labels.len() >= 3 && labels.last().is_some_and(|l| is_tld(l)))
+            || (labels.len() >= 2 && port >= 2 && looks_like_domain(&labels)));
+    is_host.then_some(name.len() + if port > 0 { port + 1 } else { 0 })
+}
+
+/// Source file names print like `name.ext:line` (`main.go:12`, `Foo.java:88`); a domain is
+/// in lower case and ends in letters that are no source extension.
+fn looks_like_domain(labels: &[&[u8]]) -> bool {
+    const SOURCE: &[&str] = &[
+        "go", "rs", "py", "js", "ts", "java", "kt", "scala", "c", "cc", "cpp", "h", "hpp", "rb",
+        "cs", "php", "swift", "ex", "exs", "erl", "clj", "lua", "pl", "sh", "m", "mm", "jsx",
+        "tsx", "vue", "dart",
+    ];
+    let Some(last) = labels.last() else { return false };
+    labels.iter().all(|l| !l.iter().any(u8::is_ascii_uppercase))
+        && last.len() >= 2
+        && last.iter().all(u8::is_ascii_alphabetic)
+        && !SOURCE.iter().any(|e| e.as_bytes() == *last)
+}
+
+/// The length of an IPv6 address (with `::` or at least five colons, an optional `:port`
+/// included) at the start.
+fn ipv6(token: &[u8]) -> Option<usize> {
+    let len =
+        token.iter().take_while(|c| c.is_ascii_hexdigit() || **c == b':' || **c == b'.').count();
+    let text = &token[..len];
+    let colons = text.iter().filter(|c| **c == b':').count();
+    let has_digit = text.iter().any(u8::is_ascii_digit);
+    let groups_ok = text.split(|c| *c == b':').all(|g| g.len() <= 4 || g.contains(&b'.'));
+    ((text.windows(2).any(|w| w == b"::") || colons >= 5) && has_digit && groups_ok && colons >= 2)
+        .then_some(len)
 }
 
 fn is_uuid(b: &[u8]) -> bool {
@@ -216,13 +502,45 @@ mod tests {
         let cases = [
             (
                 "timeout after 3012 ms talking to 10.0.0.7:5432",
-                "timeout after <n> ms talking to <ip>",
+                "timeout after <n> ms talking to <addr>",
             ),
             ("order 550e8400-e29b-41d4-a716-446655440000 failed", "order <uuid> failed"),
             ("GET /users/123/orders/9f86d081884c7d65 -> 500", "GET /users/<n>/orders/<hex> -> <n>"),
             (r#"user "alice" not found in 'db-1'"#, r#"user "<s>" not found in '<s>'"#),
             ("pointer 0xdeadBEEF   nil", "pointer <hex> nil"),
             ("can't connect", "can't connect"),
+            (
+                "Error loading /home/u1/app/x.rts: invalid image",
+                "Error loading <path>: invalid image",
+            ),
+            (r"Loaded C:\Windows\winsxs\amd64_x_31bf\cbscore.dll ok", "Loaded <path> ok"),
+            (
+                "org.apache.hadoop.mapreduce.v2.app.MRAppMaster started",
+                "org.apache.hadoop.mapreduce.v2.app.MRAppMaster started",
+            ),
+            (
+                "Loaded Servicing Stack v6.1.7601.23505 with Core",
+                "Loaded Servicing Stack v<n> with Core",
+            ),
+            ("took 2.5s, then 1500ms.", "took <n>s, then <n>ms."),
+            ("request req-38101a0b-2096-447d-96ea-a692162415ae done", "request req-<uuid> done"),
+            (
+                "block blk_-6952295868487656571 and blk_38865049064139660",
+                "block blk_<id> and blk_<id>",
+            ),
+            ("from fe80::1ff:fe23:4567:890a port 22", "from <addr> port <n>"),
+            (
+                "listening on [::1]:8080 and 0:0:0:0:0:0:0:0:2181",
+                "listening on [<addr>]:<n> and <addr>",
+            ),
+            ("resolve proxy.cse.cuhk.edu.hk:5070 failed", "resolve <addr> failed"),
+            ("com.apple.cts.daily scheduled", "com.apple.cts.daily scheduled"),
+            ("cancelled for csdnimg.cn:80 early", "cancelled for <addr> early"),
+            (
+                "see Foo.java:123, app.Main.run:45, main.go:12",
+                "see Foo.java:<n>, app.Main.run:<n>, main.go:<n>",
+            ),
+            ("token 9f4ef63 expired", "token <hex> expired"),
             ("café 42", "café <n>"),
             ("charge ch_3f9a0c1b2e7d failed", "charge ch_<id> failed"),
             ("request req-7Hk29xQ01 slow", "request req-<id> slow"),
@@ -242,8 +560,35 @@ mod tests {
     }
 
     #[test]
+    fn the_level_and_logger_prefix_are_not_part_of_the_message() {
+        let cases: [(&[u8], &str); 9] = [
+            (b", Info  CBS  Loaded Servicing Stack", "Info  CBS  Loaded Servicing Stack"),
+            (
+                b" [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster",
+                "Created MRAppMaster",
+            ),
+            (
+                b" nova.compute.manager [req-1 - - -] [instance: x] Terminating",
+                "[instance: x] Terminating",
+            ),
+            (b" LabSZ sshd[24200]: Invalid user webmaster", "Invalid user webmaster"),
+            (b" combo su(pam_unix)[21416]: session opened", "session opened"),
+            (b" WindowManager: Destroying surface", "Destroying surface"),
+            (b" chrome.exe *64 - a.example.com:443 error : x", "a.example.com:443 error : x"),
+            (b" - Connection refused: retrying", "Connection refused: retrying"),
+            (
+                b" caller=db.go:88 msg=\"query failed\" err=\"dial tcp\" n=2",
+                "query failed: dial tcp",
+            ),
+        ];
+        for (rest, want) in cases {
+            assert_eq!(message(rest, 0, false), want, "{}", String::from_utf8_lossy(rest));
+        }
+    }
+
+    #[test]
     fn json_messages_come_from_their_fields() {
         let line = br#"{"ts":1,"level":"error","msg":"db down","error":"dial tcp 10.1.2.3:5432"}"#;
-        assert_eq!(normalize(&message(line, 0, true)), "db down: dial tcp <ip>");
+        assert_eq!(normalize(&message(line, 0, true)), "db down: dial tcp <addr>");
     }
 }

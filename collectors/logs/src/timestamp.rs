@@ -1,36 +1,36 @@
 //! Timestamps of log lines: which format a file uses (detected once per file from a sample
-//! of its first lines, most specific format first) and the parsing of one line's time in
-//! that format, as UTC. Parsing works on bytes and allocates nothing except for JSON lines,
+//! of its first lines: a text layout from the table in [`layouts`], a JSON key, or the
+//! configured `timestamp_format`) and the parsing of one line's time in that format, as UTC.
+//! Parsing works on bytes and allocates nothing except for JSON lines and custom formats,
 //! because it runs on every bisection probe and every matched line.
 //!
-//! Zone-less times are read in the configured time zone; yearless ones (syslog, klog) get
-//! the year that puts them no later than one day after the reference time (the window's
-//! end), as wire-formats.md §8 asks.
+//! Zone-less times are read in the configured time zone. Yearless ones (syslog, klog,
+//! logcat) get their year from the file itself: its last line was written near its
+//! modification time, lines are nearly in order, so each line takes the year that puts it
+//! at most a day after the file's modification time (a December line in a file modified in
+//! January is from the year before). The run's anchor plays no part: a `collect at` two
+//! days ago over a weekly-rotated syslog reads the same years as one run today.
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+mod custom;
+pub mod layouts;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+
+pub use custom::{Custom, CustomError};
+pub use layouts::{LAYOUTS, Layout};
 
 /// How a file writes its timestamps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TsFormat {
-    /// RFC 3339 / ISO 8601 and its relatives (Python logging `,123`, logback, PostgreSQL
-    /// `%m` with a zone abbreviation) at the very start of the line.
-    IsoStart,
-    /// The same, found within the first bytes of the line (`<34>1 2025-…` RFC 5424,
-    /// `[2025-…]`, `level=info ts=2025-…`).
-    IsoNear,
-    /// Syslog RFC 3164 `Nov  9 21:00:00`, optionally after `<PRI>`.
-    Syslog,
-    /// nginx/Apache access logs: `[19/Nov/2025:21:00:00 +0000]` anywhere in the line.
-    Clf,
-    /// nginx error log `2025/11/19 21:00:00`.
-    NginxError,
-    /// Apache 2.4 error log `[Wed Nov 19 21:00:00.123456 2025]`.
-    ApacheError,
-    /// klog/glog `E1119 21:00:00.123456`.
-    Klog,
+    /// A text layout of the table.
+    Text(&'static Layout),
     /// JSON lines, with the key that holds the time.
     Json { key: String },
+    /// The configured `timestamp_format` (strftime), found by its first match in the line.
+    Custom(Arc<Custom>),
 }
 
 /// JSON keys that hold the time, in probe order (wire-formats.md §8).
@@ -47,45 +47,33 @@ pub const JSON_TIME_KEYS: &[&str] = &[
     "__REALTIME_TIMESTAMP",
 ];
 
-/// How far into a line [`TsFormat::IsoNear`] looks for the timestamp.
-const NEAR_BYTES: usize = 96;
-
 impl TsFormat {
     /// The name used in the evidence (`data.files[].format`).
     pub fn name(&self) -> String {
         match self {
-            TsFormat::IsoStart => "iso8601".into(),
-            TsFormat::IsoNear => "iso8601 (after a prefix)".into(),
-            TsFormat::Syslog => "syslog rfc3164".into(),
-            TsFormat::Clf => "common log format".into(),
-            TsFormat::NginxError => "nginx error log".into(),
-            TsFormat::ApacheError => "apache error log".into(),
-            TsFormat::Klog => "klog".into(),
+            TsFormat::Text(layout) => layout.name.into(),
             TsFormat::Json { key } => format!("json ({key})"),
+            TsFormat::Custom(c) => format!("timestamp_format {}", c.format()),
         }
+    }
+
+    /// The layout named `name` of the table (tests and tools).
+    pub fn layout(name: &str) -> Option<TsFormat> {
+        layouts::by_name(name).map(TsFormat::Text)
+    }
+
+    /// Whether this is the text layout named `name`.
+    pub fn is(&self, name: &str) -> bool {
+        matches!(self, TsFormat::Text(l) if l.name == name)
     }
 
     /// The time of `line` and the byte offset just after its timestamp (where the message
     /// starts), or `None` when the line carries no timestamp in this format.
     pub fn parse(&self, line: &[u8], cx: &TimeContext) -> Option<(DateTime<Utc>, usize)> {
         match self {
-            TsFormat::IsoStart => parse_iso(line, 0, cx),
-            TsFormat::IsoNear => {
-                let limit = line.len().min(NEAR_BYTES);
-                (0..limit).find_map(|i| {
-                    let starts =
-                        line[i].is_ascii_digit() && (i == 0 || !line[i - 1].is_ascii_digit());
-                    if starts { parse_iso(line, i, cx) } else { None }
-                })
-            }
-            TsFormat::Syslog => parse_syslog(line, skip_pri(line), cx),
-            TsFormat::Clf => {
-                memchr::memchr_iter(b'[', line).take(4).find_map(|i| parse_clf(line, i))
-            }
-            TsFormat::NginxError => parse_nginx_error(line, cx),
-            TsFormat::ApacheError => parse_apache_error(line, cx),
-            TsFormat::Klog => parse_klog(line, cx),
+            TsFormat::Text(layout) => (layout.parse)(line, cx),
             TsFormat::Json { key } => parse_json(line, key, cx).map(|t| (t, 0)),
+            TsFormat::Custom(c) => c.parse(line, cx),
         }
     }
 }
@@ -95,7 +83,8 @@ impl TsFormat {
 pub struct TimeContext {
     /// The zone of zone-less times.
     pub tz: Tz,
-    /// Yearless times get the year that puts them at most a day after this.
+    /// Yearless times get the year that puts them at most a day after this: the file's
+    /// modification time (its last line's time, near enough).
     pub reference: DateTime<Utc>,
 }
 
@@ -104,9 +93,15 @@ impl TimeContext {
         Self { tz, reference }
     }
 
+    /// The context of one file: yearless times are placed by its modification time, when
+    /// it has one.
+    pub fn for_file(&self, modified: Option<DateTime<Utc>>) -> Self {
+        Self { tz: self.tz, reference: modified.unwrap_or(self.reference) }
+    }
+
     /// A zone-less time read in the configured zone. In a DST gap the time is moved an
     /// hour later (what the clock would have shown); in an overlap the earlier is taken.
-    fn local(&self, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
+    pub fn local(&self, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
         if self.tz == Tz::UTC {
             return Some(naive.and_utc());
         }
@@ -117,42 +112,38 @@ impl TimeContext {
         Some(resolved.with_timezone(&Utc))
     }
 
-    /// A yearless local time with the year inferred.
-    fn yearless(
+    /// A yearless local time with its year: the latest that puts it at most a day after
+    /// the reference (a file's lines run up to its modification time; from December into
+    /// January the year goes up with them).
+    pub fn yearless(
         &self,
         month: u32,
         day: u32,
-        h: u32,
-        m: u32,
-        s: u32,
+        time: (u32, u32, u32),
         nanos: u32,
+    ) -> Option<DateTime<Utc>> {
+        self.yearless_with(|y| layouts::naive(y, month, day, time, nanos))
+    }
+
+    /// [`TimeContext::yearless`] for a time that `at_year` completes with a year.
+    pub fn yearless_with(
+        &self,
+        at_year: impl Fn(i32) -> Option<NaiveDateTime>,
     ) -> Option<DateTime<Utc>> {
         let limit = self.reference + Duration::days(1);
         let year = self.reference.year();
-        for y in [year, year - 1] {
-            let Some(date) = NaiveDate::from_ymd_opt(y, month, day) else { continue };
-            let naive = date.and_hms_nano_opt(h, m, s, nanos)?;
-            let t = self.local(naive)?;
-            if t <= limit {
-                return Some(t);
-            }
-        }
-        None
+        // 29 February exists only in leap years: look back up to 8 years for one.
+        (year - 8..=year + 1).rev().find_map(|y| {
+            let t = self.local(at_year(y)?)?;
+            (t <= limit).then_some(t)
+        })
     }
 }
 
 /// Picks the format that reads the most of `lines`, most specific first on ties. `None`
 /// when no format reads any line.
 pub fn detect(lines: &[&[u8]], cx: &TimeContext) -> Option<TsFormat> {
-    let mut candidates = vec![
-        TsFormat::Klog,
-        TsFormat::ApacheError,
-        TsFormat::NginxError,
-        TsFormat::Syslog,
-        TsFormat::IsoStart,
-        TsFormat::Clf,
-        TsFormat::IsoNear,
-    ];
+    let mut candidates: Vec<TsFormat> = LAYOUTS.iter().map(TsFormat::Text).collect();
     if let Some(key) = detect_json_key(lines, cx) {
         candidates.insert(0, TsFormat::Json { key });
     }
@@ -200,7 +191,7 @@ pub fn json_time(value: &serde_json::Value, cx: &TimeContext) -> Option<DateTime
             if let Some(i) = n.as_i64() {
                 epoch_int(i)
             } else {
-                epoch_float(n.as_f64()?)
+                epoch_decimal(&n.to_string()).or_else(|| epoch_float(n.as_f64()?))
             }
         }
         serde_json::Value::String(s) => {
@@ -209,18 +200,42 @@ pub fn json_time(value: &serde_json::Value, cx: &TimeContext) -> Option<DateTime
                 if let Ok(i) = s.trim().parse::<i64>() {
                     return epoch_int(i);
                 }
+                if let Some(t) = epoch_decimal(s.trim()) {
+                    return Some(t);
+                }
                 if let Ok(f) = s.trim().parse::<f64>() {
                     return epoch_float(f);
                 }
             }
-            parse_iso(b, 0, cx)
-                .or_else(|| parse_syslog(b, 0, cx))
-                .or_else(|| parse_clf(b, 0))
-                .or_else(|| parse_nginx_error(b, cx))
+            layouts::parse_iso(b, 0, cx)
+                .or_else(|| layouts::parse_syslog(b, 0, cx))
+                .or_else(|| layouts::parse_clf(b, 0))
+                .or_else(|| layouts::parse_slashed(b, 4, cx))
                 .map(|(t, _)| t)
         }
         _ => None,
     }
+}
+
+/// An epoch with a decimal fraction, read from its digits (`1763586000.123456` is exactly
+/// that, which a float is not); the unit follows from the whole part's magnitude.
+fn epoch_decimal(text: &str) -> Option<DateTime<Utc>> {
+    let (whole, fraction) = text.split_once('.')?;
+    if fraction.is_empty() || !fraction.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    // Nanoseconds per unit of the whole part, and of the fraction's first nine digits.
+    let unit: i64 = match whole.unsigned_abs() {
+        a if a < 100_000_000_000 => 1_000_000_000,
+        a if a < 100_000_000_000_000 => 1_000_000,
+        a if a < 100_000_000_000_000_000 => 1_000,
+        _ => 1,
+    };
+    let digits: String = fraction.chars().chain(std::iter::repeat('0')).take(9).collect();
+    let fraction_nanos = digits.parse::<i64>().ok()? * unit / 1_000_000_000;
+    let nanos = whole.checked_mul(unit)?.checked_add(fraction_nanos * whole.signum().max(1))?;
+    Some(DateTime::from_timestamp_nanos(nanos))
 }
 
 fn epoch_int(v: i64) -> Option<DateTime<Utc>> {
@@ -255,242 +270,6 @@ fn epoch_float(v: f64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(whole as i64, nanos)
 }
 
-fn num(b: &[u8], at: usize, n: usize) -> Option<u32> {
-    let digits = b.get(at..at + n)?;
-    digits
-        .iter()
-        .try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
-}
-
-/// A space-padded or zero-padded two-character day (`" 9"`, `"09"`, `"19"`).
-fn padded_day(b: &[u8], at: usize) -> Option<u32> {
-    match b.get(at)? {
-        b' ' => num(b, at + 1, 1),
-        _ => num(b, at, 2),
-    }
-}
-
-fn month(b: &[u8], at: usize) -> Option<u32> {
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    let name = b.get(at..at + 3)?;
-    MONTHS.iter().position(|m| m.as_slice() == name).map(|i| i as u32 + 1)
-}
-
-/// `HH:MM:SS` at `at`.
-fn hms(b: &[u8], at: usize) -> Option<(u32, u32, u32)> {
-    if b.get(at + 2) != Some(&b':') || b.get(at + 5) != Some(&b':') {
-        return None;
-    }
-    Some((num(b, at, 2)?, num(b, at + 3, 2)?, num(b, at + 6, 2)?))
-}
-
-/// An optional `.123` / `,123` fraction at `at`: nanoseconds and the offset after it.
-fn fraction(b: &[u8], at: usize) -> (u32, usize) {
-    if !matches!(b.get(at), Some(b'.' | b',')) {
-        return (0, at);
-    }
-    let digits = b[at + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-    if digits == 0 {
-        return (0, at);
-    }
-    let mut nanos = 0u32;
-    for (i, c) in b[at + 1..at + 1 + digits.min(9)].iter().enumerate() {
-        nanos += u32::from(c - b'0') * 10u32.pow(8 - i as u32);
-    }
-    (nanos, at + 1 + digits)
-}
-
-fn naive(
-    y: i32,
-    mo: u32,
-    d: u32,
-    (h, mi, s): (u32, u32, u32),
-    nanos: u32,
-) -> Option<NaiveDateTime> {
-    NaiveDate::from_ymd_opt(y, mo, d)?.and_hms_nano_opt(h, mi, s, nanos)
-}
-
-/// Zone abbreviations PostgreSQL and others print, with their UTC offset in hours. Unknown
-/// abbreviations fall back to the configured zone.
-fn abbreviation_offset(abbr: &[u8]) -> Option<i32> {
-    Some(match abbr {
-        b"UTC" | b"GMT" | b"UT" | b"Z" | b"WET" => 0,
-        b"EST" => -5,
-        b"EDT" | b"AST" => -4,
-        b"CST" => -6,
-        b"CDT" => -5,
-        b"MST" => -7,
-        b"MDT" => -6,
-        b"PST" => -8,
-        b"PDT" => -7,
-        b"AKST" => -9,
-        b"AKDT" => -8,
-        b"HST" => -10,
-        b"CET" | b"BST" | b"WEST" => 1,
-        b"CEST" | b"EET" => 2,
-        b"EEST" | b"MSK" => 3,
-        b"JST" | b"KST" => 9,
-        b"AEST" => 10,
-        b"AEDT" => 11,
-        _ => return None,
-    })
-}
-
-fn with_offset(naive: NaiveDateTime, secs: i32) -> Option<DateTime<Utc>> {
-    let zone = FixedOffset::east_opt(secs)?;
-    Some(zone.from_local_datetime(&naive).single()?.with_timezone(&Utc))
-}
-
-/// RFC 3339 / ISO 8601 at `at`: `YYYY-MM-DD[T ]HH:MM:SS[.,frac][Z|±HH[:]MM| ABBR]`.
-fn parse_iso(b: &[u8], at: usize, cx: &TimeContext) -> Option<(DateTime<Utc>, usize)> {
-    if b.get(at + 4) != Some(&b'-') || b.get(at + 7) != Some(&b'-') {
-        return None;
-    }
-    if !matches!(b.get(at + 10), Some(b'T' | b't' | b' ')) {
-        return None;
-    }
-    let y = num(b, at, 4)? as i32;
-    let (mo, d) = (num(b, at + 5, 2)?, num(b, at + 8, 2)?);
-    let time = hms(b, at + 11)?;
-    let (nanos, mut end) = fraction(b, at + 19);
-    let naive = naive(y, mo, d, time, nanos)?;
-    match b.get(end) {
-        Some(b'Z' | b'z') => Some((naive.and_utc(), end + 1)),
-        Some(sign @ (b'+' | b'-')) => {
-            let hh = num(b, end + 1, 2)?;
-            let (mm, after) = if b.get(end + 3) == Some(&b':') {
-                (num(b, end + 4, 2)?, end + 6)
-            } else if let Some(mm) = num(b, end + 3, 2) {
-                (mm, end + 5)
-            } else {
-                (0, end + 3)
-            };
-            let secs = (hh * 3600 + mm * 60) as i32 * if *sign == b'-' { -1 } else { 1 };
-            Some((with_offset(naive, secs)?, after))
-        }
-        Some(b' ') => {
-            let letters =
-                b[end + 1..].iter().take(6).take_while(|c| c.is_ascii_uppercase()).count();
-            let boundary = matches!(b.get(end + 1 + letters), None | Some(b' ' | b']' | b'\t'));
-            if (2..=5).contains(&letters)
-                && boundary
-                && let Some(hours) = abbreviation_offset(&b[end + 1..end + 1 + letters])
-            {
-                end += 1 + letters;
-                return Some((with_offset(naive, hours * 3600)?, end));
-            }
-            Some((cx.local(naive)?, end))
-        }
-        _ => Some((cx.local(naive)?, end)),
-    }
-}
-
-/// The length of a leading `<PRI>`, or 0.
-fn skip_pri(b: &[u8]) -> usize {
-    if b.first() != Some(&b'<') {
-        return 0;
-    }
-    match b.iter().take(6).position(|c| *c == b'>') {
-        Some(i) if i > 1 && b[1..i].iter().all(u8::is_ascii_digit) => i + 1,
-        _ => 0,
-    }
-}
-
-/// `Nov 19 21:00:00` / `Nov  9 21:00:00` at `at`.
-fn parse_syslog(b: &[u8], at: usize, cx: &TimeContext) -> Option<(DateTime<Utc>, usize)> {
-    let mo = month(b, at)?;
-    if b.get(at + 3) != Some(&b' ') || b.get(at + 6) != Some(&b' ') {
-        return None;
-    }
-    let d = padded_day(b, at + 4)?;
-    let (h, mi, s) = hms(b, at + 7)?;
-    let (nanos, end) = fraction(b, at + 15);
-    Some((cx.yearless(mo, d, h, mi, s, nanos)?, end))
-}
-
-/// `[19/Nov/2025:21:00:00 +0000]` with its `[` at `at`.
-fn parse_clf(b: &[u8], at: usize) -> Option<(DateTime<Utc>, usize)> {
-    if b.get(at) != Some(&b'[') || b.get(at + 3) != Some(&b'/') || b.get(at + 7) != Some(&b'/') {
-        return None;
-    }
-    let d = num(b, at + 1, 2)?;
-    let mo = month(b, at + 4)?;
-    let y = num(b, at + 8, 4)? as i32;
-    if b.get(at + 12) != Some(&b':') {
-        return None;
-    }
-    let time = hms(b, at + 13)?;
-    let (nanos, p) = fraction(b, at + 21);
-    if b.get(p) != Some(&b' ') {
-        return None;
-    }
-    let sign: i32 = match b.get(p + 1)? {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    let (hh, mm) = (num(b, p + 2, 2)?, num(b, p + 4, 2)?);
-    if b.get(p + 6) != Some(&b']') {
-        return None;
-    }
-    let t = with_offset(naive(y, mo, d, time, nanos)?, sign * (hh * 3600 + mm * 60) as i32)?;
-    Some((t, p + 7))
-}
-
-/// `2025/11/19 21:00:00` at the line start.
-fn parse_nginx_error(b: &[u8], cx: &TimeContext) -> Option<(DateTime<Utc>, usize)> {
-    if b.get(4) != Some(&b'/') || b.get(7) != Some(&b'/') || b.get(10) != Some(&b' ') {
-        return None;
-    }
-    let (y, mo, d) = (num(b, 0, 4)? as i32, num(b, 5, 2)?, num(b, 8, 2)?);
-    let time = hms(b, 11)?;
-    Some((cx.local(naive(y, mo, d, time, 0)?)?, 19))
-}
-
-/// `[Wed Nov 19 21:00:00.123456 2025]` at the line start.
-fn parse_apache_error(b: &[u8], cx: &TimeContext) -> Option<(DateTime<Utc>, usize)> {
-    if b.first() != Some(&b'[') || b.get(4) != Some(&b' ') || b.get(8) != Some(&b' ') {
-        return None;
-    }
-    if !b[1..4].iter().all(u8::is_ascii_alphabetic) {
-        return None;
-    }
-    let mo = month(b, 5)?;
-    let d = padded_day(b, 9)?;
-    if b.get(11) != Some(&b' ') {
-        return None;
-    }
-    let time = hms(b, 12)?;
-    let (nanos, p) = fraction(b, 20);
-    if b.get(p) != Some(&b' ') || b.get(p + 5) != Some(&b']') {
-        return None;
-    }
-    let y = num(b, p + 1, 4)? as i32;
-    Some((cx.local(naive(y, mo, d, time, nanos)?)?, p + 6))
-}
-
-/// `E1119 21:00:00.123456` at the line start.
-fn parse_klog(b: &[u8], cx: &TimeContext) -> Option<(DateTime<Utc>, usize)> {
-    if !matches!(b.first(), Some(b'I' | b'W' | b'E' | b'F')) || b.get(5) != Some(&b' ') {
-        return None;
-    }
-    let (mo, d) = (num(b, 1, 2)?, num(b, 3, 2)?);
-    let (h, mi, s) = hms(b, 6)?;
-    let (nanos, end) = fraction(b, 14);
-    if end != 21 || !matches!(b.get(end), Some(b' ' | b'\t')) {
-        return None;
-    }
-    Some((cx.yearless(mo, d, h, mi, s, nanos)?, end))
-}
-
-/// Whether a klog line's severity letter says error or fatal.
-pub fn klog_is_error(line: &[u8]) -> bool {
-    matches!(line.first(), Some(b'E' | b'F'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,75 +283,66 @@ mod tests {
     }
 
     #[test]
-    fn every_documented_example_parses_to_the_same_instant() {
-        let cases: &[(&[u8], TsFormat, &str)] = &[
+    fn every_layout_reads_its_example_and_is_detected_from_it() {
+        for layout in LAYOUTS {
+            let line = layout.example.as_bytes();
+            let got = (layout.parse)(line, &cx()).map(|(t, _)| t);
+            assert_eq!(got, Some(t(layout.example_time)), "{}: {}", layout.name, layout.example);
+            let lines: Vec<&[u8]> = vec![line; 3];
+            assert_eq!(detect(&lines, &cx()), Some(TsFormat::Text(layout)), "{}", layout.name);
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_every_layout_with_its_example() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        for layout in LAYOUTS {
+            let example = format!("`{}`", layout.example.replace('|', "\\|"));
+            assert!(readme.contains(&example), "README lacks {}: {example}", layout.name);
+        }
+    }
+
+    #[test]
+    fn formats_seen_in_the_wild_parse_to_the_same_instant() {
+        let cases: &[(&[u8], &str, &str)] = &[
+            (b"2025-11-19T21:00:00.123456789Z msg", "iso8601", "2025-11-19T21:00:00.123456789Z"),
+            (b"2025-11-19T22:00:00+0100 msg", "iso8601", "2025-11-19T21:00:00Z"),
+            (b"Nov 19 21:00:00 host app[1]: x", "syslog rfc3164", "2025-11-19T21:00:00Z"),
+            (b"<13>Nov  9 21:00:00 host app: x", "syslog rfc3164", "2025-11-09T21:00:00Z"),
+            (b"2025-11-19 21:00:00,123 ERROR x", "iso8601", "2025-11-19T21:00:00.123Z"),
+            (b"2025-11-19 22:00:00.123 CET [1234] LOG:  x", "iso8601", "2025-11-19T21:00:00.123Z"),
+            (b"2025-11-19 21:00:00, Info  CBS  Loaded", "iso8601", "2025-11-19T21:00:00Z"),
             (
-                b"2025-11-19T21:00:00.123456789Z msg",
-                TsFormat::IsoStart,
-                "2025-11-19T21:00:00.123456789Z",
+                b"nova-api.log.1.2025-11-19_13:53:08 2025-11-19 21:00:00.008 25746 INFO nova",
+                "iso8601 (after a prefix)",
+                "2025-11-19T21:00:00.008Z",
             ),
-            (b"2025-11-19 22:00:00+01:00 msg", TsFormat::IsoStart, "2025-11-19T21:00:00Z"),
-            (b"2025-11-19T22:00:00+0100 msg", TsFormat::IsoStart, "2025-11-19T21:00:00Z"),
             (
-                b"<34>1 2025-11-19T21:00:00.003Z host app",
-                TsFormat::IsoNear,
-                "2025-11-19T21:00:00.003Z",
-            ),
-            (b"Nov 19 21:00:00 host app[1]: x", TsFormat::Syslog, "2025-11-19T21:00:00Z"),
-            (b"<13>Nov  9 21:00:00 host app: x", TsFormat::Syslog, "2025-11-09T21:00:00Z"),
-            (
-                b"1.2.3.4 - - [19/Nov/2025:22:00:00 +0100] \"GET / HTTP/1.1\" 200 1",
-                TsFormat::Clf,
-                "2025-11-19T21:00:00Z",
+                b"level=info ts=1763586000.25 caller=main.go:1 msg=x",
+                "epoch seconds or ms (after a prefix)",
+                "2025-11-19T21:00:00.25Z",
             ),
             (
-                b"2025/11/19 21:00:00 [error] 77#77: *5 x",
-                TsFormat::NginxError,
-                "2025-11-19T21:00:00Z",
-            ),
-            (
-                b"[Wed Nov 19 21:00:00.123456 2025] [core:error] x",
-                TsFormat::ApacheError,
-                "2025-11-19T21:00:00.123456Z",
-            ),
-            (
-                b"E1119 21:00:00.123456   24371 main.go:12] msg",
-                TsFormat::Klog,
-                "2025-11-19T21:00:00.123456Z",
-            ),
-            (b"2025-11-19 21:00:00,123 ERROR x", TsFormat::IsoStart, "2025-11-19T21:00:00.123Z"),
-            (
-                b"2025-11-19 22:00:00.123 CET [1234] LOG:  x",
-                TsFormat::IsoStart,
+                b"stdout F {\"ts\": 1763586000123, \"msg\": \"x\"",
+                "epoch seconds or ms (after a prefix)",
                 "2025-11-19T21:00:00.123Z",
             ),
             (
-                b"{\"ts\":1763586000.5,\"msg\":\"x\"}",
-                TsFormat::Json { key: "ts".into() },
-                "2025-11-19T21:00:00.5Z",
-            ),
-            (
-                b"{\"time\":1763586000123}",
-                TsFormat::Json { key: "time".into() },
-                "2025-11-19T21:00:00.123Z",
-            ),
-            (
-                b"{\"__REALTIME_TIMESTAMP\":\"1763586000000001\"}",
-                TsFormat::Json { key: "__REALTIME_TIMESTAMP".into() },
-                "2025-11-19T21:00:00.000001Z",
-            ),
-            (
-                b"{\"@timestamp\":\"2025-11-19T21:00:00Z\"}",
-                TsFormat::Json { key: "@timestamp".into() },
+                b"134681 node-246 unix.hw state_change.unavailable 1763586000 1 Component",
+                "epoch seconds or ms (after a prefix)",
                 "2025-11-19T21:00:00Z",
             ),
+            (b"25/11/19 21:00:00,5 WARN x", "log4j short date", "2025-11-19T21:00:00.5Z"),
+            (b"2025/11/19 21:00:00 [error] 1#1: x", "nginx error log", "2025-11-19T21:00:00Z"),
         ];
-        for (line, format, want) in cases {
+        for (line, name, want) in cases {
+            let format = TsFormat::layout(name).unwrap();
             let got = format.parse(line, &cx()).map(|(t, _)| t);
             assert_eq!(got, Some(t(want)), "{}", String::from_utf8_lossy(line));
             assert_eq!(
                 detect(&[line], &cx()).as_ref(),
-                Some(format),
+                Some(&format),
                 "{}",
                 String::from_utf8_lossy(line)
             );
@@ -580,15 +350,50 @@ mod tests {
     }
 
     #[test]
-    fn yearless_times_never_land_more_than_a_day_after_the_reference() {
-        let dec = TsFormat::Syslog.parse(b"Dec 31 23:00:00 h a: x", &cx()).unwrap().0;
-        assert_eq!(dec, t("2024-12-31T23:00:00Z"));
+    fn json_times_are_read_from_their_key() {
+        let cases: &[(&[u8], &str, &str)] = &[
+            (b"{\"ts\":1763586000.5,\"msg\":\"x\"}", "ts", "2025-11-19T21:00:00.5Z"),
+            (b"{\"time\":1763586000123}", "time", "2025-11-19T21:00:00.123Z"),
+            (
+                b"{\"__REALTIME_TIMESTAMP\":\"1763586000000001\"}",
+                "__REALTIME_TIMESTAMP",
+                "2025-11-19T21:00:00.000001Z",
+            ),
+            (b"{\"@timestamp\":\"2025-11-19T21:00:00Z\"}", "@timestamp", "2025-11-19T21:00:00Z"),
+        ];
+        for (line, key, want) in cases {
+            let format = TsFormat::Json { key: (*key).into() };
+            assert_eq!(format.parse(line, &cx()).map(|(t, _)| t), Some(t(want)));
+            assert_eq!(detect(&[line], &cx()), Some(format));
+        }
+    }
+
+    #[test]
+    fn yearless_times_take_the_year_of_the_files_modification_time() {
+        let syslog = TsFormat::layout("syslog rfc3164").unwrap();
+        // Modified on 3 January: the week before it crosses New Year.
+        let file = cx().for_file(Some(t("2026-01-03T10:00:00Z")));
+        let dec = syslog.parse(b"Dec 31 23:00:00 h a: x", &file).unwrap().0;
+        let jan = syslog.parse(b"Jan  1 00:30:00 h a: x", &file).unwrap().0;
+        assert_eq!((dec, jan), (t("2025-12-31T23:00:00Z"), t("2026-01-01T00:30:00Z")));
+        // Modified at 23:50 on 31 December: a line ten minutes later is the next year's.
+        let eve = cx().for_file(Some(t("2025-12-31T23:50:00Z")));
+        assert_eq!(
+            syslog.parse(b"Jan 1 00:00:00 h a: x", &eve).unwrap().0,
+            t("2026-01-01T00:00:00Z")
+        );
+        // 29 February takes the last leap year.
+        assert_eq!(
+            syslog.parse(b"Feb 29 12:00:00 h a: x", &cx()).unwrap().0,
+            t("2024-02-29T12:00:00Z")
+        );
     }
 
     #[test]
     fn zoneless_times_use_the_configured_zone() {
         let berlin = TimeContext::new(chrono_tz::Europe::Berlin, cx().reference);
-        let got = TsFormat::IsoStart.parse(b"2025-11-19 22:00:00,000 x", &berlin).unwrap().0;
+        let iso = TsFormat::layout("iso8601").unwrap();
+        let got = iso.parse(b"2025-11-19 22:00:00,000 x", &berlin).unwrap().0;
         assert_eq!(got, t("2025-11-19T21:00:00Z"));
     }
 
@@ -599,8 +404,10 @@ mod tests {
             b"",
             b"\xff\xfe2025-",
             b"2025-13-45T99:00:00Z",
+            b"order 4200000000 shipped",
+            b"13-45 99:00:00.000 x",
         ] {
-            assert_eq!(detect(&[line], &cx()), None);
+            assert_eq!(detect(&[line], &cx()), None, "{}", String::from_utf8_lossy(line));
         }
     }
 }

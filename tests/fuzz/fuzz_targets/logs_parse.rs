@@ -1,10 +1,11 @@
 //! The log timestamp detector and line parsers on any bytes: format detection over the
-//! first lines, each line's timestamp, access-log fields, the message a signature is made
-//! from, and JSON time keys. Never a panic, whatever the file holds.
+//! first lines, each line's timestamp, level and signature (as the scan makes them),
+//! access-log fields, the message a signature is made from, and JSON time keys. Never a
+//! panic, whatever the file holds.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use witness_logs::fuzzing::{detect, json_time, message, parse_access, utc_context};
+use witness_logs::fuzzing::{detect, json_time, message, parse_access, read_line, utc_context};
 
 fuzz_target!(|data: &[u8]| {
     let cx = utc_context();
@@ -13,6 +14,9 @@ fuzz_target!(|data: &[u8]| {
     for line in &lines {
         if let Some((_, after)) = format.as_ref().and_then(|f| f.parse(line, &cx)) {
             let _ = message(line, after, false);
+        }
+        if let Some(format) = &format {
+            let _ = read_line(line, format, &cx);
         }
         let _ = parse_access(line);
         let _ = message(line, 0, true);
