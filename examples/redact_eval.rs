@@ -45,8 +45,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             throughput(args.get(1).map_or(Ok(64), |s| s.parse())?);
             Ok(())
         }
-        _ => Err("usage: redact_eval corpus FILE.jsonl [--list] | redact_eval throughput [MIB]"
-            .into()),
+        _ => {
+            Err("usage: redact_eval corpus FILE.jsonl [--list] | redact_eval throughput [MIB]"
+                .into())
+        }
     }
 }
 

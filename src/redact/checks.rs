@@ -38,6 +38,20 @@ pub(super) fn has_card_length_digit_run(text: &str) -> bool {
     false
 }
 
+/// Whether `text` has a `.`, six token characters and another `.`: the middle of a
+/// Discord bot token. A byte loop, so text without one skips that pattern.
+pub(super) fn has_dotted_six(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let token = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
+    bytes.iter().enumerate().any(|(i, b)| {
+        *b == b'.'
+            && bytes.get(i + 7) == Some(&b'.')
+            && bytes[i + 1..i + 7].iter().all(token)
+            && i >= 22
+            && bytes[i - 22..i].iter().all(token)
+    })
+}
+
 /// A match with a `.` and a digit on either side is a piece of `0.4111...` or `1.2.3.4.5`.
 fn part_of_decimal(text: &str, range: &Range<usize>) -> bool {
     let bytes = text.as_bytes();
