@@ -1,6 +1,12 @@
 //! The normalized trigger of a run: what started it (a responder, an Alertmanager, Grafana,
-//! PagerDuty or generic webhook), with its labels, annotations, start time and the keys
-//! used to deduplicate alerts. Written to `trigger.json` with the raw payload, redacted.
+//! PagerDuty or generic webhook), with its labels, annotations and start time. Written to
+//! `trigger.json` with the raw payload, redacted.
+//!
+//! An alert's identity lives here too, since every reader of a trigger needs the same
+//! answer: which incident it belongs to ([`Trigger::dedup_keys`]: fingerprint, group key,
+//! PagerDuty incident id), whether it is a redelivery of one already seen
+//! ([`Trigger::redelivery_key`]), and how it is recorded in the run it joins
+//! ([`Trigger::joined_at`]). What to do with an alert is the server's intake's business.
 
 use std::collections::BTreeMap;
 
@@ -81,21 +87,33 @@ pub struct Trigger {
 }
 
 impl Trigger {
-    /// A responder's `collect now` / `collect at`, with `--label` pairs.
-    pub fn manual(anchor: DateTime<Utc>, labels: BTreeMap<String, String>) -> Self {
+    /// An alert from `source` with nothing but its name, status and start: the webhook
+    /// parsers add its labels, annotations and identity (fingerprint, group key, incident).
+    pub fn alert(
+        source: TriggerSource,
+        name: String,
+        status: String,
+        starts_at: DateTime<Utc>,
+    ) -> Self {
         Self {
-            source: TriggerSource::Manual,
-            name: "collect now".into(),
-            status: "firing".into(),
-            labels,
+            source,
+            name,
+            status,
+            labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
-            starts_at: anchor,
+            starts_at,
             fingerprint: None,
             group_key: None,
             incident_id: None,
             joined: Vec::new(),
             raw: None,
         }
+    }
+
+    /// A responder's `collect now` / `collect at`, with `--label` pairs.
+    pub fn manual(anchor: DateTime<Utc>, labels: BTreeMap<String, String>) -> Self {
+        let name = "collect now".to_owned();
+        Self { labels, ..Self::alert(TriggerSource::Manual, name, "firing".into(), anchor) }
     }
 
     /// What collectors see of the trigger.
@@ -108,11 +126,105 @@ impl Trigger {
         }
     }
 
+    /// Whether the alert is firing (and may start a run), rather than resolved or a
+    /// PagerDuty update such as `incident.acknowledged`.
+    pub fn is_firing(&self) -> bool {
+        self.status == "firing"
+    }
+
+    /// The keys that make two alerts the same incident: fingerprint, group key, incident id.
+    /// None for a manual run, which is never deduplicated.
+    pub fn dedup_keys(&self) -> Vec<String> {
+        let mut keys = Vec::with_capacity(3);
+        if let Some(fp) = &self.fingerprint {
+            keys.push(format!("fp:{}:{fp}", self.source.as_str()));
+        }
+        if let Some(group) = &self.group_key {
+            keys.push(format!("group:{}:{group}", self.source.as_str()));
+        }
+        if let Some(id) = &self.incident_id {
+            keys.push(format!("incident:{id}"));
+        }
+        keys
+    }
+
+    /// Same fingerprint (or incident), start and status: a redelivery (Alertmanager's
+    /// repeat interval, an HA pair sending twice) rather than a new alert. `None` for a
+    /// trigger with neither (a manual run), which is never a redelivery.
+    pub fn redelivery_key(&self) -> Option<String> {
+        let id = self.fingerprint.as_deref().or(self.incident_id.as_deref())?;
+        Some(format!(
+            "{}|{id}|{}|{}",
+            self.source.as_str(),
+            self.starts_at.timestamp_millis(),
+            self.status
+        ))
+    }
+
+    /// The alert as recorded in the trigger of the run it joined, received at `received_at`.
+    pub fn joined_at(&self, received_at: DateTime<Utc>) -> JoinedAlert {
+        JoinedAlert {
+            source: self.source,
+            name: self.name.clone(),
+            status: self.status.clone(),
+            received_at,
+            starts_at: self.starts_at,
+            fingerprint: self.fingerprint.clone().or_else(|| self.incident_id.clone()),
+            labels: self.labels.clone(),
+        }
+    }
+
     /// The service the alert is about, for titles: `service`, `app`, `job` or `deployment`.
     pub fn service(&self) -> Option<&str> {
         ["service", "app", "job", "deployment"]
             .iter()
             .find_map(|k| self.labels.get(*k))
             .map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(source: TriggerSource, status: &str) -> Trigger {
+        let at = DateTime::parse_from_rfc3339("2025-11-19T21:00:00Z").unwrap().with_timezone(&Utc);
+        Trigger {
+            fingerprint: Some("32c16fb6eca3387b".into()),
+            group_key: Some("{}:{alertname=\"HighErrorRate\"}".into()),
+            ..Trigger::alert(source, "HighErrorRate".into(), status.into(), at)
+        }
+    }
+
+    #[test]
+    fn an_alert_is_known_by_fingerprint_group_and_start() {
+        let firing = alert(TriggerSource::Alertmanager, "firing");
+        assert_eq!(
+            firing.dedup_keys(),
+            [
+                "fp:alertmanager:32c16fb6eca3387b",
+                "group:alertmanager:{}:{alertname=\"HighErrorRate\"}"
+            ]
+        );
+        assert_eq!(
+            firing.redelivery_key().as_deref(),
+            Some("alertmanager|32c16fb6eca3387b|1763586000000|firing")
+        );
+        let resolved = alert(TriggerSource::Alertmanager, "resolved");
+        assert!(!resolved.is_firing());
+        assert_ne!(resolved.redelivery_key(), firing.redelivery_key());
+        let joined = resolved.joined_at(firing.starts_at);
+        assert_eq!(
+            (joined.status.as_str(), joined.fingerprint.as_deref()),
+            ("resolved", Some("32c16fb6eca3387b"))
+        );
+    }
+
+    #[test]
+    fn a_manual_run_is_never_deduplicated_nor_a_redelivery() {
+        let manual = Trigger::manual(Utc::now(), BTreeMap::new());
+        assert!(manual.is_firing());
+        assert!(manual.dedup_keys().is_empty());
+        assert_eq!(manual.redelivery_key(), None);
     }
 }

@@ -1,6 +1,6 @@
 //! `witness serve`: webhooks from a real Alertmanager, PagerDuty signatures, storms,
 //! crashes, the bundle API, shutdown, reload, and the deploy manifests. Helpers here start
-//! the built binary (process-level tests) or [`witness::server::run`] in-process on port 0.
+//! the built binary (process-level tests) or [`witness::server::serve_on`] in-process on port 0.
 
 #![allow(dead_code)]
 
@@ -198,7 +198,7 @@ pub fn am_body(fingerprint: &str, status: &str, starts_at: &str, group: &str) ->
     .to_string()
 }
 
-/// `witness::server::run` in this process, on 127.0.0.1 port 0.
+/// `witness::server::serve_on` in this process, on 127.0.0.1 port 0.
 pub struct InProcess {
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
@@ -222,9 +222,10 @@ impl InProcess {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(witness::server::run(Some(path), config, listener, async move {
-            let _ = stopped.await;
-        }));
+        let handle =
+            tokio::spawn(witness::server::serve_on(Some(path), config, listener, async move {
+                let _ = stopped.await;
+            }));
         Self { addr, dir, stop: Some(stop), handle }
     }
 

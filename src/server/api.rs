@@ -13,18 +13,14 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::Shared;
-use super::http::ApiError;
+use super::error::ApiError;
+use super::state::Shared;
 use crate::bundle::{self, MANIFEST, is_safe_name, is_safe_path};
 
 fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<PathBuf, ApiError> {
     let live = shared.live();
-    live.auth.check(headers).map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()))?;
+    live.auth.check(headers).map_err(|e| ApiError::unauthorized(e.to_string()))?;
     Ok(live.config.store.dir.clone())
-}
-
-fn not_found(what: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, format!("no such {what}"))
 }
 
 /// The directory of sealed bundle `id`: a safe name naming a real directory (not a link)
@@ -41,7 +37,7 @@ fn bundle_dir(store: &Path, id: &str) -> Result<PathBuf, ApiError> {
         {
             Ok(dir)
         }
-        _ => Err(not_found("bundle")),
+        _ => Err(ApiError::not_found("bundle")),
     }
 }
 
@@ -53,8 +49,8 @@ pub async fn list(
     let store = authorize(&shared, &headers)?;
     let listed = tokio::task::spawn_blocking(move || bundle::store::list(&store))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))?;
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(format!("{e:#}")))?;
     let bundles: Vec<_> = listed
         .iter()
         .map(|b| {
@@ -79,7 +75,7 @@ pub async fn manifest(
 ) -> Result<Response, ApiError> {
     let store = authorize(&shared, &headers)?;
     let dir = bundle_dir(&store, &id)?;
-    let bytes = read_no_follow(&dir.join(MANIFEST)).map_err(|_| not_found("bundle"))?;
+    let bytes = read_no_follow(&dir.join(MANIFEST)).map_err(|_| ApiError::not_found("bundle"))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
@@ -102,8 +98,8 @@ pub async fn archive(
         result
     })
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(ApiError::internal)?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/gzip".to_owned()),
@@ -143,12 +139,12 @@ pub async fn file(
     for part in path.split('/') {
         at.push(part);
         match fs::symlink_metadata(&at) {
-            Ok(meta) if meta.file_type().is_symlink() => return Err(not_found("file")),
+            Ok(meta) if meta.file_type().is_symlink() => return Err(ApiError::not_found("file")),
             Ok(_) => {}
-            Err(_) => return Err(not_found("file")),
+            Err(_) => return Err(ApiError::not_found("file")),
         }
     }
-    let bytes = read_no_follow(&at).map_err(|_| not_found("file"))?;
+    let bytes = read_no_follow(&at).map_err(|_| ApiError::not_found("file"))?;
     let content_type = match Path::new(&path).extension().and_then(|e| e.to_str()) {
         Some("json") => "application/json",
         Some("md") => "text/markdown; charset=utf-8",

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use witness_collector::SecretRegistry;
 
-use super::config::AuthConfig;
+use crate::config::server::AuthConfig;
 
 /// The credentials in force, read from their `*_env`/`*_file` sources.
 #[derive(Clone, Default)]

@@ -1,6 +1,7 @@
 //! Normalization of webhook bodies: Alertmanager v4 (and Grafana's v1, which is the same
 //! shape), PagerDuty V3 and the generic `{title, labels, starts_at}` body each become a
-//! list of [`Incoming`] alerts in the one trigger model. Unknown fields are ignored; a
+//! list of [`Trigger`]s, one per alert; a trigger's `status` is `firing` or `resolved`
+//! (PagerDuty updates such as `incident.acknowledged` keep their event type there). Unknown fields are ignored; a
 //! missing or mistyped required field is a [`HookError`] naming it with its JSON path.
 //! The formats are in `reference/wire-formats.md` §1–3.
 
@@ -12,53 +13,10 @@ use sha2::{Digest, Sha256};
 
 use crate::trigger::{Trigger, TriggerSource};
 
-/// One alert of a notification, normalized.
-#[derive(Debug, Clone)]
-pub struct Incoming {
-    /// The trigger a run would start with; `status` is `firing` or `resolved` (PagerDuty
-    /// updates such as `incident.acknowledged` keep their event type there).
-    pub trigger: Trigger,
-}
-
-impl Incoming {
-    pub fn is_firing(&self) -> bool {
-        self.trigger.status == "firing"
-    }
-
-    /// The keys that make two alerts the same incident: fingerprint, group key, incident id.
-    pub fn dedup_keys(&self) -> Vec<String> {
-        let t = &self.trigger;
-        let mut keys = Vec::with_capacity(3);
-        if let Some(fp) = &t.fingerprint {
-            keys.push(format!("fp:{}:{fp}", t.source.as_str()));
-        }
-        if let Some(group) = &t.group_key {
-            keys.push(format!("group:{}:{group}", t.source.as_str()));
-        }
-        if let Some(id) = &t.incident_id {
-            keys.push(format!("incident:{id}"));
-        }
-        keys
-    }
-
-    /// Same fingerprint, start and status: a redelivery (Alertmanager's repeat interval,
-    /// an HA pair sending twice) rather than a new alert.
-    pub fn redelivery_key(&self) -> String {
-        let t = &self.trigger;
-        format!(
-            "{}|{}|{}|{}",
-            t.source.as_str(),
-            t.fingerprint.as_deref().or(t.incident_id.as_deref()).unwrap_or(""),
-            t.starts_at.timestamp_millis(),
-            t.status
-        )
-    }
-}
-
 /// A parsed notification.
 #[derive(Debug)]
 pub enum Notification {
-    Alerts(Vec<Incoming>),
+    Alerts(Vec<Trigger>),
     /// PagerDuty's `pagey.ping`: answered, nothing else.
     Ping,
 }
@@ -179,20 +137,12 @@ pub fn alertmanager(body: &[u8], source: TriggerSource) -> Result<Notification, 
             .ok_or_else(|| missing(at("labels.alertname")))?;
         let fingerprint = optional_string(alert, "fingerprint")
             .or_else(|| Some(label_fingerprint(&name, &labels)));
-        out.push(Incoming {
-            trigger: Trigger {
-                source,
-                name,
-                status,
-                labels,
-                annotations,
-                starts_at,
-                fingerprint,
-                group_key: group_key.clone(),
-                incident_id: None,
-                joined: Vec::new(),
-                raw: None,
-            },
+        out.push(Trigger {
+            labels,
+            annotations,
+            fingerprint,
+            group_key: group_key.clone(),
+            ..Trigger::alert(source, name, status, starts_at)
         });
     }
     attach_raw(&mut out, value);
@@ -201,9 +151,9 @@ pub fn alertmanager(body: &[u8], source: TriggerSource) -> Result<Notification, 
 
 /// The raw payload goes with the first alert only: the others join its run or start
 /// runs whose trigger names them; one copy per notification bounds memory in a storm.
-fn attach_raw(alerts: &mut [Incoming], value: Value) {
+fn attach_raw(alerts: &mut [Trigger], value: Value) {
     if let Some(first) = alerts.first_mut() {
-        first.trigger.raw = Some(value);
+        first.raw = Some(value);
     }
 }
 
@@ -256,20 +206,11 @@ pub fn pagerduty(body: &[u8]) -> Result<Notification, HookError> {
         annotations.insert("incident_url".to_owned(), url);
     }
     annotations.insert("event_type".to_owned(), event_type);
-    let mut alerts = vec![Incoming {
-        trigger: Trigger {
-            source: TriggerSource::Pagerduty,
-            name,
-            status,
-            labels,
-            annotations,
-            starts_at,
-            fingerprint: None,
-            group_key: None,
-            incident_id: Some(incident_id),
-            joined: Vec::new(),
-            raw: None,
-        },
+    let mut alerts = vec![Trigger {
+        labels,
+        annotations,
+        incident_id: Some(incident_id),
+        ..Trigger::alert(TriggerSource::Pagerduty, name, status, starts_at)
     }];
     attach_raw(&mut alerts, value);
     Ok(Notification::Alerts(alerts))
@@ -292,20 +233,11 @@ pub fn generic(body: &[u8], source: TriggerSource) -> Result<Notification, HookE
     }
     let fingerprint =
         optional_string(&value, "fingerprint").unwrap_or_else(|| label_fingerprint(&name, &labels));
-    let mut alerts = vec![Incoming {
-        trigger: Trigger {
-            source,
-            name,
-            status,
-            labels,
-            annotations,
-            starts_at,
-            fingerprint: Some(fingerprint),
-            group_key: None,
-            incident_id: None,
-            joined: Vec::new(),
-            raw: None,
-        },
+    let mut alerts = vec![Trigger {
+        labels,
+        annotations,
+        fingerprint: Some(fingerprint),
+        ..Trigger::alert(source, name, status, starts_at)
     }];
     attach_raw(&mut alerts, value);
     Ok(Notification::Alerts(alerts))
@@ -317,7 +249,7 @@ mod tests {
 
     const CAPTURED: &str = r#"{"receiver":"evidence","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"HighErrorRate","namespace":"prod","service":"checkout","severity":"critical"},"annotations":{"runbook_url":"https://runbooks.example/checkout","summary":"5xx \u003e 5% on checkout"},"startsAt":"2025-11-19T21:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus.example:9090/graph","fingerprint":"32c16fb6eca3387b"}],"groupLabels":{"alertname":"HighErrorRate","service":"checkout"},"commonLabels":{"alertname":"HighErrorRate","namespace":"prod","service":"checkout","severity":"critical"},"commonAnnotations":{},"externalURL":"http://127.0.0.1:19093","version":"4","groupKey":"{}:{alertname=\"HighErrorRate\", service=\"checkout\"}","truncatedAlerts":0}"#;
 
-    fn alerts(n: Result<Notification, HookError>) -> Vec<Incoming> {
+    fn alerts(n: Result<Notification, HookError>) -> Vec<Trigger> {
         match n.unwrap() {
             Notification::Alerts(a) => a,
             Notification::Ping => panic!("ping"),
@@ -328,7 +260,7 @@ mod tests {
     fn a_captured_alertmanager_body_normalizes() {
         let a = alerts(alertmanager(CAPTURED.as_bytes(), TriggerSource::Alertmanager));
         assert_eq!(a.len(), 1);
-        let t = &a[0].trigger;
+        let t = &a[0];
         assert_eq!((t.name.as_str(), t.status.as_str()), ("HighErrorRate", "firing"));
         assert_eq!(t.fingerprint.as_deref(), Some("32c16fb6eca3387b"));
         assert_eq!(t.annotations["summary"], "5xx > 5% on checkout");
@@ -342,7 +274,7 @@ mod tests {
         let body =
             CAPTURED.replace("\"version\":\"4\"", "\"version\":\"1\",\"state\":\"alerting\"");
         let a = alerts(alertmanager(body.as_bytes(), TriggerSource::Alertmanager));
-        assert_eq!(a[0].trigger.source, TriggerSource::Grafana);
+        assert_eq!(a[0].source, TriggerSource::Grafana);
     }
 
     #[test]
@@ -366,12 +298,12 @@ mod tests {
             )
         };
         let a = alerts(pagerduty(body("incident.triggered").as_bytes()));
-        assert_eq!(a[0].trigger.status, "firing");
-        assert_eq!(a[0].trigger.incident_id.as_deref(), Some("PGR0VU2"));
-        assert_eq!(a[0].trigger.labels["service"], "API Service");
+        assert_eq!(a[0].status, "firing");
+        assert_eq!(a[0].incident_id.as_deref(), Some("PGR0VU2"));
+        assert_eq!(a[0].labels["service"], "API Service");
         assert_eq!(a[0].dedup_keys(), ["incident:PGR0VU2"]);
         let a = alerts(pagerduty(body("incident.resolved").as_bytes()));
-        assert_eq!(a[0].trigger.status, "resolved");
+        assert_eq!(a[0].status, "resolved");
         let a = alerts(pagerduty(body("incident.acknowledged").as_bytes()));
         assert!(!a[0].is_firing());
     }

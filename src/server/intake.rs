@@ -5,22 +5,50 @@
 //! `queue_size` runs waiting, past which a notification is refused with `503` and retried
 //! by its sender (whatever was admitted of it is then a redelivery: idempotent).
 //!
-//! Incidents are matched by their keys ([`Incoming::dedup_keys`]: fingerprint, group key,
-//! PagerDuty incident id); redeliveries by `X-Webhook-Id` and by fingerprint + start +
-//! status ([`Incoming::redelivery_key`]).
+//! Incidents are matched by the trigger's keys ([`Trigger::dedup_keys`]: fingerprint,
+//! group key, PagerDuty incident id); redeliveries by `X-Webhook-Id` and by fingerprint +
+//! start + status ([`Trigger::redelivery_key`]). A manual run (`/api/collect`) has
+//! neither, so it always starts a run, bounded by the queue like any other.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
-use super::hooks::Incoming;
-use super::journal::{self, Action};
 use crate::trigger::{JoinedAlert, Trigger};
 
 /// How long a redelivery is recognized, and how many are remembered.
 const REDELIVERY_TTL: Duration = Duration::from_secs(24 * 3600);
 const REDELIVERY_CAP: usize = 100_000;
+
+/// What the intake did with an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Started a new run (the bundle id is chosen now).
+    Started,
+    /// Joined a run still queued or collecting.
+    Joined,
+    /// Inside the cooldown of a finished run: points to its bundle.
+    Deduplicated,
+    /// A redelivery of an alert already accepted.
+    Redelivered,
+    /// A resolved notification (or a PagerDuty update): never starts a run.
+    Resolved,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Started => "started",
+            Action::Joined => "joined",
+            Action::Deduplicated => "deduplicated",
+            Action::Redelivered => "redelivered",
+            Action::Resolved => "resolved",
+        }
+    }
+}
 
 /// What was decided for one alert.
 #[derive(Debug, Clone)]
@@ -78,7 +106,7 @@ impl Intake {
     /// Decides for every alert of one notification.
     pub fn admit(
         &mut self,
-        alerts: Vec<Incoming>,
+        alerts: Vec<Trigger>,
         webhook_id: Option<&str>,
         limits: Limits,
         now: Instant,
@@ -88,22 +116,21 @@ impl Intake {
         let webhook_key = webhook_id.map(|id| format!("webhook:{id}"));
         let whole_redelivery = webhook_key.as_ref().is_some_and(|k| self.is_seen(k, now));
         let mut admitted = Admitted::default();
-        for alert in alerts {
-            let redelivery = alert.redelivery_key();
-            if let Some(bundles) =
-                self.seen_bundles(&redelivery, now).or_else(|| whole_redelivery.then(Vec::new))
-            {
+        for trigger in alerts {
+            let redelivery = trigger.redelivery_key();
+            let seen = redelivery.as_deref().and_then(|key| self.seen_bundles(key, now));
+            if let Some(bundles) = seen.or_else(|| whole_redelivery.then(Vec::new)) {
                 admitted.decisions.push(Decision {
                     action: Action::Redelivered,
                     bundle: bundles.into_iter().next(),
-                    trigger: alert.trigger,
+                    trigger,
                 });
                 continue;
             }
-            let keys = alert.dedup_keys();
-            let decision = if alert.is_firing() {
+            let keys = trigger.dedup_keys();
+            let decision = if trigger.is_firing() {
                 match self.within_cooldown(&keys, limits.cooldown, now) {
-                    Some(bundle) => self.attach(bundle, alert.trigger, received_at, true),
+                    Some(bundle) => self.attach(bundle, trigger, received_at, true),
                     None if self.queued >= limits.queue_size => {
                         admitted.refused += 1;
                         continue;
@@ -116,23 +143,19 @@ impl Intake {
                         self.prune_keys(limits.cooldown, now);
                         self.runs.insert(bundle.clone(), ActiveRun::default());
                         self.queued += 1;
-                        Decision {
-                            action: Action::Started,
-                            bundle: Some(bundle),
-                            trigger: alert.trigger,
-                        }
+                        Decision { action: Action::Started, bundle: Some(bundle), trigger }
                     }
                 }
             } else {
                 // A resolved alert belongs to its incident however long it fired.
                 match self.latest(&keys) {
-                    Some(bundle) => self.attach(bundle, alert.trigger, received_at, false),
-                    None => {
-                        Decision { action: Action::Resolved, bundle: None, trigger: alert.trigger }
-                    }
+                    Some(bundle) => self.attach(bundle, trigger, received_at, false),
+                    None => Decision { action: Action::Resolved, bundle: None, trigger },
                 }
             };
-            self.remember(redelivery, decision.bundle.iter().cloned().collect(), now);
+            if let Some(key) = redelivery {
+                self.remember(key, decision.bundle.iter().cloned().collect(), now);
+            }
             admitted.decisions.push(decision);
         }
         if admitted.refused == 0
@@ -142,21 +165,6 @@ impl Intake {
             self.remember(key, bundles, now);
         }
         admitted
-    }
-
-    /// A manual run (`/api/collect`): never deduplicated, but bounded by the queue.
-    pub fn admit_manual(
-        &mut self,
-        queue_size: usize,
-        new_id: &mut dyn FnMut() -> String,
-    ) -> Option<String> {
-        if self.queued >= queue_size {
-            return None;
-        }
-        let bundle = self.unique_id(new_id);
-        self.runs.insert(bundle.clone(), ActiveRun::default());
-        self.queued += 1;
-        Some(bundle)
     }
 
     fn unique_id(&self, new_id: &mut dyn FnMut() -> String) -> String {
@@ -179,7 +187,7 @@ impl Intake {
         let open = self.runs.get_mut(&bundle).filter(|run| !run.closed);
         let action = match (open, firing) {
             (Some(run), firing) => {
-                run.joined.push(journal::joined(&trigger, received_at));
+                run.joined.push(trigger.joined_at(received_at));
                 if firing { Action::Joined } else { Action::Resolved }
             }
             (None, true) => Action::Deduplicated,
@@ -296,7 +304,7 @@ mod tests {
     use crate::server::hooks::{self, Notification};
     use crate::trigger::TriggerSource;
 
-    fn alert(fp: &str, status: &str, starts: &str) -> Incoming {
+    fn alert(fp: &str, status: &str, starts: &str) -> Trigger {
         let body = format!(
             r#"{{"title":"T","status":"{status}","fingerprint":"{fp}","starts_at":"{starts}"}}"#
         );
@@ -308,7 +316,7 @@ mod tests {
 
     const LIMITS: Limits = Limits { cooldown: Duration::from_secs(900), queue_size: 2 };
 
-    fn admit(intake: &mut Intake, a: Incoming, now: Instant, n: &mut u32) -> Admitted {
+    fn admit(intake: &mut Intake, a: Trigger, now: Instant, n: &mut u32) -> Admitted {
         intake.admit(vec![a], None, LIMITS, now, Utc::now(), &mut || {
             *n += 1;
             format!("b{n}")
@@ -365,5 +373,19 @@ mod tests {
         let d =
             admit(&mut intake, alert("c", "firing", "2025-11-19T21:00:00Z"), now, &mut n).decisions;
         assert_eq!(d[0].action, Action::Started);
+    }
+
+    #[test]
+    fn manual_runs_always_start_and_are_bounded_by_the_queue() {
+        let mut intake = Intake::default();
+        let now = Instant::now();
+        let mut n = 0;
+        let manual = || Trigger::manual(Utc::now(), Default::default());
+        for _ in 0..2 {
+            let d = admit(&mut intake, manual(), now, &mut n);
+            assert_eq!((d.decisions[0].action, d.refused), (Action::Started, 0));
+        }
+        let full = admit(&mut intake, manual(), now, &mut n);
+        assert_eq!((full.refused, full.decisions.len()), (1, 0));
     }
 }

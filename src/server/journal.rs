@@ -1,5 +1,5 @@
-//! The journal: every accepted alert, one JSON line each, fsync'ed before the webhook is
-//! answered `202`; and a line when a run's bundle is sealed. On start, runs whose start is
+//! The journal: every accepted alert, one JSON line each with the intake's decision,
+//! fsync'ed before the webhook is answered `202`; and a line when a run's bundle is sealed. On start, runs whose start is
 //! journaled but whose seal is not are handed back to be run again (a `kill -9` loses no
 //! accepted alert), and the file is compacted to just those.
 //!
@@ -18,35 +18,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::trigger::{JoinedAlert, Trigger};
-
-/// What the intake did with an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Started a new run (the bundle id is chosen now).
-    Started,
-    /// Joined a run still queued or collecting.
-    Joined,
-    /// Inside the cooldown of a finished run: points to its bundle.
-    Deduplicated,
-    /// A redelivery of an alert already accepted.
-    Redelivered,
-    /// A resolved notification (or a PagerDuty update): never starts a run.
-    Resolved,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Started => "started",
-            Action::Joined => "joined",
-            Action::Deduplicated => "deduplicated",
-            Action::Redelivered => "redelivered",
-            Action::Resolved => "resolved",
-        }
-    }
-}
+use super::intake::Action;
+use crate::trigger::Trigger;
 
 /// One line of the journal.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -249,7 +222,7 @@ fn replay(path: &Path) -> io::Result<(Vec<Unsealed>, Vec<Record>)> {
             }
             Action::Joined | Action::Resolved => {
                 if let Some(run) = runs.get_mut(bundle) {
-                    run.trigger.joined.push(joined(trigger, *at));
+                    run.trigger.joined.push(trigger.joined_at(*at));
                     keep.push(record.clone());
                 }
             }
@@ -257,19 +230,6 @@ fn replay(path: &Path) -> io::Result<(Vec<Unsealed>, Vec<Record>)> {
         }
     }
     Ok((runs.into_values().collect(), keep))
-}
-
-/// The alert as recorded in the trigger of the run it joined.
-pub fn joined(trigger: &Trigger, received_at: DateTime<Utc>) -> JoinedAlert {
-    JoinedAlert {
-        source: trigger.source,
-        name: trigger.name.clone(),
-        status: trigger.status.clone(),
-        received_at,
-        starts_at: trigger.starts_at,
-        fingerprint: trigger.fingerprint.clone().or_else(|| trigger.incident_id.clone()),
-        labels: trigger.labels.clone(),
-    }
 }
 
 /// Rewrites the journal with only `keep`, atomically (temporary file, fsync, rename,

@@ -4,128 +4,51 @@
 //! serves the sealed bundles read-only; exports its own metrics; reloads its config on
 //! change; and keeps a flight recorder of the last hour.
 //!
-//! - [`config`]: `[server]`; [`auth`]: bearer/basic and PagerDuty signatures;
-//! - [`hooks`]: webhook bodies to triggers; [`intake`]: dedup, redeliveries, bounds;
-//! - [`journal`]: durability; [`runner`]: runs in the background, at most N at once;
-//! - [`http`]: the routes; [`api`]: the bundle API; [`metrics`]; [`reload`]; [`recorder`].
+//! - [`router`]: the routes, the checks every sender passes, and the answers;
+//!   [`error`]: the error answer; [`api`]: the bundle API;
+//! - [`hooks`]: webhook bodies to triggers; [`auth`]: bearer/basic and PagerDuty
+//!   signatures;
+//! - [`accept`]: the one accept path (admit, journal, queue) of hooks and `/api/collect`;
+//!   [`intake`]: what happens to each alert (start, join, dedup, redelivery, bounds);
+//!   [`journal`]: durability;
+//! - [`worker`]: takes accepted runs off the queue, at most N at once, and replays the
+//!   unsealed ones after a restart;
+//! - [`state`]: what they all share; [`metrics`]; [`reload`]; [`recorder`].
 //!
-//! Shutdown follows mini-redis: [`run`] takes the shutdown future from outside (signals
-//! in [`serve`], a channel in tests) and owns the whole sequence (see there).
+//! Its configuration, `[server]`, is [`crate::config::server`]. Shutdown follows
+//! mini-redis: [`serve_on`] takes the shutdown future from outside (signals in [`serve`],
+//! a channel in tests) and owns the whole sequence (see there).
 
+pub mod accept;
 pub mod api;
 pub mod auth;
-pub mod config;
+pub mod error;
 pub mod hooks;
-pub mod http;
 pub mod intake;
 pub mod journal;
 pub mod metrics;
 pub mod recorder;
 pub mod reload;
-pub mod runner;
+pub mod router;
+pub mod state;
+pub mod worker;
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-pub use config::ServerConfig;
 
 use crate::config::WitnessConfig;
 use auth::Auth;
-use intake::Intake;
 use journal::Journal;
-use metrics::Metrics;
 use recorder::Recorder;
-
-/// The configuration in force; replaced whole on a successful reload.
-pub struct Live {
-    pub config: Arc<WitnessConfig>,
-    pub auth: Auth,
-}
-
-/// Everything the handlers and the runner share.
-pub struct Shared {
-    live: RwLock<Arc<Live>>,
-    pub intake: Mutex<Intake>,
-    pub journal: Journal,
-    pub metrics: Metrics,
-    /// Set by the shutdown: hooks answer `503`, `/readyz` fails.
-    pub draining: AtomicBool,
-    pub jobs: mpsc::UnboundedSender<runner::Job>,
-    pub recorder: Option<Recorder>,
-    limiter: Mutex<HashMap<&'static str, Bucket>>,
-    /// Cancelled when the grace period is over: running collectors stop and what they
-    /// found is sealed.
-    pub runs_cancel: CancellationToken,
-    pub runs: TaskTracker,
-}
-
-impl Shared {
-    /// The configuration in force now.
-    pub fn live(&self) -> Arc<Live> {
-        Arc::clone(&self.live.read().unwrap_or_else(std::sync::PoisonError::into_inner))
-    }
-
-    fn replace_live(&self, live: Live) {
-        *self.live.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(live);
-    }
-
-    pub fn intake(&self) -> std::sync::MutexGuard<'_, Intake> {
-        self.intake.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Relaxed)
-    }
-
-    /// Takes a token from `source`'s bucket; `Err(seconds)` to wait when it is empty.
-    pub fn rate_limit(&self, source: &'static str) -> Result<(), u64> {
-        let live = self.live();
-        let (rate, burst) =
-            (live.config.server.rate_limit_per_sec, live.config.server.rate_limit_burst);
-        if rate == 0 {
-            return Ok(());
-        }
-        let mut buckets = self.limiter.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let bucket = buckets
-            .entry(source)
-            .or_insert_with(|| Bucket { tokens: f64::from(burst), at: Instant::now() });
-        let now = Instant::now();
-        bucket.tokens = (bucket.tokens
-            + now.duration_since(bucket.at).as_secs_f64() * f64::from(rate))
-        .min(f64::from(burst));
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - bucket.tokens) / f64::from(rate)).ceil().max(1.0) as u64)
-        }
-    }
-
-    /// Refreshes the gauges that mirror the intake.
-    pub fn update_gauges(&self) {
-        let intake = self.intake();
-        self.metrics.queue_depth.set(intake.queued as i64);
-        self.metrics.running.set(intake.running as i64);
-        self.metrics.journal_lag.set(intake.unsealed() as i64);
-    }
-}
-
-/// A token bucket.
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
+use state::{Live, Shared};
 
 /// Where the journal goes: `[server] journal`, else `<store>/.journal.jsonl` (a dot name:
 /// never listed or served as a bundle).
@@ -147,7 +70,7 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> anyh
     let addr = config.server.listen_addr(listen.as_deref())?;
     let listener =
         TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-    run(config_path, config, listener, shutdown_signal()).await
+    serve_on(config_path, config, listener, shutdown_signal()).await
 }
 
 /// Resolves on the first SIGTERM or SIGINT, and arms the second: that one exits at once.
@@ -188,7 +111,7 @@ async fn first_signal() {
 /// # Errors
 /// Missing credentials on a non-loopback listener, secrets that cannot be read, a store
 /// or journal that cannot be opened.
-pub async fn run(
+pub async fn serve_on(
     config_path: Option<PathBuf>,
     config: WitnessConfig,
     listener: TcpListener,
@@ -215,34 +138,24 @@ pub async fn run(
         .then(|| Recorder::start(config.server.recorder.clone(), background.clone()));
     let max_parallel = config.server.max_parallel_runs;
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
-    let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
-    let shared = Arc::new(Shared {
-        live: RwLock::new(Arc::new(Live { config: Arc::new(config), auth })),
-        intake: Mutex::new(Intake::default()),
-        journal,
-        metrics: Metrics::default(),
-        draining: AtomicBool::new(false),
-        jobs: jobs_tx,
-        recorder,
-        limiter: Mutex::new(HashMap::new()),
-        runs_cancel: CancellationToken::new(),
-        runs: TaskTracker::new(),
-    });
+    let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+    let shared =
+        Arc::new(Shared::new(Live { config: Arc::new(config), auth }, journal, recorder, queue_tx));
 
-    runner::replay(&shared, unsealed).await;
-    let stop_dispatch = CancellationToken::new();
-    let dispatcher = tokio::spawn(runner::dispatch(
+    worker::replay(&shared, unsealed).await;
+    let stop_worker = CancellationToken::new();
+    let worker = tokio::spawn(worker::work(
         Arc::clone(&shared),
-        jobs_rx,
+        queue_rx,
         max_parallel,
-        stop_dispatch.clone(),
+        stop_worker.clone(),
     ));
     if let Some(path) = &config_path {
         reload::spawn(Arc::clone(&shared), path.clone(), background.clone());
     }
-    runner::refresh_store_gauge(&shared).await;
+    worker::refresh_store_gauge(&shared).await;
 
-    let app = http::router(Arc::clone(&shared));
+    let app = router::router(Arc::clone(&shared));
     let close_listener = CancellationToken::new();
     let server = {
         let close = close_listener.clone();
@@ -258,8 +171,8 @@ pub async fn run(
     shared.draining.store(true, Ordering::SeqCst);
     tracing::info!("Draining: new alerts get 503 until the running runs finish.");
     // 2. Queued runs stay queued: they are in the journal and run after the restart.
-    stop_dispatch.cancel();
-    let _ = dispatcher.await;
+    stop_worker.cancel();
+    let _ = worker.await;
     // 3. Running runs get the grace period, then are cancelled and seal what they have.
     shared.runs.close();
     if tokio::time::timeout(grace, shared.runs.wait()).await.is_err() {
@@ -287,12 +200,4 @@ pub async fn run(
     let _ = tokio::task::spawn_blocking(move || closer.close()).await;
     tracing::info!("Stopped.");
     Ok(())
-}
-
-/// Whether `dir` accepts a new file (for `/readyz`).
-pub fn store_is_writable(dir: &Path) -> bool {
-    let probe = dir.join(format!(".readyz-{}", std::process::id()));
-    let ok = std::fs::write(&probe, b"").is_ok();
-    let _ = std::fs::remove_file(&probe);
-    ok
 }

@@ -21,9 +21,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::config::RecorderConfig;
 use crate::bundle::Content;
 use crate::bundle::writer::DraftFile;
+use crate::config::server::RecorderConfig;
 
 /// How often files are checked when no change notification arrives.
 const POLL: Duration = Duration::from_secs(2);

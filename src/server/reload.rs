@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use super::auth::Auth;
-use super::{Live, Shared};
+use super::state::{Live, Shared};
 use crate::config::WitnessConfig;
 
 /// How long the file must be quiet before it is read.

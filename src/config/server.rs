@@ -1,6 +1,7 @@
 //! `[server]` of `witness.toml`: the listener, auth, intake limits, dedup, the journal,
 //! run concurrency and the flight recorder. Parsed with the rest of the file; validated by
-//! [`ServerConfig::problems`]; secrets are read by [`crate::server::auth::Auth::load`].
+//! [`ServerConfig::problems`]. Only the shape and its checks live here: the server reads
+//! the secrets these sections name when it starts or reloads.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

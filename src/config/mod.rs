@@ -3,6 +3,11 @@
 //! three stages: parse (serde, unknown keys rejected), validate (every problem at once),
 //! and later build (each collector config builds its collector). Every problem is reported
 //! with the file, the line and the key.
+//!
+//! The sections live here, or in a submodule for the larger ones ([`server`]: `[server]`);
+//! the code that uses a section imports its type from here, never the other way round.
+
+pub mod server;
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +16,7 @@ use serde::Deserialize;
 use crate::redact::RedactionConfig;
 use crate::registry::CollectorsConfig;
 use crate::rules::RulesConfig;
-use crate::server::ServerConfig;
+use server::ServerConfig;
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]

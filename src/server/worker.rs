@@ -1,7 +1,8 @@
-//! Runs in the background: a dispatcher takes accepted runs in order and starts each when
-//! one of `max_parallel_runs` slots is free; each run collects, seals its bundle (with the
-//! alerts that joined it and the flight recorder), journals the seal, and applies
-//! retention. Also the replay of unsealed runs after a restart.
+//! The worker: the task that takes accepted runs off the queue, in order, and starts each
+//! when one of `max_parallel_runs` slots is free. Each run collects, seals its bundle (with
+//! the alerts that joined it and the flight recorder), journals the seal, and applies
+//! retention. Also the replay of unsealed runs after a restart, which puts them back on
+//! the queue.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,32 +13,28 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::Shared;
 use super::journal::{Record, Unsealed};
 use super::metrics::MetricsProgress;
+use super::recorder::Recorder;
+use super::state::{QueuedRun, Shared};
 use crate::bundle::store;
 use crate::collect::{self, RunRequest};
 use crate::trigger::Trigger;
 
-/// A run accepted and journaled, waiting for a slot.
-pub struct Job {
-    pub bundle: String,
-    pub trigger: Trigger,
-}
-
-/// Starts queued runs, at most `max_parallel` at once, until `stop`.
-pub async fn dispatch(
+/// Takes runs off the queue and starts them, at most `max_parallel` at once, until `stop`.
+/// What is still queued then stays in the journal and runs after the restart.
+pub async fn work(
     shared: Arc<Shared>,
-    mut jobs: mpsc::UnboundedReceiver<Job>,
+    mut queue_rx: mpsc::UnboundedReceiver<QueuedRun>,
     max_parallel: usize,
     stop: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(max_parallel.max(1)));
     loop {
-        let job = tokio::select! {
+        let queued = tokio::select! {
             biased;
             () = stop.cancelled() => return,
-            job = jobs.recv() => match job { Some(job) => job, None => return },
+            queued = queue_rx.recv() => match queued { Some(queued) => queued, None => return },
         };
         let permit = tokio::select! {
             biased;
@@ -48,14 +45,14 @@ pub async fn dispatch(
         shared.update_gauges();
         let span = tracing::info_span!(
             "run",
-            bundle = %job.bundle,
-            source = job.trigger.source.as_str(),
-            alert = %job.trigger.name,
+            bundle = %queued.bundle,
+            source = queued.trigger.source.as_str(),
+            alert = %queued.trigger.name,
         );
         let run_shared = Arc::clone(&shared);
         shared.runs.spawn(
             async move {
-                run_one(&run_shared, job).await;
+                perform(&run_shared, queued).await;
                 drop(permit);
             }
             .instrument(span),
@@ -63,7 +60,8 @@ pub async fn dispatch(
     }
 }
 
-async fn run_one(shared: &Arc<Shared>, job: Job) {
+/// One run, from its queued trigger to its sealed bundle and the journal line saying so.
+async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
     let live = shared.live();
     let config = &live.config;
     let started = Instant::now();
@@ -82,7 +80,7 @@ async fn run_one(shared: &Arc<Shared>, job: Job) {
     let amend_bundle = bundle.clone();
     let amend = move |trigger: &mut Trigger| {
         trigger.joined.extend(amend_shared.intake().close(&amend_bundle));
-        amend_shared.recorder.as_ref().map(super::recorder::Recorder::files).unwrap_or_default()
+        amend_shared.recorder.as_ref().map(Recorder::files).unwrap_or_default()
     };
     let progress = MetricsProgress(&shared.metrics);
     let result =
@@ -159,10 +157,9 @@ pub async fn replay(shared: &Arc<Shared>, unsealed: Vec<Unsealed>) {
             continue;
         }
         remove_staging(&store, &bundle);
-        let keys = super::hooks::Incoming { trigger: trigger.clone() }.dedup_keys();
-        shared.intake().restore(&bundle, keys, Instant::now());
+        shared.intake().restore(&bundle, trigger.dedup_keys(), Instant::now());
         tracing::info!(bundle = %bundle, alert = %trigger.name, "Replaying a run accepted before a restart.");
-        let _ = shared.jobs.send(Job { bundle, trigger });
+        let _ = shared.queue_tx.send(QueuedRun { bundle, trigger });
     }
     shared.update_gauges();
 }

@@ -1,10 +1,12 @@
-//! The routes of `witness serve` and what each answers: the hooks (auth, content type,
-//! rate limit, body limit, parse, admit, journal, `202`), `/api/collect`, the bundle API
+//! The HTTP layer of `witness serve`: its routes and what each answers. The hooks and
+//! `/api/collect` pass the same checks (draining, credentials, content type, rate, size),
+//! then their body becomes triggers and goes through the one accept path
+//! ([`super::accept`]: admit, journal, queue) before the `202`. Also the bundle API
 //! ([`super::api`]), health, readiness and metrics. Errors are [`ApiError`]: a status and
 //! a JSON body that says what is wrong.
 
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,54 +18,11 @@ use chrono::Utc;
 use http_body_util::BodyExt;
 use serde_json::json;
 
-use super::Shared;
-use super::hooks::{self, HookError, Incoming, Notification};
-use super::intake::Limits;
-use super::journal::{Action, Record};
-use super::runner::Job;
+use super::accept::{Accepted, accept};
+use super::error::{ApiError, RETRY_AFTER_SECS};
+use super::hooks::{self, HookError, Notification};
+use super::state::Shared;
 use crate::trigger::{Trigger, TriggerSource};
-
-/// An error answer: status, message, and `Retry-After` for `503`.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub message: String,
-    pub retry_after_secs: Option<u64>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), retry_after_secs: None }
-    }
-
-    pub fn unavailable(message: impl Into<String>, retry_after_secs: u64) -> Self {
-        Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            message: message.into(),
-            retry_after_secs: Some(retry_after_secs),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response =
-            (self.status, axum::Json(json!({ "error": self.message }))).into_response();
-        if let Some(secs) = self.retry_after_secs {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
-    }
-}
-
-impl From<HookError> for ApiError {
-    fn from(e: HookError) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, e.to_string())
-    }
-}
-
-/// Seconds a sender is told to wait when the queue is full or witness is draining.
-const RETRY_AFTER_SECS: u64 = 10;
 
 /// The whole router.
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -102,7 +61,7 @@ async fn intake_gate(
     let (parts, body) = request.into_parts();
     if !pagerduty && let Err(e) = live.auth.check(&parts.headers) {
         shared.metrics.alert(source, "unauthorized");
-        return Err(unauthorized(e.to_string()));
+        return Err(ApiError::unauthorized(e.to_string()));
     }
     let is_json = parts
         .headers
@@ -143,13 +102,9 @@ async fn intake_gate(
     };
     if pagerduty && let Err(e) = live.auth.check_pagerduty(&parts.headers, &body) {
         shared.metrics.alert(source, "unauthorized");
-        return Err(unauthorized(e.to_string()));
+        return Err(ApiError::unauthorized(e.to_string()));
     }
     Ok((parts.headers, body))
-}
-
-fn unauthorized(message: String) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, message)
 }
 
 async fn alertmanager(
@@ -202,102 +157,40 @@ async fn hook(
         }
     };
     let webhook_id = headers.get("x-webhook-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    accept(shared, source, alerts, webhook_id.as_deref()).await
-}
-
-/// Admits, journals and queues; answers `202` with what happened to each alert, or `503`
-/// with `Retry-After` when some could not be admitted.
-async fn accept(
-    shared: &Arc<Shared>,
-    source: &'static str,
-    alerts: Vec<Incoming>,
-    webhook_id: Option<&str>,
-) -> Result<Response, ApiError> {
-    let live = shared.live();
-    let limits = Limits {
-        cooldown: std::time::Duration::from_secs(live.config.server.cooldown_secs),
-        queue_size: live.config.server.queue_size,
-    };
-    let received_at = Utc::now();
-    let admitted =
-        shared.intake().admit(alerts, webhook_id, limits, Instant::now(), received_at, &mut || {
-            crate::bundle::new_id(received_at)
-        });
-
-    let records: Vec<Record> = admitted
+    let accepted = accept(shared, source, alerts, webhook_id.as_deref()).await?;
+    let answers: Vec<serde_json::Value> = accepted
         .decisions
         .iter()
-        .map(|d| Record::Accepted {
-            at: received_at,
-            action: d.action,
-            bundle: d.bundle.clone(),
-            webhook_id: webhook_id.map(str::to_owned),
-            trigger: Box::new(if d.action == Action::Started {
-                d.trigger.clone()
-            } else {
-                Trigger { raw: None, ..d.trigger.clone() }
-            }),
+        .map(|d| {
+            json!({
+                "name": d.trigger.name,
+                "status": d.trigger.status,
+                "fingerprint": d.trigger.fingerprint.as_ref().or(d.trigger.incident_id.as_ref()),
+                "action": d.action.as_str(),
+                "bundle": d.bundle,
+            })
         })
         .collect();
-    let started: Vec<String> = admitted
-        .decisions
-        .iter()
-        .filter(|d| d.action == Action::Started)
-        .filter_map(|d| d.bundle.clone())
-        .collect();
-    // Nothing is acknowledged before it is on disk.
-    if !records.is_empty()
-        && let Err(e) = shared.journal.append(&records).await
-    {
-        shared.intake().forget(&started);
-        shared.metrics.alerts_n(source, "rejected", records.len() as u64);
-        tracing::error!(error = %e, "Cannot journal accepted alerts; answering 503.");
+    if accepted.refused > 0 {
         return Err(ApiError::unavailable(
-            format!("cannot write the journal: {e}"),
+            format!(
+                "the run queue is full ({} waiting); retry later; admitted: {}",
+                shared.live().config.server.queue_size,
+                serde_json::Value::Array(answers)
+            ),
             RETRY_AFTER_SECS,
         ));
     }
-    let mut answers = Vec::with_capacity(admitted.decisions.len());
-    let mut bundles: Vec<String> = Vec::new();
-    for decision in admitted.decisions {
-        let outcome = match decision.action {
-            Action::Started => "accepted",
-            Action::Joined | Action::Deduplicated | Action::Redelivered => "deduplicated",
-            Action::Resolved => "resolved",
-        };
-        shared.metrics.alert(source, outcome);
-        answers.push(json!({
-            "name": decision.trigger.name,
-            "status": decision.trigger.status,
-            "fingerprint": decision.trigger.fingerprint.as_ref().or(decision.trigger.incident_id.as_ref()),
-            "action": decision.action.as_str(),
-            "bundle": decision.bundle,
-        }));
-        if let Some(bundle) = &decision.bundle
-            && !bundles.contains(bundle)
-        {
-            bundles.push(bundle.clone());
-        }
-        if decision.action == Action::Started
-            && let Some(bundle) = decision.bundle
-        {
-            tracing::info!(bundle = %bundle, source, alert = %decision.trigger.name, "Alert accepted; run queued.");
-            let _ = shared.jobs.send(Job { bundle, trigger: decision.trigger });
-        }
-    }
-    shared.update_gauges();
-    if admitted.refused > 0 {
-        shared.metrics.alerts_n(source, "throttled", admitted.refused as u64);
-        let mut error = ApiError::unavailable(
-            format!("the run queue is full ({} waiting); retry later", limits.queue_size),
-            RETRY_AFTER_SECS,
-        );
-        error.message =
-            format!("{}; admitted: {}", error.message, serde_json::Value::Array(answers));
-        return Err(error);
-    }
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "bundles": bundles, "alerts": answers })))
-        .into_response())
+    Ok(answer_202(&accepted, Some(answers)))
+}
+
+/// `202` with the bundles started or joined and, for hooks, what happened to each alert.
+fn answer_202(accepted: &Accepted, alerts: Option<Vec<serde_json::Value>>) -> Response {
+    let body = match alerts {
+        Some(alerts) => json!({ "bundles": accepted.bundles, "alerts": alerts }),
+        None => json!({ "bundles": accepted.bundles }),
+    };
+    (StatusCode::ACCEPTED, axum::Json(body)).into_response()
 }
 
 /// `POST /api/collect`: `{ "title"?, "labels"? }` (or no body): a manual run now, like
@@ -340,40 +233,18 @@ async fn api_collect(
     if let Some(title) = value.get("title").and_then(|v| v.as_str()) {
         trigger.name = title.to_owned();
     }
-    let live = shared.live();
-    let bundle = shared
-        .intake()
-        .admit_manual(live.config.server.queue_size, &mut || crate::bundle::new_id(Utc::now()));
-    let Some(bundle) = bundle else {
-        shared.metrics.alert("collect", "throttled");
+    let accepted = accept(&shared, "collect", vec![trigger], None).await?;
+    if accepted.refused > 0 {
         return Err(ApiError::unavailable("the run queue is full; retry later", RETRY_AFTER_SECS));
-    };
-    let record = Record::Accepted {
-        at: Utc::now(),
-        action: Action::Started,
-        bundle: Some(bundle.clone()),
-        webhook_id: None,
-        trigger: Box::new(trigger.clone()),
-    };
-    if let Err(e) = shared.journal.append(&[record]).await {
-        shared.intake().forget(std::slice::from_ref(&bundle));
-        return Err(ApiError::unavailable(
-            format!("cannot write the journal: {e}"),
-            RETRY_AFTER_SECS,
-        ));
     }
-    shared.metrics.alert("collect", "accepted");
-    let _ = shared.jobs.send(Job { bundle: bundle.clone(), trigger });
-    shared.update_gauges();
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "bundles": [bundle] }))).into_response())
+    Ok(answer_202(&accepted, None))
 }
 
 /// `/readyz`: the config is loaded, the store writable, the journal open, not draining.
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     let store = shared.live().config.store.dir.clone();
-    let store_ok = tokio::task::spawn_blocking(move || super::store_is_writable(&store))
-        .await
-        .unwrap_or(false);
+    let store_ok =
+        tokio::task::spawn_blocking(move || store_is_writable(&store)).await.unwrap_or(false);
     let journal_ok = shared.journal.is_healthy();
     let draining = shared.is_draining();
     let ready = store_ok && journal_ok && !draining;
@@ -393,4 +264,12 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     let body = shared.metrics.render();
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
         .into_response()
+}
+
+/// Whether `dir` accepts a new file (for `/readyz`).
+fn store_is_writable(dir: &Path) -> bool {
+    let probe = dir.join(format!(".readyz-{}", std::process::id()));
+    let ok = std::fs::write(&probe, b"").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
 }

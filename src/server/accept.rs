@@ -1,0 +1,124 @@
+//! The one accept path of `witness serve`, shared by the webhook hooks and `/api/collect`:
+//! the intake decides what happens to each trigger (under its lock, so that concurrent
+//! deliveries agree), the decisions are journaled (fsync'ed: nothing is acknowledged
+//! before it is on disk), and the runs started go on the worker's queue. Every alert is
+//! counted in the metrics by its outcome. How the answer looks is the router's business.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::intake::{Action, Decision, Limits};
+use super::journal::Record;
+use super::state::{QueuedRun, Shared};
+use crate::trigger::Trigger;
+
+/// What became of one notification's alerts.
+#[derive(Debug)]
+pub struct Accepted {
+    /// What was decided for each alert admitted, in order.
+    pub decisions: Vec<Decision>,
+    /// The bundles started, joined or pointed to, each once, in order.
+    pub bundles: Vec<String>,
+    /// Alerts refused because the run queue is full: the sender must retry (what was
+    /// admitted is then a redelivery).
+    pub refused: usize,
+}
+
+/// The journal could not be written: nothing was acknowledged, nothing was queued.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the journal: {0}")]
+pub struct JournalFailed(pub String);
+
+/// Admits `triggers` (the alerts of one notification from `source`, or one manual run),
+/// journals the decisions and queues the runs started.
+///
+/// # Errors
+/// [`JournalFailed`] when the decisions cannot be journaled; the runs they started are
+/// forgotten again.
+pub async fn accept(
+    shared: &Shared,
+    source: &'static str,
+    triggers: Vec<Trigger>,
+    webhook_id: Option<&str>,
+) -> Result<Accepted, JournalFailed> {
+    let live = shared.live();
+    let limits = Limits {
+        cooldown: Duration::from_secs(live.config.server.cooldown_secs),
+        queue_size: live.config.server.queue_size,
+    };
+    let received_at = Utc::now();
+    let mut admitted = shared.intake().admit(
+        triggers,
+        webhook_id,
+        limits,
+        Instant::now(),
+        received_at,
+        &mut || crate::bundle::new_id(received_at),
+    );
+
+    let records: Vec<Record> = admitted
+        .decisions
+        .iter()
+        .map(|d| Record::Accepted {
+            at: received_at,
+            action: d.action,
+            bundle: d.bundle.clone(),
+            webhook_id: webhook_id.map(str::to_owned),
+            // The raw payload is kept once, with the run it starts.
+            trigger: Box::new(if d.action == Action::Started {
+                d.trigger.clone()
+            } else {
+                Trigger { raw: None, ..d.trigger.clone() }
+            }),
+        })
+        .collect();
+    // Nothing is acknowledged before it is on disk.
+    if !records.is_empty()
+        && let Err(e) = shared.journal.append(&records).await
+    {
+        let started: Vec<String> = admitted
+            .decisions
+            .iter()
+            .filter(|d| d.action == Action::Started)
+            .filter_map(|d| d.bundle.clone())
+            .collect();
+        shared.intake().forget(&started);
+        shared.metrics.alerts_n(source, "rejected", records.len() as u64);
+        tracing::error!(error = %e, "Cannot journal accepted alerts; answering 503.");
+        return Err(JournalFailed(e));
+    }
+    let mut bundles: Vec<String> = Vec::new();
+    for decision in &mut admitted.decisions {
+        shared.metrics.alert(source, outcome(decision.action));
+        if let Some(bundle) = &decision.bundle
+            && !bundles.contains(bundle)
+        {
+            bundles.push(bundle.clone());
+        }
+        if decision.action == Action::Started
+            && let Some(bundle) = &decision.bundle
+        {
+            tracing::info!(bundle = %bundle, source, alert = %decision.trigger.name, "Alert accepted; run queued.");
+            // The raw payload goes with the run; the answer needs only the alert's names.
+            let raw = decision.trigger.raw.take();
+            let trigger = Trigger { raw, ..decision.trigger.clone() };
+            let queued = QueuedRun { bundle: bundle.clone(), trigger };
+            let _ = shared.queue_tx.send(queued);
+        }
+    }
+    if admitted.refused > 0 {
+        shared.metrics.alerts_n(source, "throttled", admitted.refused as u64);
+    }
+    shared.update_gauges();
+    Ok(Accepted { decisions: admitted.decisions, bundles, refused: admitted.refused })
+}
+
+/// The `outcome` label of `witness_alerts_received_total` for a decision.
+fn outcome(action: Action) -> &'static str {
+    match action {
+        Action::Started => "accepted",
+        Action::Joined | Action::Deduplicated | Action::Redelivered => "deduplicated",
+        Action::Resolved => "resolved",
+    }
+}

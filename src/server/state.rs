@@ -1,0 +1,131 @@
+//! What the handlers, the worker and the config reload share while serving: the
+//! configuration in force ([`Live`], replaced whole on a reload), the intake's memory, the
+//! journal, the metrics, the queue of accepted runs, the flight recorder, the per-source
+//! rate limits, and the draining flag and tokens of the shutdown.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::auth::Auth;
+use super::intake::Intake;
+use super::journal::Journal;
+use super::metrics::Metrics;
+use super::recorder::Recorder;
+use crate::config::WitnessConfig;
+use crate::trigger::Trigger;
+
+/// The configuration in force; replaced whole on a successful reload.
+pub struct Live {
+    pub config: Arc<WitnessConfig>,
+    pub auth: Auth,
+}
+
+/// A run accepted and journaled, waiting on the queue for a slot of the worker.
+pub struct QueuedRun {
+    pub bundle: String,
+    pub trigger: Trigger,
+}
+
+/// Everything the handlers, the worker and the reload share.
+pub struct Shared {
+    live: RwLock<Arc<Live>>,
+    pub intake: Mutex<Intake>,
+    pub journal: Journal,
+    pub metrics: Metrics,
+    /// Set by the shutdown: hooks answer `503`, `/readyz` fails.
+    pub draining: AtomicBool,
+    /// The queue the worker takes accepted runs from.
+    pub queue_tx: mpsc::UnboundedSender<QueuedRun>,
+    pub recorder: Option<Recorder>,
+    limiter: Mutex<HashMap<&'static str, Bucket>>,
+    /// Cancelled when the grace period is over: running collectors stop and what they
+    /// found is sealed.
+    pub runs_cancel: CancellationToken,
+    pub runs: TaskTracker,
+}
+
+impl Shared {
+    /// The state of a server starting with `live` in force.
+    pub fn new(
+        live: Live,
+        journal: Journal,
+        recorder: Option<Recorder>,
+        queue_tx: mpsc::UnboundedSender<QueuedRun>,
+    ) -> Self {
+        Self {
+            live: RwLock::new(Arc::new(live)),
+            intake: Mutex::new(Intake::default()),
+            journal,
+            metrics: Metrics::default(),
+            draining: AtomicBool::new(false),
+            queue_tx,
+            recorder,
+            limiter: Mutex::new(HashMap::new()),
+            runs_cancel: CancellationToken::new(),
+            runs: TaskTracker::new(),
+        }
+    }
+
+    /// The configuration in force now.
+    pub fn live(&self) -> Arc<Live> {
+        Arc::clone(&self.live.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Puts `live` in force (a reload).
+    pub fn replace_live(&self, live: Live) {
+        *self.live.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(live);
+    }
+
+    pub fn intake(&self) -> std::sync::MutexGuard<'_, Intake> {
+        self.intake.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Takes a token from `source`'s bucket; `Err(seconds)` to wait when it is empty.
+    pub fn rate_limit(&self, source: &'static str) -> Result<(), u64> {
+        let live = self.live();
+        let (rate, burst) =
+            (live.config.server.rate_limit_per_sec, live.config.server.rate_limit_burst);
+        if rate == 0 {
+            return Ok(());
+        }
+        let mut buckets = self.limiter.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bucket = buckets
+            .entry(source)
+            .or_insert_with(|| Bucket { tokens: f64::from(burst), at: Instant::now() });
+        let now = Instant::now();
+        bucket.tokens = (bucket.tokens
+            + now.duration_since(bucket.at).as_secs_f64() * f64::from(rate))
+        .min(f64::from(burst));
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - bucket.tokens) / f64::from(rate)).ceil().max(1.0) as u64)
+        }
+    }
+
+    /// Refreshes the gauges that mirror the intake.
+    pub fn update_gauges(&self) {
+        let intake = self.intake();
+        self.metrics.queue_depth.set(intake.queued as i64);
+        self.metrics.running.set(intake.running as i64);
+        self.metrics.journal_lag.set(intake.unsealed() as i64);
+    }
+}
+
+/// A token bucket.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
