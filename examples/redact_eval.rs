@@ -9,9 +9,9 @@
 //! For each case the line goes through [`Redactor::redact_text`] with the default
 //! configuration, as a log line does. A case survives when its secret, or any 8-character
 //! fragment of it, is still in the output. Destroyed text is what redaction replaced
-//! beyond the secret's own occurrences (the bytes of the line outside every occurrence of
-//! the secret that are no longer there), summed over all cases and shown per case with
-//! `--list` when more than 16 bytes were destroyed.
+//! beyond the secrets (the bytes of the line outside every occurrence of every secret
+//! the corpus lists for that line that are no longer there), summed over all cases and
+//! shown per case with `--list` when more than 16 bytes were destroyed.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -63,7 +63,7 @@ fn survives(out: &str, secret: &str) -> bool {
 
 /// Bytes of `line` outside every occurrence of `secret` that `out` no longer holds: the
 /// text between tokens of `out` is aligned, in order, with `line`.
-fn destroyed(line: &str, out: &str, secret: &str) -> usize {
+fn destroyed(line: &str, out: &str, secrets: &[String]) -> usize {
     let token = Regex::new(r"\[REDACTED:[a-z0-9_]+:[0-9a-f]{4}\]").expect("compiles");
     let mut kept = vec![false; line.len()];
     let mut at = 0;
@@ -77,8 +77,8 @@ fn destroyed(line: &str, out: &str, secret: &str) -> usize {
             at = start + piece.len();
         }
     }
-    if !secret.is_empty() {
-        for (start, _) in line.match_indices(secret) {
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        for (start, _) in line.match_indices(secret.as_str()) {
             kept[start..start + secret.len()].iter_mut().for_each(|k| *k = true);
         }
     }
@@ -91,11 +91,20 @@ fn corpus(path: &str, list: bool) -> Result<(), Box<dyn std::error::Error>> {
     let mut by_source: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_kind: BTreeMap<String, Tally> = BTreeMap::new();
     let (mut total, mut survived, mut destroyed_bytes, mut line_bytes) = (0, 0, 0, 0);
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let case: Case = serde_json::from_str(line)?;
+    let cases: Vec<Case> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    // Every secret the corpus lists for a line: none of them is text to keep.
+    let mut secrets_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for case in &cases {
+        secrets_of.entry(case.line.as_str()).or_default().push(case.secret.clone());
+    }
+    for case in &cases {
         let out = redactor.redact_text(&case.line);
         let lost = survives(&out, &case.secret);
-        let gone = destroyed(&case.line, &out, &case.secret);
+        let gone = destroyed(&case.line, &out, &secrets_of[case.line.as_str()]);
         total += 1;
         line_bytes += case.line.len();
         destroyed_bytes += gone;
