@@ -30,8 +30,8 @@ const STRONG: &[&str] = &[
 ];
 
 /// Strong words that also count inside a single lowercase or uppercase word
-/// (`PGPASSWORD`, `clientsecret`, `accesstoken`).
-const STRONG_INSIDE: &[&str] = &["password", "passwd", "secret", "token", "apikey"];
+/// (`PGPASSWORD`, `ACRPWD`, `clientsecret`, `accesstoken`).
+const STRONG_INSIDE: &[&str] = &["password", "passwd", "pwd", "secret", "token", "apikey"];
 
 /// Words that make a key secret only when the value looks like a secret.
 const WEAK: &[&str] = &["key", "auth", "credential"];

@@ -356,7 +356,7 @@ const TABLE: &[Spec] = &[
     row(
         "azure_connection_string",
         &["accountkey=", "sharedaccesskey=", "sharedsecretvalue=", "sig=", "password="],
-        r"(?i)(?:(?-u:\b)(?:AccountKey|SharedAccessKey|SharedSecretValue)=(?P<secret1>[A-Za-z0-9+/=]{16,})|[?&;]sig=(?P<secret2>[A-Za-z0-9%+/=]{16,})|;\s*Password=(?P<secret3>[^;\r\n]+))",
+        r"(?i)(?:(?-u:\b)(?:AccountKey|SharedAccessKey|SharedSecretValue)=(?P<secret1>[A-Za-z0-9+/=]{16,})|[?&;]sig=(?P<secret2>[A-Za-z0-9%+/=_-]{16,})|;\s*Password=(?P<secret3>[^;\r\n]+))",
     ),
     row(
         "azure_connection_string",
@@ -509,6 +509,12 @@ const TABLE: &[Spec] = &[
             "AQVN",
             "sk_",
             "SK",
+            "sqp_",
+            "squ_",
+            "sqa_",
+            "pat.",
+            "LTAI",
+            "4b1d",
         ],
         concat!(
             b!(),
@@ -542,7 +548,7 @@ const TABLE: &[Spec] = &[
             r"|(?:sandbox-)?sq0(?:atp|csp|idb|ige|idp)-[A-Za-z0-9_\\-]{22,}",
             r"|EAAA[A-Za-z0-9_=+-]{60}",
             r"|NR(?:AK|JS|II|RA)-[A-Za-z0-9]{19,32}",
-            r"|[a-f0-9]{36}NRAL|eu01xx[a-f0-9]{34}NRAL",
+            r"|[A-Za-z0-9]{30,40}NRAL",
             r"|ntn_[0-9]{11}[A-Za-z0-9]{32,35}",
             r"|lin_api_[A-Za-z0-9]{40}",
             r"|PMAK-[a-f0-9]{24}-[a-f0-9]{34}",
@@ -584,8 +590,22 @@ const TABLE: &[Spec] = &[
             r"|AQVN[A-Za-z0-9_-]{35,38}",
             r"|sk_[a-f0-9]{48}",
             r"|SK[0-9a-fA-F]{32}",
+            r"|sq[pua]_[A-Za-z0-9]{40}",
+            r"|pat\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}",
+            r"|LTAI[A-Za-z0-9]{12,20}",
+            r"|4b1d[A-Za-z0-9]{38}",
             r")",
             b!()
+        ),
+    ),
+    // Facebook app access tokens `<app id>|<secret>` next to the vendor's name; Sidekiq
+    // Enterprise credentials under their Bundler key.
+    row(
+        "vendor_token",
+        &["facebook", "contribsys"],
+        concat!(
+            r"(?i)(?:facebook[^\r\n]{0,40}?(?P<secret1>[0-9]{15,16}(?:\||%7C)[A-Za-z0-9_-]{27,})",
+            r#"|BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM[ \t]*[:=][ \t]*["'`]?(?P<secret2>[a-f0-9]{8}:[a-f0-9]{8}))"#
         ),
     ),
     row("vendor_token", &["-us"], concat!(b!(), r"[a-f0-9]{32}-us[0-9]{1,2}", b!())),
