@@ -43,11 +43,10 @@ pub(super) fn has_card_length_digit_run(text: &str) -> bool {
 pub(super) fn has_dotted_six(text: &str) -> bool {
     let bytes = text.as_bytes();
     let token = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
-    bytes.iter().enumerate().any(|(i, b)| {
-        *b == b'.'
+    text.match_indices('.').any(|(i, _)| {
+        i >= 22
             && bytes.get(i + 7) == Some(&b'.')
             && bytes[i + 1..i + 7].iter().all(token)
-            && i >= 22
             && bytes[i - 22..i].iter().all(token)
     })
 }

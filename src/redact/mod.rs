@@ -176,9 +176,6 @@ static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
 });
 const TOKEN_START: &str = "[REDACTED:";
 
-/// Lines after a PEM header that are searched for the rest of its block.
-pub const PEM_LINES: usize = 200;
-
 /// Found values at least this long are also replaced where they occur again in the same
 /// text; shorter ones could be ordinary words.
 const MIN_ECHO_CHARS: usize = 8;
@@ -229,8 +226,9 @@ impl Redactor {
 
     /// `text` with every secret replaced by its token; borrowed when nothing was found.
     ///
-    /// Rules with keywords run only on the lines from an occurrence of one of their
-    /// keywords to two lines after it (up to [`PEM_LINES`] lines after a PEM header), so a large text costs the keyword pass plus the patterns over
+    /// Rules with keywords run only on the lines around an occurrence of one of their
+    /// keywords that their matches can reach (the keyword's line for most; the next two
+    /// for a `{"name": …}` pair split over lines; up to 200 after a PEM header), so a large text costs the keyword pass plus the patterns over
     /// the few lines that need them. Rules without keywords run over the whole text.
     pub fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
@@ -244,10 +242,10 @@ impl Redactor {
             let mut joined = String::with_capacity(out.len() + 64);
             let mut last = 0;
             let mut changed = false;
-            for region in regions {
+            for (region, candidates) in regions {
                 joined.push_str(&out[last..region.start]);
                 let part = &out[region.clone()];
-                let redacted = self.apply(part, true, &mut found_values);
+                let redacted = self.apply(part, &candidates, &mut found_values);
                 changed |= matches!(redacted, Cow::Owned(_));
                 joined.push_str(&redacted);
                 last = region.end;
@@ -257,7 +255,10 @@ impl Redactor {
                 out = Cow::Owned(joined);
             }
         }
-        if let Cow::Owned(replaced) = self.apply(&out, false, &mut found_values) {
+        let unkeyed = self.prefilter.unkeyed(&out);
+        if unkeyed.iter().any(|run| *run)
+            && let Cow::Owned(replaced) = self.apply(&out, &unkeyed, &mut found_values)
+        {
             out = Cow::Owned(replaced);
         }
         if !found_values.is_empty()
@@ -268,17 +269,18 @@ impl Redactor {
         out
     }
 
-    /// `text` after the rules that may match it: those with keywords (`keyed`) or those
-    /// without; the values found are added to `found_values`.
+    /// `text` after the `candidates` rules; the values found are added to `found_values`.
     fn apply<'t, 'r>(
         &'r self,
         text: &'t str,
-        keyed: bool,
+        candidates: &[bool],
         found_values: &mut Vec<(String, &'r str)>,
     ) -> Cow<'t, str> {
         let mut out = Cow::Borrowed(text);
-        let candidates = self.prefilter.candidates(&out, keyed);
-        for (rule, _) in self.rules.iter().zip(candidates).filter(|(_, run)| *run) {
+        for (rule, _) in self.rules.iter().zip(candidates).filter(|(_, run)| **run) {
+            if !rule.requires.is_empty() && !rule.requires.iter().any(|r| out.contains(r)) {
+                continue;
+            }
             let ranges: Vec<Range<usize>> = rule.secrets(&out).collect();
             if ranges.is_empty() {
                 continue;
@@ -378,117 +380,122 @@ impl Redactor {
     }
 }
 
-/// Which rules can match a text at all, from one pass over it: a rule runs when one of its
-/// keywords occurs (all-lowercase keywords in any ASCII case, the others exactly), rules
-/// with a gate when the gate says so, and rules with neither always.
+/// Which rules can match a text at all, and where, from one pass over it: a rule runs
+/// where one of its keywords occurs (all-lowercase keywords in any ASCII case, the others
+/// exactly), rules with a gate when the gate says so, and rules with neither always.
 struct Prefilter {
-    /// Keywords matched in any case, and keywords matched exactly.
-    matchers: [Option<AhoCorasick>; 2],
-    /// For each matcher and keyword, the rules it lets run.
-    owners: [Vec<Vec<usize>>; 2],
+    /// Every keyword, matched in any case; a hit on an exact keyword is checked after.
+    matcher: Option<AhoCorasick>,
+    keywords: Vec<String>,
+    /// Whether a keyword must match exactly (it has an uppercase letter).
+    exact: Vec<bool>,
+    /// For each keyword, the rules it lets run.
+    owners: Vec<Vec<usize>>,
+    /// For each keyword, the lines before and after its line that the matches of its
+    /// rules can reach.
+    spans: Vec<rules::Span>,
+    /// Rules without keywords or gate, which run over every text.
     always: Vec<bool>,
+    /// The gates of rules without keywords.
     gates: Vec<Option<rules::Gate>>,
-    /// How many rules have keywords.
-    keyed_rules: usize,
-    /// The index of `-----begin` among the keywords matched in any case.
-    pem_keyword: Option<usize>,
 }
 
 impl Prefilter {
     fn new(rules: &[Rule]) -> Self {
-        let mut keywords: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
-        let mut owners: [Vec<Vec<usize>>; 2] = [Vec::new(), Vec::new()];
+        let mut keywords: Vec<String> = Vec::new();
+        let mut owners: Vec<Vec<usize>> = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
             for keyword in &rule.keywords {
-                let exact = usize::from(keyword.bytes().any(|b| b.is_ascii_uppercase()));
-                match keywords[exact].iter().position(|k| k == keyword) {
-                    Some(at) => owners[exact][at].push(index),
+                match keywords.iter().position(|k| k == keyword) {
+                    Some(at) => owners[at].push(index),
                     None => {
-                        keywords[exact].push(keyword);
-                        owners[exact].push(vec![index]);
+                        keywords.push(keyword.clone());
+                        owners.push(vec![index]);
                     }
                 }
             }
         }
-        let matchers = [0, 1].map(|exact| {
-            (!keywords[exact].is_empty()).then(|| {
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(exact == 0)
-                    .match_kind(MatchKind::Standard)
-                    .build(&keywords[exact])
-                    .expect("short keywords always build")
-            })
+        // One DFA over every keyword: the fastest scan, and a few hundred short keywords
+        // keep it small.
+        let matcher = (!keywords.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&keywords)
+                .expect("short keywords always build")
         });
+        let exact = keywords.iter().map(|k| k.bytes().any(|b| b.is_ascii_uppercase())).collect();
+        let spans = owners
+            .iter()
+            .map(|owned| {
+                owned.iter().fold((0, 0), |(before, after), &i| {
+                    (before.max(rules[i].span.0), after.max(rules[i].span.1))
+                })
+            })
+            .collect();
         let always = rules.iter().map(|r| r.keywords.is_empty() && r.gate.is_none()).collect();
         let gates = rules.iter().map(|r| r.gate.filter(|_| r.keywords.is_empty())).collect();
-        let keyed_rules = rules.iter().filter(|r| !r.keywords.is_empty()).count();
-        let pem_keyword = keywords[0].iter().position(|k| *k == "-----begin");
-        Self { matchers, owners, always, gates, keyed_rules, pem_keyword }
+        Self { matcher, keywords, exact, owners, spans, always, gates }
     }
 
-    /// Which rules run on `text`: of the rules with keywords (`keyed`) those whose
-    /// keywords occur in it, or of the others those whose gate opens (or that have none).
-    fn candidates(&self, text: &str, keyed: bool) -> Vec<bool> {
-        if !keyed {
-            return self
-                .always
-                .iter()
-                .zip(&self.gates)
-                .map(|(always, gate)| *always || gate.is_some_and(|g| g(text)))
-                .collect();
-        }
-        let mut run = vec![false; self.always.len()];
-        let mut missing = self.keyed_rules;
-        for (matcher, owners) in self.matchers.iter().zip(&self.owners) {
-            let Some(matcher) = matcher else { continue };
-            for found in matcher.find_overlapping_iter(text) {
-                for &rule in &owners[found.pattern().as_usize()] {
-                    if !run[rule] {
-                        run[rule] = true;
-                        missing -= 1;
-                    }
+    /// Which rules without keywords run on `text`: those whose gate opens, or that have
+    /// none.
+    fn unkeyed(&self, text: &str) -> Vec<bool> {
+        self.always
+            .iter()
+            .zip(&self.gates)
+            .map(|(always, gate)| *always || gate.is_some_and(|g| g(text)))
+            .collect()
+    }
+
+    /// The parts of `text` where a rule with keywords can match, in order, each with the
+    /// rules whose keywords occur there: around each keyword, the lines its rules' matches
+    /// can reach ([`Rule::span`]), merged.
+    fn regions(&self, text: &str) -> Vec<(Range<usize>, Vec<bool>)> {
+        let Some(matcher) = &self.matcher else { return Vec::new() };
+        let mut regions: Vec<(Range<usize>, Vec<bool>)> = Vec::new();
+        for found in matcher.find_overlapping_iter(text) {
+            let keyword = found.pattern().as_usize();
+            if self.exact[keyword] && text[found.range()] != self.keywords[keyword] {
+                continue;
+            }
+            let (before, after) = self.spans[keyword];
+            let mut start = line_start(text, found.start());
+            for _ in 0..before {
+                start = line_start(text, start.saturating_sub(1));
+            }
+            let mut end = found.end();
+            for _ in 0..=after {
+                end = line_end(text, end);
+                if end == text.len() {
+                    break;
                 }
-                if missing == 0 {
-                    return run;
+                end += 1;
+            }
+            let owners = &self.owners[keyword];
+            match regions.last_mut() {
+                Some((last, rules)) if start >= last.start && start <= last.end => {
+                    last.end = last.end.max(end);
+                    owners.iter().for_each(|&r| rules[r] = true);
+                }
+                _ => {
+                    let mut rules = vec![false; self.always.len()];
+                    owners.iter().for_each(|&r| rules[r] = true);
+                    regions.push((start..end, rules));
                 }
             }
         }
-        run
-    }
-
-    /// The parts of `text` where a rule with keywords can match: from the line of each
-    /// keyword to two lines after it (a value on the next line, an XML end tag on the one
-    /// after; a PEM header: [`PEM_LINES`] lines), merged, in order. Every match starts on
-    /// the line of its keyword or after it.
-    fn regions(&self, text: &str) -> Vec<Range<usize>> {
-        let mut regions: Vec<Range<usize>> = Vec::new();
-        for (exact, matcher) in self.matchers.iter().enumerate() {
-            let Some(matcher) = matcher else { continue };
-            // Any keyword will do: overlapping ones lie on the same line.
-            for found in matcher.find_iter(text) {
-                let pem = exact == 0 && self.pem_keyword == Some(found.pattern().as_usize());
-                let start = line_start(text, found.start());
-                let mut end = found.end();
-                for _ in 0..if pem { PEM_LINES } else { 3 } {
-                    end = line_end(text, end);
-                    if end == text.len() {
-                        break;
-                    }
-                    end += 1;
-                }
-                match regions.last_mut() {
-                    Some(last) if exact == 0 && start <= last.end => last.end = last.end.max(end),
-                    _ => regions.push(start..end),
-                }
-            }
-        }
-        // The exact keywords' regions come after the others': order and merge them all.
-        regions.sort_by_key(|r| r.start);
-        let mut merged: Vec<Range<usize>> = Vec::with_capacity(regions.len());
-        for r in regions {
+        // Regions reaching back start before earlier ones: order and merge them all.
+        regions.sort_by_key(|(r, _)| r.start);
+        let mut merged: Vec<(Range<usize>, Vec<bool>)> = Vec::with_capacity(regions.len());
+        for (r, rules) in regions {
             match merged.last_mut() {
-                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-                _ => merged.push(r),
+                Some((last, last_rules)) if r.start <= last.end => {
+                    last.end = last.end.max(r.end);
+                    last_rules.iter_mut().zip(rules).for_each(|(a, b)| *a |= b);
+                }
+                _ => merged.push((r, rules)),
             }
         }
         merged

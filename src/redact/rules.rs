@@ -115,7 +115,22 @@ pub(super) struct Rule {
     pub keywords: Vec<String>,
     /// For a rule without keywords, a quick scan that is true whenever the rule can match.
     pub gate: Option<Gate>,
+    /// How many lines before and after the line of a keyword a match can reach: the
+    /// pattern runs on those lines only.
+    pub span: Span,
+    /// Strings of which every match holds one (`@` in a URL with credentials): a part of
+    /// a text without any is skipped without running the pattern. Empty: no such string.
+    pub requires: &'static [&'static str],
 }
+
+/// Lines before and after a keyword's line.
+pub(super) type Span = (usize, usize);
+
+/// Lines after a PEM header that are searched for the rest of its block.
+pub(super) const PEM_LINES: usize = 200;
+
+/// The span of a configured rule: its pattern may reach across a few lines.
+const CUSTOM_SPAN: Span = (2, 2);
 
 /// One row of the built-in table.
 struct Spec {
@@ -124,10 +139,28 @@ struct Spec {
     pattern: &'static str,
     check: Option<Check>,
     gate: Option<Gate>,
+    span: Span,
+    requires: &'static [&'static str],
 }
 
+/// A row whose matches lie on the line of their keyword.
 const fn row(id: &'static str, keywords: &'static [&'static str], pattern: &'static str) -> Spec {
-    Spec { id, keywords, pattern, check: None, gate: None }
+    Spec { id, keywords, pattern, check: None, gate: None, span: (0, 0), requires: &[] }
+}
+
+impl Spec {
+    /// The same row, its matches reaching `before` lines above and `after` lines below
+    /// the line of their keyword.
+    const fn lines(mut self, before: usize, after: usize) -> Self {
+        self.span = (before, after);
+        self
+    }
+
+    /// The same row, each match holding one of `strings`.
+    const fn requires(mut self, strings: &'static [&'static str]) -> Self {
+        self.requires = strings;
+        self
+    }
 }
 
 impl Rule {
@@ -152,6 +185,8 @@ impl Rule {
             check: None,
             keywords,
             gate: None,
+            span: CUSTOM_SPAN,
+            requires: &[],
         })
     }
 
@@ -161,6 +196,8 @@ impl Rule {
             .unwrap_or_else(|e| panic!("built-in redaction pattern {} compiles: {e}", spec.id));
         rule.check = spec.check;
         rule.gate = spec.gate;
+        rule.span = spec.span;
+        rule.requires = spec.requires;
         rule
     }
 
@@ -281,7 +318,8 @@ const TABLE: &[Spec] = &[
             pem_body!(),
             r"(?:(?:\r?\n|(?:\\+r)?\\+n)[ \t]*| )?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
         ),
-    ),
+    )
+    .lines(0, PEM_LINES),
     row(
         "jwt",
         &["eyj"],
@@ -298,7 +336,8 @@ const TABLE: &[Spec] = &[
         // (`…{"password":"[REDACTED…]","x@db`) and a second pass would differ (fuzz).
         // A raw `@` in the password is read as the parsers do: up to the last `@`.
         concat!(r"(?i)", b!(), r#"[a-z][a-z0-9+.-]*://[^\s:/@?#"'<>]*:(?P<secret>[^\s/?#"'<>]+)@"#),
-    ),
+    )
+    .requires(&["@"]),
     // Go's MySQL driver: `user:password@tcp(host:3306)/db`.
     row(
         "url_credentials",
@@ -344,7 +383,8 @@ const TABLE: &[Spec] = &[
         "gcp_service_account",
         &["private_key_id"],
         concat!(r#"(?i)private_key_id"#, q!(), r#"\s*[:=]\s*"#, q!(), r"(?P<secret>[a-f0-9]{40})"),
-    ),
+    )
+    .lines(0, 1),
     row(
         "gcp_api_key",
         &["AIza", "GOCSPX-", "ya29."],
@@ -617,6 +657,8 @@ const TABLE: &[Spec] = &[
         pattern: r"(?:^|[^A-Za-z0-9_.-])(?P<secret>[A-Za-z0-9=][A-Za-z0-9_-]{22,26}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})(?:[^A-Za-z0-9_.-]|$)",
         check: None,
         gate: Some(checks::has_dotted_six),
+        span: (0, 0),
+        requires: &[],
     },
     // A header line (`Cookie: a=1; b=2`) or a header inside quoted text: the value to
     // the end of the line or the closing quote, after the auth scheme.
@@ -638,7 +680,8 @@ const TABLE: &[Spec] = &[
         "bearer_token",
         &["bearer"],
         concat!(r"(?i)", b!(), r"bearer\s+(?P<secret>[A-Za-z0-9._~+/-]{8,}=*)"),
-    ),
+    )
+    .lines(0, 1),
     // `{"name": "DB_PASSWORD", "value": "x"}` in text, on one line or two, plain or
     // JSON-escaped; YAML `- name: X_TOKEN` / `value: "x"`.
     row(
@@ -660,7 +703,8 @@ const TABLE: &[Spec] = &[
             r"[ \t]*[:=][ \t]*",
             value!()
         ),
-    ),
+    )
+    .lines(0, 2),
     // Ceph's `{"entity": "osd.0", "key": "…"}`.
     row(
         "key_value_secret",
@@ -681,23 +725,26 @@ const TABLE: &[Spec] = &[
             r"[ \t]*:[ \t]*",
             value!()
         ),
-    ),
+    )
+    .lines(0, 2),
     // `<add key="Password" value="x" />` (NuGet, .NET config).
     row(
         "key_value_secret",
         &["value="],
         concat!(r#"(?i)key=["']"#, key!(), r#"["'][ \t]+value=["'](?P<secret>[^"'\r\n]+)["']"#),
     ),
-    // `<password>x</password>`, `<secret>{AQAAABAAA …}</secret>`, `<dbToken>\n x\n</dbToken>`.
+    // `<password>x</password>`, `<secret>{AQAAABAAA …}</secret>`, `<dbToken>\n x\n</dbToken>`:
+    // found by the end tag's `</`, up to two lines below the start tag.
     row(
         "key_value_secret",
-        &["pass", "pwd", "secret", "token", "key", "credential", "auth"],
+        &["</"],
         concat!(
             r"(?i)<",
             key!(),
-            r#"(?:[ \t][^<>]*)?>[ \t\r\n]*(?P<secret>[^<\s](?:[^<\r\n]*[^<\s])?)[ \t\r\n]*</"#
+            r#"(?:[ \t][^<>]*)?>[ \t]*\r?\n?[ \t]*(?P<secret>[^<\s](?:[^<\r\n]*[^<\s])?)[ \t]*\r?\n?[ \t]*</"#
         ),
-    ),
+    )
+    .lines(2, 0),
     // `System.setProperty("X_TOKEN", "x")`, `("basicauthuser", "x")`.
     row(
         "key_value_secret",
@@ -707,7 +754,8 @@ const TABLE: &[Spec] = &[
             key!(),
             r#"["'][ \t]*,[ \t]*["'](?P<secret>[^"'\r\n]+)["'][ \t]*\)"#
         ),
-    ),
+    )
+    .requires(&[")"]),
     // A key at the start of a line, YAML style (`password: two words`): the bare value
     // runs to the end of the line, before a ` # comment`.
     row(
@@ -744,20 +792,23 @@ const TABLE: &[Spec] = &[
         "key_value_secret",
         &["password", "identified"],
         concat!(r"(?i)", b!(), r"(?:password|identified\s+by)\s+'(?P<secret>(?:[^'\r\n]|'')+)'"),
-    ),
+    )
+    .requires(&["'"]),
     // `password "x";`, `secrete "x"`, `token - 'x'`: a key and a quoted value with only
     // blanks (or a dash) between.
     row(
         "key_value_secret",
         &["pass", "pwd", "secret", "token", "key", "credential", "auth"],
         concat!(r"(?i)", b!(), key!(), r"[ \t]+(?:-[ \t]+)?", quoted!()),
-    ),
+    )
+    .requires(&[" \"", " '", " `", " &", " \\", "\t"]),
     // `if ("x" == password)`: the value first.
     row(
         "key_value_secret",
         &["pass", "pwd", "secret", "token", "key", "credential", "auth"],
         concat!(r"(?i)", quoted!(), r"[ \t]*(?:===?|!==?)[ \t]*", key!(), b!()),
-    ),
+    )
+    .requires(&["==", "!="]),
     // `curl -u user:password`, also after `\`-continued lines; `docker login -p x`.
     row(
         "key_value_secret",
@@ -770,7 +821,9 @@ const TABLE: &[Spec] = &[
             b!(),
             r#"(?:docker|podman|nerdctl|buildah) login(?:[^\r\n]|\\\r?\n)*?[ \t](?:-p|--password)[ \t=]+(?P<secret2>[^\s"']+))"#
         ),
-    ),
+    )
+    .lines(0, 4)
+    .requires(&["-u", "--user", "-p", "--password"]),
     Spec {
         id: "credit_card",
         keywords: &[],
@@ -783,6 +836,8 @@ const TABLE: &[Spec] = &[
         ),
         check: Some(checks::card_number),
         gate: Some(checks::has_card_length_digit_run),
+        span: (0, 0),
+        requires: &[],
     },
     // A PEM block cut before its END line, redacted up to its last line of base64 (or
     // `Name: value` header), ending where a line or a quoted string ends. Indented lines
@@ -799,7 +854,8 @@ const TABLE: &[Spec] = &[
             r"(?: [A-Za-z0-9+/=]{1,15})?",
             r#")(?:(?m:$)|[\\"'<,;)}\]])"#,
         ),
-    ),
+    )
+    .lines(0, PEM_LINES),
 ];
 
 static EMAIL: LazyLock<Rule> = LazyLock::new(|| {
@@ -822,6 +878,8 @@ static IP: LazyLock<[Rule; 2]> = LazyLock::new(|| {
             ),
             check: Some(checks::ipv4),
             gate: None,
+            span: (0, 0),
+            requires: &[],
         }),
         Rule::from_spec(&Spec {
             id: "ipv6",
@@ -829,6 +887,8 @@ static IP: LazyLock<[Rule; 2]> = LazyLock::new(|| {
             pattern: r"(?i)(?:[0-9a-f]{1,4}:|::)[0-9a-f:]*:[0-9a-f:.]*(?:%[0-9a-z]+)?",
             check: Some(checks::ipv6),
             gate: None,
+            span: (0, 0),
+            requires: &[],
         }),
     ]
 });
