@@ -389,8 +389,9 @@ struct Prefilter {
     keywords: Vec<String>,
     /// Whether a keyword must match exactly (it has an uppercase letter).
     exact: Vec<bool>,
-    /// For each keyword, the rules it lets run.
-    owners: Vec<Vec<usize>>,
+    /// For each keyword, the rules it lets run: always, and when an assignment follows
+    /// it ([`Rule::assigned`]).
+    owners: Vec<[Vec<usize>; 2]>,
     /// For each keyword, the lines before and after its line that the matches of its
     /// rules can reach.
     spans: Vec<rules::Span>,
@@ -403,16 +404,15 @@ struct Prefilter {
 impl Prefilter {
     fn new(rules: &[Rule]) -> Self {
         let mut keywords: Vec<String> = Vec::new();
-        let mut owners: Vec<Vec<usize>> = Vec::new();
+        let mut owners: Vec<[Vec<usize>; 2]> = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
             for keyword in &rule.keywords {
-                match keywords.iter().position(|k| k == keyword) {
-                    Some(at) => owners[at].push(index),
-                    None => {
-                        keywords.push(keyword.clone());
-                        owners.push(vec![index]);
-                    }
-                }
+                let at = keywords.iter().position(|k| k == keyword).unwrap_or_else(|| {
+                    keywords.push(keyword.clone());
+                    owners.push([Vec::new(), Vec::new()]);
+                    keywords.len() - 1
+                });
+                owners[at][usize::from(rule.assigned)].push(index);
             }
         }
         // One DFA over every keyword: the fastest scan, and a few hundred short keywords
@@ -429,7 +429,7 @@ impl Prefilter {
         let spans = owners
             .iter()
             .map(|owned| {
-                owned.iter().fold((0, 0), |(before, after), &i| {
+                owned.iter().flatten().fold((0, 0), |(before, after), &i| {
                     (before.max(rules[i].span.0), after.max(rules[i].span.1))
                 })
             })
@@ -473,15 +473,26 @@ impl Prefilter {
                 }
                 end += 1;
             }
-            let owners = &self.owners[keyword];
+            // Rules whose keyword sits in a key need an assignment after it.
+            let [free, assigned] = &self.owners[keyword];
+            let assigned: &[usize] =
+                if !assigned.is_empty() && checks::assignment_follows(text, found.end()) {
+                    assigned
+                } else {
+                    &[]
+                };
+            if free.is_empty() && assigned.is_empty() {
+                continue;
+            }
+            let owners = free.iter().chain(assigned);
             match regions.last_mut() {
                 Some((last, rules)) if start >= last.start && start <= last.end => {
                     last.end = last.end.max(end);
-                    owners.iter().for_each(|&r| rules[r] = true);
+                    owners.for_each(|&r| rules[r] = true);
                 }
                 _ => {
                     let mut rules = vec![false; self.always.len()];
-                    owners.iter().for_each(|&r| rules[r] = true);
+                    owners.for_each(|&r| rules[r] = true);
                     regions.push((start..end, rules));
                 }
             }

@@ -121,6 +121,10 @@ pub(super) struct Rule {
     /// Strings of which every match holds one (`@` in a URL with credentials): a part of
     /// a text without any is skipped without running the pattern. Empty: no such string.
     pub requires: &'static [&'static str],
+    /// Whether every match has its keyword in a key followed by an assignment
+    /// ([`checks::assignment_follows`]): a keyword in prose (`password authentication
+    /// failed`) does not make the rule run.
+    pub assigned: bool,
 }
 
 /// Lines before and after a keyword's line.
@@ -141,11 +145,21 @@ struct Spec {
     gate: Option<Gate>,
     span: Span,
     requires: &'static [&'static str],
+    assigned: bool,
 }
 
 /// A row whose matches lie on the line of their keyword.
 const fn row(id: &'static str, keywords: &'static [&'static str], pattern: &'static str) -> Spec {
-    Spec { id, keywords, pattern, check: None, gate: None, span: (0, 0), requires: &[] }
+    Spec {
+        id,
+        keywords,
+        pattern,
+        check: None,
+        gate: None,
+        span: (0, 0),
+        requires: &[],
+        assigned: false,
+    }
 }
 
 impl Spec {
@@ -153,6 +167,12 @@ impl Spec {
     /// the line of their keyword.
     const fn lines(mut self, before: usize, after: usize) -> Self {
         self.span = (before, after);
+        self
+    }
+
+    /// The same row, each match's keyword in a key followed by an assignment.
+    const fn assigned(mut self) -> Self {
+        self.assigned = true;
         self
     }
 
@@ -187,6 +207,7 @@ impl Rule {
             gate: None,
             span: CUSTOM_SPAN,
             requires: &[],
+            assigned: false,
         })
     }
 
@@ -198,6 +219,7 @@ impl Rule {
         rule.gate = spec.gate;
         rule.span = spec.span;
         rule.requires = spec.requires;
+        rule.assigned = spec.assigned;
         rule
     }
 
@@ -359,7 +381,8 @@ const TABLE: &[Spec] = &[
             q!(),
             r"(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"
         ),
-    ),
+    )
+    .assigned(),
     row(
         "aws_session_token",
         &["session", "security-token", "securitytoken"],
@@ -659,6 +682,7 @@ const TABLE: &[Spec] = &[
         gate: Some(checks::has_dotted_six),
         span: (0, 0),
         requires: &[],
+        assigned: false,
     },
     // A header line (`Cookie: a=1; b=2`) or a header inside quoted text: the value to
     // the end of the line or the closing quote, after the auth scheme.
@@ -755,7 +779,8 @@ const TABLE: &[Spec] = &[
             r#"["'][ \t]*,[ \t]*["'](?P<secret>[^"'\r\n]+)["'][ \t]*\)"#
         ),
     )
-    .requires(&[")"]),
+    .requires(&[")"])
+    .assigned(),
     // A key at the start of a line, YAML style (`password: two words`): the bare value
     // runs to the end of the line, before a ` # comment`.
     row(
@@ -766,7 +791,8 @@ const TABLE: &[Spec] = &[
             key!(),
             r#"[ \t]*:[ \t]*(?P<secret>[^\s"'`|>\[{=][^\r\n]*?)[ \t]*(?:[ \t]#[^\r\n]*)?\r?$"#
         ),
-    ),
+    )
+    .assigned(),
     // `password=x`, `"client_secret": "x"`, `?access_token=x&...`, `PGPASSWORD=x`,
     // `dbPass := "x"`, `$token .= "x"`, `secrete[] = "x"`, `os.environ["API_KEY"] = 'x'`,
     // `if (api_key == "x")`, `token - 'x'`, after a JSON escape (`\npassword=x`).
@@ -786,7 +812,8 @@ const TABLE: &[Spec] = &[
             assign!(),
             value!()
         ),
-    ),
+    )
+    .assigned(),
     // SQL: `ALTER ROLE app PASSWORD 'x'`, `IDENTIFIED BY 'x'`.
     row(
         "key_value_secret",
@@ -801,6 +828,7 @@ const TABLE: &[Spec] = &[
         &["pass", "pwd", "secret", "token", "key", "credential", "auth"],
         concat!(r"(?i)", b!(), key!(), r"[ \t]+(?:-[ \t]+)?", quoted!()),
     )
+    .assigned()
     .requires(&[" \"", " '", " `", " &", " \\", "\t"]),
     // `if ("x" == password)`: the value first.
     row(
@@ -838,6 +866,7 @@ const TABLE: &[Spec] = &[
         gate: Some(checks::has_card_length_digit_run),
         span: (0, 0),
         requires: &[],
+        assigned: false,
     },
     // A PEM block cut before its END line, redacted up to its last line of base64 (or
     // `Name: value` header), ending where a line or a quoted string ends. Indented lines
@@ -880,6 +909,7 @@ static IP: LazyLock<[Rule; 2]> = LazyLock::new(|| {
             gate: None,
             span: (0, 0),
             requires: &[],
+            assigned: false,
         }),
         Rule::from_spec(&Spec {
             id: "ipv6",
@@ -889,6 +919,7 @@ static IP: LazyLock<[Rule; 2]> = LazyLock::new(|| {
             gate: None,
             span: (0, 0),
             requires: &[],
+            assigned: false,
         }),
     ]
 });
