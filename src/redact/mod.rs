@@ -17,12 +17,14 @@
 //! `dbPassword`, `Authorization`, or the `value` of a `{"name": "DB_PASSWORD", ...}` pair)
 //! is replaced whole.
 //!
-//! Cost: clean text costs two Aho-Corasick passes for the rules' keywords (`password`,
-//! `bearer`, `-----begin`, `ghp_`, ...; one for keywords in any case, one for exact ones
-//! such as `SK` and `EAA`), one for the literals, and byte loops for the rules that have
-//! no keyword (a run of 13 digits for card numbers, `.xxxxxx.` for Discord tokens); only
-//! rules whose keywords occur run their patterns (IP addresses, when asked for, always
-//! run theirs). Redaction is idempotent: tokens are never matched again.
+//! Cost: clean text costs one Aho-Corasick pass for the rules' keywords (`password`,
+//! `bearer`, `-----begin`, `ghp_`, ...; exact ones such as `SK` and `EAA` checked on a
+//! hit), one for the literals, and byte loops for the rules that have no keyword (a run
+//! of 13 digits for card numbers, `.xxxxxx.` for Discord tokens). A rule with keywords
+//! runs only on the lines around its keywords that its matches can reach, and a
+//! key-value rule only where an assignment follows the keyword, so prose (`password
+//! authentication failed`) costs nothing; IP addresses, when asked for, always run.
+//! Redaction is idempotent: tokens are never matched again.
 
 mod checks;
 mod json;
@@ -228,8 +230,9 @@ impl Redactor {
     ///
     /// Rules with keywords run only on the lines around an occurrence of one of their
     /// keywords that their matches can reach (the keyword's line for most; the next two
-    /// for a `{"name": …}` pair split over lines; up to 200 after a PEM header), so a large text costs the keyword pass plus the patterns over
-    /// the few lines that need them. Rules without keywords run over the whole text.
+    /// for a `{"name": …}` pair split over lines; up to 200 after a PEM header), so a
+    /// large text costs the keyword pass plus the patterns over the few lines that need
+    /// them. Rules without keywords run over the whole text.
     pub fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
         if let Some(replaced) = self.splice(&out, "literal", self.literals.find(&out)) {

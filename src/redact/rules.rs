@@ -393,7 +393,8 @@ const TABLE: &[Spec] = &[
             q!(),
             r"(?P<secret>[A-Za-z0-9/+=]{100,})"
         ),
-    ),
+    )
+    .assigned(),
     row(
         "aws_session_token",
         &["ABSK", "bedrock-api-key-"],
