@@ -775,3 +775,290 @@ fn a_url_does_not_reach_across_json_quotes() {
     assert!(!once.contains("x y"), "{once}");
     assert_eq!(r.redact_text(&once), once);
 }
+
+/// A deterministic filler for generated secrets: the same corpus on every run.
+struct Filler(u64);
+
+impl Filler {
+    fn pick(&mut self, alphabet: &str, len: usize) -> String {
+        let chars: Vec<char> = alphabet.chars().collect();
+        (0..len)
+            .map(|_| {
+                self.0 = self
+                    .0
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                chars[usize::try_from(self.0 >> 33).unwrap() % chars.len()]
+            })
+            .collect()
+    }
+}
+
+const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const HEX: &str = "0123456789abcdef";
+
+/// Vendor tokens of every documented shape the rules know: `{a}` alphanumerics, `{h}` hex,
+/// `{l}` lowercase alphanumerics, `{u}` uppercase alphanumerics, `{d}` digits, each
+/// followed by its length.
+const TOKEN_SHAPES: &[&str] = &[
+    "AKIA{u16}",
+    "ghp_{a36}",
+    "github_pat_{a82}",
+    "glpat-{a20}",
+    "glrt-{a20}.{l9}",
+    "GR1348941{a20}",
+    "xoxb-{h11}-{h12}-{a24}",
+    "sk_live_{a24}",
+    "sk_prod_{a40}",
+    "rk_live_{a24}",
+    "whsec_{a32}",
+    "sk-proj-{a48}",
+    "sk-{a20}T3BlbkFJ{a20}",
+    "sk-ant-api03-{a90}",
+    "npm_{a36}",
+    "pypi-AgEIcHlwaS5vcmc{a60}",
+    "SG.{a22}.{a43}",
+    "SK{h32}",
+    "key-{l32}",
+    "{h32}-us12",
+    "xkeysib-{h64}-{a16}",
+    "shpat_{h32}",
+    "dp.pt.{a43}",
+    "hvs.{a90}",
+    "HRKU-{a60}",
+    "dop_v1_{h64}",
+    "ATATT3{a180}",
+    "hf_{a34}",
+    "sgp_{h40}",
+    "sntryu_{h64}",
+    "glsa_{a32}_{h8}",
+    "dapi{h32}",
+    "EZAK{a54}",
+    "EAA{a120}",
+    "sq0atp-{a40}",
+    "NRAK-{u27}",
+    "ntn_{d11}{a35}",
+    "lin_api_{a40}",
+    "PMAK-{h24}-{h34}",
+    "pul-{h40}",
+    "pnu_{a36}",
+    "pscale_tkn_{a43}",
+    "fo1_{a43}",
+    "ico-{a32}",
+    "rdme_{l70}",
+    "tfp_{a59}",
+    "AKCp{a69}",
+    "p8e-{a32}",
+    "pplx-{a48}",
+    "xai-{a80}",
+    "gsk_{a52}",
+    "lsv2_pt_{h32}_{h10}",
+    "sbp_{h40}",
+    "rzp_live_{a14}",
+    "{d9}:AA{a33}",
+    "MTk4NjIyNDgzNDcxOTI1MjQ4.{a6}.{a27}",
+    "AIza{a35}",
+    "ABSK{a120}",
+    "eyJhbGciOiJIUzI1NiJ9.eyJ{a40}",
+    "eyJhbGciOiJIUzI1NiJ9.eyJ{a40}.{a43}",
+];
+
+fn fill(shape: &str, filler: &mut Filler) -> String {
+    let mut out = String::new();
+    let mut rest = shape;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = open + rest[open..].find('}').unwrap();
+        let (kind, len) = rest[open + 1..close].split_at(1);
+        let alphabet = match kind {
+            "a" => ALNUM,
+            "h" => HEX,
+            "l" => "abcdefghijklmnopqrstuvwxyz0123456789",
+            "u" => "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+            "d" => "0123456789",
+            _ => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        };
+        out.push_str(&filler.pick(alphabet, len.parse().unwrap()));
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where a bare token is found in evidence: log lines, JSON at depth, query strings,
+/// headers, code, YAML, a JSON-escaped log message.
+const TOKEN_PLACES: &[&str] = &[
+    "2025-11-19T21:00:00Z ERROR upstream call failed: 401, request sent with {} (retry 2/5)",
+    r#"{"ts":"2025-11-19T21:00:00Z","ctx":{"req":{"items":[{"id":7,"credential":"{}"}]}}}"#,
+    "GET /cb?state=xyz&t={}&page=2 HTTP/1.1",
+    "X-Forwarded-Token: {}",
+    "\tclient := NewClient(\"{}\")",
+    "env:\n  - value: {}\n",
+    r#"{"log":"{\"msg\":\"using {} now\"}\n","stream":"stderr"}"#,
+    "<credential>{}</credential>",
+];
+
+/// Keys that name secrets, as code and configs spell them.
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "db_pass",
+    "DB_PASSWORD",
+    "passwd",
+    "pwd",
+    "secret",
+    "client_secret",
+    "secret_key",
+    "api_key",
+    "apiKey",
+    "access_token",
+    "xToken",
+    "GITHUB_TOKEN",
+    "private_key",
+    "credentials",
+    "password_super_secure",
+    "mysqlPassword",
+    "refresh_token",
+    "SUMO_ACCESS_KEY",
+];
+
+/// Assignment syntaxes: `{k}` the key, `{v}` the value.
+const KEY_VALUE_PLACES: &[&str] = &[
+    "{k}={v}",
+    "2025-11-19 21:00:00 INFO boot {k}={v} user=app",
+    "{k}: {v}",
+    "  {k}: {v}  # do not share",
+    "{k} := \"{v}\"",
+    "{k} := `{v}`",
+    "{k} ?= \"{v}\"",
+    "{k} ::= \"{v}\"",
+    "{k} :::= \"{v}\"",
+    "${k} .= \"{v}\";",
+    "\"{k}\" => \"{v}\",",
+    "<{k}>{v}</{k}>",
+    "<{k}>\n    {v}\n</{k}>",
+    "System.setProperty(\"{k}\", \"{v}\")",
+    "var {k} string = \"{v}\"",
+    "os.environ[\"{k}\"] = '{v}'",
+    "if ({k} == \"{v}\") {",
+    "{\"name\": \"{k}\", \"value\": \"{v}\"}",
+    "\"name\": \"{k}\"\n\"value\": \"{v}\"",
+    r#"{"msg":"config loaded\n{k}={v}\tnext"}"#,
+    r#"{\"{k}\":\"{v}\"}"#,
+    "GET /login?user=app&{k}={v}&next=/ HTTP/1.1",
+    "<add key=\"{k}\" value=\"{v}\" />",
+];
+
+/// Every shape in every placement, as text: no secret and no 8-character fragment of
+/// one survives, and a second pass changes nothing.
+#[test]
+fn generated_secrets_of_every_shape_and_placement_never_survive() {
+    let redactor = Redactor::new(&RedactionConfig::default(), Vec::new()).unwrap();
+    let mut filler = Filler(20_251_119);
+    let mut cases: Vec<(String, String)> = Vec::new();
+    for shape in TOKEN_SHAPES {
+        for place in TOKEN_PLACES {
+            let token = fill(shape, &mut filler);
+            cases.push((place.replace("{}", &token), token));
+        }
+    }
+    for key in SECRET_KEYS {
+        for place in KEY_VALUE_PLACES {
+            let value = format!(
+                "{}-{}!{}",
+                filler.pick(ALNUM, 6),
+                filler.pick(ALNUM, 5),
+                filler.pick(HEX, 6)
+            );
+            cases.push((place.replace("{k}", key).replace("{v}", &value), value));
+        }
+    }
+    for (user, password) in [("app", "thisisasecret99"), ("svc_reader", "P@ss-w0rd!x7")] {
+        let value = password.to_owned();
+        for line in [
+            format!("dsn={user}:{password}@tcp(db.internal:3306)/shop?parseTime=true"),
+            format!("postgres://{user}:{password}@db-1:5432/app?sslmode=require"),
+            format!("curl -sf -u {user}:{password} https://search.internal:9200/_cluster/health"),
+        ] {
+            cases.push((line, value.clone()));
+        }
+    }
+    let mut survivors = Vec::new();
+    for (line, secret) in &cases {
+        let out = redactor.redact_text(line);
+        let chars: Vec<char> = secret.chars().collect();
+        let fragments: Vec<String> =
+            chars.windows(8.min(chars.len())).map(|w| w.iter().collect()).collect();
+        if let Some(fragment) = fragments.iter().find(|f| out.contains(f.as_str())) {
+            survivors.push(format!("{fragment:?} of {secret:?} in {out:?}"));
+        }
+        assert_eq!(redactor.redact_text(&out), out, "a second pass changes {line:?}");
+    }
+    assert!(
+        survivors.is_empty(),
+        "{} of {} survive:\n{}",
+        survivors.len(),
+        cases.len(),
+        survivors.join("\n")
+    );
+}
+
+/// Regression (issue 20): a PEM block cut before its END line was redacted up to the next
+/// END line anywhere later, swallowing the records between.
+#[test]
+fn a_cut_pem_block_leaves_the_following_records_alone() {
+    let redactor = Redactor::new(&RedactionConfig::default(), Vec::new()).unwrap();
+    let text = "2025-11-19T21:00:00Z key -----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx4Xb9fXQ0l9f0mJ0xq3yR7vP0Yw2sKc1nQe4T5uV6wX7yZ8a\n2025-11-19T21:00:01Z ERROR pid=4242 GET /api/orders/17 status=503\n2025-11-19T21:00:02Z WARN retry 3/5\n-----END RSA PRIVATE KEY-----\n";
+    let out = redactor.redact_text(text);
+    assert!(!out.contains("MIIEowIBAAKCAQEAx4Xb9f"), "{out}");
+    assert!(out.contains("ERROR pid=4242 GET /api/orders/17 status=503"), "{out}");
+    assert!(out.contains("WARN retry 3/5"), "{out}");
+}
+
+/// `[redaction] rules`: a user's rule with keywords is applied and counted under its id.
+#[test]
+fn configured_rules_extend_the_table() {
+    let config: RedactionConfig = toml::from_str(
+        "rules = [{ id = \"acme_key\", regex = 'acme_[a-z0-9]{16}', keywords = [\"acme_\"] }]",
+    )
+    .unwrap();
+    assert!(config.problems().is_empty());
+    let redactor = Redactor::new(&config, Vec::new()).unwrap();
+    let out = redactor.redact_text("calling with acme_0123456789abcdef now");
+    assert!(out.starts_with("calling with [REDACTED:acme_key:"), "{out}");
+    assert_eq!(redactor.counts()["acme_key"], 1);
+    let bad: RedactionConfig =
+        toml::from_str("rules = [{ id = \"Acme Key\", regex = '(', keywords = [\"\"] }]").unwrap();
+    let keys: Vec<String> = bad.problems().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["rules[0].id", "rules[0].regex", "rules[0].keywords[0]"]);
+}
+
+/// The committed inputs of the `redact` fuzz target, replayed as the target checks them
+/// (no panic, a second pass changes nothing), so the test suite holds them without the
+/// fuzzing toolchain.
+#[test]
+fn the_fuzz_corpus_is_redacted_idempotently() {
+    let config = RedactionConfig {
+        emails: true,
+        ip_addresses: true,
+        normalize_query_literals: true,
+        ..RedactionConfig::default()
+    };
+    let redactor =
+        Redactor::new(&config, vec!["hunter2-literal".into(), "p@ss\"w/rd&<x>".into()]).unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus/redact");
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let Ok(text) = std::str::from_utf8(&bytes) else { continue };
+        let once = redactor.redact_text(text).into_owned();
+        assert_eq!(redactor.redact_text(&once), once, "{text:?}");
+        if let Ok(mut value) = serde_json::from_str::<Value>(text) {
+            redactor.redact_json(&mut value);
+            let first = value.clone();
+            redactor.redact_json(&mut value);
+            assert_eq!(value, first, "{text:?}");
+        }
+        replayed += 1;
+    }
+    assert!(replayed >= 30, "the corpus is there: {replayed} inputs");
+}

@@ -38,6 +38,61 @@ pub(super) fn has_card_length_digit_run(text: &str) -> bool {
     false
 }
 
+/// Whether `text` has a `.`, six token characters and another `.`: the middle of a
+/// Discord bot token. A byte loop, so text without one skips that pattern.
+pub(super) fn has_dotted_six(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let token = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
+    text.match_indices('.').any(|(i, _)| {
+        i >= 22
+            && bytes.get(i + 7) == Some(&b'.')
+            && bytes[i + 1..i + 7].iter().all(token)
+            && bytes[i - 22..i].iter().all(token)
+    })
+}
+
+/// Whether the key holding a keyword that ends at `from` is followed by an assignment:
+/// the rest of the key, closing quotes, brackets, escapes or an HTML entity (`"]`,
+/// `[25]`, `\"`, `&quot;`), blanks, at most one word (a type: `xToken string =`), then
+/// an operator or an opening quote. A keyword in prose (`password authentication
+/// failed`, `invalid token in expression`) is not.
+pub(super) fn assignment_follows(text: &str, from: usize) -> bool {
+    let b = text.as_bytes();
+    let mut i = from;
+    let key = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
+    while i < b.len() && key(b[i]) {
+        i += 1;
+    }
+    let mut skipped = 0;
+    while i < b.len() && skipped < 16 {
+        match b[i] {
+            b'"' | b'\'' | b'`' | b']' | b'[' | b'\\' | b'&' | b'#' | b';' => {}
+            c if c.is_ascii_alphanumeric() && skipped > 0 => {}
+            _ => break,
+        }
+        i += 1;
+        skipped += 1;
+    }
+    for word in 0..2 {
+        while i < b.len() && matches!(b[i], b' ' | b'\t') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(
+                b'=' | b':' | b',' | b'>' | b'-' | b'!' | b'?' | b'.' | b'+' | b'"' | b'\'' | b'`'
+                | b'&' | b'\\' | b'@',
+            ) => return true,
+            Some(c) if word == 0 && (c.is_ascii_alphabetic() || *c == b'[') => {
+                while i < b.len() && (key(b[i]) || matches!(b[i], b'[' | b']' | b'&' | b'*')) {
+                    i += 1;
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// A match with a `.` and a digit on either side is a piece of `0.4111...` or `1.2.3.4.5`.
 fn part_of_decimal(text: &str, range: &Range<usize>) -> bool {
     let bytes = text.as_bytes();

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use super::rules::sensitive_key;
+use super::keys::sensitive_key;
 use super::{Redactor, is_token, sql};
 
 /// Keys whose string values are SQL query text.
@@ -34,10 +34,10 @@ impl Redactor {
 
     fn redact_object(&self, map: &mut Map<String, Value>) {
         // `{"name": "DB_PASSWORD", "value": "..."}`: the name says what the value is.
-        let pair_rule = ["name", "key"]
+        let pair_name = ["name", "key"]
             .iter()
             .find_map(|k| map.get(*k).and_then(Value::as_str))
-            .and_then(sensitive_key);
+            .map(str::to_owned);
         if map.keys().any(|k| self.redact_text(k) != k.as_str()) {
             let entries = std::mem::take(map);
             for (k, v) in entries {
@@ -45,7 +45,17 @@ impl Redactor {
             }
         }
         for (key, v) in map.iter_mut() {
-            let rule = sensitive_key(key).or(if key == "value" { pair_rule } else { None });
+            let scalar = match &*v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            let rule = scalar.as_deref().and_then(|value| {
+                sensitive_key(key, value).or_else(|| {
+                    let name = pair_name.as_deref().filter(|_| key == "value")?;
+                    sensitive_key(name, value)
+                })
+            });
             match (rule, v) {
                 (Some(rule), Value::String(s)) if !s.is_empty() && !is_token(s) => {
                     self.count(rule, 1);

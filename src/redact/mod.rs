@@ -8,21 +8,27 @@
 //! never values.
 //!
 //! What is found: the built-in rules of [`BUILTIN_RULES`] (credentials in URLs, secret
-//! key-values, auth headers, tokens by their prefixes, private keys, card numbers, and on
-//! request email and IP addresses), the configured `patterns`, and literal values (every
-//! secret read from `*_env`/`*_file` during the run, and the configured literals) in the
-//! forms they take in text. In JSON, a value under a secret-named key (`password`,
+//! key-values in the syntaxes of configs and code, auth headers, vendor tokens by their
+//! prefixes, private keys, card numbers, and on request email and IP addresses), the
+//! configured `rules` and `patterns`, and literal values (every secret read from
+//! `*_env`/`*_file` during the run, and the configured literals) in the forms they take
+//! in text. A value a rule found is also replaced wherever else it occurs in the same
+//! text (`token = 'x' | 'x'`). In JSON, a value under a secret-named key (`password`,
 //! `dbPassword`, `Authorization`, or the `value` of a `{"name": "DB_PASSWORD", ...}` pair)
 //! is replaced whole.
 //!
 //! Cost: clean text costs one Aho-Corasick pass for the rules' keywords (`password`,
-//! `bearer`, `-----begin`, `ghp_`, ...), one for the literals, and a byte loop looking for
-//! a run of 13 digits (card numbers); only rules whose keywords occur run their patterns
-//! (IP addresses, when asked for, always run theirs).
+//! `bearer`, `-----begin`, `ghp_`, ...; exact ones such as `SK` and `EAA` checked on a
+//! hit), one for the literals, and byte loops for the rules that have no keyword (a run
+//! of 13 digits for card numbers, `.xxxxxx.` for Discord tokens). A rule with keywords
+//! runs only on the lines around its keywords that its matches can reach, and a
+//! key-value rule only where an assignment follows the keyword, so prose (`password
+//! authentication failed`) costs nothing; IP addresses, when asked for, always run.
 //! Redaction is idempotent: tokens are never matched again.
 
 mod checks;
 mod json;
+mod keys;
 mod literals;
 mod rules;
 mod sql;
@@ -49,6 +55,10 @@ use rules::Rule;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedactionConfig {
+    /// Extra rules, applied after the built-in ones:
+    /// `rules = [{ id = "acme_key", regex = 'acme_[a-z0-9]{32}', keywords = ["acme_"] }]`.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
     /// Extra patterns to redact (Rust regex syntax): each regex's whole match, or its group
     /// named `secret` when it has one, is replaced; counted as `custom`.
     #[serde(default)]
@@ -74,18 +84,59 @@ pub struct RedactionConfig {
     pub normalize_query_literals: bool,
 }
 
+/// One entry of `[redaction] rules`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// The rule's name in tokens and counts (`[REDACTED:<id>:…]`): lowercase letters,
+    /// digits and `_`.
+    pub id: String,
+    /// Rust regex syntax; the groups whose names start with `secret` (or the whole match
+    /// when there are none) are replaced.
+    pub regex: String,
+    /// Words every match contains (matched in any case when all lowercase, else
+    /// exactly): the regex runs only on texts that hold one. Without keywords it runs on
+    /// every text.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
+/// The problem with a regex a user configured, if any.
+fn regex_problem(pattern: &str) -> Option<String> {
+    match Regex::new(pattern) {
+        Err(e) => Some(format!("not a valid regex: {e}")),
+        Ok(re) if re.is_match("") => {
+            Some("matches the empty string, so it would redact nothing useful".to_owned())
+        }
+        Ok(_) => None,
+    }
+}
+
 impl RedactionConfig {
     /// Every problem, each with its key relative to `[redaction]`.
     pub fn problems(&self) -> Vec<(String, String)> {
-        let patterns = self.patterns.iter().enumerate().filter_map(|(i, p)| {
-            let problem = match Regex::new(p) {
-                Err(e) => format!("not a valid regex: {e}"),
-                Ok(re) if re.is_match("") => {
-                    "matches the empty string, so it would redact nothing useful".to_owned()
-                }
-                Ok(_) => return None,
-            };
-            Some((format!("patterns[{i}]"), problem))
+        let patterns = self
+            .patterns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((format!("patterns[{i}]"), regex_problem(p)?)));
+        let rules = self.rules.iter().enumerate().flat_map(|(i, rule)| {
+            let id_ok = !rule.id.is_empty()
+                && rule
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            let id = (!id_ok).then(|| {
+                (format!("rules[{i}].id"), "lowercase letters, digits and `_` only".to_owned())
+            });
+            let regex = regex_problem(&rule.regex).map(|p| (format!("rules[{i}].regex"), p));
+            let keywords = rule.keywords.iter().position(String::is_empty).map(|k| {
+                (
+                    format!("rules[{i}].keywords[{k}]"),
+                    "an empty keyword matches every text".to_owned(),
+                )
+            });
+            id.into_iter().chain(regex).chain(keywords)
         });
         let envs = self
             .literal_envs
@@ -95,7 +146,7 @@ impl RedactionConfig {
             .map(|(i, _)| {
                 (format!("literal_envs[{i}]"), "not an environment variable name".into())
             });
-        patterns.chain(envs).collect()
+        patterns.chain(rules).chain(envs).collect()
     }
 
     /// The literal values named by `literal_envs` and `literal_files` that can be read.
@@ -127,6 +178,10 @@ static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
 });
 const TOKEN_START: &str = "[REDACTED:";
 
+/// Found values at least this long are also replaced where they occur again in the same
+/// text; shorter ones could be ordinary words.
+const MIN_ECHO_CHARS: usize = 8;
+
 impl Redactor {
     /// A redactor with the built-in rules, the configured patterns and `literals` (secret
     /// values read while collecting), with a fresh per-bundle key.
@@ -135,6 +190,9 @@ impl Redactor {
     /// When a configured pattern does not compile (config validation reports it first).
     pub fn new(config: &RedactionConfig, literals: Vec<String>) -> Result<Self, regex::Error> {
         let mut rules = rules::builtin_rules(config.emails, config.ip_addresses);
+        for rule in &config.rules {
+            rules.push(Rule::build(&rule.id, &rule.regex, rule.keywords.clone())?);
+        }
         for pattern in &config.patterns {
             rules.push(Rule::custom(Regex::new(pattern)?));
         }
@@ -169,19 +227,105 @@ impl Redactor {
     }
 
     /// `text` with every secret replaced by its token; borrowed when nothing was found.
+    ///
+    /// Rules with keywords run only on the lines around an occurrence of one of their
+    /// keywords that their matches can reach (the keyword's line for most; the next two
+    /// for a `{"name": …}` pair split over lines; up to 200 after a PEM header), so a
+    /// large text costs the keyword pass plus the patterns over the few lines that need
+    /// them. Rules without keywords run over the whole text.
     pub fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
         if let Some(replaced) = self.splice(&out, "literal", self.literals.find(&out)) {
             out = Cow::Owned(replaced);
         }
-        let candidates = self.prefilter.candidates(&out);
-        for (rule, _) in self.rules.iter().zip(candidates).filter(|(_, run)| *run) {
-            let found = rule.secrets(&out).map(|range| (range.clone(), &out[range]));
-            if let Some(replaced) = self.splice(&out, rule.id, found) {
+        // Values the rules found, to be replaced wherever else they occur in this text.
+        let mut found_values: Vec<(String, &str)> = Vec::new();
+        let regions = self.prefilter.regions(&out);
+        if !regions.is_empty() {
+            let mut joined = String::with_capacity(out.len() + 64);
+            let mut last = 0;
+            let mut changed = false;
+            for (region, candidates) in regions {
+                joined.push_str(&out[last..region.start]);
+                let part = &out[region.clone()];
+                let redacted = self.apply(part, &candidates, &mut found_values);
+                changed |= matches!(redacted, Cow::Owned(_));
+                joined.push_str(&redacted);
+                last = region.end;
+            }
+            if changed {
+                joined.push_str(&out[last..]);
+                out = Cow::Owned(joined);
+            }
+        }
+        let unkeyed = self.prefilter.unkeyed(&out);
+        if unkeyed.iter().any(|run| *run)
+            && let Cow::Owned(replaced) = self.apply(&out, &unkeyed, &mut found_values)
+        {
+            out = Cow::Owned(replaced);
+        }
+        if !found_values.is_empty()
+            && let Some(replaced) = self.replace_echoes(&out, &found_values)
+        {
+            out = Cow::Owned(replaced);
+        }
+        out
+    }
+
+    /// `text` after the `candidates` rules; the values found are added to `found_values`.
+    fn apply<'t, 'r>(
+        &'r self,
+        text: &'t str,
+        candidates: &[bool],
+        found_values: &mut Vec<(String, &'r str)>,
+    ) -> Cow<'t, str> {
+        let mut out = Cow::Borrowed(text);
+        for (rule, _) in self.rules.iter().zip(candidates).filter(|(_, run)| **run) {
+            if !rule.requires.is_empty() && !rule.requires.iter().any(|r| out.contains(r)) {
+                continue;
+            }
+            let ranges: Vec<Range<usize>> = rule.secrets(&out).collect();
+            if ranges.is_empty() {
+                continue;
+            }
+            for range in &ranges {
+                let value = &out[range.clone()];
+                if value.len() >= MIN_ECHO_CHARS && !value.contains(TOKEN_START) {
+                    found_values.push((value.to_owned(), &rule.id));
+                }
+            }
+            let found = ranges.into_iter().map(|range| (range.clone(), &out[range]));
+            if let Some(replaced) = self.splice(&out, &rule.id, found) {
                 out = Cow::Owned(replaced);
             }
         }
         out
+    }
+
+    /// `text` with the other occurrences of values a rule found replaced too, each by its
+    /// value's token under the rule that found it.
+    fn replace_echoes(&self, text: &str, found: &[(String, &str)]) -> Option<String> {
+        let values: Vec<&str> = found.iter().map(|(v, _)| v.as_str()).collect();
+        let matcher =
+            AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&values).ok()?;
+        let mut out = Cow::Borrowed(text);
+        // One rule id at a time, so each replacement is counted under its rule.
+        let mut ids: Vec<&str> = found.iter().map(|(_, id)| *id).collect();
+        ids.dedup();
+        for id in ids {
+            let hits = matcher
+                .find_iter(out.as_ref())
+                .filter(|m| found[m.pattern().as_usize()].1 == id)
+                .map(|m| (m.range(), found[m.pattern().as_usize()].0.as_str()))
+                .collect::<Vec<_>>();
+            if let Some(replaced) = self.splice(&out, id, hits.into_iter()) {
+                out = Cow::Owned(replaced);
+            }
+        }
+        match out {
+            Cow::Owned(s) => Some(s),
+            Cow::Borrowed(_) => None,
+        }
     }
 
     /// `text` with each found range replaced by the token of its value, or `None` when
@@ -239,62 +383,147 @@ impl Redactor {
     }
 }
 
-/// Which rules can match a text at all, from one pass over it: a rule runs when one of its
-/// keywords occurs (ASCII, any case), and rules without keywords always run.
+/// Which rules can match a text at all, and where, from one pass over it: a rule runs
+/// where one of its keywords occurs (all-lowercase keywords in any ASCII case, the others
+/// exactly), rules with a gate when the gate says so, and rules with neither always.
 struct Prefilter {
-    matcher: AhoCorasick,
-    /// For each keyword, the rules it lets run.
-    owners: Vec<Vec<usize>>,
+    /// Every keyword, matched in any case; a hit on an exact keyword is checked after.
+    matcher: Option<AhoCorasick>,
+    keywords: Vec<String>,
+    /// Whether a keyword must match exactly (it has an uppercase letter).
+    exact: Vec<bool>,
+    /// For each keyword, the rules it lets run: always, and when an assignment follows
+    /// it ([`Rule::assigned`]).
+    owners: Vec<[Vec<usize>; 2]>,
+    /// For each keyword, the lines before and after its line that the matches of its
+    /// rules can reach.
+    spans: Vec<rules::Span>,
+    /// Rules without keywords or gate, which run over every text.
     always: Vec<bool>,
+    /// The gates of rules without keywords.
     gates: Vec<Option<rules::Gate>>,
 }
 
 impl Prefilter {
     fn new(rules: &[Rule]) -> Self {
-        let mut keywords: Vec<&str> = Vec::new();
-        let mut owners: Vec<Vec<usize>> = Vec::new();
+        let mut keywords: Vec<String> = Vec::new();
+        let mut owners: Vec<[Vec<usize>; 2]> = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
-            for keyword in rule.keywords {
-                match keywords.iter().position(|k| k == keyword) {
-                    Some(at) => owners[at].push(index),
-                    None => {
-                        keywords.push(keyword);
-                        owners.push(vec![index]);
-                    }
-                }
+            for keyword in &rule.keywords {
+                let at = keywords.iter().position(|k| k == keyword).unwrap_or_else(|| {
+                    keywords.push(keyword.clone());
+                    owners.push([Vec::new(), Vec::new()]);
+                    keywords.len() - 1
+                });
+                owners[at][usize::from(rule.assigned)].push(index);
             }
         }
-        let matcher = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&keywords)
-            .expect("a few short keywords always build");
+        // One DFA over every keyword: the fastest scan, and a few hundred short keywords
+        // keep it small.
+        let matcher = (!keywords.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&keywords)
+                .expect("short keywords always build")
+        });
+        let exact = keywords.iter().map(|k| k.bytes().any(|b| b.is_ascii_uppercase())).collect();
+        let spans = owners
+            .iter()
+            .map(|owned| {
+                owned.iter().flatten().fold((0, 0), |(before, after), &i| {
+                    (before.max(rules[i].span.0), after.max(rules[i].span.1))
+                })
+            })
+            .collect();
         let always = rules.iter().map(|r| r.keywords.is_empty() && r.gate.is_none()).collect();
-        let gates = rules.iter().map(|r| r.gate).collect();
-        Self { matcher, owners, always, gates }
+        let gates = rules.iter().map(|r| r.gate.filter(|_| r.keywords.is_empty())).collect();
+        Self { matcher, keywords, exact, owners, spans, always, gates }
     }
 
-    fn candidates(&self, text: &str) -> Vec<bool> {
-        let mut run = self.always.clone();
-        for (run, gate) in run.iter_mut().zip(&self.gates) {
-            if let Some(gate) = gate {
-                *run = gate(text);
+    /// Which rules without keywords run on `text`: those whose gate opens, or that have
+    /// none.
+    fn unkeyed(&self, text: &str) -> Vec<bool> {
+        self.always
+            .iter()
+            .zip(&self.gates)
+            .map(|(always, gate)| *always || gate.is_some_and(|g| g(text)))
+            .collect()
+    }
+
+    /// The parts of `text` where a rule with keywords can match, in order, each with the
+    /// rules whose keywords occur there: around each keyword, the lines its rules' matches
+    /// can reach ([`Rule::span`]), merged.
+    fn regions(&self, text: &str) -> Vec<(Range<usize>, Vec<bool>)> {
+        let Some(matcher) = &self.matcher else { return Vec::new() };
+        let mut regions: Vec<(Range<usize>, Vec<bool>)> = Vec::new();
+        for found in matcher.find_overlapping_iter(text) {
+            let keyword = found.pattern().as_usize();
+            if self.exact[keyword] && text[found.range()] != self.keywords[keyword] {
+                continue;
             }
-        }
-        let mut missing = run.iter().filter(|r| !**r).count();
-        for found in self.matcher.find_overlapping_iter(text) {
-            for &rule in &self.owners[found.pattern().as_usize()] {
-                if !run[rule] {
-                    run[rule] = true;
-                    missing -= 1;
+            let (before, after) = self.spans[keyword];
+            let mut start = line_start(text, found.start());
+            for _ in 0..before {
+                start = line_start(text, start.saturating_sub(1));
+            }
+            let mut end = found.end();
+            for _ in 0..=after {
+                end = line_end(text, end);
+                if end == text.len() {
+                    break;
+                }
+                end += 1;
+            }
+            // Rules whose keyword sits in a key need an assignment after it.
+            let [free, assigned] = &self.owners[keyword];
+            let assigned: &[usize] =
+                if !assigned.is_empty() && checks::assignment_follows(text, found.end()) {
+                    assigned
+                } else {
+                    &[]
+                };
+            if free.is_empty() && assigned.is_empty() {
+                continue;
+            }
+            let owners = free.iter().chain(assigned);
+            match regions.last_mut() {
+                Some((last, rules)) if start >= last.start && start <= last.end => {
+                    last.end = last.end.max(end);
+                    owners.for_each(|&r| rules[r] = true);
+                }
+                _ => {
+                    let mut rules = vec![false; self.always.len()];
+                    owners.for_each(|&r| rules[r] = true);
+                    regions.push((start..end, rules));
                 }
             }
-            if missing == 0 {
-                break;
+        }
+        // Regions reaching back start before earlier ones: order and merge them all.
+        regions.sort_by_key(|(r, _)| r.start);
+        let mut merged: Vec<(Range<usize>, Vec<bool>)> = Vec::with_capacity(regions.len());
+        for (r, rules) in regions {
+            match merged.last_mut() {
+                Some((last, last_rules)) if r.start <= last.end => {
+                    last.end = last.end.max(r.end);
+                    last_rules.iter_mut().zip(rules).for_each(|(a, b)| *a |= b);
+                }
+                _ => merged.push((r, rules)),
             }
         }
-        run
+        merged
     }
+}
+
+/// Where the line holding byte `at` starts.
+fn line_start(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at].iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1)
+}
+
+/// Where the line holding byte `at` ends (its `\n`, or the end of the text).
+fn line_end(text: &str, at: usize) -> usize {
+    text.as_bytes()[at..].iter().position(|b| *b == b'\n').map_or(text.len(), |p| at + p)
 }
 
 /// Whether `s` is exactly one token.

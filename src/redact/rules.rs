@@ -1,19 +1,24 @@
-//! The built-in redaction rules: each a pattern, the groups that hold the secret, an
-//! optional check that rejects look-alikes (Luhn for card numbers, a real address parse
-//! for IPv6), and an id that names it in the manifest's counts.
+//! The built-in redaction rules, as one table: each row an id that names it in the
+//! manifest's counts, a pattern whose groups named `secret…` (or whole match) are
+//! replaced, keywords that every match contains (so one Aho-Corasick pass over a text
+//! tells which rules can match at all), and an optional check that rejects look-alikes
+//! (Luhn for card numbers, a real address parse for IPv6, the key's words for key-value
+//! rules). Users add rows in `[redaction] rules`.
 //!
-//! Patterns use ASCII word boundaries (`(?-u:\b)`) and ASCII classes so that the lazy DFA
-//! can run them over megabytes of text in one pass; Unicode boundaries would send the
-//! regex engine to its slow path on the first non-ASCII byte.
+//! Vendor tokens follow the prefixes and shapes the vendors document and the open secret
+//! detectors (gitleaks, trufflehog, detect-secrets) publish. Patterns use ASCII word
+//! boundaries (`(?-u:\b)`) and ASCII classes so that the lazy DFA can run them over
+//! megabytes of text in one pass; Unicode boundaries would send the regex engine to its
+//! slow path on the first non-ASCII byte.
 
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::checks;
+use super::{checks, keys};
 
-/// A built-in rule's id and what it finds, for documentation and `witness show`.
+/// A built-in rule's id and what it finds, for documentation.
 pub struct RuleInfo {
     pub id: &'static str,
     pub finds: &'static str,
@@ -23,18 +28,46 @@ pub struct RuleInfo {
 
 /// Every built-in rule id, in the order rules apply, with what it finds.
 pub const BUILTIN_RULES: &[RuleInfo] = &[
-    info("private_key", "PEM private-key blocks (RSA, EC, OpenSSH, PKCS#8, PGP), whole"),
-    info("jwt", "JSON Web Tokens (`eyJ...`.`...`.`...`)"),
-    info("url_credentials", "the password in `scheme://user:password@host` URLs and DSNs"),
-    info("aws_access_key_id", "AWS access key ids (`AKIA...`, `ASIA...`)"),
+    info(
+        "private_key",
+        "PEM private-key blocks (RSA, EC, OpenSSH, PKCS#8, PGP), whole, and cut ones up to their last base64 line",
+    ),
+    info("jwt", "JSON Web Tokens (`eyJ…`.`eyJ…`[.`…`]), two or three segments"),
+    info(
+        "url_credentials",
+        "the password in `scheme://user:password@host` URLs and DSNs, and in Go DSNs `user:password@tcp(host)/db`",
+    ),
+    info("aws_access_key_id", "AWS access key ids (`AKIA…`, `ASIA…`, `ABIA…`, `ACCA…`)"),
     info("aws_secret_access_key", "AWS secret access keys next to their key name"),
+    info(
+        "aws_session_token",
+        "AWS session tokens next to their key name, Bedrock API keys (`ABSK…`, `bedrock-api-key-…`)",
+    ),
     info("gcp_service_account", "GCP service-account key ids and private keys"),
-    info("gcp_api_key", "Google API keys (`AIza...`)"),
-    info("azure_connection_string", "Azure `AccountKey=`, `SharedAccessKey=` and SAS `sig=`"),
+    info(
+        "gcp_api_key",
+        "Google API keys (`AIza…`), OAuth client secrets (`GOCSPX-`) and access tokens (`ya29.`)",
+    ),
+    info(
+        "azure_connection_string",
+        "Azure `AccountKey=`, `SharedAccessKey=`, `Password=` in connection strings, SAS `sig=`, AD client secrets",
+    ),
     info("github_token", "GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`)"),
-    info("gitlab_token", "GitLab tokens (`glpat-`, `gldt-`, `glrt-`, ...)"),
-    info("slack_token", "Slack tokens (`xoxb-`, `xoxp-`, ...) and webhook URLs"),
-    info("stripe_key", "Stripe secret and restricted keys (`sk_live_`, `rk_test_`, `whsec_`)"),
+    info(
+        "gitlab_token",
+        "GitLab tokens (`glpat-`, `gldt-`, `glrt-`, `glcbt-`, `glsoat-`, …, runner registration `GR1348941…`, `_gitlab_session=`)",
+    ),
+    info("slack_token", "Slack tokens (`xoxb-`, `xoxp-`, `xapp-`, …) and webhook URLs"),
+    info(
+        "stripe_key",
+        "Stripe and Stripe-shaped secret and restricted keys (`sk_live_`, `sk_test_`, `sk_prod_`, `rk_…`, `whsec_`)",
+    ),
+    info("openai_key", "OpenAI keys (`sk-…T3BlbkFJ…`, `sk-proj-`, `sk-admin-`, `sk-svcacct-`)"),
+    info("anthropic_key", "Anthropic keys (`sk-ant-api03-`, `sk-ant-admin01-`)"),
+    info(
+        "vendor_token",
+        "API tokens with a documented vendor prefix: npm, PyPI, RubyGems, Clojars, NuGet-free; Twilio (`SK…`), SendGrid (`SG.`), Mailgun (`key-`), Mailchimp (`…-us12`), Sendinblue (`xkeysib-`), Shopify (`shpat_`, …), Doppler (`dp.pt.`), HashiCorp Vault (`hvs.`, `hvb.`, `hvr.`) and Terraform (`.atlasv1.`), Heroku (`HRKU-`), DigitalOcean (`dop_v1_`, …), Atlassian (`ATATT3`, `ATCTT3`, `ATBB`), Hugging Face (`hf_`, `api_org_`), Sourcegraph (`sgp_`), Sentry (`sntrys_`, `sntryu_`), Grafana (`glc_`, `glsa_`, `eyJrIjoi`), Databricks (`dapi`), Dynatrace (`dt0c01.`), EasyPost (`EZAK`, `EZTK`), Facebook (`EAA…`), Square (`sq0atp-`, `EAAA…`), New Relic (`NRAK-`, …), Notion (`ntn_`), Linear (`lin_api_`), Postman (`PMAK-`), Pulumi (`pul-`), Prefect (`pnu_`), Planetscale (`pscale_`), Fly.io (`fo1_`, `fm2_`), Infracost (`ico-`), 42 (`s-s4t2…`), ReadMe (`rdme_`), Scalingo (`tk-us-`), Settlemint (`sm_…`), Shippo (`shippo_`), Typeform (`tfp_`), Duffel, Frame.io, Flutterwave, 1Password (`ops_`, `A3-`), Artifactory (`AKCp`, `cmVmd`), Adobe (`p8e-`), Cloudflare origin CA (`v1.0-`), Perplexity, xAI, Groq, Replicate, LangSmith, Tailscale, Supabase, Razorpay, Lob, Netlify, Octopus, OpenShift (`sha256~`), Authress, Yandex, Telegram bot tokens, Discord bot tokens",
+    ),
     info(
         "http_header",
         "values of Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, X-Auth-Token",
@@ -42,7 +75,7 @@ pub const BUILTIN_RULES: &[RuleInfo] = &[
     info("bearer_token", "the token after `Bearer`"),
     info(
         "key_value_secret",
-        "values of password/passwd/pwd/secret/token/api_key/apikey keys in text, query strings and JSON",
+        "values under secret-named keys (password, passwd, pass, pwd, secret, token, api_key, access_key, private_key, credentials, and with a secret-looking value key, auth) in every assignment syntax, XML elements, name/value pairs, `curl -u`, `docker login -p`, and SQL `PASSWORD '…'`",
     ),
     info("credit_card", "card numbers of the major networks that pass the Luhn check"),
     RuleInfo { id: "email", finds: "email addresses (`emails = true`)", default_on: false },
@@ -66,83 +99,134 @@ pub(super) type Gate = fn(&str) -> bool;
 /// Rejects a match that only looks like a secret: `(text, whole match range)`.
 type Check = fn(&str, Range<usize>) -> bool;
 
-/// A pattern whose secret groups (named `secret...`), or whole match when it has none, are
+/// A pattern whose secret groups (named `secret…`), or whole match when it has none, are
 /// replaced by a token.
 #[derive(Clone)]
 pub(super) struct Rule {
-    pub id: &'static str,
+    pub id: String,
     pub regex: Regex,
     secret_groups: Vec<usize>,
+    /// A group named `key`: the match counts only when the key's words and the value say
+    /// it is a secret ([`keys::is_secret_value`]).
+    key_group: Option<usize>,
     check: Option<Check>,
-    /// Words (ASCII, any case) every match contains; none for rules that must always run.
-    pub keywords: &'static [&'static str],
+    /// Words every match contains. All-lowercase ones are matched in any case, ones with
+    /// an uppercase letter exactly (`SK`, `EAA`); none for rules that must always run.
+    pub keywords: Vec<String>,
     /// For a rule without keywords, a quick scan that is true whenever the rule can match.
     pub gate: Option<Gate>,
+    /// How many lines before and after the line of a keyword a match can reach: the
+    /// pattern runs on those lines only.
+    pub span: Span,
+    /// Strings of which every match holds one (`@` in a URL with credentials): a part of
+    /// a text without any is skipped without running the pattern. Empty: no such string.
+    pub requires: &'static [&'static str],
+    /// Whether every match has its keyword in a key followed by an assignment
+    /// ([`checks::assignment_follows`]): a keyword in prose (`password authentication
+    /// failed`) does not make the rule run.
+    pub assigned: bool,
 }
 
-/// For each rule id, words every one of its matches contains. They let one Aho-Corasick
-/// pass tell which rules need to run on a text at all, so clean text costs one pass.
-const KEYWORDS: &[(&str, &[&str])] = &[
-    ("private_key", &["-----begin"]),
-    ("jwt", &["eyj"]),
-    ("url_credentials", &["://"]),
-    ("aws_access_key_id", &["a3t", "akia", "asia", "abia", "acca"]),
-    ("aws_secret_access_key", &["secret"]),
-    ("gcp_service_account", &["private_key_id"]),
-    ("gcp_api_key", &["aiza"]),
-    ("azure_connection_string", &["accountkey=", "sharedaccesskey=", "sharedsecretvalue=", "sig="]),
-    ("github_token", &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"]),
-    (
-        "gitlab_token",
-        &[
-            "glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glimt-", "gloas-", "glsoat-",
-            "glffct-", "glft-", "glagent-",
-        ],
-    ),
-    ("slack_token", &["xox", "xapp-", "hooks.slack.com"]),
-    ("stripe_key", &["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"]),
-    ("http_header", &["authorization", "cookie", "x-api-key", "x-auth-token"]),
-    ("bearer_token", &["bearer"]),
-    (
-        "key_value_secret",
-        &[
-            "password",
-            "passwd",
-            "pwd",
-            "secret",
-            "token",
-            "apikey",
-            "api_key",
-            "api-key",
-            "identified",
-        ],
-    ),
-    ("email", &["@"]),
-];
+/// Lines before and after a keyword's line.
+pub(super) type Span = (usize, usize);
 
-impl Rule {
-    fn new(id: &'static str, pattern: &str, check: Option<Check>) -> Self {
-        let regex = Regex::new(pattern)
-            .unwrap_or_else(|e| panic!("built-in redaction pattern {id} compiles: {e}"));
-        Self::from_regex(id, regex, check)
+/// Lines after a PEM header that are searched for the rest of its block.
+pub(super) const PEM_LINES: usize = 200;
+
+/// The span of a configured rule: its pattern may reach across a few lines.
+const CUSTOM_SPAN: Span = (2, 2);
+
+/// One row of the built-in table.
+struct Spec {
+    id: &'static str,
+    keywords: &'static [&'static str],
+    pattern: &'static str,
+    check: Option<Check>,
+    gate: Option<Gate>,
+    span: Span,
+    requires: &'static [&'static str],
+    assigned: bool,
+}
+
+/// A row whose matches lie on the line of their keyword.
+const fn row(id: &'static str, keywords: &'static [&'static str], pattern: &'static str) -> Spec {
+    Spec {
+        id,
+        keywords,
+        pattern,
+        check: None,
+        gate: None,
+        span: (0, 0),
+        requires: &[],
+        assigned: false,
+    }
+}
+
+impl Spec {
+    /// The same row, its matches reaching `before` lines above and `after` lines below
+    /// the line of their keyword.
+    const fn lines(mut self, before: usize, after: usize) -> Self {
+        self.span = (before, after);
+        self
     }
 
-    fn from_regex(id: &'static str, regex: Regex, check: Option<Check>) -> Self {
+    /// The same row, each match's keyword in a key followed by an assignment.
+    const fn assigned(mut self) -> Self {
+        self.assigned = true;
+        self
+    }
+
+    /// The same row, each match holding one of `strings`.
+    const fn requires(mut self, strings: &'static [&'static str]) -> Self {
+        self.requires = strings;
+        self
+    }
+}
+
+impl Rule {
+    /// A rule from its parts.
+    ///
+    /// # Errors
+    /// When `pattern` does not compile.
+    pub fn build(id: &str, pattern: &str, keywords: Vec<String>) -> Result<Self, regex::Error> {
+        let regex = Regex::new(pattern)?;
         let secret_groups = regex
             .capture_names()
             .enumerate()
             .filter(|(_, name)| name.is_some_and(|n| n.starts_with("secret")))
             .map(|(i, _)| i)
             .collect();
-        let keywords = KEYWORDS.iter().find(|(k, _)| *k == id).map_or(&[][..], |(_, w)| *w);
-        let gate = (id == "credit_card").then_some(checks::has_card_length_digit_run as Gate);
-        Self { id, regex, secret_groups, check, keywords, gate }
+        let key_group = regex.capture_names().position(|name| name == Some("key"));
+        Ok(Self {
+            id: id.to_owned(),
+            regex,
+            secret_groups,
+            key_group,
+            check: None,
+            keywords,
+            gate: None,
+            span: CUSTOM_SPAN,
+            requires: &[],
+            assigned: false,
+        })
+    }
+
+    fn from_spec(spec: &Spec) -> Self {
+        let keywords = spec.keywords.iter().map(|k| (*k).to_owned()).collect();
+        let mut rule = Self::build(spec.id, spec.pattern, keywords)
+            .unwrap_or_else(|e| panic!("built-in redaction pattern {} compiles: {e}", spec.id));
+        rule.check = spec.check;
+        rule.gate = spec.gate;
+        rule.span = spec.span;
+        rule.requires = spec.requires;
+        rule.assigned = spec.assigned;
+        rule
     }
 
     /// A rule for a configured pattern: its group `secret` when it has one, else the
     /// whole match.
     pub fn custom(regex: Regex) -> Self {
-        Self::from_regex("custom", regex, None)
+        Self::build("custom", regex.as_str(), Vec::new()).expect("an already compiled regex")
     }
 
     /// The ranges of `text` this rule would replace.
@@ -151,19 +235,36 @@ impl Rule {
             Some(check) => check(text, whole.clone()).then_some(whole),
             None => Some(whole),
         };
-        if self.secret_groups.is_empty() {
+        if self.secret_groups.is_empty() && self.key_group.is_none() {
             // The whole match is the secret: no need for the slower capture search.
             return Box::new(self.regex.find_iter(text).filter_map(move |m| checked(m.range())));
         }
         Box::new(self.regex.captures_iter(text).filter_map(move |caps| {
             checked(caps.get(0)?.range())?;
-            let secret = self.secret_groups.iter().find_map(|i| caps.get(*i))?;
-            // A value read to the end of a line keeps its trailing blanks outside.
+            // A pattern with alternatives may name the secret in some of them only.
+            let secret = self.secret_groups.iter().find_map(|i| caps.get(*i)).or(caps.get(0))?;
+            // A value read to the end of a line keeps its trailing blanks outside, and a
+            // bare value the punctuation that ends a sentence or a list item.
             let trimmed = secret.as_str().trim_end_matches([' ', '\t']);
+            let trimmed = if is_bare(text, secret.start()) {
+                trimmed.trim_end_matches([',', '.', ')'])
+            } else {
+                trimmed
+            };
+            if let Some(key) = self.key_group.and_then(|i| caps.get(i))
+                && !keys::is_secret_value(key.as_str(), trimmed)
+            {
+                return None;
+            }
             let range = secret.start()..secret.start() + trimmed.len();
             (!range.is_empty()).then_some(range)
         }))
     }
+}
+
+/// Whether the value starting at `at` is unquoted.
+fn is_bare(text: &str, at: usize) -> bool {
+    !matches!(text.as_bytes().get(at.wrapping_sub(1)), Some(b'"' | b'\'' | b'`' | b';' | b'>'))
 }
 
 /// `(?-u:\b)`: an ASCII word boundary, which the fast engines support.
@@ -178,205 +279,649 @@ macro_rules! b {
 /// entity (the HTML report escapes evidence before it is redacted).
 macro_rules! q {
     () => {
-        r#"(?:\\*(?:["']|&quot;|&#0*3[49];|&#x0*2[27];|&apos;))?"#
+        r#"(?:\\*(?:["'`]|&quot;|&#0*3[49];|&#x0*2[27];|&apos;))?"#
     };
 }
 
-/// The words that make a key secret. Kept in step with [`sensitive_key`].
-macro_rules! secret_words {
+/// A key name that may hold a secret; [`keys::is_secret_value`] decides on its words.
+macro_rules! key {
     () => {
-        r"(?:password|passwd|pwd|secret|token|api[_-]?key)"
+        r"(?P<key>[a-z0-9_.-]*(?:pass|pwd|pw|secret|token|key|credential|auth)[a-z0-9_.-]*)"
     };
 }
 
-/// A value after a secret key: a double-quoted string (JSON escapes allowed), a
-/// single-quoted one, or a bare word up to a delimiter. An auth scheme word in front
-/// (`token: Bearer x`) is kept.
+/// A quoted value: double-quoted (JSON escapes allowed), escaped-quoted, single-quoted,
+/// backquoted, or an HTML-entity-quoted one.
+macro_rules! quoted {
+    () => {
+        r#"(?:@?"(?P<secret1>(?:[^"\\\r\n]|\\[^\r\n])+)"|\\+"(?P<secret2>(?:[^"\\\r\n]|\\+[^"\\\r\n])+)\\+"|'(?P<secret3>[^'\r\n]+)'|`(?P<secret7>[^`\r\n]+)`|\\*&quot;(?P<secret5>[^&\r\n\\]+)\\*&quot;|\\*&#39;(?P<secret6>[^&\r\n\\]+)\\*&#39;)"#
+    };
+}
+
+/// A value after a secret key: quoted, or a bare run up to a blank, a quote, `;`, `&`,
+/// `<` or a backslash. An auth scheme word in front (`token: Bearer x`) is kept.
 macro_rules! value {
     () => {
         concat!(
             r#"(?:(?:bearer|basic|token)\s+)?"#,
-            r#"(?:"(?P<secret1>(?:[^"\\\r\n]|\\[^\r\n])+)"|\\+"(?P<secret2>(?:[^"\\\r\n]|\\+[^"\\\r\n])+)\\+"|'(?P<secret3>[^'\r\n]+)'|\\*&quot;(?P<secret5>[^&\r\n\\]+)\\*&quot;|\\*&#39;(?P<secret6>[^&\r\n\\]+)\\*&#39;|(?P<secret4>[^\s"'&,;<>\\]+))"#,
+            r#"(?:"#,
+            quoted!(),
+            r#"|(?P<secret4>[^\s"'`&;<\\]+))"#
         )
     };
 }
 
-static BUILTIN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
-    vec![
-        // Whole PEM blocks. A block cut before its END line is the last rule (below).
-        Rule::new(
-            "private_key",
-            r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?s:.)*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
-            None,
+/// The assignment operators of config files and code: `=`, `:`, `=>`, Go `:=`, Makefile
+/// `?=` `::=` `:::=` `+=`, PHP `.=`, comparisons (`==`, `===`, `!=`, `!==`).
+macro_rules! assign {
+    () => {
+        r"[ \t]*(?:=>|=&gt;|:::=|::=|:=|\?=|\.=|\+=|={1,3}|!==?|:)[ \t]*"
+    };
+}
+
+static BUILTIN: LazyLock<Vec<Rule>> = LazyLock::new(|| TABLE.iter().map(Rule::from_spec).collect());
+
+/// Base64 lines of a PEM body, or its `Name: value` headers, after a real or escaped
+/// newline (with indentation), or as space-separated runs on one line.
+macro_rules! pem_body {
+    () => {
+        r"(?:(?:(?:\r?\n|(?:\\+r)?\\+n)[ \t]*)(?:[A-Za-z0-9+/=]+|[A-Za-z-]+: [^\r\n\\]*)| [A-Za-z0-9+/=]+)*"
+    };
+}
+
+const TABLE: &[Spec] = &[
+    // A PEM block, whole: BEGIN, lines of base64 or headers, END. Anything else in between
+    // ends the block, so a block cut before its END line never reaches a later END.
+    row(
+        "private_key",
+        &["-----begin"],
+        concat!(
+            r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
+            pem_body!(),
+            r"(?:(?:\r?\n|(?:\\+r)?\\+n)[ \t]*| )?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
         ),
-        Rule::new(
-            "jwt",
-            concat!(b!(), r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
-            None,
+    )
+    .lines(0, PEM_LINES),
+    row(
+        "jwt",
+        &["eyj"],
+        concat!(
+            b!(),
+            r"eyJ[A-Za-z0-9_-]{5,}\.(?:[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*|eyJ[A-Za-z0-9_-]{5,})"
         ),
-        Rule::new(
-            "url_credentials",
-            // Quotes and angle brackets are never raw in a URL's userinfo (they are
-            // percent-encoded): without them a user or password could run across JSON
-            // (`…{"password":"[REDACTED…]","x@db`) and a second pass would differ (fuzz).
-            concat!(
-                r"(?i)",
-                b!(),
-                r#"[a-z][a-z0-9+.-]*://[^\s:/@?#"'<>]*:(?P<secret>[^\s@/?#"'<>]+)@"#
-            ),
-            None,
+    ),
+    row(
+        "url_credentials",
+        &["://"],
+        // Quotes and angle brackets are never raw in a URL's userinfo (they are
+        // percent-encoded): without them a user or password could run across JSON
+        // (`…{"password":"[REDACTED…]","x@db`) and a second pass would differ (fuzz).
+        // A raw `@` in the password is read as the parsers do: up to the last `@`.
+        concat!(r"(?i)", b!(), r#"[a-z][a-z0-9+.-]*://[^\s:/@?#"'<>]*:(?P<secret>[^\s/?#"'<>]+)@"#),
+    )
+    .requires(&["@"]),
+    // Go's MySQL driver: `user:password@tcp(host:3306)/db`.
+    row(
+        "url_credentials",
+        &["@tcp(", "@unix(", "@udp("],
+        concat!(b!(), r#"[A-Za-z0-9_.%-]+:(?P<secret>[^\s/"'<>]+)@(?:tcp|udp|unix)\("#),
+    ),
+    row(
+        "aws_access_key_id",
+        &["A3T", "AKIA", "ASIA", "ABIA", "ACCA"],
+        concat!(b!(), r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}", b!()),
+    ),
+    row(
+        "aws_secret_access_key",
+        &["secret", "key"],
+        concat!(
+            r"(?i)(?:secret[_-]?(?:access[_-]?)?key|aws[_-]?access[_-]?key)",
+            q!(),
+            r"[ \t]*(?:=>|=&gt;|:=|[:=])[ \t]*",
+            q!(),
+            r"(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"
         ),
-        Rule::new(
-            "aws_access_key_id",
-            concat!(b!(), r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}", b!()),
-            None,
+    )
+    .assigned(),
+    row(
+        "aws_session_token",
+        &["session", "security-token", "securitytoken"],
+        concat!(
+            r"(?i)(?:session[_-]?token|security[_-]?token|session)",
+            q!(),
+            r"[ \t]*(?:=>|:=|[:=])[ \t]*",
+            q!(),
+            r"(?P<secret>[A-Za-z0-9/+=]{100,})"
         ),
-        Rule::new(
-            "aws_secret_access_key",
-            concat!(
-                r"(?i)secret[_-]?(?:access[_-]?)?key",
-                q!(),
-                r"\s*(?:=>|=&gt;|[:=])\s*",
-                q!(),
-                r"(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"
-            ),
-            None,
+    )
+    .assigned(),
+    row(
+        "aws_session_token",
+        &["ABSK", "bedrock-api-key-"],
+        concat!(
+            b!(),
+            r"(?:ABSK[A-Za-z0-9+/]{100,}={0,2}|bedrock-api-key-[A-Za-z0-9+/]{20,}={0,2})"
         ),
-        Rule::new(
-            "gcp_service_account",
-            concat!(
-                r#"(?i)private_key_id"#,
-                q!(),
-                r#"\s*[:=]\s*"#,
-                q!(),
-                r"(?P<secret>[a-f0-9]{40})"
-            ),
-            None,
+    ),
+    row(
+        "gcp_service_account",
+        &["private_key_id"],
+        concat!(r#"(?i)private_key_id"#, q!(), r#"\s*[:=]\s*"#, q!(), r"(?P<secret>[a-f0-9]{40})"),
+    )
+    .lines(0, 1),
+    row(
+        "gcp_api_key",
+        &["AIza", "GOCSPX-", "ya29."],
+        concat!(
+            b!(),
+            r"(?:AIza[0-9A-Za-z_-]{35}|GOCSPX-[A-Za-z0-9_-]{28}|ya29\.[0-9A-Za-z_-]{20,})"
         ),
-        Rule::new("gcp_api_key", concat!(b!(), r"AIza[0-9A-Za-z_-]{35}"), None),
-        Rule::new(
-            "azure_connection_string",
-            r"(?i)(?:(?-u:\b)(?:AccountKey|SharedAccessKey|SharedSecretValue)=(?P<secret1>[A-Za-z0-9+/=]{16,})|[?&;]sig=(?P<secret2>[A-Za-z0-9%+/=]{16,}))",
-            None,
+    ),
+    row(
+        "azure_connection_string",
+        &["accountkey=", "sharedaccesskey=", "sharedsecretvalue=", "sig=", "password="],
+        r"(?i)(?:(?-u:\b)(?:AccountKey|SharedAccessKey|SharedSecretValue)=(?P<secret1>[A-Za-z0-9+/=]{16,})|[?&;]sig=(?P<secret2>[A-Za-z0-9%+/=_-]{16,})|;\s*Password=(?P<secret3>[^;\r\n]+))",
+    ),
+    row(
+        "azure_connection_string",
+        &["Q~"],
+        concat!(b!(), r"[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}", b!()),
+    ),
+    row(
+        "github_token",
+        &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
+        concat!(b!(), r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"),
+    ),
+    row(
+        "gitlab_token",
+        &[
+            "glpat-",
+            "gldt-",
+            "glrt-",
+            "glptt-",
+            "glcbt-",
+            "glimt-",
+            "gloas-",
+            "glsoat-",
+            "glffct-",
+            "glft-",
+            "glagent-",
+            "glcbt-",
+            "GR1348941",
+            "_gitlab_session=",
+        ],
+        concat!(
+            r"(?:",
+            b!(),
+            r"gl(?:pat|dt|rt|ptt|cbt|imt|oas|soat|ffct|ft|agent)-[A-Za-z0-9_.-]{20,}",
+            r"|",
+            b!(),
+            r"GR1348941[A-Za-z0-9_-]{10,}",
+            r"|_gitlab_session=(?P<secret>[A-Za-z0-9]{32,})",
+            r")"
         ),
-        Rule::new(
-            "github_token",
-            concat!(b!(), r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"),
-            None,
+    ),
+    row(
+        "slack_token",
+        &["xox", "xapp-", "hooks.slack.com"],
+        r"(?:(?-u:\b)xox[abposre]-[A-Za-z0-9-]{10,}|(?-u:\b)xapp-[A-Za-z0-9-]{10,}|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+)",
+    ),
+    row(
+        "stripe_key",
+        &["sk_", "rk_", "whsec_"],
+        concat!(b!(), r"(?:(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})"),
+    ),
+    row(
+        "anthropic_key",
+        &["sk-ant-"],
+        concat!(b!(), r"sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_-]{40,}"),
+    ),
+    row(
+        "openai_key",
+        &["T3BlbkFJ", "sk-proj-", "sk-admin-", "sk-svcacct-", "sk-None-"],
+        concat!(
+            b!(),
+            r"sk-(?:(?:proj|admin|svcacct|None)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]{10,}T3BlbkFJ[A-Za-z0-9_-]{10,})"
         ),
-        Rule::new(
-            "gitlab_token",
-            concat!(b!(), r"gl(?:pat|dt|rt|ptt|cbt|imt|oas|soat|ffct|ft|agent)-[A-Za-z0-9_-]{20,}"),
-            None,
+    ),
+    // Tokens whose prefix names their vendor.
+    row(
+        "vendor_token",
+        &[
+            "npm_",
+            "pypi-ag",
+            "rubygems_",
+            "CLOJARS_",
+            "SG.",
+            "key-",
+            "xkeysib-",
+            "shpat_",
+            "shpca_",
+            "shppa_",
+            "shpss_",
+            "dp.",
+            "hvs.",
+            "hvb.",
+            "hvr.",
+            "atlasv1",
+            "HRKU-",
+            "_v1_",
+            "ATATT3",
+            "ATCTT3",
+            "ATBB",
+            "hf_",
+            "api_org_",
+            "sgp_",
+            "sgph_",
+            "sntrys_",
+            "sntryu_",
+            "glc_",
+            "glsa_",
+            "eyJrIjoi",
+            "dapi",
+            "dt0c01.",
+            "EZAK",
+            "EZTK",
+            "EAA",
+            "sq0",
+            "NRAK-",
+            "NRJS-",
+            "NRII-",
+            "NRRA-",
+            "NRAL",
+            "ntn_",
+            "lin_api_",
+            "PMAK-",
+            "pul-",
+            "pnu_",
+            "pscale_",
+            "fo1_",
+            "fm1",
+            "fm2",
+            "ico-",
+            "s-s4t2",
+            "rdme_",
+            "tk-us-",
+            "sm_",
+            "shippo_",
+            "tfp_",
+            "duffel_",
+            "fio-u-",
+            "FLW",
+            "ops_eyJ",
+            "A3-",
+            "AKCp",
+            "cmVmd",
+            "p8e-",
+            "v1.0-",
+            "pplx-",
+            "xai-",
+            "gsk_",
+            "r8_",
+            "lsv2_",
+            "tskey-",
+            "sbp_",
+            "rzp_",
+            "live_",
+            "test_",
+            "nfp_",
+            "API-",
+            "sha256~",
+            "_sc",
+            "sc_",
+            "t1.",
+            "AQVN",
+            "sk_",
+            "SK",
+            "sqp_",
+            "squ_",
+            "sqa_",
+            "pat.",
+            "LTAI",
+            "4b1d",
+        ],
+        concat!(
+            b!(),
+            r"(?:",
+            r"npm_[A-Za-z0-9]{36}",
+            r"|pypi-AgE[IN][A-Za-z0-9_-]{50,}",
+            r"|rubygems_[a-f0-9]{48}",
+            r"|CLOJARS_[a-z0-9]{60}",
+            r"|SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_=-]{16,64}",
+            r"|key-[a-z0-9]{32}",
+            r"|xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}",
+            r"|shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
+            r"|dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}",
+            r"|hv[sbr]\.[A-Za-z0-9_-]{24,}",
+            r"|[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}",
+            r"|HRKU-[A-Za-z0-9_-]{58,}",
+            r"|do[opr]_v1_[a-f0-9]{64}",
+            r"|AT(?:ATT|CTT)3[A-Za-z0-9_=-]{20,}",
+            r"|ATBB[A-Za-z0-9]{20,}",
+            r"|hf_[A-Za-z0-9]{34,}",
+            r"|api_org_[A-Za-z0-9]{34}",
+            r"|sgph?_(?:[a-fA-F0-9]{16}_)?[a-fA-F0-9]{40}",
+            r"|sntry[su]_[A-Za-z0-9+/=_]{40,}",
+            r"|glc_[A-Za-z0-9+/]{32,}={0,2}",
+            r"|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}",
+            r"|eyJrIjoi[A-Za-z0-9]{50,}={0,2}",
+            r"|dapi[a-f0-9]{32}(?:-[0-9])?",
+            r"|dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}",
+            r"|EZ[AT]K[A-Za-z0-9]{54}",
+            r"|EAA[A-Za-z0-9]{90,}",
+            r"|(?:sandbox-)?sq0(?:atp|csp|idb|ige|idp)-[A-Za-z0-9_\\-]{22,}",
+            r"|EAAA[A-Za-z0-9_=+-]{60}",
+            r"|NR(?:AK|JS|II|RA)-[A-Za-z0-9]{19,32}",
+            r"|[A-Za-z0-9]{30,40}NRAL",
+            r"|ntn_[0-9]{11}[A-Za-z0-9]{32,35}",
+            r"|lin_api_[A-Za-z0-9]{40}",
+            r"|PMAK-[a-f0-9]{24}-[a-f0-9]{34}",
+            r"|pul-[a-f0-9]{40}",
+            r"|pnu_[A-Za-z0-9]{36}",
+            r"|pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.=-]{32,64}",
+            r"|fo1_[A-Za-z0-9_-]{43}",
+            r"|fm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3}",
+            r"|ico-[A-Za-z0-9]{32}",
+            r"|s-s4t2(?:ud|af)-[a-f0-9]{64}",
+            r"|rdme_[a-z0-9]{70}",
+            r"|tk-us-[A-Za-z0-9_-]{48}",
+            r"|sm_(?:pat|aat|sat)_[A-Za-z0-9]{16}",
+            r"|shippo_(?:live|test)_[a-f0-9]{40}",
+            r"|tfp_[A-Za-z0-9_.=-]{59}",
+            r"|duffel_(?:test|live)_[A-Za-z0-9_=-]{43}",
+            r"|fio-u-[A-Za-z0-9_=-]{64}",
+            r"|FLW(?:PUB|SEC)K(?:_TEST)?-[a-h0-9]{12,32}(?:-X)?",
+            r"|ops_eyJ[A-Za-z0-9+/]{250,}={0,3}",
+            r"|A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}",
+            r"|AKCp[A-Za-z0-9]{69}",
+            r"|cmVmd[A-Za-z0-9]{59}",
+            r"|p8e-[A-Za-z0-9]{32}",
+            r"|v1\.0-[a-f0-9]{24}-[a-f0-9]{146}",
+            r"|pplx-[A-Za-z0-9]{48}",
+            r"|xai-[A-Za-z0-9]{80}",
+            r"|gsk_[A-Za-z0-9]{52}",
+            r"|r8_[A-Za-z0-9]{37}",
+            r"|lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}",
+            r"|tskey-[a-z]+-[A-Za-z0-9]+-[A-Za-z0-9]+",
+            r"|sbp_[a-f0-9]{40}",
+            r"|rzp_(?:live|test)_[A-Za-z0-9]{14}",
+            r"|(?:live|test)_(?:pub_)?[a-f0-9]{35}",
+            r"|nfp_[A-Za-z0-9]{36}",
+            r"|API-[A-Z0-9]{26}",
+            r"|sha256~[A-Za-z0-9_-]{43}",
+            r"|(?:sc|ext|scauth|authress)_[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}\.[A-Za-z0-9+/_=-]{30,120}",
+            r"|t1\.[A-Za-z0-9_-]+={0,2}\.[A-Za-z0-9_-]{86}={0,2}",
+            r"|AQVN[A-Za-z0-9_-]{35,38}",
+            r"|sk_[a-f0-9]{48}",
+            r"|SK[0-9a-fA-F]{32}",
+            r"|sq[pua]_[A-Za-z0-9]{40}",
+            r"|pat\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}",
+            r"|LTAI[A-Za-z0-9]{12,20}",
+            r"|4b1d[A-Za-z0-9]{38}",
+            r")",
+            b!()
         ),
-        Rule::new(
-            "slack_token",
-            r"(?:(?-u:\b)xox[abposre]-[A-Za-z0-9-]{10,}|(?-u:\b)xapp-[A-Za-z0-9-]{10,}|hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+)",
-            None,
+    ),
+    // Facebook app access tokens `<app id>|<secret>` next to the vendor's name; Sidekiq
+    // Enterprise credentials under their Bundler key.
+    row(
+        "vendor_token",
+        &["facebook", "contribsys"],
+        concat!(
+            r"(?i)(?:facebook[^\r\n]{0,40}?(?P<secret1>[0-9]{15,16}(?:\||%7C)[A-Za-z0-9_-]{27,})",
+            r#"|BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM[ \t]*[:=][ \t]*["'`]?(?P<secret2>[a-f0-9]{8}:[a-f0-9]{8}))"#
         ),
-        Rule::new(
-            "stripe_key",
-            concat!(b!(), r"(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})"),
-            None,
+    ),
+    row("vendor_token", &["-us"], concat!(b!(), r"[a-f0-9]{32}-us[0-9]{1,2}", b!())),
+    row("vendor_token", &[":AA"], concat!(b!(), r"[0-9]{8,10}:AA[A-Za-z0-9_-]{32,33}", b!())),
+    Spec {
+        id: "vendor_token",
+        keywords: &[],
+        // Discord bot tokens: `<base64 user id>.<6>.<27-38>`.
+        pattern: r"(?:^|[^A-Za-z0-9_.-])(?P<secret>[A-Za-z0-9=][A-Za-z0-9_-]{22,26}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})(?:[^A-Za-z0-9_.-]|$)",
+        check: None,
+        gate: Some(checks::has_dotted_six),
+        span: (0, 0),
+        requires: &[],
+        assigned: false,
+    },
+    // A header line (`Cookie: a=1; b=2`) or a header inside quoted text: the value to
+    // the end of the line or the closing quote, after the auth scheme.
+    row(
+        "http_header",
+        &["authorization", "cookie", "x-api-key", "x-auth-token"],
+        concat!(
+            r"(?i)",
+            b!(),
+            r"(?:proxy-authorization|authorization|set-cookie|cookie|x-api-key|x-auth-token)",
+            q!(),
+            r"[ \t]*[:=][ \t]*",
+            q!(),
+            r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|aws4-hmac-sha256)[ \t]+)?",
+            r#"(?P<secret>(?:[^\r\n"'\\&]|&[^q#\r\n])+)"#
         ),
-        // A header line (`Cookie: a=1; b=2`) or a header inside quoted text: the value to
-        // the end of the line or the closing quote, after the auth scheme.
-        Rule::new(
-            "http_header",
-            concat!(
-                r"(?i)",
-                b!(),
-                r"(?:proxy-authorization|authorization|set-cookie|cookie|x-api-key|x-auth-token)",
-                q!(),
-                r"[ \t]*[:=][ \t]*",
-                q!(),
-                r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|aws4-hmac-sha256)[ \t]+)?",
-                r#"(?P<secret>(?:[^\r\n"'\\&]|&[^q#\r\n])+)"#
-            ),
-            None,
+    ),
+    row(
+        "bearer_token",
+        &["bearer"],
+        concat!(r"(?i)", b!(), r"bearer\s+(?P<secret>[A-Za-z0-9._~+/-]{8,}=*)"),
+    )
+    .lines(0, 1),
+    // `{"name": "DB_PASSWORD", "value": "x"}` in text, on one line or two, plain or
+    // JSON-escaped; YAML `- name: X_TOKEN` / `value: "x"`.
+    row(
+        "key_value_secret",
+        &["name"],
+        concat!(
+            r"(?i)",
+            b!(),
+            r"name",
+            q!(),
+            r"[ \t]*[:=][ \t]*",
+            q!(),
+            key!(),
+            q!(),
+            r"[ \t]*,?\s*",
+            q!(),
+            r"value",
+            q!(),
+            r"[ \t]*[:=][ \t]*",
+            value!()
         ),
-        Rule::new(
-            "bearer_token",
-            concat!(r"(?i)", b!(), r"bearer\s+(?P<secret>[A-Za-z0-9._~+/-]{8,}=*)"),
-            None,
+    )
+    .lines(0, 2),
+    // Ceph's `{"entity": "osd.0", "key": "…"}`.
+    row(
+        "key_value_secret",
+        &["entity"],
+        concat!(
+            r"(?i)",
+            b!(),
+            r"entity",
+            q!(),
+            r"[ \t]*:[ \t]*",
+            q!(),
+            r"[A-Za-z0-9_.-]+",
+            q!(),
+            r"[ \t]*,?\s*",
+            q!(),
+            r"key",
+            q!(),
+            r"[ \t]*:[ \t]*",
+            value!()
         ),
-        // `password=x`, `"client_secret": "x"`, `?access_token=x&...`, `PGPASSWORD=x`.
-        Rule::new(
-            "key_value_secret",
-            concat!(
-                r"(?i)",
-                b!(),
-                r"[a-z0-9_.-]*",
-                secret_words!(),
-                r"(?:[_-]?(?:access[_-]?)?key)?",
-                q!(),
-                r"\s*(?:=>|=&gt;|[:=])\s*",
-                value!()
-            ),
-            None,
+    )
+    .lines(0, 2),
+    // `<add key="Password" value="x" />` (NuGet, .NET config).
+    row(
+        "key_value_secret",
+        &["value="],
+        concat!(r#"(?i)key=["']"#, key!(), r#"["'][ \t]+value=["'](?P<secret>[^"'\r\n]+)["']"#),
+    ),
+    // `<password>x</password>`, `<secret>{AQAAABAAA …}</secret>`, `<dbToken>\n x\n</dbToken>`:
+    // found by the end tag's `</`, up to two lines below the start tag.
+    row(
+        "key_value_secret",
+        &["</"],
+        concat!(
+            r"(?i)<",
+            key!(),
+            r#"(?:[ \t][^<>]*)?>[ \t]*\r?\n?[ \t]*(?P<secret>[^<\s](?:[^<\r\n]*[^<\s])?)[ \t]*\r?\n?[ \t]*</"#
         ),
-        // SQL: `ALTER ROLE app PASSWORD 'x'`, `IDENTIFIED BY 'x'`.
-        Rule::new(
-            "key_value_secret",
-            concat!(
-                r"(?i)",
-                b!(),
-                r"(?:password|identified\s+by)\s+'(?P<secret>(?:[^'\r\n]|'')+)'"
-            ),
-            None,
+    )
+    .lines(2, 0),
+    // `System.setProperty("X_TOKEN", "x")`, `("basicauthuser", "x")`.
+    row(
+        "key_value_secret",
+        &["pass", "pwd", "secret", "token", "key", "credential", "auth"],
+        concat!(
+            r#"(?i)["']"#,
+            key!(),
+            r#"["'][ \t]*,[ \t]*["'](?P<secret>[^"'\r\n]+)["'][ \t]*\)"#
         ),
-        Rule::new(
-            "credit_card",
-            // Contiguous digits, or the groupings cards are printed in (4-4-4-4[-3],
-            // 4-6-5, 4-6-4), so a card next to other numbers is still found whole.
-            concat!(
-                b!(),
-                r"(?:[0-9]{13,19}|[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{4}(?:[ -][0-9]{3})?|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})",
-                b!()
-            ),
-            Some(checks::card_number),
+    )
+    .requires(&[")"])
+    .assigned(),
+    // A key at the start of a line, YAML style (`password: two words`): the bare value
+    // runs to the end of the line, before a ` # comment`.
+    row(
+        "key_value_secret",
+        &["pass", "pwd", "secret", "token", "key", "credential", "auth"],
+        concat!(
+            r"(?mi)^[ \t]*(?:export[ \t]+|-[ \t]+)?",
+            key!(),
+            r#"[ \t]*:[ \t]*(?P<secret>[^\s"'`|>\[{=][^\r\n]*?)[ \t]*(?:[ \t]#[^\r\n]*)?\r?$"#
         ),
-        // A PEM block cut before its END line, redacted to where its lines of base64 (or
-        // `Name: value` headers) stop, after real or JSON-escaped newlines or as long
-        // space-separated runs. It runs after every other rule: a greedy run would otherwise
-        // stop inside a following secret (`ghp_…` read as base64 up to `_`) and leave half
-        // of it behind (found by the property test).
-        Rule::new(
-            "private_key",
-            concat!(
-                r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
-                r"(?:(?:\r?\n|(?:\\r)?\\n)(?:[A-Za-z0-9+/=]+|[A-Za-z-]+: [^\r\n\\]*))*",
-                r"(?: [A-Za-z0-9+/=]{16,})*",
-            ),
-            None,
+    )
+    .assigned(),
+    // `password=x`, `"client_secret": "x"`, `?access_token=x&...`, `PGPASSWORD=x`,
+    // `dbPass := "x"`, `$token .= "x"`, `secrete[] = "x"`, `os.environ["API_KEY"] = 'x'`,
+    // `if (api_key == "x")`, `token - 'x'`, after a JSON escape (`\npassword=x`).
+    row(
+        "key_value_secret",
+        &["pass", "pwd", "secret", "token", "key", "credential", "auth"],
+        concat!(
+            r"(?i)(?:\\[nrt]|",
+            b!(),
+            r")",
+            key!(),
+            r"(?:\[[0-9]*\])?",
+            q!(),
+            r"\]?",
+            // Go's `var xToken string = "x"`.
+            r"(?:[ \t]+(?:string|String|str|&str|\[\]byte))?",
+            assign!(),
+            value!()
         ),
-    ]
-});
+    )
+    .assigned(),
+    // SQL: `ALTER ROLE app PASSWORD 'x'`, `IDENTIFIED BY 'x'`.
+    row(
+        "key_value_secret",
+        &["password", "identified"],
+        concat!(r"(?i)", b!(), r"(?:password|identified\s+by)\s+'(?P<secret>(?:[^'\r\n]|'')+)'"),
+    )
+    .requires(&["'"]),
+    // `password "x";`, `secrete "x"`, `token - 'x'`: a key and a quoted value with only
+    // blanks (or a dash) between.
+    row(
+        "key_value_secret",
+        &["pass", "pwd", "secret", "token", "key", "credential", "auth"],
+        concat!(r"(?i)", b!(), key!(), r"[ \t]+(?:-[ \t]+)?", quoted!()),
+    )
+    .assigned()
+    .requires(&[" \"", " '", " `", " &", " \\", "\t"]),
+    // `if ("x" == password)`: the value first.
+    row(
+        "key_value_secret",
+        &["pass", "pwd", "secret", "token", "key", "credential", "auth"],
+        concat!(r"(?i)", quoted!(), r"[ \t]*(?:===?|!==?)[ \t]*", key!(), b!()),
+    )
+    .requires(&["==", "!="]),
+    // `curl -u user:password`, also after `\`-continued lines; `docker login -p x`.
+    row(
+        "key_value_secret",
+        &["curl", "login"],
+        concat!(
+            r#"(?:"#,
+            b!(),
+            r#"curl(?:[^\r\n]|\\\r?\n)*?[ \t](?:-u|--user)[ \t=]+["']?[^\s:"']*:(?P<secret1>[^\s"']+)"#,
+            r#"|"#,
+            b!(),
+            r#"(?:docker|podman|nerdctl|buildah) login(?:[^\r\n]|\\\r?\n)*?[ \t](?:-p|--password)[ \t=]+(?P<secret2>[^\s"']+))"#
+        ),
+    )
+    .lines(0, 4)
+    .requires(&["-u", "--user", "-p", "--password"]),
+    Spec {
+        id: "credit_card",
+        keywords: &[],
+        // Contiguous digits, or the groupings cards are printed in (4-4-4-4[-3],
+        // 4-6-5, 4-6-4), so a card next to other numbers is still found whole.
+        pattern: concat!(
+            b!(),
+            r"(?:[0-9]{13,19}|[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{4}(?:[ -][0-9]{3})?|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})",
+            b!()
+        ),
+        check: Some(checks::card_number),
+        gate: Some(checks::has_card_length_digit_run),
+        span: (0, 0),
+        requires: &[],
+        assigned: false,
+    },
+    // A PEM block cut before its END line, redacted up to its last line of base64 (or
+    // `Name: value` header), ending where a line or a quoted string ends. Indented lines
+    // and space-separated runs count only when 16 characters or longer (a PEM line is 64),
+    // so a following `  status=200` is not taken for one. It runs after every other rule:
+    // a run of base64 would otherwise stop inside a following secret (`ghp_…` read as
+    // base64 up to `_`) and leave half of it behind (property test).
+    row(
+        "private_key",
+        &["-----begin"],
+        concat!(
+            r"(?P<secret>-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
+            r"(?:(?:\r?\n|(?:\\+r)?\\+n)(?:[A-Za-z0-9+/=]+|[A-Za-z-]+: [^\r\n\\]*|[ \t]+[A-Za-z0-9+/=]{16,})| [A-Za-z0-9+/=]{16,})*",
+            r"(?: [A-Za-z0-9+/=]{1,15})?",
+            r#")(?:(?m:$)|[\\"'<,;)}\]])"#,
+        ),
+    )
+    .lines(0, PEM_LINES),
+];
 
 static EMAIL: LazyLock<Rule> = LazyLock::new(|| {
-    Rule::new(
+    Rule::from_spec(&row(
         "email",
+        &["@"],
         concat!(b!(), r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", b!()),
-        None,
-    )
+    ))
 });
 
 static IP: LazyLock<[Rule; 2]> = LazyLock::new(|| {
     [
-        Rule::new(
-            "ipv4",
-            concat!(
+        Rule::from_spec(&Spec {
+            id: "ipv4",
+            keywords: &[],
+            pattern: concat!(
                 b!(),
                 r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])",
                 b!()
             ),
-            Some(checks::ipv4),
-        ),
-        Rule::new(
-            "ipv6",
-            r"(?i)(?:[0-9a-f]{1,4}:|::)[0-9a-f:]*:[0-9a-f:.]*(?:%[0-9a-z]+)?",
-            Some(checks::ipv6),
-        ),
+            check: Some(checks::ipv4),
+            gate: None,
+            span: (0, 0),
+            requires: &[],
+            assigned: false,
+        }),
+        Rule::from_spec(&Spec {
+            id: "ipv6",
+            keywords: &[],
+            pattern: r"(?i)(?:[0-9a-f]{1,4}:|::)[0-9a-f:]*:[0-9a-f:.]*(?:%[0-9a-z]+)?",
+            check: Some(checks::ipv6),
+            gate: None,
+            span: (0, 0),
+            requires: &[],
+            assigned: false,
+        }),
     ]
 });
 
@@ -396,44 +941,24 @@ pub(super) fn builtin_rules(emails: bool, ip_addresses: bool) -> Vec<Rule> {
     rules
 }
 
-/// The rule id for a value held under the key `key` (a JSON object key, or the `name` of
-/// a `{name, value}` pair such as a Kubernetes environment variable or a HAR header), when
-/// the key says the whole value is secret.
-pub(super) fn sensitive_key(key: &str) -> Option<&'static str> {
-    // `dbPassword`, `db_password`, `db-password`, `DB.PASSWORD` all read `dbpassword`.
-    let key: String = key
-        .chars()
-        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let ends = |suffixes: &[&str]| suffixes.iter().any(|s| key.ends_with(s));
-    if ends(&["privatekeyid"]) {
-        Some("gcp_service_account")
-    } else if ends(&["privatekey"]) {
-        Some("private_key")
-    } else if ends(&["secretaccesskey", "secretkey"]) {
-        Some("aws_secret_access_key")
-    } else if ends(&["authorization", "cookie", "xapikey", "xauthtoken"]) {
-        Some("http_header")
-    } else if ends(&["password", "passwd", "pwd", "secret", "token", "apikey", "credentials"]) {
-        Some("key_value_secret")
-    } else if ends(&["connectionstring"]) {
-        Some("azure_connection_string")
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// What the rules with `id` replace, applied in order as the redactor does: a later
+    /// rule's match over an earlier one's is not counted.
     fn found(id: &str, text: &str) -> Vec<String> {
-        builtin_rules(true, true)
-            .iter()
-            .filter(|r| r.id == id)
-            .flat_map(|r| r.secrets(text).map(|m| text[m].to_owned()).collect::<Vec<_>>())
-            .collect()
+        let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut out = Vec::new();
+        for rule in builtin_rules(true, true).iter().filter(|r| r.id == id) {
+            for m in rule.secrets(text) {
+                if !taken.iter().any(|t| t.start < m.end && m.start < t.end) {
+                    out.push(text[m.clone()].to_owned());
+                    taken.push(m);
+                }
+            }
+        }
+        out
     }
 
     #[test]
@@ -450,7 +975,7 @@ mod tests {
     }
 
     #[test]
-    fn key_values_find_the_value_in_every_quoting() {
+    fn key_values_find_the_value_in_every_quoting_and_syntax() {
         for (text, secret) in [
             ("password=hunter22 next", "hunter22"),
             ("DB_PASSWORD: 'two words'", "two words"),
@@ -458,14 +983,81 @@ mod tests {
             (r#"log {\"api_key\":\"k-123\"} end"#, "k-123"),
             ("GET /cb?code=1&access_token=abc.def&x=1", "abc.def"),
             ("token => xyzzy1", "xyzzy1"),
-            ("secret_key=zzz", "zzz"),
+            ("x secret_key=zzz", "zzz"),
             ("ALTER ROLE app PASSWORD 'it''s'", "it''s"),
+            ("dbPass := `s3cr3t-v4l`", "s3cr3t-v4l"),
+            ("x mailgun_TOKEN ?= \"abc123def\"", "abc123def"),
+            ("x TOKEN :::= \"abc123def\"", "abc123def"),
+            ("$jiraToken .= \"7wlkzljr1as31e24\"", "7wlkzljr1as31e24"),
+            ("System.setProperty(\"CLOUDFLARE_TOKEN\", \"7b30fe2372\")", "7b30fe2372"),
+            ("var xToken string = \"ndg2pgghe7\"", "ndg2pgghe7"),
+            ("<password>hunter22</password>", "hunter22"),
+            ("<add key=\"ClearTextPassword\" value=\"TestSource\" />", "TestSource"),
+            ("  password_super_secure: value with spaces", "value with spaces"),
+            (
+                "x apikey = m{{h}o)p${e]nob(ody[finds>-_$#thisone}}",
+                "m{{h}o)p${e]nob(ody[finds>-_$#thisone}}",
+            ),
+            ("if (\"v4lue-s3cret\" == password) {", "v4lue-s3cret"),
+            ("x password \"quoted1\";", "quoted1"),
+            ("{\"msg\":\"boot\\npassword=abc123\\tx\"}", "abc123"),
+            ("curl -s -u elastic:P@ssw0rd$1 https://localhost:9200", "P@ssw0rd$1"),
+            ("docker login r.io -u me -p Ljc+1lq0U0+c3jHlM", "Ljc+1lq0U0+c3jHlM"),
         ] {
             assert_eq!(found("key_value_secret", text), [secret], "{text}");
         }
-        for text in ["max_tokens=512", "token_count: 3", "password authentication failed"] {
+        for text in [
+            "max_tokens=512",
+            "token_count: 3",
+            "password authentication failed",
+            "auth: token expired for session, please sign in again",
+            "sort_key=created_at",
+            "password_required=true",
+        ] {
             assert!(found("key_value_secret", text).is_empty(), "{text}");
         }
+    }
+
+    #[test]
+    fn name_value_pairs_are_found_on_one_line_or_two() {
+        for (text, secret) in [
+            (r#"{"name":"MYSQL_PASSWORD","value":"s3cr3t"}"#, "s3cr3t"),
+            ("\"name\": \"PASSWORD\"\n\"value\": \"secret123\"", "secret123"),
+            ("- name: FACEBOOK_TOKEN\n\t\tvalue: \"EAACEd\"", "EAACEd"),
+            (r#"{\"name\":\"DB_PASSWORD\",\"value\":\"pw99\"}"#, "pw99"),
+            ("\"entity\": \"osd.1\"\n\"key\": \"Gjt8s0Wkf==\"", "Gjt8s0Wkf=="),
+        ] {
+            assert_eq!(found("key_value_secret", text), [secret], "{text}");
+        }
+        assert!(found("key_value_secret", r#"{"name":"PORT","value":"5432"}"#).is_empty());
+    }
+
+    #[test]
+    fn vendor_tokens_are_found_by_their_prefix() {
+        for token in [
+            "npm_3g57pgctamjipontgzf14yfdekple3pxj18k",
+            "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",
+            "SK201eb1dce8e7ea3ac30b4e19f0a6c403",
+            "key-dirirygl04i92ww1uuvz9owuc9sb0fpm",
+            "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",
+            "dp.pt.xcis79pf38hiea2nl4ywo0c5gca8u6jd67vh7s3qse9",
+            "hvs.0yknRyRdicVQHJtC6hevD3_xah6m3nkFGSwjjA",
+            "dop_v1_000058b9b1d08fd182054b6f4c0b6e18dec46064caf1edb3400d3b3a05687c67",
+            "110201543:AAHdqTcvCH1vGWJxfSe1ofSAs0K5PALDsaw",
+            "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs",
+        ] {
+            let text = format!("sent with {token} now");
+            assert_eq!(found("vendor_token", &text), [token], "{text}");
+        }
+        assert_eq!(
+            found("stripe_key", "k sk_prod_k2qdi37k5nnpxeo6a2xw"),
+            ["sk_prod_k2qdi37k5nnpxeo6a2xw"]
+        );
+        assert_eq!(
+            found("url_credentials", "dbuser:thisisasecret@tcp(db:3309)/blog"),
+            ["thisisasecret"]
+        );
+        assert_eq!(found("jwt", "t eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0 x").len(), 1);
     }
 
     #[test]
@@ -489,13 +1081,8 @@ mod tests {
     }
 
     #[test]
-    fn sensitive_keys_read_through_case_and_separators() {
-        assert_eq!(sensitive_key("dbPassword"), Some("key_value_secret"));
-        assert_eq!(sensitive_key("X-Api-Key"), Some("http_header"));
-        assert_eq!(sensitive_key("private_key_id"), Some("gcp_service_account"));
-        assert_eq!(sensitive_key("SecretAccessKey"), Some("aws_secret_access_key"));
-        for key in ["max_tokens", "token_count", "password_required", "name", "tokens"] {
-            assert_eq!(sensitive_key(key), None, "{key}");
-        }
+    fn a_cut_pem_block_never_reaches_a_later_end_line() {
+        let text = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n2025-11-19T21:00:00Z ERROR pid=1 GET /x\n-----END RSA PRIVATE KEY-----";
+        assert_eq!(found("private_key", text), ["-----BEGIN RSA PRIVATE KEY-----\nMIIEow"]);
     }
 }
