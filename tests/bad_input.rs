@@ -166,6 +166,43 @@ const CASES: &[Case] = &[
         status: 2,
         says: "w.toml:2: collect.collector_timeout_secs: must be at least 1",
     },
+    // Absurd numbers: each used to pass `config check` and then panic (issue 22).
+    Case {
+        name: "deadline past any clock",
+        setup: |d| {
+            write(d, "w.toml", b"[collect]\ncollector_timeout_secs = 18446744073709551615\n")
+        },
+        args: &["collect", "now", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: collect.collector_timeout_secs: must be at most 86400",
+    },
+    Case {
+        name: "instance deadline past any clock",
+        setup: |d| {
+            write(
+                d,
+                "w.toml",
+                b"[[collectors.host]]\nname = \"h\"\ntimeout_secs = 18446744073709551615\n",
+            )
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:3: collectors.host[0].timeout_secs: must be at most 86400",
+    },
+    Case {
+        name: "more parallel runs than a semaphore holds",
+        setup: |d| write(d, "w.toml", b"[server]\nmax_parallel_runs = 18446744073709551615\n"),
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: server.max_parallel_runs: must be at most 256",
+    },
+    Case {
+        name: "flight recorder history past any clock",
+        setup: |d| write(d, "w.toml", b"[server.recorder]\nretain_secs = 18446744073709551615\n"),
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: server.recorder.retain_secs: must be at most 604800",
+    },
     Case {
         name: "instance name that could escape the bundle",
         setup: |d| write(d, "w.toml", b"[[collectors.host]]\nname = \"../../etc\"\n"),
