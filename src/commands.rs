@@ -235,9 +235,14 @@ fn config_check(arg: &ConfigArg) -> Result<ExitCode> {
     let Some(path) = config_path(arg) else {
         bail!("no configuration file: pass --config FILE (or set WITNESS_CONFIG)");
     };
-    let config = WitnessConfig::load(&path)?;
-    let mut problems = Vec::new();
-    let plan = collect::plan(&config, None);
+    let inspection = WitnessConfig::inspect(&path)?;
+    for warning in &inspection.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let config = inspection.config;
+    let mut problems = inspection.problems;
+    // Collectors are built only from a valid config; building is what validation allows.
+    let plan = if inspection.valid { collect::plan(&config, None) } else { Vec::new() };
     for planned in &plan {
         if let crate::run::Planned::BuildFailed(reason) = &planned.action {
             problems.push(format!(

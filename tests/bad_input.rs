@@ -203,6 +203,49 @@ const CASES: &[Case] = &[
         status: 2,
         says: "w.toml:2: server.recorder.retain_secs: must be at most 604800",
     },
+    // `config check` said `ok` to each of these, then a run failed (issue 22); it names
+    // every problem at once, validation and machine alike.
+    Case {
+        name: "every problem at once, an unset variable among them",
+        setup: |d| {
+            write(
+                d,
+                "w.toml",
+                b"[collect]\ncollector_timeout_secs = 0\n\n[[collectors.postgres]]\nname = \"db\"\ndsn_env = \"WITNESS_SURELY_UNSET_DSN\"\n",
+            )
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: collect.collector_timeout_secs: must be at least 1\nw.toml:6: collectors.postgres[0].dsn_env: environment variable WITNESS_SURELY_UNSET_DSN is not set",
+    },
+    Case {
+        name: "kubeconfig that is not there",
+        setup: |d| {
+            write(d, "w.toml", b"[[collectors.kubernetes]]\nname = \"k\"\nkubeconfig_path = \"/nonexistent/kubeconfig\"\n")
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:3: collectors.kubernetes[0].kubeconfig_path: /nonexistent/kubeconfig is not a file",
+    },
+    Case {
+        name: "signing key that is not a key",
+        setup: |d| {
+            write(d, "k.key", b"garbage\n");
+            write(d, "w.toml", b"[signing]\nkey_file = \"k.key\"\n");
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: signing.key_file: k.key is not an ed25519 private key",
+    },
+    Case {
+        name: "bearer token file that is not there",
+        setup: |d| {
+            write(d, "w.toml", b"[server.auth]\nbearer_token_file = \"/nonexistent/token\"\n")
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: server.auth.bearer_token_file: cannot read /nonexistent/token",
+    },
     Case {
         name: "instance name that could escape the bundle",
         setup: |d| write(d, "w.toml", b"[[collectors.host]]\nname = \"../../etc\"\n"),
@@ -394,5 +437,38 @@ fn bad_input_at_every_door_gets_its_status_and_one_clear_error() {
         failures.len(),
         CASES.len(),
         failures.join("\n\n")
+    );
+}
+
+/// Issue 22: a signing key anyone on the machine can read passed `config check` silently.
+/// It still works, so the check passes, with a warning that names the file and the fix.
+#[test]
+fn a_signing_key_others_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        Command::new(witness_bin())
+            .args(args)
+            .current_dir(d)
+            .env_remove("WITNESS_CONFIG")
+            .env("WITNESS_LOG", "off")
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["keygen", "--out", "k"]).status.success());
+    write(d, "w.toml", b"[signing]\nkey_file = \"k.key\"\n");
+    let quiet = run(&["config", "check", "--config", "w.toml"]);
+    assert!(quiet.status.success(), "{}", text(&quiet));
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("warning"), "{}", text(&quiet));
+    std::fs::set_permissions(d.join("k.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warned = run(&["config", "check", "--config", "w.toml"]);
+    assert!(warned.status.success(), "{}", text(&warned));
+    assert!(
+        String::from_utf8_lossy(&warned.stderr).contains(
+            "warning: w.toml:2: signing.key_file: k.key is readable by others (mode 0644)"
+        ),
+        "{}",
+        text(&warned)
     );
 }

@@ -128,6 +128,46 @@ pub struct SigningConfig {
     pub key_file: Option<PathBuf>,
 }
 
+impl SigningConfig {
+    /// The key file's problems (cannot be read, not a key made by `witness keygen`) and
+    /// warnings (group or others may read it), as (key, message).
+    fn check(&self) -> (Vec<(String, String)>, Vec<(String, String)>) {
+        use std::os::unix::fs::PermissionsExt;
+        let Some(path) = &self.key_file else { return (Vec::new(), Vec::new()) };
+        let key = || "signing.key_file".to_owned();
+        if let Err(e) = crate::bundle::sign::load_signing_key(path) {
+            return (vec![(key(), e.to_string())], Vec::new());
+        }
+        let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+        let warnings = if mode & 0o077 != 0 {
+            vec![(
+                key(),
+                format!(
+                    "{} is readable by others (mode {mode:04o}): anyone who reads it can sign \
+                     bundles; chmod 600 it",
+                    path.display()
+                ),
+            )]
+        } else {
+            Vec::new()
+        };
+        (Vec::new(), warnings)
+    }
+}
+
+/// What `witness config check` found ([`WitnessConfig::inspect`]).
+#[derive(Debug)]
+pub struct Inspection {
+    /// The configuration as parsed (checked only when `valid`).
+    pub config: WitnessConfig,
+    /// Whether validation passed, so the collectors can be built.
+    pub valid: bool,
+    /// Every problem, as `file:line: key: message`.
+    pub problems: Vec<String>,
+    /// What works but should not be so, in the same form.
+    pub warnings: Vec<String>,
+}
+
 /// A configuration that could not be loaded: every problem, each naming the file, the line
 /// and the key.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +213,63 @@ impl WitnessConfig {
             })
             .collect();
         if problems.is_empty() { Ok(config) } else { Err(ConfigError { problems }) }
+    }
+
+    /// `witness config check`: reads and parses the file at `path`, then reports every
+    /// problem at once, each with file:line:key — validation, and what only this machine
+    /// can tell (an `_env` variable that is not set, a secret, kubeconfig or key file that
+    /// is missing, a signing key that is not one) — plus warnings (a signing key others
+    /// can read).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the file cannot be read or is not TOML of this shape: then
+    /// nothing else can be checked.
+    pub fn inspect(path: &Path) -> Result<Inspection, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::one(format!("{}: cannot read the config file: {e}", path.display()))
+        })?;
+        let config: WitnessConfig = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|span| line_of(&text, span.start)).unwrap_or(1);
+            ConfigError::one(format!("{}:{line}: {}", path.display(), e.message().trim()))
+        })?;
+        let validation = config.problems();
+        let valid = validation.is_empty();
+        let mut environment = config.environment_problems();
+        let (key_problems, warnings) = config.signing.check();
+        environment.extend(key_problems);
+        let place = |list: Vec<(String, String)>| -> Vec<String> {
+            list.into_iter()
+                .map(|(key, message)| {
+                    let line = locate::line_of_key(&text, &key).unwrap_or(1);
+                    format!("{}:{line}: {key}: {message}", path.display())
+                })
+                .collect()
+        };
+        let mut problems = place(validation);
+        problems.extend(place(environment));
+        Ok(Inspection { config, valid, problems, warnings: place(warnings) })
+    }
+
+    /// What only this machine can tell, as (full key path, message): secrets whose
+    /// variable is unset or whose file cannot be read, files a collector needs.
+    fn environment_problems(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        for (key, index, instance) in self.collectors.instances() {
+            for p in instance.check_environment() {
+                problems.push((format!("collectors.{key}[{index}].{}", p.key), p.message));
+            }
+        }
+        let auth = &self.server.auth;
+        for (stem, secret) in [
+            ("bearer_token", auth.bearer()),
+            ("basic_password", auth.basic_password()),
+            ("pagerduty_secret", auth.pagerduty()),
+        ] {
+            for p in secret.check(stem) {
+                problems.push((format!("server.auth.{}", p.key), p.message));
+            }
+        }
+        problems
     }
 
     /// The configuration `collect now` uses when no file is given and none is found.

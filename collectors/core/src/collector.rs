@@ -50,6 +50,14 @@ pub trait CollectorConfig: Send + Sync {
         Vec::new()
     }
 
+    /// What only this machine can tell before a run, for `witness config check`: an
+    /// environment variable that is not set, a file (kubeconfig, CA, secret) that is
+    /// missing. Keys as for [`CollectorConfig::validate`]. A run meets the same problems
+    /// as a failed collector; `config check` says them first.
+    fn check_environment(&self) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+
     /// Builds the collector.
     ///
     /// # Errors

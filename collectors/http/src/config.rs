@@ -262,6 +262,11 @@ impl CollectorConfig for HttpConfig {
         problems
     }
 
+    fn check_environment(&self) -> Vec<ConfigProblem> {
+        let headers = self.headers.iter().enumerate();
+        headers.flat_map(|(i, h)| h.secret().check(&format!("headers[{i}].value"))).collect()
+    }
+
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
         witness_collector::validated(self)?;
         Ok(Box::new(HttpCollector::new(self.clone()).map_err(|e| vec![e])?))

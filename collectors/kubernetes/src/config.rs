@@ -216,6 +216,16 @@ impl CollectorConfig for KubernetesConfig {
         problems
     }
 
+    fn check_environment(&self) -> Vec<ConfigProblem> {
+        match &self.kubeconfig_path {
+            Some(path) if !path.is_file() => vec![ConfigProblem::new(
+                "kubeconfig_path",
+                format!("{} is not a file", path.display()),
+            )],
+            _ => Vec::new(),
+        }
+    }
+
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
         witness_collector::validated(self)?;
         Ok(Box::new(crate::KubernetesCollector::new(self.clone())))

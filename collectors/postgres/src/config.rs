@@ -172,6 +172,10 @@ impl CollectorConfig for PostgresConfig {
         problems
     }
 
+    fn check_environment(&self) -> Vec<ConfigProblem> {
+        self.dsn().check("dsn")
+    }
+
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
         witness_collector::validated(self)?;
         Ok(Box::new(Postgres::new(self.clone())))
