@@ -128,10 +128,13 @@ pub struct SigningConfig {
     pub key_file: Option<PathBuf>,
 }
 
+/// A problem or warning about one key: (full key path, message).
+type KeyMessage = (String, String);
+
 impl SigningConfig {
     /// The key file's problems (cannot be read, not a key made by `witness keygen`) and
     /// warnings (group or others may read it), as (key, message).
-    fn check(&self) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    fn check(&self) -> (Vec<KeyMessage>, Vec<KeyMessage>) {
         use std::os::unix::fs::PermissionsExt;
         let Some(path) = &self.key_file else { return (Vec::new(), Vec::new()) };
         let key = || "signing.key_file".to_owned();
