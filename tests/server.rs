@@ -10,6 +10,7 @@ mod crash;
 mod deploy;
 mod intake;
 mod lifecycle;
+mod operator;
 mod storm;
 
 use std::io::{BufRead, BufReader};
@@ -250,13 +251,14 @@ impl InProcess {
     }
 }
 
-fn set_test_env() {
+pub fn set_test_env() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: set once, before any server of this binary reads them, to constant values.
         unsafe {
             std::env::set_var("WITNESS_TEST_TOKEN", TOKEN);
             std::env::set_var("WITNESS_TEST_PD_SECRET", "pd-secret");
+            std::env::set_var("WITNESS_TEST_EMPTY_TOKEN", "");
         }
     });
 }

@@ -108,7 +108,7 @@ pub async fn accept(
         }
     }
     if admitted.refused > 0 {
-        shared.metrics.alerts_n(source, "throttled", admitted.refused as u64);
+        shared.metrics.alerts_n(source, "queue_full", admitted.refused as u64);
     }
     shared.update_gauges();
     Ok(Accepted { decisions: admitted.decisions, bundles, refused: admitted.refused })

@@ -19,7 +19,9 @@ use crate::bundle::{self, MANIFEST, is_safe_name, is_safe_path};
 
 fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<PathBuf, ApiError> {
     let live = shared.live();
-    live.auth.check(headers).map_err(|e| ApiError::unauthorized(e.to_string()))?;
+    live.auth
+        .check(headers)
+        .map_err(|e| ApiError::unauthorized(e.to_string(), live.auth.challenge()))?;
     Ok(live.config.store.dir.clone())
 }
 

@@ -9,7 +9,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use witness_collector::SecretRegistry;
+use witness_collector::{SecretRef, SecretRegistry};
 
 use crate::config::server::AuthConfig;
 
@@ -18,6 +18,8 @@ use crate::config::server::AuthConfig;
 pub struct Auth {
     /// SHA-256 of the whole expected `Authorization` header value.
     expected: Option<[u8; 32]>,
+    /// Basic auth rather than a bearer token.
+    basic: bool,
     pagerduty_secret: Option<Vec<u8>>,
 }
 
@@ -53,13 +55,31 @@ impl Auth {
     /// Reads the configured secrets.
     ///
     /// # Errors
-    /// Names the variable or file that cannot be read.
+    /// Names the variable or file that cannot be read, or that holds nothing: an empty
+    /// token would refuse every request with `401`, so witness refuses to start instead.
     pub fn load(config: &AuthConfig) -> anyhow::Result<Self> {
         let registry = SecretRegistry::default();
-        let expected = if let Some(token) = config.bearer().read(&registry)? {
+        let read = |secret: SecretRef, key: &str| -> anyhow::Result<Option<String>> {
+            match secret.read(&registry)? {
+                Some(value) if value.trim().is_empty() => {
+                    let source = match (&secret.env, &secret.file) {
+                        (Some(env), _) => format!("environment variable {env}"),
+                        (None, Some(file)) => format!("file {}", file.display()),
+                        (None, None) => key.to_owned(),
+                    };
+                    anyhow::bail!(
+                        "[server.auth] {key}: the {source} is empty; every request would be \
+                         refused with 401: set it, or remove {key}_env / {key}_file"
+                    )
+                }
+                value => Ok(value),
+            }
+        };
+        let basic = config.basic_username.is_some() && !config.bearer().is_set();
+        let expected = if let Some(token) = read(config.bearer(), "bearer_token")? {
             Some(digest(format!("Bearer {token}").as_bytes()))
         } else if let (Some(user), Some(password)) =
-            (&config.basic_username, config.basic_password().read(&registry)?)
+            (&config.basic_username, read(config.basic_password(), "basic_password")?)
         {
             let encoded =
                 base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
@@ -67,8 +87,14 @@ impl Auth {
         } else {
             None
         };
-        let pagerduty_secret = config.pagerduty().read(&registry)?.map(String::into_bytes);
-        Ok(Self { expected, pagerduty_secret })
+        let pagerduty_secret =
+            read(config.pagerduty(), "pagerduty_secret")?.map(String::into_bytes);
+        Ok(Self { expected, basic, pagerduty_secret })
+    }
+
+    /// The `WWW-Authenticate` challenge of a `401`: the scheme the configuration expects.
+    pub fn challenge(&self) -> &'static str {
+        if self.basic { r#"Basic realm="witness""# } else { r#"Bearer realm="witness""# }
     }
 
     /// Whether credentials are required at all.

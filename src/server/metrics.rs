@@ -39,7 +39,7 @@ impl Default for Metrics {
         let alerts = Family::<Labels, Counter>::default();
         registry.register(
             "alerts_received",
-            "Alerts received, by source and outcome (accepted, deduplicated, resolved, rejected, unauthorized, throttled)",
+            "Alerts received, by source and outcome (accepted, deduplicated, resolved, rejected, unauthorized, rate_limited, queue_full, draining)",
             alerts.clone(),
         );
         let runs = Family::<Labels, Counter>::default();

@@ -27,10 +27,11 @@ use crate::trigger::{Trigger, TriggerSource};
 /// The whole router.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/hooks/alertmanager", post(alertmanager))
-        .route("/hooks/grafana", post(grafana))
-        .route("/hooks/pagerduty", post(pagerduty))
-        .route("/hooks/generic", post(generic))
+        // Grafana's contact points may be set to PUT; every hook takes both.
+        .route("/hooks/alertmanager", post(alertmanager).put(alertmanager))
+        .route("/hooks/grafana", post(grafana).put(grafana))
+        .route("/hooks/pagerduty", post(pagerduty).put(pagerduty))
+        .route("/hooks/generic", post(generic).put(generic))
         .route("/api/collect", post(api_collect))
         .route("/api/bundles", get(super::api::list))
         .route("/api/bundles/{id}", get(super::api::manifest))
@@ -39,6 +40,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .fallback(super::error::no_route)
+        .method_not_allowed_fallback(super::error::wrong_method)
         .with_state(shared)
 }
 
@@ -51,17 +54,18 @@ async fn intake_gate(
     pagerduty: bool,
 ) -> Result<(HeaderMap, Bytes), ApiError> {
     if shared.is_draining() {
-        shared.metrics.alert(source, "throttled");
+        shared.metrics.alert(source, "draining");
         return Err(ApiError::unavailable(
             "witness is shutting down; retry later",
             RETRY_AFTER_SECS,
-        ));
+        )
+        .before_body());
     }
     let live = shared.live();
     let (parts, body) = request.into_parts();
     if !pagerduty && let Err(e) = live.auth.check(&parts.headers) {
         shared.metrics.alert(source, "unauthorized");
-        return Err(ApiError::unauthorized(e.to_string()));
+        return Err(ApiError::unauthorized(e.to_string(), live.auth.challenge()).before_body());
     }
     let is_json = parts
         .headers
@@ -74,14 +78,16 @@ async fn intake_gate(
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content-Type must be application/json",
-        ));
+        )
+        .before_body());
     }
     if let Err(wait) = shared.rate_limit(source) {
-        shared.metrics.alert(source, "throttled");
+        shared.metrics.alert(source, "rate_limited");
         return Err(ApiError::unavailable(
             format!("too many requests from {source}; retry later"),
             wait,
-        ));
+        )
+        .before_body());
     }
     let limit = live.config.server.max_body_bytes;
     let body = match http_body_util::Limited::new(body, limit).collect().await {
@@ -91,7 +97,8 @@ async fn intake_gate(
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the body is larger than {limit} bytes ([server] max_body_bytes)"),
-            ));
+            )
+            .before_body());
         }
         Err(e) => {
             return Err(ApiError::new(
@@ -102,7 +109,7 @@ async fn intake_gate(
     };
     if pagerduty && let Err(e) = live.auth.check_pagerduty(&parts.headers, &body) {
         shared.metrics.alert(source, "unauthorized");
-        return Err(ApiError::unauthorized(e.to_string()));
+        return Err(ApiError::unauthorized(e.to_string(), live.auth.challenge()));
     }
     Ok((parts.headers, body))
 }
