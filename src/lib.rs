@@ -3,19 +3,19 @@
 //! targets and benchmarks reach the same code:
 //!
 //! - [`config`] and [`registry`]: `witness.toml` and the collector kinds it configures;
-//! - [`run`], [`collect`] and [`correlate`]: running collectors concurrently under
-//!   deadlines, a whole run from trigger to sealed bundle, and the links between collectors;
-//! - [`timeline`] and [`rules`]: from evidence to a timeline and ranked hypotheses;
+//! - [`run`]: one run, from a trigger to a sealed bundle — prepare, plan, gather,
+//!   correlate, analyse, seal — each step in its own module, data flowing one way;
+//! - [`timeline`] and [`rules`]: what the run's analysis turns evidence into, a timeline and
+//!   ranked hypotheses;
 //! - [`redact`], [`bundle`] and [`report`]: what is written, sealed, verified and read;
+//!   [`bundle::layout`] names every file of a bundle;
 //! - [`server`] and [`trigger`]: the daemon and the alerts that start runs;
-//! - [`cli`], [`commands`] and [`progress`]: the command line.
+//! - [`cli`], [`commands`] (one module per command) and [`progress`]: the command line.
 
 pub mod bundle;
 pub mod cli;
-pub mod collect;
 pub mod commands;
 pub mod config;
-pub mod correlate;
 pub mod escape;
 pub mod progress;
 pub mod redact;
@@ -26,4 +26,3 @@ pub mod run;
 pub mod server;
 pub mod timeline;
 pub mod trigger;
-pub mod view;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::run::{CollectorRecord, Progress};
+use crate::bundle::layout::CollectorRecord;
+use crate::run::gather::Progress;
 
 /// Picks spinners for a terminal, plain lines otherwise.
 pub fn for_stderr() -> Box<dyn Progress> {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use witness_collector::{Event, Severity, Window};
 
-use crate::run::CollectorRecord;
+use crate::bundle::layout::{self, CollectorRecord};
 use crate::trigger::Trigger;
 
 /// Events of one burst lie at most this far apart (each from the previous one).
@@ -151,7 +151,7 @@ pub fn build(
         until_offset: None,
         signature: None,
         in_future: false,
-        evidence: EvidenceRef { file: "trigger.json".into(), pointer: String::new() },
+        evidence: EvidenceRef { file: layout::TRIGGER.into(), pointer: String::new() },
         artifact: None,
     };
     let mut entries = vec![TimelineEntry {
@@ -165,7 +165,7 @@ pub fn build(
     }];
     for (i, joined) in trigger.joined.iter().enumerate() {
         entries.push(TimelineEntry {
-            evidence: EvidenceRef { file: "trigger.json".into(), pointer: format!("/joined/{i}") },
+            evidence: EvidenceRef { file: layout::TRIGGER.into(), pointer: format!("/joined/{i}") },
             ..entry(
                 joined.received_at,
                 "trigger".into(),

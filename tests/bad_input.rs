@@ -1,9 +1,10 @@
 //! Bad input at every door the command line opens: arguments, config files, rule files and
 //! bundles to verify (crafted `.tar.gz` files with path traversal, absolute paths, links
 //! and sizes that would unpack past the limit). Each row of the table says the exit status
-//! and the error text a user sees. For every row: nothing panics, and nothing is written —
-//! the working directory holds exactly what the test put there, so no half-written bundle
-//! and no file outside it.
+//! and the error text a user sees. For every row: nothing panics, no collector starts (what
+//! the config names — rule files, the signing key — is checked first), and nothing is
+//! written — the working directory holds exactly what the test put there, so no
+//! half-written bundle and no file outside it.
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
@@ -56,6 +57,20 @@ fn crafted_archive(
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&tar).unwrap();
     write(dir, file, &gz.finish().unwrap());
+}
+
+/// A config with one host collector whose bundles are signed with `./signing.key`.
+const HOST_SIGNED_WITH_SIGNING_KEY: &[u8] =
+    b"[signing]\nkey_file = \"signing.key\"\n\n[[collectors.host]]\nname = \"h\"\n";
+
+/// A rule file whose rule `typo` has a condition on line 6 that does not parse.
+const BAD_CEL_RULE: &[u8] = b"[[rule]]\nid = \"typo\"\ntitle = \"t\"\nrecommendation = \"investigate\"\nweight = 0.5\ncondition = \"host.cpu_saturated &&\"\nexplanation = \"e\"\n";
+
+/// `w.toml` with one host collector and the rule directory `rules/`, holding `bad.toml`.
+fn with_rule_file(dir: &Path, rule: &[u8]) {
+    write(dir, "w.toml", b"[rules]\ndirs = [\"rules\"]\n\n[[collectors.host]]\nname = \"h\"\n");
+    std::fs::create_dir(dir.join("rules")).unwrap();
+    write(dir, "rules/bad.toml", rule);
 }
 
 const CASES: &[Case] = &[
@@ -260,6 +275,56 @@ const CASES: &[Case] = &[
         status: 2,
         says: "w.toml:2: invalid type: string \"thirty\", expected u64",
     },
+    // What the config names, loaded before any collector starts: a bundle is never
+    // collected only to be thrown away.
+    Case {
+        name: "signing key that is not a key",
+        setup: |d| {
+            write(d, "w.toml", HOST_SIGNED_WITH_SIGNING_KEY);
+            write(d, "signing.key", b"-----BEGIN PRIVATE KEY-----\nnot a key\n");
+        },
+        args: &["collect", "now", "--config", "w.toml"],
+        status: 2,
+        says: "signing.key_file: signing.key is not an ed25519 private key",
+    },
+    Case {
+        name: "no such signing key",
+        setup: |d| write(d, "w.toml", HOST_SIGNED_WITH_SIGNING_KEY),
+        args: &["collect", "now", "--config", "w.toml"],
+        status: 2,
+        says: "signing.key_file: cannot read the key signing.key",
+    },
+    Case {
+        name: "signing key that is not a key, in config check",
+        setup: |d| {
+            write(d, "w.toml", HOST_SIGNED_WITH_SIGNING_KEY);
+            write(d, "signing.key", b"garbage");
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "signing.key_file: signing.key is not an ed25519 private key",
+    },
+    Case {
+        name: "rule file with a condition that is not CEL",
+        setup: |d| with_rule_file(d, BAD_CEL_RULE),
+        args: &["collect", "now", "--config", "w.toml"],
+        status: 2,
+        says: "rules/bad.toml:6: rule typo: condition is not valid CEL",
+    },
+    Case {
+        name: "rule file that is not TOML, named in the config",
+        setup: |d| with_rule_file(d, b"[[rule]]\nid = \"x\"\nnot toml\n"),
+        args: &["collect", "now", "--config", "w.toml"],
+        status: 2,
+        says: "rules/bad.toml:3: ",
+    },
+    Case {
+        name: "rule directory that does not exist",
+        setup: |d| write(d, "w.toml", b"[rules]\ndirs = [\"nowhere\"]\n"),
+        args: &["collect", "now", "--config", "w.toml"],
+        status: 2,
+        says: "nowhere:0: cannot list the rule directory",
+    },
     // Rule files.
     Case {
         name: "rule with an unknown key",
@@ -419,6 +484,11 @@ fn bad_input_at_every_door_gets_its_status_and_one_clear_error() {
         }
         if !said.contains(case.says) {
             problems.push(format!("the output lacks {:?}", case.says));
+        }
+        // `collect` prints `collecting <kind>/<name>` as a collector starts (in a pipe):
+        // bad input is refused before any collector runs.
+        if stderr.contains("collecting ") {
+            problems.push("a collector started".into());
         }
         if stderr.contains("panicked") || stderr.contains("RUST_BACKTRACE") {
             problems.push("it panicked".into());

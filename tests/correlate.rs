@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use witness::run::{Planned, PlannedCollector};
+use witness::run::plan::{Planned, PlannedCollector};
 use witness_collector::{
     CollectContext, CollectError, Collector, CollectorConfig, Evidence, FactValue,
 };
@@ -36,7 +36,7 @@ fn commit_id(dir: &std::path::Path, rev: &str) -> String {
 async fn run_with_image(
     repo: &std::path::Path,
     image: &'static str,
-) -> witness::run::CollectorRecord {
+) -> witness::bundle::layout::CollectorRecord {
     let git_config = witness_git::GitConfig::discover_from(repo).expect("a repository");
     let plan = vec![
         PlannedCollector {

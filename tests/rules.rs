@@ -9,10 +9,12 @@ use std::path::Path;
 
 use chrono::Duration;
 use proptest::prelude::*;
+use witness::bundle::layout::{self, CollectorRecord};
 use witness::rules::facts::KNOWN_FACTS;
-use witness::rules::{self, Evaluation, Hypothesis, Likelihood, Recommendation, RulesConfig};
-use witness::run::CollectorRecord;
-use witness::timeline::{self, EvidenceRef, Timeline};
+use witness::rules::rule::RuleSet;
+use witness::rules::{Evaluation, Hypothesis, Likelihood, Recommendation, RulesConfig};
+use witness::run::analyse::{Gathered, analyse};
+use witness::timeline::{EvidenceRef, Timeline};
 use witness::trigger::Trigger;
 use witness_collector::{Evidence, FactValue, Window};
 
@@ -26,9 +28,13 @@ struct Scenario {
 }
 
 fn evaluate(trigger: &Trigger, records: Vec<CollectorRecord>) -> Scenario {
-    let timeline = timeline::build(trigger, trigger.starts_at, scenario::window(trigger), &records);
-    let evaluation = rules::evaluate(&RulesConfig::default(), &records, &timeline);
-    Scenario { records, timeline, evaluation }
+    let view = scenario::analysed(
+        trigger.clone(),
+        records,
+        &scenario::BUILTIN_RULES,
+        scenario::no_bundle(),
+    );
+    Scenario { records: view.records, timeline: view.timeline, evaluation: view.evaluation }
 }
 
 fn run(name: &str) -> Scenario {
@@ -44,7 +50,7 @@ fn top(s: &Scenario) -> &Hypothesis {
 
 /// Whether `r` leads to something in the bundle the scenario would be.
 fn resolves(s: &Scenario, r: &EvidenceRef) -> bool {
-    if r.file == "trigger.json" {
+    if r.file == layout::TRIGGER {
         return true;
     }
     s.records.iter().any(|record| {
@@ -308,9 +314,9 @@ explanation = "Revision {kubernetes.current_revision} is new; ask the release ma
     let (trigger, records) = load("bad_deploy");
     let anchor = trigger.starts_at;
     let window = Window::new(anchor - Duration::minutes(30), anchor);
-    let timeline = timeline::build(&trigger, anchor, window, &records);
     let config = RulesConfig { dirs: vec![dir.path().to_owned()], builtin: true };
-    let evaluation = rules::evaluate(&config, &records, &timeline);
+    let gathered = Gathered { trigger, anchor, window, records };
+    let evaluation = analyse(gathered, &RuleSet::load(&config), scenario::no_bundle()).evaluation;
     let h = &evaluation.hypotheses[0];
     assert_eq!(
         (h.title.as_str(), h.recommendation),

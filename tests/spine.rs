@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use witness::run::{Planned, PlannedCollector};
+use witness::run::plan::{Planned, PlannedCollector};
 use witness_collector::{CollectContext, CollectError, Collector, Evidence, Status};
 
 use crate::util::{copy_tree, files_under, git_repo, make_writable, text, witness};

@@ -12,7 +12,7 @@ use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 
-use super::is_safe_path;
+use super::layout::is_safe_path;
 
 /// Most bytes an archive may unpack to before it is refused (a gzip bomb guard).
 pub const MAX_UNPACKED_BYTES: u64 = 1 << 30;

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::{MANIFEST, Manifest, is_safe_name};
+use super::layout::{self, MANIFEST, is_safe_name};
+use super::manifest::Manifest;
 
 /// A bundle as listings show it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -47,7 +48,7 @@ pub fn list(store: &Path) -> Result<Vec<Listed>> {
         let Ok(bytes) = fs::read(dir.join(MANIFEST)) else { continue };
         let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else { continue };
         let failed = manifest.collectors.iter().filter(|c| !c.status.has_evidence()).count();
-        let top = fs::read(dir.join("hypotheses.json"))
+        let top = fs::read(dir.join(layout::HYPOTHESES))
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .and_then(|v| {

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::VerifyingKey;
 
+use super::layout::{MANIFEST, SIGNATURE};
 use super::manifest::{self, Manifest};
-use super::{MANIFEST, SIGNATURE, archive, sign};
+use super::{archive, sign};
 
 /// One way a bundle differs from its manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]

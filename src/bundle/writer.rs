@@ -12,8 +12,9 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use witness_collector::Window;
 
+use super::layout::{MANIFEST, SIGNATURE, is_safe_path};
 use super::manifest::{self, CollectorEntry, FileEntry, Manifest, TriggerSummary, Truncation};
-use super::{MANIFEST, SIGNATURE, is_safe_path, sign};
+use super::sign;
 use crate::redact::Redactor;
 
 /// What a file of the draft holds.

@@ -7,22 +7,24 @@ use std::fmt::Write;
 
 use witness_collector::time::format as utc;
 
-use super::{impact, likelihood_words, recommendation_words, svg, title};
+use super::svg;
+use super::words::{likelihood_words, recommendation_words, title};
+use crate::bundle::layout;
 use crate::rules::Hypothesis;
+use crate::run::view::RunView;
 use crate::timeline::EvidenceRef;
-use crate::view::RunView;
 
 pub use crate::escape::html as esc;
 
 /// The in-page anchor of a collector's section.
 fn collector_anchor(file: &str) -> String {
-    let stem = file.trim_start_matches("evidence/").trim_end_matches(".json");
+    let stem = layout::evidence_stem(file).unwrap_or(file);
     format!("c-{}", stem.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "-"))
 }
 
 /// A link to the evidence behind `r`: the collector's section, or the trigger.
 fn evidence_link(r: &EvidenceRef) -> String {
-    let target = if r.file.starts_with("evidence/") {
+    let target = if layout::evidence_stem(&r.file).is_some() {
         collector_anchor(&r.file)
     } else {
         "trigger".to_owned()
@@ -141,7 +143,7 @@ fn hypothesis_card(out: &mut String, h: &Hypothesis, top: bool) {
 }
 
 fn impact_section(out: &mut String, view: &RunView) {
-    let impact = impact(view);
+    let impact = &view.impact;
     out.push_str("<section id=\"impact\"><h2>Impact</h2>\n");
     if impact.signals.is_empty() {
         out.push_str("<p class=\"meta\">No impact signals were collected (no logs, health or status evidence).</p>\n");

@@ -6,9 +6,9 @@ use std::fmt::Write;
 
 use witness_collector::time::format as utc;
 
-use super::{impact, likelihood_words, recommendation_words, title};
+use super::words::{likelihood_words, recommendation_words, title};
 use crate::rules::Hypothesis;
-use crate::view::RunView;
+use crate::run::view::RunView;
 
 /// Escapes text for a table cell: pipes, line breaks, and characters that would start
 /// markup or HTML.
@@ -90,7 +90,7 @@ fn recommendation(out: &mut String, view: &RunView) {
 }
 
 fn impact_section(out: &mut String, view: &RunView) {
-    let impact = impact(view);
+    let impact = &view.impact;
     let _ = writeln!(out, "## Impact\n");
     if impact.signals.is_empty() {
         let _ = writeln!(

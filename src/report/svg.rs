@@ -7,9 +7,9 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::html::esc;
+use crate::escape::html as esc;
+use crate::run::view::RunView;
 use crate::timeline::TimelineEntry;
-use crate::view::RunView;
 
 const WIDTH: f64 = 960.0;
 const LEFT: f64 = 170.0;

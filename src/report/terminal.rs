@@ -6,8 +6,8 @@ use std::fmt::Write;
 use witness_collector::Status;
 use witness_collector::time::format as utc;
 
-use super::{impact, likelihood_words, recommendation_words, title};
-use crate::view::RunView;
+use super::words::{likelihood_words, recommendation_words, title};
+use crate::run::view::RunView;
 
 struct Paint(bool);
 
@@ -74,7 +74,7 @@ pub fn text(view: &RunView, colour: bool) -> String {
         }
         out.push('\n');
     }
-    let impact = impact(view);
+    let impact = &view.impact;
     if !impact.signals.is_empty() {
         let _ = writeln!(out, "{}", p.bold("Impact"));
         for s in &impact.signals {

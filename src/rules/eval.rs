@@ -22,7 +22,7 @@ use super::facts::{self, FactSet, KINDS};
 use super::rule::{Rule, RuleSet};
 use super::template::{Omitted, Values};
 use super::{Evaluation, Hypothesis, Likelihood, NotEvaluated, Recommendation, RuledOut};
-use crate::run::CollectorRecord;
+use crate::bundle::layout::{self, CollectorRecord};
 use crate::timeline::{EvidenceRef, Timeline};
 
 /// At most this many timeline entries of one event kind are cited per rule.
@@ -30,21 +30,10 @@ const EVENTS_CITED_PER_KIND: usize = 3;
 
 /// What happened to one rule in a run.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+enum Outcome {
     Fired,
     RuledOut(String),
     NotEvaluated(String),
-}
-
-/// The evaluation of a run, with each rule's outcome (for `witness rules test`).
-pub struct Detailed {
-    pub evaluation: Evaluation,
-    pub outcomes: Vec<(String, Outcome)>,
-}
-
-/// Evaluates `rules` over the run.
-pub fn evaluate(rules: &RuleSet, records: &[CollectorRecord], timeline: &Timeline) -> Evaluation {
-    evaluate_detailed(rules, records, timeline).evaluation
 }
 
 struct Fired<'r> {
@@ -56,29 +45,24 @@ struct Fired<'r> {
     omitted: Vec<String>,
 }
 
-/// Evaluates `rules` over the run and keeps every rule's outcome.
-pub fn evaluate_detailed(
-    rules: &RuleSet,
-    records: &[CollectorRecord],
-    timeline: &Timeline,
-) -> Detailed {
-    let run = Run::new(records, timeline);
-    let context = run.context();
-    let mut outcomes = Vec::new();
+/// Evaluates `rules` over the run: every rule fires, is ruled out or is not evaluated,
+/// in the order of the rule set.
+pub fn evaluate(rules: &RuleSet, records: &[CollectorRecord], timeline: &Timeline) -> Evaluation {
+    let scene = Scene::new(records, timeline);
+    let context = scene.context();
     let mut fired: Vec<Fired<'_>> = Vec::new();
     let mut not_evaluated = Vec::new();
     let mut ruled_out = Vec::new();
     for rule in &rules.rules {
-        let outcome = run.outcome(rule, &context);
-        match &outcome {
-            Outcome::Fired => fired.push(run.fire(rule, &context)),
+        match scene.outcome(rule, &context) {
+            Outcome::Fired => fired.push(scene.fire(rule, &context)),
             Outcome::RuledOut(reason) => {
-                ruled_out.push(RuledOut { rule: rule.def.id.clone(), reason: reason.clone() });
+                ruled_out.push(RuledOut { rule: rule.def.id.clone(), reason });
             }
-            Outcome::NotEvaluated(reason) => not_evaluated
-                .push(NotEvaluated { rule: rule.def.id.clone(), reason: reason.clone() }),
+            Outcome::NotEvaluated(reason) => {
+                not_evaluated.push(NotEvaluated { rule: rule.def.id.clone(), reason });
+            }
         }
-        outcomes.push((rule.def.id.clone(), outcome));
     }
 
     let mut groups: Vec<(String, Vec<Fired<'_>>)> = Vec::new();
@@ -90,7 +74,7 @@ pub fn evaluate_detailed(
         }
     }
     let mut hypotheses: Vec<Hypothesis> =
-        groups.into_iter().map(|(id, members)| run.hypothesis(id, members)).collect();
+        groups.into_iter().map(|(id, members)| scene.hypothesis(id, members)).collect();
     hypotheses.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -100,19 +84,16 @@ pub fn evaluate_detailed(
     if hypotheses.is_empty() {
         hypotheses.push(nothing_fired(records, &not_evaluated, &ruled_out));
     }
-    Detailed {
-        evaluation: Evaluation {
-            hypotheses,
-            not_evaluated,
-            ruled_out,
-            rule_problems: rules.problems.iter().map(ToString::to_string).collect(),
-        },
-        outcomes,
+    Evaluation {
+        hypotheses,
+        not_evaluated,
+        ruled_out,
+        rule_problems: rules.problems.iter().map(ToString::to_string).collect(),
     }
 }
 
-/// The facts and records of a run, as rules and templates see them.
-struct Run<'a> {
+/// What the rules look at: the facts and records of a run, as rules and templates see them.
+struct Scene<'a> {
     records: &'a [CollectorRecord],
     timeline: &'a Timeline,
     facts: FactSet,
@@ -122,17 +103,17 @@ struct Run<'a> {
     json: Vec<serde_json::Value>,
 }
 
-impl<'a> Run<'a> {
+impl<'a> Scene<'a> {
     fn new(records: &'a [CollectorRecord], timeline: &'a Timeline) -> Self {
-        let mut run = Run {
+        let mut scene = Scene {
             records,
             timeline,
             facts: FactSet::of(records),
             derived_refs: BTreeMap::new(),
             json: records.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect(),
         };
-        run.derive_vendors_named_in_errors();
-        run
+        scene.derive_vendors_named_in_errors();
+        scene
     }
 
     /// `run.vendors_named_in_errors`: the degraded vendors that a logs event (error,
@@ -436,7 +417,7 @@ fn push_unique<T: PartialEq>(into: &mut Vec<T>, items: impl Iterator<Item = T>) 
     }
 }
 
-impl Values for Run<'_> {
+impl Values for Scene<'_> {
     fn fact(&self, name: &str) -> Option<FactValue> {
         self.facts.get(name).map(|m| m.value.clone())
     }
@@ -532,7 +513,7 @@ fn nothing_fired(
         .map(|r| EvidenceRef::into_record(r, "/summary"))
         .collect();
     if evidence.is_empty() {
-        evidence.push(EvidenceRef { file: "trigger.json".into(), pointer: String::new() });
+        evidence.push(EvidenceRef { file: layout::TRIGGER.into(), pointer: String::new() });
     }
     Hypothesis {
         id: "default".into(),
@@ -581,15 +562,23 @@ mod tests {
         )
     }
 
-    fn run(set: &RuleSet, records: &[CollectorRecord]) -> Detailed {
+    fn run(set: &RuleSet, records: &[CollectorRecord]) -> Evaluation {
         let at = Utc.with_ymd_and_hms(2025, 11, 19, 21, 0, 0).unwrap();
         let trigger = crate::trigger::Trigger::manual(at, Default::default());
         let timeline = crate::timeline::build(&trigger, at, Window::new(at, at), records);
-        evaluate_detailed(set, records, &timeline)
+        evaluate(set, records, &timeline)
     }
 
-    fn outcome<'a>(d: &'a Detailed, id: &str) -> &'a Outcome {
-        &d.outcomes.iter().find(|(r, _)| r == id).unwrap().1
+    /// What happened to rule `id`, as the evaluation records it.
+    fn outcome(e: &Evaluation, id: &str) -> Outcome {
+        if e.hypotheses.iter().any(|h| h.rules.iter().any(|r| r == id)) {
+            return Outcome::Fired;
+        }
+        if let Some(r) = e.ruled_out.iter().find(|r| r.rule == id) {
+            return Outcome::RuledOut(r.reason.clone());
+        }
+        let n = e.not_evaluated.iter().find(|n| n.rule == id).expect("every rule has an outcome");
+        Outcome::NotEvaluated(n.reason.clone())
     }
 
     #[test]
@@ -605,10 +594,10 @@ mod tests {
         assert!(
             matches!(outcome(&d, "negated"), Outcome::NotEvaluated(why) if why.contains("error_rate_ratio")),
             "{:?}",
-            d.outcomes
+            d
         );
         // A rule may decide, explicitly, what absence means.
-        assert_eq!(outcome(&d, "guarded"), &Outcome::Fired);
+        assert_eq!(outcome(&d, "guarded"), Outcome::Fired);
     }
 
     #[test]
@@ -618,7 +607,7 @@ mod tests {
             record("http", "api", Evidence::ok("a").fact("http.failing_probes", 2)),
             record("http", "web", Evidence::ok("b").fact("http.failing_probes", 0)),
         ];
-        assert_eq!(outcome(&run(&set, &records), "api_down"), &Outcome::Fired);
+        assert_eq!(outcome(&run(&set, &records), "api_down"), Outcome::Fired);
         let swapped = [
             record("http", "api", Evidence::ok("a").fact("http.failing_probes", 0)),
             record("http", "web", Evidence::ok("b").fact("http.failing_probes", 2)),
@@ -634,7 +623,7 @@ mod tests {
             "k",
             Evidence::ok("k").fact("kubernetes.minutes_since_rollout", 12),
         )];
-        assert_eq!(outcome(&run(&set, &records), "recent"), &Outcome::Fired);
+        assert_eq!(outcome(&run(&set, &records), "recent"), Outcome::Fired);
     }
 
     #[test]
@@ -648,7 +637,7 @@ mod tests {
             "x",
             "later",
         ));
-        let e = run(&set, &[record("host", "h", ahead)]).evaluation;
+        let e = run(&set, &[record("host", "h", ahead)]);
         assert_eq!(
             e.hypotheses[0].counter_evidence,
             vec![
@@ -664,7 +653,7 @@ mod tests {
         failed.evidence.status = Status::Failed;
         failed.error = Some("connection refused".into());
         let records = [record("host", "h", Evidence::ok("calm").fact("host.cores", 8)), failed];
-        let e = run(&set, &records).evaluation;
+        let e = run(&set, &records);
         assert_eq!(e.hypotheses.len(), 1);
         let h = &e.hypotheses[0];
         assert_eq!(

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use witness_collector::FactValue;
 
-use crate::run::CollectorRecord;
+use crate::bundle::layout::CollectorRecord;
 
 /// The collector kinds whose facts the rules can use, plus `run` (facts witness derives
 /// from several collectors).

@@ -9,10 +9,11 @@
 //! - [`facts`]: the known facts, and how several instances' facts merge;
 //! - [`rule`]: the rule format, the built-in rules, loading and checking;
 //! - [`template`]: titles, explanations and commands, with values checked and quoted;
-//! - [`eval`]: evaluating the conditions and ranking the hypotheses;
-//! - [`cli`]: `witness rules check` and `witness rules test`.
+//! - [`eval`]: evaluating the conditions and ranking the hypotheses.
+//!
+//! The rules are loaded and compiled once, when a run is prepared, before any collector
+//! starts; the run's analysis evaluates them.
 
-pub mod cli;
 pub mod eval;
 pub mod facts;
 pub mod rule;
@@ -20,10 +21,7 @@ pub mod template;
 
 use serde::{Deserialize, Serialize};
 
-use crate::run::CollectorRecord;
-use crate::timeline::{EvidenceRef, Timeline};
-
-pub use cli::{check_command, test_command};
+use crate::timeline::EvidenceRef;
 
 /// `[rules]`
 #[derive(Debug, Clone, Deserialize)]
@@ -144,17 +142,4 @@ pub struct Evaluation {
     /// Problems in the rule files (a rule that did not load is named here).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rule_problems: Vec<String>,
-}
-
-/// Evaluates the configured rules over the run's records.
-pub fn evaluate(
-    config: &RulesConfig,
-    records: &[CollectorRecord],
-    timeline: &Timeline,
-) -> Evaluation {
-    let rules = rule::RuleSet::load(config);
-    for problem in &rules.problems {
-        tracing::warn!(problem = %problem, "Rule file problem.");
-    }
-    eval::evaluate(&rules, records, timeline)
 }

@@ -9,7 +9,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::run::{CollectorRecord, Progress};
+use crate::bundle::layout::CollectorRecord;
+use crate::run::gather::Progress;
 
 type Labels = Vec<(&'static str, String)>;
 

@@ -118,6 +118,8 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let auth = Auth::load(&config.server.auth).context("cannot read the [server.auth] secrets")?;
+    let config = Arc::new(config);
+    let prepared = crate::run::prepare(Arc::clone(&config))?;
     let addr = listener.local_addr()?;
     if !auth.is_required() && !addr.ip().is_loopback() {
         anyhow::bail!(
@@ -140,7 +142,7 @@ pub async fn serve_on(
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     let shared =
-        Arc::new(Shared::new(Live { config: Arc::new(config), auth }, journal, recorder, queue_tx));
+        Arc::new(Shared::new(Live { config, auth, prepared }, journal, recorder, queue_tx));
 
     worker::replay(&shared, unsealed).await;
     let stop_worker = CancellationToken::new();

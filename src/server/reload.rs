@@ -1,6 +1,7 @@
 //! Config reload on file change: `notify` watches the config file's directory (editors
 //! and Kubernetes ConfigMaps replace the file rather than write it), changes are debounced,
-//! and a file whose bytes changed is loaded and validated whole. A broken config is logged
+//! and a file whose bytes changed is loaded and validated whole, with the rules and the
+//! signing key it names. A broken config is logged
 //! and counted (`witness_config_reloads_total{result="failed"}`) and the old one stays in
 //! force. The listen address, the journal, `max_parallel_runs` and the flight recorder are
 //! fixed at start; a change to them is logged as needing a restart.
@@ -75,10 +76,13 @@ fn watch(
 /// Loads, validates and installs the file at `path`, or keeps the old config.
 pub fn reload(shared: &Shared, path: &std::path::Path) {
     let loaded = WitnessConfig::load(path).map_err(|e| e.to_string()).and_then(|config| {
-        Auth::load(&config.server.auth).map(|auth| (config, auth)).map_err(|e| format!("{e:#}"))
+        let auth = Auth::load(&config.server.auth).map_err(|e| format!("{e:#}"))?;
+        let config = Arc::new(config);
+        let prepared = crate::run::prepare(Arc::clone(&config)).map_err(|e| e.to_string())?;
+        Ok((config, auth, prepared))
     });
     match loaded {
-        Ok((config, auth)) => {
+        Ok((config, auth, prepared)) => {
             let old = shared.live();
             let fixed = &old.config.server;
             let new = &config.server;
@@ -91,7 +95,7 @@ pub fn reload(shared: &Shared, path: &std::path::Path) {
                     "The new config changes listen, journal, max_parallel_runs or the recorder: those take effect after a restart."
                 );
             }
-            shared.replace_live(Live { config: Arc::new(config), auth });
+            shared.replace_live(Live { config, auth, prepared });
             shared.metrics.config_reload("ok");
             tracing::info!(path = %path.display(), "Config reloaded.");
         }

@@ -24,6 +24,8 @@ use crate::trigger::Trigger;
 pub struct Live {
     pub config: Arc<WitnessConfig>,
     pub auth: Auth,
+    /// The rules and signing key `config` names, loaded and checked.
+    pub prepared: crate::run::Prepared,
 }
 
 /// A run accepted and journaled, waiting on the queue for a slot of the worker.

@@ -18,7 +18,7 @@ use super::metrics::MetricsProgress;
 use super::recorder::Recorder;
 use super::state::{QueuedRun, Shared};
 use crate::bundle::store;
-use crate::collect::{self, RunRequest};
+use crate::run::{self, RunRequest};
 use crate::trigger::Trigger;
 
 /// Takes runs off the queue and starts them, at most `max_parallel` at once, until `stop`.
@@ -75,7 +75,7 @@ async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
         store: config.store.dir.clone(),
         id: Some(bundle.clone()),
     };
-    let plan = collect::plan(config, None);
+    let plan = run::plan::plan(config, None);
     let amend_shared = Arc::clone(shared);
     let amend_bundle = bundle.clone();
     let amend = move |trigger: &mut Trigger| {
@@ -84,7 +84,7 @@ async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
     };
     let progress = MetricsProgress(&shared.metrics);
     let result =
-        collect::collect_amended(config, request, plan, &shared.runs_cancel, &progress, amend)
+        run::collect_amended(&live.prepared, request, plan, &shared.runs_cancel, &progress, amend)
             .await;
     let written = match &result {
         Ok(collected) => {

@@ -113,11 +113,11 @@ pub mod scenario;
 /// Runs `plan` as a `collect now` would (default config, a 30-minute lookback) and seals
 /// the bundle in `store`.
 pub async fn collect_now(
-    plan: Vec<witness::run::PlannedCollector>,
+    plan: Vec<witness::run::plan::PlannedCollector>,
     store: &Path,
-) -> witness::collect::Collected {
+) -> witness::run::Sealed {
     let now = chrono::Utc::now();
-    let request = witness::collect::RunRequest {
+    let request = witness::run::RunRequest {
         trigger: witness::trigger::Trigger::manual(now, Default::default()),
         anchor: now,
         lookback: std::time::Duration::from_secs(1800),
@@ -125,12 +125,15 @@ pub async fn collect_now(
         store: store.to_owned(),
         id: None,
     };
-    witness::collect::collect_planned(
-        &witness::config::WitnessConfig::default(),
+    let prepared =
+        witness::run::prepare(std::sync::Arc::new(witness::config::WitnessConfig::default()))
+            .expect("the default configuration prepares");
+    witness::run::collect_planned(
+        &prepared,
         request,
         plan,
         &tokio_util::sync::CancellationToken::new(),
-        &witness::run::Silent,
+        &witness::run::gather::Silent,
     )
     .await
     .expect("the bundle is written")

@@ -1,70 +1,21 @@
-//! Run orchestration: every planned collector runs concurrently, each in its own task under
-//! its own deadline and the run's cancellation. A collector that errors, times out or
-//! panics is recorded with that status and the reason, and the run goes on; a run never
-//! waits past the longest deadline.
+//! Gathering, the first step of a run: every planned collector runs concurrently, each in
+//! its own task under its own deadline and the run's cancellation. A collector that
+//! errors, times out or panics is recorded with that status and the reason, and the others
+//! go on; gathering never waits past the longest deadline. [`gather`] is the one way in:
+//! correlation, which may run a second plan, calls it too.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use witness_collector::{
-    Artifact, ArtifactSink, CollectContext, Collector, Evidence, SecretRegistry, Status, Window,
+    Artifact, ArtifactSink, CollectContext, Evidence, SecretRegistry, Status, Window,
 };
 
-/// One collector instance of a run's plan.
-pub struct PlannedCollector {
-    pub kind: &'static str,
-    pub name: String,
-    pub timeout: Duration,
-    pub action: Planned,
-}
-
-/// What the run does with a planned instance.
-pub enum Planned {
-    /// Run it.
-    Run(Arc<dyn Collector>),
-    /// Record it as `failed` with this reason: its configuration could not be built.
-    BuildFailed(String),
-    /// Record it as `skipped` with this reason (not selected with `--only`).
-    Skip(String),
-}
-
-/// What the run knows about one collector instance; this is `evidence/<kind>-<name>.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CollectorRecord {
-    pub kind: String,
-    pub name: String,
-    #[serde(with = "witness_collector::time::millis")]
-    pub started_at: DateTime<Utc>,
-    #[serde(with = "witness_collector::time::millis")]
-    pub finished_at: DateTime<Utc>,
-    pub duration_ms: u64,
-    /// Why the collector failed, timed out or was skipped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(flatten)]
-    pub evidence: Evidence,
-}
-
-impl CollectorRecord {
-    pub fn status(&self) -> Status {
-        self.evidence.status
-    }
-
-    /// `evidence/<kind>-<name>.json`
-    pub fn evidence_path(&self) -> String {
-        format!("evidence/{}-{}.json", self.kind, self.name)
-    }
-
-    /// `evidence/<kind>-<name>/`, where its raw artifacts go.
-    pub fn artifact_dir(&self) -> String {
-        format!("evidence/{}-{}", self.kind, self.name)
-    }
-}
+use super::plan::{Planned, PlannedCollector};
+use crate::bundle::layout::CollectorRecord;
 
 /// A collector's record and the raw artifacts it stored.
 pub struct CollectorOutcome {
@@ -72,7 +23,7 @@ pub struct CollectorOutcome {
     pub artifacts: Vec<Artifact>,
 }
 
-/// What the orchestrator tells the user interface as collectors start and finish.
+/// What gathering tells the user interface as collectors start and finish.
 pub trait Progress: Send + Sync {
     fn started(&self, kind: &str, name: &str);
     fn finished(&self, record: &CollectorRecord);
@@ -86,9 +37,9 @@ impl Progress for Silent {
     fn finished(&self, _: &CollectorRecord) {}
 }
 
-/// The time and trigger a run collects for.
+/// The time and trigger a run gathers for, and the secrets its collectors read.
 #[derive(Clone)]
-pub struct RunScope {
+pub struct Scope {
     pub anchor: DateTime<Utc>,
     pub window: Window,
     pub trigger: witness_collector::Trigger,
@@ -97,19 +48,19 @@ pub struct RunScope {
 
 /// Runs every planned collector concurrently and returns their outcomes in plan order.
 /// Returns when every collector finished, hit its deadline or the run was cancelled.
-pub async fn run_collectors(
+pub async fn gather(
     plan: Vec<PlannedCollector>,
-    scope: &RunScope,
+    scope: &Scope,
     cancel: &CancellationToken,
     progress: &dyn Progress,
 ) -> Vec<CollectorOutcome> {
-    let runs = plan.into_iter().map(|planned| run_one(planned, scope, cancel, progress));
+    let runs = plan.into_iter().map(|planned| collect_one(planned, scope, cancel, progress));
     join_all(runs).await
 }
 
-async fn run_one(
+async fn collect_one(
     planned: PlannedCollector,
-    scope: &RunScope,
+    scope: &Scope,
     cancel: &CancellationToken,
     progress: &dyn Progress,
 ) -> CollectorOutcome {
@@ -211,8 +162,11 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
     use async_trait::async_trait;
     use witness_collector::CollectError;
+    use witness_collector::Collector;
 
     /// A collector for tests: sleeps, then does what it was told.
     struct Scripted {
@@ -246,9 +200,9 @@ mod tests {
         }
     }
 
-    fn scope() -> RunScope {
+    fn scope() -> Scope {
         let now = Utc::now();
-        RunScope {
+        Scope {
             anchor: now,
             window: Window::new(now - chrono::Duration::minutes(30), now),
             trigger: witness_collector::Trigger::default(),
@@ -271,7 +225,7 @@ mod tests {
             },
         ];
         let started = std::time::Instant::now();
-        let outcomes = run_collectors(plan, &scope(), &CancellationToken::new(), &Silent).await;
+        let outcomes = gather(plan, &scope(), &CancellationToken::new(), &Silent).await;
         assert!(
             started.elapsed() < Duration::from_secs(2),
             "the run waited for the slow collector"
@@ -306,7 +260,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
             trigger.cancel();
         });
-        let outcomes = run_collectors(
+        let outcomes = gather(
             vec![planned("slow", 60_000, 60_000, || Ok(Evidence::ok("x")))],
             &scope(),
             &cancel,

@@ -1,8 +1,13 @@
-//! Impact signals for the top of a report: error rate against the baseline, 5xx, latency,
-//! health, and the endpoints most affected, read from the facts and the logs evidence.
+//! Impact, part of analysing a run: what users feel — error rate against the baseline,
+//! 5xx, latency, health, and the endpoints most affected — read from the facts and the logs
+//! evidence. Every report shows it at the top.
 
+use std::collections::BTreeMap;
+
+use witness_collector::FactValue;
+
+use crate::bundle::layout::CollectorRecord;
 use crate::timeline::EvidenceRef;
-use crate::view::RunView;
 
 /// One line of "what users feel".
 #[derive(Debug, Clone, PartialEq)]
@@ -51,8 +56,7 @@ enum Format {
     List,
 }
 
-fn render(value: &witness_collector::FactValue, format: Format) -> Option<String> {
-    use witness_collector::FactValue;
+fn render(value: &FactValue, format: Format) -> Option<String> {
     Some(match (format, value) {
         (Format::List, FactValue::List(items)) if items.is_empty() => return None,
         (Format::List, FactValue::List(items)) => items
@@ -72,9 +76,21 @@ fn render(value: &witness_collector::FactValue, format: Format) -> Option<String
     })
 }
 
-/// Reads the impact signals of a run.
-pub fn impact(view: &RunView) -> Impact {
-    let facts = view.facts();
+/// Facts of every collector with evidence, by full name, with the record they came from
+/// (the first instance that has the fact).
+fn facts(records: &[CollectorRecord]) -> BTreeMap<&str, (&CollectorRecord, &FactValue)> {
+    let mut facts = BTreeMap::new();
+    for record in records.iter().filter(|r| r.status().has_evidence()) {
+        for (name, value) in &record.evidence.facts {
+            facts.entry(name.as_str()).or_insert((record, value));
+        }
+    }
+    facts
+}
+
+/// Reads the impact signals of a run's records.
+pub fn impact(records: &[CollectorRecord]) -> Impact {
+    let facts = facts(records);
     let mut signals = Vec::new();
     for (name, label, format) in SIGNALS {
         if let Some((record, value)) = facts.get(name)
@@ -91,7 +107,7 @@ pub fn impact(view: &RunView) -> Impact {
         }
     }
     let mut endpoints = Vec::new();
-    for record in view.records.iter().filter(|r| r.kind == "logs" && r.status().has_evidence()) {
+    for record in records.iter().filter(|r| r.kind == "logs" && r.status().has_evidence()) {
         let Some(list) =
             record.evidence.data.pointer("/access/endpoints_5xx").and_then(|v| v.as_array())
         else {

@@ -1,6 +1,6 @@
 //! `witness rules check [FILES]` and `witness rules test --bundle DIR`: the two commands a
 //! rule author runs, one before shipping a rule file, one to see what it does with a real
-//! bundle's evidence.
+//! bundle's evidence (through the same [`analyse`] a run uses).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -8,10 +8,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::RulesConfig;
-use super::eval::{self, Outcome};
-use super::rule::RuleSet;
-use crate::view::RunView;
+use crate::rules::RulesConfig;
+use crate::rules::rule::RuleSet;
+use crate::run::RunView;
+use crate::run::analyse::{Gathered, analyse};
+use crate::run::view::BundleInfo;
 
 /// `witness rules check [FILES]`: checks the given rule files, or the configured rules
 /// (built-in and `[rules] dirs`) without files. Prints every problem as `file:line: …`;
@@ -19,7 +20,7 @@ use crate::view::RunView;
 ///
 /// # Errors
 /// None today: unreadable files are problems, reported like the others.
-pub fn check_command(files: &[PathBuf], config: &RulesConfig) -> Result<ExitCode> {
+pub fn check(files: &[PathBuf], config: &RulesConfig) -> Result<ExitCode> {
     let (report, clean) = check_report(files, config);
     print!("{report}");
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -69,7 +70,7 @@ pub fn check_report(files: &[PathBuf], config: &RulesConfig) -> (String, bool) {
 ///
 /// # Errors
 /// When the bundle cannot be read.
-pub fn test_command(bundle: &Path, config: &RulesConfig) -> Result<ExitCode> {
+pub fn test(bundle: &Path, config: &RulesConfig) -> Result<ExitCode> {
     let view = RunView::load(bundle)?;
     print!("{}", test_report(&view, config));
     Ok(ExitCode::SUCCESS)
@@ -78,37 +79,57 @@ pub fn test_command(bundle: &Path, config: &RulesConfig) -> Result<ExitCode> {
 /// The text `rules test` prints for a loaded bundle.
 pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
     let set = RuleSet::load(config);
-    let detailed = eval::evaluate_detailed(&set, &view.records, &view.timeline);
+    let gathered = Gathered {
+        trigger: view.trigger.clone(),
+        anchor: view.anchor,
+        window: view.window,
+        records: view.records.clone(),
+    };
+    let bundle = BundleInfo {
+        id: view.id.clone(),
+        files: view.files.clone(),
+        signed: view.signed,
+        manifest: None,
+    };
+    let evaluation = analyse(gathered, &set, bundle).evaluation;
     let mut out = String::new();
     for problem in &set.problems {
         let _ = writeln!(out, "rule file problem: {problem}");
     }
-    let section = |out: &mut String, title: &str, wanted: fn(&Outcome) -> Option<&str>| {
-        let lines: Vec<String> = detailed
-            .outcomes
-            .iter()
-            .filter_map(|(id, o)| {
-                wanted(o).map(|why| {
-                    if why.is_empty() { format!("  {id}") } else { format!("  {id}: {why}") }
-                })
-            })
-            .collect();
+    let section = |out: &mut String, title: &str, lines: Vec<String>| {
         let _ = writeln!(out, "{title} ({}):", lines.len());
         for line in lines {
             let _ = writeln!(out, "{line}");
         }
     };
-    section(&mut out, "Fired", |o| matches!(o, Outcome::Fired).then_some(""));
-    section(&mut out, "Ruled out", |o| match o {
-        Outcome::RuledOut(why) => Some(why.as_str()),
-        _ => None,
-    });
-    section(&mut out, "Could not evaluate", |o| match o {
-        Outcome::NotEvaluated(why) => Some(why.as_str()),
-        _ => None,
-    });
+    let why = |rule: &str, why: &str| {
+        if why.is_empty() { format!("  {rule}") } else { format!("  {rule}: {why}") }
+    };
+    // Every rule has one outcome: it fired unless ruled out or not evaluated. Listed in
+    // the order the rules were loaded.
+    let fired = set
+        .rules
+        .iter()
+        .map(|r| r.def.id.as_str())
+        .filter(|id| {
+            !evaluation.ruled_out.iter().any(|r| r.rule == *id)
+                && !evaluation.not_evaluated.iter().any(|r| r.rule == *id)
+        })
+        .map(|id| format!("  {id}"))
+        .collect();
+    section(&mut out, "Fired", fired);
+    section(
+        &mut out,
+        "Ruled out",
+        evaluation.ruled_out.iter().map(|r| why(&r.rule, &r.reason)).collect(),
+    );
+    section(
+        &mut out,
+        "Could not evaluate",
+        evaluation.not_evaluated.iter().map(|r| why(&r.rule, &r.reason)).collect(),
+    );
     let _ = writeln!(out, "Hypotheses:");
-    for (i, h) in detailed.evaluation.hypotheses.iter().enumerate() {
+    for (i, h) in evaluation.hypotheses.iter().enumerate() {
         let _ = writeln!(
             out,
             "{}. {} ({}, {} likelihood, score {:.3}) [{}]",
@@ -131,8 +152,7 @@ pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
         }
     }
     let before = view.evaluation.hypotheses.first().map(|h| (h.recommendation, h.title.as_str()));
-    let after =
-        detailed.evaluation.hypotheses.first().map(|h| (h.recommendation, h.title.as_str()));
+    let after = evaluation.hypotheses.first().map(|h| (h.recommendation, h.title.as_str()));
     if before != after {
         let _ = writeln!(
             out,

@@ -1,6 +1,7 @@
-//! The parts of a bundle that reports, `show` and `rules test` read: the manifest, the
-//! trigger, every collector record, the timeline and the hypotheses. Built in memory at the
-//! end of a run, or loaded back from a bundle on disk.
+//! The view of a run: what the reports, `show` and `rules test` read — the trigger, every
+//! collector record, the timeline, the hypotheses, the impact, and the bundle they belong
+//! to. The run's analysis makes it in one pass once the evidence is gathered;
+//! [`RunView::load`] reads it back from a sealed bundle, exactly as it was sealed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,10 +11,11 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use witness_collector::Window;
 
+use super::impact::{Impact, impact};
 use crate::bundle::Manifest;
+use crate::bundle::layout::{self, CollectorRecord};
 use crate::bundle::verify::read_bundle;
 use crate::rules::Evaluation;
-use crate::run::CollectorRecord;
 use crate::timeline::Timeline;
 use crate::trigger::Trigger;
 
@@ -26,6 +28,7 @@ pub struct RunView {
     pub records: Vec<CollectorRecord>,
     pub timeline: Timeline,
     pub evaluation: Evaluation,
+    pub impact: Impact,
     /// Present once the bundle is sealed (not while its own report is being written).
     pub manifest: Option<Manifest>,
     /// Paths of the bundle's files (raw artifacts included), sorted.
@@ -34,18 +37,30 @@ pub struct RunView {
     pub signed: bool,
 }
 
+/// The bundle a view belongs to: what analysis cannot know from the evidence.
+pub struct BundleInfo {
+    pub id: String,
+    /// Paths of the bundle's files (raw artifacts included), sorted.
+    pub files: Vec<String>,
+    /// Whether the bundle is (or will be) signed.
+    pub signed: bool,
+    /// Present once the bundle is sealed.
+    pub manifest: Option<Manifest>,
+}
+
 impl RunView {
-    /// Loads the view of a bundle directory or `.tar.gz`.
+    /// Loads the view of a bundle directory or `.tar.gz`: the timeline and hypotheses as
+    /// they were sealed, not evaluated again.
     ///
     /// # Errors
     /// When the bundle cannot be read or a file it must have is missing or malformed.
     pub fn load(path: &Path) -> Result<Self> {
         let files = read_bundle(path)?;
-        let manifest: Manifest = parse(&files, crate::bundle::MANIFEST)?;
-        let trigger: Trigger = parse(&files, "trigger.json")?;
+        let manifest: Manifest = parse(&files, layout::MANIFEST)?;
+        let trigger: Trigger = parse(&files, layout::TRIGGER)?;
         let mut records = Vec::new();
         for entry in &manifest.collectors {
-            let file = format!("evidence/{}-{}.json", entry.kind, entry.name);
+            let file = layout::evidence_file(&entry.kind, &entry.name);
             records.push(parse::<CollectorRecord>(&files, &file)?);
         }
         Ok(Self {
@@ -53,11 +68,12 @@ impl RunView {
             anchor: manifest.anchor,
             window: manifest.window,
             trigger,
+            impact: impact(&records),
             records,
-            timeline: parse(&files, "timeline.json")?,
-            evaluation: parse(&files, "hypotheses.json")?,
+            timeline: parse(&files, layout::TIMELINE)?,
+            evaluation: parse(&files, layout::HYPOTHESES)?,
             files: manifest.files.iter().map(|f| f.path.clone()).collect(),
-            signed: files.contains_key(crate::bundle::SIGNATURE),
+            signed: files.contains_key(layout::SIGNATURE),
             manifest: Some(manifest),
         })
     }
@@ -66,17 +82,6 @@ impl RunView {
     pub fn artifacts_of<'a>(&'a self, record: &CollectorRecord) -> impl Iterator<Item = &'a str> {
         let prefix = format!("{}/", record.artifact_dir());
         self.files.iter().filter(move |f| f.starts_with(&prefix)).map(String::as_str)
-    }
-
-    /// Facts of every collector with evidence, by full name, with the record they came from.
-    pub fn facts(&self) -> BTreeMap<&str, (&CollectorRecord, &witness_collector::FactValue)> {
-        let mut facts = BTreeMap::new();
-        for record in self.records.iter().filter(|r| r.status().has_evidence()) {
-            for (name, value) in &record.evidence.facts {
-                facts.entry(name.as_str()).or_insert((record, value));
-            }
-        }
-        facts
     }
 }
 

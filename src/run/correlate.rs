@@ -1,5 +1,7 @@
-//! What one collector saw that another can use. Collectors run in parallel and never see
-//! each other's evidence; the few links between them are made here, after they ran.
+//! Correlation, the step of a run after gathering: what one collector saw that another can
+//! use. Collectors run in parallel and never see each other's evidence; the few links
+//! between them are made here, after they ran. A link that needs collectors to run again
+//! asks [`gather`] for it, like the run does; it never reaches inside gathering.
 //!
 //! Today there is one: the deployed revision. When the alert names none, the image tag
 //! the `kubernetes` collector found running (`checkout:3f2a9c1`, `checkout:v1.4.2`) is
@@ -12,7 +14,8 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use witness_collector::FactValue;
 
-use crate::run::{self, CollectorOutcome, Planned, PlannedCollector, Progress, RunScope};
+use super::gather::{CollectorOutcome, Progress, Scope, gather};
+use super::plan::{Planned, PlannedCollector};
 
 /// Alert labels the `git` collector reads the deployed revision from by default.
 const REVISION_LABELS: &[&str] = &["revision", "commit", "sha", "version"];
@@ -71,7 +74,7 @@ fn deployed_image_tag(outcomes: &[CollectorOutcome]) -> Option<(String, String)>
 pub async fn deployed_revision_from_images(
     outcomes: &mut [CollectorOutcome],
     git: Vec<PlannedCollector>,
-    scope: &RunScope,
+    scope: &Scope,
     cancel: &CancellationToken,
     progress: &dyn Progress,
 ) {
@@ -81,7 +84,7 @@ pub async fn deployed_revision_from_images(
     let Some((tag, source)) = deployed_image_tag(outcomes) else { return };
     let mut scope = scope.clone();
     scope.trigger.labels.insert("revision".into(), tag.clone());
-    for mut rerun in run::run_collectors(git, &scope, cancel, progress).await {
+    for mut rerun in gather(git, &scope, cancel, progress).await {
         let Some(slot) = outcomes
             .iter_mut()
             .find(|o| o.record.kind == rerun.record.kind && o.record.name == rerun.record.name)

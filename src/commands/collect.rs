@@ -1,0 +1,159 @@
+//! `witness collect now` and `witness collect at <RFC3339>`: one run from the command line,
+//! with a spinner per collector and a short summary of the sealed bundle. The
+//! configuration and everything it names are prepared before any collector starts.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{CollectArgs, OutputFormat};
+use crate::run::{self, RunRequest, Sealed};
+use crate::trigger::Trigger;
+
+/// `collect now`: anchored at this moment.
+///
+/// # Errors
+/// Bad usage or configuration, or a bundle that cannot be written.
+pub async fn now(args: CollectArgs) -> Result<ExitCode> {
+    collect(Utc::now(), args).await
+}
+
+/// `collect at`: anchored at a past moment, at most 5 minutes ahead of now.
+///
+/// # Errors
+/// See [`now`]; also an anchor that is not RFC 3339 or lies in the future.
+pub async fn at(anchor: &str, args: CollectArgs) -> Result<ExitCode> {
+    let anchor = DateTime::parse_from_rfc3339(anchor)
+        .with_context(|| format!("{anchor:?} is not an RFC 3339 time like 2025-11-19T21:00:00Z"))?
+        .with_timezone(&Utc);
+    if anchor > Utc::now() + chrono::Duration::minutes(5) {
+        bail!("{} is in the future: `collect at` looks back at a past moment", anchor.to_rfc3339());
+    }
+    collect(anchor, args).await
+}
+
+fn parse_labels(pairs: &[String]) -> Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+            _ => bail!("--label {pair:?} is not of the form key=value"),
+        })
+        .collect()
+}
+
+fn parse_since(text: &str) -> Result<Duration> {
+    let d = humantime::parse_duration(text)
+        .with_context(|| format!("--since {text:?} is not a duration like 30m or 2h"))?;
+    if d.is_zero() {
+        bail!("--since must be longer than zero");
+    }
+    Ok(d)
+}
+
+async fn collect(anchor: DateTime<Utc>, args: CollectArgs) -> Result<ExitCode> {
+    let config = super::config::load(&args.config)?;
+    let labels = parse_labels(&args.labels)?;
+    let lookback = match &args.since {
+        Some(text) => parse_since(text)?,
+        None => Duration::from_secs(config.collect.lookback_secs),
+    };
+    if let Some(only) = &args.only {
+        for kind in only {
+            if !crate::registry::KINDS.iter().any(|k| k.name == kind) {
+                let known: Vec<_> = crate::registry::KINDS.iter().map(|k| k.name).collect();
+                bail!("--only {kind:?} is not a collector kind (known: {})", known.join(", "));
+            }
+        }
+    }
+    let store = args.out.clone().unwrap_or_else(|| config.store.dir.clone());
+    let prepared = run::prepare(Arc::new(config))?;
+    let request = RunRequest {
+        trigger: Trigger::manual(anchor, labels),
+        anchor,
+        lookback,
+        only: args.only.clone(),
+        store,
+        id: None,
+    };
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        // The first Ctrl-C stops the collectors and writes what was collected.
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+        }
+    });
+    let progress = crate::progress::for_stderr();
+    let sealed = run::collect(&prepared, request, &cancel, progress.as_ref()).await?;
+    let archive = if args.archive {
+        let path = sealed.bundle.dir.with_extension("tar.gz");
+        crate::bundle::archive::export(&sealed.bundle.dir, &path)?;
+        Some(path)
+    } else {
+        None
+    };
+    print_summary(&sealed, archive.as_deref(), args.format);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(sealed: &Sealed, archive: Option<&Path>, format: OutputFormat) {
+    let view = &sealed.view;
+    let failed: Vec<_> = view
+        .records
+        .iter()
+        .filter(|r| !r.status().has_evidence() && r.status() != witness_collector::Status::Skipped)
+        .collect();
+    let top = view.evaluation.hypotheses.first();
+    match format {
+        OutputFormat::Json => {
+            let summary = serde_json::json!({
+                "id": view.id,
+                "bundle": sealed.bundle.dir,
+                "archive": archive,
+                "root_sha256": sealed.bundle.manifest.root_sha256,
+                "anchor": witness_collector::time::format(view.anchor),
+                "collectors": view.records.iter().map(|r| serde_json::json!({
+                    "kind": r.kind, "name": r.name, "status": r.status(), "duration_ms": r.duration_ms, "error": r.error,
+                })).collect::<Vec<_>>(),
+                "top_hypothesis": top,
+            });
+            println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+        }
+        OutputFormat::Text => {
+            println!("bundle: {}", sealed.bundle.dir.display());
+            if let Some(archive) = archive {
+                println!("archive: {}", archive.display());
+            }
+            if let Some(top) = top {
+                println!(
+                    "top hypothesis: {} ({} likelihood) — {}",
+                    top.recommendation.as_str(),
+                    top.likelihood.as_str(),
+                    top.title
+                );
+                for command in &top.commands {
+                    println!("  $ {command}");
+                }
+            }
+            let ok = view.records.iter().filter(|r| r.status().has_evidence()).count();
+            println!("collectors: {ok} of {} with evidence", view.records.len());
+            for r in failed {
+                println!(
+                    "  {}/{} {}: {}",
+                    r.kind,
+                    r.name,
+                    r.status(),
+                    r.error.as_deref().unwrap_or("")
+                );
+            }
+            println!("verify: witness verify {}", sealed.bundle.dir.display());
+        }
+    }
+}

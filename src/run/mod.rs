@@ -1,0 +1,169 @@
+//! A run: one trigger turned into one sealed bundle. `collect now`, `collect at`, the
+//! daemon's webhooks and `/api/collect` all come here. Data flows one way, each step in
+//! its own module, none calling back into an earlier one:
+//!
+//! 1. [`prepare`](mod@prepare): everything the configuration names that can be wrong —
+//!    the rules, the signing key, the redaction patterns — is loaded and checked once,
+//!    before any collector starts (the daemon holds the result and prepares again on
+//!    reload);
+//! 2. [`plan`](mod@plan): the configured collectors, built, each with its deadline;
+//! 3. [`gather`](mod@gather): the collectors run concurrently under their deadlines and
+//!    the run's cancellation;
+//! 4. [`correlate`](mod@correlate): links between what the collectors saw (it may gather
+//!    again);
+//! 5. [`analyse`](mod@analyse): a pure function from the evidence and the rules to the
+//!    [`RunView`] (timeline, hypotheses, [`impact`](mod@impact));
+//! 6. [`seal`](mod@seal): reports rendered, everything redacted, written and signed.
+
+pub mod analyse;
+pub mod correlate;
+pub mod gather;
+pub mod impact;
+pub mod plan;
+pub mod prepare;
+pub mod seal;
+pub mod view;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+use witness_collector::{SecretRegistry, Window};
+
+use crate::bundle::writer::DraftFile;
+use crate::bundle::{self, Content};
+use crate::trigger::Trigger;
+use analyse::{Gathered, analyse};
+use gather::{CollectorOutcome, Progress, Scope, gather};
+use plan::PlannedCollector;
+pub use prepare::{PrepareError, Prepared, prepare};
+pub use seal::Sealed;
+use seal::seal;
+use view::BundleInfo;
+pub use view::RunView;
+
+/// What to collect for.
+pub struct RunRequest {
+    pub trigger: Trigger,
+    /// The moment the run is about: the alert's start, or now.
+    pub anchor: DateTime<Utc>,
+    /// How far before the anchor the window starts.
+    pub lookback: Duration,
+    /// Only these kinds run; the others are recorded as skipped.
+    pub only: Option<Vec<String>>,
+    /// Where the bundle goes (the configured store unless `--out`).
+    pub store: PathBuf,
+    /// The bundle id to use (the daemon picks it when it accepts the alert).
+    pub id: Option<String>,
+}
+
+/// The window of a run: from `anchor - lookback` to now, or, for an anchor far in the
+/// past (`collect at`), to `anchor + lookback`.
+pub fn window_for(anchor: DateTime<Utc>, lookback: Duration, now: DateTime<Utc>) -> Window {
+    let lookback = chrono::Duration::from_std(lookback).unwrap_or(chrono::Duration::minutes(30));
+    let end = now.min(anchor + lookback).max(anchor);
+    Window::new(anchor - lookback, end)
+}
+
+/// Runs the configured collectors for `request` and seals the bundle.
+///
+/// # Errors
+/// When the bundle cannot be written (the store is not writable). Collector failures are
+/// evidence, not errors.
+pub async fn collect(
+    prepared: &Prepared,
+    request: RunRequest,
+    cancel: &CancellationToken,
+    progress: &dyn Progress,
+) -> anyhow::Result<Sealed> {
+    let plan = plan::plan(&prepared.config, request.only.as_deref());
+    collect_planned(prepared, request, plan, cancel, progress).await
+}
+
+/// Runs `plan` (instead of the configured collectors) for `request` and seals the bundle.
+///
+/// # Errors
+/// See [`collect`].
+pub async fn collect_planned(
+    prepared: &Prepared,
+    request: RunRequest,
+    plan: Vec<PlannedCollector>,
+    cancel: &CancellationToken,
+    progress: &dyn Progress,
+) -> anyhow::Result<Sealed> {
+    collect_amended(prepared, request, plan, cancel, progress, |_| Vec::new()).await
+}
+
+/// [`collect_planned`], with `amend` called once the collectors are done and before
+/// anything is analysed: it may add to the trigger (alerts that joined the run meanwhile)
+/// and returns extra files for the bundle (the daemon's flight recorder).
+///
+/// # Errors
+/// See [`collect`].
+pub async fn collect_amended(
+    prepared: &Prepared,
+    mut request: RunRequest,
+    plan: Vec<PlannedCollector>,
+    cancel: &CancellationToken,
+    progress: &dyn Progress,
+    amend: impl FnOnce(&mut Trigger) -> Vec<DraftFile> + Send,
+) -> anyhow::Result<Sealed> {
+    let created_at = Utc::now();
+    let id = request.id.clone().unwrap_or_else(|| bundle::new_id(created_at));
+    let window = window_for(request.anchor, request.lookback, created_at);
+    let scope = Scope {
+        anchor: request.anchor,
+        window,
+        trigger: request.trigger.for_collectors(),
+        secrets: SecretRegistry::default(),
+    };
+
+    let git = correlate::rerunnable(&plan);
+    let mut outcomes = gather(plan, &scope, cancel, progress).await;
+    correlate::deployed_revision_from_images(&mut outcomes, git, &scope, cancel, progress).await;
+
+    let mut records = Vec::with_capacity(outcomes.len());
+    let mut files = Vec::new();
+    for CollectorOutcome { record, artifacts } in outcomes {
+        for artifact in artifacts {
+            files.push(DraftFile {
+                path: record.artifact_path(&artifact.path),
+                content: Content::Bytes(artifact.contents),
+                cuttable: true,
+            });
+        }
+        records.push(record);
+    }
+    files.extend(amend(&mut request.trigger));
+
+    let bundle = BundleInfo {
+        id,
+        files: seal::file_list(&records, &files),
+        signed: prepared.signing_key.is_some(),
+        manifest: None,
+    };
+    let gathered = Gathered { trigger: request.trigger, anchor: request.anchor, window, records };
+    let view: RunView = analyse(gathered, &prepared.rules, bundle);
+    seal(prepared, view, files, created_at, &scope.secrets, request.store).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn windows_end_now_or_one_lookback_after_a_past_anchor() {
+        let now = Utc.with_ymd_and_hms(2025, 11, 20, 12, 0, 0).unwrap();
+        let thirty = Duration::from_secs(1800);
+        let w = window_for(now, thirty, now);
+        assert_eq!((w.start, w.end), (now - chrono::Duration::minutes(30), now));
+        let past = now - chrono::Duration::days(1);
+        let w = window_for(past, thirty, now);
+        assert_eq!(
+            (w.start, w.end),
+            (past - chrono::Duration::minutes(30), past + chrono::Duration::minutes(30))
+        );
+    }
+}
