@@ -274,6 +274,14 @@ impl Intake {
         self.queued += 1;
     }
 
+    /// A run sealed before a restart, accepted at `accepted_at`: its keys point to its
+    /// bundle for the rest of the cooldown.
+    pub fn remember_sealed(&mut self, bundle: &str, keys: Vec<String>, accepted_at: Instant) {
+        for key in keys {
+            self.keys.insert(key, (bundle.to_owned(), accepted_at));
+        }
+    }
+
     /// A queued run got a slot.
     pub fn started(&mut self) {
         self.queued = self.queued.saturating_sub(1);

@@ -129,7 +129,8 @@ pub async fn serve_on(
     }
     std::fs::create_dir_all(&config.store.dir)
         .with_context(|| format!("cannot create the store {}", config.store.dir.display()))?;
-    let (journal, closer, unsealed) = Journal::open(&journal_path(&config))?;
+    let cooldown = Duration::from_secs(config.server.cooldown_secs);
+    let (journal, closer, replayed) = Journal::open(&journal_path(&config), cooldown)?;
 
     // Background helpers (recorder, config watcher) stop with this token.
     let background = CancellationToken::new();
@@ -144,7 +145,7 @@ pub async fn serve_on(
     let shared =
         Arc::new(Shared::new(Live { config, auth, prepared }, journal, recorder, queue_tx));
 
-    worker::replay(&shared, unsealed).await;
+    worker::replay(&shared, replayed).await;
     let stop_worker = CancellationToken::new();
     let worker = tokio::spawn(worker::work(
         Arc::clone(&shared),

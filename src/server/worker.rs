@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::journal::{Record, Unsealed};
+use super::journal::{Recent, Record, Replayed, Unsealed};
 use super::metrics::MetricsProgress;
 use super::recorder::Recorder;
 use super::state::{QueuedRun, Shared};
@@ -148,8 +148,19 @@ pub async fn refresh_store_gauge(shared: &Arc<Shared>) {
 /// Queues again the runs a crash left unsealed. A run whose bundle is in the store after
 /// all (the crash came between sealing and journaling) is journaled as sealed; the
 /// staging directory of an interrupted write is removed first.
-pub async fn replay(shared: &Arc<Shared>, unsealed: Vec<Unsealed>) {
+pub async fn replay(shared: &Arc<Shared>, replayed: Replayed) {
+    let Replayed { unsealed, recent } = replayed;
     let store = shared.live().config.store.dir.clone();
+    {
+        // Sealed inside the cooldown: the incident's keys point to its bundle again, aged
+        // as they were, so a refire joins it instead of starting a second run.
+        let mut intake = shared.intake();
+        let (now, utc_now) = (Instant::now(), Utc::now());
+        for Recent { bundle, keys, accepted_at } in recent {
+            let age = (utc_now - accepted_at).to_std().unwrap_or_default();
+            intake.remember_sealed(&bundle, keys, now.checked_sub(age).unwrap_or(now));
+        }
+    }
     for Unsealed { bundle, trigger } in unsealed {
         if store.join(&bundle).is_dir() {
             let record = Record::Sealed { at: Utc::now(), bundle, written: true };

@@ -116,3 +116,34 @@ async fn a_503_before_the_body_says_connection_close() {
     assert!(head.contains("retry-after:"), "{head}");
     server.stop().await;
 }
+
+/// A restart compacted the journal and forgot the cooldown: the same fingerprint refiring
+/// inside the cooldown after a restart started a second run (a duplicate bundle).
+#[tokio::test]
+async fn a_refire_inside_the_cooldown_after_a_restart_joins_the_first_bundle() {
+    let server = InProcess::start("").await;
+    let c = client();
+    let url = server.url("/hooks/alertmanager");
+    let r = post_json(&c, &url, am_body("re1", "firing", T0, "re")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let first: Value = r.json().await.unwrap();
+    let bundle = first["bundles"][0].as_str().unwrap().to_owned();
+    let store = server.store();
+    super::wait_for(Duration::from_secs(30), "the first bundle", async || {
+        (!super::sealed_bundles(&store).is_empty()).then_some(())
+    })
+    .await;
+
+    let server = server.restart().await;
+    let url = server.url("/hooks/alertmanager");
+    // The same incident, a new start (Alertmanager after a resolve and refire).
+    let refire = am_body("re1", "firing", "2025-11-19T21:05:00Z", "re");
+    let r = post_json(&c, &url, refire).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["alerts"][0]["action"], "deduplicated", "{answer}");
+    assert_eq!(answer["bundles"], json!([bundle]));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(super::sealed_bundles(&server.store()).len(), 1, "a second bundle was written");
+    server.stop().await;
+}
