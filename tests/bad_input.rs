@@ -104,6 +104,20 @@ const CASES: &[Case] = &[
         says: "--since must be longer than zero",
     },
     Case {
+        name: "since past the calendar",
+        setup: nothing,
+        args: &["collect", "now", "--since", "300000y"],
+        status: 2,
+        says: "--since \"300000y\" reaches back further than 366 days, the most a window may",
+    },
+    Case {
+        name: "since past any clock",
+        setup: nothing,
+        args: &["collect", "now", "--since", "20000000000000s"],
+        status: 2,
+        says: "--since \"20000000000000s\" reaches back further than 366 days",
+    },
+    Case {
         name: "unknown kind in only",
         setup: nothing,
         args: &["collect", "now", "--only", "nosuchkind"],

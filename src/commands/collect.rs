@@ -54,6 +54,13 @@ fn parse_since(text: &str) -> Result<Duration> {
     if d.is_zero() {
         bail!("--since must be longer than zero");
     }
+    let most = *crate::config::LOOKBACK_SECS.end();
+    if d.as_secs() > most {
+        bail!(
+            "--since {text:?} reaches back further than {} days, the most a window may",
+            most / 86_400
+        );
+    }
     Ok(d)
 }
 
