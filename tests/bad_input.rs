@@ -26,6 +26,14 @@ struct Case {
 
 fn nothing(_: &Path) {}
 
+/// A FIFO named `name`: opening it for reading blocks until a writer comes, forever here.
+fn fifo(dir: &Path, name: &str) {
+    let path =
+        std::ffi::CString::new(dir.join(name).into_os_string().into_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0, "mkfifo");
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(name), bytes).unwrap();
 }
@@ -362,6 +370,28 @@ const CASES: &[Case] = &[
         says: "cannot read: No such file or directory",
     },
     // Bundles to verify.
+    // A FIFO blocked `verify`, `show` and `rules test --bundle` forever (issue 22).
+    Case {
+        name: "verify a FIFO",
+        setup: |d| fifo(d, "b.tar.gz"),
+        args: &["verify", "b.tar.gz"],
+        status: 2,
+        says: "b.tar.gz: not a directory or a regular file (a FIFO, a socket or a device): refusing to open it",
+    },
+    Case {
+        name: "show a FIFO",
+        setup: |d| fifo(d, "b"),
+        args: &["show", "b"],
+        status: 2,
+        says: "b: not a directory or a regular file",
+    },
+    Case {
+        name: "rules test over a FIFO",
+        setup: |d| fifo(d, "b"),
+        args: &["rules", "test", "--bundle", "b"],
+        status: 2,
+        says: "b: not a directory or a regular file",
+    },
     Case {
         name: "no such bundle",
         setup: nothing,
@@ -479,13 +509,17 @@ fn bad_input_at_every_door_gets_its_status_and_one_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         (case.setup)(dir.path());
         let before = files_under(dir.path());
-        let output = Command::new(witness_bin())
-            .args(case.args)
-            .current_dir(dir.path())
-            .env_remove("WITNESS_CONFIG")
-            .env("WITNESS_LOG", "off")
-            .output()
-            .expect("the witness binary runs");
+        let output = run_bounded(
+            Command::new(witness_bin())
+                .args(case.args)
+                .current_dir(dir.path())
+                .env_remove("WITNESS_CONFIG")
+                .env("WITNESS_LOG", "off"),
+        );
+        let Some(output) = output else {
+            failures.push(format!("{}: still running after 20 s (killed)", case.name));
+            continue;
+        };
         let stderr = String::from_utf8_lossy(&output.stderr);
         let said = format!("{}{stderr}", String::from_utf8_lossy(&output.stdout));
         let mut problems = Vec::new();
@@ -522,6 +556,27 @@ fn bad_input_at_every_door_gets_its_status_and_one_clear_error() {
         CASES.len(),
         failures.join("\n\n")
     );
+}
+
+/// Runs `command` to its end, or kills it after 20 s (`None`): a row that hangs fails.
+fn run_bounded(command: &mut Command) -> Option<std::process::Output> {
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the witness binary runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().unwrap())
 }
 
 /// Issue 22: a signing key anyone on the machine can read passed `config check` silently.
