@@ -25,8 +25,10 @@ pub mod seal;
 pub mod view;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 use witness_collector::{SecretRegistry, Window};
@@ -146,7 +148,12 @@ pub async fn collect_amended(
         manifest: None,
     };
     let gathered = Gathered { trigger: request.trigger, anchor: request.anchor, window, records };
-    let view: RunView = analyse(gathered, &prepared.rules, bundle);
+    // Off the async threads: rules may take up to their deadline each, and signals,
+    // `/healthz` and the other runs must go on meanwhile.
+    let rules = Arc::clone(&prepared.rules);
+    let view: RunView = tokio::task::spawn_blocking(move || analyse(gathered, &rules, bundle))
+        .await
+        .context("the analysis of the run stopped")?;
     seal(prepared, view, files, created_at, &scope.secrets, request.store).await
 }
 
