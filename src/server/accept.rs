@@ -108,7 +108,8 @@ pub async fn accept(
         }
     }
     if admitted.refused > 0 {
-        shared.metrics.alerts_n(source, "queue_full", admitted.refused as u64);
+        let reason = "the run queue is full ([server] queue_size)";
+        shared.refused(source, "queue_full", admitted.refused as u64, reason);
     }
     shared.update_gauges();
     Ok(Accepted { decisions: admitted.decisions, bundles, refused: admitted.refused })

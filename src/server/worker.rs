@@ -91,16 +91,20 @@ async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
             let slowest = collected.view.records.iter().map(|r| r.duration_ms).max().unwrap_or(0);
             let overhead = started.elapsed().saturating_sub(Duration::from_millis(slowest));
             shared.metrics.run_overhead(overhead.as_secs_f64());
-            shared.metrics.run_finished("sealed");
-            tracing::info!(
-                dir = %collected.bundle.dir.display(),
-                overhead_ms = overhead.as_millis() as u64,
-                "Run sealed."
-            );
+            let dir = collected.bundle.dir.display();
+            let overhead_ms = overhead.as_millis() as u64;
+            // Cancelled at shutdown: the bundle holds what the collectors had by then.
+            if shared.runs_cancel.is_cancelled() {
+                shared.metrics.run_finished("cancelled", started.elapsed().as_secs_f64());
+                tracing::warn!(dir = %dir, overhead_ms, "Run cancelled at shutdown; sealed what it had.");
+            } else {
+                shared.metrics.run_finished("sealed", started.elapsed().as_secs_f64());
+                tracing::info!(dir = %dir, overhead_ms, "Run sealed.");
+            }
             true
         }
         Err(e) => {
-            shared.metrics.run_finished("failed");
+            shared.metrics.run_finished("failed", started.elapsed().as_secs_f64());
             tracing::error!(error = format!("{e:#}"), "Run failed: no bundle was written.");
             false
         }

@@ -147,3 +147,145 @@ async fn a_refire_inside_the_cooldown_after_a_restart_joins_the_first_bundle() {
     assert_eq!(super::sealed_bundles(&server.store()).len(), 1, "a second bundle was written");
     server.stop().await;
 }
+
+/// The text log format wrote ANSI colour into files and pipes; colour is for a terminal.
+#[test]
+fn the_text_log_has_no_colour_when_stderr_is_not_a_terminal() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config_text(dir.path(), ""));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_witness"))
+        .args(["--log-format", "text", "serve", "--config"])
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("WITNESS_LOG", "info")
+        .env("WITNESS_TEST_TOKEN", super::TOKEN)
+        .env("WITNESS_TEST_PD_SECRET", "pd-secret")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (line_tx, line_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let listening = loop {
+        match line_rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => {
+                let done = line.contains("Listening.");
+                seen.push(line);
+                if done {
+                    break true;
+                }
+            }
+            Err(_) => break false,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(listening, "no Listening. line within 20 s: {seen:?}");
+    assert!(seen.iter().all(|l| !l.contains('\u{1b}')), "escape codes in a pipe: {seen:?}");
+}
+
+/// `promtool check metrics` (Debian `prometheus`) exited 3: counters without HELP text.
+/// Every counter is there from the start, and so are the process's own figures.
+#[tokio::test]
+async fn the_metrics_pass_promtool_and_every_counter_starts_at_zero() {
+    let server = InProcess::start("").await;
+    let c = client();
+    let r = c.get(server.url("/metrics")).send().await.unwrap();
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = r.text().await.unwrap();
+    for series in [
+        r#"witness_alerts_received_total{source="alertmanager",outcome="rate_limited"} 0"#,
+        r#"witness_alerts_received_total{source="grafana",outcome="queue_full"} 0"#,
+        r#"witness_alerts_received_total{source="pagerduty",outcome="draining"} 0"#,
+        r#"witness_runs_total{status="cancelled"} 0"#,
+        r#"witness_config_reloads_total{result="failed"} 0"#,
+        r#"witness_collector_failures_total{kind="postgres",status="timed_out"} 0"#,
+        "# TYPE witness_run_duration_seconds histogram",
+        "# TYPE process_resident_memory_bytes gauge",
+        "# TYPE process_cpu_seconds_total counter",
+        "# TYPE process_open_fds gauge",
+        "# TYPE process_start_time_seconds gauge",
+    ] {
+        assert!(text.contains(series), "{series} missing from:\n{text}");
+    }
+    let promtool = std::env::var("WITNESS_TEST_PROMTOOL").unwrap_or_else(|_| "promtool".into());
+    let mut check = std::process::Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {promtool} ({e}): install the Debian package prometheus, or run tests/run.sh")
+        });
+    std::io::Write::write_all(&mut check.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let output = check.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool check metrics failed:\n{}{}\n{text}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    server.stop().await;
+}
+
+/// 401s and 503s were never logged, and both 503 causes counted as one outcome. Each
+/// refusal is logged with its cause — once per source and cause in a storm — and counted
+/// by cause.
+#[tokio::test]
+async fn refusals_are_logged_by_cause_without_flooding_and_counted_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = config_text(dir.path(), "rate_limit_per_sec = 1\nrate_limit_burst = 1");
+    let daemon = super::Daemon::start(&write_config(dir.path(), &text));
+    let c = client();
+    let url = daemon.url("/hooks/generic");
+    for _ in 0..20 {
+        let r = c
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(r#"{"title":"x"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    for _ in 0..5 {
+        let _ = post_json(&c, &url, json!({"title": "x"}).to_string()).send().await.unwrap();
+    }
+    let refusals = |cause: &str| -> Vec<Value> {
+        daemon
+            .logs()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| {
+                v["fields"]["message"] == "Refused a request." && v["fields"]["cause"] == cause
+            })
+            .collect()
+    };
+    let unauthorized = refusals("unauthorized");
+    assert_eq!(unauthorized.len(), 1, "one line for a storm of 20: {unauthorized:?}");
+    assert_eq!(unauthorized[0]["fields"]["source"], "generic");
+    assert_eq!(unauthorized[0]["fields"]["reason"], "missing Authorization header");
+    assert_eq!(refusals("rate_limited").len(), 1, "{}", daemon.logs());
+    let metrics = c.get(daemon.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains(
+            r#"witness_alerts_received_total{source="generic",outcome="unauthorized"} 20"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"witness_alerts_received_total{source="generic",outcome="rate_limited"} 4"#
+        ),
+        "{metrics}"
+    );
+}
