@@ -289,3 +289,34 @@ async fn refusals_are_logged_by_cause_without_flooding_and_counted_apart() {
         "{metrics}"
     );
 }
+
+/// SIGTERM with a run collecting: the process exited 6.5 s after "Stopped." (the host
+/// collector slept in a blocking call), and the run cut short was logged as "Run sealed."
+/// and counted as sealed.
+#[tokio::test]
+async fn sigterm_mid_run_exits_promptly_and_says_the_run_was_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = config_text(dir.path(), "shutdown_grace_secs = 0")
+        .replace("cpu_sample_ms = 200", "cpu_sample_ms = 10000")
+        .replace("collector_timeout_secs = 10", "collector_timeout_secs = 60");
+    let mut daemon = super::Daemon::start(&write_config(dir.path(), &text));
+    let c = client();
+    let r = post_json(&c, &daemon.url("/hooks/alertmanager"), am_body("st1", "firing", T0, "st"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    super::wait_for(Duration::from_secs(10), "the run to start", async || {
+        daemon.logs().contains("Run started.").then_some(())
+    })
+    .await;
+    let signalled = std::time::Instant::now();
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait_exit(Duration::from_secs(20)), Some(0), "{}", daemon.logs());
+    let took = signalled.elapsed();
+    assert!(took < Duration::from_secs(4), "exited {took:?} after SIGTERM:\n{}", daemon.logs());
+    let logs = daemon.logs();
+    assert!(logs.contains("Run cancelled at shutdown; sealed what it had."), "{logs}");
+    assert!(!logs.contains("\"Run sealed.\""), "{logs}");
+    assert_eq!(super::sealed_bundles(&dir.path().join("store")).len(), 1);
+}
