@@ -320,3 +320,32 @@ async fn sigterm_mid_run_exits_promptly_and_says_the_run_was_cancelled() {
     assert!(!logs.contains("\"Run sealed.\""), "{logs}");
     assert_eq!(super::sealed_bundles(&dir.path().join("store")).len(), 1);
 }
+
+/// Config reload was starved by activity on other files in the config's directory (8 s
+/// late under a busy log; never, while the writes went on): it watches the file itself.
+#[tokio::test]
+async fn a_busy_neighbour_file_does_not_starve_the_config_reload() {
+    let server = InProcess::start("").await;
+    let c = client();
+    // Answering: the watcher is in place.
+    assert!(c.get(server.url("/healthz")).send().await.unwrap().status().is_success());
+    let dir = server.dir.path().to_owned();
+    let busy = tokio::spawn({
+        let log = dir.join("app.log");
+        async move {
+            loop {
+                let _ = std::fs::write(&log, format!("{:?}\n", std::time::Instant::now()));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    let metrics_url = server.url("/metrics");
+    write_config(&dir, &config_text(&dir, "max_body_bytes = 1000"));
+    super::wait_for(Duration::from_secs(5), "the reload despite the busy neighbour", async || {
+        let text = c.get(&metrics_url).send().await.unwrap().text().await.unwrap();
+        text.contains(r#"witness_config_reloads_total{result="ok"} 1"#).then_some(())
+    })
+    .await;
+    busy.abort();
+    server.stop().await;
+}
