@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::cli::ShowFormat;
+use crate::escape::{Keep, terminal};
 use crate::run::RunView;
 
 /// Prints the bundle at `bundle` in `format`.
@@ -17,10 +18,14 @@ use crate::run::RunView;
 pub fn show(bundle: &Path, format: ShowFormat) -> Result<ExitCode> {
     let view = RunView::load(bundle)?;
     match format {
+        // Evidence is whatever the systems wrote: only witness's own layout and colour
+        // reach the terminal.
         ShowFormat::Text => {
-            print!("{}", crate::report::text(&view, std::io::stdout().is_terminal()));
+            let colour = std::io::stdout().is_terminal();
+            let keep = if colour { Keep::LinesAndColour } else { Keep::Lines };
+            print!("{}", terminal(&crate::report::text(&view, colour), keep));
         }
-        ShowFormat::Md => print!("{}", crate::report::markdown(&view)),
+        ShowFormat::Md => print!("{}", terminal(&crate::report::markdown(&view), Keep::Lines)),
         ShowFormat::Json => {
             let json =
                 serde_json::json!({"hypotheses": view.evaluation, "timeline": view.timeline});

@@ -13,7 +13,8 @@ pub fn verify(bundle: &Path, key: Option<&Path>) -> Result<ExitCode> {
     let key = key.map(crate::bundle::sign::load_verifying_key).transpose()?;
     let result = crate::bundle::verify::verify(bundle, key.as_ref())?;
     for problem in &result.problems {
-        println!("{problem}");
+        // Paths come from the archive: whatever its maker wrote.
+        println!("{}", crate::escape::terminal(&problem.to_string(), crate::escape::Keep::Nothing));
     }
     if result.ok() {
         let signature = match (result.signed, result.signature_checked) {

@@ -349,3 +349,34 @@ async fn a_busy_neighbour_file_does_not_starve_the_config_reload() {
     busy.abort();
     server.stop().await;
 }
+
+/// `witness list` printed alert titles raw: a title can carry terminal escapes (set the
+/// window title, clear the screen) and newlines that forge lines.
+#[tokio::test]
+async fn list_escapes_control_characters_in_titles() {
+    let server = InProcess::start("").await;
+    let c = client();
+    let title = "Disk full\u{1b}]0;pwned\u{7}\nfake line";
+    let r = post_json(&c, &server.url("/api/collect"), json!({"title": title}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let store = server.store();
+    super::wait_for(Duration::from_secs(30), "the bundle", async || {
+        (!super::sealed_bundles(&store).is_empty()).then_some(())
+    })
+    .await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_witness"))
+        .args(["list", "--config"])
+        .arg(server.dir.path().join("witness.toml"))
+        .env("WITNESS_LOG", "off")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(!stdout.contains('\u{1b}') && !stdout.contains('\u{7}'), "{stdout:?}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+    assert!(stdout.contains(r"Disk full\x1b]0;pwned\x07\nfake line"), "{stdout:?}");
+    server.stop().await;
+}
