@@ -273,6 +273,7 @@ pub fn set_test_env() {
             std::env::set_var("WITNESS_TEST_TOKEN", TOKEN);
             std::env::set_var("WITNESS_TEST_PD_SECRET", "pd-secret");
             std::env::set_var("WITNESS_TEST_EMPTY_TOKEN", "");
+            std::env::set_var("WITNESS_TEST_PD_SECRETS", "sub-one-secret\nsub-two-secret\n");
         }
     });
 }

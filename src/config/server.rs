@@ -105,11 +105,12 @@ pub struct AuthConfig {
     /// File holding the basic-auth password.
     #[serde(default)]
     pub basic_password_file: Option<PathBuf>,
-    /// Environment variable holding the PagerDuty webhook subscription secret; without a
-    /// PagerDuty secret, `/hooks/pagerduty` answers `401`.
+    /// Environment variable holding the PagerDuty webhook subscription secret (several
+    /// subscriptions: one secret per line, or comma-separated); without a PagerDuty
+    /// secret, `/hooks/pagerduty` answers `401`.
     #[serde(default)]
     pub pagerduty_secret_env: Option<String>,
-    /// File holding the PagerDuty webhook subscription secret.
+    /// File holding the PagerDuty webhook subscription secret (or several, one per line).
     #[serde(default)]
     pub pagerduty_secret_file: Option<PathBuf>,
 }

@@ -121,5 +121,6 @@ fn outcome(action: Action) -> &'static str {
         Action::Started => "accepted",
         Action::Joined | Action::Deduplicated | Action::Redelivered => "deduplicated",
         Action::Resolved => "resolved",
+        Action::Updated => "updated",
     }
 }

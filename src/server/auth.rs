@@ -20,14 +20,15 @@ pub struct Auth {
     expected: Option<[u8; 32]>,
     /// Basic auth rather than a bearer token.
     basic: bool,
-    pagerduty_secret: Option<Vec<u8>>,
+    /// One secret per PagerDuty webhook subscription (empty: `/hooks/pagerduty` is 401).
+    pagerduty_secrets: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Auth")
             .field("credentials", &self.expected.is_some())
-            .field("pagerduty_secret", &self.pagerduty_secret.is_some())
+            .field("pagerduty_secrets", &self.pagerduty_secrets.len())
             .finish()
     }
 }
@@ -87,9 +88,17 @@ impl Auth {
         } else {
             None
         };
-        let pagerduty_secret =
-            read(config.pagerduty(), "pagerduty_secret")?.map(String::into_bytes);
-        Ok(Self { expected, basic, pagerduty_secret })
+        // Several subscriptions, each with its own secret: one per line (or comma).
+        let pagerduty_secrets = read(config.pagerduty(), "pagerduty_secret")?
+            .map(|all| {
+                all.split(['\n', ','])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.as_bytes().to_vec())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self { expected, basic, pagerduty_secrets })
     }
 
     /// The `WWW-Authenticate` challenge of a `401`: the scheme the configuration expects.
@@ -128,17 +137,25 @@ impl Auth {
     }
 
     /// Verifies `X-PagerDuty-Signature` (`v1=<hex>[,v1=<hex>...]`, several during a secret
-    /// rotation) over the raw body: accepted when any signature matches.
+    /// rotation) over the raw body: accepted when any signature matches under any of the
+    /// configured secrets (one per subscription).
     ///
     /// # Errors
     /// A missing secret, a missing header, or no matching signature.
     pub fn check_pagerduty(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), AuthError> {
-        let secret = self.pagerduty_secret.as_ref().ok_or(AuthError::NoPagerdutySecret)?;
+        if self.pagerduty_secrets.is_empty() {
+            return Err(AuthError::NoPagerdutySecret);
+        }
         let header = headers
             .get("x-pagerduty-signature")
             .and_then(|v| v.to_str().ok())
             .ok_or(AuthError::MissingSignature)?;
-        verify_pagerduty(secret, header, body)
+        // Every secret is tried, so timing does not say which subscription it was.
+        let matched = self
+            .pagerduty_secrets
+            .iter()
+            .fold(false, |any, secret| verify_pagerduty(secret, header, body).is_ok() | any);
+        if matched { Ok(()) } else { Err(AuthError::BadSignature) }
     }
 }
 

@@ -250,9 +250,17 @@ pub fn pagerduty(body: &[u8]) -> Result<Notification, HookError> {
     let incident = data.get("incident").filter(|v| v.is_object()).unwrap_or(data);
     let incident_id = string(incident, "id", "event.data.id")?;
     let occurred_at = time(event, "occurred_at", "event.occurred_at")?;
-    let starts_at = match incident.get("created_at") {
-        Some(Value::String(_)) => time(incident, "created_at", "event.data.created_at")?,
-        _ => occurred_at,
+    // A reopened incident is anchored when it reopened, not when it was first created.
+    let anchor_field = if event_type == "incident.reopened" { "reopened_at" } else { "created_at" };
+    let starts_at = match incident.get(anchor_field) {
+        Some(Value::String(_)) => {
+            time(incident, anchor_field, &format!("event.data.{anchor_field}"))?
+        }
+        _ if event_type == "incident.reopened" => occurred_at,
+        _ => match incident.get("created_at") {
+            Some(Value::String(_)) => time(incident, "created_at", "event.data.created_at")?,
+            _ => occurred_at,
+        },
     };
     let status = match event_type.as_str() {
         "incident.triggered" | "incident.reopened" => "firing".to_owned(),
@@ -430,5 +438,14 @@ mod tests {
         assert_eq!(a[0].status, "resolved");
         let a = alerts(pagerduty(body("incident.acknowledged").as_bytes()));
         assert!(!a[0].is_firing());
+        assert_eq!(a[0].status, "acknowledged");
+        // Issue 22: a reopened incident was anchored at its creation.
+        let a = alerts(pagerduty(body("incident.reopened").as_bytes()));
+        assert_eq!(a[0].status, "firing");
+        assert_eq!(a[0].starts_at.to_rfc3339(), "2025-11-19T21:00:02.169+00:00");
+        let reopened = body("incident.reopened")
+            .replace("\"urgency\"", "\"reopened_at\":\"2025-11-19T22:30:00Z\",\"urgency\"");
+        let a = alerts(pagerduty(reopened.as_bytes()));
+        assert_eq!(a[0].starts_at.to_rfc3339(), "2025-11-19T22:30:00+00:00");
     }
 }

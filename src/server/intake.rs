@@ -34,8 +34,11 @@ pub enum Action {
     Deduplicated,
     /// A redelivery of an alert already accepted.
     Redelivered,
-    /// A resolved notification (or a PagerDuty update): never starts a run.
+    /// A resolved notification: never starts a run.
     Resolved,
+    /// An update of an incident (PagerDuty `acknowledged`, `annotated`, ...; Grafana
+    /// `pending`): recorded with its run, never starts one.
+    Updated,
 }
 
 impl Action {
@@ -46,6 +49,7 @@ impl Action {
             Action::Deduplicated => "deduplicated",
             Action::Redelivered => "redelivered",
             Action::Resolved => "resolved",
+            Action::Updated => "updated",
         }
     }
 }
@@ -147,11 +151,17 @@ impl Intake {
                     }
                 }
             } else {
-                // A resolved alert belongs to its incident however long it fired.
-                match self.latest(&keys) {
+                // A resolved alert or an update belongs to its incident however long it
+                // fired.
+                let update = trigger.status != "resolved";
+                let mut decision = match self.latest(&keys) {
                     Some(bundle) => self.attach(bundle, trigger, received_at, false),
                     None => Decision { action: Action::Resolved, bundle: None, trigger },
+                };
+                if update {
+                    decision.action = Action::Updated;
                 }
+                decision
             };
             if let Some(key) = redelivery {
                 self.remember(key, decision.bundle.iter().cloned().collect(), now);

@@ -270,7 +270,7 @@ fn replay(path: &Path, since: DateTime<Utc>) -> io::Result<(Replayed, Vec<Record
                 );
                 keep.push(record.clone());
             }
-            Action::Joined | Action::Resolved => {
+            Action::Joined | Action::Resolved | Action::Updated => {
                 if let Some(run) = runs.get_mut(bundle) {
                     run.trigger.joined.push(trigger.joined_at(*at));
                     keep.push(record.clone());

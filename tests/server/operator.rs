@@ -380,3 +380,54 @@ async fn list_escapes_control_characters_in_titles() {
     assert!(stdout.contains(r"Disk full\x1b]0;pwned\x07\nfake line"), "{stdout:?}");
     server.stop().await;
 }
+
+fn pagerduty_event(event_type: &str, incident: &str) -> String {
+    json!({"event": {
+        "id": format!("ev-{event_type}"), "event_type": event_type, "resource_type": "incident",
+        "occurred_at": "2025-11-19T21:00:02.169Z", "agent": null, "client": null,
+        "data": {"id": incident, "type": "incident", "number": 7, "status": "triggered",
+                 "title": "Checkout down", "created_at": "2025-11-19T21:00:01Z", "urgency": "high"}
+    }})
+    .to_string()
+}
+
+/// PagerDuty: every non-trigger event was answered and journaled as `resolved`; and one
+/// secret served one subscription only.
+#[tokio::test]
+async fn pagerduty_updates_are_recorded_as_what_they_are_under_any_subscription_secret() {
+    let server = InProcess::start_with(|dir| {
+        config_text(dir, "").replace("\"WITNESS_TEST_PD_SECRET\"", "\"WITNESS_TEST_PD_SECRETS\"")
+    })
+    .await;
+    let c = client();
+    let url = server.url("/hooks/pagerduty");
+    let send = async |body: String, secret: &str| -> (StatusCode, Value) {
+        let signature = witness::server::auth::sign_pagerduty(secret.as_bytes(), body.as_bytes());
+        let r = c
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-pagerduty-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    };
+    let (status, answer) =
+        send(pagerduty_event("incident.triggered", "PUP1"), "sub-two-secret").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["alerts"][0]["action"], "started");
+    let (status, answer) =
+        send(pagerduty_event("incident.acknowledged", "PUP1"), "sub-one-secret").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["alerts"][0]["action"], "updated");
+    assert_eq!(answer["alerts"][0]["status"], "acknowledged");
+    let (status, _) = send(pagerduty_event("incident.annotated", "PUP1"), "not-a-secret").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let actions: Vec<Value> =
+        super::journal_lines(&server.store()).iter().map(|l| l["action"].clone()).collect();
+    assert!(actions.contains(&json!("updated")), "{actions:?}");
+    assert!(!actions.contains(&json!("resolved")), "{actions:?}");
+    server.stop().await;
+}
