@@ -65,12 +65,9 @@ pub async fn accept(
             action: d.action,
             bundle: d.bundle.clone(),
             webhook_id: webhook_id.map(str::to_owned),
-            // The raw payload is kept once, with the run it starts.
-            trigger: Box::new(if d.action == Action::Started {
-                d.trigger.clone()
-            } else {
-                Trigger { raw: None, ..d.trigger.clone() }
-            }),
+            // The body is on the alerts that started or first joined a run (the intake
+            // chose them): kept with that run.
+            trigger: Box::new(d.trigger.clone()),
         })
         .collect();
     // Nothing is acknowledged before it is on disk.
