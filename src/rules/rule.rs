@@ -304,7 +304,7 @@ fn compile(
                         );
                     }
                 }
-                if let Some(cost) = super::eval::cost_problem(source.get_ref(), &p) {
+                if let Some(cost) = super::cost::problem(source.get_ref(), &p) {
                     problem(at, format!("{what}: {cost}"), true);
                     return None;
                 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+use super::addendum;
 use super::intake::{Action, Decision, Limits};
 use super::journal::Record;
 use super::state::{QueuedRun, Shared};
@@ -85,6 +86,12 @@ pub async fn accept(
         tracing::error!(error = %e, "Cannot journal accepted alerts; answering 503.");
         return Err(JournalFailed(e));
     }
+    if let Err(e) =
+        record_late(std::sync::Arc::clone(&live), &admitted.decisions, received_at).await
+    {
+        // They are journaled (until the next compaction) and counted; say so loudly.
+        tracing::error!(error = %e, "Cannot record late alerts beside their bundle.");
+    }
     let mut bundles: Vec<String> = Vec::new();
     for decision in &mut admitted.decisions {
         shared.metrics.alert(source, outcome(decision.action));
@@ -120,4 +127,43 @@ fn outcome(action: Action) -> &'static str {
         Action::Resolved => "resolved",
         Action::Updated => "updated",
     }
+}
+
+/// Appends the alerts that reached a sealed (or sealing) run to its addendum, before the
+/// sender is answered: the journal forgets them when it is compacted.
+///
+/// # Errors
+/// The addendum cannot be written (the journal still has the alerts).
+async fn record_late(
+    live: std::sync::Arc<super::state::Live>,
+    decisions: &[Decision],
+    received_at: chrono::DateTime<Utc>,
+) -> Result<(), JournalFailed> {
+    let mut late: std::collections::BTreeMap<String, Vec<addendum::Entry>> = Default::default();
+    for d in decisions {
+        let recorded =
+            matches!(d.action, Action::Deduplicated | Action::Resolved | Action::Updated);
+        if let (true, false, Some(bundle)) = (recorded, d.with_run, &d.bundle) {
+            late.entry(bundle.clone()).or_default().push(addendum::Entry {
+                recorded_at: received_at,
+                action: d.action.as_str().to_owned(),
+                alert: d.trigger.joined_at(received_at),
+                signature: None,
+            });
+        }
+    }
+    if late.is_empty() {
+        return Ok(());
+    }
+    tokio::task::spawn_blocking(move || {
+        let (store, key) = (&live.config.store.dir, live.prepared.signing_key.as_ref());
+        for (bundle, entries) in late {
+            addendum::append(store, &bundle, entries, key).map_err(|e| {
+                JournalFailed(format!("cannot write the addendum of {bundle}: {e}"))
+            })?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| JournalFailed(e.to_string()))?
 }

@@ -62,6 +62,9 @@ pub struct Decision {
     /// witness has no run for.
     pub bundle: Option<String>,
     pub trigger: Trigger,
+    /// Recorded with its run's trigger (the run was still open); otherwise an alert for a
+    /// bundle that is sealed or being sealed: it goes in the bundle's addendum.
+    pub with_run: bool,
 }
 
 /// A run accepted and not yet sealed.
@@ -133,6 +136,7 @@ impl Intake {
                     action: Action::Redelivered,
                     bundle: bundles.into_iter().next(),
                     trigger,
+                    with_run: false,
                 });
                 continue;
             }
@@ -156,7 +160,12 @@ impl Intake {
                         self.runs.insert(bundle.clone(), ActiveRun::default());
                         self.queued += 1;
                         trigger.raw = raw.clone();
-                        Decision { action: Action::Started, bundle: Some(bundle), trigger }
+                        Decision {
+                            action: Action::Started,
+                            bundle: Some(bundle),
+                            trigger,
+                            with_run: true,
+                        }
                     }
                 }
             } else {
@@ -168,7 +177,12 @@ impl Intake {
                         let raw = self.raw_for(&bundle, raw.as_ref(), &mut raw_given);
                         self.attach(bundle, Trigger { raw, ..trigger }, received_at, false)
                     }
-                    None => Decision { action: Action::Resolved, bundle: None, trigger },
+                    None => Decision {
+                        action: Action::Resolved,
+                        bundle: None,
+                        trigger,
+                        with_run: false,
+                    },
                 };
                 if update {
                     decision.action = Action::Updated;
@@ -222,6 +236,7 @@ impl Intake {
         firing: bool,
     ) -> Decision {
         let open = self.runs.get_mut(&bundle).filter(|run| !run.closed);
+        let with_run = open.is_some();
         let action = match (open, firing) {
             (Some(run), firing) => {
                 run.joined.push(trigger.joined_at(received_at));
@@ -230,7 +245,7 @@ impl Intake {
             (None, true) => Action::Deduplicated,
             (None, false) => Action::Resolved,
         };
-        Decision { action, bundle: Some(bundle), trigger }
+        Decision { action, bundle: Some(bundle), trigger, with_run }
     }
 
     fn within_cooldown(&self, keys: &[String], cooldown: Duration, now: Instant) -> Option<String> {

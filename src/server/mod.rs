@@ -9,6 +9,7 @@
 //! - [`hooks`]: webhook bodies to triggers; [`auth`]: bearer/basic and PagerDuty
 //!   signatures;
 //! - [`accept`]: the one accept path (admit, journal, queue) of hooks and `/api/collect`;
+//!   [`addendum`]: what reaches a run after its seal, beside the bundle;
 //!   [`intake`]: what happens to each alert (start, join, dedup, redelivery, bounds);
 //!   [`journal`]: durability;
 //! - [`worker`]: takes accepted runs off the queue, at most N at once, and replays the
@@ -20,6 +21,7 @@
 //! a channel in tests) and owns the whole sequence (see there).
 
 pub mod accept;
+pub mod addendum;
 pub mod api;
 pub mod auth;
 pub mod error;

@@ -431,3 +431,61 @@ async fn pagerduty_updates_are_recorded_as_what_they_are_under_any_subscription_
     assert!(!actions.contains(&json!("resolved")), "{actions:?}");
     server.stop().await;
 }
+
+/// Alerts that reached a run after its seal (the rest of a group, a resolution) were
+/// answered as recorded but existed only as journal lines that restart compaction
+/// deleted. They are recorded beside the bundle, signed, without touching it, and `show`
+/// lists them.
+#[tokio::test]
+async fn alerts_after_the_seal_are_recorded_beside_the_bundle_signed() {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, public) = witness::bundle::sign::keygen(&keys.path().join("k")).unwrap();
+    let server = InProcess::start_with(|dir| {
+        format!("{}\n[signing]\nkey_file = {private:?}\n", config_text(dir, ""))
+    })
+    .await;
+    let c = client();
+    let url = server.url("/hooks/alertmanager");
+    let r = post_json(&c, &url, am_body("late1", "firing", T0, "late")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let store = server.store();
+    let bundle = super::wait_for(Duration::from_secs(30), "the bundle", async || {
+        super::sealed_bundles(&store).into_iter().next()
+    })
+    .await;
+    let again = am_body("late1", "firing", "2025-11-19T21:04:00Z", "late");
+    let r = post_json(&c, &url, again).send().await.unwrap();
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["alerts"][0]["action"], "deduplicated");
+    let resolved = am_body("late1", "resolved", T0, "late");
+    let r = post_json(&c, &url, resolved).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+
+    let id = bundle.file_name().unwrap().to_str().unwrap().to_owned();
+    let addendum = store.join(format!("{id}.addendum.jsonl"));
+    let text = std::fs::read_to_string(&addendum).expect("an addendum beside the bundle");
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let actions: Vec<&str> = lines.iter().map(|l| l["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["deduplicated", "resolved"]);
+    let key = witness::bundle::sign::load_verifying_key(&public).unwrap();
+    for line in &lines {
+        let mut unsigned = line.clone();
+        let signature = unsigned.as_object_mut().unwrap().remove("signature").unwrap();
+        let bytes = serde_json::to_vec(&unsigned).unwrap();
+        assert!(witness::bundle::sign::verify(&key, &bytes, signature.as_str().unwrap()), "{line}");
+    }
+    let verified = witness::bundle::verify::verify(&bundle, Some(&key)).unwrap();
+    assert!(verified.ok(), "the sealed bundle is untouched: {:?}", verified.problems);
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_witness"))
+        .arg("show")
+        .arg(&bundle)
+        .env("WITNESS_LOG", "off")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(shown.contains("Recorded after the seal"), "{shown}");
+    assert!(shown.contains("deduplicated  HighErrorRate (firing)"), "{shown}");
+    assert!(shown.contains("resolved  HighErrorRate (resolved)"), "{shown}");
+    server.stop().await;
+}
