@@ -276,18 +276,12 @@ async fn refusals_are_logged_by_cause_without_flooding_and_counted_apart() {
     assert_eq!(unauthorized[0]["fields"]["reason"], "missing Authorization header");
     assert_eq!(refusals("rate_limited").len(), 1, "{}", daemon.logs());
     let metrics = c.get(daemon.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(
-        metrics.contains(
-            r#"witness_alerts_received_total{source="generic",outcome="unauthorized"} 20"#
-        ),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(
-            r#"witness_alerts_received_total{source="generic",outcome="rate_limited"} 4"#
-        ),
-        "{metrics}"
-    );
+    for (cause, count) in [("unauthorized", 20), ("rate_limited", 4)] {
+        let series = format!(
+            r#"witness_alerts_received_total{{source="generic",outcome="{cause}"}} {count}"#
+        );
+        assert!(metrics.contains(&series), "{series} missing from:\n{metrics}");
+    }
 }
 
 /// SIGTERM with a run collecting: the process exited 6.5 s after "Stopped." (the host
