@@ -42,7 +42,7 @@ impl TriggerSource {
 pub struct JoinedAlert {
     pub source: TriggerSource,
     pub name: String,
-    /// `firing` or `resolved`.
+    /// `firing`, `resolved`, or an update's own status (PagerDuty `acknowledged`, ...).
     pub status: String,
     #[serde(with = "witness_collector::time::millis")]
     pub received_at: DateTime<Utc>,

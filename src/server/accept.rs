@@ -1,8 +1,10 @@
 //! The one accept path of `witness serve`, shared by the webhook hooks and `/api/collect`:
 //! the intake decides what happens to each trigger (under its lock, so that concurrent
 //! deliveries agree), the decisions are journaled (fsync'ed: nothing is acknowledged
-//! before it is on disk), and the runs started go on the worker's queue. Every alert is
-//! counted in the metrics by its outcome. How the answer looks is the router's business.
+//! before it is on disk), the alerts that reach a sealed run are recorded beside its
+//! bundle ([`super::addendum`]), and the runs started go on the worker's queue. Every
+//! alert is counted in the metrics by its outcome. How the answer looks is the router's
+//! business.
 
 use std::time::{Duration, Instant};
 
@@ -138,7 +140,7 @@ async fn record_late(
     live: std::sync::Arc<super::state::Live>,
     decisions: &[Decision],
     received_at: chrono::DateTime<Utc>,
-) -> Result<(), JournalFailed> {
+) -> Result<(), String> {
     let mut late: std::collections::BTreeMap<String, Vec<addendum::Entry>> = Default::default();
     for d in decisions {
         let recorded =
@@ -158,12 +160,11 @@ async fn record_late(
     tokio::task::spawn_blocking(move || {
         let (store, key) = (&live.config.store.dir, live.prepared.signing_key.as_ref());
         for (bundle, entries) in late {
-            addendum::append(store, &bundle, entries, key).map_err(|e| {
-                JournalFailed(format!("cannot write the addendum of {bundle}: {e}"))
-            })?;
+            addendum::append(store, &bundle, entries, key)
+                .map_err(|e| format!("cannot write the addendum of {bundle}: {e}"))?;
         }
         Ok(())
     })
     .await
-    .map_err(|e| JournalFailed(e.to_string()))?
+    .map_err(|e| e.to_string())?
 }
