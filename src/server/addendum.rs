@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::trigger::JoinedAlert;
@@ -54,19 +54,34 @@ pub fn append(
     }
     let mut bytes = Vec::new();
     for mut entry in entries {
-        entry.signature = None;
-        // Signed in a form anyone can rebuild from the line: its JSON without
-        // `signature`, keys sorted, compact.
-        let value = serde_json::to_value(&entry).map_err(std::io::Error::other)?;
-        let unsigned = serde_json::to_vec(&value).map_err(std::io::Error::other)?;
-        entry.signature =
-            key.map(|key| crate::bundle::sign::sign(key, &unsigned).trim_end().to_owned());
+        entry.signature = match key {
+            Some(key) => {
+                let unsigned = signed_form(&entry).map_err(std::io::Error::other)?;
+                Some(crate::bundle::sign::sign(key, &unsigned).trim_end().to_owned())
+            }
+            None => None,
+        };
         serde_json::to_writer(&mut bytes, &entry).map_err(std::io::Error::other)?;
         bytes.push(b'\n');
     }
     let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
     file.write_all(&bytes)?;
     file.sync_data()
+}
+
+/// What the signature covers, a form anyone can rebuild from the line: its JSON without
+/// `signature`, keys sorted, compact.
+fn signed_form(entry: &Entry) -> serde_json::Result<Vec<u8>> {
+    let unsigned = Entry { signature: None, ..entry.clone() };
+    serde_json::to_vec(&serde_json::to_value(&unsigned)?)
+}
+
+/// Whether `entry` carries a valid signature by `key`.
+pub fn is_signed_by(entry: &Entry, key: &VerifyingKey) -> bool {
+    match (&entry.signature, signed_form(entry)) {
+        (Some(signature), Ok(bytes)) => crate::bundle::sign::verify(key, &bytes, signature),
+        _ => false,
+    }
 }
 
 /// The entries of bundle `id`'s addendum (none when there is no addendum); unreadable

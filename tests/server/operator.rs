@@ -470,6 +470,23 @@ async fn alerts_after_the_seal_are_recorded_beside_the_bundle_signed() {
     }
     let verified = witness::bundle::verify::verify(&bundle, Some(&key)).unwrap();
     assert!(verified.ok(), "the sealed bundle is untouched: {:?}", verified.problems);
+    let verify = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_witness"))
+            .arg("verify")
+            .arg(&bundle)
+            .arg("--key")
+            .arg(&public)
+            .env("WITNESS_LOG", "off")
+            .output()
+            .unwrap()
+    };
+    let output = verify();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.contains("addendum: 2 alert(s) recorded after the seal, signatures valid"),
+        "{said}"
+    );
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_witness"))
         .arg("show")
@@ -481,5 +498,12 @@ async fn alerts_after_the_seal_are_recorded_beside_the_bundle_signed() {
     assert!(shown.contains("Recorded after the seal"), "{shown}");
     assert!(shown.contains("deduplicated  HighErrorRate (firing)"), "{shown}");
     assert!(shown.contains("resolved  HighErrorRate (resolved)"), "{shown}");
+
+    // A line changed after the fact no longer verifies.
+    std::fs::write(&addendum, text.replacen("deduplicated", "resolved", 1)).unwrap();
+    let output = verify();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("addendum line 1: signature missing or invalid"), "{said}");
     server.stop().await;
 }
