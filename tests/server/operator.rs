@@ -73,6 +73,11 @@ async fn refusals_carry_their_headers_and_a_json_error_and_put_is_a_post() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let error: Value = r.json().await.unwrap();
     assert_eq!(error, json!({"error": "no such route"}));
+    // A bundle id that is not UTF-8 once decoded: the router's own answer was plain text.
+    let r = c.get(server.url("/api/bundles/%FF")).bearer_auth(super::TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let error: Value = r.json().await.expect("a JSON error");
+    assert!(error["error"].as_str().is_some_and(|e| !e.is_empty()), "{error}");
     server.stop().await;
 }
 
