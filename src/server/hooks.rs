@@ -1,9 +1,11 @@
 //! Normalization of webhook bodies: Alertmanager v4 (and Grafana's v1, which is the same
-//! shape), PagerDuty V3 and the generic `{title, labels, starts_at}` body each become a
-//! list of [`Trigger`]s, one per alert; a trigger's `status` is `firing` or `resolved`
-//! (PagerDuty updates such as `incident.acknowledged` keep their event type there). Unknown fields are ignored; a
-//! missing or mistyped required field is a [`HookError`] naming it with its JSON path.
-//! The formats are in `reference/wire-formats.md` §1–3.
+//! shape, and Grafana's legacy alerting body), PagerDuty V3 and the generic `{title,
+//! labels, starts_at}` body each become a list of [`Trigger`]s, one per alert; a trigger's
+//! `status` is `firing` or `resolved` (PagerDuty updates such as `incident.acknowledged`
+//! keep their event type there). Unknown fields are ignored; a missing or mistyped
+//! required field is a [`HookError`] naming it with its JSON path — for one alert of many,
+//! that alert is left out and the others kept. The formats are in
+//! `reference/wire-formats.md` §1–3.
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,11 @@
-//! What an operator meets at the doors of `witness serve` (issue 22): an empty token is
-//! refused at start with the reason; every refusal says what to do in its headers
-//! (`WWW-Authenticate`, `Retry-After`, `Connection: close` when the body was not read) and
-//! in a JSON body; the hooks take `PUT` as Grafana may send it.
+//! Issue 22, as an operator meets `witness serve`: an empty token is refused at start with
+//! the reason; every refusal says what to do in its headers (`WWW-Authenticate`,
+//! `Retry-After`, `Connection: close` when the body was not read) and in a JSON body, and
+//! is logged by cause without flooding; the hooks take `PUT`; the metrics pass `promtool`;
+//! dedup survives a restart; a SIGTERM mid-run exits promptly and says the run was
+//! cancelled; reload is not starved by a busy neighbour; terminal output is escaped;
+//! PagerDuty updates are what they are; alerts after the seal are recorded beside the
+//! bundle, signed.
 
 use std::time::Duration;
 
