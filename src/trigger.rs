@@ -42,7 +42,7 @@ impl TriggerSource {
 pub struct JoinedAlert {
     pub source: TriggerSource,
     pub name: String,
-    /// `firing` or `resolved`.
+    /// `firing`, `resolved`, or an update's own status (PagerDuty `acknowledged`, ...).
     pub status: String,
     #[serde(with = "witness_collector::time::millis")]
     pub received_at: DateTime<Utc>,
@@ -52,6 +52,10 @@ pub struct JoinedAlert {
     pub fingerprint: Option<String>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The body of the notification, redacted in the bundle, for the first alert of a
+    /// notification that joined this run (the others of it point here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<serde_json::Value>,
 }
 
 /// What started a run.
@@ -171,6 +175,7 @@ impl Trigger {
             starts_at: self.starts_at,
             fingerprint: self.fingerprint.clone().or_else(|| self.incident_id.clone()),
             labels: self.labels.clone(),
+            raw: self.raw.clone(),
         }
     }
 

@@ -26,6 +26,14 @@ struct Case {
 
 fn nothing(_: &Path) {}
 
+/// A FIFO named `name`: opening it for reading blocks until a writer comes, forever here.
+fn fifo(dir: &Path, name: &str) {
+    let path =
+        std::ffi::CString::new(dir.join(name).into_os_string().into_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0, "mkfifo");
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(name), bytes).unwrap();
 }
@@ -104,6 +112,20 @@ const CASES: &[Case] = &[
         says: "--since must be longer than zero",
     },
     Case {
+        name: "since past the calendar",
+        setup: nothing,
+        args: &["collect", "now", "--since", "300000y"],
+        status: 2,
+        says: "--since \"300000y\" reaches back further than 366 days, the most a window may",
+    },
+    Case {
+        name: "since past any clock",
+        setup: nothing,
+        args: &["collect", "now", "--since", "20000000000000s"],
+        status: 2,
+        says: "--since \"20000000000000s\" reaches back further than 366 days",
+    },
+    Case {
         name: "unknown kind in only",
         setup: nothing,
         args: &["collect", "now", "--only", "nosuchkind"],
@@ -180,6 +202,86 @@ const CASES: &[Case] = &[
         args: &["collect", "now", "--config", "w.toml"],
         status: 2,
         says: "w.toml:2: collect.collector_timeout_secs: must be at least 1",
+    },
+    // Absurd numbers: each used to pass `config check` and then panic (issue 22).
+    Case {
+        name: "deadline past any clock",
+        setup: |d| {
+            write(d, "w.toml", b"[collect]\ncollector_timeout_secs = 18446744073709551615\n")
+        },
+        args: &["collect", "now", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: collect.collector_timeout_secs: must be at most 86400",
+    },
+    Case {
+        name: "instance deadline past any clock",
+        setup: |d| {
+            write(
+                d,
+                "w.toml",
+                b"[[collectors.host]]\nname = \"h\"\ntimeout_secs = 18446744073709551615\n",
+            )
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:3: collectors.host[0].timeout_secs: must be at most 86400",
+    },
+    Case {
+        name: "more parallel runs than a semaphore holds",
+        setup: |d| write(d, "w.toml", b"[server]\nmax_parallel_runs = 18446744073709551615\n"),
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: server.max_parallel_runs: must be at most 256",
+    },
+    Case {
+        name: "flight recorder history past any clock",
+        setup: |d| write(d, "w.toml", b"[server.recorder]\nretain_secs = 18446744073709551615\n"),
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: server.recorder.retain_secs: must be at most 604800",
+    },
+    // `config check` said `ok` to each of these, then a run failed (issue 22); it names
+    // every problem at once, validation and machine alike.
+    Case {
+        name: "every problem at once, an unset variable among them",
+        setup: |d| {
+            write(
+                d,
+                "w.toml",
+                b"[collect]\ncollector_timeout_secs = 0\n\n[[collectors.postgres]]\nname = \"db\"\ndsn_env = \"WITNESS_SURELY_UNSET_DSN\"\n",
+            )
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: collect.collector_timeout_secs: must be at least 1\nw.toml:6: collectors.postgres[0].dsn_env: environment variable WITNESS_SURELY_UNSET_DSN is not set",
+    },
+    Case {
+        name: "kubeconfig that is not there",
+        setup: |d| {
+            write(d, "w.toml", b"[[collectors.kubernetes]]\nname = \"k\"\nkubeconfig_path = \"/nonexistent/kubeconfig\"\n")
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:3: collectors.kubernetes[0].kubeconfig_path: /nonexistent/kubeconfig is not a file",
+    },
+    Case {
+        name: "signing key that is not a key",
+        setup: |d| {
+            write(d, "k.key", b"garbage\n");
+            write(d, "w.toml", b"[signing]\nkey_file = \"k.key\"\n");
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: signing.key_file: k.key is not an ed25519 private key",
+    },
+    Case {
+        name: "bearer token file that is not there",
+        setup: |d| {
+            write(d, "w.toml", b"[server.auth]\nbearer_token_file = \"/nonexistent/token\"\n")
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:2: server.auth.bearer_token_file: cannot read /nonexistent/token",
     },
     Case {
         name: "instance name that could escape the bundle",
@@ -268,6 +370,28 @@ const CASES: &[Case] = &[
         says: "cannot read: No such file or directory",
     },
     // Bundles to verify.
+    // A FIFO blocked `verify`, `show` and `rules test --bundle` forever (issue 22).
+    Case {
+        name: "verify a FIFO",
+        setup: |d| fifo(d, "b.tar.gz"),
+        args: &["verify", "b.tar.gz"],
+        status: 2,
+        says: "b.tar.gz: not a directory or a regular file (a FIFO, a socket or a device): refusing to open it",
+    },
+    Case {
+        name: "show a FIFO",
+        setup: |d| fifo(d, "b"),
+        args: &["show", "b"],
+        status: 2,
+        says: "b: not a directory or a regular file",
+    },
+    Case {
+        name: "rules test over a FIFO",
+        setup: |d| fifo(d, "b"),
+        args: &["rules", "test", "--bundle", "b"],
+        status: 2,
+        says: "b: not a directory or a regular file",
+    },
     Case {
         name: "no such bundle",
         setup: nothing,
@@ -385,13 +509,17 @@ fn bad_input_at_every_door_gets_its_status_and_one_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         (case.setup)(dir.path());
         let before = files_under(dir.path());
-        let output = Command::new(witness_bin())
-            .args(case.args)
-            .current_dir(dir.path())
-            .env_remove("WITNESS_CONFIG")
-            .env("WITNESS_LOG", "off")
-            .output()
-            .expect("the witness binary runs");
+        let output = run_bounded(
+            Command::new(witness_bin())
+                .args(case.args)
+                .current_dir(dir.path())
+                .env_remove("WITNESS_CONFIG")
+                .env("WITNESS_LOG", "off"),
+        );
+        let Some(output) = output else {
+            failures.push(format!("{}: still running after 20 s (killed)", case.name));
+            continue;
+        };
         let stderr = String::from_utf8_lossy(&output.stderr);
         let said = format!("{}{stderr}", String::from_utf8_lossy(&output.stdout));
         let mut problems = Vec::new();
@@ -427,5 +555,59 @@ fn bad_input_at_every_door_gets_its_status_and_one_clear_error() {
         failures.len(),
         CASES.len(),
         failures.join("\n\n")
+    );
+}
+
+/// Runs `command` to its end, or kills it after 20 s (`None`): a row that hangs fails.
+fn run_bounded(command: &mut Command) -> Option<std::process::Output> {
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the witness binary runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+/// Issue 22: a signing key anyone on the machine can read passed `config check` silently.
+/// It still works, so the check passes, with a warning that names the file and the fix.
+#[test]
+fn a_signing_key_others_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        Command::new(witness_bin())
+            .args(args)
+            .current_dir(d)
+            .env_remove("WITNESS_CONFIG")
+            .env("WITNESS_LOG", "off")
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["keygen", "--out", "k"]).status.success());
+    write(d, "w.toml", b"[signing]\nkey_file = \"k.key\"\n");
+    let quiet = run(&["config", "check", "--config", "w.toml"]);
+    assert!(quiet.status.success(), "{}", text(&quiet));
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("warning"), "{}", text(&quiet));
+    std::fs::set_permissions(d.join("k.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warned = run(&["config", "check", "--config", "w.toml"]);
+    assert!(warned.status.success(), "{}", text(&warned));
+    assert!(
+        String::from_utf8_lossy(&warned.stderr).contains(
+            "warning: w.toml:2: signing.key_file: k.key is readable by others (mode 0644)"
+        ),
+        "{}",
+        text(&warned)
     );
 }

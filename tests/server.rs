@@ -10,6 +10,7 @@ mod crash;
 mod deploy;
 mod intake;
 mod lifecycle;
+mod operator;
 mod storm;
 
 use std::io::{BufRead, BufReader};
@@ -217,7 +218,21 @@ impl InProcess {
     pub async fn start_with(text: impl FnOnce(&Path) -> String) -> Self {
         set_test_env();
         let dir = tempfile::tempdir().unwrap();
-        let path = write_config(dir.path(), &text(dir.path()));
+        write_config(dir.path(), &text(dir.path()));
+        Self::start_in(dir).await
+    }
+
+    /// Stops the server and starts another on the same directory (config, store, journal):
+    /// a restart.
+    pub async fn restart(mut self) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = std::mem::replace(&mut self.dir, dir);
+        self.stop().await;
+        Self::start_in(dir).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir) -> Self {
+        let path = dir.path().join("witness.toml");
         let config = witness::config::WitnessConfig::load(&path).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -250,13 +265,15 @@ impl InProcess {
     }
 }
 
-fn set_test_env() {
+pub fn set_test_env() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: set once, before any server of this binary reads them, to constant values.
         unsafe {
             std::env::set_var("WITNESS_TEST_TOKEN", TOKEN);
             std::env::set_var("WITNESS_TEST_PD_SECRET", "pd-secret");
+            std::env::set_var("WITNESS_TEST_EMPTY_TOKEN", "");
+            std::env::set_var("WITNESS_TEST_PD_SECRETS", "sub-one-secret\nsub-two-secret\n");
         }
     });
 }

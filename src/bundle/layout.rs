@@ -41,6 +41,12 @@ pub const HYPOTHESES: &str = "hypotheses.json";
 pub const REPORT_MD: &str = "report.md";
 /// The same as one self-contained page.
 pub const REPORT_HTML: &str = "report.html";
+/// `<store>/<id>.addendum.jsonl`, beside the sealed bundle `<id>` and never inside it:
+/// the alerts that reached its run after the seal, one JSON line each.
+pub fn addendum_file(store: &std::path::Path, id: &str) -> std::path::PathBuf {
+    store.join(format!("{id}.addendum.jsonl"))
+}
+
 /// The directory of the evidence records and their raw artifacts.
 pub const EVIDENCE_DIR: &str = "evidence";
 

@@ -103,6 +103,8 @@ pub fn apply_retention(
         super::writer::make_writable(&oldest.dir);
         fs::remove_dir_all(&oldest.dir)
             .with_context(|| format!("cannot remove {}", oldest.dir.display()))?;
+        // What was recorded beside it goes with it.
+        let _ = fs::remove_file(super::layout::addendum_file(store, &oldest.id));
         total -= oldest.bytes;
         removed.push(oldest.id);
     }

@@ -67,6 +67,11 @@ pub enum VerifyError {
     NoManifest(PathBuf),
     #[error("{}: manifest.json is not a valid manifest: {source}", path.display())]
     BadManifest { path: PathBuf, source: serde_json::Error },
+    #[error(
+        "{}: not a directory or a regular file (a FIFO, a socket or a device): refusing to open it",
+        .0.display()
+    )]
+    NotRegular(PathBuf),
     #[error("{}: the bundle holds more than {limit} bytes: refusing to read it", path.display())]
     TooLarge { path: PathBuf, limit: u64 },
     #[error(transparent)]
@@ -78,9 +83,20 @@ pub enum VerifyError {
 /// so they show up as unexpected or modified, and are never followed.
 ///
 /// # Errors
-/// [`VerifyError`] when the path does not exist or cannot be read.
+/// [`VerifyError`] when the path does not exist or cannot be read, or is neither a
+/// directory nor a regular file: a FIFO would block the reader forever, so it is refused
+/// from its metadata, without opening it.
 pub fn read_bundle(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, VerifyError> {
     let meta = fs::symlink_metadata(path).map_err(|_| VerifyError::NotFound(path.to_owned()))?;
+    // An archive given through a link is read as what the link points to.
+    let target = if meta.is_symlink() {
+        fs::metadata(path).map_err(|_| VerifyError::NotFound(path.to_owned()))?
+    } else {
+        meta.clone()
+    };
+    if !meta.is_dir() && !target.is_file() {
+        return Err(VerifyError::NotRegular(path.to_owned()));
+    }
     if meta.is_dir() {
         let mut files = BTreeMap::new();
         let mut budget = archive::MAX_UNPACKED_BYTES;

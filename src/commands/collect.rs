@@ -2,6 +2,7 @@
 //! with a spinner per collector and a short summary of the sealed bundle. The
 //! configuration and everything it names are prepared before any collector starts.
 
+use crate::escape::{Keep, terminal};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
@@ -53,6 +54,13 @@ fn parse_since(text: &str) -> Result<Duration> {
         .with_context(|| format!("--since {text:?} is not a duration like 30m or 2h"))?;
     if d.is_zero() {
         bail!("--since must be longer than zero");
+    }
+    let most = *crate::config::LOOKBACK_SECS.end();
+    if d.as_secs() > most {
+        bail!(
+            "--since {text:?} reaches back further than {} days, the most a window may",
+            most / 86_400
+        );
     }
     Ok(d)
 }
@@ -127,6 +135,8 @@ fn print_summary(sealed: &Sealed, archive: Option<&Path>, format: OutputFormat) 
             println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
         }
         OutputFormat::Text => {
+            // Titles, commands and errors carry evidence: no control character goes out.
+            let field = |text: &str| terminal(text, Keep::Nothing);
             println!("bundle: {}", sealed.bundle.dir.display());
             if let Some(archive) = archive {
                 println!("archive: {}", archive.display());
@@ -136,10 +146,10 @@ fn print_summary(sealed: &Sealed, archive: Option<&Path>, format: OutputFormat) 
                     "top hypothesis: {} ({} likelihood) — {}",
                     top.recommendation.as_str(),
                     top.likelihood.as_str(),
-                    top.title
+                    field(&top.title)
                 );
                 for command in &top.commands {
-                    println!("  $ {command}");
+                    println!("  $ {}", field(command));
                 }
             }
             let ok = view.records.iter().filter(|r| r.status().has_evidence()).count();
@@ -150,7 +160,7 @@ fn print_summary(sealed: &Sealed, archive: Option<&Path>, format: OutputFormat) 
                     r.kind,
                     r.name,
                     r.status(),
-                    r.error.as_deref().unwrap_or("")
+                    field(r.error.as_deref().unwrap_or(""))
                 );
             }
             println!("verify: witness verify {}", sealed.bundle.dir.display());

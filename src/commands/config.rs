@@ -1,6 +1,7 @@
 //! Which configuration a command uses (`--config`, `$WITNESS_CONFIG`, `./witness.toml`,
-//! else the zero configuration), and `witness config check`: loads the file, builds every
-//! collector, prepares what the file names (rules, signing key), and prints what would run.
+//! else the zero configuration), and `witness config check`: inspects the file (every
+//! problem at once, what only this machine can tell included), builds every collector,
+//! prepares what the file names (rules, signing key), and prints what would run.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,9 +22,14 @@ pub fn check(arg: &ConfigArg) -> Result<ExitCode> {
     let Some(path) = path(arg) else {
         bail!("no configuration file: pass --config FILE (or set WITNESS_CONFIG)");
     };
-    let config = WitnessConfig::load(&path)?;
-    let mut problems = Vec::new();
-    let plan = plan(&config, None);
+    let inspection = WitnessConfig::inspect(&path)?;
+    for warning in &inspection.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let config = inspection.config;
+    let mut problems = inspection.problems;
+    // Collectors are built only from a valid config; building is what validation allows.
+    let plan = if inspection.valid { plan(&config, None) } else { Vec::new() };
     for planned in &plan {
         if let Planned::BuildFailed(reason) = &planned.action {
             problems.push(format!(
@@ -37,7 +43,13 @@ pub fn check(arg: &ConfigArg) -> Result<ExitCode> {
     let prepared = match crate::run::prepare(Arc::new(config)) {
         Ok(prepared) => Some(prepared),
         Err(e) => {
-            problems.extend(e.problems);
+            // The inspection said some of these already, with their line.
+            let new: Vec<String> = e
+                .problems
+                .into_iter()
+                .filter(|p| !problems.iter().any(|q| q.ends_with(p)))
+                .collect();
+            problems.extend(new);
             None
         }
     };

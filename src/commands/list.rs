@@ -5,8 +5,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::config::WitnessConfig;
+use crate::escape::{Keep, terminal};
 
-/// Prints one line per bundle: id, trigger, collectors, top recommendation.
+/// Prints one line per bundle: id, trigger, collectors, top recommendation, each with its
+/// control characters escaped (an alert title is whatever a sender wrote).
 ///
 /// # Errors
 /// When the store exists but cannot be read.
@@ -15,8 +17,11 @@ pub fn list(config: &WitnessConfig) -> Result<ExitCode> {
     if bundles.is_empty() {
         println!("no bundles in {}", config.store.dir.display());
     }
+    let field = |text: &str| terminal(text, Keep::Nothing);
     for b in bundles {
-        println!("{}  {}  {}  {}", b.id, b.trigger, b.collectors, b.top.unwrap_or_default());
+        let top = b.top.unwrap_or_default();
+        let line = [&b.id, &b.trigger, &b.collectors.to_string(), &top].map(|f| field(f));
+        println!("{}", line.join("  "));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -72,7 +72,7 @@ pub fn check_report(files: &[PathBuf], config: &RulesConfig) -> (String, bool) {
 /// When the bundle cannot be read.
 pub fn test(bundle: &Path, config: &RulesConfig) -> Result<ExitCode> {
     let view = RunView::load(bundle)?;
-    print!("{}", test_report(&view, config));
+    print!("{}", crate::escape::terminal(&test_report(&view, config), crate::escape::Keep::Lines));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,4 +1,5 @@
-//! `witness verify BUNDLE [--key PUBKEY]`: every hash, the root hash and the signature.
+//! `witness verify BUNDLE [--key PUBKEY]`: every hash, the root hash and the signature;
+//! and the signatures of the alerts recorded beside the bundle after its seal.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,9 +14,11 @@ pub fn verify(bundle: &Path, key: Option<&Path>) -> Result<ExitCode> {
     let key = key.map(crate::bundle::sign::load_verifying_key).transpose()?;
     let result = crate::bundle::verify::verify(bundle, key.as_ref())?;
     for problem in &result.problems {
-        println!("{problem}");
+        // Paths come from the archive: whatever its maker wrote.
+        println!("{}", crate::escape::terminal(&problem.to_string(), crate::escape::Keep::Nothing));
     }
-    if result.ok() {
+    let late_problems = check_addendum(bundle, key.as_ref());
+    if result.ok() && late_problems == 0 {
         let signature = match (result.signed, result.signature_checked) {
             (true, true) => "signature valid",
             (true, false) => "signed (pass --key to check the signature)",
@@ -31,8 +34,41 @@ pub fn verify(bundle: &Path, key: Option<&Path>) -> Result<ExitCode> {
         eprintln!(
             "witness: {} does not verify: {} problem(s)",
             bundle.display(),
-            result.problems.len()
+            result.problems.len() + late_problems
         );
         Ok(ExitCode::from(1))
     }
+}
+
+/// The alerts recorded beside a bundle directory after its seal: counted, and with `key`
+/// each signature checked. Returns how many do not verify.
+fn check_addendum(bundle: &Path, key: Option<&ed25519_dalek::VerifyingKey>) -> usize {
+    let (Some(store), Some(id)) = (bundle.parent(), bundle.file_name().and_then(|n| n.to_str()))
+    else {
+        return 0;
+    };
+    let entries = crate::server::addendum::read(store, id);
+    if entries.is_empty() || !bundle.is_dir() {
+        return 0;
+    }
+    let Some(key) = key else {
+        println!(
+            "addendum: {} alert(s) recorded after the seal (pass --key to check their signatures)",
+            entries.len()
+        );
+        return 0;
+    };
+    let bad: Vec<usize> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| !crate::server::addendum::is_signed_by(e, key))
+        .map(|(i, _)| i + 1)
+        .collect();
+    if bad.is_empty() {
+        println!("addendum: {} alert(s) recorded after the seal, signatures valid", entries.len());
+    }
+    for line in &bad {
+        println!("addendum line {line}: signature missing or invalid");
+    }
+    bad.len()
 }

@@ -9,9 +9,11 @@
 
 pub mod server;
 
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use witness_collector::{ConfigProblem, TIMEOUT_SECS};
 
 use crate::redact::RedactionConfig;
 use crate::registry::CollectorsConfig;
@@ -44,6 +46,15 @@ pub struct WitnessConfig {
     #[serde(default)]
     pub collectors: CollectorsConfig,
 }
+
+/// The range of `[store] max_bundles` (0 = no limit).
+pub const MAX_BUNDLES: RangeInclusive<u64> = 0..=1_000_000;
+/// The range of `[store] max_bytes` (0 = no limit; at most 1 PiB).
+pub const MAX_BYTES: RangeInclusive<u64> = 0..=1 << 50;
+/// The range of `[collect] lookback_secs` and of `--since`: one second to 366 days.
+pub const LOOKBACK_SECS: RangeInclusive<u64> = 1..=366 * 86_400;
+/// The range of `[collect] max_bundle_bytes`: 64 KiB to 64 GiB.
+pub const MAX_BUNDLE_BYTES: RangeInclusive<u64> = 64 * 1024..=64 << 30;
 
 /// `[store]`
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +128,49 @@ pub struct SigningConfig {
     pub key_file: Option<PathBuf>,
 }
 
+/// A problem or warning about one key: (full key path, message).
+type KeyMessage = (String, String);
+
+impl SigningConfig {
+    /// The key file's problems (cannot be read, not a key made by `witness keygen`) and
+    /// warnings (group or others may read it), as (key, message).
+    fn check(&self) -> (Vec<KeyMessage>, Vec<KeyMessage>) {
+        use std::os::unix::fs::PermissionsExt;
+        let Some(path) = &self.key_file else { return (Vec::new(), Vec::new()) };
+        let key = || "signing.key_file".to_owned();
+        if let Err(e) = crate::bundle::sign::load_signing_key(path) {
+            return (vec![(key(), e.to_string())], Vec::new());
+        }
+        let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+        let warnings = if mode & 0o077 != 0 {
+            vec![(
+                key(),
+                format!(
+                    "{} is readable by others (mode {mode:04o}): anyone who reads it can sign \
+                     bundles; chmod 600 it",
+                    path.display()
+                ),
+            )]
+        } else {
+            Vec::new()
+        };
+        (Vec::new(), warnings)
+    }
+}
+
+/// What `witness config check` found ([`WitnessConfig::inspect`]).
+#[derive(Debug)]
+pub struct Inspection {
+    /// The configuration as parsed (checked only when `valid`).
+    pub config: WitnessConfig,
+    /// Whether validation passed, so the collectors can be built.
+    pub valid: bool,
+    /// Every problem, as `file:line: key: message`.
+    pub problems: Vec<String>,
+    /// What works but should not be so, in the same form.
+    pub warnings: Vec<String>,
+}
+
 /// A configuration that could not be loaded: every problem, each naming the file, the line
 /// and the key.
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +218,63 @@ impl WitnessConfig {
         if problems.is_empty() { Ok(config) } else { Err(ConfigError { problems }) }
     }
 
+    /// `witness config check`: reads and parses the file at `path`, then reports every
+    /// problem at once, each with file:line:key — validation, and what only this machine
+    /// can tell (an `_env` variable that is not set, a secret, kubeconfig or key file that
+    /// is missing, a signing key that is not one) — plus warnings (a signing key others
+    /// can read).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the file cannot be read or is not TOML of this shape: then
+    /// nothing else can be checked.
+    pub fn inspect(path: &Path) -> Result<Inspection, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::one(format!("{}: cannot read the config file: {e}", path.display()))
+        })?;
+        let config: WitnessConfig = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|span| line_of(&text, span.start)).unwrap_or(1);
+            ConfigError::one(format!("{}:{line}: {}", path.display(), e.message().trim()))
+        })?;
+        let validation = config.problems();
+        let valid = validation.is_empty();
+        let mut environment = config.environment_problems();
+        let (key_problems, warnings) = config.signing.check();
+        environment.extend(key_problems);
+        let place = |list: Vec<(String, String)>| -> Vec<String> {
+            list.into_iter()
+                .map(|(key, message)| {
+                    let line = locate::line_of_key(&text, &key).unwrap_or(1);
+                    format!("{}:{line}: {key}: {message}", path.display())
+                })
+                .collect()
+        };
+        let mut problems = place(validation);
+        problems.extend(place(environment));
+        Ok(Inspection { config, valid, problems, warnings: place(warnings) })
+    }
+
+    /// What only this machine can tell, as (full key path, message): secrets whose
+    /// variable is unset or whose file cannot be read, files a collector needs.
+    fn environment_problems(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        for (key, index, instance) in self.collectors.instances() {
+            for p in instance.check_environment() {
+                problems.push((format!("collectors.{key}[{index}].{}", p.key), p.message));
+            }
+        }
+        let auth = &self.server.auth;
+        for (stem, secret) in [
+            ("bearer_token", auth.bearer()),
+            ("basic_password", auth.basic_password()),
+            ("pagerduty_secret", auth.pagerduty()),
+        ] {
+            for p in secret.check(stem) {
+                problems.push((format!("server.auth.{}", p.key), p.message));
+            }
+        }
+        problems
+    }
+
     /// The configuration `collect now` uses when no file is given and none is found.
     pub fn zero_config() -> Self {
         Self { collectors: CollectorsConfig::zero_config(), ..Self::default() }
@@ -171,13 +282,16 @@ impl WitnessConfig {
 
     /// Every validation problem as (full key path, message).
     fn problems(&self) -> Vec<(String, String)> {
-        let mut problems = Vec::new();
-        if self.collect.collector_timeout_secs == 0 {
-            problems.push(("collect.collector_timeout_secs".into(), "must be at least 1".into()));
-        }
-        if self.collect.lookback_secs == 0 {
-            problems.push(("collect.lookback_secs".into(), "must be at least 1".into()));
-        }
+        let mut problems: Vec<(String, String)> = ConfigProblem::out_of_range([
+            ("store.max_bundles", self.store.max_bundles as u64, MAX_BUNDLES),
+            ("store.max_bytes", self.store.max_bytes, MAX_BYTES),
+            ("collect.lookback_secs", self.collect.lookback_secs, LOOKBACK_SECS),
+            ("collect.collector_timeout_secs", self.collect.collector_timeout_secs, TIMEOUT_SECS),
+            ("collect.max_bundle_bytes", self.collect.max_bundle_bytes, MAX_BUNDLE_BYTES),
+        ])
+        .into_iter()
+        .map(|p| (p.key, p.message))
+        .collect();
         let mut seen = std::collections::BTreeSet::new();
         for (key, index, instance) in self.collectors.instances() {
             let prefix = format!("collectors.{key}[{index}]");
@@ -238,10 +352,40 @@ mod locate {
         out
     }
 
+    /// `text` with every run of 19 or more digits replaced by `1` and spaces of the same
+    /// length: serde reads integers up to `u64::MAX` but `toml_edit` only `i64`, and the
+    /// key of an absurd value (the very one to point at) must still be found. Offsets and
+    /// lines stay where they were.
+    fn shrink_big_integers(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut digits = String::new();
+        let flush = |digits: &mut String, out: &mut String| {
+            if digits.len() >= 19 {
+                out.push('1');
+                out.extend(std::iter::repeat_n(' ', digits.len() - 1));
+            } else {
+                out.push_str(digits);
+            }
+            digits.clear();
+        };
+        for c in text.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+            } else {
+                flush(&mut digits, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut digits, &mut out);
+        out
+    }
+
     /// The line of the deepest part of `path` found in `text`; inside a value (an array
     /// or inline table) the line of its key.
     pub fn line_of_key(text: &str, path: &str) -> Option<usize> {
-        let doc = Document::parse(text).ok()?;
+        let doc = Document::parse(text.to_owned())
+            .or_else(|_| Document::parse(shrink_big_integers(text)))
+            .ok()?;
         let mut table: &Table = doc.as_table();
         let mut best = None;
         let mut segments = segments(path).into_iter();
@@ -292,6 +436,30 @@ mod tests {
         assert_eq!(
             err.problems[1],
             "w.toml:8: collectors.host[1].name: another host instance is already named \"a\""
+        );
+    }
+
+    /// Issue 22: `u64::MAX` deadlines, parallelism and history passed validation and then
+    /// panicked (an `Instant` overflowed, tokio refused the semaphore).
+    #[test]
+    fn every_numeric_key_has_a_range() {
+        let max = u64::MAX;
+        let err = parse(&format!(
+            "[store]\nmax_bundles = {max}\n[collect]\nlookback_secs = {max}\ncollector_timeout_secs = {max}\nmax_bundle_bytes = 1\n[server]\nmax_parallel_runs = {max}\ncooldown_secs = {max}\n[server.recorder]\nretain_secs = {max}\n[[collectors.host]]\nname = \"h\"\ntimeout_secs = {max}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.problems,
+            [
+                "w.toml:2: store.max_bundles: must be at most 1000000",
+                "w.toml:4: collect.lookback_secs: must be at most 31622400",
+                "w.toml:5: collect.collector_timeout_secs: must be at most 86400",
+                "w.toml:6: collect.max_bundle_bytes: must be at least 65536",
+                "w.toml:14: collectors.host[0].timeout_secs: must be at most 86400",
+                "w.toml:9: server.cooldown_secs: must be at most 2592000",
+                "w.toml:8: server.max_parallel_runs: must be at most 256",
+                "w.toml:11: server.recorder.retain_secs: must be at most 604800",
+            ]
         );
     }
 

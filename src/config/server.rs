@@ -7,7 +7,36 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use witness_collector::SecretRef;
+use witness_collector::{ConfigProblem, SecretRef};
+
+/// The range of each numeric key of `[server]`, checked by `config check` and at load (the
+/// README's limits table lists them). None lets a value reach arithmetic that overflows.
+pub mod range {
+    use std::ops::RangeInclusive;
+
+    /// 1 byte to 256 MiB.
+    pub const MAX_BODY_BYTES: RangeInclusive<u64> = 1..=256 << 20;
+    /// 0 (no limit) to a million a second.
+    pub const RATE_LIMIT_PER_SEC: RangeInclusive<u64> = 0..=1_000_000;
+    /// 0 to ten million.
+    pub const RATE_LIMIT_BURST: RangeInclusive<u64> = 0..=10_000_000;
+    /// 0 (no dedup) to 30 days.
+    pub const COOLDOWN_SECS: RangeInclusive<u64> = 0..=30 * 86_400;
+    /// 1 to 256 runs at once.
+    pub const MAX_PARALLEL_RUNS: RangeInclusive<u64> = 1..=256;
+    /// 1 to 100 000 runs waiting.
+    pub const QUEUE_SIZE: RangeInclusive<u64> = 1..=100_000;
+    /// 0 to one hour.
+    pub const SHUTDOWN_GRACE_SECS: RangeInclusive<u64> = 0..=3600;
+    /// One second to 7 days of flight-recorder history.
+    pub const RETAIN_SECS: RangeInclusive<u64> = 1..=7 * 86_400;
+    /// One second to one hour between host samples.
+    pub const SAMPLE_SECS: RangeInclusive<u64> = 1..=3600;
+    /// 0 (keep no lines) to 1 GiB per followed file.
+    pub const MAX_LOG_BYTES: RangeInclusive<u64> = 0..=1 << 30;
+    /// 1 byte to 16 MiB per line.
+    pub const MAX_LINE_BYTES: RangeInclusive<u64> = 1..=16 << 20;
+}
 
 /// `[server]`
 #[derive(Debug, Clone, Deserialize)]
@@ -76,11 +105,12 @@ pub struct AuthConfig {
     /// File holding the basic-auth password.
     #[serde(default)]
     pub basic_password_file: Option<PathBuf>,
-    /// Environment variable holding the PagerDuty webhook subscription secret; without a
-    /// PagerDuty secret, `/hooks/pagerduty` answers `401`.
+    /// Environment variable holding the PagerDuty webhook subscription secret (several
+    /// subscriptions: one secret per line, or comma-separated); without a PagerDuty
+    /// secret, `/hooks/pagerduty` answers `401`.
     #[serde(default)]
     pub pagerduty_secret_env: Option<String>,
-    /// File holding the PagerDuty webhook subscription secret.
+    /// File holding the PagerDuty webhook subscription secret (or several, one per line).
     #[serde(default)]
     pub pagerduty_secret_file: Option<PathBuf>,
 }
@@ -235,17 +265,21 @@ impl ServerConfig {
                 "set either a bearer token or basic auth, not both (Alertmanager sends one)".into(),
             );
         }
-        for (key, value) in [
-            ("max_body_bytes", self.max_body_bytes as u64),
-            ("max_parallel_runs", self.max_parallel_runs as u64),
-            ("queue_size", self.queue_size as u64),
-            ("recorder.retain_secs", self.recorder.retain_secs),
-            ("recorder.sample_interval_secs", self.recorder.sample_interval_secs),
-            ("recorder.max_line_bytes", self.recorder.max_line_bytes as u64),
-        ] {
-            if value == 0 {
-                problem(key, "must be at least 1".into());
-            }
+        let recorder = &self.recorder;
+        for p in ConfigProblem::out_of_range([
+            ("max_body_bytes", self.max_body_bytes as u64, range::MAX_BODY_BYTES),
+            ("rate_limit_per_sec", self.rate_limit_per_sec.into(), range::RATE_LIMIT_PER_SEC),
+            ("rate_limit_burst", self.rate_limit_burst.into(), range::RATE_LIMIT_BURST),
+            ("cooldown_secs", self.cooldown_secs, range::COOLDOWN_SECS),
+            ("max_parallel_runs", self.max_parallel_runs as u64, range::MAX_PARALLEL_RUNS),
+            ("queue_size", self.queue_size as u64, range::QUEUE_SIZE),
+            ("shutdown_grace_secs", self.shutdown_grace_secs, range::SHUTDOWN_GRACE_SECS),
+            ("recorder.retain_secs", recorder.retain_secs, range::RETAIN_SECS),
+            ("recorder.sample_interval_secs", recorder.sample_interval_secs, range::SAMPLE_SECS),
+            ("recorder.max_log_bytes", recorder.max_log_bytes as u64, range::MAX_LOG_BYTES),
+            ("recorder.max_line_bytes", recorder.max_line_bytes as u64, range::MAX_LINE_BYTES),
+        ]) {
+            problem(&p.key, p.message);
         }
         if self.rate_limit_per_sec > 0 && self.rate_limit_burst == 0 {
             problem("rate_limit_burst", "must be at least 1 when a rate limit is set".into());

@@ -14,6 +14,8 @@
 //! investigate, then id.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
 
 use cel::{Context, Value};
 use witness_collector::{FactValue, Status};
@@ -27,6 +29,37 @@ use crate::timeline::{EvidenceRef, Timeline};
 
 /// At most this many timeline entries of one event kind are cited per rule.
 const EVENTS_CITED_PER_KIND: usize = 3;
+
+/// How long one condition or clause may take before it is "could not evaluate: took too
+/// long". The interpreter cannot be interrupted: a condition runs on its own thread, and
+/// the run stops waiting for it at the deadline.
+pub const RULE_DEADLINE: Duration = Duration::from_secs(2);
+
+/// The run's facts as CEL variables, shared with the threads that evaluate conditions.
+type Variables = Arc<Vec<(String, Value)>>;
+
+/// Executes `program` over `variables` on a thread of its own; `None` when it takes
+/// longer than `deadline` (the thread is left to finish alone; the cost bound of
+/// `rules check` keeps that short).
+fn execute_bounded(
+    program: &Arc<cel::Program>,
+    variables: &Variables,
+    deadline: Duration,
+) -> Option<cel::ResolveResult> {
+    let (result_tx, result_rx) = std::sync::mpsc::channel();
+    let (program, variables) = (Arc::clone(program), Arc::clone(variables));
+    let spawned = std::thread::Builder::new().name("witness-rule".into()).spawn(move || {
+        let mut context = Context::default();
+        for (name, value) in variables.iter() {
+            context.add_variable_from_value(name.clone(), value.clone());
+        }
+        let _ = result_tx.send(program.execute(&context));
+    });
+    if let Err(e) = spawned {
+        return Some(Err(cel::ExecutionError::function_error("thread", e)));
+    }
+    result_rx.recv_timeout(deadline).ok()
+}
 
 /// What happened to one rule in a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,8 +81,19 @@ struct Fired<'r> {
 /// Evaluates `rules` over the run: every rule fires, is ruled out or is not evaluated,
 /// in the order of the rule set.
 pub fn evaluate(rules: &RuleSet, records: &[CollectorRecord], timeline: &Timeline) -> Evaluation {
-    let scene = Scene::new(records, timeline);
-    let context = scene.context();
+    evaluate_within(rules, records, timeline, RULE_DEADLINE)
+}
+
+/// [`evaluate`] with each condition and clause bounded by `deadline`.
+pub fn evaluate_within(
+    rules: &RuleSet,
+    records: &[CollectorRecord],
+    timeline: &Timeline,
+    deadline: Duration,
+) -> Evaluation {
+    let mut scene = Scene::new(records, timeline);
+    scene.deadline = deadline;
+    let context = scene.variables();
     let mut fired: Vec<Fired<'_>> = Vec::new();
     let mut not_evaluated = Vec::new();
     let mut ruled_out = Vec::new();
@@ -101,6 +145,8 @@ struct Scene<'a> {
     derived_refs: BTreeMap<String, Vec<EvidenceRef>>,
     /// Records serialized, for pointers into them.
     json: Vec<serde_json::Value>,
+    /// How long one condition or clause may take.
+    deadline: Duration,
 }
 
 impl<'a> Scene<'a> {
@@ -111,6 +157,7 @@ impl<'a> Scene<'a> {
             facts: FactSet::of(records),
             derived_refs: BTreeMap::new(),
             json: records.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect(),
+            deadline: RULE_DEADLINE,
         };
         scene.derive_vendors_named_in_errors();
         scene
@@ -164,8 +211,8 @@ impl<'a> Scene<'a> {
         self.derived_refs.insert(NAME.to_owned(), refs);
     }
 
-    fn context(&self) -> Context<'static, 'static> {
-        let mut context = Context::default();
+    fn variables(&self) -> Variables {
+        let mut context: Vec<(String, Value)> = Vec::new();
         for kind in KINDS {
             let prefix = format!("{kind}.");
             let map: HashMap<String, Value> = self
@@ -177,7 +224,7 @@ impl<'a> Scene<'a> {
                         .map(|short| (short.to_owned(), typed_cel_value(name, &m.value)))
                 })
                 .collect();
-            context.add_variable_from_value(*kind, Value::Map(map.into()));
+            context.push(((*kind).to_owned(), Value::Map(map.into())));
         }
         let mut instances: HashMap<String, Value> = HashMap::new();
         for (kind, indexes) in &self.facts.instances {
@@ -203,12 +250,11 @@ impl<'a> Scene<'a> {
                 .entry((*kind).to_owned())
                 .or_insert_with(|| Value::Map(HashMap::<String, Value>::new().into()));
         }
-        context
-            .add_variable_from_value(super::rule::INSTANCE_VARIABLE, Value::Map(instances.into()));
-        context
+        context.push((super::rule::INSTANCE_VARIABLE.to_owned(), Value::Map(instances.into())));
+        Arc::new(context)
     }
 
-    fn outcome(&self, rule: &Rule, context: &Context<'_, '_>) -> Outcome {
+    fn outcome(&self, rule: &Rule, context: &Variables) -> Outcome {
         let missing: Vec<&str> = rule
             .def
             .needs
@@ -219,7 +265,13 @@ impl<'a> Scene<'a> {
         if !missing.is_empty() {
             return Outcome::NotEvaluated(self.missing_reason(&missing));
         }
-        match rule.condition.execute(context) {
+        let Some(result) = execute_bounded(&rule.condition, context, self.deadline) else {
+            return Outcome::NotEvaluated(format!(
+                "could not evaluate: took too long (over {} s)",
+                self.deadline.as_secs_f64()
+            ));
+        };
+        match result {
             Ok(Value::Bool(true)) => Outcome::Fired,
             Ok(Value::Bool(false)) => Outcome::RuledOut(match &rule.ruled_out {
                 Some(t) => t.text(self),
@@ -271,13 +323,14 @@ impl<'a> Scene<'a> {
         reasons.join("; ")
     }
 
-    fn holds(&self, program: &cel::Program, context: &Context<'_, '_>) -> bool {
-        matches!(program.execute(context), Ok(Value::Bool(true)))
+    /// Whether a clause holds; one that takes too long does not.
+    fn holds(&self, program: &Arc<cel::Program>, context: &Variables) -> bool {
+        matches!(execute_bounded(program, context, self.deadline), Some(Ok(Value::Bool(true))))
     }
 
-    fn fire<'r>(&self, rule: &'r Rule, context: &Context<'_, '_>) -> Fired<'r> {
+    fn fire<'r>(&self, rule: &'r Rule, context: &Variables) -> Fired<'r> {
         let mut cited: Vec<&str> = rule.cited().iter().map(String::as_str).collect();
-        let mut clauses = |list: &[(super::rule::Clause, cel::Program)]| {
+        let mut clauses = |list: &[(super::rule::Clause, Arc<cel::Program>)]| {
             list.iter()
                 .filter(|(_, p)| self.holds(p, context))
                 .map(|(c, _)| {
@@ -678,5 +731,51 @@ mod tests {
         assert_eq!(Likelihood::of(0.75), Likelihood::High);
         assert_eq!(Likelihood::of(0.5), Likelihood::Medium);
         assert_eq!(Likelihood::of(0.2), Likelihood::Low);
+    }
+
+    /// A list literal of `n` numbers, for conditions that cost.
+    fn numbers(n: usize) -> String {
+        format!("[{}]", (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(","))
+    }
+
+    /// Issue 22: three nested comprehensions over 300-element lists passed `rules check`
+    /// and took 21 s in `collect`; four never finished.
+    #[test]
+    fn rules_check_refuses_comprehensions_nested_past_the_bound() {
+        let l = numbers(300);
+        let three = format!("{l}.all(x, {l}.all(y, {l}.exists(z, x + y + z < 0)))");
+        let mut set = RuleSet::default();
+        set.add_file("test.toml", &rule("costly", &three));
+        let problem = set.problems.iter().find(|p| p.fatal).expect("a fatal problem");
+        assert!(
+            problem.message.contains("condition: nests 3 comprehensions"),
+            "{}",
+            problem.message
+        );
+        assert!(set.rules.is_empty());
+        let two = format!("{l}.all(x, {l}.exists(y, x == y))");
+        rules(&rule("fine", &two));
+    }
+
+    /// A condition within the bound that still takes longer than the deadline is "could not
+    /// evaluate: took too long", and the evaluation does not wait for it.
+    #[test]
+    fn a_condition_past_its_deadline_could_not_be_evaluated() {
+        let l = numbers(200);
+        let slow =
+            format!("{l}.all(x, {l}.all(y, x + y >= 0)) && {l}.all(x, {l}.all(y, x * y >= 0))");
+        let set = rules(&[rule("slow", &slow), rule("quick", "true")].concat());
+        let at = Utc.with_ymd_and_hms(2025, 11, 19, 21, 0, 0).unwrap();
+        let records = [record("host", "h", Evidence::ok("x"))];
+        let trigger = crate::trigger::Trigger::manual(at, Default::default());
+        let timeline = crate::timeline::build(&trigger, at, Window::new(at, at), &records);
+        let started = std::time::Instant::now();
+        let d = evaluate_within(&set, &records, &timeline, Duration::from_millis(1));
+        assert!(started.elapsed() < Duration::from_secs(1), "waited {:?}", started.elapsed());
+        assert_eq!(
+            outcome(&d, "slow"),
+            Outcome::NotEvaluated("could not evaluate: took too long (over 0.001 s)".into())
+        );
+        assert_eq!(outcome(&d, "quick"), Outcome::Fired);
     }
 }

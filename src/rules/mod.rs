@@ -9,11 +9,14 @@
 //! - [`facts`]: the known facts, and how several instances' facts merge;
 //! - [`rule`]: the rule format, the built-in rules, loading and checking;
 //! - [`template`]: titles, explanations and commands, with values checked and quoted;
-//! - [`eval`]: evaluating the conditions and ranking the hypotheses.
+//! - [`cost`]: the cost bound every condition is checked against when loaded;
+//! - [`eval`]: evaluating the conditions (each under a deadline) and ranking the
+//!   hypotheses.
 //!
 //! The rules are loaded and compiled once, when a run is prepared, before any collector
 //! starts; the run's analysis evaluates them.
 
+pub mod cost;
 pub mod eval;
 pub mod facts;
 pub mod rule;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -87,6 +87,9 @@ pub struct Clause {
     pub reason: String,
 }
 
+/// A compiled condition or clause, shared with the thread that evaluates it.
+type Compiled = Arc<cel::Program>;
+
 /// A rule ready to evaluate.
 #[derive(Debug)]
 pub struct Rule {
@@ -94,9 +97,10 @@ pub struct Rule {
     /// The file it came from and the line of its `[[rule]]`.
     pub file: String,
     pub line: usize,
-    pub condition: cel::Program,
-    pub stronger: Vec<(Clause, cel::Program)>,
-    pub against: Vec<(Clause, cel::Program)>,
+    /// Shared with the thread that evaluates it under a deadline ([`super::eval`]).
+    pub condition: Arc<cel::Program>,
+    pub stronger: Vec<(Clause, Arc<cel::Program>)>,
+    pub against: Vec<(Clause, Arc<cel::Program>)>,
     pub title: Template,
     pub explanation: Template,
     pub commands: Vec<Template>,
@@ -300,7 +304,11 @@ fn compile(
                         );
                     }
                 }
-                Some(p)
+                if let Some(cost) = super::cost::problem(source.get_ref(), &p) {
+                    problem(at, format!("{what}: {cost}"), true);
+                    return None;
+                }
+                Some(Arc::new(p))
             }
             Err(e) => {
                 for err in &e.errors {
@@ -319,7 +327,7 @@ fn compile(
     let clauses =
         |clauses: &[Clause],
          what: &str,
-         program: &mut dyn FnMut(&Spanned<String>, &str) -> Option<cel::Program>| {
+         program: &mut dyn FnMut(&Spanned<String>, &str) -> Option<Compiled>| {
             clauses
                 .iter()
                 .filter_map(|c| program(&c.when, what).map(|p| (c.clone(), p)))

@@ -25,8 +25,10 @@ pub mod seal;
 pub mod view;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 use witness_collector::{SecretRegistry, Window};
@@ -59,11 +61,13 @@ pub struct RunRequest {
 }
 
 /// The window of a run: from `anchor - lookback` to now, or, for an anchor far in the
-/// past (`collect at`), to `anchor + lookback`.
+/// past (`collect at`), to `anchor + lookback`. Saturating: callers bound the lookback
+/// (`[collect] lookback_secs`, `--since`), and no value may panic here regardless.
 pub fn window_for(anchor: DateTime<Utc>, lookback: Duration, now: DateTime<Utc>) -> Window {
-    let lookback = chrono::Duration::from_std(lookback).unwrap_or(chrono::Duration::minutes(30));
-    let end = now.min(anchor + lookback).max(anchor);
-    Window::new(anchor - lookback, end)
+    let lookback = chrono::Duration::from_std(lookback).unwrap_or(chrono::Duration::MAX);
+    let later = anchor.checked_add_signed(lookback).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let start = anchor.checked_sub_signed(lookback).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    Window::new(start, now.min(later).max(anchor))
 }
 
 /// Runs the configured collectors for `request` and seals the bundle.
@@ -144,7 +148,12 @@ pub async fn collect_amended(
         manifest: None,
     };
     let gathered = Gathered { trigger: request.trigger, anchor: request.anchor, window, records };
-    let view: RunView = analyse(gathered, &prepared.rules, bundle);
+    // Off the async threads: rules may take up to their deadline each, and signals,
+    // `/healthz` and the other runs must go on meanwhile.
+    let rules = Arc::clone(&prepared.rules);
+    let view: RunView = tokio::task::spawn_blocking(move || analyse(gathered, &rules, bundle))
+        .await
+        .context("the analysis of the run stopped")?;
     seal(prepared, view, files, created_at, &scope.secrets, request.store).await
 }
 
@@ -165,5 +174,13 @@ mod tests {
             (w.start, w.end),
             (past - chrono::Duration::minutes(30), past + chrono::Duration::minutes(30))
         );
+    }
+
+    /// Issue 22: `--since 300000y` panicked here ("DateTime - TimeDelta overflowed").
+    #[test]
+    fn a_lookback_past_the_calendar_saturates() {
+        let now = Utc.with_ymd_and_hms(2025, 11, 20, 12, 0, 0).unwrap();
+        let w = window_for(now, Duration::from_secs(u64::MAX), now);
+        assert_eq!((w.start, w.end), (DateTime::<Utc>::MIN_UTC, now));
     }
 }

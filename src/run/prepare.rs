@@ -16,7 +16,8 @@ use crate::rules::rule::RuleSet;
 /// the signing key. Made once per process (and per reload), before any collector runs.
 pub struct Prepared {
     pub config: Arc<WitnessConfig>,
-    pub rules: RuleSet,
+    /// Shared with the blocking thread the analysis runs on.
+    pub rules: Arc<RuleSet>,
     pub signing_key: Option<SigningKey>,
 }
 
@@ -51,7 +52,7 @@ pub fn prepare(config: Arc<WitnessConfig>) -> Result<Prepared, PrepareError> {
         problems.push(format!("redaction.patterns: {e}"));
     }
     if problems.is_empty() {
-        Ok(Prepared { config, rules, signing_key })
+        Ok(Prepared { config, rules: Arc::new(rules), signing_key })
     } else {
         Err(PrepareError { problems })
     }

@@ -1,13 +1,16 @@
 //! The one accept path of `witness serve`, shared by the webhook hooks and `/api/collect`:
 //! the intake decides what happens to each trigger (under its lock, so that concurrent
 //! deliveries agree), the decisions are journaled (fsync'ed: nothing is acknowledged
-//! before it is on disk), and the runs started go on the worker's queue. Every alert is
-//! counted in the metrics by its outcome. How the answer looks is the router's business.
+//! before it is on disk), the alerts that reach a sealed run are recorded beside its
+//! bundle ([`super::addendum`]), and the runs started go on the worker's queue. Every
+//! alert is counted in the metrics by its outcome. How the answer looks is the router's
+//! business.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+use super::addendum;
 use super::intake::{Action, Decision, Limits};
 use super::journal::Record;
 use super::state::{QueuedRun, Shared};
@@ -65,12 +68,9 @@ pub async fn accept(
             action: d.action,
             bundle: d.bundle.clone(),
             webhook_id: webhook_id.map(str::to_owned),
-            // The raw payload is kept once, with the run it starts.
-            trigger: Box::new(if d.action == Action::Started {
-                d.trigger.clone()
-            } else {
-                Trigger { raw: None, ..d.trigger.clone() }
-            }),
+            // The body is on the alerts that started or first joined a run (the intake
+            // chose them): kept with that run.
+            trigger: Box::new(d.trigger.clone()),
         })
         .collect();
     // Nothing is acknowledged before it is on disk.
@@ -87,6 +87,12 @@ pub async fn accept(
         shared.metrics.alerts_n(source, "rejected", records.len() as u64);
         tracing::error!(error = %e, "Cannot journal accepted alerts; answering 503.");
         return Err(JournalFailed(e));
+    }
+    if let Err(e) =
+        record_late(std::sync::Arc::clone(&live), &admitted.decisions, received_at).await
+    {
+        // They are journaled (until the next compaction) and counted; say so loudly.
+        tracing::error!(error = %e, "Cannot record late alerts beside their bundle.");
     }
     let mut bundles: Vec<String> = Vec::new();
     for decision in &mut admitted.decisions {
@@ -108,7 +114,8 @@ pub async fn accept(
         }
     }
     if admitted.refused > 0 {
-        shared.metrics.alerts_n(source, "throttled", admitted.refused as u64);
+        let reason = "the run queue is full ([server] queue_size)";
+        shared.refused(source, "queue_full", admitted.refused as u64, reason);
     }
     shared.update_gauges();
     Ok(Accepted { decisions: admitted.decisions, bundles, refused: admitted.refused })
@@ -120,5 +127,44 @@ fn outcome(action: Action) -> &'static str {
         Action::Started => "accepted",
         Action::Joined | Action::Deduplicated | Action::Redelivered => "deduplicated",
         Action::Resolved => "resolved",
+        Action::Updated => "updated",
     }
+}
+
+/// Appends the alerts that reached a sealed (or sealing) run to its addendum, before the
+/// sender is answered: the journal forgets them when it is compacted.
+///
+/// # Errors
+/// The addendum cannot be written (the journal still has the alerts).
+async fn record_late(
+    live: std::sync::Arc<super::state::Live>,
+    decisions: &[Decision],
+    received_at: chrono::DateTime<Utc>,
+) -> Result<(), String> {
+    let mut late: std::collections::BTreeMap<String, Vec<addendum::Entry>> = Default::default();
+    for d in decisions {
+        let recorded =
+            matches!(d.action, Action::Deduplicated | Action::Resolved | Action::Updated);
+        if let (true, false, Some(bundle)) = (recorded, d.with_run, &d.bundle) {
+            late.entry(bundle.clone()).or_default().push(addendum::Entry {
+                recorded_at: received_at,
+                action: d.action.as_str().to_owned(),
+                alert: d.trigger.joined_at(received_at),
+                signature: None,
+            });
+        }
+    }
+    if late.is_empty() {
+        return Ok(());
+    }
+    tokio::task::spawn_blocking(move || {
+        let (store, key) = (&live.config.store.dir, live.prepared.signing_key.as_ref());
+        for (bundle, entries) in late {
+            addendum::append(store, &bundle, entries, key)
+                .map_err(|e| format!("cannot write the addendum of {bundle}: {e}"))?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }

@@ -8,6 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -19,8 +20,16 @@ use crate::bundle::{self, MANIFEST, is_safe_name, is_safe_path};
 
 fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<PathBuf, ApiError> {
     let live = shared.live();
-    live.auth.check(headers).map_err(|e| ApiError::unauthorized(e.to_string()))?;
+    live.auth
+        .check(headers)
+        .map_err(|e| ApiError::unauthorized(e.to_string(), live.auth.challenge()))?;
     Ok(live.config.store.dir.clone())
+}
+
+/// A path the router could not decode (not UTF-8 once percent-decoded): `400` as JSON,
+/// like every other error.
+fn bad_path(rejection: PathRejection) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text())
 }
 
 /// The directory of sealed bundle `id`: a safe name naming a real directory (not a link)
@@ -71,9 +80,10 @@ pub async fn list(
 pub async fn manifest(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
-    UrlPath(id): UrlPath<String>,
+    id: Result<UrlPath<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let store = authorize(&shared, &headers)?;
+    let UrlPath(id) = id.map_err(bad_path)?;
     let dir = bundle_dir(&store, &id)?;
     let bytes = read_no_follow(&dir.join(MANIFEST)).map_err(|_| ApiError::not_found("bundle"))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
@@ -83,9 +93,10 @@ pub async fn manifest(
 pub async fn archive(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
-    UrlPath(id): UrlPath<String>,
+    id: Result<UrlPath<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let store = authorize(&shared, &headers)?;
+    let UrlPath(id) = id.map_err(bad_path)?;
     let dir = bundle_dir(&store, &id)?;
     // Written next to the bundles under a dot name (never listed, never served), read
     // back, removed: the root filesystem may be read-only.
@@ -115,9 +126,10 @@ pub async fn file(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     uri: Uri,
-    UrlPath((id, path)): UrlPath<(String, String)>,
+    id_path: Result<UrlPath<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let store = authorize(&shared, &headers)?;
+    let UrlPath((id, path)) = id_path.map_err(bad_path)?;
     // The router decodes `%2F` into `/` and `%2E` into `.`: refuse encoded separators
     // and dots outright rather than reason about what they decode to.
     let raw = uri.path().to_ascii_lowercase();

@@ -9,7 +9,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use witness_collector::SecretRegistry;
+use witness_collector::{SecretRef, SecretRegistry};
 
 use crate::config::server::AuthConfig;
 
@@ -18,14 +18,17 @@ use crate::config::server::AuthConfig;
 pub struct Auth {
     /// SHA-256 of the whole expected `Authorization` header value.
     expected: Option<[u8; 32]>,
-    pagerduty_secret: Option<Vec<u8>>,
+    /// Basic auth rather than a bearer token.
+    basic: bool,
+    /// One secret per PagerDuty webhook subscription (empty: `/hooks/pagerduty` is 401).
+    pagerduty_secrets: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Auth")
             .field("credentials", &self.expected.is_some())
-            .field("pagerduty_secret", &self.pagerduty_secret.is_some())
+            .field("pagerduty_secrets", &self.pagerduty_secrets.len())
             .finish()
     }
 }
@@ -53,13 +56,31 @@ impl Auth {
     /// Reads the configured secrets.
     ///
     /// # Errors
-    /// Names the variable or file that cannot be read.
+    /// Names the variable or file that cannot be read, or that holds nothing: an empty
+    /// token would refuse every request with `401`, so witness refuses to start instead.
     pub fn load(config: &AuthConfig) -> anyhow::Result<Self> {
         let registry = SecretRegistry::default();
-        let expected = if let Some(token) = config.bearer().read(&registry)? {
+        let read = |secret: SecretRef, key: &str| -> anyhow::Result<Option<String>> {
+            match secret.read(&registry)? {
+                Some(value) if value.trim().is_empty() => {
+                    let source = match (&secret.env, &secret.file) {
+                        (Some(env), _) => format!("environment variable {env}"),
+                        (None, Some(file)) => format!("file {}", file.display()),
+                        (None, None) => key.to_owned(),
+                    };
+                    anyhow::bail!(
+                        "[server.auth] {key}: the {source} is empty; every request would be \
+                         refused with 401: set it, or remove {key}_env / {key}_file"
+                    )
+                }
+                value => Ok(value),
+            }
+        };
+        let basic = config.basic_username.is_some() && !config.bearer().is_set();
+        let expected = if let Some(token) = read(config.bearer(), "bearer_token")? {
             Some(digest(format!("Bearer {token}").as_bytes()))
         } else if let (Some(user), Some(password)) =
-            (&config.basic_username, config.basic_password().read(&registry)?)
+            (&config.basic_username, read(config.basic_password(), "basic_password")?)
         {
             let encoded =
                 base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
@@ -67,8 +88,22 @@ impl Auth {
         } else {
             None
         };
-        let pagerduty_secret = config.pagerduty().read(&registry)?.map(String::into_bytes);
-        Ok(Self { expected, pagerduty_secret })
+        // Several subscriptions, each with its own secret: one per line (or comma).
+        let pagerduty_secrets = read(config.pagerduty(), "pagerduty_secret")?
+            .map(|all| {
+                all.split(['\n', ','])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.as_bytes().to_vec())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self { expected, basic, pagerduty_secrets })
+    }
+
+    /// The `WWW-Authenticate` challenge of a `401`: the scheme the configuration expects.
+    pub fn challenge(&self) -> &'static str {
+        if self.basic { r#"Basic realm="witness""# } else { r#"Bearer realm="witness""# }
     }
 
     /// Whether credentials are required at all.
@@ -102,17 +137,25 @@ impl Auth {
     }
 
     /// Verifies `X-PagerDuty-Signature` (`v1=<hex>[,v1=<hex>...]`, several during a secret
-    /// rotation) over the raw body: accepted when any signature matches.
+    /// rotation) over the raw body: accepted when any signature matches under any of the
+    /// configured secrets (one per subscription).
     ///
     /// # Errors
     /// A missing secret, a missing header, or no matching signature.
     pub fn check_pagerduty(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), AuthError> {
-        let secret = self.pagerduty_secret.as_ref().ok_or(AuthError::NoPagerdutySecret)?;
+        if self.pagerduty_secrets.is_empty() {
+            return Err(AuthError::NoPagerdutySecret);
+        }
         let header = headers
             .get("x-pagerduty-signature")
             .and_then(|v| v.to_str().ok())
             .ok_or(AuthError::MissingSignature)?;
-        verify_pagerduty(secret, header, body)
+        // Every secret is tried, so timing does not say which subscription it was.
+        let matched = self
+            .pagerduty_secrets
+            .iter()
+            .fold(false, |any, secret| verify_pagerduty(secret, header, body).is_ok() | any);
+        if matched { Ok(()) } else { Err(AuthError::BadSignature) }
     }
 }
 

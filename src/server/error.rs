@@ -1,5 +1,9 @@
 //! The error answer of every route: a status, a JSON body `{"error": "..."}` that says
-//! what is wrong, and `Retry-After` on a `503` so that Alertmanager and PagerDuty retry.
+//! what is wrong, `Retry-After` on a `503` so that Alertmanager and PagerDuty retry,
+//! `WWW-Authenticate` on a `401`, and `Connection: close` when the answer goes out before
+//! the request's body was read (the client may still be sending it: keeping the connection
+//! would read that body as the next request, or break the client's pipe). Also the answers
+//! of paths and methods no route has.
 //! The errors of the steps behind the routes (a body that does not parse, a journal that
 //! cannot be written) become answers here.
 
@@ -19,25 +23,40 @@ pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
     pub retry_after_secs: Option<u64>,
+    /// The `WWW-Authenticate` challenge of a `401`.
+    pub challenge: Option<&'static str>,
+    /// Answered before the body was read: `Connection: close`.
+    pub close: bool,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), retry_after_secs: None }
+        Self {
+            status,
+            message: message.into(),
+            retry_after_secs: None,
+            challenge: None,
+            close: false,
+        }
+    }
+
+    /// The same answer, sent before the body was read: the connection closes after it.
+    #[must_use]
+    pub fn before_body(self) -> Self {
+        Self { close: true, ..self }
     }
 
     /// `503` with `Retry-After: retry_after_secs`.
     pub fn unavailable(message: impl Into<String>, retry_after_secs: u64) -> Self {
         Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            message: message.into(),
             retry_after_secs: Some(retry_after_secs),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
         }
     }
 
-    /// `401` with why.
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, message)
+    /// `401` with why, and the `challenge` (`WWW-Authenticate`) saying which credentials.
+    pub fn unauthorized(message: impl Into<String>, challenge: &'static str) -> Self {
+        Self { challenge: Some(challenge), ..Self::new(StatusCode::UNAUTHORIZED, message) }
     }
 
     /// `404` for a missing `what` ("bundle", "file").
@@ -55,11 +74,28 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response =
             (self.status, axum::Json(json!({ "error": self.message }))).into_response();
+        let headers = response.headers_mut();
         if let Some(secs) = self.retry_after_secs {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(challenge) = self.challenge {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        if self.close {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }
+}
+
+/// `404` for a path no route has, as JSON like every other error.
+pub async fn no_route() -> ApiError {
+    ApiError::not_found("route")
+}
+
+/// `405` for a method a route does not take, as JSON like every other error.
+pub async fn wrong_method(method: axum::http::Method) -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed here"))
 }
 
 impl From<HookError> for ApiError {

@@ -1,9 +1,11 @@
 //! Normalization of webhook bodies: Alertmanager v4 (and Grafana's v1, which is the same
-//! shape), PagerDuty V3 and the generic `{title, labels, starts_at}` body each become a
-//! list of [`Trigger`]s, one per alert; a trigger's `status` is `firing` or `resolved`
-//! (PagerDuty updates such as `incident.acknowledged` keep their event type there). Unknown fields are ignored; a
-//! missing or mistyped required field is a [`HookError`] naming it with its JSON path.
-//! The formats are in `reference/wire-formats.md` §1–3.
+//! shape, and Grafana's legacy alerting body), PagerDuty V3 and the generic `{title,
+//! labels, starts_at}` body each become a list of [`Trigger`]s, one per alert; a trigger's
+//! `status` is `firing` or `resolved` (PagerDuty updates such as `incident.acknowledged`
+//! keep their event type there). Unknown fields are ignored; a missing or mistyped
+//! required field is a [`HookError`] naming it with its JSON path — for one alert of many,
+//! that alert is left out and the others kept. The formats are in
+//! `reference/wire-formats.md` §1–3.
 
 use std::collections::BTreeMap;
 
@@ -100,10 +102,20 @@ fn label_fingerprint(name: &str, labels: &BTreeMap<String, String>) -> String {
     hex::encode(&hash.finalize()[..8])
 }
 
-/// Alertmanager v4 and Grafana v1 bodies (the same shape). `source` says which hook it
-/// came in on, and a Grafana body on the Alertmanager hook is recognized by its version.
+/// Alertmanager v4 and Grafana v1 bodies (the same shape), and Grafana's legacy alerting
+/// body (`ruleName`, `state`, `evalMatches`, no `alerts`: Grafana 10 and older). `source`
+/// says which hook it came in on, and a Grafana body on the Alertmanager hook is
+/// recognized by its version.
+///
+/// One odd alert never costs the others: an alert that cannot be read is left out (and
+/// logged with its path), and the notification is refused only when no alert is left.
+/// Neither Alertmanager nor Grafana retries a `400`: refusing the whole notification
+/// would lose every alert in it.
 pub fn alertmanager(body: &[u8], source: TriggerSource) -> Result<Notification, HookError> {
     let value = parse(body)?;
+    if value.get("alerts").is_none() && value.get("ruleName").is_some() {
+        return grafana_legacy(value);
+    }
     let source = match value.get("version").and_then(Value::as_str) {
         Some("1") => TriggerSource::Grafana,
         _ => source,
@@ -114,39 +126,104 @@ pub fn alertmanager(body: &[u8], source: TriggerSource) -> Result<Notification, 
     let group_key = optional_string(&value, "groupKey");
     let common_labels = string_map(value.get("commonLabels"), "commonLabels")?;
     let mut out = Vec::with_capacity(alerts.len());
+    let mut first_problem = None;
     for (i, alert) in alerts.iter().enumerate() {
-        let at = |key: &str| format!("alerts[{i}].{key}");
-        if !alert.is_object() {
-            return Err(invalid(format!("alerts[{i}]"), "must be an object"));
+        match one_alert(i, alert, &value, &common_labels, source) {
+            Ok(trigger) => out.push(Trigger { group_key: group_key.clone(), ..trigger }),
+            Err(problem) => {
+                tracing::warn!(source = source.as_str(), problem = %problem, "Left out an alert that cannot be read.");
+                first_problem.get_or_insert(problem);
+            }
         }
-        let status = string(alert, "status", &at("status"))?;
-        if status != "firing" && status != "resolved" {
-            return Err(invalid(at("status"), format!("is {status:?}, not firing or resolved")));
-        }
-        let mut labels =
-            string_map(Some(required(alert, "labels", &at("labels"))?), &at("labels"))?;
-        for (k, v) in &common_labels {
-            labels.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-        let annotations = string_map(alert.get("annotations"), &at("annotations"))?;
-        let starts_at = time(alert, "startsAt", &at("startsAt"))?;
-        let name = labels
-            .get("alertname")
-            .cloned()
-            .or_else(|| optional_string(&value, "title"))
-            .ok_or_else(|| missing(at("labels.alertname")))?;
-        let fingerprint = optional_string(alert, "fingerprint")
-            .or_else(|| Some(label_fingerprint(&name, &labels)));
-        out.push(Trigger {
-            labels,
-            annotations,
-            fingerprint,
-            group_key: group_key.clone(),
-            ..Trigger::alert(source, name, status, starts_at)
-        });
+    }
+    if let Some(problem) = first_problem.filter(|_| out.is_empty()) {
+        return Err(problem);
     }
     attach_raw(&mut out, value);
     Ok(Notification::Alerts(out))
+}
+
+/// Alert `i` of an Alertmanager or Grafana notification.
+fn one_alert(
+    i: usize,
+    alert: &Value,
+    notification: &Value,
+    common_labels: &BTreeMap<String, String>,
+    source: TriggerSource,
+) -> Result<Trigger, HookError> {
+    let at = |key: &str| format!("alerts[{i}].{key}");
+    if !alert.is_object() {
+        return Err(invalid(format!("alerts[{i}]"), "must be an object"));
+    }
+    let status = string(alert, "status", &at("status"))?;
+    if status != "firing" && status != "resolved" {
+        return Err(invalid(at("status"), format!("is {status:?}, not firing or resolved")));
+    }
+    let mut labels = string_map(Some(required(alert, "labels", &at("labels"))?), &at("labels"))?;
+    for (k, v) in common_labels {
+        labels.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    let annotations = string_map(alert.get("annotations"), &at("annotations"))?;
+    let starts_at = time(alert, "startsAt", &at("startsAt"))?;
+    // Alertmanager's API takes alerts without `alertname` (from scripts): name them from
+    // what they have.
+    let name = labels
+        .get("alertname")
+        .cloned()
+        .or_else(|| optional_string(notification, "title"))
+        .or_else(|| annotations.get("summary").cloned())
+        .unwrap_or_else(|| unnamed(&labels));
+    let fingerprint =
+        optional_string(alert, "fingerprint").or_else(|| Some(label_fingerprint(&name, &labels)));
+    Ok(Trigger {
+        labels,
+        annotations,
+        fingerprint,
+        ..Trigger::alert(source, name, status, starts_at)
+    })
+}
+
+/// A name for an alert without `alertname`: its labels (`job=api instance=a:9100`), or
+/// "unnamed alert".
+fn unnamed(labels: &BTreeMap<String, String>) -> String {
+    let text: Vec<String> = labels.iter().take(4).map(|(k, v)| format!("{k}={v}")).collect();
+    if text.is_empty() { "unnamed alert".to_owned() } else { text.join(" ") }
+}
+
+/// Grafana's legacy alerting body (Grafana 10 and older, still sent by many):
+/// `{ruleId, ruleName, state, title, message, evalMatches: [{metric, value, tags}], tags}`.
+/// `state` `alerting` (and `no_data`) fires, `ok` resolves; `pending` and `paused` are
+/// recorded as updates. It carries no start time: the time it arrived is used.
+fn grafana_legacy(value: Value) -> Result<Notification, HookError> {
+    let name = string(&value, "ruleName", "ruleName")?;
+    let state = string(&value, "state", "state")?;
+    let status = match state.as_str() {
+        "alerting" | "no_data" => "firing".to_owned(),
+        "ok" => "resolved".to_owned(),
+        other => other.to_owned(),
+    };
+    let mut labels = string_map(value.get("tags"), "tags")?;
+    if let Some(id) = value.get("ruleId").filter(|v| !v.is_null()) {
+        labels
+            .entry("grafana_rule_id".to_owned())
+            .or_insert_with(|| id.as_str().map(str::to_owned).unwrap_or_else(|| id.to_string()));
+    }
+    let mut annotations = BTreeMap::new();
+    for (key, field) in [("summary", "title"), ("description", "message"), ("rule_url", "ruleUrl")]
+    {
+        if let Some(text) = optional_string(&value, field) {
+            annotations.insert(key.to_owned(), text);
+        }
+    }
+    let fingerprint = Some(label_fingerprint(&name, &labels));
+    let mut alerts = vec![Trigger {
+        labels,
+        annotations,
+        fingerprint,
+        ..Trigger::alert(TriggerSource::Grafana, name, status, Utc::now())
+    }];
+    attach_raw(&mut alerts, value);
+    Ok(Notification::Alerts(alerts))
 }
 
 /// The raw payload goes with the first alert only: the others join its run or start
@@ -175,9 +252,17 @@ pub fn pagerduty(body: &[u8]) -> Result<Notification, HookError> {
     let incident = data.get("incident").filter(|v| v.is_object()).unwrap_or(data);
     let incident_id = string(incident, "id", "event.data.id")?;
     let occurred_at = time(event, "occurred_at", "event.occurred_at")?;
-    let starts_at = match incident.get("created_at") {
-        Some(Value::String(_)) => time(incident, "created_at", "event.data.created_at")?,
-        _ => occurred_at,
+    // A reopened incident is anchored when it reopened, not when it was first created.
+    let anchor_field = if event_type == "incident.reopened" { "reopened_at" } else { "created_at" };
+    let starts_at = match incident.get(anchor_field) {
+        Some(Value::String(_)) => {
+            time(incident, anchor_field, &format!("event.data.{anchor_field}"))?
+        }
+        _ if event_type == "incident.reopened" => occurred_at,
+        _ => match incident.get("created_at") {
+            Some(Value::String(_)) => time(incident, "created_at", "event.data.created_at")?,
+            _ => occurred_at,
+        },
     };
     let status = match event_type.as_str() {
         "incident.triggered" | "incident.reopened" => "firing".to_owned(),
@@ -277,6 +362,55 @@ mod tests {
         assert_eq!(a[0].source, TriggerSource::Grafana);
     }
 
+    /// Issue 22: an alert without `alertname` (Alertmanager's API takes them) got the
+    /// whole notification refused with `400`, every time it was re-sent.
+    #[test]
+    fn an_odd_alert_never_costs_the_others() {
+        let mut body: Value = serde_json::from_str(CAPTURED).unwrap();
+        let alerts = body["alerts"].as_array_mut().unwrap();
+        let mut unnamed_alert = alerts[0].clone();
+        unnamed_alert["labels"] = serde_json::json!({"job": "backup", "instance": "db1"});
+        unnamed_alert["fingerprint"] = "aa".into();
+        unnamed_alert["annotations"] = serde_json::json!({});
+        let mut broken = alerts[0].clone();
+        broken["startsAt"] = "yesterday".into();
+        alerts.push(unnamed_alert);
+        alerts.push(broken);
+        body["commonLabels"] = serde_json::json!({});
+        let a = alerts_of(&body);
+        assert_eq!(a.len(), 2, "the broken one is left out, the others kept");
+        assert_eq!(a[1].name, "instance=db1 job=backup");
+        assert_eq!(a[1].fingerprint.as_deref(), Some("aa"));
+    }
+
+    fn alerts_of(body: &Value) -> Vec<Trigger> {
+        alerts(alertmanager(body.to_string().as_bytes(), TriggerSource::Alertmanager))
+    }
+
+    /// Issue 22: Grafana's legacy alerting body got `400 missing required field alerts`.
+    #[test]
+    fn a_grafana_legacy_body_is_an_alert() {
+        let body = serde_json::json!({
+            "dashboardId": 1, "evalMatches": [{"value": 100, "metric": "High value", "tags": null}],
+            "imageUrl": "https://grafana.com/static/assets/img/blog/mixed_styles.png",
+            "message": "Someone is testing the alert notification within Grafana.",
+            "orgId": 0, "panelId": 1, "ruleId": 0, "ruleName": "Test notification",
+            "ruleUrl": "http://localhost:3000/", "state": "alerting",
+            "tags": {"service": "checkout"}, "title": "[Alerting] Test notification"
+        });
+        let a = alerts(alertmanager(body.to_string().as_bytes(), TriggerSource::Grafana));
+        assert_eq!(a.len(), 1);
+        assert_eq!((a[0].name.as_str(), a[0].status.as_str()), ("Test notification", "firing"));
+        assert_eq!(a[0].source, TriggerSource::Grafana);
+        assert_eq!(a[0].labels["service"], "checkout");
+        assert_eq!(a[0].annotations["summary"], "[Alerting] Test notification");
+        assert!(a[0].raw.is_some());
+        let ok = body.to_string().replace("\"alerting\"", "\"ok\"");
+        let a = alerts(alertmanager(ok.as_bytes(), TriggerSource::Grafana));
+        assert_eq!(a[0].status, "resolved");
+        assert_eq!(a[0].dedup_keys(), alerts_of(&body)[0].dedup_keys(), "ok resolves its alert");
+    }
+
     #[test]
     fn missing_fields_are_named_with_their_path() {
         let body = CAPTURED.replace("\"startsAt\":\"2025-11-19T21:00:00Z\",", "");
@@ -306,5 +440,14 @@ mod tests {
         assert_eq!(a[0].status, "resolved");
         let a = alerts(pagerduty(body("incident.acknowledged").as_bytes()));
         assert!(!a[0].is_firing());
+        assert_eq!(a[0].status, "acknowledged");
+        // Issue 22: a reopened incident was anchored at its creation.
+        let a = alerts(pagerduty(body("incident.reopened").as_bytes()));
+        assert_eq!(a[0].status, "firing");
+        assert_eq!(a[0].starts_at.to_rfc3339(), "2025-11-19T21:00:02.169+00:00");
+        let reopened = body("incident.reopened")
+            .replace("\"urgency\"", "\"reopened_at\":\"2025-11-19T22:30:00Z\",\"urgency\"");
+        let a = alerts(pagerduty(reopened.as_bytes()));
+        assert_eq!(a[0].starts_at.to_rfc3339(), "2025-11-19T22:30:00+00:00");
     }
 }

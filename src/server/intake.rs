@@ -34,8 +34,11 @@ pub enum Action {
     Deduplicated,
     /// A redelivery of an alert already accepted.
     Redelivered,
-    /// A resolved notification (or a PagerDuty update): never starts a run.
+    /// A resolved notification: never starts a run.
     Resolved,
+    /// An update of an incident (PagerDuty `acknowledged`, `annotated`, ...; Grafana
+    /// `pending`): recorded with its run, never starts one.
+    Updated,
 }
 
 impl Action {
@@ -46,6 +49,7 @@ impl Action {
             Action::Deduplicated => "deduplicated",
             Action::Redelivered => "redelivered",
             Action::Resolved => "resolved",
+            Action::Updated => "updated",
         }
     }
 }
@@ -58,6 +62,9 @@ pub struct Decision {
     /// witness has no run for.
     pub bundle: Option<String>,
     pub trigger: Trigger,
+    /// Recorded with its run's trigger (the run was still open); otherwise an alert for a
+    /// bundle that is sealed or being sealed: it goes in the bundle's addendum.
+    pub with_run: bool,
 }
 
 /// A run accepted and not yet sealed.
@@ -113,10 +120,15 @@ impl Intake {
         received_at: DateTime<Utc>,
         new_id: &mut dyn FnMut() -> String,
     ) -> Admitted {
+        // The notification's body goes with every run it starts, and once with each run it
+        // joins: not only with its first alert, which may be a resolved one.
+        let mut alerts = alerts;
+        let raw = alerts.iter_mut().find_map(|t| t.raw.take());
+        let mut raw_given: Vec<String> = Vec::new();
         let webhook_key = webhook_id.map(|id| format!("webhook:{id}"));
         let whole_redelivery = webhook_key.as_ref().is_some_and(|k| self.is_seen(k, now));
         let mut admitted = Admitted::default();
-        for trigger in alerts {
+        for mut trigger in alerts {
             let redelivery = trigger.redelivery_key();
             let seen = redelivery.as_deref().and_then(|key| self.seen_bundles(key, now));
             if let Some(bundles) = seen.or_else(|| whole_redelivery.then(Vec::new)) {
@@ -124,13 +136,17 @@ impl Intake {
                     action: Action::Redelivered,
                     bundle: bundles.into_iter().next(),
                     trigger,
+                    with_run: false,
                 });
                 continue;
             }
             let keys = trigger.dedup_keys();
             let decision = if trigger.is_firing() {
                 match self.within_cooldown(&keys, limits.cooldown, now) {
-                    Some(bundle) => self.attach(bundle, trigger, received_at, true),
+                    Some(bundle) => {
+                        let raw = self.raw_for(&bundle, raw.as_ref(), &mut raw_given);
+                        self.attach(bundle, Trigger { raw, ..trigger }, received_at, true)
+                    }
                     None if self.queued >= limits.queue_size => {
                         admitted.refused += 1;
                         continue;
@@ -143,15 +159,35 @@ impl Intake {
                         self.prune_keys(limits.cooldown, now);
                         self.runs.insert(bundle.clone(), ActiveRun::default());
                         self.queued += 1;
-                        Decision { action: Action::Started, bundle: Some(bundle), trigger }
+                        trigger.raw = raw.clone();
+                        Decision {
+                            action: Action::Started,
+                            bundle: Some(bundle),
+                            trigger,
+                            with_run: true,
+                        }
                     }
                 }
             } else {
-                // A resolved alert belongs to its incident however long it fired.
-                match self.latest(&keys) {
-                    Some(bundle) => self.attach(bundle, trigger, received_at, false),
-                    None => Decision { action: Action::Resolved, bundle: None, trigger },
+                // A resolved alert or an update belongs to its incident however long it
+                // fired.
+                let update = trigger.status != "resolved";
+                let mut decision = match self.latest(&keys) {
+                    Some(bundle) => {
+                        let raw = self.raw_for(&bundle, raw.as_ref(), &mut raw_given);
+                        self.attach(bundle, Trigger { raw, ..trigger }, received_at, false)
+                    }
+                    None => Decision {
+                        action: Action::Resolved,
+                        bundle: None,
+                        trigger,
+                        with_run: false,
+                    },
+                };
+                if update {
+                    decision.action = Action::Updated;
                 }
+                decision
             };
             if let Some(key) = redelivery {
                 self.remember(key, decision.bundle.iter().cloned().collect(), now);
@@ -165,6 +201,21 @@ impl Intake {
             self.remember(key, bundles, now);
         }
         admitted
+    }
+
+    /// The body for an alert joining `bundle`: once per notification and open run.
+    fn raw_for(
+        &self,
+        bundle: &str,
+        raw: Option<&serde_json::Value>,
+        given: &mut Vec<String>,
+    ) -> Option<serde_json::Value> {
+        let open = self.runs.get(bundle).is_some_and(|run| !run.closed);
+        if !open || given.iter().any(|b| b == bundle) {
+            return None;
+        }
+        given.push(bundle.to_owned());
+        raw.cloned()
     }
 
     fn unique_id(&self, new_id: &mut dyn FnMut() -> String) -> String {
@@ -185,6 +236,7 @@ impl Intake {
         firing: bool,
     ) -> Decision {
         let open = self.runs.get_mut(&bundle).filter(|run| !run.closed);
+        let with_run = open.is_some();
         let action = match (open, firing) {
             (Some(run), firing) => {
                 run.joined.push(trigger.joined_at(received_at));
@@ -193,7 +245,7 @@ impl Intake {
             (None, true) => Action::Deduplicated,
             (None, false) => Action::Resolved,
         };
-        Decision { action, bundle: Some(bundle), trigger }
+        Decision { action, bundle: Some(bundle), trigger, with_run }
     }
 
     fn within_cooldown(&self, keys: &[String], cooldown: Duration, now: Instant) -> Option<String> {
@@ -272,6 +324,14 @@ impl Intake {
         }
         self.runs.insert(bundle.to_owned(), ActiveRun::default());
         self.queued += 1;
+    }
+
+    /// A run sealed before a restart, accepted at `accepted_at`: its keys point to its
+    /// bundle for the rest of the cooldown.
+    pub fn remember_sealed(&mut self, bundle: &str, keys: Vec<String>, accepted_at: Instant) {
+        for key in keys {
+            self.keys.insert(key, (bundle.to_owned(), accepted_at));
+        }
     }
 
     /// A queued run got a slot.
@@ -353,6 +413,36 @@ mod tests {
         let d = admit(&mut intake, alert("f", "firing", "2025-11-19T21:20:00Z"), later, &mut n)
             .decisions;
         assert_eq!((d[0].action, d[0].bundle.as_deref()), (Action::Started, Some("b2")));
+    }
+
+    /// Issue 22: the body was kept only on `alerts[0]`; when that alert was a resolved one
+    /// (senders sort by labels, not status) the run it started had no body at all.
+    #[test]
+    fn the_body_goes_with_the_run_started_and_once_with_a_run_joined() {
+        let mut intake = Intake::default();
+        let now = Instant::now();
+        let mut n = 0;
+        let mut new_id = || {
+            n += 1;
+            format!("b{n}")
+        };
+        let body = serde_json::json!({"notification": 1});
+        let mut first = alert("old", "resolved", "2025-11-19T20:00:00Z");
+        first.raw = Some(body.clone());
+        let fire = alert("f", "firing", "2025-11-19T21:00:00Z");
+        let d = intake.admit(vec![first, fire], None, LIMITS, now, Utc::now(), &mut new_id);
+        assert_eq!(d.decisions[0].trigger.raw, None, "resolved, no run: nothing to keep");
+        assert_eq!(d.decisions[1].action, Action::Started);
+        assert_eq!(d.decisions[1].trigger.raw.as_ref(), Some(&body));
+
+        let mut again = alert("f", "firing", "2025-11-19T21:01:00Z");
+        again.raw = Some(serde_json::json!({"notification": 2}));
+        let also = alert("f", "firing", "2025-11-19T21:02:00Z");
+        let d = intake.admit(vec![again, also], None, LIMITS, now, Utc::now(), &mut new_id);
+        assert_eq!(d.decisions[0].action, Action::Joined);
+        let joined = intake.close("b1");
+        let raws: Vec<_> = joined.iter().map(|j| j.raw.clone()).collect();
+        assert_eq!(raws, [Some(serde_json::json!({"notification": 2})), None]);
     }
 
     #[test]

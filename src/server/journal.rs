@@ -1,7 +1,9 @@
 //! The journal: every accepted alert, one JSON line each with the intake's decision,
-//! fsync'ed before the webhook is answered `202`; and a line when a run's bundle is sealed. On start, runs whose start is
-//! journaled but whose seal is not are handed back to be run again (a `kill -9` loses no
-//! accepted alert), and the file is compacted to just those.
+//! fsync'ed before the webhook is answered `202`; and a line when a run's bundle is sealed.
+//! On start, runs whose start is journaled but whose seal is not are handed back to be run
+//! again (a `kill -9` loses no accepted alert); runs sealed inside the cooldown are handed
+//! back too, so that the same incident refiring after a restart still joins its bundle
+//! instead of starting a second one; and the file is compacted to just those.
 //!
 //! Writes go through one thread that does group commit: every line waiting when it wakes
 //! is written, then one `fdatasync` covers them all, then every waiting request is
@@ -51,6 +53,25 @@ pub struct Unsealed {
     pub trigger: Trigger,
 }
 
+/// A run sealed inside the cooldown: its incident keys still point to its bundle.
+#[derive(Debug, Clone)]
+pub struct Recent {
+    pub bundle: String,
+    /// The trigger's [`Trigger::dedup_keys`].
+    pub keys: Vec<String>,
+    /// When the run was accepted (the cooldown counts from there).
+    pub accepted_at: DateTime<Utc>,
+}
+
+/// What a restart takes over from the journal.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    /// Runs to do again.
+    pub unsealed: Vec<Unsealed>,
+    /// Runs sealed inside the cooldown.
+    pub recent: Vec<Recent>,
+}
+
 /// What the writer thread is asked to do.
 enum Msg {
     Write(Vec<u8>, oneshot::Sender<Result<(), String>>),
@@ -87,17 +108,22 @@ pub struct JournalError {
 }
 
 impl Journal {
-    /// Opens (creating) the journal at `path`, returns the runs to do again, and compacts
-    /// the file to those.
+    /// Opens (creating) the journal at `path`, returns the runs to do again and those
+    /// sealed less than `cooldown` ago, and compacts the file to those.
     ///
     /// # Errors
     /// When the file cannot be read, compacted or opened for appending.
-    pub fn open(path: &Path) -> Result<(Self, JournalCloser, Vec<Unsealed>), JournalError> {
+    pub fn open(
+        path: &Path,
+        cooldown: std::time::Duration,
+    ) -> Result<(Self, JournalCloser, Replayed), JournalError> {
         let err = |source| JournalError { path: path.to_owned(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(err)?;
         }
-        let (unsealed, keep) = replay(path).map_err(err)?;
+        let since =
+            Utc::now() - chrono::Duration::from_std(cooldown).unwrap_or(chrono::Duration::MAX);
+        let (unsealed, keep) = replay(path, since).map_err(err)?;
         compact(path, &keep).map_err(err)?;
         let file = OpenOptions::new().create(true).append(true).open(path).map_err(err)?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -177,12 +203,15 @@ fn writer(mut file: File, mut rx: mpsc::UnboundedReceiver<Msg>, healthy: &Atomic
     }
 }
 
-/// Reads the journal: the unsealed runs (with the alerts that joined them) and the lines
-/// to keep. A torn last line (a crash mid-write, never acknowledged) is skipped.
-fn replay(path: &Path) -> io::Result<(Vec<Unsealed>, Vec<Record>)> {
+/// Reads the journal: the unsealed runs (with the alerts that joined them), the runs
+/// accepted after `since` and sealed, and the lines to keep. A torn last line (a crash
+/// mid-write, never acknowledged) is skipped.
+fn replay(path: &Path, since: DateTime<Utc>) -> io::Result<(Replayed, Vec<Record>)> {
     let file = match File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok((Replayed::default(), Vec::new()));
+        }
         Err(e) => return Err(e),
     };
     let mut records = Vec::new();
@@ -204,12 +233,33 @@ fn replay(path: &Path) -> io::Result<(Vec<Unsealed>, Vec<Record>)> {
         })
         .collect();
     let mut runs: BTreeMap<String, Unsealed> = BTreeMap::new();
+    let mut recent: BTreeMap<String, Recent> = BTreeMap::new();
     let mut keep = Vec::new();
     for record in &records {
         let Record::Accepted { at, action, bundle: Some(bundle), trigger, .. } = record else {
+            // A seal is kept when the start it closes is.
+            if let Record::Sealed { bundle, .. } = record
+                && recent.contains_key(bundle)
+            {
+                keep.push(record.clone());
+            }
             continue;
         };
         if sealed.contains(bundle.as_str()) {
+            // Sealed inside the cooldown: remembered (without the raw payload, which is in
+            // the bundle), so a refire after the restart still joins it.
+            if *action == Action::Started && *at >= since {
+                let keys = trigger.dedup_keys();
+                recent.insert(
+                    bundle.clone(),
+                    Recent { bundle: bundle.clone(), keys, accepted_at: *at },
+                );
+                let mut record = record.clone();
+                if let Record::Accepted { trigger, .. } = &mut record {
+                    trigger.raw = None;
+                }
+                keep.push(record);
+            }
             continue;
         }
         match action {
@@ -220,7 +270,7 @@ fn replay(path: &Path) -> io::Result<(Vec<Unsealed>, Vec<Record>)> {
                 );
                 keep.push(record.clone());
             }
-            Action::Joined | Action::Resolved => {
+            Action::Joined | Action::Resolved | Action::Updated => {
                 if let Some(run) = runs.get_mut(bundle) {
                     run.trigger.joined.push(trigger.joined_at(*at));
                     keep.push(record.clone());
@@ -229,7 +279,9 @@ fn replay(path: &Path) -> io::Result<(Vec<Unsealed>, Vec<Record>)> {
             Action::Deduplicated | Action::Redelivered => {}
         }
     }
-    Ok((runs.into_values().collect(), keep))
+    let replayed =
+        Replayed { unsealed: runs.into_values().collect(), recent: recent.into_values().collect() };
+    Ok((replayed, keep))
 }
 
 /// Rewrites the journal with only `keep`, atomically (temporary file, fsync, rename,
@@ -272,8 +324,9 @@ mod tests {
     async fn unsealed_runs_come_back_with_their_joins_and_the_file_is_compacted() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
-        let (journal, closer, unsealed) = Journal::open(&path).unwrap();
-        assert!(unsealed.is_empty());
+        let cooldown = std::time::Duration::from_secs(900);
+        let (journal, closer, replayed) = Journal::open(&path, cooldown).unwrap();
+        assert!(replayed.unsealed.is_empty());
         journal
             .append(&[accepted(Action::Started, "a", "A"), accepted(Action::Started, "b", "B")])
             .await
@@ -293,10 +346,22 @@ mod tests {
             .write_all(b"{\"type\":\"acc")
             .unwrap();
 
-        let (_journal, _closer, unsealed) = Journal::open(&path).unwrap();
+        let (journal, closer, replayed) = Journal::open(&path, cooldown).unwrap();
+        let unsealed = &replayed.unsealed;
         assert_eq!(unsealed.len(), 1);
         assert_eq!(unsealed[0].bundle, "b");
         assert_eq!(unsealed[0].trigger.joined.len(), 1);
+        // "a" was sealed inside the cooldown: remembered, its start and seal kept.
+        assert_eq!(replayed.recent.len(), 1);
+        assert_eq!(replayed.recent[0].bundle, "a");
+        assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 4);
+        drop(journal);
+        closer.close();
+
+        // Past the cooldown a sealed run is forgotten.
+        let (_journal, _closer, replayed) =
+            Journal::open(&path, std::time::Duration::ZERO).unwrap();
+        assert!(replayed.recent.is_empty());
         assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 2);
     }
 }

@@ -1,6 +1,9 @@
-//! `/metrics`: witness's own Prometheus metrics (text format, `prometheus-client`).
-//! Alerts by source and outcome, runs by status, collector durations and failures by
-//! kind, queue depth, running runs, bundle bytes, journal lag and config reloads.
+//! `/metrics`: witness's own Prometheus metrics, in the Prometheus text format (0.0.4) that
+//! every scraper and `promtool check metrics` read. Alerts by source and outcome, runs by
+//! status and their duration, collector durations and failures by kind, queue depth,
+//! running runs, bundle bytes, journal lag, config reloads, and the process (memory, CPU,
+//! open files, start time). Every counter exists from the start, at zero, so a rate or an
+//! alert on it works before the first event.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -14,11 +17,31 @@ use crate::run::gather::Progress;
 
 type Labels = Vec<(&'static str, String)>;
 
+/// The sources of alerts, as the `source` label says them.
+pub const SOURCES: [&str; 5] = ["alertmanager", "grafana", "pagerduty", "generic", "collect"];
+/// Every `outcome` of `witness_alerts_received_total`.
+pub const OUTCOMES: [&str; 9] = [
+    "accepted",
+    "deduplicated",
+    "resolved",
+    "rejected",
+    "unauthorized",
+    "rate_limited",
+    "queue_full",
+    "draining",
+    "updated",
+];
+/// Every `status` of `witness_runs_total`.
+pub const RUN_STATUSES: [&str; 3] = ["sealed", "cancelled", "failed"];
+
 /// Every metric witness exports.
 pub struct Metrics {
     registry: Registry,
+    /// `process_*`, without witness's prefix, as every exporter names them.
+    process: Registry,
     alerts: Family<Labels, Counter>,
     runs: Family<Labels, Counter>,
+    run_seconds: Histogram,
     collector_seconds: Family<Labels, Histogram, fn() -> Histogram>,
     collector_failures: Family<Labels, Counter>,
     run_overhead_seconds: Histogram,
@@ -28,10 +51,17 @@ pub struct Metrics {
     /// Accepted runs not yet sealed into a bundle.
     pub journal_lag: Gauge,
     config_reloads: Family<Labels, Counter>,
+    resident_bytes: Gauge,
+    cpu_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
+    open_fds: Gauge,
 }
 
 fn collector_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.01, 2.0, 14))
+}
+
+fn labels(pairs: &[(&'static str, &str)]) -> Labels {
+    pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
 }
 
 impl Default for Metrics {
@@ -40,11 +70,21 @@ impl Default for Metrics {
         let alerts = Family::<Labels, Counter>::default();
         registry.register(
             "alerts_received",
-            "Alerts received, by source and outcome (accepted, deduplicated, resolved, rejected, unauthorized, throttled)",
+            "Alerts received, by source and outcome (accepted, deduplicated, resolved, updated, rejected, unauthorized, rate_limited, queue_full, draining)",
             alerts.clone(),
         );
         let runs = Family::<Labels, Counter>::default();
-        registry.register("runs", "Runs finished, by status (sealed, failed)", runs.clone());
+        registry.register(
+            "runs",
+            "Runs finished, by status (sealed; cancelled: sealed early at shutdown; failed: no bundle)",
+            runs.clone(),
+        );
+        let run_seconds = Histogram::new(exponential_buckets(0.25, 2.0, 12));
+        registry.register(
+            "run_duration_seconds",
+            "How long a run took from its start to its sealed bundle",
+            run_seconds.clone(),
+        );
         let collector_seconds =
             Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(
                 collector_histogram,
@@ -88,10 +128,54 @@ impl Default for Metrics {
             "Config reloads on file change, by result (ok, failed)",
             config_reloads.clone(),
         );
+
+        let mut process = Registry::default();
+        let resident_bytes = Gauge::default();
+        process.register(
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes",
+            resident_bytes.clone(),
+        );
+        let cpu_seconds = Counter::<f64, std::sync::atomic::AtomicU64>::default();
+        process.register(
+            "process_cpu_seconds",
+            "Total user and system CPU time spent in seconds",
+            cpu_seconds.clone(),
+        );
+        let open_fds = Gauge::default();
+        process.register("process_open_fds", "Number of open file descriptors", open_fds.clone());
+        let start_time_seconds = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        process.register(
+            "process_start_time_seconds",
+            "Start time of the process since the Unix epoch in seconds",
+            start_time_seconds.clone(),
+        );
+
+        // Every series a counter can have, at zero from the start.
+        for source in SOURCES {
+            for outcome in OUTCOMES {
+                let _ = alerts.get_or_create(&labels(&[("source", source), ("outcome", outcome)]));
+            }
+        }
+        for status in RUN_STATUSES {
+            let _ = runs.get_or_create(&labels(&[("status", status)]));
+        }
+        for result in ["ok", "failed"] {
+            let _ = config_reloads.get_or_create(&labels(&[("result", result)]));
+        }
+        for kind in crate::registry::KINDS {
+            for status in ["failed", "timed_out"] {
+                let _ = collector_failures
+                    .get_or_create(&labels(&[("kind", kind.name), ("status", status)]));
+            }
+        }
+        start_time_seconds.set(process_stats::start_time_seconds().unwrap_or(0.0));
         Self {
             registry,
+            process,
             alerts,
             runs,
+            run_seconds,
             collector_seconds,
             collector_failures,
             run_overhead_seconds,
@@ -100,6 +184,9 @@ impl Default for Metrics {
             bundle_bytes,
             journal_lag,
             config_reloads,
+            resident_bytes,
+            cpu_seconds,
+            open_fds,
         }
     }
 }
@@ -119,8 +206,10 @@ impl Metrics {
         self.alerts.get(&labels).map(|c| c.get()).unwrap_or(0)
     }
 
-    pub fn run_finished(&self, status: &str) {
+    /// A run ended with `status` (one of [`RUN_STATUSES`]) after `seconds`.
+    pub fn run_finished(&self, status: &str, seconds: f64) {
         self.runs.get_or_create(&vec![("status", status.to_owned())]).inc();
+        self.run_seconds.observe(seconds);
     }
 
     pub fn run_overhead(&self, seconds: f64) {
@@ -131,12 +220,97 @@ impl Metrics {
         self.config_reloads.get_or_create(&vec![("result", result.to_owned())]).inc();
     }
 
-    /// The text exposition.
+    /// The exposition, in the Prometheus text format 0.0.4.
     pub fn render(&self) -> String {
-        let mut out = String::new();
+        if let Some(stats) = process_stats::read() {
+            self.resident_bytes.set(stats.resident_bytes);
+            // A counter: brought up to what the kernel says.
+            let behind = stats.cpu_seconds - self.cpu_seconds.get();
+            if behind > 0.0 {
+                self.cpu_seconds.inc_by(behind);
+            }
+            self.open_fds.set(stats.open_fds);
+        }
+        let mut openmetrics = String::new();
         // Writing to a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
-        out
+        let _ = encode(&mut openmetrics, &self.registry);
+        let _ = encode(&mut openmetrics, &self.process);
+        to_prometheus_text(&openmetrics)
+    }
+}
+
+/// OpenMetrics (what `prometheus-client` writes) to the Prometheus text format: a counter's
+/// HELP and TYPE name its samples (`x_total`, not `x`), `# UNIT` and `# EOF` go. Without
+/// it `promtool check metrics` finds counters with no HELP text.
+fn to_prometheus_text(openmetrics: &str) -> String {
+    let mut out = String::with_capacity(openmetrics.len());
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters.contains(name).then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+/// The process's own figures, from `/proc/self` (Linux; none elsewhere).
+mod process_stats {
+    pub struct Stats {
+        pub resident_bytes: i64,
+        pub cpu_seconds: f64,
+        pub open_fds: i64,
+    }
+
+    /// Clock ticks per second of `/proc/self/stat` (`sysconf(_SC_CLK_TCK)`).
+    fn ticks_per_sec() -> f64 {
+        // SAFETY: sysconf has no preconditions.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        if ticks > 0 { ticks as f64 } else { 100.0 }
+    }
+
+    /// The fields of `/proc/self/stat` after the command name (which may hold spaces).
+    fn stat_fields() -> Option<Vec<String>> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let after = stat.rsplit_once(')')?.1;
+        Some(after.split_whitespace().map(str::to_owned).collect())
+    }
+
+    pub fn read() -> Option<Stats> {
+        let fields = stat_fields()?;
+        // Fields 14 and 15 (utime, stime) are at 11 and 12 after the name and state.
+        let utime: f64 = fields.get(11)?.parse().ok()?;
+        let stime: f64 = fields.get(12)?.parse().ok()?;
+        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+        let pages: i64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+        // SAFETY: sysconf has no preconditions.
+        let page_size =
+            i64::from(i32::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?);
+        let open_fds = std::fs::read_dir("/proc/self/fd").ok()?.count() as i64;
+        Some(Stats {
+            resident_bytes: pages * page_size,
+            cpu_seconds: (utime + stime) / ticks_per_sec(),
+            open_fds,
+        })
+    }
+
+    /// When the process started, in seconds since the epoch: boot time plus field 22.
+    pub fn start_time_seconds() -> Option<f64> {
+        let started_ticks: f64 = stat_fields()?.get(19)?.parse().ok()?;
+        let boot = std::fs::read_to_string("/proc/stat").ok()?;
+        let btime: f64 =
+            boot.lines().find_map(|l| l.strip_prefix("btime "))?.trim().parse().ok()?;
+        Some(btime + started_ticks / ticks_per_sec())
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`hooks`]: webhook bodies to triggers; [`auth`]: bearer/basic and PagerDuty
 //!   signatures;
 //! - [`accept`]: the one accept path (admit, journal, queue) of hooks and `/api/collect`;
+//!   [`addendum`]: what reaches a run after its seal, beside the bundle;
 //!   [`intake`]: what happens to each alert (start, join, dedup, redelivery, bounds);
 //!   [`journal`]: durability;
 //! - [`worker`]: takes accepted runs off the queue, at most N at once, and replays the
@@ -20,6 +21,7 @@
 //! a channel in tests) and owns the whole sequence (see there).
 
 pub mod accept;
+pub mod addendum;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -129,7 +131,8 @@ pub async fn serve_on(
     }
     std::fs::create_dir_all(&config.store.dir)
         .with_context(|| format!("cannot create the store {}", config.store.dir.display()))?;
-    let (journal, closer, unsealed) = Journal::open(&journal_path(&config))?;
+    let cooldown = Duration::from_secs(config.server.cooldown_secs);
+    let (journal, closer, replayed) = Journal::open(&journal_path(&config), cooldown)?;
 
     // Background helpers (recorder, config watcher) stop with this token.
     let background = CancellationToken::new();
@@ -144,7 +147,7 @@ pub async fn serve_on(
     let shared =
         Arc::new(Shared::new(Live { config, auth, prepared }, journal, recorder, queue_tx));
 
-    worker::replay(&shared, unsealed).await;
+    worker::replay(&shared, replayed).await;
     let stop_worker = CancellationToken::new();
     let worker = tokio::spawn(worker::work(
         Arc::clone(&shared),

@@ -149,7 +149,7 @@ impl Recorder {
     }
 
     /// What goes into a bundle: `flight-recorder/host.json` and one
-    /// `flight-recorder/logs/<n>-<file name>.log` per followed file (each line prefixed
+    /// `flight-recorder/logs/<n>-<file name>` per followed file (each line prefixed
     /// with the time witness read it, since a log line's own time format is unknown here).
     pub fn files(&self) -> Vec<DraftFile> {
         let mut state = self.lock();
@@ -164,11 +164,13 @@ impl Recorder {
             cuttable: true,
         }];
         for (i, ring) in state.logs.iter().enumerate() {
+            // Named after the followed file (`0-app.log`), made a safe name.
             let name: String = ring
                 .path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "log".into())
                 .chars()
                 .map(|c| {
                     if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }
@@ -186,7 +188,7 @@ impl Recorder {
                 text.push('\n');
             }
             files.push(DraftFile {
-                path: format!("flight-recorder/logs/{i}-{name}.log"),
+                path: format!("flight-recorder/logs/{i}-{name}"),
                 content: Content::Text(text),
                 cuttable: true,
             });
@@ -364,6 +366,27 @@ mod tests {
 
     fn cursor() -> Cursor {
         Cursor { file: None, inode: None, offset: 0, partial: Vec::new() }
+    }
+
+    /// Issue 22: the copy of `app.log` was named `0-app.log.log`.
+    #[tokio::test]
+    async fn each_followed_file_is_named_after_itself() {
+        let config = RecorderConfig {
+            log_files: vec![PathBuf::from("/var/log/app.log"), PathBuf::from("/srv/worker.out")],
+            ..RecorderConfig::default()
+        };
+        let cancel = CancellationToken::new();
+        let recorder = Recorder::start(config, cancel.clone());
+        let paths: Vec<String> = recorder.files().into_iter().map(|f| f.path).collect();
+        cancel.cancel();
+        assert_eq!(
+            paths,
+            [
+                "flight-recorder/host.json",
+                "flight-recorder/logs/0-app.log",
+                "flight-recorder/logs/1-worker.out"
+            ]
+        );
     }
 
     #[test]

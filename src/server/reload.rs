@@ -1,5 +1,7 @@
 //! Config reload on file change: `notify` watches the config file's directory (editors
-//! and Kubernetes ConfigMaps replace the file rather than write it), changes are debounced,
+//! and Kubernetes ConfigMaps replace the file rather than write it) but wakes only for the
+//! file itself and for ConfigMap swaps (`..data`), so that other files busy in the same
+//! directory cannot starve it; changes are debounced, for at most [`MAX_DEBOUNCE`],
 //! and a file whose bytes changed is loaded and validated whole, with the rules and the
 //! signing key it names. A broken config is logged
 //! and counted (`witness_config_reloads_total{result="failed"}`) and the old one stays in
@@ -19,6 +21,8 @@ use crate::config::WitnessConfig;
 
 /// How long the file must be quiet before it is read.
 const DEBOUNCE: Duration = Duration::from_millis(500);
+/// The longest a change waits for the file to be quiet.
+const MAX_DEBOUNCE: Duration = Duration::from_secs(2);
 /// A slow poll as well, for filesystems where notifications do not arrive.
 const POLL: Duration = Duration::from_secs(30);
 
@@ -34,12 +38,14 @@ pub fn spawn(shared: Arc<Shared>, path: PathBuf, cancel: CancellationToken) {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(POLL) => {}
             }
-            // Debounce: wait until no event came for DEBOUNCE.
+            // Debounce: wait until no event came for DEBOUNCE, at most MAX_DEBOUNCE.
+            let give_up = tokio::time::Instant::now() + MAX_DEBOUNCE;
             loop {
                 tokio::select! {
                     () = cancel.cancelled() => return,
                     () = wake.notified() => continue,
                     () = tokio::time::sleep(DEBOUNCE) => break,
+                    () = tokio::time::sleep_until(give_up) => break,
                 }
             }
             let now = digest(&path);
@@ -63,10 +69,22 @@ fn watch(
     use notify::{RecursiveMode, Watcher};
     let dir =
         path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().map(ToOwned::to_owned);
+    // The config file itself, or the `..data` link a ConfigMap update swaps.
+    let concerns_config = move |event: &notify::Event| {
+        event.paths.iter().any(|p| {
+            let file = p.file_name();
+            file == name.as_deref() || file.is_some_and(|f| f.as_encoded_bytes().starts_with(b".."))
+        })
+    };
     let mut watcher =
-        notify::recommended_watcher(move |_: notify::Result<notify::Event>| wake.notify_one())
-            .map_err(|e| tracing::warn!(error = %e, "Cannot watch the config file; polling it."))
-            .ok()?;
+        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+            // Reading the file (witness's own reads included) changes nothing.
+            Ok(event) if event.kind.is_access() || !concerns_config(&event) => {}
+            _ => wake.notify_one(),
+        })
+        .map_err(|e| tracing::warn!(error = %e, "Cannot watch the config file; polling it."))
+        .ok()?;
     if let Err(e) = watcher.watch(dir, RecursiveMode::NonRecursive) {
         tracing::warn!(dir = %dir.display(), error = %e, "Cannot watch the config directory; polling it.");
     }

@@ -27,10 +27,11 @@ use crate::trigger::{Trigger, TriggerSource};
 /// The whole router.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/hooks/alertmanager", post(alertmanager))
-        .route("/hooks/grafana", post(grafana))
-        .route("/hooks/pagerduty", post(pagerduty))
-        .route("/hooks/generic", post(generic))
+        // Grafana's contact points may be set to PUT; every hook takes both.
+        .route("/hooks/alertmanager", post(alertmanager).put(alertmanager))
+        .route("/hooks/grafana", post(grafana).put(grafana))
+        .route("/hooks/pagerduty", post(pagerduty).put(pagerduty))
+        .route("/hooks/generic", post(generic).put(generic))
         .route("/api/collect", post(api_collect))
         .route("/api/bundles", get(super::api::list))
         .route("/api/bundles/{id}", get(super::api::manifest))
@@ -39,29 +40,34 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .fallback(super::error::no_route)
+        .method_not_allowed_fallback(super::error::wrong_method)
         .with_state(shared)
 }
 
 /// The checks every hook and `/api/collect` share, in the order a sender can act on:
-/// draining, credentials, content type, rate, size. Returns the body.
+/// draining, credentials, content type, rate, size. Returns the body. Every refusal is
+/// counted by its cause and logged (a few lines per source and cause, not one per request).
 async fn intake_gate(
     shared: &Shared,
     source: &'static str,
     request: Request,
     pagerduty: bool,
 ) -> Result<(HeaderMap, Bytes), ApiError> {
+    let refuse = |cause: &'static str, error: ApiError| -> ApiError {
+        shared.refused(source, cause, 1, &error.message);
+        error
+    };
     if shared.is_draining() {
-        shared.metrics.alert(source, "throttled");
-        return Err(ApiError::unavailable(
-            "witness is shutting down; retry later",
-            RETRY_AFTER_SECS,
-        ));
+        let error =
+            ApiError::unavailable("witness is shutting down; retry later", RETRY_AFTER_SECS);
+        return Err(refuse("draining", error.before_body()));
     }
     let live = shared.live();
     let (parts, body) = request.into_parts();
     if !pagerduty && let Err(e) = live.auth.check(&parts.headers) {
-        shared.metrics.alert(source, "unauthorized");
-        return Err(ApiError::unauthorized(e.to_string()));
+        let error = ApiError::unauthorized(e.to_string(), live.auth.challenge());
+        return Err(refuse("unauthorized", error.before_body()));
     }
     let is_json = parts
         .headers
@@ -70,39 +76,36 @@ async fn intake_gate(
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        shared.metrics.alert(source, "rejected");
-        return Err(ApiError::new(
+        let error = ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content-Type must be application/json",
-        ));
+        );
+        return Err(refuse("rejected", error.before_body()));
     }
     if let Err(wait) = shared.rate_limit(source) {
-        shared.metrics.alert(source, "throttled");
-        return Err(ApiError::unavailable(
-            format!("too many requests from {source}; retry later"),
-            wait,
-        ));
+        let error =
+            ApiError::unavailable(format!("too many requests from {source}; retry later"), wait);
+        return Err(refuse("rate_limited", error.before_body()));
     }
     let limit = live.config.server.max_body_bytes;
     let body = match http_body_util::Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            shared.metrics.alert(source, "rejected");
-            return Err(ApiError::new(
+            let error = ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the body is larger than {limit} bytes ([server] max_body_bytes)"),
-            ));
+            );
+            return Err(refuse("rejected", error.before_body()));
         }
         Err(e) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("cannot read the body: {e}"),
-            ));
+            let error =
+                ApiError::new(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}"));
+            return Err(refuse("rejected", error.before_body()));
         }
     };
     if pagerduty && let Err(e) = live.auth.check_pagerduty(&parts.headers, &body) {
-        shared.metrics.alert(source, "unauthorized");
-        return Err(ApiError::unauthorized(e.to_string()));
+        let error = ApiError::unauthorized(e.to_string(), live.auth.challenge());
+        return Err(refuse("unauthorized", error));
     }
     Ok((parts.headers, body))
 }
@@ -152,8 +155,9 @@ async fn hook(
             return Ok((StatusCode::OK, axum::Json(json!({"status": "pong"}))).into_response());
         }
         Err(e) => {
-            shared.metrics.alert(source, "rejected");
-            return Err(e.into());
+            let error = ApiError::from(e);
+            shared.refused(source, "rejected", 1, &error.message);
+            return Err(error);
         }
     };
     let webhook_id = headers.get("x-webhook-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -262,8 +266,7 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     shared.update_gauges();
     let body = shared.metrics.render();
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }
 
 /// Whether `dir` accepts a new file (for `/readyz`).

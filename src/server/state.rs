@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +46,8 @@ pub struct Shared {
     pub queue_tx: mpsc::UnboundedSender<QueuedRun>,
     pub recorder: Option<Recorder>,
     limiter: Mutex<HashMap<&'static str, Bucket>>,
+    /// When each (source, cause) of refusal was last logged, and how many went unlogged.
+    refusals: Mutex<HashMap<RefusalKey, (Instant, u64)>>,
     /// Cancelled when the grace period is over: running collectors stop and what they
     /// found is sealed.
     pub runs_cancel: CancellationToken,
@@ -69,6 +71,7 @@ impl Shared {
             queue_tx,
             recorder,
             limiter: Mutex::new(HashMap::new()),
+            refusals: Mutex::new(HashMap::new()),
             runs_cancel: CancellationToken::new(),
             runs: TaskTracker::new(),
         }
@@ -117,6 +120,22 @@ impl Shared {
         }
     }
 
+    /// Counts `n` alerts from `source` refused for `cause` (the `outcome` label) and logs
+    /// the refusal with its reason: at most one line per source and cause every
+    /// [`REFUSAL_LOG_EVERY`], saying how many were refused since, so that a storm does not
+    /// flood the log.
+    pub fn refused(&self, source: &'static str, cause: &'static str, n: u64, reason: &str) {
+        self.metrics.alerts_n(source, cause, n);
+        let now = Instant::now();
+        let mut logged = self.refusals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = logged.entry((source, cause)).or_insert((now - REFUSAL_LOG_EVERY, 0));
+        entry.1 += n;
+        if now.duration_since(entry.0) >= REFUSAL_LOG_EVERY {
+            tracing::warn!(source, cause, refused = entry.1, reason, "Refused a request.");
+            *entry = (now, 0);
+        }
+    }
+
     /// Refreshes the gauges that mirror the intake.
     pub fn update_gauges(&self) {
         let intake = self.intake();
@@ -125,6 +144,12 @@ impl Shared {
         self.metrics.journal_lag.set(intake.unsealed() as i64);
     }
 }
+
+/// (source, cause) of a refusal.
+type RefusalKey = (&'static str, &'static str);
+
+/// The least time between two log lines about the same source and cause of refusal.
+pub const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// A token bucket.
 struct Bucket {

@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::journal::{Record, Unsealed};
+use super::journal::{Recent, Record, Replayed, Unsealed};
 use super::metrics::MetricsProgress;
 use super::recorder::Recorder;
 use super::state::{QueuedRun, Shared};
@@ -91,16 +91,20 @@ async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
             let slowest = collected.view.records.iter().map(|r| r.duration_ms).max().unwrap_or(0);
             let overhead = started.elapsed().saturating_sub(Duration::from_millis(slowest));
             shared.metrics.run_overhead(overhead.as_secs_f64());
-            shared.metrics.run_finished("sealed");
-            tracing::info!(
-                dir = %collected.bundle.dir.display(),
-                overhead_ms = overhead.as_millis() as u64,
-                "Run sealed."
-            );
+            let dir = collected.bundle.dir.display();
+            let overhead_ms = overhead.as_millis() as u64;
+            // Cancelled at shutdown: the bundle holds what the collectors had by then.
+            if shared.runs_cancel.is_cancelled() {
+                shared.metrics.run_finished("cancelled", started.elapsed().as_secs_f64());
+                tracing::warn!(dir = %dir, overhead_ms, "Run cancelled at shutdown; sealed what it had.");
+            } else {
+                shared.metrics.run_finished("sealed", started.elapsed().as_secs_f64());
+                tracing::info!(dir = %dir, overhead_ms, "Run sealed.");
+            }
             true
         }
         Err(e) => {
-            shared.metrics.run_finished("failed");
+            shared.metrics.run_finished("failed", started.elapsed().as_secs_f64());
             tracing::error!(error = format!("{e:#}"), "Run failed: no bundle was written.");
             false
         }
@@ -148,8 +152,19 @@ pub async fn refresh_store_gauge(shared: &Arc<Shared>) {
 /// Queues again the runs a crash left unsealed. A run whose bundle is in the store after
 /// all (the crash came between sealing and journaling) is journaled as sealed; the
 /// staging directory of an interrupted write is removed first.
-pub async fn replay(shared: &Arc<Shared>, unsealed: Vec<Unsealed>) {
+pub async fn replay(shared: &Arc<Shared>, replayed: Replayed) {
+    let Replayed { unsealed, recent } = replayed;
     let store = shared.live().config.store.dir.clone();
+    {
+        // Sealed inside the cooldown: the incident's keys point to its bundle again, aged
+        // as they were, so a refire joins it instead of starting a second run.
+        let mut intake = shared.intake();
+        let (now, utc_now) = (Instant::now(), Utc::now());
+        for Recent { bundle, keys, accepted_at } in recent {
+            let age = (utc_now - accepted_at).to_std().unwrap_or_default();
+            intake.remember_sealed(&bundle, keys, now.checked_sub(age).unwrap_or(now));
+        }
+    }
     for Unsealed { bundle, trigger } in unsealed {
         if store.join(&bundle).is_dir() {
             let record = Record::Sealed { at: Utc::now(), bundle, written: true };

@@ -211,6 +211,13 @@ async fn same_incident_joins_resolved_never_starts_and_redeliveries_are_idempote
             joined_fps.contains(&json!("f2")),
             "a joined alert is in the run's trigger: {joined_fps:?}"
         );
+    } else {
+        // It came while the trigger was being written: recorded beside the bundle.
+        let addendum = witness::server::addendum::read(&store, &bundle);
+        assert!(
+            addendum.iter().any(|e| e.alert.fingerprint.as_deref() == Some("f2")),
+            "a late alert is in the bundle's addendum: {addendum:?}"
+        );
     }
     let after = post(am_body("f1", "firing", "2025-11-19T21:02:00Z", "g1"), None).await;
     assert_eq!(

@@ -177,8 +177,7 @@ async fn retention_keeps_the_newest_bundles_and_the_flight_recorder_follows_rota
     assert!(!kept.iter().any(|b| b.ends_with(&ids[0])), "the oldest went first: {kept:?}");
 
     let newest = kept.iter().find(|b| b.ends_with(&ids[2])).unwrap();
-    let recorded =
-        std::fs::read_to_string(newest.join("flight-recorder/logs/0-app.log.log")).unwrap();
+    let recorded = std::fs::read_to_string(newest.join("flight-recorder/logs/0-app.log")).unwrap();
     assert!(recorded.contains("ERROR before the rotation"), "{recorded}");
     assert!(recorded.contains("ERROR after the rotation"), "{recorded}");
     assert!(recorded.contains("was rotated"), "{recorded}");

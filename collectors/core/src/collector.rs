@@ -2,6 +2,7 @@
 //! and builds the collector (the config struct is the factory), and the collector, which
 //! does the work of one run.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -46,6 +47,14 @@ pub trait CollectorConfig: Send + Sync {
         Vec::new()
     }
 
+    /// What only this machine can tell before a run, for `witness config check`: an
+    /// environment variable that is not set, a file (kubeconfig, CA, secret) that is
+    /// missing. Keys as for [`CollectorConfig::validate`]. A run meets the same problems
+    /// as a failed collector; `config check` says them first.
+    fn check_environment(&self) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+
     /// Builds the collector.
     ///
     /// # Errors
@@ -65,6 +74,10 @@ pub fn validated<C: CollectorConfig + ?Sized>(config: &C) -> Result<(), Vec<Conf
     if problems.is_empty() { Ok(()) } else { Err(problems) }
 }
 
+/// The range of every deadline in seconds, the run's `collector_timeout_secs` and each
+/// instance's `timeout_secs`: one second to one day.
+pub const TIMEOUT_SECS: RangeInclusive<u64> = 1..=86_400;
+
 /// One thing wrong with a configuration: the key it concerns and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
@@ -77,6 +90,33 @@ pub struct ConfigProblem {
 impl ConfigProblem {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
         Self { key: key.into(), message: message.into() }
+    }
+
+    /// One problem for each `(key, value, range)` whose value is outside its range:
+    /// "must be at least MIN" or "must be at most MAX". Every numeric setting has a
+    /// documented range, so that no value, however absurd, reaches arithmetic that
+    /// overflows (an `Instant` plus `u64::MAX` seconds panics).
+    pub fn out_of_range<'a>(
+        settings: impl IntoIterator<Item = (&'a str, u64, RangeInclusive<u64>)>,
+    ) -> Vec<ConfigProblem> {
+        settings
+            .into_iter()
+            .filter_map(|(key, value, range)| {
+                if value < *range.start() {
+                    Some(ConfigProblem::new(key, format!("must be at least {}", range.start())))
+                } else if value > *range.end() {
+                    Some(ConfigProblem::new(key, format!("must be at most {}", range.end())))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// The problem with an instance's own `timeout_secs`, when it is set and outside
+    /// [`TIMEOUT_SECS`]. Every kind calls it from its `validate`.
+    pub fn timeout(timeout_secs: Option<u64>) -> Vec<ConfigProblem> {
+        Self::out_of_range(timeout_secs.map(|t| ("timeout_secs", t, TIMEOUT_SECS)))
     }
 
     /// One problem, "must be at least 1", for each `(key, value)` whose value is 0: for the
@@ -178,6 +218,27 @@ mod tests {
         assert_eq!(problems, [ConfigProblem::new("max_rows", "must be at least 1")]);
         let Err(problems) = Limited(5).build() else { panic!("the example never builds") };
         assert_eq!(problems[0].key, "build");
+    }
+
+    #[test]
+    fn out_of_range_names_each_bound_crossed() {
+        let problems = ConfigProblem::out_of_range([
+            ("a", 0, 1..=10),
+            ("b", 5, 1..=10),
+            ("c", u64::MAX, 1..=10),
+        ]);
+        assert_eq!(
+            problems,
+            [
+                ConfigProblem::new("a", "must be at least 1"),
+                ConfigProblem::new("c", "must be at most 10")
+            ]
+        );
+        assert_eq!(
+            ConfigProblem::timeout(Some(u64::MAX)),
+            [ConfigProblem::new("timeout_secs", "must be at most 86400")]
+        );
+        assert!(ConfigProblem::timeout(None).is_empty());
     }
 
     #[test]

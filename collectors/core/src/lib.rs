@@ -13,7 +13,9 @@ pub mod secret;
 pub mod shell;
 pub mod time;
 
-pub use collector::{CollectError, Collector, CollectorConfig, ConfigProblem, validated};
+pub use collector::{
+    CollectError, Collector, CollectorConfig, ConfigProblem, TIMEOUT_SECS, validated,
+};
 pub use context::{Artifact, ArtifactSink, CollectContext, Trigger, Window};
 pub use evidence::{Event, Evidence, FactValue, Facts, Severity, Status};
 pub use kind::{Check, FactDecl, KindDecl, Merge, fact};

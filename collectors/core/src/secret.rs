@@ -64,6 +64,31 @@ impl SecretRef {
         }
     }
 
+    /// What is wrong with the source on this machine, for `witness config check`: the
+    /// variable is unset or empty, the file cannot be read or is empty. The value is read
+    /// and dropped, never registered or shown. `key` as for [`SecretRef::validate`].
+    pub fn check(&self, key: &str) -> Vec<ConfigProblem> {
+        let problem = if let Some(env) = &self.env {
+            match std::env::var_os(env) {
+                None => format!("environment variable {env} is not set"),
+                Some(value) if value.is_empty() => format!("environment variable {env} is empty"),
+                Some(_) => return Vec::new(),
+            }
+        } else if let Some(file) = &self.file {
+            match std::fs::read(file) {
+                Err(e) => format!("cannot read {}: {e}", file.display()),
+                Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
+                    format!("{} is empty", file.display())
+                }
+                Ok(_) => return Vec::new(),
+            }
+        } else {
+            return Vec::new();
+        };
+        let suffix = if self.env.is_some() { "env" } else { "file" };
+        vec![ConfigProblem::new(format!("{key}_{suffix}"), problem)]
+    }
+
     /// Reads the secret (trailing newline of a file removed) and registers it for
     /// redaction. `Ok(None)` when no source is configured.
     ///
@@ -113,6 +138,23 @@ mod tests {
             err.to_string(),
             "configuration: environment variable WITNESS_TEST_SURELY_UNSET_VAR is not set"
         );
+    }
+
+    #[test]
+    fn check_names_an_unset_variable_and_a_missing_file() {
+        let unset = SecretRef::new(Some("WITNESS_TEST_SURELY_UNSET_VAR"), None).check("dsn");
+        assert_eq!(
+            unset,
+            [ConfigProblem::new(
+                "dsn_env",
+                "environment variable WITNESS_TEST_SURELY_UNSET_VAR is not set"
+            )]
+        );
+        let missing =
+            SecretRef::new(None, Some(std::path::Path::new("/nonexistent/pw"))).check("dsn");
+        assert_eq!(missing[0].key, "dsn_file");
+        assert!(missing[0].message.starts_with("cannot read /nonexistent/pw"), "{missing:?}");
+        assert!(SecretRef::default().check("dsn").is_empty());
     }
 
     #[test]

@@ -158,9 +158,11 @@ impl CollectorConfig for GitConfig {
                 format!("must be between 1 and {MAX_COMMITS}"),
             ));
         }
-        problems.extend(ConfigProblem::zeros([(
+        problems.extend(ConfigProblem::timeout(self.timeout_secs));
+        problems.extend(ConfigProblem::out_of_range([(
             "max_files_per_commit",
             self.max_files_per_commit as u64,
+            1..=100_000,
         )]));
         if let Err(mut p) = PathClasses::new(&self.path_classes) {
             problems.append(&mut p);

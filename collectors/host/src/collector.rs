@@ -28,9 +28,22 @@ impl Collector for HostCollector {
             .min(room)
             .max(Duration::from_millis(200));
         let top = self.config.top_processes;
-        let snapshot = tokio::task::spawn_blocking(move || Snapshot::take(interval, top))
-            .await
-            .map_err(|e| CollectError::other(format!("the host sampler stopped: {e}")))?;
+        let stopped = |e: tokio::task::JoinError| {
+            CollectError::other(format!("the host sampler stopped: {e}"))
+        };
+        let first = tokio::task::spawn_blocking(Snapshot::first_sample).await.map_err(stopped)?;
+        // The wait between the two samples is where the time goes: it must end on
+        // cancellation (a shutdown), not hold the process in a blocking sleep.
+        tokio::select! {
+            () = tokio::time::sleep(Snapshot::pause(interval)) => {}
+            () = ctx.cancel.cancelled() => {
+                return Err(CollectError::other("cancelled between the two CPU samples"));
+            }
+        }
+        let snapshot =
+            tokio::task::spawn_blocking(move || Snapshot::second_sample(first, interval, top))
+                .await
+                .map_err(stopped)?;
         ctx.artifacts.put_json("snapshot.json", &snapshot);
         Ok(self.evidence(ctx, snapshot))
     }
@@ -122,6 +135,24 @@ mod tests {
         assert!(data["processes"]["by_memory"].as_array().unwrap().len() <= 10);
         assert!(data["disks"].as_array().is_some());
         assert_eq!(ctx.artifacts.take().len(), 1);
+    }
+
+    /// Issue 22: SIGTERM exited 6.5 s after "Stopped." because the sampler slept in a
+    /// blocking `std::thread::sleep` the runtime had to wait for.
+    #[tokio::test]
+    async fn cancellation_ends_the_wait_between_the_samples() {
+        let ctx = CollectContext::for_test();
+        let host =
+            HostConfig { cpu_sample_ms: 10_000, ..HostConfig::named("local") }.build().unwrap();
+        let cancel = ctx.cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            cancel.cancel();
+        });
+        let started = std::time::Instant::now();
+        let result = host.collect(&ctx).await;
+        assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+        assert_eq!(result.unwrap_err().to_string(), "cancelled between the two CPU samples");
     }
 
     #[tokio::test]

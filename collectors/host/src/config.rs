@@ -70,6 +70,12 @@ impl CollectorConfig for HostConfig {
                 problems.push(ConfigProblem::new(key, "must be a ratio in (0, 1]"));
             }
         }
+        problems.extend(ConfigProblem::out_of_range([(
+            "top_processes",
+            self.top_processes as u64,
+            0..=1000,
+        )]));
+        problems.extend(ConfigProblem::timeout(self.timeout_secs));
         problems
     }
 

@@ -82,8 +82,14 @@ pub struct Processes {
 }
 
 impl Snapshot {
-    /// Takes two CPU and process samples `interval` apart and everything else once.
-    pub fn take(interval: Duration, top: usize) -> Snapshot {
+    /// How long to wait between the samples for `interval`: at least what sysinfo needs.
+    pub fn pause(interval: Duration) -> Duration {
+        interval.max(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL)
+    }
+
+    /// The first CPU and process sample. The caller waits [`Snapshot::pause`] (where it can
+    /// be cancelled), then takes the [`Snapshot::second_sample`].
+    pub fn first_sample() -> System {
         let refresh = RefreshKind::nothing()
             .with_cpu(CpuRefreshKind::nothing().with_cpu_usage())
             .with_memory(MemoryRefreshKind::everything());
@@ -93,7 +99,11 @@ impl Snapshot {
             true,
             ProcessRefreshKind::nothing().with_cpu().with_memory(),
         );
-        std::thread::sleep(interval.max(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL));
+        system
+    }
+
+    /// The second sample, taken `interval` after the first, and everything else once.
+    pub fn second_sample(mut system: System, interval: Duration, top: usize) -> Snapshot {
         system.refresh_cpu_usage();
         system.refresh_processes_specifics(
             ProcessesToUpdate::All,

@@ -210,7 +210,16 @@ impl CollectorConfig for HttpConfig {
         if self.probes == 0 || self.probes > MAX_PROBES {
             problems.push(ConfigProblem::new("probes", format!("must be 1 to {MAX_PROBES}")));
         }
-        problems.extend(ConfigProblem::zeros([("probe_timeout_ms", self.probe_timeout_ms)]));
+        let day_ms = witness_collector::TIMEOUT_SECS.end() * 1000;
+        problems.extend(ConfigProblem::out_of_range([
+            ("probe_timeout_ms", self.probe_timeout_ms, 1..=day_ms),
+            ("probe_interval_ms", self.probe_interval_ms, 0..=day_ms),
+            ("slow_threshold_ms", self.slow_threshold_ms, 0..=day_ms),
+            ("cert_warning_days", self.cert_warning_days.into(), 0..=3650),
+            ("max_excerpt_bytes", self.max_excerpt_bytes as u64, 0..=16 << 20),
+            ("max_redirects", self.max_redirects as u64, 0..=20),
+        ]));
+        problems.extend(ConfigProblem::timeout(self.timeout_secs));
         for (i, code) in self.expected_status.iter().enumerate() {
             if !(100..=599).contains(code) {
                 problems.push(ConfigProblem::new(
@@ -251,6 +260,11 @@ impl CollectorConfig for HttpConfig {
         }
         problems.extend(client::config_ca_file(self.ca_file.as_deref()));
         problems
+    }
+
+    fn check_environment(&self) -> Vec<ConfigProblem> {
+        let headers = self.headers.iter().enumerate();
+        headers.flat_map(|(i, h)| h.secret().check(&format!("headers[{i}].value"))).collect()
     }
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {

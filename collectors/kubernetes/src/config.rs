@@ -203,18 +203,27 @@ impl CollectorConfig for KubernetesConfig {
                 ));
             }
         }
-        let positive: [(&str, u64); 6] = [
-            ("request_timeout_secs", self.request_timeout_secs),
-            ("max_deployments", self.max_deployments as u64),
-            ("list_page_size", u64::from(self.list_page_size)),
-            ("max_list_items", self.max_list_items as u64),
-            ("max_pods", self.max_pods as u64),
-            ("max_events", self.max_events as u64),
-        ];
-        problems.extend(ConfigProblem::zeros(
-            positive.into_iter().chain(self.timeout_secs.map(|t| ("timeout_secs", t))),
-        ));
+        problems.extend(ConfigProblem::out_of_range([
+            ("request_timeout_secs", self.request_timeout_secs, witness_collector::TIMEOUT_SECS),
+            ("max_deployments", self.max_deployments as u64, 1..=1000),
+            ("list_page_size", u64::from(self.list_page_size), 1..=10_000),
+            ("max_list_items", self.max_list_items as u64, 1..=1_000_000),
+            ("max_pods", self.max_pods as u64, 1..=100_000),
+            ("max_events", self.max_events as u64, 1..=100_000),
+            ("rollout_margin_mins", self.rollout_margin_mins, 0..=7 * 24 * 60),
+        ]));
+        problems.extend(ConfigProblem::timeout(self.timeout_secs));
         problems
+    }
+
+    fn check_environment(&self) -> Vec<ConfigProblem> {
+        match &self.kubeconfig_path {
+            Some(path) if !path.is_file() => vec![ConfigProblem::new(
+                "kubeconfig_path",
+                format!("{} is not a file", path.display()),
+            )],
+            _ => Vec::new(),
+        }
     }
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {

@@ -271,8 +271,12 @@ impl CollectorConfig for LogsConfig {
                 format!("must be between 256 and {MAX_LINE_BYTES_LIMIT}"),
             ));
         }
-        problems
-            .extend(ConfigProblem::zeros([("max_excerpt_bytes", self.max_excerpt_bytes as u64)]));
+        problems.extend(ConfigProblem::out_of_range([(
+            "max_excerpt_bytes",
+            self.max_excerpt_bytes as u64,
+            1..=1 << 30,
+        )]));
+        problems.extend(ConfigProblem::timeout(self.timeout_secs));
         match self.custom_format() {
             Some(Err(e)) => problems.push(ConfigProblem::new("timestamp_format", e.to_string())),
             Some(Ok(format)) if problems.is_empty() => {

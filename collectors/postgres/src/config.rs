@@ -138,17 +138,19 @@ impl CollectorConfig for PostgresConfig {
             ));
         }
         problems.extend(dsn.validate("dsn"));
-        let positive = [
-            ("connect_timeout_secs", self.connect_timeout_secs),
-            ("statement_timeout_ms", self.statement_timeout_ms),
-            ("lock_timeout_ms", self.lock_timeout_ms),
-            ("sample_interval_ms", self.sample_interval_ms),
-            ("max_query_chars", self.max_query_chars.into()),
-            ("max_sessions", self.max_sessions.into()),
-        ];
-        problems.extend(ConfigProblem::zeros(
-            positive.into_iter().chain(self.timeout_secs.map(|t| ("timeout_secs", t))),
-        ));
+        problems.extend(ConfigProblem::zeros([("sample_interval_ms", self.sample_interval_ms)]));
+        let day_ms = witness_collector::TIMEOUT_SECS.end() * 1000;
+        problems.extend(ConfigProblem::out_of_range([
+            ("connect_timeout_secs", self.connect_timeout_secs, witness_collector::TIMEOUT_SECS),
+            ("statement_timeout_ms", self.statement_timeout_ms, 1..=day_ms),
+            ("lock_timeout_ms", self.lock_timeout_ms, 1..=day_ms),
+            ("long_statement_secs", self.long_statement_secs, 0..=30 * 86_400),
+            ("idle_in_transaction_secs", self.idle_in_transaction_secs, 0..=30 * 86_400),
+            ("max_query_chars", self.max_query_chars.into(), 1..=1_000_000),
+            ("max_sessions", self.max_sessions.into(), 1..=100_000),
+            ("top_statements", self.top_statements.into(), 0..=1000),
+        ]));
+        problems.extend(ConfigProblem::timeout(self.timeout_secs));
         if self.sample_interval_ms > MAX_SAMPLE_INTERVAL_MS {
             problems.push(ConfigProblem::new(
                 "sample_interval_ms",
@@ -168,6 +170,10 @@ impl CollectorConfig for PostgresConfig {
             ));
         }
         problems
+    }
+
+    fn check_environment(&self) -> Vec<ConfigProblem> {
+        self.dsn().check("dsn")
     }
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {

@@ -130,10 +130,13 @@ impl CollectorConfig for StatusPageConfig {
                 problems.push(ConfigProblem::new(format!("components[{i}]"), "is empty"));
             }
         }
-        problems.extend(ConfigProblem::zeros([("request_timeout_ms", self.request_timeout_ms)]));
-        if self.max_body_bytes < 1024 {
-            problems.push(ConfigProblem::new("max_body_bytes", "must be at least 1024"));
-        }
+        let day_ms = witness_collector::TIMEOUT_SECS.end() * 1000;
+        problems.extend(ConfigProblem::out_of_range([
+            ("request_timeout_ms", self.request_timeout_ms, 1..=day_ms),
+            ("max_body_bytes", self.max_body_bytes as u64, 1024..=1 << 30),
+            ("max_updates_per_incident", self.max_updates_per_incident as u64, 0..=1000),
+        ]));
+        problems.extend(ConfigProblem::timeout(self.timeout_secs));
         problems.extend(client::config_ca_file(self.ca_file.as_deref()));
         problems
     }
