@@ -115,6 +115,10 @@ pub const KNOWN_FACTS: &[KnownFact] = &[
     fact("logs.top_signature", "text", Primary, Word, "the most frequent signature"),
     fact("logs.new_signatures", "int", Sum, Int, "signatures absent from the baseline"),
     fact("logs.new_signature_messages", "list", Union, Word, "the new signatures' text"),
+    fact("logs.new_error_count", "int", Sum, Int, "window errors of new signatures"),
+    fact("logs.first_new_error_at", "text", Earliest, Word, "first error of a new signature"),
+    fact("logs.first_new_error_offset_secs", "int", Min, Int, "first new error minus anchor (s)"),
+    fact("logs.known_error_rate_ratio", "float", Max, Number, "baseline signatures' rate ratio"),
     fact("logs.lines_cut", "int", Sum, Int, "lines cut to max_line_bytes"),
     fact("logs.last_line_at", "text", Latest, Word, "time of the newest line (RFC 3339)"),
     fact("logs.last_line_offset_secs", "int", Max, Int, "newest line minus anchor (s)"),
@@ -131,6 +135,7 @@ pub const KNOWN_FACTS: &[KnownFact] = &[
     fact("http.all_failing", "bool", Or, Word, "every probe of an endpoint failed"),
     fact("http.latency_median_ms", "float", Max, Number, "median probe latency (ms)"),
     fact("http.components_down", "list", Union, Word, "components a health body reports down"),
+    fact("http.components_down_errors", "list", Union, Word, "`name: error` of those components"),
     fact("http.cert_days_left", "int", Min, Int, "days until the certificate expires"),
     // postgres (collectors/postgres/FACTS.md)
     fact("postgres.connections_used", "int", Max, Int, "client backends"),

@@ -217,10 +217,14 @@ pub fn build(
         baseline_rate = Some(rate);
         facts.insert("logs.baseline_error_count".into(), tally.baseline_errors.into());
         let floor = 1.0 / covered_minutes;
-        facts.insert(
-            "logs.error_rate_ratio".into(),
-            round(tally.errors as f64 / window_minutes / rate.max(floor)).into(),
-        );
+        // No errors in the window nor in the baseline is "no errors", not a ratio of ×0.
+        if tally.errors + tally.baseline_errors > 0 {
+            facts.insert(
+                "logs.error_rate_ratio".into(),
+                round(tally.errors as f64 / window_minutes / rate.max(floor)).into(),
+            );
+        }
+        onset_facts(&tally, facts, anchor, window_minutes, covered_minutes);
     }
 
     let mut events = Vec::new();
@@ -359,6 +363,35 @@ pub fn build(
         lines_cut: tally.lines_cut,
     };
     (evidence.data(data), excerpt_text)
+}
+
+/// Facts that keep the baseline's steady noise apart from what is new: the onset of the
+/// signatures absent from the baseline (a background error present at the same rate before
+/// says nothing about when the incident began), their count, and the rate ratio of the
+/// signatures the baseline already had.
+fn onset_facts(
+    tally: &Tally,
+    facts: &mut witness_collector::Facts,
+    anchor: DateTime<Utc>,
+    window_minutes: f64,
+    covered_minutes: f64,
+) {
+    let new = tally.signatures.values().filter(|s| s.count > 0 && s.baseline_count == 0);
+    let new_errors: u64 = new.clone().map(|s| s.count).sum();
+    facts.insert("logs.new_error_count".into(), new_errors.into());
+    if let Some(first) = new.filter_map(|s| s.first_seen).min() {
+        facts.insert("logs.first_new_error_at".into(), fmt_time(first).into());
+        facts.insert("logs.first_new_error_offset_secs".into(), (first - anchor).num_seconds().into());
+    }
+    let known = tally.signatures.values().filter(|s| s.baseline_count > 0);
+    let (window, baseline) =
+        known.fold((0u64, 0u64), |(w, b), s| (w + s.count, b + s.baseline_count));
+    if baseline > 0 {
+        facts.insert(
+            "logs.known_error_rate_ratio".into(),
+            round(window as f64 / window_minutes / (baseline as f64 / covered_minutes)).into(),
+        );
+    }
 }
 
 fn signatures(tally: &Tally, baseline_covered: bool) -> Vec<SignatureData> {
@@ -501,7 +534,13 @@ fn excerpt(tally: &Tally, max_line_bytes: usize) -> Option<String> {
 }
 
 fn summary(tally: &Tally, evidence: &Evidence, anchor: DateTime<Utc>, new: usize) -> String {
-    let mut parts = vec![format!("{} errors in the window", tally.errors)];
+    let quiet = tally.errors + tally.baseline_errors == 0
+        && evidence.facts.contains_key("logs.baseline_error_count");
+    let mut parts = vec![if quiet {
+        "no errors in the window nor in the baseline".to_owned()
+    } else {
+        format!("{} errors in the window", tally.errors)
+    }];
     if let Some(ratio) = evidence.facts.get("logs.error_rate_ratio").and_then(|v| v.as_f64()) {
         parts[0].push_str(&format!(" ({} in the baseline, rate ×{ratio})", tally.baseline_errors));
     }
