@@ -139,6 +139,44 @@ fn a_migration_among_the_deployed_changes_is_a_risky_migration() {
     assert!(s.evaluation.hypotheses.iter().any(|h| h.id == "bad_deploy"));
 }
 
+/// Issue 15, the textbook incident: a deploy ran a NOT NULL migration, the new revision's
+/// requests fail with a TypeError on the email field, the health endpoint answers 503 with
+/// the app's own `userService` component DOWN carrying that same TypeError, and a
+/// background error runs at its usual rate in the baseline. Witness once ranked
+/// "a dependency is down: userService" above the rollback, because the background error
+/// made "errors began before the rollout" hold and the service's own component read as a
+/// dependency.
+#[test]
+fn the_textbook_migration_incident_ranks_the_rollback_first() {
+    let s = run("textbook_migration");
+    let h = top(&s);
+    assert_eq!(h.recommendation, Recommendation::Rollback, "{:#?}", s.evaluation.hypotheses);
+    assert_eq!(h.id, "risky_migration", "{:#?}", s.evaluation.hypotheses);
+    assert_eq!(h.likelihood, Likelihood::High, "{h:#?}");
+    assert_eq!(h.commands[0], "kubectl rollout undo deployment/accounts -n shop --to-revision=41");
+    assert!(h.title.contains("revision 42 to 41"), "{}", h.title);
+    assert!(h.explanation.contains("migrated schema"), "the migration caveat: {}", h.explanation);
+    assert!(h.explanation.contains("9f3c2a7b1d"), "the commit: {}", h.explanation);
+    assert!(cites(h, "evidence/git-accounts.json#/data/commits/0"), "{:?}", h.evidence);
+    assert!(
+        cites(h, "evidence/git-accounts.json#/facts/git.deployed_revision"),
+        "{:?}",
+        h.evidence
+    );
+    assert!(
+        !h.counter_evidence.iter().any(|c| c.contains("before the rollout")),
+        "the background error is no onset: {:?}",
+        h.counter_evidence
+    );
+    // userService fails with the service's own new error: a symptom, not a dependency.
+    assert!(
+        !s.evaluation.hypotheses.iter().any(|h| h.id == "dependency_down"),
+        "{:#?}",
+        s.evaluation.hypotheses
+    );
+    assert!(s.evaluation.ruled_out.iter().any(|r| r.rule == "dependency_down"));
+}
+
 #[test]
 fn an_autoscaler_at_its_ceiling_is_saturation() {
     let s = run("saturation_hpa");

@@ -113,6 +113,12 @@ impl<'a> Scene<'a> {
             json: records.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect(),
         };
         scene.derive_vendors_named_in_errors();
+        super::derive::components_down(&mut scene.facts, timeline, &mut scene.derived_refs);
+        super::derive::migration_named_in_errors(
+            &mut scene.facts,
+            timeline,
+            &mut scene.derived_refs,
+        );
         scene
     }
 

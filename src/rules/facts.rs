@@ -240,6 +240,27 @@ pub const KNOWN_FACTS: &[KnownFact] = &[
         Word,
         "degraded vendors (status_page.vendors_degraded) named in a logs event",
     ),
+    fact(
+        "run.dependencies_down",
+        "list",
+        Union,
+        Word,
+        "components down (http.components_down) not failing with the service's own new error",
+    ),
+    fact(
+        "run.components_down_own_error",
+        "list",
+        Union,
+        Word,
+        "components down whose error is one of the service's new error signatures",
+    ),
+    fact(
+        "run.migration_named_in_errors",
+        "list",
+        Union,
+        Word,
+        "words of the migration paths that the new errors name (a table, a column)",
+    ),
 ];
 
 /// The documented fact named `name`.

@@ -7,6 +7,7 @@
 //! not seen.
 //!
 //! - [`facts`]: the known facts, and how several instances' facts merge;
+//! - [`derive`]: facts witness derives across kinds (`run.*`);
 //! - [`rule`]: the rule format, the built-in rules, loading and checking;
 //! - [`template`]: titles, explanations and commands, with values checked and quoted;
 //! - [`eval`]: evaluating the conditions and ranking the hypotheses.
@@ -14,6 +15,7 @@
 //! The rules are loaded and compiled once, when a run is prepared, before any collector
 //! starts; the run's analysis evaluates them.
 
+pub mod derive;
 pub mod eval;
 pub mod facts;
 pub mod rule;

@@ -156,16 +156,12 @@ fn ietf_check(name: &str, entries: &Value, report: &mut HealthReport) {
 /// Longest error text kept per component.
 const MAX_COMPONENT_ERROR: usize = 500;
 
-fn classify_component(
-    path: String,
-    status: &str,
-    error: Option<&str>,
-    report: &mut HealthReport,
-) {
+fn classify_component(path: String, status: &str, error: Option<&str>, report: &mut HealthReport) {
     match verdict_of(status) {
         Verdict::Down => {
             if let Some(error) = error.map(str::trim).filter(|e| !e.is_empty()) {
-                let cut = error.char_indices().nth(MAX_COMPONENT_ERROR).map_or(error.len(), |(i, _)| i);
+                let cut =
+                    error.char_indices().nth(MAX_COMPONENT_ERROR).map_or(error.len(), |(i, _)| i);
                 report.component_errors.push((path.clone(), error[..cut].to_owned()));
             }
             report.components_down.push(path);

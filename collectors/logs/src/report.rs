@@ -381,7 +381,10 @@ fn onset_facts(
     facts.insert("logs.new_error_count".into(), new_errors.into());
     if let Some(first) = new.filter_map(|s| s.first_seen).min() {
         facts.insert("logs.first_new_error_at".into(), fmt_time(first).into());
-        facts.insert("logs.first_new_error_offset_secs".into(), (first - anchor).num_seconds().into());
+        facts.insert(
+            "logs.first_new_error_offset_secs".into(),
+            (first - anchor).num_seconds().into(),
+        );
     }
     let known = tally.signatures.values().filter(|s| s.baseline_count > 0);
     let (window, baseline) =
