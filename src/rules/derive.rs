@@ -219,3 +219,44 @@ fn same_error(error: &str, entry: &TimelineEntry) -> bool {
     let shared = mine.intersection(&theirs).count();
     shared * 5 >= mine.len() * 4
 }
+
+/// `run.symptoms`: what users feel in this run, each judged against the baseline where
+/// there is one (see [`super::rule::SYMPTOMS`]). Causes are changes of state; these are
+/// not causes, and a hypothesis is weighed by how many of them its cause explains.
+pub fn symptoms(facts: &mut FactSet) {
+    let number = |name: &str| facts.get(name).and_then(|m| m.value.as_f64());
+    let list_len = |name: &str| match facts.get(name).map(|m| &m.value) {
+        Some(FactValue::List(items)) => items.len(),
+        _ => 0,
+    };
+    let above = |name: &str, at_least: f64| number(name).is_some_and(|v| v >= at_least);
+    let status_5xx = number("logs.status_5xx_ratio").is_some_and(|r| {
+        r >= 0.05 && number("logs.status_5xx_baseline_ratio").is_none_or(|b| r >= 2.0 * b)
+    });
+    let latency = match (number("logs.latency_p95_ms"), number("logs.latency_p95_baseline_ms")) {
+        (Some(now), Some(before)) => now >= 1.5 * before && now >= 100.0,
+        _ => false,
+    };
+    let found: Vec<(&str, bool)> = vec![
+        ("error_rate", above("logs.error_rate_ratio", 2.0)),
+        ("new_errors", above("logs.new_error_count", 1.0)),
+        ("status_5xx", status_5xx),
+        ("latency", latency),
+        ("health_failing", above("http.failing_probes", 1.0)),
+        ("components_down", list_len("http.components_down") > 0),
+        (
+            "crash_loop",
+            above("kubernetes.crashloop_pods", 1.0) || above("kubernetes.oom_kills_in_window", 1.0),
+        ),
+        ("lock_waits", above("postgres.blocked_sessions", 1.0)),
+        ("connections", above("postgres.connections_used_ratio", 0.9)),
+    ];
+    let symptoms: Vec<FactValue> =
+        found.into_iter().filter(|(_, present)| *present).map(|(s, _)| s.into()).collect();
+    facts.derive("run.symptoms", FactValue::List(symptoms), Vec::new());
+}
+
+/// The names in a list fact.
+pub fn names(facts: &FactSet, name: &str) -> Vec<String> {
+    facts.get(name).map_or_else(Vec::new, |m| texts(&m.value).cloned().collect())
+}

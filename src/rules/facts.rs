@@ -241,6 +241,13 @@ pub const KNOWN_FACTS: &[KnownFact] = &[
         "degraded vendors (status_page.vendors_degraded) named in a logs event",
     ),
     fact(
+        "run.symptoms",
+        "list",
+        Union,
+        Word,
+        "what users feel, against the baseline: error_rate, new_errors, status_5xx, latency, health_failing, components_down, crash_loop, lock_waits, connections",
+    ),
+    fact(
         "run.dependencies_down",
         "list",
         Union,

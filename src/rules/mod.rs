@@ -117,6 +117,15 @@ pub struct Hypothesis {
     /// What speaks against it.
     #[serde(default)]
     pub counter_evidence: Vec<String>,
+    /// The change of state it names as the cause; absent for a symptom to investigate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// The run's symptoms the cause explains.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explains: Vec<String>,
+    /// The run's symptoms it does not explain (they count against it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unexplained: Vec<String>,
 }
 
 /// A rule that could not be evaluated, and why.
