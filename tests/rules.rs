@@ -578,3 +578,23 @@ fn rules_test_re_evaluates_a_bundle() {
         serde_json::from_slice(&std::fs::read(bundle.join("timeline.json")).unwrap()).unwrap();
     assert!(timeline.entries.iter().any(|e| e.kind == "alert"));
 }
+
+/// Issue 15: `rules test --bundle` shows, for each hypothesis, its cause, the symptoms it
+/// explains, those it does not and what speaks against it.
+#[test]
+fn rules_test_shows_cause_symptoms_and_counter_evidence() {
+    let view = scenario::view("textbook_migration");
+    let report = witness::commands::rules::test_report(&view, &RulesConfig::default());
+    let first = report.split("\n2. ").next().unwrap();
+    assert!(first.contains("Hypotheses:\n1. Risky migration"), "{report}");
+    assert!(first.contains("   cause: migration\n"), "{report}");
+    assert!(
+        first.contains("   explains: error_rate, new_errors, health_failing, components_down\n"),
+        "{report}"
+    );
+    assert!(first.contains("   unexplained: none\n"), "{report}");
+    assert!(
+        report.contains("   against: the deployed changes include a migration"),
+        "the plain bad-deploy reading says why it ranks second: {report}"
+    );
+}

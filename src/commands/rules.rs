@@ -140,6 +140,16 @@ pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
             h.score,
             h.rules.join(", ")
         );
+        let _ = writeln!(
+            out,
+            "   cause: {}",
+            h.cause.as_deref().unwrap_or("none named (a symptom to investigate)")
+        );
+        let list = |items: &[String]| {
+            if items.is_empty() { "none".to_owned() } else { items.join(", ") }
+        };
+        let _ = writeln!(out, "   explains: {}", list(&h.explains));
+        let _ = writeln!(out, "   unexplained: {}", list(&h.unexplained));
         let _ = writeln!(out, "   {}", h.explanation);
         for c in &h.commands {
             let _ = writeln!(out, "   $ {c}");
