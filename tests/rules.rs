@@ -214,7 +214,10 @@ fn lock_contention_names_the_root_blocker_and_the_last_resort() {
     assert_eq!((h.id.as_str(), h.recommendation), ("lock_contention", Recommendation::Investigate));
     assert_eq!(h.likelihood, Likelihood::High);
     assert!(h.commands[0].contains("WHERE pid = 4242'"), "{:?}", h.commands);
-    assert_eq!(h.commands.last().unwrap(), "psql -X -c 'SELECT pg_cancel_backend(4242)'");
+    // DDL holding an ACCESS EXCLUSIVE lock: end that session (a cancel inside a
+    // migration's transaction would keep the lock), never a plain cancel.
+    assert_eq!(h.commands.last().unwrap(), "psql -X -c 'SELECT pg_terminate_backend(4242)'");
+    assert!(!h.commands.iter().any(|c| c.contains("pg_cancel_backend")), "{:?}", h.commands);
     assert!(h.explanation.contains("runs DDL"), "{}", h.explanation);
     assert!(cites(h, "evidence/postgres-main.json#/facts/postgres.root_blocker_pids"));
     assert!(cites(h, "evidence/postgres-main.json#/data/lock_trees/0"), "{:?}", h.evidence);

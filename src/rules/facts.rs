@@ -153,6 +153,13 @@ pub const KNOWN_FACTS: &[KnownFact] = &[
         "a root blocker holds an AccessExclusiveLock",
     ),
     fact("postgres.root_blocker_runs_ddl", "bool", Or, Word, "a root blocker runs DDL"),
+    fact(
+        "postgres.root_blocker_idle_in_transaction",
+        "bool",
+        Primary,
+        Word,
+        "the first root blocker is idle in transaction",
+    ),
     fact("postgres.root_blocker_longest_xact_secs", "float", Max, Number, "oldest root xact (s)"),
     fact("postgres.longest_statement_secs", "float", Max, Number, "oldest active statement (s)"),
     fact("postgres.long_statements", "int", Sum, Int, "statements over the threshold"),

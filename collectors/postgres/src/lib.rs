@@ -43,6 +43,7 @@
 //! | `postgres.lock_tree_max_depth` | int | longest chain of waits below a root (0 without lock waits) |
 //! | `postgres.root_blocker_holds_access_exclusive` | bool | a root blocker holds an `AccessExclusiveLock` its waiters want |
 //! | `postgres.root_blocker_runs_ddl` | bool | a root blocker's (last) statement is DDL (`ALTER`, `DROP`, `CREATE INDEX` without `CONCURRENTLY`, `VACUUM FULL`, `TRUNCATE`, `CLUSTER`, `REINDEX`, …); absent when a root's query is hidden |
+//! | `postgres.root_blocker_idle_in_transaction` | bool | the first root blocker's session is idle in transaction (a cancel does not release its locks; terminate does); absent when a root's session is hidden |
 //! | `postgres.root_blocker_longest_xact_secs` | float | age of the oldest root blocker's transaction; absent when a root is hidden |
 //! | `postgres.longest_statement_secs` | float | age of the oldest active statement (0 when none); absent when sessions are hidden |
 //! | `postgres.long_statements` | int | active statements older than `long_statement_secs`; absent when sessions are hidden |

@@ -333,6 +333,13 @@ fn lock_facts(
         let oldest =
             root_sessions.iter().flatten().filter_map(|s| s.xact_age_secs).fold(0.0, f64::max);
         put(ev, "root_blocker_longest_xact_secs", oldest);
+        // Which command ends the first root blocker's hold: pg_cancel_backend stops an
+        // active statement, but a session idle in transaction keeps its locks through a
+        // cancel, and only pg_terminate_backend releases them.
+        if let Some(Some(first)) = root_sessions.first() {
+            let idle = first.state.as_deref().is_some_and(|s| s.starts_with("idle in transaction"));
+            put(ev, "root_blocker_idle_in_transaction", idle);
+        }
     }
     for (i, tree) in trees.iter().enumerate() {
         trees::tree_events(ev, events, tree, i);
@@ -618,6 +625,7 @@ mod tests {
         assert_eq!(ev.facts["postgres.root_blockers"], 1.into());
         assert_eq!(ev.facts["postgres.root_blocker_pids"], vec![10].into());
         assert_eq!(ev.facts["postgres.root_blocker_runs_ddl"], true.into());
+        assert!(ev.facts.contains_key("postgres.root_blocker_idle_in_transaction"));
         assert_eq!(ev.facts["postgres.root_blocker_holds_access_exclusive"], true.into());
         let tree = &ev.data["lock_trees"][0];
         assert_eq!(
