@@ -10,11 +10,13 @@
 //! - [`derive`]: facts witness derives across kinds (`run.*`);
 //! - [`rule`]: the rule format, the built-in rules, loading and checking;
 //! - [`template`]: titles, explanations and commands, with values checked and quoted;
-//! - [`eval`]: evaluating the conditions and ranking the hypotheses.
+//! - [`eval`]: evaluating the conditions and ranking the hypotheses;
+//! - [`accuracy`]: measuring the rules on labelled incidents (`rules eval`).
 //!
 //! The rules are loaded and compiled once, when a run is prepared, before any collector
 //! starts; the run's analysis evaluates them.
 
+pub mod accuracy;
 pub mod derive;
 pub mod eval;
 pub mod facts;
