@@ -625,3 +625,53 @@ fn the_rules_meet_their_floors_on_the_generated_corpus() {
     let high = report.calibrated(Likelihood::High).unwrap();
     assert!(high >= 0.95, "high right {:.1}%\n{rendered}", high * 100.0);
 }
+
+/// `witness label` writes the true cause beside a sealed bundle, never inside it, and
+/// `witness rules eval` reads such labels: here over a store of one collected bundle
+/// (labelled) and the generated corpus's case directories.
+#[test]
+fn label_and_rules_eval_measure_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let output = witness(
+        dir.path(),
+        &["collect", "now", "--only", "host", "--out", store.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let bundle = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .expect("a bundle directory");
+    let before: Vec<_> = std::fs::read_dir(&bundle).unwrap().map(|e| e.unwrap().path()).collect();
+    let bad = witness(dir.path(), &["label", bundle.to_str().unwrap(), "--cause", "gremlins"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("unknown cause `gremlins`"),
+        "{}",
+        text(&bad)
+    );
+    let output = witness(dir.path(), &["label", bundle.to_str().unwrap(), "--cause", "none"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let label = bundle
+        .with_file_name(format!("{}.label.json", bundle.file_name().unwrap().to_str().unwrap()));
+    assert_eq!(
+        std::fs::read_to_string(&label).unwrap(),
+        "{\n  \"cause\": \"none\"\n}\n",
+        "the label sits beside the bundle"
+    );
+    let after: Vec<_> = std::fs::read_dir(&bundle).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(before, after, "nothing inside the sealed bundle changes");
+    let output = witness(dir.path(), &["verify", bundle.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output));
+
+    crate::util::corpus::generate(&store, 2);
+    let output = witness(dir.path(), &["rules", "eval", store.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("33 cases, top-1 accuracy"), "{stdout}");
+    assert!(stdout.contains("  none                     "), "the bundle counts: {stdout}");
+    assert!(stdout.contains("Per class (top-1):\n  bad_deploy"), "{stdout}");
+    assert!(stdout.contains("Calibration (how often the top hypothesis was right):"), "{stdout}");
+    assert!(stdout.contains("Confusion (true cause → predicted cause: cases):"), "{stdout}");
+}
