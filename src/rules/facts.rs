@@ -142,6 +142,13 @@ pub const KNOWN_FACTS: &[KnownFact] = &[
     fact("postgres.connections_available", "int", Primary, Int, "usable max_connections"),
     fact("postgres.connections_used_ratio", "float", Max, Number, "used / available connections"),
     fact("postgres.blocked_sessions", "int", Sum, Int, "sessions waiting on a lock"),
+    fact(
+        "postgres.other_databases_blocked_sessions",
+        "int",
+        Sum,
+        Int,
+        "other databases' sessions waiting on a lock",
+    ),
     fact("postgres.root_blockers", "int", Sum, Int, "blockers at the top of lock trees"),
     fact("postgres.root_blocker_pids", "list", Primary, Int, "root blocker pids, largest first"),
     fact("postgres.lock_tree_max_depth", "int", Max, Int, "longest chain of lock waits"),

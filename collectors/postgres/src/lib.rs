@@ -38,6 +38,7 @@
 //! | `postgres.connections_available` | int | `max_connections` − `superuser_reserved_connections` − `reserved_connections` (16+) |
 //! | `postgres.connections_used_ratio` | float | used / available |
 //! | `postgres.blocked_sessions` | int | sessions waiting for a lock another session holds or waits for |
+//! | `postgres.other_databases_blocked_sessions` | int | sessions of other databases on the server waiting on a lock (left out of the facts about the DSN's database) |
 //! | `postgres.root_blockers` | int | blockers that wait for nobody: the top of each lock tree |
 //! | `postgres.root_blocker_pids` | list of int | their pids, the largest tree first |
 //! | `postgres.lock_tree_max_depth` | int | longest chain of waits below a root (0 without lock waits) |
