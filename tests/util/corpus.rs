@@ -106,7 +106,6 @@ struct Logs<'a> {
     new: Vec<(&'a str, &'a str, i64, i64)>,
     background: i64,
     p95: Option<(f64, f64)>,
-    status_5xx: Option<f64>,
 }
 
 fn logs(case: &mut Case, l: Logs<'_>) {
@@ -150,10 +149,23 @@ fn logs(case: &mut Case, l: Logs<'_>) {
         facts["logs.requests"] = json!(12000);
         facts["logs.latency_p95_ms"] = json!(now);
         facts["logs.latency_p95_baseline_ms"] = json!(before);
-        facts["logs.status_5xx_ratio"] = json!(l.status_5xx.unwrap_or(0.001));
+        facts["logs.status_5xx_ratio"] = json!(0.001);
         facts["logs.status_5xx_baseline_ratio"] = json!(0.001);
     }
     case.add(record("logs", "app", &format!("{errors} errors in the window"), facts, events));
+}
+
+/// Logs with one new signature `(text, example, onset)`, `count` times, over the
+/// background errors.
+fn new_errors(case: &mut Case, signature: (&str, &str, i64), count: i64, background: i64) {
+    let new = vec![(signature.0, signature.1, signature.2, count)];
+    logs(case, Logs { new, background, p95: None });
+}
+
+/// Health checks that fail `failing` probes in half the variants, and pass in the others.
+fn failing_or_quiet_http(case: &mut Case, rng: &mut Rng, failing: i64, latency_ms: f64) {
+    let failing = if rng.chance(50) { failing } else { 0 };
+    http(case, failing, latency_ms, json!([]), 80);
 }
 
 /// The Deployment: a rollout `minutes` before the anchor; `images_changed` false for a
@@ -319,14 +331,11 @@ fn build(class: &str, seed: u64) -> Case {
             kubernetes(&mut case, &mut rng, rollout, true, json!({}));
             let signature = if rng.chance(50) { TYPE_ERROR } else { PANIC };
             if class == "bad_deploy" {
-                logs(
+                new_errors(
                     &mut case,
-                    Logs {
-                        new: vec![(signature.0, signature.1, onset, rng.int(40, 400))],
-                        background,
-                        p95: None,
-                        status_5xx: None,
-                    },
+                    (signature.0, signature.1, onset),
+                    rng.int(40, 400),
+                    background,
                 );
             } else {
                 // The logs collector failed: only the health checks show the symptom.
@@ -348,14 +357,11 @@ fn build(class: &str, seed: u64) -> Case {
                 0,
                 Some(rollout + 2.0),
             );
-            logs(
+            new_errors(
                 &mut case,
-                Logs {
-                    new: vec![(TYPE_ERROR.0, TYPE_ERROR.1, onset, rng.int(40, 400))],
-                    background,
-                    p95: None,
-                    status_5xx: None,
-                },
+                (TYPE_ERROR.0, TYPE_ERROR.1, onset),
+                rng.int(40, 400),
+                background,
             );
             let own =
                 json!(["userService: TypeError: Cannot read properties of null (reading 'email')"]);
@@ -370,15 +376,7 @@ fn build(class: &str, seed: u64) -> Case {
             });
             kubernetes(&mut case, &mut rng, rollout, true, extra);
             if rng.chance(50) {
-                logs(
-                    &mut case,
-                    Logs {
-                        new: vec![(PANIC.0, PANIC.1, onset, rng.int(10, 80))],
-                        background,
-                        p95: None,
-                        status_5xx: None,
-                    },
-                );
+                new_errors(&mut case, (PANIC.0, PANIC.1, onset), rng.int(10, 80), background);
             }
             http(&mut case, rng.int(1, 3), health_latency, json!([]), 80);
             host(&mut case, cpu, 0.4, 0.5);
@@ -386,15 +384,7 @@ fn build(class: &str, seed: u64) -> Case {
         "config_change" => {
             kubernetes(&mut case, &mut rng, rollout, false, json!({}));
             git(&mut case, None, 1, None);
-            logs(
-                &mut case,
-                Logs {
-                    new: vec![(CONFIG.0, CONFIG.1, onset, rng.int(40, 400))],
-                    background,
-                    p95: None,
-                    status_5xx: None,
-                },
-            );
+            new_errors(&mut case, (CONFIG.0, CONFIG.1, onset), rng.int(40, 400), background);
             http(&mut case, 3, health_latency, json!([]), 80);
             host(&mut case, cpu, 0.4, 0.5);
         }
@@ -414,25 +404,17 @@ fn build(class: &str, seed: u64) -> Case {
                 if rng.chance(50) { "major" } else { "minor" },
                 incident,
             );
-            logs(
+            new_errors(
                 &mut case,
-                Logs {
-                    new: vec![(
-                        "ERROR payments: stripe returned <n> for charge ch_<id>",
-                        "ERROR payments: stripe returned 503 for charge ch_1a2b",
-                        errors_at,
-                        rng.int(30, 300),
-                    )],
-                    background,
-                    p95: None,
-                    status_5xx: None,
-                },
+                (
+                    "ERROR payments: stripe returned <n> for charge ch_<id>",
+                    "ERROR payments: stripe returned 503 for charge ch_1a2b",
+                    errors_at,
+                ),
+                rng.int(30, 300),
+                background,
             );
-            if rng.chance(50) {
-                http(&mut case, 1, health_latency, json!([]), 80)
-            } else {
-                quiet_http(&mut case)
-            }
+            failing_or_quiet_http(&mut case, &mut rng, 1, health_latency);
             host(&mut case, cpu, 0.4, 0.5);
         }
         "lock_contention" => {
@@ -449,14 +431,11 @@ fn build(class: &str, seed: u64) -> Case {
                 }),
             );
             kubernetes(&mut case, &mut rng, old_rollout, true, json!({}));
-            logs(
+            new_errors(
                 &mut case,
-                Logs {
-                    new: vec![(TIMEOUT.0, TIMEOUT.1, -rng.int(60, 900), rng.int(20, 200))],
-                    background,
-                    p95: None,
-                    status_5xx: None,
-                },
+                (TIMEOUT.0, TIMEOUT.1, -rng.int(60, 900)),
+                rng.int(20, 200),
+                background,
             );
             host(&mut case, cpu, 0.4, 0.5);
             vendor_noise(&mut case);
@@ -474,15 +453,7 @@ fn build(class: &str, seed: u64) -> Case {
             );
             kubernetes(&mut case, &mut rng, rollout, true, json!({}));
             git(&mut case, Some("db/migrations/0044_orders_add_index.sql"), 0, None);
-            logs(
-                &mut case,
-                Logs {
-                    new: vec![(TIMEOUT.0, TIMEOUT.1, onset, rng.int(20, 200))],
-                    background,
-                    p95: None,
-                    status_5xx: None,
-                },
-            );
+            new_errors(&mut case, (TIMEOUT.0, TIMEOUT.1, onset), rng.int(20, 200), background);
             host(&mut case, cpu, 0.4, 0.5);
         }
         "hpa_ceiling" => {
@@ -506,7 +477,6 @@ fn build(class: &str, seed: u64) -> Case {
                     },
                     background,
                     p95: Some((rng.int(900, 3000) as f64, 250.0)),
-                    status_5xx: None,
                 },
             );
             host(&mut case, cpu, 0.4, 0.5);
@@ -516,12 +486,7 @@ fn build(class: &str, seed: u64) -> Case {
             host(&mut case, 0.95 + rng.int(0, 4) as f64 / 100.0, 0.5, 0.5);
             logs(
                 &mut case,
-                Logs {
-                    new: Vec::new(),
-                    background,
-                    p95: Some((rng.int(900, 3000) as f64, 250.0)),
-                    status_5xx: None,
-                },
+                Logs { new: Vec::new(), background, p95: Some((rng.int(900, 3000) as f64, 250.0)) },
             );
             if rng.chance(50) {
                 quiet_http(&mut case)
@@ -544,19 +509,15 @@ fn build(class: &str, seed: u64) -> Case {
                     "postgres.connections_used": 95
                 }),
             );
-            logs(
+            new_errors(
                 &mut case,
-                Logs {
-                    new: vec![(
-                        "ERROR api: FATAL: sorry, too many clients already",
-                        "ERROR api: FATAL: sorry, too many clients already",
-                        -rng.int(60, 900),
-                        rng.int(20, 300),
-                    )],
-                    background,
-                    p95: None,
-                    status_5xx: None,
-                },
+                (
+                    "ERROR api: FATAL: sorry, too many clients already",
+                    "ERROR api: FATAL: sorry, too many clients already",
+                    -rng.int(60, 900),
+                ),
+                rng.int(20, 300),
+                background,
             );
             kubernetes(&mut case, &mut rng, old_rollout, true, json!({}));
             host(&mut case, cpu, 0.4, 0.5);
@@ -578,7 +539,6 @@ fn build(class: &str, seed: u64) -> Case {
                     },
                     background,
                     p95: None,
-                    status_5xx: None,
                 },
             );
             host(&mut case, cpu, 0.4, 0.5);
@@ -586,30 +546,22 @@ fn build(class: &str, seed: u64) -> Case {
         }
         "disk_full" => {
             host(&mut case, cpu, 0.4, 0.96 + rng.int(0, 4) as f64 / 100.0);
-            logs(
+            new_errors(
                 &mut case,
-                Logs {
-                    new: vec![(
-                        "ERROR api: write /var/lib/app/tmp: no space left on device",
-                        "ERROR api: write /var/lib/app/tmp/x: no space left on device",
-                        -rng.int(60, 900),
-                        rng.int(10, 100),
-                    )],
-                    background,
-                    p95: None,
-                    status_5xx: None,
-                },
+                (
+                    "ERROR api: write /var/lib/app/tmp: no space left on device",
+                    "ERROR api: write /var/lib/app/tmp/x: no space left on device",
+                    -rng.int(60, 900),
+                ),
+                rng.int(10, 100),
+                background,
             );
-            if rng.chance(50) {
-                http(&mut case, 2, health_latency, json!([]), 80)
-            } else {
-                quiet_http(&mut case)
-            }
+            failing_or_quiet_http(&mut case, &mut rng, 2, health_latency);
         }
         "false_alarm" => {
             let minutes = if rng.chance(50) { old_rollout } else { rollout };
             kubernetes(&mut case, &mut rng, minutes, true, json!({}));
-            logs(&mut case, Logs { new: Vec::new(), background, p95: None, status_5xx: None });
+            logs(&mut case, Logs { new: Vec::new(), background, p95: None });
             quiet_http(&mut case);
             host(&mut case, cpu, 0.4, 0.5);
             vendor_noise(&mut case);
