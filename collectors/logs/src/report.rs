@@ -90,6 +90,9 @@ struct SignatureData {
     baseline_count: u64,
     /// Absent from the baseline; `null` when the logs do not reach into the baseline.
     new: Option<bool>,
+    /// Its errors per minute in the window over those in the covered baseline (a baseline
+    /// of 0 counts as 1 error); `null` without baseline.
+    rate_ratio: Option<f64>,
     #[serde(with = "witness_collector::time::millis_opt")]
     first_seen: Option<DateTime<Utc>>,
     #[serde(with = "witness_collector::time::millis_opt")]
@@ -251,7 +254,8 @@ pub fn build(
         );
     }
 
-    let signatures = signatures(&tally, covered_secs > 0);
+    let minutes = (window_minutes, covered_secs as f64 / 60.0);
+    let signatures = signatures(&tally, minutes);
     let new: Vec<(usize, &SignatureData)> =
         signatures.iter().enumerate().filter(|(_, s)| s.new == Some(true)).collect();
     facts.insert(
@@ -397,7 +401,10 @@ fn onset_facts(
     }
 }
 
-fn signatures(tally: &Tally, baseline_covered: bool) -> Vec<SignatureData> {
+/// The signatures kept in `data`; `minutes` are the window's and the covered baseline's.
+fn signatures(tally: &Tally, minutes: (f64, f64)) -> Vec<SignatureData> {
+    let (window_minutes, covered_minutes) = minutes;
+    let baseline_covered = covered_minutes > 0.0;
     let mut all: Vec<(&String, &crate::tally::Signature)> =
         tally.signatures.iter().filter(|(_, s)| s.count > 0).collect();
     all.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.1.first_seen.cmp(&b.1.first_seen)));
@@ -416,6 +423,13 @@ fn signatures(tally: &Tally, baseline_covered: bool) -> Vec<SignatureData> {
             count: s.count,
             baseline_count: s.baseline_count,
             new: is_new(s),
+            rate_ratio: baseline_covered.then(|| {
+                round(
+                    s.count as f64
+                        / window_minutes
+                        / (s.baseline_count.max(1) as f64 / covered_minutes),
+                )
+            }),
             first_seen: s.first_seen,
             last_seen: s.last_seen,
             examples: s.examples.clone(),

@@ -955,6 +955,13 @@ async fn the_onset_of_new_errors_is_kept_apart_from_steady_background_errors() {
     );
     assert_eq!(r.int("logs.new_error_count"), 20);
     assert_eq!(r.float("logs.known_error_rate_ratio"), 1.0);
+    let sigs = r.data()["signatures"].as_array().unwrap();
+    let ratio = |text: &str| {
+        sigs.iter().find(|s| s["signature"].as_str().unwrap().contains(text)).unwrap()["rate_ratio"]
+            .as_f64()
+    };
+    assert_eq!(ratio("TypeError"), Some(20.0), "20 in the window, none before: counted as 1");
+    assert_eq!(ratio("sitemap"), Some(1.0), "steady background noise");
 }
 
 /// Regression (issue 15): no error in the window nor in the baseline read as "rate ×0".
