@@ -675,3 +675,144 @@ fn label_and_rules_eval_measure_a_store() {
     assert!(stdout.contains("Calibration (how often the top hypothesis was right):"), "{stdout}");
     assert!(stdout.contains("Confusion (true cause → predicted cause: cases):"), "{stdout}");
 }
+
+/// Issue 15, the textbook incident through the real collectors: a log file where a cron
+/// job fails at its usual rate before and during the window and the new revision's
+/// requests fail with a TypeError on `email`; a health endpoint answering 503 with the
+/// app's own `userService` DOWN carrying that TypeError; a git repository whose deploy tag
+/// v1.4.0 (14 minutes ago) brought a NOT NULL migration. `collect now` must rank the
+/// rollback first, with the migration caveat and the commit, and never call userService a
+/// dependency.
+#[test]
+fn the_textbook_migration_incident_through_the_real_collectors() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let now = chrono::Utc::now();
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+
+    let mut lines: Vec<(chrono::DateTime<chrono::Utc>, String)> = Vec::new();
+    let mut t = now - Duration::minutes(60);
+    while t < now {
+        lines.push((t, format!("{} INFO request ok", stamp(t))));
+        t += Duration::seconds(10);
+    }
+    for i in 0..12 {
+        let t = now - Duration::minutes(58) + Duration::minutes(5 * i);
+        lines.push((t, format!("{} ERROR cron: sitemap refresh failed after 3 retries", stamp(t))));
+    }
+    for i in 0..40 {
+        let t = now - Duration::minutes(11) + Duration::seconds(15 * i);
+        lines.push((t, format!(
+            "{} ERROR api: TypeError: Cannot read properties of null (reading 'email') at updateProfile (src/users/profile.js:42)",
+            stamp(t)
+        )));
+    }
+    lines.sort_by_key(|(t, _)| *t);
+    let log = dir.path().join("app.log");
+    let body: String = lines.into_iter().map(|(_, l)| l + "\n").collect();
+    std::fs::write(&log, body).unwrap();
+
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git_at = |args: &[&str], minutes_ago: i64| {
+        let date = (now - Duration::minutes(minutes_ago)).to_rfc3339();
+        let output = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("GIT_AUTHOR_NAME", "Ana")
+            .env("GIT_AUTHOR_EMAIL", "ana@example.com")
+            .env("GIT_COMMITTER_NAME", "Ana")
+            .env("GIT_COMMITTER_EMAIL", "ana@example.com")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {}", text(&output));
+    };
+    git_at(&["init", "-q", "-b", "main"], 300);
+    std::fs::create_dir_all(repo.join("src/users")).unwrap();
+    std::fs::write(repo.join("src/users/profile.js"), "module.exports = {};\n").unwrap();
+    git_at(&["add", "."], 300);
+    git_at(&["commit", "-q", "-m", "profile page"], 300);
+    git_at(&["tag", "-a", "v1.3.2", "-m", "1.3.2"], 290);
+    std::fs::create_dir_all(repo.join("db/migrations")).unwrap();
+    std::fs::write(
+        repo.join("db/migrations/0043_users_email_not_null.sql"),
+        "ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("src/users/profile.js"), "module.exports = { email: null };\n")
+        .unwrap();
+    git_at(&["add", "."], 120);
+    git_at(&["commit", "-q", "-m", "users.email NOT NULL"], 120);
+    git_at(&["tag", "-a", "v1.4.0", "-m", "1.4.0"], 14);
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let body = r#"{"status":"DOWN","components":{"db":{"status":"UP"},"userService":{"status":"DOWN","details":{"error":"TypeError: Cannot read properties of null (reading 'email')"}}}}"#;
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+
+    let config = dir.path().join("witness.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[collectors.logs]]\nname = \"app\"\npaths = [\"{}\"]\n\n\
+             [[collectors.http]]\nname = \"accounts-health\"\nurl = \"http://127.0.0.1:{port}/actuator/health\"\nprobe_interval_ms = 50\n\n\
+             [[collectors.git]]\nname = \"accounts\"\npath = \"{}\"\ndeploy_tags = [\"v*\"]\n",
+            log.display(),
+            repo.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("bundles");
+    let output = witness(
+        dir.path(),
+        &[
+            "collect",
+            "now",
+            "--config",
+            config.to_str().unwrap(),
+            "--only",
+            "logs,http,git",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let bundle = crate::util::only_entry(&out);
+    let evaluation: Evaluation =
+        serde_json::from_slice(&std::fs::read(bundle.join("hypotheses.json")).unwrap()).unwrap();
+    let h = &evaluation.hypotheses[0];
+    assert_eq!(
+        (h.id.as_str(), h.recommendation),
+        ("risky_migration", Recommendation::Rollback),
+        "{:#?}",
+        evaluation.hypotheses
+    );
+    assert!(h.explanation.contains("migrated schema"), "{}", h.explanation);
+    assert!(h.explanation.contains("they name email"), "{}", h.explanation);
+    assert!(h.commands.iter().any(|c| c.starts_with("git log --stat ")), "{:?}", h.commands);
+    assert!(
+        h.evidence
+            .iter()
+            .any(|r| r.to_string() == "evidence/git-accounts.json#/facts/git.deployed_revision"),
+        "{:?}",
+        h.evidence
+    );
+    assert!(
+        !evaluation.hypotheses.iter().any(|h| h.id == "dependency_down"),
+        "{:#?}",
+        evaluation.hypotheses
+    );
+}
