@@ -4,11 +4,12 @@
 //! CPU from other processes, a skewed clock, slow but healthy health checks, and the time
 //! of the change against the onset varied.
 //!
-//! Evidence is written as fixture evidence in the exact record shape a bundle holds
-//! (`evidence/<kind>-<name>.json`, facts and events as each collector publishes them), not
-//! produced by running the collectors: Kubernetes, PostgreSQL lock trees, status pages and
-//! certificates would each need a server per case. The logs collector's own facts
-//! (first new error, known-signature rate) are pinned by its tests on real log files.
+//! The logs evidence of every case is produced by the real logs collector, run over log
+//! files the generator writes (an application log, and a JSON access log where latency
+//! matters). The other kinds are fixture evidence in the exact record shape a bundle holds
+//! (`evidence/<kind>-<name>.json`, facts and events as each collector publishes them):
+//! Kubernetes, PostgreSQL lock trees, status pages and certificates would each need a
+//! server per case.
 //!
 //! Each case is a directory with `trigger.json` and `evidence/`, and its label
 //! (`<case>.label.json`: the true cause and the class) beside it, the layout
@@ -17,6 +18,7 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
+use witness_collector::CollectorConfig;
 
 /// The classes, with the cause a right answer names.
 pub const CLASSES: &[(&str, &str)] = &[
@@ -88,9 +90,10 @@ fn event(offset_secs: i64, kind: &str, title: &str, detail: Option<&str>) -> Val
 }
 
 /// What one case's evidence says, before it is written.
-#[derive(Default)]
 struct Case {
     records: Vec<Value>,
+    /// Where the case's log files are written.
+    sources: std::path::PathBuf,
 }
 
 impl Case {
@@ -108,51 +111,67 @@ struct Logs<'a> {
     p95: Option<(f64, f64)>,
 }
 
+/// Writes the case's log files (an application log, and a JSON access log when `p95` is
+/// given) and runs the real logs collector over them: the logs evidence of every case is
+/// what the collector makes of real lines.
 fn logs(case: &mut Case, l: Logs<'_>) {
-    let new_count: i64 = l.new.iter().map(|n| n.3).sum();
-    let errors = new_count + l.background;
-    let baseline = l.background;
-    let mut facts = json!({
-        "logs.files_read": 2,
-        "logs.error_count": errors,
-        "logs.baseline_error_count": baseline,
-        "logs.new_error_count": new_count,
-        "logs.new_signatures": l.new.len(),
-        "logs.new_signature_messages": l.new.iter().map(|n| n.0).collect::<Vec<_>>(),
-        "logs.signature_count": l.new.len() + usize::from(l.background > 0),
-    });
-    if errors + baseline > 0 {
-        facts["logs.error_rate_ratio"] = json!(errors as f64 / (baseline.max(1)) as f64);
+    let dir = case.sources.clone();
+    std::fs::create_dir_all(&dir).expect("a sources directory");
+    let mut lines: Vec<(i64, String)> = Vec::new();
+    // Quiet lines through the baseline and the window, so both are covered.
+    for t in (-3720..60).step_by(30) {
+        lines.push((t, "INFO request ok".to_owned()));
     }
-    let mut events = Vec::new();
-    if l.background > 0 {
-        facts["logs.known_error_rate_ratio"] = json!(1.0);
-        facts["logs.first_error_offset_secs"] = json!(-1700);
-        events.push(event(
-            -1700,
-            "first_error",
-            "First error in app.log: ERROR cron: sitemap refresh failed",
-            None,
-        ));
+    // Background errors at the same rate in the baseline and in the window.
+    for i in 0..l.background {
+        let t = -1790 + i * (1790 / l.background.max(1));
+        lines.push((t, "ERROR cron: sitemap refresh failed after 3 retries".to_owned()));
+        lines.push((t - 1800, "ERROR cron: sitemap refresh failed after 3 retries".to_owned()));
     }
-    if let Some(first) = l.new.iter().map(|n| n.2).min() {
-        facts["logs.first_new_error_offset_secs"] = json!(first);
-        facts["logs.first_new_error_at"] = json!(at(first));
-        if l.background == 0 {
-            facts["logs.first_error_offset_secs"] = json!(first);
+    for (_, example, onset, count) in &l.new {
+        let span = (30 - onset).max(1);
+        for i in 0..*count {
+            lines.push((onset + i * span / count.max(&1), (*example).to_owned()));
         }
     }
-    for (text, example, onset, _) in &l.new {
-        events.push(event(*onset, "new_signature", &format!("New error: {text}"), Some(example)));
-    }
+    lines.sort_by_key(|(t, _)| *t);
+    let text: String = lines.iter().map(|(t, line)| format!("{} {line}\n", at(*t))).collect();
+    let app = dir.join("app.log");
+    std::fs::write(&app, text).expect("the application log");
+    let mut paths = vec![app.display().to_string()];
     if let Some((now, before)) = l.p95 {
-        facts["logs.requests"] = json!(12000);
-        facts["logs.latency_p95_ms"] = json!(now);
-        facts["logs.latency_p95_baseline_ms"] = json!(before);
-        facts["logs.status_5xx_ratio"] = json!(0.001);
-        facts["logs.status_5xx_baseline_ratio"] = json!(0.001);
+        let mut access = String::new();
+        for t in (-3600..30).step_by(2) {
+            let p95 = if t < -1800 { before } else { now };
+            let ms = if t % 100 < 6 { p95 } else { p95 / 4.0 };
+            access.push_str(&format!(
+                "{{\"time\":\"{}\",\"request\":\"GET /api/items HTTP/1.1\",\"status\":\"200\",\"request_time\":\"{:.3}\"}}\n",
+                at(t),
+                ms / 1000.0
+            ));
+        }
+        let path = dir.join("access.log");
+        std::fs::write(&path, access).expect("the access log");
+        paths.push(path.display().to_string());
     }
-    case.add(record("logs", "app", &format!("{errors} errors in the window"), facts, events));
+    let config = witness_logs::LogsConfig::new("app", paths);
+    let collector = config.build().unwrap_or_else(|p| panic!("{p:?}"));
+    let anchor: chrono::DateTime<chrono::Utc> = ANCHOR.parse().expect("a valid anchor");
+    let window = witness_collector::Window::new(
+        anchor - chrono::Duration::minutes(30),
+        anchor + chrono::Duration::minutes(1),
+    );
+    let ctx = witness_collector::CollectContext::for_test_at(anchor, window);
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let evidence = runtime.block_on(collector.collect(&ctx)).expect("logs evidence");
+    let mut record = serde_json::to_value(&evidence).expect("JSON");
+    record["kind"] = json!("logs");
+    record["name"] = json!("app");
+    record["started_at"] = json!(at(58));
+    record["finished_at"] = json!(at(60));
+    record["duration_ms"] = json!(2000);
+    case.add(record);
 }
 
 /// Logs with one new signature `(text, example, onset)`, `count` times, over the
@@ -307,9 +326,9 @@ const TIMEOUT: (&str, &str) = (
 );
 
 /// The evidence of one variant of `class`.
-fn build(class: &str, seed: u64) -> Case {
+fn build(class: &str, seed: u64, sources: &Path) -> Case {
     let mut rng = Rng(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ class.len() as u64);
-    let mut case = Case::default();
+    let mut case = Case { records: Vec::new(), sources: sources.to_owned() };
     let background = if rng.chance(60) { rng.int(2, 12) } else { 0 };
     let busy_cpu = rng.chance(25);
     let cpu = if busy_cpu { 0.93 } else { 0.2 + rng.int(0, 40) as f64 / 100.0 };
@@ -318,7 +337,9 @@ fn build(class: &str, seed: u64) -> Case {
     let minor_vendor = rng.chance(25);
     // A rollout long ago, or none recent: noise for classes not about a deploy.
     let old_rollout = rng.int(300, 4000) as f64;
-    let rollout = rng.int(3, 50) as f64;
+    // Inside the 30-minute window: a change older than the window has its errors in the
+    // baseline, where they are not new (widen `--since` for such incidents).
+    let rollout = rng.int(3, 28) as f64;
     let onset = -((rollout as i64) * 60) + rng.int(20, 240);
     let vendor_noise = |case: &mut Case| {
         if minor_vendor {
@@ -597,7 +618,7 @@ pub fn generate(dir: &Path, variants: u64) {
                 "starts_at": ANCHOR, "fingerprint": format!("{seed:x}")
             });
             write(&case_dir.join("trigger.json"), &trigger);
-            for r in build(class, seed).records {
+            for r in build(class, seed, &case_dir.join("sources")).records {
                 let file = format!(
                     "{}-{}.json",
                     r["kind"].as_str().unwrap_or("x"),
