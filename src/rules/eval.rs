@@ -78,7 +78,10 @@ pub fn evaluate(rules: &RuleSet, records: &[CollectorRecord], timeline: &Timelin
     // A cause with no symptom of the run to explain (a busy host, an old rollout, while
     // nothing users feel is off the baseline) is no incident's cause: it is listed as
     // checked, not ranked, so it never drives a rollback or a scale-up.
-    if ["logs", "http", "kubernetes", "postgres"].iter().any(|k| scene.facts.has_kind(k)) {
+    // Only logs and health checks measure what users feel: without them, no symptom seen
+    // is not "no symptom".
+    let measured = scene.facts.has_kind("logs") || scene.facts.has_kind("http");
+    if measured {
         hypotheses.retain(|h| {
             let idle = h.cause.is_some() && h.explains.is_empty();
             if idle {
@@ -103,7 +106,7 @@ pub fn evaluate(rules: &RuleSet, records: &[CollectorRecord], timeline: &Timelin
             .then_with(|| a.id.cmp(&b.id))
     });
     if hypotheses.is_empty() {
-        let quiet = super::derive::names(&scene.facts, "run.symptoms").is_empty();
+        let quiet = measured && super::derive::names(&scene.facts, "run.symptoms").is_empty();
         hypotheses.push(nothing_fired(records, &not_evaluated, &ruled_out, quiet));
     }
     Evaluation {
@@ -443,7 +446,7 @@ impl<'a> Scene<'a> {
         let unexplained: Vec<String> =
             symptoms.iter().filter(|s| !declared.contains(s)).cloned().collect();
         if cause.is_some() {
-            if symptoms.is_empty() && self.facts.has_kind("logs") {
+            if symptoms.is_empty() && (self.facts.has_kind("logs") || self.facts.has_kind("http")) {
                 counter.push(NO_SYMPTOM_WEIGHT);
                 counter_evidence.push(
                     "no symptom above the baseline for it to explain (error rate, new errors, 5xx, latency and health are as usual)".to_owned(),
@@ -857,6 +860,23 @@ mod tests {
         assert_eq!((h.id.as_str(), h.recommendation), ("default", Recommendation::Investigate));
         assert!(h.explanation.starts_with("No signal above the baseline"), "{}", h.explanation);
         assert!(e.ruled_out.iter().any(|r| r.rule == "busy" && r.reason.contains("no symptom")));
+    }
+
+    /// Without logs or health checks nothing measured what users feel: a cause is not
+    /// dismissed for a symptom nobody could see.
+    #[test]
+    fn without_logs_or_health_checks_a_cause_still_ranks() {
+        let set = rules(&caused(
+            "ceiling",
+            "scale_up",
+            "capacity_ceiling",
+            "\"latency\"",
+            "kubernetes.hpa_at_max",
+        ));
+        let k8s = Evidence::ok("at max").fact("kubernetes.hpa_at_max", true);
+        let e = run(&set, &[record("kubernetes", "k", k8s)]);
+        assert_eq!(e.hypotheses[0].id, "ceiling", "{:#?}", e.hypotheses);
+        assert_eq!(e.hypotheses[0].recommendation, Recommendation::ScaleUp);
     }
 
     #[test]
