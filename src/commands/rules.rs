@@ -214,6 +214,15 @@ pub fn eval_cases(dir: &Path, rules: &RuleSet) -> Result<(Vec<accuracy::Case>, u
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_dir() || p.to_string_lossy().ends_with(".tar.gz"))
         .collect();
+    // `collect --archive` leaves the directory and its archive side by side: one case.
+    let dirs: Vec<PathBuf> = entries.iter().filter(|p| p.is_dir()).cloned().collect();
+    entries.retain(|p| {
+        p.is_dir()
+            || !p
+                .to_str()
+                .and_then(|s| s.strip_suffix(".tar.gz"))
+                .is_some_and(|d| dirs.iter().any(|dir| dir.as_os_str() == d))
+    });
     entries.sort();
     let mut cases = Vec::new();
     let mut unlabelled = 0;
