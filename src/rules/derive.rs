@@ -238,7 +238,10 @@ pub fn symptoms(facts: &mut FactSet) {
         _ => false,
     };
     let found: Vec<(&str, bool)> = vec![
-        ("error_rate", above("logs.error_rate_ratio", 2.0)),
+        (
+            "error_rate",
+            above("logs.error_rate_ratio", 2.0) || above("logs.spiking_signatures", 1.0),
+        ),
         ("new_errors", above("logs.new_error_count", 1.0)),
         ("status_5xx", status_5xx),
         ("latency", latency),

@@ -119,6 +119,8 @@ pub const KNOWN_FACTS: &[KnownFact] = &[
     fact("logs.first_new_error_at", "text", Earliest, Word, "first error of a new signature"),
     fact("logs.first_new_error_offset_secs", "int", Min, Int, "first new error minus anchor (s)"),
     fact("logs.known_error_rate_ratio", "float", Max, Number, "baseline signatures' rate ratio"),
+    fact("logs.spiking_signatures", "int", Sum, Int, "baseline signatures now ≥ 3× as frequent"),
+    fact("logs.spiking_signature_messages", "list", Union, Word, "their text"),
     fact("logs.lines_cut", "int", Sum, Int, "lines cut to max_line_bytes"),
     fact("logs.last_line_at", "text", Latest, Word, "time of the newest line (RFC 3339)"),
     fact("logs.last_line_offset_secs", "int", Max, Int, "newest line minus anchor (s)"),

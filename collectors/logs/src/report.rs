@@ -23,6 +23,9 @@ const MAX_ENDPOINTS: usize = 50;
 const MAX_BURST_EVENTS: usize = 20;
 /// A minute is a spike when it has at least this many errors and is well above baseline.
 const SPIKE_MIN_ERRORS: f64 = 5.0;
+/// A signature the baseline had spikes when its rate is at least this many times the
+/// baseline's (and it has at least [`SPIKE_MIN_ERRORS`] errors in the window).
+const SIGNATURE_SPIKE_RATIO: f64 = 3.0;
 /// 5xx responses of one endpoint within a minute that make a burst.
 const BURST: usize = 3;
 
@@ -399,6 +402,23 @@ fn onset_facts(
             round(window as f64 / window_minutes / (baseline as f64 / covered_minutes)).into(),
         );
     }
+    // A signature the baseline had, now far more frequent: a spike of an old error (lock
+    // timeouts that were rare) is a symptom even though nothing is new.
+    let rate = |count: u64, minutes: f64| count as f64 / minutes;
+    let mut spiking: Vec<(&String, f64)> = tally
+        .signatures
+        .iter()
+        .filter(|(_, s)| s.baseline_count > 0 && s.count >= SPIKE_MIN_ERRORS as u64)
+        .map(|(text, s)| {
+            (text, rate(s.count, window_minutes) / rate(s.baseline_count, covered_minutes))
+        })
+        .filter(|(_, ratio)| *ratio >= SIGNATURE_SPIKE_RATIO)
+        .collect();
+    spiking.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    facts.insert("logs.spiking_signatures".into(), spiking.len().into());
+    let messages: Vec<String> =
+        spiking.iter().take(MAX_NEW_FACT).map(|(text, _)| (*text).clone()).collect();
+    facts.insert("logs.spiking_signature_messages".into(), messages.into());
 }
 
 /// The signatures kept in `data`; `minutes` are the window's and the covered baseline's.

@@ -962,6 +962,35 @@ async fn the_onset_of_new_errors_is_kept_apart_from_steady_background_errors() {
     };
     assert_eq!(ratio("TypeError"), Some(20.0), "20 in the window, none before: counted as 1");
     assert_eq!(ratio("sitemap"), Some(1.0), "steady background noise");
+    assert_eq!(r.int("logs.spiking_signatures"), 0, "steady noise does not spike");
+}
+
+/// Issue 15: an error the baseline already had, now many times as frequent, is a spike of
+/// that signature, though nothing is new.
+#[tokio::test]
+async fn an_old_signature_many_times_as_frequent_is_a_spiking_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let mut lines =
+        filler(at("2025-11-19T20:00:00Z"), at("2025-11-19T21:00:00Z"), Duration::seconds(5), |t| {
+            iso(t, "INFO ok")
+        });
+    for i in 0..2 {
+        let t = at("2025-11-19T20:10:00Z") + Duration::minutes(10 * i);
+        lines.push((t, iso(t, "ERROR db: lock timeout on orders")));
+    }
+    for i in 0..30 {
+        let t = at("2025-11-19T20:45:00Z") + Duration::seconds(20 * i);
+        lines.push((t, iso(t, "ERROR db: lock timeout on orders")));
+    }
+    write(&path, &ordered(lines));
+    let r = run(config(&[&path])).await;
+    assert_eq!(r.int("logs.new_error_count"), 0);
+    assert_eq!(r.int("logs.spiking_signatures"), 1);
+    assert_eq!(
+        r.fact("logs.spiking_signature_messages"),
+        Some(&FactValue::List(vec![FactValue::Text("ERROR db: lock timeout on orders".into())]))
+    );
 }
 
 /// Regression (issue 15): no error in the window nor in the baseline read as "rate ×0".
