@@ -59,6 +59,19 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Record the true cause of a sealed bundle's incident beside it (never inside it), so
+    /// the store becomes a corpus for `witness rules eval`.
+    Label {
+        bundle: PathBuf,
+        /// The cause: rollout, deploy_tag, migration, config_change, vendor_incident,
+        /// capacity_ceiling, host_saturation, connection_ceiling, lock_blocker,
+        /// certificate_expiry, disk_full, oom, or none (nothing abnormal).
+        #[arg(long)]
+        cause: String,
+        /// The class the case counts in (default: the cause), e.g. `decoy_deploy`.
+        #[arg(long)]
+        class: Option<String>,
+    },
     /// Check a configuration file.
     Config {
         #[command(subcommand)]
@@ -142,6 +155,13 @@ pub enum RulesCommand {
     Test {
         #[arg(long)]
         bundle: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Measure the rules over the labelled bundles of DIR: per-class top-1 accuracy, the
+    /// confusion matrix and calibration.
+    Eval {
+        dir: PathBuf,
         #[command(flatten)]
         config: ConfigArg,
     },

@@ -6,6 +6,7 @@
 pub mod collect;
 pub mod config;
 pub mod keygen;
+pub mod label;
 pub mod list;
 pub mod rules;
 pub mod serve;
@@ -39,6 +40,10 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Rules { command: RulesCommand::Test { bundle, config } } => {
             rules::test(&bundle, &load_config(&config)?.rules)
         }
+        Command::Rules { command: RulesCommand::Eval { dir, config } } => {
+            rules::eval(&dir, &load_config(&config)?.rules)
+        }
+        Command::Label { bundle, cause, class } => label::label(&bundle, &cause, class),
         Command::Config { command: ConfigCommand::Check { config } } => config::check(&config),
         Command::Keygen { out } => keygen::keygen(&out),
     }

@@ -1,18 +1,23 @@
-//! `witness rules check [FILES]` and `witness rules test --bundle DIR`: the two commands a
-//! rule author runs, one before shipping a rule file, one to see what it does with a real
-//! bundle's evidence (through the same [`analyse`] a run uses).
+//! `witness rules check [FILES]`, `witness rules test --bundle DIR` and `witness rules eval
+//! DIR`: the commands a rule author runs, one before shipping a rule file, one to see what
+//! it does with a real bundle's evidence (through the same [`analyse`] a run uses), and one
+//! to measure the rules over labelled incidents.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use chrono::Duration;
+use witness_collector::Window;
 
-use crate::rules::RulesConfig;
+use crate::bundle::layout::{self, CollectorRecord};
 use crate::rules::rule::RuleSet;
+use crate::rules::{RulesConfig, accuracy};
 use crate::run::RunView;
 use crate::run::analyse::{Gathered, analyse};
 use crate::run::view::BundleInfo;
+use crate::trigger::Trigger;
 
 /// `witness rules check [FILES]`: checks the given rule files, or the configured rules
 /// (built-in and `[rules] dirs`) without files. Prints every problem as `file:line: …`;
@@ -140,6 +145,16 @@ pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
             h.score,
             h.rules.join(", ")
         );
+        let _ = writeln!(
+            out,
+            "   cause: {}",
+            h.cause.as_deref().unwrap_or("none named (a symptom to investigate)")
+        );
+        let list = |items: &[String]| {
+            if items.is_empty() { "none".to_owned() } else { items.join(", ") }
+        };
+        let _ = writeln!(out, "   explains: {}", list(&h.explains));
+        let _ = writeln!(out, "   unexplained: {}", list(&h.unexplained));
         let _ = writeln!(out, "   {}", h.explanation);
         for c in &h.commands {
             let _ = writeln!(out, "   $ {c}");
@@ -161,4 +176,108 @@ pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
         );
     }
     out
+}
+
+/// `witness rules eval DIR`: evaluates the configured rules over every labelled bundle (or
+/// case directory) in `DIR` and prints per-class top-1 accuracy, the confusion matrix and
+/// calibration. Exit status 0 when at least one case was evaluated.
+///
+/// # Errors
+/// When `DIR` cannot be listed, or a labelled case cannot be read.
+pub fn eval(dir: &Path, config: &RulesConfig) -> Result<ExitCode> {
+    let set = RuleSet::load(config);
+    for problem in &set.problems {
+        println!("rule file problem: {problem}");
+    }
+    let (cases, unlabelled) = eval_cases(dir, &set)?;
+    if unlabelled > 0 {
+        println!(
+            "{unlabelled} bundle(s) without a label beside them, left out (witness label BUNDLE --cause C)"
+        );
+    }
+    if cases.is_empty() {
+        println!("no labelled case in {}", dir.display());
+        return Ok(ExitCode::from(1));
+    }
+    print!("{}", accuracy::Report::of(&cases).render());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every labelled case of `dir` evaluated under `rules`, by name, and how many bundles had
+/// no label.
+///
+/// # Errors
+/// When `dir` cannot be listed, or a labelled case or its label cannot be read.
+pub fn eval_cases(dir: &Path, rules: &RuleSet) -> Result<(Vec<accuracy::Case>, usize)> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() || p.to_string_lossy().ends_with(".tar.gz"))
+        .collect();
+    // `collect --archive` leaves the directory and its archive side by side: one case.
+    let dirs: Vec<PathBuf> = entries.iter().filter(|p| p.is_dir()).cloned().collect();
+    entries.retain(|p| {
+        p.is_dir()
+            || !p
+                .to_str()
+                .and_then(|s| s.strip_suffix(".tar.gz"))
+                .is_some_and(|d| dirs.iter().any(|dir| dir.as_os_str() == d))
+    });
+    entries.sort();
+    let mut cases = Vec::new();
+    let mut unlabelled = 0;
+    for path in entries {
+        let Some(label_file) = accuracy::label_path(&path).filter(|l| l.is_file()) else {
+            unlabelled += 1;
+            continue;
+        };
+        let label: accuracy::Label = serde_json::from_slice(
+            &std::fs::read(&label_file)
+                .with_context(|| format!("cannot read {}", label_file.display()))?,
+        )
+        .with_context(|| format!("{} is not a label", label_file.display()))?;
+        let gathered = gathered_case(&path)?;
+        let bundle =
+            BundleInfo { id: String::new(), files: Vec::new(), signed: false, manifest: None };
+        let evaluation = analyse(gathered, rules, bundle).evaluation;
+        let Some(top) = evaluation.hypotheses.into_iter().next() else { continue };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        cases.push(accuracy::Case { name, label, top });
+    }
+    Ok((cases, unlabelled))
+}
+
+/// What a case holds: a sealed bundle (its manifest gives anchor and window), or a case
+/// directory of `trigger.json` and `evidence/*.json` (the window is the 30 minutes before
+/// the trigger's start to a minute after, as the scenario fixtures have it).
+fn gathered_case(path: &Path) -> Result<Gathered> {
+    if path.join(layout::MANIFEST).is_file() || !path.is_dir() {
+        let view = RunView::load(path)?;
+        return Ok(Gathered {
+            trigger: view.trigger,
+            anchor: view.anchor,
+            window: view.window,
+            records: view.records,
+        });
+    }
+    let read = |file: &Path| -> Result<Vec<u8>> {
+        std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
+    };
+    let trigger: Trigger = serde_json::from_slice(&read(&path.join(layout::TRIGGER))?)
+        .with_context(|| format!("{} has no valid trigger.json", path.display()))?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path.join(layout::EVIDENCE_DIR))
+        .with_context(|| format!("{} has no evidence directory", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut records = Vec::new();
+    for file in files {
+        let record: CollectorRecord = serde_json::from_slice(&read(&file)?)
+            .with_context(|| format!("{} is not an evidence file", file.display()))?;
+        records.push(record);
+    }
+    let anchor = trigger.starts_at;
+    let window = Window::new(anchor - Duration::minutes(30), anchor + Duration::minutes(1));
+    Ok(Gathered { trigger, anchor, window, records })
 }

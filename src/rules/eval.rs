@@ -119,6 +119,30 @@ pub fn evaluate_within(
     }
     let mut hypotheses: Vec<Hypothesis> =
         groups.into_iter().map(|(id, members)| scene.hypothesis(id, members)).collect();
+    // A cause with no symptom of the run to explain (a busy host, an old rollout, while
+    // nothing users feel is off the baseline) is no incident's cause: it is listed as
+    // checked, not ranked, so it never drives a rollback or a scale-up.
+    // Only logs and health checks measure what users feel: without them, no symptom seen
+    // is not "no symptom".
+    let measured = scene.facts.has_kind("logs") || scene.facts.has_kind("http");
+    if measured {
+        hypotheses.retain(|h| {
+            let idle = h.cause.is_some() && h.explains.is_empty();
+            if idle {
+                for rule in &h.rules {
+                    ruled_out.push(RuledOut {
+                        rule: rule.clone(),
+                        reason: format!(
+                            "it fired ({}), but explains no symptom of the run",
+                            h.title
+                        ),
+                    });
+                }
+            }
+            !idle
+        });
+    }
+    below_the_causes(&mut hypotheses);
     hypotheses.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -126,7 +150,8 @@ pub fn evaluate_within(
             .then_with(|| a.id.cmp(&b.id))
     });
     if hypotheses.is_empty() {
-        hypotheses.push(nothing_fired(records, &not_evaluated, &ruled_out));
+        let quiet = measured && super::derive::names(&scene.facts, "run.symptoms").is_empty();
+        hypotheses.push(nothing_fired(records, &not_evaluated, &ruled_out, quiet));
     }
     Evaluation {
         hypotheses,
@@ -160,6 +185,27 @@ impl<'a> Scene<'a> {
             deadline: RULE_DEADLINE,
         };
         scene.derive_vendors_named_in_errors();
+        super::derive::components_down(&mut scene.facts, timeline, &mut scene.derived_refs);
+        super::derive::migration_named_in_errors(
+            &mut scene.facts,
+            timeline,
+            &mut scene.derived_refs,
+        );
+        super::derive::symptoms(&mut scene.facts);
+        // Derived facts rest on the collector facts they were derived from.
+        for (derived, source) in [
+            ("run.dependencies_down", "http.components_down"),
+            ("run.components_down_own_error", "http.components_down_errors"),
+            ("run.migration_named_in_errors", "git.migration_paths"),
+        ] {
+            if scene.facts.get(derived).is_some() {
+                let mut refs = scene.fact_refs(source);
+                refs.extend(scene.derived_refs.get(derived).cloned().unwrap_or_default());
+                refs.sort();
+                refs.dedup();
+                scene.derived_refs.insert(derived.to_owned(), refs);
+            }
+        }
         scene
     }
 
@@ -290,6 +336,10 @@ impl<'a> Scene<'a> {
     /// "no kubernetes evidence (kubernetes/prod failed: forbidden)", or the facts absent
     /// from the evidence that is there.
     fn missing_reason(&self, missing: &[&str]) -> String {
+        // A derived fact is absent because what it derives from is: name only that.
+        let collected: Vec<&str> =
+            missing.iter().copied().filter(|n| facts::kind_of(n) != "run").collect();
+        let missing = if collected.is_empty() { missing } else { &collected[..] };
         let mut kinds: Vec<&str> = missing.iter().map(|n| facts::kind_of(n)).collect();
         kinds.dedup();
         let mut reasons = Vec::new();
@@ -438,8 +488,38 @@ impl<'a> Scene<'a> {
                 ));
             }
         }
+        // Causes are changes of state, weighed by the symptoms they explain: each symptom
+        // of the run the cause cannot explain counts against it, and a cause with no
+        // symptom at all to explain is no incident's cause.
+        let cause = members.iter().find_map(|m| m.rule.def.cause.clone());
+        let symptoms = super::derive::names(&self.facts, "run.symptoms");
+        let declared: Vec<&String> = members.iter().flat_map(|m| &m.rule.def.explains).collect();
+        let explains: Vec<String> =
+            symptoms.iter().filter(|s| declared.contains(s)).cloned().collect();
+        let unexplained: Vec<String> =
+            symptoms.iter().filter(|s| !declared.contains(s)).cloned().collect();
+        if cause.is_some() {
+            if symptoms.is_empty() && (self.facts.has_kind("logs") || self.facts.has_kind("http")) {
+                counter.push(NO_SYMPTOM_WEIGHT);
+                counter_evidence.push(
+                    "no symptom above the baseline for it to explain (error rate, new errors, 5xx, latency and health are as usual)".to_owned(),
+                );
+            } else if !symptoms.is_empty() && explains.is_empty() {
+                counter.push(NO_SYMPTOM_WEIGHT);
+                counter_evidence
+                    .push(format!("it explains none of the symptoms ({})", symptoms.join(", ")));
+            } else {
+                for symptom in unexplained.iter().take(MAX_UNEXPLAINED_COUNTED) {
+                    counter.push(UNEXPLAINED_WEIGHT);
+                    counter_evidence.push(format!("it does not explain the symptom {symptom}"));
+                }
+            }
+        }
         let score = score(&weights, &counter);
         Hypothesis {
+            cause,
+            explains,
+            unexplained,
             id,
             recommendation: lead.def.recommendation,
             likelihood: Likelihood::of(score),
@@ -450,6 +530,43 @@ impl<'a> Scene<'a> {
             evidence,
             rules,
             counter_evidence,
+        }
+    }
+}
+
+/// What each run symptom a cause does not explain weighs against it.
+const UNEXPLAINED_WEIGHT: f64 = 0.1;
+/// At most this many unexplained symptoms are counted.
+const MAX_UNEXPLAINED_COUNTED: usize = 3;
+/// What weighs against a cause that explains no symptom of the run.
+const NO_SYMPTOM_WEIGHT: f64 = 0.7;
+
+/// A symptom without a cause (a component down) is worth investigating, but never ranks
+/// above a cause that explains that same symptom: its score is held just below.
+fn below_the_causes(hypotheses: &mut [Hypothesis]) {
+    let causes: Vec<(f64, Vec<String>)> = hypotheses
+        .iter()
+        .filter(|h| h.cause.is_some())
+        .map(|h| (h.score, h.explains.clone()))
+        .collect();
+    for h in hypotheses.iter_mut().filter(|h| h.cause.is_none()) {
+        let ceiling = causes
+            .iter()
+            .filter(|(_, explains)| h.explains.iter().all(|s| explains.contains(s)))
+            .filter(|(_, explains)| !explains.is_empty())
+            .map(|(score, _)| *score)
+            .fold(f64::INFINITY, f64::min);
+        if h.score >= ceiling {
+            h.score = ((ceiling - 0.01).max(0.0) * 1000.0).round() / 1000.0;
+            h.likelihood = Likelihood::of(h.score);
+            h.counter_evidence.push(format!(
+                "a symptom, not a cause: a change of state ranked above explains {}",
+                if h.explains.is_empty() {
+                    "the run's symptoms".to_owned()
+                } else {
+                    h.explains.join(", ")
+                }
+            ));
         }
     }
 }
@@ -523,6 +640,7 @@ fn nothing_fired(
     records: &[CollectorRecord],
     not_evaluated: &[NotEvaluated],
     ruled_out: &[RuledOut],
+    quiet: bool,
 ) -> Hypothesis {
     let seen: Vec<String> = records
         .iter()
@@ -542,7 +660,11 @@ fn nothing_fired(
             )
         })
         .collect();
-    let mut explanation = String::from("No rule found a cause in the collected evidence.");
+    let mut explanation = String::from(if quiet {
+        "No signal above the baseline: the alert may be noise or the evidence is elsewhere. Neither a rollback nor a scale-up is called for by what was collected."
+    } else {
+        "No rule found a cause in the collected evidence."
+    });
     if !seen.is_empty() {
         explanation.push_str(&format!(" Seen: {}.", seen.join("; ")));
     }
@@ -579,6 +701,9 @@ fn nothing_fired(
         evidence,
         rules: vec!["default.investigate".into()],
         counter_evidence: Vec::new(),
+        cause: None,
+        explains: Vec::new(),
+        unexplained: Vec::new(),
     }
 }
 
@@ -720,6 +845,91 @@ mod tests {
             "{}",
             h.explanation
         );
+    }
+
+    fn caused(
+        id: &str,
+        recommendation: &str,
+        cause: &str,
+        explains: &str,
+        condition: &str,
+    ) -> String {
+        format!(
+            "[[rule]]\nid = \"{id}\"\ntitle = \"{id}\"\nrecommendation = \"{recommendation}\"\n\
+             cause = \"{cause}\"\nexplains = [{explains}]\nweight = 0.5\ncondition = '{condition}'\n\
+             explanation = \"e\"\n"
+        )
+    }
+
+    /// Issue 15: a symptom (a component down) never outranks a cause that explains it.
+    #[test]
+    fn a_symptom_never_outranks_the_cause_that_explains_it() {
+        let set = rules(
+            &[
+                caused(
+                    "deploy",
+                    "rollback",
+                    "rollout",
+                    "\"health_failing\"",
+                    "http.failing_probes > 0",
+                ),
+                rule("component", "size(http.components_down) > 0")
+                    .replace("weight = 0.5", "weight = 0.95\nexplains = [\"health_failing\"]"),
+            ]
+            .concat(),
+        );
+        let http = Evidence::ok("down")
+            .fact("http.failing_probes", 3)
+            .fact("http.components_down", vec!["userService".to_owned()]);
+        let e = run(&set, &[record("http", "h", http)]);
+        let ids: Vec<&str> = e.hypotheses.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(ids, ["deploy", "component"], "{:#?}", e.hypotheses);
+        assert_eq!(e.hypotheses[0].cause.as_deref(), Some("rollout"));
+        assert_eq!(e.hypotheses[0].explains, ["health_failing"]);
+        assert_eq!(e.hypotheses[0].unexplained, ["components_down"]);
+        assert!(e.hypotheses[1].score < e.hypotheses[0].score);
+    }
+
+    /// Issue 15: a cause with nothing to explain (a busy host while nothing users feel is
+    /// off the baseline) recommends nothing; the answer says there is no signal.
+    #[test]
+    fn a_cause_without_a_symptom_is_checked_not_ranked() {
+        let set =
+            rules(&caused("busy", "scale_up", "host_saturation", "\"latency\"", "host.cores > 1"));
+        let records = [
+            record("host", "h", Evidence::ok("busy").fact("host.cores", 8)),
+            record(
+                "logs",
+                "app",
+                Evidence::ok("calm")
+                    .fact("logs.error_count", 0)
+                    .fact("logs.baseline_error_count", 0)
+                    .fact("logs.new_error_count", 0),
+            ),
+        ];
+        let e = run(&set, &records);
+        assert_eq!(e.hypotheses.len(), 1);
+        let h = &e.hypotheses[0];
+        assert_eq!((h.id.as_str(), h.recommendation), ("default", Recommendation::Investigate));
+        assert!(h.explanation.starts_with("No signal above the baseline"), "{}", h.explanation);
+        assert!(e.ruled_out.iter().any(|r| r.rule == "busy" && r.reason.contains("no symptom")));
+    }
+
+    /// Without logs or health checks nothing measured what users feel: a cause is not
+    /// dismissed for a symptom nobody could see.
+    #[test]
+    fn without_logs_or_health_checks_a_cause_still_ranks() {
+        let set = rules(&caused(
+            "ceiling",
+            "scale_up",
+            "capacity_ceiling",
+            "\"latency\"",
+            "kubernetes.hpa_at_max",
+        ));
+        let k8s = Evidence::ok("at max").fact("kubernetes.hpa_at_max", true);
+        let e = run(&set, &[record("kubernetes", "k", k8s)]);
+        assert_eq!(e.hypotheses[0].id, "ceiling", "{:#?}", e.hypotheses);
+        assert_eq!(e.hypotheses[0].recommendation, Recommendation::ScaleUp);
     }
 
     #[test]

@@ -34,13 +34,43 @@ const KIND_NAMES: [&str; registry::KINDS.len() + 1] = {
 pub type KnownFact = FactDecl;
 
 /// The facts witness derives itself from several collectors (kind `run`).
-const RUN_FACTS: &[KnownFact] = &[fact(
-    "run.vendors_named_in_errors",
-    "list",
-    Merge::Union,
-    Check::Word,
-    "degraded vendors (status_page.vendors_degraded) named in a logs event",
-)];
+const RUN_FACTS: &[KnownFact] = &[
+    fact(
+        "run.vendors_named_in_errors",
+        "list",
+        Merge::Union,
+        Check::Word,
+        "degraded vendors (status_page.vendors_degraded) named in a logs event",
+    ),
+    fact(
+        "run.symptoms",
+        "list",
+        Merge::Union,
+        Check::Word,
+        "what users feel, against the baseline: error_rate, new_errors, status_5xx, latency, health_failing, components_down, crash_loop, lock_waits, connections",
+    ),
+    fact(
+        "run.dependencies_down",
+        "list",
+        Merge::Union,
+        Check::Word,
+        "components down (http.components_down) not failing with the service's own new error",
+    ),
+    fact(
+        "run.components_down_own_error",
+        "list",
+        Merge::Union,
+        Check::Word,
+        "components down whose error is one of the service's new error signatures",
+    ),
+    fact(
+        "run.migration_named_in_errors",
+        "list",
+        Merge::Union,
+        Check::Word,
+        "words of the migration paths that the new errors name (a table, a column)",
+    ),
+];
 
 /// Every fact the kinds declare (and document in their FACTS.md), in registry order, then
 /// the `run` facts. `witness rules check` rejects a rule that names a fact not in this

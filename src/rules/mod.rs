@@ -7,16 +7,20 @@
 //! not seen.
 //!
 //! - [`facts`]: the known facts, and how several instances' facts merge;
+//! - [`derive`]: facts witness derives across kinds (`run.*`);
 //! - [`rule`]: the rule format, the built-in rules, loading and checking;
 //! - [`template`]: titles, explanations and commands, with values checked and quoted;
 //! - [`cost`]: the cost bound every condition is checked against when loaded;
 //! - [`eval`]: evaluating the conditions (each under a deadline) and ranking the
-//!   hypotheses.
+//!   hypotheses;
+//! - [`accuracy`]: measuring the rules on labelled incidents (`rules eval`).
 //!
 //! The rules are loaded and compiled once, when a run is prepared, before any collector
 //! starts; the run's analysis evaluates them.
 
+pub mod accuracy;
 pub mod cost;
+pub mod derive;
 pub mod eval;
 pub mod facts;
 pub mod rule;
@@ -118,6 +122,15 @@ pub struct Hypothesis {
     /// What speaks against it.
     #[serde(default)]
     pub counter_evidence: Vec<String>,
+    /// The change of state it names as the cause; absent for a symptom to investigate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// The run's symptoms the cause explains.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explains: Vec<String>,
+    /// The run's symptoms it does not explain (they count against it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unexplained: Vec<String>,
 }
 
 /// A rule that could not be evaluated, and why.

@@ -74,7 +74,45 @@ pub struct RuleDef {
     /// What to say when the condition is false (shown by the default hypothesis).
     #[serde(default)]
     pub ruled_out: Option<String>,
+    /// The change of state the rule names as the cause (one of [`CAUSES`]). A rule without
+    /// one only names a symptom: it must recommend `investigate`, and never outranks a
+    /// hypothesis with a cause that explains the same symptoms.
+    #[serde(default)]
+    pub cause: Option<String>,
+    /// The symptoms (of [`SYMPTOMS`]) the cause explains; the run's symptoms it does not
+    /// explain count against it.
+    #[serde(default)]
+    pub explains: Vec<String>,
 }
+
+/// The changes of state a rule may name as a cause.
+pub const CAUSES: &[&str] = &[
+    "rollout",
+    "deploy_tag",
+    "migration",
+    "config_change",
+    "vendor_incident",
+    "capacity_ceiling",
+    "host_saturation",
+    "connection_ceiling",
+    "lock_blocker",
+    "certificate_expiry",
+    "disk_full",
+    "oom",
+];
+
+/// The symptoms a run can show (see [`super::derive::symptoms`]).
+pub const SYMPTOMS: &[&str] = &[
+    "error_rate",
+    "new_errors",
+    "status_5xx",
+    "latency",
+    "health_failing",
+    "components_down",
+    "crash_loop",
+    "lock_waits",
+    "connections",
+];
 
 /// A `[[rule.stronger]]` or `[[rule.against]]` clause.
 #[derive(Debug, Clone, Deserialize)]
@@ -283,6 +321,30 @@ fn compile(
         }
     }
 
+    match def.cause.as_deref() {
+        Some(cause) if !CAUSES.contains(&cause) => problem(
+            line_of_name("cause"),
+            format!("unknown cause `{cause}` (use one of {})", CAUSES.join(", ")),
+            true,
+        ),
+        None if def.recommendation != Recommendation::Investigate => problem(
+            line,
+            format!(
+                "recommends {} without a cause: a rule that names no change of state only names a symptom, and recommends investigate",
+                def.recommendation.as_str()
+            ),
+            true,
+        ),
+        _ => {}
+    }
+    for symptom in def.explains.iter().filter(|s| !SYMPTOMS.contains(&s.as_str())) {
+        problem(
+            line_of_name(symptom),
+            format!("unknown symptom `{symptom}` in explains (use one of {})", SYMPTOMS.join(", ")),
+            true,
+        );
+    }
+
     let mut fact_names: BTreeSet<(String, usize)> = BTreeSet::new();
     let mut program = |source: &Spanned<String>, what: &str| {
         let at = content_line(text, source.span());
@@ -467,6 +529,32 @@ mod tests {
                 rule.def.id
             );
         }
+    }
+
+    /// Issue 15: a rule that recommends acting names the change of state it blames, and
+    /// its symptoms are ones witness knows.
+    #[test]
+    fn acting_needs_a_cause_and_symptoms_are_known_words() {
+        let text = "[[rule]]\nid = \"a\"\ntitle = \"t\"\nrecommendation = \"rollback\"\nweight = 0.5\n\
+                    condition = 'true'\nexplanation = \"e\"\n\
+                    [[rule]]\nid = \"b\"\ntitle = \"t\"\nrecommendation = \"scale_up\"\ncause = \"moon\"\n\
+                    explains = [\"sadness\"]\nweight = 0.5\ncondition = 'true'\nexplanation = \"e\"\n";
+        let mut set = RuleSet::default();
+        set.add_file("mine.toml", text);
+        let messages: Vec<String> = set.problems.iter().map(ToString::to_string).collect();
+        assert!(
+            messages[0].starts_with("mine.toml:1: rule a: recommends rollback without a cause"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].starts_with("mine.toml:12: rule b: unknown cause `moon`"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[2].starts_with("mine.toml:13: rule b: unknown symptom `sadness`"),
+            "{messages:?}"
+        );
+        assert!(set.rules.is_empty());
     }
 
     #[test]

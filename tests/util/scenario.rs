@@ -28,6 +28,7 @@ pub const SCENARIOS: &[&str] = &[
     "nothing_abnormal",
     "saturation_host",
     "saturation_hpa",
+    "textbook_migration",
     "vendor_outage",
 ];
 

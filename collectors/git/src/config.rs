@@ -61,7 +61,8 @@ pub struct GitConfig {
     pub deploy_tags: Vec<String>,
     /// Alert labels that may carry the deployed revision, tried in order (default
     /// `revision`, `commit`, `sha`, `version`). A value is a commit id (or a unique
-    /// prefix of at least 7 digits) or a tag (`1.4.2` also finds `v1.4.2`).
+    /// prefix of at least 7 digits, also as `sha-<id>`) or a tag (`1.4.2` also finds
+    /// `v1.4.2`, `release-1.4.2` and `release/1.4.2`; `v1.4.2` also finds `1.4.2`).
     #[serde(default = "default_deployed_labels")]
     pub deployed_labels: Vec<String>,
     /// The ref that names the deployed revision when no alert label does

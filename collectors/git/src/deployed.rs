@@ -150,8 +150,9 @@ pub fn find(
             let found = previous_tagged(repo, deployed_id, &tags_by_commit, budget);
             if found.is_none() {
                 outcome.notes.push(format!(
-                    "No deploy tag was found in the history of the deployed commit {}: the \
-                     changes it brought are not summarized (set `previous_deployed_ref`).",
+                    "No previous deploy tag: no commit in the history of the deployed commit {} \
+                     carries a deploy tag, so the changes it brought are not summarized (set \
+                     `previous_deployed_ref`).",
                     short(&deployed_id)
                 ));
             }
@@ -217,8 +218,10 @@ fn deployed_revision(
     ))
 }
 
-/// Resolves an alert label's value: a commit id, a unique prefix, or a tag (`1.4.2` also
-/// finds `v1.4.2`). Label values come from outside, so only plain names are looked up:
+/// Resolves an alert label's value: a commit id, a unique prefix, or a tag under the usual
+/// conventions between an image tag and a git tag (`1.4.0` also finds `v1.4.0`,
+/// `release-1.4.0`, `release/1.4.0`; `v1.4.0` also finds `1.4.0`; `sha-4f2c9e1` finds the
+/// commit `4f2c9e1…`). Label values come from outside, so only plain names are looked up:
 /// revision syntax such as `:/text` (a search through every commit message) is refused.
 fn resolve_label(repo: &gix::Repository, value: &str) -> Result<ObjectId, String> {
     let plain = !value.is_empty()
@@ -232,10 +235,33 @@ fn resolve_label(repo: &gix::Repository, value: &str) -> Result<ObjectId, String
         return Err("not a plain commit id or tag name".into());
     }
     let first = resolve(repo, value);
-    if first.is_ok() || value.starts_with('v') {
+    if first.is_ok() {
         return first;
     }
-    resolve(repo, &format!("v{value}")).or(first)
+    label_candidates(value)
+        .iter()
+        .find_map(|candidate| resolve(repo, candidate).ok())
+        .ok_or_else(|| first.err().unwrap_or_default())
+}
+
+/// Other spellings of a version or revision label, tried after the value itself.
+fn label_candidates(value: &str) -> Vec<String> {
+    let mut bare = value;
+    for prefix in ["release-", "release/", "sha-"] {
+        bare = bare.strip_prefix(prefix).unwrap_or(bare);
+    }
+    let version = bare.strip_prefix('v').filter(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+    let core = version.unwrap_or(bare);
+    let mut candidates = vec![
+        core.to_owned(),
+        format!("v{core}"),
+        format!("release-{core}"),
+        format!("release/{core}"),
+        format!("release-v{core}"),
+    ];
+    candidates.retain(|c| c != value);
+    candidates.dedup();
+    candidates
 }
 
 struct CommitSummary {

@@ -267,6 +267,7 @@ fn evidence_of(
     }
     if let Some(down) = &components_down {
         evidence = evidence.fact("http.components_down", down.clone());
+        evidence = evidence.fact("http.components_down_errors", components_down_errors(probes));
     }
     if let Some(cert) = certificate {
         evidence = evidence.fact("http.cert_days_left", cert.days_left);
@@ -373,6 +374,17 @@ fn components_down(probes: &[Probe]) -> Option<Vec<String>> {
     }
     let names: BTreeSet<&String> = reports.iter().flat_map(|h| &h.components_down).collect();
     Some(names.into_iter().cloned().collect())
+}
+
+/// `name: error` of every down component that gave an error text, over all probes.
+fn components_down_errors(probes: &[Probe]) -> Vec<String> {
+    let errors: BTreeSet<String> = probes
+        .iter()
+        .filter_map(|p| p.health.as_ref())
+        .flat_map(|h| &h.component_errors)
+        .map(|(name, error)| format!("{name}: {error}"))
+        .collect();
+    errors.into_iter().collect()
 }
 
 fn method_name(method: Method) -> &'static str {

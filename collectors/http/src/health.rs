@@ -44,6 +44,11 @@ pub struct HealthReport {
     pub components_down: Vec<String>,
     /// Components reporting a degraded status (`warn`, `DEGRADED`).
     pub components_degraded: Vec<String>,
+    /// The error text a down component gives (Actuator `details.error`, IETF `output`), by
+    /// path: the rules compare it with the service's own new error signatures, because a
+    /// component failing with the service's own error is the service, not a dependency.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub component_errors: Vec<(String, String)>,
 }
 
 /// Maps a status word of any of the known conventions.
@@ -79,6 +84,7 @@ pub fn interpret(body: &str) -> Option<HealthReport> {
                     verdict,
                     components_down: Vec::new(),
                     components_degraded: Vec::new(),
+                    component_errors: Vec::new(),
                 })
         }
     }
@@ -92,6 +98,7 @@ fn interpret_json(object: &serde_json::Map<String, Value>) -> Option<HealthRepor
         status,
         components_down: Vec::new(),
         components_degraded: Vec::new(),
+        component_errors: Vec::new(),
     };
     let is_actuator_word =
         matches!(report.status.as_str(), "UP" | "DOWN" | "OUT_OF_SERVICE" | "UNKNOWN");
@@ -126,7 +133,8 @@ fn actuator_components(
         if has_children {
             actuator_components(child, &path, report);
         } else {
-            classify_component(path, status, report);
+            let error = child.get("details").and_then(|d| d.get("error")).and_then(Value::as_str);
+            classify_component(path, status, error, report);
         }
     }
 }
@@ -140,13 +148,24 @@ fn ietf_check(name: &str, entries: &Value, report: &mut HealthReport) {
             Some(id) if entries.len() > 1 => format!("{name}/{id}"),
             _ => name.to_owned(),
         };
-        classify_component(path, status, report);
+        let output = entry.get("output").and_then(Value::as_str);
+        classify_component(path, status, output, report);
     }
 }
 
-fn classify_component(path: String, status: &str, report: &mut HealthReport) {
+/// Longest error text kept per component.
+const MAX_COMPONENT_ERROR: usize = 500;
+
+fn classify_component(path: String, status: &str, error: Option<&str>, report: &mut HealthReport) {
     match verdict_of(status) {
-        Verdict::Down => report.components_down.push(path),
+        Verdict::Down => {
+            if let Some(error) = error.map(str::trim).filter(|e| !e.is_empty()) {
+                let cut =
+                    error.char_indices().nth(MAX_COMPONENT_ERROR).map_or(error.len(), |(i, _)| i);
+                report.component_errors.push((path.clone(), error[..cut].to_owned()));
+            }
+            report.components_down.push(path);
+        }
         Verdict::Degraded => report.components_degraded.push(path),
         Verdict::Up | Verdict::Unknown => {}
     }
@@ -167,6 +186,30 @@ mod tests {
         assert_eq!(report.format, HealthFormat::SpringActuator);
         assert_eq!(report.verdict, Verdict::Down);
         assert_eq!(report.components_down, vec!["db", "redis/replica"]);
+        assert_eq!(report.component_errors, vec![("db".into(), "Connection refused".into())]);
+    }
+
+    /// Issue 15: the service's own component fails with the service's own error; the
+    /// text is kept so that the rules can tell it from a dependency that is down.
+    #[test]
+    fn a_down_component_keeps_its_error_text() {
+        let body = r#"{"status":"DOWN","components":{
+            "userService":{"status":"DOWN","details":{"error":"TypeError: Cannot read properties of null (reading 'email')"}},
+            "db":{"status":"UP"}}}"#;
+        let report = interpret(body).unwrap();
+        assert_eq!(report.components_down, vec!["userService"]);
+        assert_eq!(
+            report.component_errors,
+            vec![(
+                "userService".into(),
+                "TypeError: Cannot read properties of null (reading 'email')".into()
+            )]
+        );
+        let ietf = r#"{"status":"fail","checks":{"mail:smtp":[{"status":"fail","output":"connect timeout"}]}}"#;
+        assert_eq!(
+            interpret(ietf).unwrap().component_errors,
+            vec![("mail:smtp".into(), "connect timeout".into())]
+        );
     }
 
     #[test]
@@ -186,6 +229,7 @@ mod tests {
         assert_eq!(report.format, HealthFormat::IetfHealth);
         assert_eq!(report.verdict, Verdict::Degraded);
         assert_eq!(report.components_down, vec!["cpu:utilization/n2"]);
+        assert!(report.component_errors.is_empty(), "no output given");
         assert_eq!(report.components_degraded, vec!["cassandra:responseTime"]);
     }
 

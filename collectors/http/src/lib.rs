@@ -18,6 +18,7 @@
 //! | `http.all_failing` | bool | every probe sent was failing |
 //! | `http.latency_median_ms` | float | median latency of the probes that got an answer; absent when none did |
 //! | `http.components_down` | list of text | components a Spring Actuator or IETF health body reports down (`db`, `redis/replica`); absent when no probe returned such a body |
+//! | `http.components_down_errors` | list of text | `name: error` of each down component whose body gives an error text |
 //! | `http.cert_days_left` | int | whole days until the server certificate expires (negative once expired); https only; read with a bare handshake when verification failed; absent when no certificate could be read |
 //!
 //! # Events

@@ -34,6 +34,12 @@ pub const KIND: KindDecl = KindDecl {
         fact("logs.latency_p95_ms", "float", Max, Number, "95th percentile request time (ms)"),
         fact("logs.latency_p99_ms", "float", Max, Number, "99th percentile request time (ms)"),
         fact("logs.latency_p95_baseline_ms", "float", Max, Number, "p95 request time, baseline"),
+        fact("logs.new_error_count", "int", Sum, Int, "window errors of new signatures"),
+        fact("logs.first_new_error_at", "text", Earliest, Word, "first error of a new signature"),
+        fact("logs.first_new_error_offset_secs", "int", Min, Int, "first new error minus anchor (s)"),
+        fact("logs.known_error_rate_ratio", "float", Max, Number, "baseline signatures' rate ratio"),
+        fact("logs.spiking_signatures", "int", Sum, Int, "baseline signatures now ≥ 3× as frequent"),
+        fact("logs.spiking_signature_messages", "list", Union, Word, "their text"),
     ],
     labels: &[],
 };

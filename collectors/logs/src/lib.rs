@@ -31,6 +31,10 @@
 //! | `logs.top_signature` | text | the most frequent signature in the window |
 //! | `logs.new_signatures` | int | signatures in the window never seen in the baseline; absent without baseline |
 //! | `logs.new_signature_messages` | list of text | up to 20 new signatures, most frequent first (rules look for vendor or database names in them) |
+//! | `logs.new_error_count` | int | window errors of signatures the baseline never had; absent without baseline |
+//! | `logs.first_new_error_at`, `logs.first_new_error_offset_secs` | text, int | time (and seconds from the anchor) of the first error of a new signature: the onset of what is new, never of steady background noise |
+//! | `logs.known_error_rate_ratio` | float | rate ratio, window / baseline, of the signatures the baseline already had |
+//! | `logs.spiking_signatures`, `logs.spiking_signature_messages` | int, list of text | signatures the baseline had, now at least 3× as frequent (≥ 5 in the window), and their text |
 //! | `logs.lines_cut` | int | lines longer than `max_line_bytes`, cut |
 //! | `logs.last_line_at` | text | RFC 3339 time of the newest line seen in any file |
 //! | `logs.last_line_offset_secs` | int | seconds from the anchor to that line (negative: the logs went quiet before the anchor) |

@@ -23,6 +23,9 @@ const MAX_ENDPOINTS: usize = 50;
 const MAX_BURST_EVENTS: usize = 20;
 /// A minute is a spike when it has at least this many errors and is well above baseline.
 const SPIKE_MIN_ERRORS: f64 = 5.0;
+/// A signature the baseline had spikes when its rate is at least this many times the
+/// baseline's (and it has at least [`SPIKE_MIN_ERRORS`] errors in the window).
+const SIGNATURE_SPIKE_RATIO: f64 = 3.0;
 /// 5xx responses of one endpoint within a minute that make a burst.
 const BURST: usize = 3;
 
@@ -90,6 +93,9 @@ struct SignatureData {
     baseline_count: u64,
     /// Absent from the baseline; `null` when the logs do not reach into the baseline.
     new: Option<bool>,
+    /// Its errors per minute in the window over those in the covered baseline (a baseline
+    /// of 0 counts as 1 error); `null` without baseline.
+    rate_ratio: Option<f64>,
     #[serde(with = "witness_collector::time::millis_opt")]
     first_seen: Option<DateTime<Utc>>,
     #[serde(with = "witness_collector::time::millis_opt")]
@@ -220,10 +226,14 @@ pub fn build(
         baseline_rate = Some(rate);
         facts.insert("logs.baseline_error_count".into(), tally.baseline_errors.into());
         let floor = 1.0 / covered_minutes;
-        facts.insert(
-            "logs.error_rate_ratio".into(),
-            round(tally.errors as f64 / window_minutes / rate.max(floor)).into(),
-        );
+        // No errors in the window nor in the baseline is "no errors", not a ratio of ×0.
+        if tally.errors + tally.baseline_errors > 0 {
+            facts.insert(
+                "logs.error_rate_ratio".into(),
+                round(tally.errors as f64 / window_minutes / rate.max(floor)).into(),
+            );
+        }
+        onset_facts(&tally, facts, anchor, window_minutes, covered_minutes);
     }
 
     let mut events = Vec::new();
@@ -250,7 +260,8 @@ pub fn build(
         );
     }
 
-    let signatures = signatures(&tally, covered_secs > 0);
+    let minutes = (window_minutes, covered_secs as f64 / 60.0);
+    let signatures = signatures(&tally, minutes);
     let new: Vec<(usize, &SignatureData)> =
         signatures.iter().enumerate().filter(|(_, s)| s.new == Some(true)).collect();
     facts.insert(
@@ -364,7 +375,59 @@ pub fn build(
     (evidence.data(data), excerpt_text)
 }
 
-fn signatures(tally: &Tally, baseline_covered: bool) -> Vec<SignatureData> {
+/// Facts that keep the baseline's steady noise apart from what is new: the onset of the
+/// signatures absent from the baseline (a background error present at the same rate before
+/// says nothing about when the incident began), their count, and the rate ratio of the
+/// signatures the baseline already had.
+fn onset_facts(
+    tally: &Tally,
+    facts: &mut witness_collector::Facts,
+    anchor: DateTime<Utc>,
+    window_minutes: f64,
+    covered_minutes: f64,
+) {
+    let new = tally.signatures.values().filter(|s| s.count > 0 && s.baseline_count == 0);
+    let new_errors: u64 = new.clone().map(|s| s.count).sum();
+    facts.insert("logs.new_error_count".into(), new_errors.into());
+    if let Some(first) = new.filter_map(|s| s.first_seen).min() {
+        facts.insert("logs.first_new_error_at".into(), fmt_time(first).into());
+        facts.insert(
+            "logs.first_new_error_offset_secs".into(),
+            (first - anchor).num_seconds().into(),
+        );
+    }
+    let known = tally.signatures.values().filter(|s| s.baseline_count > 0);
+    let (window, baseline) =
+        known.fold((0u64, 0u64), |(w, b), s| (w + s.count, b + s.baseline_count));
+    if baseline > 0 {
+        facts.insert(
+            "logs.known_error_rate_ratio".into(),
+            round(window as f64 / window_minutes / (baseline as f64 / covered_minutes)).into(),
+        );
+    }
+    // A signature the baseline had, now far more frequent: a spike of an old error (lock
+    // timeouts that were rare) is a symptom even though nothing is new.
+    let rate = |count: u64, minutes: f64| count as f64 / minutes;
+    let mut spiking: Vec<(&String, f64)> = tally
+        .signatures
+        .iter()
+        .filter(|(_, s)| s.baseline_count > 0 && s.count >= SPIKE_MIN_ERRORS as u64)
+        .map(|(text, s)| {
+            (text, rate(s.count, window_minutes) / rate(s.baseline_count, covered_minutes))
+        })
+        .filter(|(_, ratio)| *ratio >= SIGNATURE_SPIKE_RATIO)
+        .collect();
+    spiking.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    facts.insert("logs.spiking_signatures".into(), spiking.len().into());
+    let messages: Vec<String> =
+        spiking.iter().take(MAX_NEW_FACT).map(|(text, _)| (*text).clone()).collect();
+    facts.insert("logs.spiking_signature_messages".into(), messages.into());
+}
+
+/// The signatures kept in `data`; `minutes` are the window's and the covered baseline's.
+fn signatures(tally: &Tally, minutes: (f64, f64)) -> Vec<SignatureData> {
+    let (window_minutes, covered_minutes) = minutes;
+    let baseline_covered = covered_minutes > 0.0;
     let mut all: Vec<(&String, &crate::tally::Signature)> =
         tally.signatures.iter().filter(|(_, s)| s.count > 0).collect();
     all.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.1.first_seen.cmp(&b.1.first_seen)));
@@ -383,6 +446,13 @@ fn signatures(tally: &Tally, baseline_covered: bool) -> Vec<SignatureData> {
             count: s.count,
             baseline_count: s.baseline_count,
             new: is_new(s),
+            rate_ratio: baseline_covered.then(|| {
+                round(
+                    s.count as f64
+                        / window_minutes
+                        / (s.baseline_count.max(1) as f64 / covered_minutes),
+                )
+            }),
             first_seen: s.first_seen,
             last_seen: s.last_seen,
             examples: s.examples.clone(),
@@ -504,7 +574,13 @@ fn excerpt(tally: &Tally, max_line_bytes: usize) -> Option<String> {
 }
 
 fn summary(tally: &Tally, evidence: &Evidence, anchor: DateTime<Utc>, new: usize) -> String {
-    let mut parts = vec![format!("{} errors in the window", tally.errors)];
+    let quiet = tally.errors + tally.baseline_errors == 0
+        && evidence.facts.contains_key("logs.baseline_error_count");
+    let mut parts = vec![if quiet {
+        "no errors in the window nor in the baseline".to_owned()
+    } else {
+        format!("{} errors in the window", tally.errors)
+    }];
     if let Some(ratio) = evidence.facts.get("logs.error_rate_ratio").and_then(|v| v.as_f64()) {
         parts[0].push_str(&format!(" ({} in the baseline, rate ×{ratio})", tally.baseline_errors));
     }

@@ -926,3 +926,98 @@ async fn a_cancelled_run_returns_partial_evidence_at_once() {
 
 mod corpus;
 mod scenarios;
+/// Regression (issue 15): the onset of an incident was read from the earliest error of any
+/// signature, including a background error present at the same rate in the baseline, so
+/// "errors began before the rollout" sank a bad deploy. The onset of new signatures is
+/// published apart, with the steady signatures' own rate ratio.
+#[tokio::test]
+async fn the_onset_of_new_errors_is_kept_apart_from_steady_background_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let mut lines =
+        filler(at("2025-11-19T20:00:00Z"), at("2025-11-19T21:00:00Z"), Duration::seconds(5), |t| {
+            iso(t, "INFO ok")
+        });
+    // The background job fails every 5 minutes, before and during the window alike.
+    for i in 0..12 {
+        let t = at("2025-11-19T20:01:00Z") + Duration::minutes(5 * i);
+        lines.push((t, iso(t, "ERROR cron: sitemap refresh failed after 3 retries")));
+    }
+    for i in 0..20 {
+        let t = at("2025-11-19T20:48:00Z") + Duration::seconds(15 * i);
+        lines.push((
+            t,
+            iso(t, "ERROR api: TypeError: Cannot read properties of null (reading 'email')"),
+        ));
+    }
+    write(&path, &ordered(lines));
+    let r = run(config(&[&path])).await;
+    assert_eq!(r.int("logs.first_error_offset_secs"), -1740, "the background error");
+    assert_eq!(r.int("logs.first_new_error_offset_secs"), -720);
+    assert_eq!(
+        r.fact("logs.first_new_error_at"),
+        Some(&FactValue::Text("2025-11-19T20:48:00.000Z".into()))
+    );
+    assert_eq!(r.int("logs.new_error_count"), 20);
+    assert_eq!(r.float("logs.known_error_rate_ratio"), 1.0);
+    let sigs = r.data()["signatures"].as_array().unwrap();
+    let ratio = |text: &str| {
+        sigs.iter().find(|s| s["signature"].as_str().unwrap().contains(text)).unwrap()["rate_ratio"]
+            .as_f64()
+    };
+    assert_eq!(ratio("TypeError"), Some(20.0), "20 in the window, none before: counted as 1");
+    assert_eq!(ratio("sitemap"), Some(1.0), "steady background noise");
+    assert_eq!(r.int("logs.spiking_signatures"), 0, "steady noise does not spike");
+}
+
+/// Issue 15: an error the baseline already had, now many times as frequent, is a spike of
+/// that signature, though nothing is new.
+#[tokio::test]
+async fn an_old_signature_many_times_as_frequent_is_a_spiking_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let mut lines =
+        filler(at("2025-11-19T20:00:00Z"), at("2025-11-19T21:00:00Z"), Duration::seconds(5), |t| {
+            iso(t, "INFO ok")
+        });
+    for i in 0..2 {
+        let t = at("2025-11-19T20:10:00Z") + Duration::minutes(10 * i);
+        lines.push((t, iso(t, "ERROR db: lock timeout on orders")));
+    }
+    for i in 0..30 {
+        let t = at("2025-11-19T20:45:00Z") + Duration::seconds(20 * i);
+        lines.push((t, iso(t, "ERROR db: lock timeout on orders")));
+    }
+    write(&path, &ordered(lines));
+    let r = run(config(&[&path])).await;
+    assert_eq!(r.int("logs.new_error_count"), 0);
+    assert_eq!(r.int("logs.spiking_signatures"), 1);
+    assert_eq!(
+        r.fact("logs.spiking_signature_messages"),
+        Some(&FactValue::List(vec![FactValue::Text("ERROR db: lock timeout on orders".into())]))
+    );
+}
+
+/// Regression (issue 15): no error in the window nor in the baseline read as "rate ×0".
+#[tokio::test]
+async fn no_errors_at_all_is_no_errors_not_a_ratio_of_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let lines =
+        filler(at("2025-11-19T20:00:00Z"), at("2025-11-19T21:00:00Z"), Duration::seconds(5), |t| {
+            iso(t, "INFO ok")
+        });
+    write(&path, &ordered(lines));
+    let r = run(config(&[&path])).await;
+    assert_eq!(r.int("logs.error_count"), 0);
+    assert_eq!(r.int("logs.baseline_error_count"), 0);
+    assert_eq!(r.fact("logs.error_rate_ratio"), None);
+    assert_eq!(r.int("logs.new_error_count"), 0);
+    assert_eq!(r.fact("logs.first_new_error_offset_secs"), None);
+    assert!(
+        r.evidence.summary.starts_with("no errors in the window nor in the baseline"),
+        "{}",
+        r.evidence.summary
+    );
+    assert!(!r.evidence.summary.contains('×'), "{}", r.evidence.summary);
+}

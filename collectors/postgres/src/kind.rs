@@ -70,6 +70,20 @@ pub const KIND: KindDecl = KindDecl {
         fact("postgres.replication_max_lag_secs", "float", Max, Number, "replication lag (s)"),
         fact("postgres.server_version_num", "int", Primary, Int, "server_version_num"),
         fact("postgres.uptime_secs", "float", Min, Number, "time since the postmaster started"),
+        fact(
+            "postgres.other_databases_blocked_sessions",
+            "int",
+            Sum,
+            Int,
+            "other databases' sessions waiting on a lock",
+        ),
+        fact(
+            "postgres.root_blocker_idle_in_transaction",
+            "bool",
+            Primary,
+            Word,
+            "the first root blocker is idle in transaction",
+        ),
     ],
     labels: &[],
 };

@@ -38,11 +38,13 @@
 //! | `postgres.connections_available` | int | `max_connections` − `superuser_reserved_connections` − `reserved_connections` (16+) |
 //! | `postgres.connections_used_ratio` | float | used / available |
 //! | `postgres.blocked_sessions` | int | sessions waiting for a lock another session holds or waits for |
+//! | `postgres.other_databases_blocked_sessions` | int | sessions of other databases on the server waiting on a lock (left out of the facts about the DSN's database) |
 //! | `postgres.root_blockers` | int | blockers that wait for nobody: the top of each lock tree |
 //! | `postgres.root_blocker_pids` | list of int | their pids, the largest tree first |
 //! | `postgres.lock_tree_max_depth` | int | longest chain of waits below a root (0 without lock waits) |
 //! | `postgres.root_blocker_holds_access_exclusive` | bool | a root blocker holds an `AccessExclusiveLock` its waiters want |
 //! | `postgres.root_blocker_runs_ddl` | bool | a root blocker's (last) statement is DDL (`ALTER`, `DROP`, `CREATE INDEX` without `CONCURRENTLY`, `VACUUM FULL`, `TRUNCATE`, `CLUSTER`, `REINDEX`, …); absent when a root's query is hidden |
+//! | `postgres.root_blocker_idle_in_transaction` | bool | the first root blocker's session is idle in transaction (a cancel does not release its locks; terminate does); absent when a root's session is hidden |
 //! | `postgres.root_blocker_longest_xact_secs` | float | age of the oldest root blocker's transaction; absent when a root is hidden |
 //! | `postgres.longest_statement_secs` | float | age of the oldest active statement (0 when none); absent when sessions are hidden |
 //! | `postgres.long_statements` | int | active statements older than `long_statement_secs`; absent when sessions are hidden |

@@ -27,6 +27,10 @@ pub struct Assessment {
     /// Filter entries that matched nothing on the page (a typo, a renamed component).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub filter_unmatched: Vec<String>,
+    /// Why `indicator` is worse than what the page and its unresolved incidents say
+    /// themselves (components whose status reads worse); absent when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indicator_reason: Option<String>,
 }
 
 /// An incident as kept in the evidence: the incident, its latest update's text, and how
@@ -140,6 +144,28 @@ pub fn assess(
         (Some(page_indicator), true) => page_indicator.clone().worst(seen),
         _ => seen,
     };
+    // What the vendor says itself: the page's indicator (for the whole page) and the
+    // impact of its unresolved incidents. A worse indicator comes from component statuses,
+    // and the evidence says so rather than raising the severity silently.
+    let said = incidents
+        .iter()
+        .filter(|v| v.unresolved)
+        .map(|v| v.incident.impact.clone())
+        .chain(maintenances_in_progress.iter().map(|_| Indicator::Maintenance))
+        .chain(snapshot.indicator.clone().filter(|_| filter.is_whole_page()))
+        .fold(Indicator::None, Indicator::worst);
+    let indicator_reason = (indicator.rank() > said.rank()).then(|| {
+        let worse: Vec<String> = kept_components
+            .iter()
+            .filter(|c| c.status.indicator().rank() > said.rank())
+            .map(|c| format!("{} {}", c.name, c.status))
+            .collect();
+        format!(
+            "{} rather than the {said} the page and its incidents say: component status {}",
+            indicator,
+            worse.join(", ")
+        )
+    });
     Assessment {
         page_indicator: snapshot.indicator.clone(),
         degraded: indicator.is_degraded(),
@@ -153,6 +179,7 @@ pub fn assess(
         incidents,
         maintenances_in_progress,
         filter_unmatched,
+        indicator_reason,
     }
 }
 
@@ -370,6 +397,34 @@ mod tests {
         assert_eq!(whole.indicator, Indicator::Major);
         assert_eq!(whole.incidents[0].minutes_before_anchor, Some(10.0));
         assert_eq!(whole.incidents[0].latest_update.as_deref(), Some("xxxxxxxxxx…"));
+    }
+
+    /// Issue 15: the severity never reads above what the page and its incidents say
+    /// without saying why.
+    #[test]
+    fn a_severity_above_the_pages_own_says_why() {
+        let snapshot = Snapshot {
+            indicator: Some(Indicator::Minor),
+            components: vec![
+                component("Git Operations", ComponentStatus::PartialOutage),
+                component("API Requests", ComponentStatus::Operational),
+            ],
+            ..Snapshot::default()
+        };
+        let anchor = t("2025-11-19T21:00:00Z");
+        let window = Window::new(t("2025-11-19T20:30:00Z"), anchor);
+        let a = assess(snapshot.clone(), &ComponentFilter::default(), anchor, window, LIMITS);
+        assert_eq!(a.indicator, Indicator::Major);
+        let reason = a.indicator_reason.as_deref().expect("a reason");
+        assert!(
+            reason.starts_with("major rather than the minor the page and its incidents say"),
+            "{reason}"
+        );
+        assert!(reason.contains("Git Operations"), "{reason}");
+        let mut agreeing = snapshot;
+        agreeing.indicator = Some(Indicator::Major);
+        let a = assess(agreeing, &ComponentFilter::default(), anchor, window, LIMITS);
+        assert_eq!((a.indicator, a.indicator_reason), (Indicator::Major, None));
     }
 
     #[test]

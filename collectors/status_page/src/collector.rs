@@ -121,7 +121,10 @@ impl Collector for StatusPageCollector {
 /// One line: `GitHub: major; 1 unresolved incident (Degraded git operations, major,
 /// investigating, began T-12m); 1 component not operational`.
 fn summary(vendor: &str, a: &Assessment, ctx: &CollectContext) -> String {
-    let mut parts = vec![format!("{vendor}: {}", a.indicator)];
+    let mut parts = vec![match &a.indicator_reason {
+        Some(reason) => format!("{vendor}: {reason}"),
+        None => format!("{vendor}: {}", a.indicator),
+    }];
     let unresolved: Vec<String> = a
         .incidents
         .iter()

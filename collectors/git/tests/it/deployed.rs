@@ -138,8 +138,56 @@ async fn without_a_previous_deploy_the_changes_are_not_summarized_and_no_fact_gu
     assert_eq!(fact(&evidence, "git.previous_deployed_revision"), None);
     assert_eq!(fact(&evidence, "git.deployed_has_migration"), None);
     assert!(
-        evidence.notes.iter().any(|n| n.starts_with("No deploy tag was found in the history of the deployed commit")),
+        evidence.notes.iter().any(|n| n.starts_with(
+            "No previous deploy tag: no commit in the history of the deployed commit"
+        )),
         "{:?}",
         evidence.notes
     );
+}
+
+/// Issue 15: the image tag an alert carries and the git tag of the same release follow
+/// different conventions; each of them finds the deployed commit.
+#[tokio::test]
+async fn the_deployed_revision_is_found_across_tag_conventions() {
+    let repo = TestRepo::init();
+    repo.commit_file("src/app.rs", "1\n", before(300));
+    let v13 = repo.commit_file("src/app.rs", "1.3\n", before(240));
+    repo.git_at(&["tag", "-a", "release-1.3.0", "-m", "1.3.0"], before(240), before(240));
+    let v14 = repo.commit_file("src/app.rs", "1.4\n", before(120));
+    repo.git_at(&["tag", "-a", "v1.4.0", "-m", "1.4.0"], before(120), before(120));
+    let cases = [
+        ("1.4.0", &v14),
+        ("v1.4.0", &v14),
+        ("release-1.4.0", &v14),
+        ("1.3.0", &v13),
+        ("v1.3.0", &v13),
+        (&v14[..7], &v14),
+        (&format!("sha-{}", &v14[..8])[..], &v14),
+    ];
+    for (label, want) in cases {
+        let evidence = collect_with(
+            &GitConfig::new("t", &repo.path),
+            &context_with_labels(&[("revision", label)]),
+        )
+        .await;
+        assert_eq!(
+            fact(&evidence, "git.deployed_revision"),
+            Some(json!(want)),
+            "label {label}: {:?}",
+            evidence.notes
+        );
+    }
+    let evidence = collect_with(
+        &GitConfig::new("t", &repo.path),
+        &context_with_labels(&[("revision", "1.4.0")]),
+    )
+    .await;
+    assert_eq!(fact(&evidence, "git.previous_deployed_revision"), Some(json!(v13)));
+    let evidence = collect_with(
+        &GitConfig::new("t", &repo.path),
+        &context_with_labels(&[("revision", "2.0.0")]),
+    )
+    .await;
+    assert_eq!(fact(&evidence, "git.deployed_revision"), None);
 }

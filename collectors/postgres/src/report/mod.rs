@@ -315,9 +315,40 @@ fn lock_facts(
 ) -> (Vec<LockTree>, Vec<Suggested>) {
     let Some(a) = &snap.activity else { return (Vec::new(), Vec::new()) };
     let (trees, suggested) = trees::lock_trees(a);
-    let blocked: BTreeSet<i32> =
-        a.edges.iter().filter(|e| !e.blockers.is_empty()).map(|e| e.pid).collect();
-    let roots: Vec<&LockTree> = trees.iter().filter(|t| !t.cycle).collect();
+    // Facts about "the database" describe the DSN's database: sessions of other databases
+    // on the same server (another team's migration) are reported, not counted, so a
+    // foreign DDL blocker never makes our migration look guilty.
+    let here = snap.server.as_ref().map(|s| s.database.as_str());
+    let foreign = |pid: i32| -> Option<&str> {
+        let theirs = a.sessions.iter().find(|s| s.pid == pid)?.datname.as_deref()?;
+        (here.is_some_and(|h| h != theirs)).then_some(theirs)
+    };
+    let blocked: BTreeSet<i32> = a
+        .edges
+        .iter()
+        .filter(|e| !e.blockers.is_empty() && foreign(e.pid).is_none())
+        .map(|e| e.pid)
+        .collect();
+    let roots: Vec<&LockTree> =
+        trees.iter().filter(|t| !t.cycle && foreign(t.root_pid).is_none()).collect();
+    let mut elsewhere: BTreeSet<&str> = BTreeSet::new();
+    let foreign_blocked = a
+        .edges
+        .iter()
+        .filter(|e| !e.blockers.is_empty())
+        .filter_map(|e| foreign(e.pid))
+        .inspect(|d| {
+            elsewhere.insert(d);
+        })
+        .count();
+    if foreign_blocked > 0 {
+        put(ev, "other_databases_blocked_sessions", foreign_blocked);
+        ev.add_note(format!(
+            "{foreign_blocked} session(s) of other databases on this server ({}) wait on locks: they are in data.lock_trees, and left out of the facts about {}",
+            elsewhere.into_iter().collect::<Vec<_>>().join(", "),
+            here.unwrap_or("this database")
+        ));
+    }
     put(ev, "blocked_sessions", blocked.len());
     put(ev, "root_blockers", roots.len());
     put(ev, "root_blocker_pids", roots.iter().map(|t| t.root_pid).collect::<Vec<_>>());
@@ -333,6 +364,13 @@ fn lock_facts(
         let oldest =
             root_sessions.iter().flatten().filter_map(|s| s.xact_age_secs).fold(0.0, f64::max);
         put(ev, "root_blocker_longest_xact_secs", oldest);
+        // Which command ends the first root blocker's hold: pg_cancel_backend stops an
+        // active statement, but a session idle in transaction keeps its locks through a
+        // cancel, and only pg_terminate_backend releases them.
+        if let Some(Some(first)) = root_sessions.first() {
+            let idle = first.state.as_deref().is_some_and(|s| s.starts_with("idle in transaction"));
+            put(ev, "root_blocker_idle_in_transaction", idle);
+        }
     }
     for (i, tree) in trees.iter().enumerate() {
         trees::tree_events(ev, events, tree, i);
@@ -618,6 +656,7 @@ mod tests {
         assert_eq!(ev.facts["postgres.root_blockers"], 1.into());
         assert_eq!(ev.facts["postgres.root_blocker_pids"], vec![10].into());
         assert_eq!(ev.facts["postgres.root_blocker_runs_ddl"], true.into());
+        assert!(ev.facts.contains_key("postgres.root_blocker_idle_in_transaction"));
         assert_eq!(ev.facts["postgres.root_blocker_holds_access_exclusive"], true.into());
         let tree = &ev.data["lock_trees"][0];
         assert_eq!(
@@ -638,6 +677,33 @@ mod tests {
                 |e| e.kind == "lock_wait" && e.pointer.as_deref() == Some("/data/lock_trees/0")
             )
         );
+    }
+
+    /// Issue 15: another database's DDL blocker on the same server is reported apart and
+    /// feeds no fact about ours.
+    #[test]
+    fn locks_of_other_databases_are_reported_apart() {
+        let mut snap = blocked_snapshot("ALTER TABLE orders ADD COLUMN x int");
+        snap.server = Some(
+            serde_json::from_value(serde_json::json!({
+                "version": "16.2", "version_num": 160002, "uptime_secs": 1000.0,
+                "in_recovery": false, "database": "shop", "role": "witness",
+                "sees_all_sessions": true, "max_connections": 100,
+                "superuser_reserved_connections": 3, "reserved_connections": 0,
+                "track_activity_query_size": "1024", "pg_stat_statements_schema": null
+            }))
+            .unwrap(),
+        );
+        let ev = evidence(&snap, &thresholds());
+        assert_eq!(ev.facts["postgres.blocked_sessions"], 0.into());
+        assert_eq!(ev.facts["postgres.root_blockers"], 0.into());
+        assert_eq!(ev.facts["postgres.other_databases_blocked_sessions"], 1.into());
+        assert!(
+            ev.notes.iter().any(|n| n.contains("of other databases on this server (app)")),
+            "{:?}",
+            ev.notes
+        );
+        assert_eq!(ev.data["lock_trees"].as_array().unwrap().len(), 1, "still reported");
     }
 
     #[test]
