@@ -17,7 +17,13 @@ pub const KIND: KindDecl = KindDecl {
         fact("http.latency_median_ms", "float", Max, Number, "median probe latency (ms)"),
         fact("http.components_down", "list", Union, Word, "components a health body reports down"),
         fact("http.cert_days_left", "int", Min, Int, "days until the certificate expires"),
-        fact("http.components_down_errors", "list", Union, Word, "`name: error` of those components"),
+        fact(
+            "http.components_down_errors",
+            "list",
+            Union,
+            Word,
+            "`name: error` of those components",
+        ),
     ],
     labels: &[],
 };
