@@ -994,7 +994,7 @@ async fn an_old_signature_many_times_as_frequent_is_a_spiking_signature() {
     assert_eq!(r.int("logs.spiking_signatures"), 1);
     assert_eq!(
         r.fact("logs.spiking_signature_messages"),
-        Some(&FactValue::List(vec![FactValue::Text("ERROR db: lock timeout on orders".into())]))
+        Some(&FactValue::List(vec![FactValue::Text("lock timeout on orders".into())]))
     );
 }
 
