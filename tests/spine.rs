@@ -352,3 +352,21 @@ fn bad_input_gets_one_clear_line_and_status_2() {
     // Nothing was written for any of them.
     assert!(!d.join("witness-bundles").exists());
 }
+
+/// Issue 21: a `collect at` bundle's trigger and reports said `collect now`.
+#[test]
+fn a_retroactive_run_is_named_collect_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bundles");
+    let anchor = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
+    let args = ["collect", "at", &anchor, "--only", "host", "--out", out.to_str().unwrap()];
+    let output = witness(dir.path(), &args);
+    assert!(output.status.success(), "{}", text(&output));
+    let bundle = crate::util::only_entry(&out);
+    let trigger: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("trigger.json")).unwrap()).unwrap();
+    assert_eq!(trigger["name"], "collect at", "{trigger:#}");
+    let report = std::fs::read_to_string(bundle.join("report.md")).unwrap();
+    assert!(report.contains("collect at"), "{report}");
+    assert!(!report.contains("collect now"), "{report}");
+}

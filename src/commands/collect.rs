@@ -22,7 +22,7 @@ use crate::trigger::Trigger;
 /// # Errors
 /// Bad usage or configuration, or a bundle that cannot be written.
 pub async fn now(args: CollectArgs) -> Result<ExitCode> {
-    collect(Utc::now(), args).await
+    collect(Utc::now(), "collect now", args).await
 }
 
 /// `collect at`: anchored at a past moment, at most 5 minutes ahead of now.
@@ -36,7 +36,7 @@ pub async fn at(anchor: &str, args: CollectArgs) -> Result<ExitCode> {
     if anchor > Utc::now() + chrono::Duration::minutes(5) {
         bail!("{} is in the future: `collect at` looks back at a past moment", anchor.to_rfc3339());
     }
-    collect(anchor, args).await
+    collect(anchor, "collect at", args).await
 }
 
 fn parse_labels(pairs: &[String]) -> Result<BTreeMap<String, String>> {
@@ -65,7 +65,8 @@ fn parse_since(text: &str) -> Result<Duration> {
     Ok(d)
 }
 
-async fn collect(anchor: DateTime<Utc>, args: CollectArgs) -> Result<ExitCode> {
+/// `command` names the run's trigger (`collect now` or `collect at`), as reports show it.
+async fn collect(anchor: DateTime<Utc>, command: &str, args: CollectArgs) -> Result<ExitCode> {
     let config = super::config::load(&args.config)?;
     let labels = parse_labels(&args.labels)?;
     let lookback = match &args.since {
@@ -83,7 +84,7 @@ async fn collect(anchor: DateTime<Utc>, args: CollectArgs) -> Result<ExitCode> {
     let store = args.out.clone().unwrap_or_else(|| config.store.dir.clone());
     let prepared = run::prepare(Arc::new(config))?;
     let request = RunRequest {
-        trigger: Trigger::manual(anchor, labels),
+        trigger: Trigger { name: command.to_owned(), ..Trigger::manual(anchor, labels) },
         anchor,
         lookback,
         only: args.only.clone(),
