@@ -4,21 +4,7 @@
 //! line or an archive's file name must not move the cursor, set the window title or hide
 //! a line).
 
-/// Escapes text for HTML element content and attribute values.
-pub fn html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use witness_redact::escape_html as html;
 
 /// How [`terminal`] treats the layout characters witness itself writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,7 +18,7 @@ pub mod commands;
 pub mod config;
 pub mod escape;
 pub mod progress;
-pub mod redact;
+pub use witness_redact as redact;
 pub mod registry;
 pub mod report;
 pub mod rules;

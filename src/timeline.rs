@@ -281,6 +281,7 @@ mod tests {
             finished_at,
             duration_ms: 2000,
             error: None,
+            redactions: Default::default(),
             evidence,
         }
     }

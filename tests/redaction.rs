@@ -512,6 +512,7 @@ fn draft_with(secrets: &[Seeded], literal: &str, picks: &[usize]) -> BundleDraft
             started_at: anchor,
             finished_at: anchor,
             error: Some(format!("cannot read: {}", log.lines().next().unwrap_or_default())),
+            redactions: Default::default(),
         }],
         files: vec![
             file(

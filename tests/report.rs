@@ -37,6 +37,7 @@ fn record(kind: &str, name: &str, evidence: Evidence) -> CollectorRecord {
         finished_at: at(0),
         duration_ms: 420,
         error: None,
+        redactions: Default::default(),
         evidence,
     }
 }

@@ -430,6 +430,7 @@ fn healthy_record() -> impl Strategy<Value = CollectorRecord> {
             finished_at: at,
             duration_ms: 10,
             error: None,
+            redactions: Default::default(),
             evidence,
         }
     })
@@ -486,6 +487,7 @@ fn arbitrary_record() -> impl Strategy<Value = CollectorRecord> {
                 finished_at: at,
                 duration_ms: 1,
                 error: None,
+                redactions: Default::default(),
                 evidence,
             }
         },

@@ -4,6 +4,8 @@
 //! in one place and a reader and a writer can never disagree about it. It also says which
 //! names a bundle may hold at all, and how a bundle directory is named.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use witness_collector::{Evidence, Status};
@@ -80,6 +82,9 @@ pub struct CollectorRecord {
     /// Why the collector failed, timed out or was skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How many values each redaction rule replaced in what this collector read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub redactions: BTreeMap<String, u64>,
     #[serde(flatten)]
     pub evidence: Evidence,
 }

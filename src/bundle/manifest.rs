@@ -13,6 +13,10 @@ pub struct FileEntry {
     pub path: String,
     pub sha256: String,
     pub bytes: u64,
+    /// How many values each redaction rule replaced in this file at sealing, behind the
+    /// redaction where the text was read (counted per collector).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub redactions: BTreeMap<String, u64>,
 }
 
 /// One collector instance, as the manifest lists it.
@@ -27,6 +31,9 @@ pub struct CollectorEntry {
     pub finished_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How many values each redaction rule replaced in what this collector read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub redactions: BTreeMap<String, u64>,
 }
 
 /// What the manifest says of the trigger.
@@ -96,8 +103,13 @@ mod tests {
 
     #[test]
     fn the_root_hash_does_not_depend_on_listing_order_but_on_every_field() {
-        let a = FileEntry { path: "a".into(), sha256: sha256_hex(b"x"), bytes: 1 };
-        let b = FileEntry { path: "b".into(), sha256: sha256_hex(b"y"), bytes: 1 };
+        let entry = |path: &str, content: &[u8]| FileEntry {
+            path: path.into(),
+            sha256: sha256_hex(content),
+            bytes: 1,
+            redactions: BTreeMap::new(),
+        };
+        let (a, b) = (entry("a", b"x"), entry("b", b"y"));
         let root = root_hash(&[a.clone(), b.clone()]);
         assert_eq!(root, root_hash(&[b.clone(), a.clone()]));
         assert_ne!(root, root_hash(&[a.clone(), FileEntry { bytes: 2, ..b.clone() }]));

@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use witness_collector::Window;
 
-use super::layout::{MANIFEST, SIGNATURE, is_safe_path};
+use super::layout::{MANIFEST, REPORT_HTML, REPORT_MD, SIGNATURE, is_safe_path};
 use super::manifest::{self, CollectorEntry, FileEntry, Manifest, TriggerSummary, Truncation};
 use super::sign;
-use crate::redact::Redactor;
+use crate::redact::{Escaping, Redactor};
 
 /// What a file of the draft holds.
 pub enum Content {
@@ -110,12 +110,18 @@ fn write_staged(
             return Err(WriteError::DuplicatePath(file.path.clone()));
         }
     }
+    // The last scan: every byte of every file, JSON strings decoded and reports read
+    // through their escaping, each file with counts of its own.
+    let mut counts = Vec::with_capacity(draft.files.len());
     let mut rendered: Vec<(String, Vec<u8>, bool)> = draft
         .files
         .into_iter()
         .map(|f| {
-            let is_json = f.path_is_json();
-            (f.path, redacted_bytes(f.content, is_json, redactor), f.cuttable)
+            let scope = redactor.scope();
+            let (escaping, is_json) = (f.escaping(), f.path_is_json());
+            let bytes = redacted_bytes(f.content, is_json, escaping, &scope);
+            counts.push((f.path.clone(), scope.counts()));
+            (f.path, bytes, f.cuttable)
         })
         .collect();
     let truncated = fit_under_cap(&mut rendered, max_bundle_bytes);
@@ -128,11 +134,16 @@ fn write_staged(
             path: path.clone(),
             sha256: manifest::sha256_hex(bytes),
             bytes: bytes.len() as u64,
+            redactions: counts
+                .iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, c)| c.clone())
+                .unwrap_or_default(),
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let collectors = draft
+    let collectors: Vec<CollectorEntry> = draft
         .collectors
         .into_iter()
         .map(|c| CollectorEntry {
@@ -141,8 +152,23 @@ fn write_staged(
         })
         .collect();
     let mut trigger = draft.trigger;
-    trigger.name = redactor.redact_text(&trigger.name).into_owned();
-    trigger.labels.values_mut().for_each(|v| *v = redactor.redact_text(v).into_owned());
+    trigger.name = redactor.redact(&trigger.name).into_string();
+    trigger.labels = trigger
+        .labels
+        .iter()
+        .map(|(k, v)| (redactor.redact(k).into_string(), redactor.redact_pair(k, v).into_string()))
+        .collect();
+    trigger.fingerprint = trigger.fingerprint.map(|f| redactor.redact(&f).into_string());
+    // Totals: where the text was read (per collector), at sealing (per file), and in the
+    // manifest's own fields.
+    let mut redactions = redactor.counts();
+    let per_source =
+        collectors.iter().map(|c| &c.redactions).chain(files.iter().map(|f| &f.redactions));
+    for counts in per_source {
+        for (rule, n) in counts {
+            *redactions.entry(rule.clone()).or_default() += n;
+        }
+    }
     let root_sha256 = manifest::root_hash(&files);
     let manifest = Manifest {
         id: draft.id.clone(),
@@ -154,7 +180,7 @@ fn write_staged(
         window: draft.window,
         collectors,
         files,
-        redactions: redactor.counts(),
+        redactions,
         truncated,
         root_sha256,
     };
@@ -177,9 +203,23 @@ impl DraftFile {
     fn path_is_json(&self) -> bool {
         self.path.ends_with(".json")
     }
+
+    /// How the file's text is escaped, for the reports.
+    fn escaping(&self) -> Option<Escaping> {
+        match self.path.as_str() {
+            REPORT_MD => Some(Escaping::Markdown),
+            REPORT_HTML => Some(Escaping::Html),
+            _ => None,
+        }
+    }
 }
 
-fn redacted_bytes(content: Content, is_json_path: bool, redactor: &Redactor) -> Vec<u8> {
+fn redacted_bytes(
+    content: Content,
+    is_json_path: bool,
+    escaping: Option<Escaping>,
+    redactor: &Redactor,
+) -> Vec<u8> {
     let pretty = |mut value: serde_json::Value| {
         redactor.redact_json(&mut value);
         let mut bytes = serde_json::to_vec_pretty(&value).expect("JSON values always serialize");
@@ -188,7 +228,10 @@ fn redacted_bytes(content: Content, is_json_path: bool, redactor: &Redactor) -> 
     };
     match content {
         Content::Json(value) => pretty(value),
-        Content::Text(text) => redactor.redact_text(&text).into_owned().into_bytes(),
+        Content::Text(text) => match escaping {
+            Some(escaping) => redactor.redact_rendered(&text, escaping).into_owned().into_bytes(),
+            None => redactor.redact_text(&text).into_owned().into_bytes(),
+        },
         Content::Bytes(bytes) => {
             if is_json_path && let Ok(value) = serde_json::from_slice(&bytes) {
                 return pretty(value);

@@ -125,6 +125,11 @@ impl AuthConfig {
     pub fn pagerduty(&self) -> SecretRef {
         SecretRef::new(self.pagerduty_secret_env.as_deref(), self.pagerduty_secret_file.as_deref())
     }
+
+    /// Every secret of this section: witness's own, redacted wherever they appear.
+    pub fn secrets(&self) -> [SecretRef; 3] {
+        [self.bearer(), self.basic_password(), self.pagerduty()]
+    }
     /// Whether hooks other than PagerDuty and the API require credentials.
     pub fn is_set(&self) -> bool {
         self.bearer().is_set() || self.basic_username.is_some()

@@ -722,6 +722,7 @@ mod tests {
             finished_at: at,
             duration_ms: 1,
             error: None,
+            redactions: Default::default(),
             evidence,
         }
     }

@@ -377,6 +377,7 @@ mod tests {
             finished_at: Utc::now(),
             duration_ms: 1,
             error: None,
+            redactions: Default::default(),
             evidence,
         }
     }

@@ -11,7 +11,7 @@ use futures::future::join_all;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use witness_collector::{
-    Artifact, ArtifactSink, CollectContext, Evidence, SecretRegistry, Status, Window,
+    Artifact, ArtifactSink, CollectContext, Evidence, Redactor, Status, Window,
 };
 
 use super::plan::{Planned, PlannedCollector};
@@ -37,13 +37,27 @@ impl Progress for Silent {
     fn finished(&self, _: &CollectorRecord) {}
 }
 
-/// The time and trigger a run gathers for, and the secrets its collectors read.
+/// The time and trigger a run gathers for, and the run's redactor.
 #[derive(Clone)]
 pub struct Scope {
     pub anchor: DateTime<Utc>,
     pub window: Window,
     pub trigger: witness_collector::Trigger,
-    pub secrets: SecretRegistry,
+    pub redactor: Redactor,
+}
+
+/// Reads every secret the planned collectors will read into the run's redactor, before
+/// any of them starts: a DSN's password must be known when another collector reads a log
+/// line that quotes it. A secret that cannot be read is the collector's own failure to
+/// report; it is passed over here.
+pub fn register_secrets(plan: &[PlannedCollector], redactor: &Redactor) {
+    for planned in plan {
+        if let Planned::Run(collector) = &planned.action {
+            for secret in collector.secrets() {
+                let _ = secret.read(redactor);
+            }
+        }
+    }
 }
 
 /// Runs every planned collector concurrently and returns their outcomes in plan order.
@@ -66,7 +80,13 @@ async fn collect_one(
 ) -> CollectorOutcome {
     let started_at = Utc::now();
     let started = Instant::now();
+    // This collector's own counts: the manifest says where each redaction was made.
+    let redactor = scope.redactor.scope();
     let finish = |evidence: Evidence, error: Option<String>, artifacts: Vec<Artifact>| {
+        // Behind the collector's own redaction where it read the text: whatever it
+        // returns, the error that ended it included, is redacted before anything reads it.
+        let evidence = evidence.redacted(&redactor);
+        let error = error.map(|e| redactor.redact(&e).into_string());
         let record = CollectorRecord {
             kind: planned.kind.to_owned(),
             name: planned.name.clone(),
@@ -74,6 +94,7 @@ async fn collect_one(
             finished_at: Utc::now(),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             error,
+            redactions: redactor.counts(),
             evidence,
         };
         progress.finished(&record);
@@ -98,7 +119,7 @@ async fn collect_one(
         deadline: started + planned.timeout,
         cancel: cancel.child_token(),
         artifacts: ArtifactSink::default(),
-        secrets: scope.secrets.clone(),
+        redactor: redactor.clone(),
     };
     let sink = ctx.artifacts.clone();
     let task_ctx = ctx.clone();
@@ -206,7 +227,7 @@ mod tests {
             anchor: now,
             window: Window::new(now - chrono::Duration::minutes(30), now),
             trigger: witness_collector::Trigger::default(),
-            secrets: SecretRegistry::default(),
+            redactor: Redactor::builtin(),
         }
     }
 

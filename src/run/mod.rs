@@ -31,7 +31,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
-use witness_collector::{SecretRegistry, Window};
+use witness_collector::Window;
 
 use crate::bundle::writer::DraftFile;
 use crate::bundle::{self, Content};
@@ -120,8 +120,9 @@ pub async fn collect_amended(
         anchor: request.anchor,
         window,
         trigger: request.trigger.for_collectors(),
-        secrets: SecretRegistry::default(),
+        redactor: prepared.redactor.for_bundle(),
     };
+    gather::register_secrets(&plan, &scope.redactor);
 
     let git = correlate::rerunnable(&plan);
     let mut outcomes = gather(plan, &scope, cancel, progress).await;
@@ -154,7 +155,7 @@ pub async fn collect_amended(
     let view: RunView = tokio::task::spawn_blocking(move || analyse(gathered, &rules, bundle))
         .await
         .context("the analysis of the run stopped")?;
-    seal(prepared, view, files, created_at, &scope.secrets, request.store).await
+    seal(prepared, view, files, created_at, &scope.redactor, request.store).await
 }
 
 #[cfg(test)]

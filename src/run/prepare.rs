@@ -12,13 +12,18 @@ use crate::config::WitnessConfig;
 use crate::redact::Redactor;
 use crate::rules::rule::RuleSet;
 
-/// A configuration with everything it names loaded and checked: the compiled rules and
-/// the signing key. Made once per process (and per reload), before any collector runs.
+/// A configuration with everything it names loaded and checked: the compiled rules, the
+/// signing key and the redactor. Made once per process (and per reload), before any
+/// collector runs.
 pub struct Prepared {
     pub config: Arc<WitnessConfig>,
     /// Shared with the blocking thread the analysis runs on.
     pub rules: Arc<RuleSet>,
     pub signing_key: Option<SigningKey>,
+    /// The configured rules with witness's own secrets as literals (the `[server.auth]`
+    /// tokens, the PagerDuty secrets, the signing key, `literal_envs`/`literal_files`).
+    /// Each run takes [`Redactor::for_bundle`] of it.
+    pub redactor: Redactor,
 }
 
 /// Why a configuration cannot be used for a run: every problem, each naming the file (and
@@ -48,12 +53,44 @@ pub fn prepare(config: Arc<WitnessConfig>) -> Result<Prepared, PrepareError> {
             .ok(),
         None => None,
     };
-    if let Err(e) = Redactor::new(&config.redaction, Vec::new()) {
-        problems.push(format!("redaction.patterns: {e}"));
+    let redactor = Redactor::new(&config.redaction, own_secrets(&config))
+        .map_err(|e| problems.push(format!("redaction.patterns: {e}")))
+        .ok();
+    match redactor {
+        Some(redactor) if problems.is_empty() => {
+            Ok(Prepared { config, rules: Arc::new(rules), signing_key, redactor })
+        }
+        _ => Err(PrepareError { problems }),
     }
-    if problems.is_empty() {
-        Ok(Prepared { config, rules: Arc::new(rules), signing_key })
-    } else {
-        Err(PrepareError { problems })
+}
+
+/// witness's own secrets, as literals to redact: the `[server.auth]` secrets (each of
+/// several PagerDuty secrets on its own), and the signing key file's lines. One that
+/// cannot be read is left to the part that uses it to report.
+fn own_secrets(config: &WitnessConfig) -> Vec<String> {
+    let reader = Redactor::builtin();
+    let mut values: Vec<String> = config
+        .server
+        .auth
+        .secrets()
+        .iter()
+        .filter_map(|secret| secret.read(&reader).ok().flatten())
+        .flat_map(|value| {
+            let parts: Vec<String> = value
+                .split(['\n', ','])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            std::iter::once(value).chain(parts)
+        })
+        .collect();
+    if let Some(text) =
+        config.signing.key_file.as_ref().and_then(|path| std::fs::read_to_string(path).ok())
+    {
+        values.extend(
+            text.lines().map(str::trim).filter(|l| !l.starts_with("-----")).map(str::to_owned),
+        );
     }
+    values
 }

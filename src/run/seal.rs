@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use witness_collector::SecretRegistry;
+use witness_collector::Redactor;
 
 use super::prepare::Prepared;
 use super::view::RunView;
@@ -13,7 +13,6 @@ use crate::bundle::layout::{self, CollectorRecord};
 use crate::bundle::manifest::{CollectorEntry, TriggerSummary};
 use crate::bundle::writer::DraftFile;
 use crate::bundle::{self, BundleDraft, Content, WrittenBundle};
-use crate::redact::Redactor;
 
 /// A sealed run: the bundle on disk and the view its reports were rendered from.
 pub struct Sealed {
@@ -34,8 +33,8 @@ pub fn file_list(records: &[CollectorRecord], loose: &[DraftFile]) -> Vec<String
 }
 
 /// Renders the reports of `view` and writes its bundle, with the `loose` files (raw
-/// artifacts, the flight recorder), into `store`. Every value in `secrets` is redacted
-/// wherever it appears.
+/// artifacts, the flight recorder), into `store`, through the run's `redactor` once more:
+/// the bundle writer scans every byte it writes.
 ///
 /// # Errors
 /// When the bundle cannot be written (the store is not writable).
@@ -44,7 +43,7 @@ pub async fn seal(
     view: RunView,
     mut files: Vec<DraftFile>,
     created_at: DateTime<Utc>,
-    secrets: &SecretRegistry,
+    redactor: &Redactor,
     store: PathBuf,
 ) -> anyhow::Result<Sealed> {
     files.push(json_file(layout::TRIGGER, &view.trigger));
@@ -82,12 +81,13 @@ pub async fn seal(
                 started_at: r.started_at,
                 finished_at: r.finished_at,
                 error: r.error.clone(),
+                redactions: r.redactions.clone(),
             })
             .collect(),
         files,
     };
     let config = &prepared.config;
-    let redactor = Redactor::new(&config.redaction, secrets.values())?;
+    let redactor = redactor.clone();
     let signing_key = prepared.signing_key.clone();
     let max_bytes = config.collect.max_bundle_bytes;
     let written = tokio::task::spawn_blocking(move || {

@@ -9,7 +9,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use witness_collector::{SecretRef, SecretRegistry};
+use witness_collector::{Redactor, SecretRef};
 
 use crate::config::server::AuthConfig;
 
@@ -59,7 +59,8 @@ impl Auth {
     /// Names the variable or file that cannot be read, or that holds nothing: an empty
     /// token would refuse every request with `401`, so witness refuses to start instead.
     pub fn load(config: &AuthConfig) -> anyhow::Result<Self> {
-        let registry = SecretRegistry::default();
+        // The run's redactor registers these same secrets ([`crate::run::prepare`]).
+        let registry = Redactor::builtin();
         let read = |secret: SecretRef, key: &str| -> anyhow::Result<Option<String>> {
             match secret.read(&registry)? {
                 Some(value) if value.trim().is_empty() => {

@@ -26,6 +26,13 @@ pub trait Collector: Send + Sync {
     /// collector with the error's message and goes on. Problems that still leave some
     /// evidence should be returned as `Ok` evidence with status `partial` and notes.
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError>;
+
+    /// The secrets this instance reads (a DSN, a header's token). The run reads them into
+    /// its redactor before any collector starts, so a secret of one source is redacted in
+    /// text every other source reads, however the collectors interleave.
+    fn secrets(&self) -> Vec<crate::SecretRef> {
+        Vec::new()
+    }
 }
 
 /// The configuration of one instance of a collector kind, as read from `witness.toml`.

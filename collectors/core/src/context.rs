@@ -1,6 +1,5 @@
 //! What a run hands to each collector: the anchor and window in time, the trigger's labels,
-//! the deadline and cancellation, a sink for raw artifacts and the registry of secrets to
-//! redact. [`CollectContext::for_test`] builds one for tests.
+//! the deadline and cancellation, a sink for raw artifacts and the run's redactor. [`CollectContext::for_test`] builds one for tests.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::SecretRegistry;
+use crate::{Redacted, Redactor};
 
 /// The span of time a run looks at: from `anchor - lookback` to the moment collection
 /// starts (or to the anchor plus a margin for a retroactive run).
@@ -110,9 +109,11 @@ pub struct CollectContext {
     pub cancel: CancellationToken,
     /// Where raw artifacts go.
     pub artifacts: ArtifactSink,
-    /// Secret values read while collecting (a DSN's password); they are redacted wherever
-    /// they appear in the bundle.
-    pub secrets: SecretRegistry,
+    /// The run's redactor, with counts of this collector's own. Every text read from the
+    /// world (a log line, a body, a header, query text, a commit subject) goes through it
+    /// where it is read, before it is parsed, cut or normalised; secrets the collector reads
+    /// itself (a DSN's password) are added to it as literals ([`crate::SecretRef::read`]).
+    pub redactor: Redactor,
 }
 
 impl CollectContext {
@@ -131,7 +132,7 @@ impl CollectContext {
             deadline: Instant::now() + Duration::from_secs(20),
             cancel: CancellationToken::new(),
             artifacts: ArtifactSink::default(),
-            secrets: SecretRegistry::default(),
+            redactor: Redactor::builtin(),
         }
     }
 
@@ -143,6 +144,11 @@ impl CollectContext {
     /// Whether the collector should stop: the deadline passed or the run was cancelled.
     pub fn should_stop(&self) -> bool {
         self.cancel.is_cancelled() || Instant::now() >= self.deadline
+    }
+
+    /// `text` redacted: the first thing done to any text read from the world.
+    pub fn redact(&self, text: &str) -> Redacted {
+        self.redactor.redact(text)
     }
 
     /// A trigger label, when the alert carries it.

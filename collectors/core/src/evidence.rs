@@ -259,6 +259,23 @@ impl Evidence {
         self
     }
 
+    /// This evidence with every string redacted (facts, events, notes, data; keys too),
+    /// a value under a secret-named key whole: the run's last pass over what a collector
+    /// returns, behind the collector's own redaction where it read the text.
+    #[must_use]
+    pub fn redacted(self, redactor: &witness_redact::Redactor) -> Self {
+        let mut value = serde_json::to_value(&self).unwrap_or_default();
+        redactor.redact_json(&mut value);
+        serde_json::from_value(value.clone()).unwrap_or_else(|_| Self {
+            status: self.status,
+            summary: redactor.redact(&self.summary).into_string(),
+            facts: Facts::new(),
+            events: Vec::new(),
+            notes: vec!["facts and events were left out: they did not survive redaction".into()],
+            data: value,
+        })
+    }
+
     /// In-place form of [`Evidence::partial`].
     pub fn add_partial(&mut self, note: impl Into<String>) {
         self.notes.push(note.into());

@@ -1,36 +1,14 @@
 //! Secrets never sit in the config file: it names an environment variable (`*_env`) or a
-//! file (`*_file`). This module reads them and remembers every value it hands out, so the
-//! bundle writer can redact those exact values wherever they appear.
+//! file (`*_file`). This module reads them and hands every value to the run's
+//! [`Redactor`] as a literal before anyone uses it, so that value is redacted wherever it
+//! appears in text read afterwards.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+use witness_redact::Redactor;
 
 use crate::{CollectError, ConfigProblem};
-
-/// Every secret value read during a run. Cloning shares the registry.
-#[derive(Debug, Clone, Default)]
-pub struct SecretRegistry {
-    values: Arc<Mutex<BTreeSet<String>>>,
-}
-
-impl SecretRegistry {
-    /// Remembers `value` so it is redacted wherever it appears. Values shorter than four
-    /// characters are not remembered: redacting them would destroy ordinary evidence.
-    pub fn add(&self, value: impl Into<String>) {
-        let value = value.into();
-        if value.chars().count() >= 4 {
-            self.values.lock().unwrap_or_else(|e| e.into_inner()).insert(value);
-        }
-    }
-
-    /// Every value remembered so far.
-    pub fn values(&self) -> Vec<String> {
-        self.values.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
-    }
-}
 
 /// Where a secret comes from: exactly one of an environment variable or a file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,12 +67,12 @@ impl SecretRef {
         vec![ConfigProblem::new(format!("{key}_{suffix}"), problem)]
     }
 
-    /// Reads the secret (trailing newline of a file removed) and registers it for
-    /// redaction. `Ok(None)` when no source is configured.
+    /// Reads the secret (trailing newline of a file removed) and registers it with
+    /// `redactor` as a literal. `Ok(None)` when no source is configured.
     ///
     /// # Errors
     /// [`CollectError::Config`] naming the variable or file when it cannot be read.
-    pub fn read(&self, registry: &SecretRegistry) -> Result<Option<String>, CollectError> {
+    pub fn read(&self, redactor: &Redactor) -> Result<Option<String>, CollectError> {
         let value = if let Some(env) = &self.env {
             std::env::var(env).map_err(|_| {
                 CollectError::Config(format!("environment variable {env} is not set"))
@@ -107,7 +85,7 @@ impl SecretRef {
         } else {
             return Ok(None);
         };
-        registry.add(value.clone());
+        redactor.add_literal(&value);
         Ok(Some(value))
     }
 }
@@ -122,17 +100,18 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("token");
         std::fs::write(&file, "hunter2-token\n").unwrap();
-        let registry = SecretRegistry::default();
-        let value = SecretRef::new(None, Some(&file)).read(&registry).unwrap();
+        let redactor = Redactor::builtin();
+        let value = SecretRef::new(None, Some(&file)).read(&redactor).unwrap();
         assert_eq!(value.as_deref(), Some("hunter2-token"));
-        assert_eq!(registry.values(), vec!["hunter2-token".to_string()]);
+        let text = redactor.redact("the token hunter2-token leaked");
+        assert!(!text.contains("hunter2"), "{text}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn a_missing_variable_is_named() {
         let err = SecretRef::new(Some("WITNESS_TEST_SURELY_UNSET_VAR"), None)
-            .read(&SecretRegistry::default())
+            .read(&Redactor::builtin())
             .unwrap_err();
         assert_eq!(
             err.to_string(),

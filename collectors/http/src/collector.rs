@@ -42,7 +42,7 @@ impl HttpCollector {
     fn headers(&self, ctx: &CollectContext) -> Result<HeaderMap, CollectError> {
         let mut headers = HeaderMap::new();
         for header in &self.config.headers {
-            let value = match (&header.value, header.secret().read(&ctx.secrets)?) {
+            let value = match (&header.value, header.secret().read(&ctx.redactor)?) {
                 (Some(literal), _) => literal.clone(),
                 (None, Some(secret)) => {
                     format!("{}{secret}", header.prefix.as_deref().unwrap_or_default())
@@ -132,6 +132,10 @@ struct HttpData<'a> {
 
 #[async_trait]
 impl Collector for HttpCollector {
+    fn secrets(&self) -> Vec<witness_collector::SecretRef> {
+        self.config.headers.iter().map(|h| h.secret()).collect()
+    }
+
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
         let config = &self.config;
         let headers = self.headers(ctx)?;

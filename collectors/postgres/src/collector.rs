@@ -38,14 +38,18 @@ impl PostgresCollector {
 
 #[async_trait]
 impl Collector for PostgresCollector {
+    fn secrets(&self) -> Vec<witness_collector::SecretRef> {
+        vec![self.config.dsn()]
+    }
+
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
         let c = &self.config;
-        let dsn = c.dsn().read(&ctx.secrets)?.ok_or_else(|| {
+        let dsn = c.dsn().read(&ctx.redactor)?.ok_or_else(|| {
             CollectError::Config("no connection string: set dsn_env or dsn_file".into())
         })?;
         let target = dsn::parse(&dsn)?;
         if let Some(password) = target.password() {
-            ctx.secrets.add(password);
+            ctx.redactor.add_literal(&password);
         }
         let limits = Limits {
             statement_timeout: Duration::from_millis(c.statement_timeout_ms),

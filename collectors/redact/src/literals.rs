@@ -12,7 +12,53 @@ use aho_corasick::{AhoCorasick, MatchKind};
 /// ordinary evidence. (The `SecretRegistry` keeps the same minimum.)
 pub const MIN_LITERAL_CHARS: usize = 4;
 
+/// The passwords inside a secret that is a connection string: the userinfo password of a
+/// URL (`postgres://app:pw@db/x`) and the `password=` of a key-value DSN
+/// (`host=db password=pw`), percent-decoded. Redacted on their own too: an error message
+/// quotes the password, not the DSN.
+fn password_parts(value: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    if let Some((_, rest)) = value.split_once("://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && let Some((_, password)) = userinfo.split_once(':')
+        {
+            parts.push(percent_decode(password));
+        }
+    }
+    for pair in value.split_whitespace() {
+        if let Some((key, password)) = pair.split_once('=')
+            && key.eq_ignore_ascii_case("password")
+        {
+            parts.push(password.trim_matches(['\'', '"']).to_owned());
+        }
+    }
+    parts.retain(|p| p.chars().count() >= MIN_LITERAL_CHARS);
+    parts
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A matcher over every form of every literal.
+#[derive(Clone)]
 pub(super) struct Literals {
     matcher: Option<AhoCorasick>,
     /// For each pattern of the matcher, the index of the value it is a form of.
@@ -22,8 +68,14 @@ pub(super) struct Literals {
 
 impl Literals {
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
-        let mut values: Vec<String> =
-            values.into_iter().filter(|v| v.chars().count() >= MIN_LITERAL_CHARS).collect();
+        let mut values: Vec<String> = values
+            .into_iter()
+            .flat_map(|v| {
+                let parts = password_parts(&v);
+                std::iter::once(v).chain(parts)
+            })
+            .filter(|v| v.chars().count() >= MIN_LITERAL_CHARS)
+            .collect();
         values.sort();
         values.dedup();
         let mut patterns = Vec::new();
@@ -46,6 +98,16 @@ impl Literals {
                 .expect("literal patterns of any size build")
         });
         Self { matcher, owner, values }
+    }
+
+    /// Whether `value` is one of the literals.
+    pub fn contains(&self, value: &str) -> bool {
+        self.values.binary_search_by(|v| v.as_str().cmp(value)).is_ok()
+    }
+
+    /// Every literal value.
+    pub fn values(&self) -> &[String] {
+        &self.values
     }
 
     /// Every occurrence in `text`: its range and the value it is a form of.
@@ -73,7 +135,7 @@ fn percent_encode(value: &str) -> String {
 
 /// The value as it appears in the HTML report, which escapes evidence before redaction.
 fn html_escape(value: &str) -> String {
-    crate::escape::html(value)
+    crate::escape_html(value)
 }
 
 /// The value as it appears inside a JSON string.

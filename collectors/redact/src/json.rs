@@ -56,7 +56,17 @@ impl Redactor {
                     sensitive_key(name, value)
                 })
             });
+            // A key that names a secret whatever its value holds (`password`,
+            // `credentials`, `client_secret`) takes an array or object whole.
+            let compound = matches!(v, Value::Array(_) | Value::Object(_));
+            let rule = rule.or_else(|| compound.then(|| sensitive_key(key, "x")).flatten());
             match (rule, v) {
+                (Some(rule), v @ (Value::Array(_) | Value::Object(_))) => {
+                    if !is_empty_container(v) {
+                        self.count(rule, 1);
+                        *v = Value::String(self.token(rule, &v.to_string()));
+                    }
+                }
                 (Some(rule), Value::String(s)) if !s.is_empty() && !is_token(s) => {
                     self.count(rule, 1);
                     *s = self.token(rule, s);
@@ -78,6 +88,14 @@ impl Redactor {
                 (_, v) => self.redact_json(v),
             }
         }
+    }
+}
+
+fn is_empty_container(v: &Value) -> bool {
+    match v {
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        _ => false,
     }
 }
 
@@ -116,6 +134,26 @@ mod tests {
         let counts = r.counts();
         assert_eq!(counts["key_value_secret"], 3, "{counts:?}");
         assert_eq!(counts["http_header"], 1, "{counts:?}");
+    }
+
+    #[test]
+    fn a_secret_named_key_takes_an_array_or_object_whole() {
+        let r = redactor(false);
+        let mut v = json!({
+            "client_secret": ["first-Secret-value-1", "second-Secret-value-2"],
+            "credentials": {"user": "app", "pass": "plain words"},
+            "db": {"password": {"current": "nested-pw-77"}},
+            "tags": ["prod", "eu"],
+            "secrets": [],
+        });
+        r.redact_json(&mut v);
+        let text = v.to_string();
+        for secret in ["first-Secret", "second-Secret", "plain words", "nested-pw-77", "\"app\""] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_eq!(v["tags"], json!(["prod", "eu"]));
+        assert_eq!(v["secrets"], json!([]));
+        assert!(is_token(v["credentials"].as_str().unwrap()), "{text}");
     }
 
     #[test]

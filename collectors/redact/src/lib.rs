@@ -27,20 +27,24 @@
 //! Redaction is idempotent: tokens are never matched again.
 
 mod checks;
+mod escaped;
 mod json;
 mod keys;
 mod literals;
+mod redacted;
 mod rules;
 mod sql;
 
+pub use escaped::{Escaping, escape_html};
 pub use literals::MIN_LITERAL_CHARS;
+pub use redacted::Redacted;
 pub use rules::{BUILTIN_RULES, RuleInfo};
 pub use sql::{looks_like_sql, normalize_sql_literals};
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use hmac::{Hmac, Mac};
@@ -161,15 +165,25 @@ impl RedactionConfig {
     }
 }
 
-/// A redaction engine for one bundle.
+/// A redaction engine for one run (one bundle): its rules, the literal secrets known so far
+/// and the key its tokens are made with. Cloning shares all of that, counts included;
+/// [`Redactor::scope`] shares the engine with counts of its own.
+#[derive(Clone)]
 pub struct Redactor {
-    rules: Vec<Rule>,
+    rules: Arc<Vec<Rule>>,
     /// Which rules need to run on a text, from one pass over it.
-    prefilter: Prefilter,
-    literals: Literals,
+    prefilter: Arc<Prefilter>,
+    /// Grows while the run reads secrets ([`Redactor::add_literal`]).
+    literals: Arc<RwLock<Literals>>,
     normalize_query_literals: bool,
     key: [u8; 32],
-    counts: Mutex<BTreeMap<String, u64>>,
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor").field("rules", &self.rules.len()).finish_non_exhaustive()
+    }
 }
 
 /// A token this module wrote: never matched again.
@@ -198,13 +212,87 @@ impl Redactor {
         }
         let prefilter = Prefilter::new(&rules);
         Ok(Self {
-            rules,
-            prefilter,
-            literals: Literals::new(literals.into_iter().chain(config.literals())),
+            rules: Arc::new(rules),
+            prefilter: Arc::new(prefilter),
+            literals: Arc::new(RwLock::new(Literals::new(
+                literals.into_iter().chain(config.literals()),
+            ))),
             normalize_query_literals: config.normalize_query_literals,
             key: rand::random(),
-            counts: Mutex::default(),
+            counts: Arc::default(),
         })
+    }
+
+    /// A redactor with the built-in rules only and no literals: for tests, and for text
+    /// witness handles before its configuration is read.
+    pub fn builtin() -> Self {
+        Self::new(&RedactionConfig::default(), Vec::new()).expect("the built-in rules compile")
+    }
+
+    /// The same rules and literals with a fresh token key and counts of its own, for one
+    /// run and its bundle: tokens of two bundles never match, so a token says nothing of
+    /// its value across bundles. Literals added to it stay with it.
+    pub fn for_bundle(&self) -> Self {
+        let literals = self.literals.read().unwrap_or_else(|e| e.into_inner()).clone();
+        Self {
+            literals: Arc::new(RwLock::new(literals)),
+            key: rand::random(),
+            counts: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The same engine (rules, literals, token key) with counts of its own, starting at
+    /// zero: one per collector and one per bundle file, so the manifest can say where each
+    /// redaction was made. Literals added through any scope reach every scope.
+    pub fn scope(&self) -> Self {
+        Self { counts: Arc::default(), ..self.clone() }
+    }
+
+    /// Remembers `value` (a secret read while running: a DSN's password, a token from
+    /// `*_env`/`*_file`) so that it is redacted wherever it appears from now on, in every
+    /// form [`Literals`] knows. Values shorter than [`MIN_LITERAL_CHARS`] are ignored.
+    pub fn add_literal(&self, value: &str) {
+        if value.chars().count() < MIN_LITERAL_CHARS {
+            return;
+        }
+        let mut literals = self.literals.write().unwrap_or_else(|e| e.into_inner());
+        if literals.contains(value) {
+            return;
+        }
+        let values = literals.values().iter().cloned().chain([value.to_owned()]);
+        *literals = Literals::new(values.collect::<Vec<_>>());
+    }
+
+    /// `text` redacted, as [`Redacted`]: the only text witness transforms (cuts,
+    /// normalises, escapes) or writes.
+    pub fn redact(&self, text: &str) -> Redacted {
+        Redacted(self.redact_text(text).into_owned())
+    }
+
+    /// `bytes` as text (invalid UTF-8 replaced), redacted.
+    pub fn redact_bytes(&self, bytes: &[u8]) -> Redacted {
+        self.redact(&String::from_utf8_lossy(bytes))
+    }
+
+    /// `value` as it may be shown beside `key` (a label, an annotation, a header): the
+    /// whole value's token when the key names a secret (`db_password`, `Authorization`),
+    /// else the value redacted as text, with the key in view (`token=…` in a value is
+    /// found by the key-value rules).
+    pub fn redact_pair(&self, key: &str, value: &str) -> Redacted {
+        if let Some(rule) = keys::sensitive_key(key, value)
+            && !is_token(value)
+            && !value.is_empty()
+        {
+            self.count(rule, 1);
+            return Redacted(self.token(rule, value));
+        }
+        let joined = format!("{key}={value}");
+        let redacted = self.redact_text(&joined);
+        match redacted.split_once('=') {
+            Some((k, v)) if k == key => Redacted(v.to_owned()),
+            _ => self.redact(value),
+        }
     }
 
     /// The stable token for `value` found by `rule`.
@@ -235,9 +323,11 @@ impl Redactor {
     /// them. Rules without keywords run over the whole text.
     pub fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
-        if let Some(replaced) = self.splice(&out, "literal", self.literals.find(&out)) {
+        let literals = self.literals.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(replaced) = self.splice(&out, "literal", literals.find(&out)) {
             out = Cow::Owned(replaced);
         }
+        drop(literals);
         // Values the rules found, to be replaced wherever else they occur in this text.
         let mut found_values: Vec<(String, &str)> = Vec::new();
         let regions = self.prefilter.regions(&out);

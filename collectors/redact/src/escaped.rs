@@ -1,0 +1,211 @@
+//! Redaction of rendered text, where a secret may hide behind its escaping: `ghp\_…` in
+//! Markdown, `PASSWORD &#39;…&#39;` in HTML. Each line is decoded (backslash escapes, or
+//! character references), redacted as plain text, and where that changed it, the changed
+//! part of the original line is replaced — with the tokens, and the text between them
+//! escaped again. The last scan of a report before it is sealed.
+
+use std::borrow::Cow;
+
+use super::{Redactor, TOKEN};
+
+/// How a rendered format escapes text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escaping {
+    /// Backslash before ASCII punctuation (CommonMark).
+    Markdown,
+    /// Character references: `&amp;`, `&lt;`, `&#39;`, `&#x27;`, ...
+    Html,
+}
+
+impl Redactor {
+    /// `text`, rendered with `escaping`, with every secret its decoded form holds replaced
+    /// by its token; borrowed when there was none.
+    pub fn redact_rendered<'a>(&self, text: &'a str, escaping: Escaping) -> Cow<'a, str> {
+        let mut out = String::new();
+        let mut changed = false;
+        for line in text.split_inclusive('\n') {
+            match self.redact_line(line, escaping) {
+                Some(redacted) => {
+                    changed = true;
+                    out.push_str(&redacted);
+                }
+                None => out.push_str(line),
+            }
+        }
+        if changed { Cow::Owned(out) } else { Cow::Borrowed(text) }
+    }
+
+    fn redact_line(&self, line: &str, escaping: Escaping) -> Option<String> {
+        let (decoded, map) = decode(line, escaping);
+        let redacted = self.redact_text(&decoded);
+        if redacted == decoded {
+            // The line may still hold a secret in a form decoding does not reveal; the
+            // plain pass finds it there.
+            return match self.redact_text(line) {
+                Cow::Owned(s) => Some(s),
+                Cow::Borrowed(_) => None,
+            };
+        }
+        // The one changed span: common prefix and suffix of the decoded and redacted line.
+        let (d, r) = (decoded.as_bytes(), redacted.as_bytes());
+        let mut prefix = d.iter().zip(r).take_while(|(a, b)| a == b).count();
+        let mut suffix = d.iter().rev().zip(r.iter().rev()).take_while(|(a, b)| a == b).count();
+        suffix = suffix.min(d.len() - prefix).min(r.len() - prefix);
+        // Widen to character boundaries and whole tokens.
+        while !decoded.is_char_boundary(prefix) || !redacted.is_char_boundary(prefix) {
+            prefix -= 1;
+        }
+        while !decoded.is_char_boundary(d.len() - suffix)
+            || !redacted.is_char_boundary(r.len() - suffix)
+        {
+            suffix -= 1;
+        }
+        let middle = &redacted[prefix..r.len() - suffix];
+        let start = map[prefix];
+        let end = map[d.len() - suffix];
+        let mut out = String::with_capacity(line.len());
+        out.push_str(&line[..start]);
+        out.push_str(&escape_between_tokens(middle, escaping));
+        out.push_str(&line[end..]);
+        Some(out)
+    }
+}
+
+/// `text` with the parts between tokens escaped for `escaping`.
+fn escape_between_tokens(text: &str, escaping: Escaping) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for token in TOKEN.find_iter(text) {
+        out.push_str(&escape(&text[last..token.start()], escaping));
+        out.push_str(token.as_str());
+        last = token.end();
+    }
+    out.push_str(&escape(&text[last..], escaping));
+    out
+}
+
+fn escape(text: &str, escaping: Escaping) -> String {
+    match escaping {
+        Escaping::Html => escape_html(text),
+        Escaping::Markdown => {
+            let mut out = String::with_capacity(text.len());
+            for c in text.chars() {
+                if "\\`*_[]<>|#".contains(c) {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out
+        }
+    }
+}
+
+/// Escapes text for HTML element content and attribute values: the one HTML escaper of
+/// witness (the report uses it, and literals are searched for in its output).
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `line` decoded, and for each byte of the decoded text (and its end) the byte of
+/// `line` it came from.
+fn decode(line: &str, escaping: Escaping) -> (String, Vec<usize>) {
+    let mut decoded = String::with_capacity(line.len());
+    let mut map = Vec::with_capacity(line.len() + 1);
+    let push = |decoded: &mut String, map: &mut Vec<usize>, c: char, from: usize| {
+        for _ in 0..c.len_utf8() {
+            map.push(from);
+        }
+        decoded.push(c);
+    };
+    let mut chars = line.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match (escaping, c) {
+            (Escaping::Markdown, '\\') => match chars.peek() {
+                Some(&(_, next)) if next.is_ascii_punctuation() => {
+                    chars.next();
+                    push(&mut decoded, &mut map, next, at);
+                }
+                _ => push(&mut decoded, &mut map, c, at),
+            },
+            (Escaping::Html, '&') => match reference(&line[at..]) {
+                Some((decoded_char, len)) => {
+                    push(&mut decoded, &mut map, decoded_char, at);
+                    while chars.peek().is_some_and(|(i, _)| *i < at + len) {
+                        chars.next();
+                    }
+                }
+                None => push(&mut decoded, &mut map, c, at),
+            },
+            _ => push(&mut decoded, &mut map, c, at),
+        }
+    }
+    map.push(line.len());
+    (decoded, map)
+}
+
+/// The character a reference at the start of `text` stands for, and its length.
+fn reference(text: &str) -> Option<(char, usize)> {
+    let end = text[..text.len().min(12)].find(';')?;
+    let body = &text[1..end];
+    let c = match body {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => ' ',
+        _ => {
+            let number = body.strip_prefix('#')?;
+            let code = match number.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => number.parse().ok()?,
+            };
+            char::from_u32(code)?
+        }
+    };
+    Some((c, end + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_behind_markdown_escapes_are_found_and_the_rest_stays_escaped() {
+        let r = Redactor::builtin();
+        let line = "| app \\| `x` | token ghp\\_0123456789abcdefghijABCDEFGHIJ0123456789 seen |\n";
+        let out = r.redact_rendered(line, Escaping::Markdown);
+        assert!(!out.contains("0123456789abcdefghij"), "{out}");
+        assert!(out.starts_with("| app \\| `x` | token [REDACTED:"), "{out}");
+        assert!(out.ends_with(" seen |\n"), "{out}");
+    }
+
+    #[test]
+    fn secrets_behind_html_references_are_found() {
+        let r = Redactor::builtin();
+        let line = "<title>ALTER ROLE app PASSWORD &#39;Sup3r-Secret-pw&#39;</title> &amp; more\n";
+        let out = r.redact_rendered(line, Escaping::Html);
+        assert!(!out.contains("Sup3r-Secret"), "{out}");
+        assert!(out.starts_with("<title>ALTER ROLE app PASSWORD "), "{out}");
+        assert!(out.ends_with("</title> &amp; more\n"), "{out}");
+    }
+
+    #[test]
+    fn clean_rendered_text_is_borrowed() {
+        let r = Redactor::builtin();
+        let text = "# Report\n\\*not\\* a secret &amp; &#39;quoted&#39;\n";
+        assert!(matches!(r.redact_rendered(text, Escaping::Markdown), Cow::Borrowed(_)));
+        assert!(matches!(r.redact_rendered(text, Escaping::Html), Cow::Borrowed(_)));
+    }
+}
