@@ -2,6 +2,12 @@
 //! transaction, take the second `pg_stat_database` sample once the interval has passed,
 //! and hand the [`Snapshot`] to the report. A section that fails becomes a note; only a
 //! failure to connect at all is an error.
+//!
+//! Every answer is redacted where it is read, before it is kept as an artifact, parsed or
+//! cut: sections of names and counters as JSON ([`witness_collector::Redactor::redact_json`]),
+//! activity and statements through their readers, which redact each query whole before
+//! cutting it to `max_query_chars`. Server errors are redacted too: they can quote a
+//! value of the statement that failed.
 
 use std::time::Duration;
 
@@ -79,13 +85,7 @@ impl Collector for PostgresCollector {
                 &queries::connections(MAX_CONNECTION_GROUPS),
             )
             .await;
-        run.snap.activity = run
-            .section::<Activity>(
-                Some("activity"),
-                "activity and locks",
-                &queries::activity(c.max_query_chars, c.max_sessions),
-            )
-            .await;
+        run.snap.activity = run.activity(c).await;
         run.replication().await;
         run.statements(c).await;
         if let Some(first) = first {
@@ -122,26 +122,45 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Runs one section's query, keeps its raw answer as `<artifact>.json` (when named)
-    /// and parses it;
-    /// on failure records why under `what` and returns `None`.
+    /// Runs one section's query, redacts its answer as JSON, keeps it as
+    /// `<artifact>.json` (when named) and parses it; on failure records why under `what`
+    /// and returns `None`.
     async fn section<T: DeserializeOwned>(
         &mut self,
         artifact: Option<&str>,
         what: &str,
         sql: &str,
     ) -> Option<T> {
-        let value = self.raw(what, sql).await?;
+        let mut value = self.raw(what, sql).await?;
+        self.ctx.redactor.redact_json(&mut value);
         if let Some(artifact) = artifact {
             self.ctx.artifacts.put_json(format!("{artifact}.json"), &value);
         }
-        match serde_json::from_value(value) {
+        self.parsed(what, serde_json::from_value(value))
+    }
+
+    /// `parsed`, or `None` with a problem naming `what`.
+    fn parsed<T>(&mut self, what: &str, parsed: Result<T, serde_json::Error>) -> Option<T> {
+        match parsed {
             Ok(parsed) => Some(parsed),
             Err(e) => {
-                self.snap.problems.push(format!("{what}: unexpected answer from the server: {e}"));
+                // serde quotes values of the wrong type.
+                let problem = format!("{what}: unexpected answer from the server: {e}");
+                self.snap.problems.push(self.ctx.redact(&problem).into_string());
                 None
             }
         }
+    }
+
+    /// Sessions and locks: each session's texts redacted as read, its query whole and
+    /// then cut to `max_query_chars`; kept as `activity.json` as redacted and cut.
+    async fn activity(&mut self, c: &PostgresConfig) -> Option<Activity> {
+        let what = "activity and locks";
+        let answer = self.raw(what, &queries::activity(c.max_sessions)).await?;
+        let activity =
+            self.parsed(what, Activity::read(answer, &self.ctx.redactor, c.max_query_chars))?;
+        self.ctx.artifacts.put_json("activity.json", &activity);
+        Some(activity)
     }
 
     async fn raw(&mut self, what: &str, sql: &str) -> Option<serde_json::Value> {
@@ -163,6 +182,8 @@ impl Run<'_> {
         match result {
             Ok(Ok(value)) => Some(value),
             Ok(Err(e)) => {
+                // The server's message can quote a value of the statement.
+                let e = self.ctx.redact(&e.to_string());
                 tracing::warn!(section = what, error = %e, "PostgreSQL query failed.");
                 self.snap.problems.push(format!("{what}: {e}"));
                 None
@@ -217,17 +238,17 @@ impl Run<'_> {
             ));
             return;
         };
-        let sql = queries::top_statements(
-            &schema,
-            server.version_num,
-            c.top_statements,
-            c.max_query_chars,
-        );
+        let sql = queries::top_statements(&schema, server.version_num, c.top_statements);
         // Optional evidence: a failure here is worth a note, not a partial status.
         let before = self.snap.problems.len();
-        if let Some(list) =
-            self.section::<Vec<Statement>>(Some("statements"), "top statements", &sql).await
+        let what = "top statements";
+        if let Some(answer) = self.raw(what, &sql).await
+            && let Some(list) = self.parsed(
+                what,
+                Statement::read_all(answer, &self.ctx.redactor, c.max_query_chars),
+            )
         {
+            self.ctx.artifacts.put_json("statements.json", &list);
             self.snap.statements = Statements::Listed(list);
         }
         let failed: Vec<String> = self.snap.problems.drain(before..).collect();

@@ -56,7 +56,8 @@ pub struct PostgresConfig {
     /// A session idle in transaction for longer than this many seconds is reported.
     #[serde(default = "default_idle_in_transaction_secs")]
     pub idle_in_transaction_secs: u64,
-    /// Query texts are cut to this many characters (the bundle writer redacts them later).
+    /// Query texts are cut to this many characters, after they are redacted whole (a cut
+    /// never leaves part of a secret, and never splits a redaction token).
     #[serde(default = "default_max_query_chars")]
     pub max_query_chars: u32,
     /// At most this many sessions are read in detail (sessions in lock trees first).

@@ -2,10 +2,13 @@
 //! `ALTER TABLE`, a `CREATE INDEX` without `CONCURRENTLY`, `VACUUM FULL`) points at the
 //! deploy that started it, which is what the rollback rules want to know.
 
+use witness_collector::Redacted;
+
 /// The DDL statement `query` runs, e.g. `ALTER TABLE`, or `None` when it runs none.
 /// Multi-statement strings are read statement by statement (transaction control and
-/// `SET` skipped); comments are ignored.
-pub fn ddl_command(query: &str) -> Option<String> {
+/// `SET` skipped); comments are ignored. The query is redacted: the command's words come
+/// from it.
+pub fn ddl_command(query: &Redacted) -> Option<String> {
     strip_comments(query).split(';').find_map(classify)
 }
 
@@ -69,7 +72,9 @@ fn strip_comments(query: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    fn ddl_command(query: &str) -> Option<String> {
+        super::ddl_command(&witness_collector::Redactor::builtin().redact(query))
+    }
 
     #[test]
     fn migrations_are_ddl() {

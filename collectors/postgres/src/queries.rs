@@ -1,11 +1,17 @@
 //! The SQL witness runs and the rows it reads back. Every statement returns one JSON
-//! value (`json_build_object`/`json_agg`), so the raw artifact is exactly what the server
-//! said and the rows deserialize by name. The statements work as a role with only
-//! `pg_monitor`, on PostgreSQL 10 and later (`waitstart` is read where it exists, 14+).
+//! value (`json_build_object`/`json_agg`), so the rows deserialize by name. The statements
+//! work as a role with only `pg_monitor`, on PostgreSQL 10 and later (`waitstart` is read
+//! where it exists, 14+).
+//!
+//! Query text is read whole (never `left(query, n)` in SQL: a cut inside `PASSWORD '…`
+//! leaves a fragment no rule can recognise) and reaches the evidence only through
+//! [`Activity::read`] and [`Statement::read_all`], which redact each session's text whole
+//! and then cut it to `max_query_chars` with [`Redacted::truncate`].
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use witness_collector::time::millis_opt;
+use witness_collector::{Redacted, Redactor};
 
 /// Client backends, counted the same way everywhere: rows of other roles that are hidden
 /// from us have a NULL `backend_type`; those with a database are client backends (or
@@ -78,8 +84,7 @@ pub struct ConnectionGroup {
 /// One consistent picture of activity and locks: the sessions worth looking at (in lock
 /// graphs, not idle, hidden), who blocks whom, the ungranted locks and the locks the
 /// blockers hold. One statement, so one snapshot of `pg_stat_activity`.
-pub fn activity(max_query_chars: u32, max_sessions: u32) -> String {
-    let n = max_query_chars;
+pub fn activity(max_sessions: u32) -> String {
     // `pg_blocking_pids` takes the lock manager's locks: call it only for pids that wait.
     format!(
         "WITH waiting AS (SELECT DISTINCT pid FROM pg_locks WHERE NOT granted AND pid IS NOT NULL),\
@@ -97,7 +102,7 @@ pub fn activity(max_query_chars: u32, max_sessions: u32) -> String {
              extract(epoch FROM now() - a.query_start)::float8 AS query_age_secs,\
              extract(epoch FROM now() - a.xact_start)::float8 AS xact_age_secs,\
              extract(epoch FROM now() - a.state_change)::float8 AS state_age_secs,\
-             left(a.query, {n}) AS query, length(a.query) > {n} AS query_truncated,\
+             a.query,\
              a.query = '<insufficient privilege>' AS hidden \
            FROM candidates a ORDER BY a.in_lock_graph DESC, a.xact_start NULLS LAST, a.pid LIMIT {max_sessions}),\
          locks AS (\
@@ -120,7 +125,7 @@ pub fn activity(max_query_chars: u32, max_sessions: u32) -> String {
     )
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Activity {
     pub sessions: Vec<Session>,
     pub candidate_sessions: i64,
@@ -128,34 +133,136 @@ pub struct Activity {
     pub locks: Vec<Lock>,
 }
 
+impl Activity {
+    /// The answer of [`activity`], with every text of every session and lock redacted
+    /// as it is read, and query texts cut to `max_query_chars` characters after that.
+    ///
+    /// # Errors
+    /// When the answer does not have the shape of [`activity`]'s.
+    pub fn read(
+        answer: serde_json::Value,
+        redactor: &Redactor,
+        max_query_chars: u32,
+    ) -> Result<Self, serde_json::Error> {
+        let raw: RawActivity = serde_json::from_value(answer)?;
+        Ok(Self {
+            sessions: raw
+                .sessions
+                .into_iter()
+                .map(|s| s.redacted(redactor, max_query_chars))
+                .collect(),
+            candidate_sessions: raw.candidate_sessions,
+            edges: raw.edges,
+            locks: raw.locks.into_iter().map(|l| l.redacted(redactor)).collect(),
+        })
+    }
+}
+
+/// [`Activity`] as the server sends it: read only by [`Activity::read`].
+#[derive(Deserialize)]
+struct RawActivity {
+    sessions: Vec<RawSession>,
+    candidate_sessions: i64,
+    edges: Vec<Edge>,
+    locks: Vec<Lock>,
+}
+
+/// `text` redacted, when there is one.
+fn redacted(redactor: &Redactor, text: Option<String>) -> Option<Redacted> {
+    text.map(|t| redactor.redact(&t))
+}
+
+/// At most `max_chars` characters of a redacted query, and whether anything was cut. A
+/// cut never splits a redaction token, so no fragment of a secret can remain.
+pub fn cut_query(query: &Redacted, max_chars: u32) -> (Redacted, bool) {
+    let max_chars = usize::try_from(max_chars).unwrap_or(usize::MAX);
+    let at = query.char_indices().nth(max_chars).map_or(query.len(), |(i, _)| i);
+    let cut = query.truncate(at);
+    let truncated = cut.len() < query.len();
+    (cut, truncated)
+}
+
 /// One backend from `pg_stat_activity`. Rows of other roles are `hidden` without
-/// `pg_read_all_stats`: state, times and query are NULL then.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `pg_read_all_stats`: state, times and query are NULL then. The texts a client chose
+/// (its query, user, database and application names, address) are [`Redacted`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Session {
     pub pid: i32,
-    pub datname: Option<String>,
-    pub usename: Option<String>,
-    pub application_name: Option<String>,
-    pub client_addr: Option<String>,
+    pub datname: Option<Redacted>,
+    pub usename: Option<Redacted>,
+    pub application_name: Option<Redacted>,
+    pub client_addr: Option<Redacted>,
     pub state: Option<String>,
     pub wait_event_type: Option<String>,
     pub wait_event: Option<String>,
-    #[serde(with = "millis_opt", default)]
+    #[serde(with = "millis_opt")]
     pub backend_start: Option<DateTime<Utc>>,
-    #[serde(with = "millis_opt", default)]
+    #[serde(with = "millis_opt")]
     pub xact_start: Option<DateTime<Utc>>,
-    #[serde(with = "millis_opt", default)]
+    #[serde(with = "millis_opt")]
     pub query_start: Option<DateTime<Utc>>,
-    #[serde(with = "millis_opt", default)]
+    #[serde(with = "millis_opt")]
     pub state_change: Option<DateTime<Utc>>,
     pub query_age_secs: Option<f64>,
     pub xact_age_secs: Option<f64>,
     pub state_age_secs: Option<f64>,
-    pub query: Option<String>,
-    #[serde(default)]
+    /// Redacted whole, then cut to `max_query_chars`.
+    pub query: Option<Redacted>,
     pub query_truncated: Option<bool>,
-    #[serde(default)]
     pub hidden: Option<bool>,
+}
+
+/// A row of `sessions` as the server sends it: read only into a [`Session`].
+#[derive(Deserialize)]
+struct RawSession {
+    pid: i32,
+    datname: Option<String>,
+    usename: Option<String>,
+    application_name: Option<String>,
+    client_addr: Option<String>,
+    state: Option<String>,
+    wait_event_type: Option<String>,
+    wait_event: Option<String>,
+    #[serde(with = "millis_opt", default)]
+    backend_start: Option<DateTime<Utc>>,
+    #[serde(with = "millis_opt", default)]
+    xact_start: Option<DateTime<Utc>>,
+    #[serde(with = "millis_opt", default)]
+    query_start: Option<DateTime<Utc>>,
+    #[serde(with = "millis_opt", default)]
+    state_change: Option<DateTime<Utc>>,
+    query_age_secs: Option<f64>,
+    xact_age_secs: Option<f64>,
+    state_age_secs: Option<f64>,
+    query: Option<String>,
+    #[serde(default)]
+    hidden: Option<bool>,
+}
+
+impl RawSession {
+    fn redacted(self, redactor: &Redactor, max_query_chars: u32) -> Session {
+        let query = redacted(redactor, self.query).map(|q| cut_query(&q, max_query_chars));
+        Session {
+            pid: self.pid,
+            datname: redacted(redactor, self.datname),
+            usename: redacted(redactor, self.usename),
+            application_name: redacted(redactor, self.application_name),
+            client_addr: redacted(redactor, self.client_addr),
+            state: self.state,
+            wait_event_type: self.wait_event_type,
+            wait_event: self.wait_event,
+            backend_start: self.backend_start,
+            xact_start: self.xact_start,
+            query_start: self.query_start,
+            state_change: self.state_change,
+            query_age_secs: self.query_age_secs,
+            xact_age_secs: self.xact_age_secs,
+            state_age_secs: self.state_age_secs,
+            query_truncated: query.as_ref().map(|(_, cut)| *cut),
+            query: query.map(|(q, _)| q),
+            hidden: self.hidden,
+        }
+    }
 }
 
 impl Session {
@@ -197,6 +304,12 @@ pub struct Lock {
 }
 
 impl Lock {
+    /// The lock with the names it carries (database, relation) redacted.
+    fn redacted(self, redactor: &Redactor) -> Self {
+        let text = |t: Option<String>| t.map(|t| redactor.redact(&t).into_string());
+        Self { datname: text(self.datname), relation: text(self.relation), ..self }
+    }
+
     /// What the lock is on, for people: `relation orders`, `transaction 1234`.
     pub fn object(&self) -> String {
         match (self.locktype.as_str(), &self.relation, &self.transactionid, &self.virtualxid) {
@@ -307,7 +420,7 @@ pub struct Standby {
 }
 
 /// The slowest statements by mean execution time from `pg_stat_statements` in `schema`.
-pub fn top_statements(schema: &str, version_num: i64, limit: u32, max_query_chars: u32) -> String {
+pub fn top_statements(schema: &str, version_num: i64, limit: u32) -> String {
     // The timing columns were renamed in PostgreSQL 13 (pg_stat_statements 1.8).
     let (mean, total) = if version_num >= 130_000 {
         ("mean_exec_time", "total_exec_time")
@@ -318,19 +431,63 @@ pub fn top_statements(schema: &str, version_num: i64, limit: u32, max_query_char
     format!(
         "SELECT coalesce(json_agg(s), '[]') FROM (\
            SELECT queryid::text AS queryid, calls, {mean}::float8 AS mean_exec_ms,\
-                  {total}::float8 AS total_exec_ms, rows, left(query, {max_query_chars}) AS query \
+                  {total}::float8 AS total_exec_ms, rows, query \
            FROM {schema}.pg_stat_statements ORDER BY {mean} DESC NULLS LAST LIMIT {limit}) s"
     )
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Statement {
     pub queryid: Option<String>,
     pub calls: i64,
     pub mean_exec_ms: f64,
     pub total_exec_ms: f64,
     pub rows: i64,
-    pub query: Option<String>,
+    /// Redacted whole, then cut to `max_query_chars`.
+    pub query: Option<Redacted>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub query_truncated: bool,
+}
+
+/// A row of [`top_statements`] as the server sends it: read only into a [`Statement`].
+#[derive(Deserialize)]
+struct RawStatement {
+    queryid: Option<String>,
+    calls: i64,
+    mean_exec_ms: f64,
+    total_exec_ms: f64,
+    rows: i64,
+    query: Option<String>,
+}
+
+impl Statement {
+    /// The answer of [`top_statements`], each query redacted whole and then cut to
+    /// `max_query_chars` characters.
+    ///
+    /// # Errors
+    /// When the answer does not have the shape of [`top_statements`]'s.
+    pub fn read_all(
+        answer: serde_json::Value,
+        redactor: &Redactor,
+        max_query_chars: u32,
+    ) -> Result<Vec<Self>, serde_json::Error> {
+        let raw: Vec<RawStatement> = serde_json::from_value(answer)?;
+        Ok(raw
+            .into_iter()
+            .map(|r| {
+                let query = redacted(redactor, r.query).map(|q| cut_query(&q, max_query_chars));
+                Statement {
+                    queryid: r.queryid,
+                    calls: r.calls,
+                    mean_exec_ms: r.mean_exec_ms,
+                    total_exec_ms: r.total_exec_ms,
+                    rows: r.rows,
+                    query_truncated: query.as_ref().is_some_and(|(_, cut)| *cut),
+                    query: query.map(|(q, _)| q),
+                }
+            })
+            .collect())
+    }
 }
 
 fn quote_ident(name: &str) -> String {
@@ -344,7 +501,21 @@ mod tests {
     #[test]
     fn identifiers_are_quoted() {
         assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
-        assert!(top_statements("public", 120_000, 5, 100).contains("ORDER BY mean_time DESC"));
-        assert!(top_statements("public", 150_000, 5, 100).contains("ORDER BY mean_exec_time DESC"));
+        assert!(top_statements("public", 120_000, 5).contains("ORDER BY mean_time DESC"));
+        assert!(top_statements("public", 150_000, 5).contains("ORDER BY mean_exec_time DESC"));
+    }
+
+    #[test]
+    fn a_query_is_cut_by_characters_and_never_inside_a_token() {
+        let r = Redactor::builtin();
+        let query = r.redact("ALTER ROLE app PASSWORD 'hunter2-hunter2-hunter2' -- é");
+        assert!(!query.contains("hunter2"), "{query}");
+        let token_at = query.find("[REDACTED").unwrap();
+        for max in 0..query.chars().count() as u32 + 2 {
+            let (cut, truncated) = cut_query(&query, max);
+            assert!(cut.chars().count() <= max as usize, "{max}: {cut}");
+            assert_eq!(truncated, cut.len() < query.len(), "{max}");
+            assert!(cut.len() <= token_at || cut.contains(']'), "a token was split at {max}: {cut}");
+        }
     }
 }

@@ -271,7 +271,7 @@ fn activity_facts<'a>(
             s.pid,
             who(s)
         );
-        let detail = s.query.clone().unwrap_or_default();
+        let detail = s.query.clone().map(String::from).unwrap_or_default();
         events
             .push(ev, session_event(s, at, "long_statement", title, detail, "long_statements", i));
     }
@@ -583,12 +583,13 @@ mod tests {
     fn session(pid: i32, state: &str, query: &str, age: f64) -> Session {
         let now = Utc::now();
         let at = now - chrono::Duration::milliseconds((age * 1000.0) as i64);
+        let text = |t: &str| Some(witness_collector::Redactor::builtin().redact(t));
         Session {
             pid,
-            datname: Some("app".into()),
-            usename: Some("app".into()),
-            application_name: Some("api".into()),
-            client_addr: Some("10.0.0.7".into()),
+            datname: text("app"),
+            usename: text("app"),
+            application_name: text("api"),
+            client_addr: text("10.0.0.7"),
             state: Some(state.into()),
             wait_event_type: None,
             wait_event: None,
@@ -599,7 +600,7 @@ mod tests {
             query_age_secs: Some(age),
             xact_age_secs: Some(age),
             state_age_secs: Some(age),
-            query: Some(query.into()),
+            query: text(query),
             query_truncated: Some(false),
             hidden: Some(false),
         }

@@ -84,7 +84,7 @@ pub(super) fn lock_trees(a: &Activity) -> (Vec<LockTree>, Vec<Suggested>) {
     let mut suggested = Vec::new();
     for folded in locks::fold(&a.edges) {
         let root = node(&folded.tree, &sessions, &blocked_by, &a.locks);
-        let root_ddl = root.session.as_ref().and_then(|s| s.query.as_deref()).and_then(ddl_command);
+        let root_ddl = root.session.as_ref().and_then(|s| s.query.as_ref()).and_then(ddl_command);
         let tree = LockTree {
             root_pid: folded.tree.pid,
             depth: folded.tree.depth(),
@@ -177,7 +177,7 @@ pub(super) fn tree_events(ev: &mut Evidence, caps: &mut EventCaps, tree: &LockTr
                     who(s)
                 ),
             )
-            .detail(s.query.clone().unwrap_or_default())
+            .detail(s.query.clone().map(String::from).unwrap_or_default())
             .severity(Severity::Critical)
             .signature(format!("root_blocker:{}", root.pid))
             .pointer(pointer.clone())
@@ -204,7 +204,7 @@ pub(super) fn tree_events(ev: &mut Evidence, caps: &mut EventCaps, tree: &LockTr
                     pid_list(&n.blocked_by)
                 ),
             )
-            .detail(n.session.as_ref().and_then(|s| s.query.clone()).unwrap_or_default())
+            .detail(n.session.as_ref().and_then(|s| s.query.clone()).map(String::from).unwrap_or_default())
             .severity(Severity::Warning)
             .signature(format!("lock_tree:{}", root.pid))
             .pointer(pointer.clone())

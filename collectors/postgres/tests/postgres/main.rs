@@ -11,5 +11,6 @@ mod deadlines;
 mod failures;
 mod locks;
 mod privileges;
+mod redaction;
 mod scene;
 mod support;
