@@ -11,13 +11,15 @@ use chrono::{DateTime, Utc};
 use rustls_pki_types::{CertificateDer, ServerName};
 use serde::Serialize;
 
+use witness_collector::{Redacted, Redactor};
 use witness_net::tls::FixedVerifier;
 
 /// The leaf certificate a server presented.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CertificateInfo {
-    pub subject: String,
-    pub issuer: String,
+    /// Read from the certificate, so redacted: a subject can name anything.
+    pub subject: Redacted,
+    pub issuer: Redacted,
     #[serde(with = "witness_collector::time::millis")]
     pub not_after: DateTime<Utc>,
     /// Whole days from the probe to `not_after`, rounded down; negative once expired.
@@ -27,18 +29,22 @@ pub struct CertificateInfo {
     pub verified: bool,
 }
 
-/// Reads a DER certificate.
+/// Reads a DER certificate; its names are redacted with `redactor` as they are read.
 ///
 /// # Errors
 /// The parser's message when `der` is not an X.509 certificate.
-pub fn inspect(der: &[u8], now: DateTime<Utc>) -> Result<CertificateInfo, String> {
+pub fn inspect(
+    der: &[u8],
+    now: DateTime<Utc>,
+    redactor: &Redactor,
+) -> Result<CertificateInfo, String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
     let not_after = DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0)
         .ok_or_else(|| "certificate expiry out of range".to_owned())?;
     let days_left = (not_after - now).num_seconds().div_euclid(86_400);
     Ok(CertificateInfo {
-        subject: cert.subject().to_string(),
-        issuer: cert.issuer().to_string(),
+        subject: redactor.redact(&cert.subject().to_string()),
+        issuer: redactor.redact(&cert.issuer().to_string()),
         not_after,
         days_left,
         verified: true,
@@ -100,11 +106,11 @@ mod tests {
         let cert = params.self_signed(&key).unwrap();
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
 
-        let info = inspect(cert.der(), at("2030-01-20T12:00:00Z")).unwrap();
+        let info = inspect(cert.der(), at("2030-01-20T12:00:00Z"), &Redactor::builtin()).unwrap();
         assert_eq!(info.days_left, 10);
         assert_eq!(info.not_after, at("2030-01-31T00:00:00Z"));
-        let expired = inspect(cert.der(), at("2030-02-01T12:00:00Z")).unwrap();
+        let expired = inspect(cert.der(), at("2030-02-01T12:00:00Z"), &Redactor::builtin()).unwrap();
         assert_eq!(expired.days_left, -2);
-        assert!(inspect(b"garbage", at("2030-01-01T00:00:00Z")).is_err());
+        assert!(inspect(b"garbage", at("2030-01-01T00:00:00Z"), &Redactor::builtin()).is_err());
     }
 }

@@ -84,8 +84,8 @@ impl HttpCollector {
         if timeout < Duration::from_millis(10) {
             return Err("no time left before the deadline".into());
         }
-        let der = cert::read_unverified(host, port, timeout).await?;
-        let mut info = cert::inspect(&der, chrono::Utc::now())?;
+        let der = cert::read_unverified(host, port, timeout).await.map_err(|e| ctx.redact(&e).into_string())?;
+        let mut info = cert::inspect(&der, chrono::Utc::now(), &ctx.redactor)?;
         info.verified = false;
         Ok(Some(info))
     }
@@ -168,7 +168,7 @@ impl Collector for HttpCollector {
             }
             let request = client.request(method.clone(), &config.url).headers(headers.clone());
             tokio::select! {
-                probe = probe::run(index, request, timeout, config, &self.body_match) => {
+                probe = probe::run(index, request, timeout, config, &self.body_match, &ctx.redactor) => {
                     tracing::debug!(collector = %config.name, index, healthy = probe.healthy, "Probe done.");
                     probes.push(probe);
                 }
@@ -350,9 +350,9 @@ fn reasons(failing: &[&Probe]) -> String {
     for probe in failing {
         let reason = match &probe.failure {
             Some(f) if f.kind == FailureKind::HttpStatus => {
-                probe.status.map_or_else(|| f.message.clone(), |s| format!("HTTP {s}"))
+                probe.status.map_or_else(|| f.message.to_string(), |s| format!("HTTP {s}"))
             }
-            Some(f) if f.kind == FailureKind::UnexpectedBody => f.message.clone(),
+            Some(f) if f.kind == FailureKind::UnexpectedBody => f.message.to_string(),
             Some(f) => f.kind.as_str().replace('_', " "),
             None => "unknown".into(),
         };

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use witness_collector::Redacted;
 
 /// Which convention the body follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,9 +63,10 @@ pub fn verdict_of(status: &str) -> Verdict {
     }
 }
 
-/// Reads a health body. `None` when the body follows none of the known conventions (an
-/// HTML page, an empty body): then only the status code speaks.
-pub fn interpret(body: &str) -> Option<HealthReport> {
+/// Reads a health body, redacted before it is parsed (so the status words, component
+/// names and errors it gives are redacted too). `None` when the body follows none of the
+/// known conventions (an HTML page, an empty body): then only the status code speaks.
+pub fn interpret(body: &Redacted) -> Option<HealthReport> {
     let trimmed = body.trim();
     if trimmed.is_empty() {
         return None;
@@ -175,6 +177,11 @@ fn classify_component(path: String, status: &str, error: Option<&str>, report: &
 mod tests {
     use super::*;
 
+    /// A body as the client hands it over: redacted.
+    fn body_of(text: &str) -> Redacted {
+        witness_collector::Redactor::builtin().redact(text)
+    }
+
     #[test]
     fn actuator_names_the_component_that_is_down() {
         let body = r#"{"status":"DOWN","components":{
@@ -182,7 +189,7 @@ mod tests {
             "diskSpace":{"status":"UP","details":{"total":1,"free":1}},
             "redis":{"status":"UP","components":{"primary":{"status":"UP"},"replica":{"status":"OUT_OF_SERVICE"}}},
             "ping":{"status":"UP"}}}"#;
-        let report = interpret(body).unwrap();
+        let report = interpret(&body_of(body)).unwrap();
         assert_eq!(report.format, HealthFormat::SpringActuator);
         assert_eq!(report.verdict, Verdict::Down);
         assert_eq!(report.components_down, vec!["db", "redis/replica"]);
@@ -196,7 +203,7 @@ mod tests {
         let body = r#"{"status":"DOWN","components":{
             "userService":{"status":"DOWN","details":{"error":"TypeError: Cannot read properties of null (reading 'email')"}},
             "db":{"status":"UP"}}}"#;
-        let report = interpret(body).unwrap();
+        let report = interpret(&body_of(body)).unwrap();
         assert_eq!(report.components_down, vec!["userService"]);
         assert_eq!(
             report.component_errors,
@@ -207,7 +214,7 @@ mod tests {
         );
         let ietf = r#"{"status":"fail","checks":{"mail:smtp":[{"status":"fail","output":"connect timeout"}]}}"#;
         assert_eq!(
-            interpret(ietf).unwrap().component_errors,
+            interpret(&body_of(ietf)).unwrap().component_errors,
             vec![("mail:smtp".into(), "connect timeout".into())]
         );
     }
@@ -216,7 +223,7 @@ mod tests {
     fn old_actuator_details_tree_is_read_too() {
         let body =
             r#"{"status":"DOWN","details":{"mongo":{"status":"DOWN"},"disk":{"status":"UP"}}}"#;
-        assert_eq!(interpret(body).unwrap().components_down, vec!["mongo"]);
+        assert_eq!(interpret(&body_of(body)).unwrap().components_down, vec!["mongo"]);
     }
 
     #[test]
@@ -225,7 +232,7 @@ mod tests {
             "cassandra:responseTime":[{"componentId":"dfd6cf2b","status":"warn","observedValue":250}],
             "uptime":[{"componentType":"system","status":"pass"}],
             "cpu:utilization":[{"componentId":"n1","status":"pass"},{"componentId":"n2","status":"fail"}]}}"#;
-        let report = interpret(body).unwrap();
+        let report = interpret(&body_of(body)).unwrap();
         assert_eq!(report.format, HealthFormat::IetfHealth);
         assert_eq!(report.verdict, Verdict::Degraded);
         assert_eq!(report.components_down, vec!["cpu:utilization/n2"]);
@@ -235,18 +242,18 @@ mod tests {
 
     #[test]
     fn plain_ok_and_json_ok_are_up_and_html_is_not_a_verdict() {
-        assert_eq!(interpret("ok\n").unwrap().verdict, Verdict::Up);
-        assert_eq!(interpret("OK").unwrap().format, HealthFormat::PlainText);
-        let json = interpret(r#"{"status":"ok","uptime":12}"#).unwrap();
+        assert_eq!(interpret(&body_of("ok\n")).unwrap().verdict, Verdict::Up);
+        assert_eq!(interpret(&body_of("OK")).unwrap().format, HealthFormat::PlainText);
+        let json = interpret(&body_of(r#"{"status":"ok","uptime":12}"#)).unwrap();
         assert_eq!((json.format, json.verdict), (HealthFormat::JsonStatus, Verdict::Up));
-        assert_eq!(interpret("<html><body>error</body></html>"), None);
-        assert_eq!(interpret(""), None);
-        assert_eq!(interpret("[1,2]"), None);
+        assert_eq!(interpret(&body_of("<html><body>error</body></html>")), None);
+        assert_eq!(interpret(&body_of("")), None);
+        assert_eq!(interpret(&body_of("[1,2]")), None);
     }
 
     #[test]
     fn unknown_status_words_are_kept_not_judged() {
-        let report = interpret(r#"{"status":"MAINTENANCE_MODE"}"#).unwrap();
+        let report = interpret(&body_of(r#"{"status":"MAINTENANCE_MODE"}"#)).unwrap();
         assert_eq!(report.verdict, Verdict::Unknown);
         assert_eq!(report.status, "MAINTENANCE_MODE");
     }

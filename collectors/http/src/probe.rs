@@ -8,6 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use witness_collector::{Redacted, Redactor};
+
 use crate::cert::{self, CertificateInfo};
 use crate::config::HttpConfig;
 use crate::health::{self, HealthReport, Verdict};
@@ -27,7 +29,7 @@ pub struct Probe {
     pub status: Option<u16>,
     /// The URL that answered, when redirects led elsewhere.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirected_to: Option<String>,
+    pub redirected_to: Option<Redacted>,
     /// Whether the probe counts as healthy.
     pub healthy: bool,
     /// Why the probe is not healthy (transport failure, unexpected status, body).
@@ -35,10 +37,10 @@ pub struct Probe {
     pub failure: Option<Failure>,
     /// The response headers of interest (lower-case names).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub headers: BTreeMap<String, String>,
-    /// The start of the body, at most `max_excerpt_bytes`.
+    pub headers: BTreeMap<String, Redacted>,
+    /// The start of the body, at most `max_excerpt_bytes`, cut after redaction.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub body_excerpt: Option<String>,
+    pub body_excerpt: Option<Redacted>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub body_truncated: bool,
     /// What the body says about health, when it follows a known convention.
@@ -57,8 +59,8 @@ pub struct BodyMatch {
 }
 
 impl BodyMatch {
-    /// `None` when the body passes, else why not.
-    fn check(&self, body: &str) -> Option<String> {
+    /// `None` when the (redacted) body passes, else why not.
+    fn check(&self, body: &Redacted) -> Option<String> {
         if let Some(regex) = &self.regex
             && !regex.is_match(body)
         {
@@ -79,13 +81,15 @@ impl BodyMatch {
     }
 }
 
-/// Sends one probe and judges it.
+/// Sends one probe and judges it; what the server said is redacted with `redactor` as
+/// it is read.
 pub async fn run(
     index: usize,
     request: reqwest::RequestBuilder,
     timeout: Duration,
     config: &HttpConfig,
     body_match: &BodyMatch,
+    redactor: &Redactor,
 ) -> Probe {
     let started_at = Utc::now();
     let mut probe = Probe {
@@ -105,8 +109,8 @@ pub async fn run(
     // Read a little more than the excerpt so a body match or health body slightly past it
     // still parses; what is kept is cut to the excerpt below.
     let read_cap = config.max_excerpt_bytes.max(64 * 1024);
-    match client::fetch(request, timeout, read_cap).await {
-        Ok(fetched) => judge(&mut probe, fetched, config, body_match),
+    match client::fetch(request, timeout, read_cap, redactor).await {
+        Ok(fetched) => judge(&mut probe, fetched, config, body_match, redactor),
         Err((failure, elapsed)) => {
             probe.latency_ms = millis(elapsed);
             probe.failure = Some(failure);
@@ -115,28 +119,33 @@ pub async fn run(
     probe
 }
 
-fn judge(probe: &mut Probe, fetched: Fetched, config: &HttpConfig, body_match: &BodyMatch) {
+fn judge(
+    probe: &mut Probe,
+    fetched: Fetched,
+    config: &HttpConfig,
+    body_match: &BodyMatch,
+    redactor: &Redactor,
+) {
     probe.latency_ms = millis(fetched.latency);
     probe.status = Some(fetched.status);
-    if reqwest::Url::parse(&config.url).ok().map(String::from).as_deref()
-        != Some(fetched.final_url.as_str())
+    // The configured URL, redacted the same way, is what a redirect is told apart from.
+    if redactor.redact(reqwest::Url::parse(&config.url).map(String::from).as_deref().unwrap_or(""))
+        != fetched.final_url
     {
         probe.redirected_to = Some(fetched.final_url.clone());
     }
     for (name, value) in &fetched.headers {
-        if config.keep_headers.iter().any(|k| k.eq_ignore_ascii_case(name.as_str())) {
-            probe.headers.insert(
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            );
+        if config.keep_headers.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+            probe.headers.insert(name.clone(), value.clone());
         }
     }
     if let Some(der) = &fetched.peer_certificate {
-        probe.certificate = cert::inspect(der, probe.started_at).ok();
+        probe.certificate = cert::inspect(der, probe.started_at, redactor).ok();
     }
     let body = fetched.body_text();
     probe.health = health::interpret(&body);
-    let (excerpt, cut) = excerpt(&body, config.max_excerpt_bytes);
+    let excerpt = body.truncate(config.max_excerpt_bytes);
+    let cut = excerpt.len() < body.len();
     if !excerpt.is_empty() {
         probe.body_excerpt = Some(excerpt);
     }
@@ -156,26 +165,15 @@ fn judge(probe: &mut Probe, fetched: Fetched, config: &HttpConfig, body_match: &
         if let Some(note) = &health_note {
             message = format!("{message}; {note}");
         }
-        Some(Failure::new(FailureKind::HttpStatus, message))
+        // Made of the status and the redacted body's words.
+        Some(Failure::generated(FailureKind::HttpStatus, message))
     } else if let Some(reason) = body_match.check(&body) {
-        Some(Failure::new(FailureKind::UnexpectedBody, reason))
+        Some(Failure::generated(FailureKind::UnexpectedBody, reason))
     } else {
         // A 200 whose body says DOWN is still down: some frameworks answer 200 always.
-        health_note.map(|note| Failure::new(FailureKind::UnexpectedBody, note))
+        health_note.map(|note| Failure::generated(FailureKind::UnexpectedBody, note))
     };
     probe.healthy = probe.failure.is_none();
-}
-
-/// At most `max_bytes` of `text`, cut on a character boundary.
-fn excerpt(text: &str, max_bytes: usize) -> (String, bool) {
-    if text.len() <= max_bytes {
-        return (text.to_owned(), false);
-    }
-    let mut end = max_bytes;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (text[..end].to_owned(), true)
 }
 
 fn millis(d: Duration) -> f64 {
@@ -187,16 +185,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn excerpts_cut_on_character_boundaries() {
-        assert_eq!(excerpt("héllo", 2), ("h".to_owned(), true));
-        assert_eq!(excerpt("ok", 10), ("ok".to_owned(), false));
-    }
-
-    #[test]
     fn json_pointer_match_says_what_it_found() {
         let m = BodyMatch { regex: None, json: Some(("/status".into(), "UP".into())) };
-        assert_eq!(m.check(r#"{"status":"UP"}"#), None);
-        assert_eq!(m.check(r#"{"status":"DOWN"}"#).unwrap(), r#"/status is "DOWN", expected "UP""#);
-        assert_eq!(m.check("{}").unwrap(), "/status is missing from the body");
+        let check = |body: &str| m.check(&Redactor::builtin().redact(body));
+        assert_eq!(check(r#"{"status":"UP"}"#), None);
+        assert_eq!(check(r#"{"status":"DOWN"}"#).unwrap(), r#"/status is "DOWN", expected "UP""#);
+        assert_eq!(check("{}").unwrap(), "/status is missing from the body");
     }
 }

@@ -4,6 +4,10 @@
 //! own timeout and a capped body, and why a request failed, told apart the way a responder
 //! needs it: DNS, connection refused, TLS, timeout, redirect loop, HTTP status.
 //!
+//! What comes back is redacted where it is read: [`fetch`] takes the run's [`Redactor`],
+//! and an answer's URL, headers, body and a failure's message are only reachable as text
+//! that went through it, so a kind cannot excerpt, match or parse a secret first.
+//!
 //! It lives in this support crate, not in a kind, so the kinds share it instead of one
 //! depending on another.
 
@@ -15,7 +19,7 @@ use reqwest::header::HeaderMap;
 use serde::Serialize;
 
 use crate::tls::FixedVerifier;
-use witness_collector::ConfigProblem;
+use witness_collector::{ConfigProblem, Redacted, Redactor};
 
 /// The reqwest this client is built on, for callers that build requests with it.
 pub use reqwest;
@@ -207,17 +211,23 @@ impl std::fmt::Display for FailureKind {
     }
 }
 
-/// A failed request: its kind and the full message (the error's source chain).
+/// A failed request: its kind and the full message (the error's source chain), redacted:
+/// an error can quote a URL or a header the server sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{kind}: {message}")]
 pub struct Failure {
     pub kind: FailureKind,
-    pub message: String,
+    pub message: Redacted,
 }
 
 impl Failure {
-    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+    pub fn new(kind: FailureKind, message: Redacted) -> Self {
+        Self { kind, message }
+    }
+
+    /// A failure whose message witness wrote itself, holding nothing it read.
+    pub fn generated(kind: FailureKind, message: impl Into<String>) -> Self {
+        Self { kind, message: Redacted::generated(message) }
     }
 }
 
@@ -286,32 +296,80 @@ pub fn error_chain(err: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
-/// A request that got an answer.
+/// A request that got an answer. Everything the server said is redacted: the URL it
+/// redirected to (a token in a query string), each header beside its name (`Set-Cookie`,
+/// an echoed `Authorization`), and the body, which is read only through
+/// [`Fetched::body_text`] or [`Fetched::body_json`].
 #[derive(Debug, Clone)]
 pub struct Fetched {
     pub status: u16,
     /// The URL answered after redirects.
-    pub final_url: String,
-    pub headers: HeaderMap,
-    /// At most the requested number of bytes of the body.
-    pub body: Vec<u8>,
+    pub final_url: Redacted,
+    /// The response headers in the order sent: lower-case names, redacted values.
+    pub headers: Vec<(String, Redacted)>,
+    /// At most the requested number of bytes of the body, as the server sent them.
+    body: Vec<u8>,
     /// Whether the body was longer than what was kept.
     pub body_truncated: bool,
     /// From sending the request to the last byte kept.
     pub latency: Duration,
     /// The server's leaf certificate (DER), when the client keeps it and TLS was used.
     pub peer_certificate: Option<Vec<u8>>,
+    redactor: Redactor,
 }
 
 impl Fetched {
-    pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
+    /// How many bytes of the body were kept.
+    pub fn body_len(&self) -> usize {
+        self.body.len()
     }
+
+    /// The body as text (invalid UTF-8 replaced), redacted whole before anyone cuts,
+    /// matches or parses it. A JSON body is redacted as JSON too, and then given compact:
+    /// a secret-named key takes its value whole whatever its type (`"client_secret":
+    /// ["…"]`), which rules over text cannot see.
+    pub fn body_text(&self) -> Redacted {
+        let text = self.redactor.redact_bytes(&self.body);
+        if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&text) {
+            let before = value.clone();
+            self.redactor.redact_json(&mut value);
+            if value != before {
+                return self.redactor.redact(&value.to_string());
+            }
+        }
+        text
+    }
+
+    /// The body parsed as JSON and redacted as JSON: every string, and whole values under
+    /// secret-named keys whatever their type (`"client_secret": [...]`).
+    ///
+    /// # Errors
+    /// When the body is not JSON. serde's message quotes no part of the body.
+    pub fn body_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        let mut value: serde_json::Value = serde_json::from_slice(&self.body)?;
+        self.redactor.redact_json(&mut value);
+        Ok(value)
+    }
+}
+
+/// The headers of `map`, each value redacted beside its name.
+fn redacted_headers(map: &HeaderMap, redactor: &Redactor) -> Vec<(String, Redacted)> {
+    map.iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            (
+                redactor.redact(name.as_str()).into_string(),
+                redactor.redact_pair(name.as_str(), &value),
+            )
+        })
+        .collect()
 }
 
 /// Sends `request` and reads at most `max_body_bytes` of the answer, all within `timeout`
 /// (set on the request and enforced around it, so a server that trickles its body cannot
 /// hold the collector past it). Any status code is an answer; judging it is the caller's.
+///
+/// What the server said reaches the caller redacted with `redactor` ([`Fetched`]).
 ///
 /// # Errors
 /// A [`Failure`] classified by [`classify`]; a timeout names its duration.
@@ -319,13 +377,16 @@ pub async fn fetch(
     request: reqwest::RequestBuilder,
     timeout: Duration,
     max_body_bytes: usize,
+    redactor: &Redactor,
 ) -> Result<Fetched, (Failure, Duration)> {
     let started = Instant::now();
+    let to_failure =
+        |err: reqwest::Error| Failure::new(classify(&err), redactor.redact(&error_chain(&err)));
     let work = async {
         let mut response = request.timeout(timeout).send().await.map_err(to_failure)?;
         let status = response.status().as_u16();
-        let final_url = response.url().to_string();
-        let headers = response.headers().clone();
+        let final_url = redactor.redact(response.url().as_str());
+        let headers = redacted_headers(response.headers(), redactor);
         let peer_certificate = response
             .extensions()
             .get::<reqwest::tls::TlsInfo>()
@@ -350,6 +411,7 @@ pub async fn fetch(
             body_truncated,
             latency: started.elapsed(),
             peer_certificate,
+            redactor: redactor.clone(),
         })
     };
     // reqwest's own timeout covers the body too; the outer one is a second guard with a
@@ -361,16 +423,12 @@ pub async fn fetch(
     }
 }
 
-fn to_failure(err: reqwest::Error) -> Failure {
-    Failure::new(classify(&err), error_chain(&err))
-}
-
 fn with_duration(failure: Failure, timeout: Duration) -> Failure {
     if failure.kind == FailureKind::Timeout { timed_out(timeout) } else { failure }
 }
 
 fn timed_out(timeout: Duration) -> Failure {
-    Failure::new(FailureKind::Timeout, format!("no answer within {} ms", timeout.as_millis()))
+    Failure::generated(FailureKind::Timeout, format!("no answer within {} ms", timeout.as_millis()))
 }
 
 #[cfg(test)]
@@ -402,6 +460,7 @@ mod tests {
             client.get(format!("http://127.0.0.1:{port}/health")),
             Duration::from_secs(5),
             1024,
+            &Redactor::builtin(),
         )
         .await
         .unwrap_err();

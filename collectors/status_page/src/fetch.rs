@@ -1,13 +1,41 @@
 //! Getting a status page's documents: one GET per document over witness-net's client,
 //! each with its own timeout cut short by the instance's deadline, the body capped, kept
-//! as a raw artifact, and any failure kept with its kind (timeout, TLS, HTTP status,
-//! invalid JSON) and the URL it concerns.
+//! as an artifact, and any failure kept with its kind (timeout, TLS, HTTP status,
+//! invalid JSON) and the URL it concerns. A document is redacted as JSON where it is read
+//! ([`Document`]), before a format parses it and before it is kept.
 
 use std::time::Duration;
 
 use serde::Serialize;
-use witness_collector::{CollectContext, CollectError};
+use serde::de::DeserializeOwned;
+use witness_collector::{CollectContext, CollectError, Redactor};
 use witness_net::client::{self, Failure, FailureKind};
+
+/// A status page's JSON document, redacted as JSON (every string, and whole values under
+/// secret-named keys whatever their type) before any format reads it: the only thing a
+/// format parses.
+#[derive(Debug, Clone)]
+pub struct Document(serde_json::Value);
+
+impl Document {
+    /// Parses `body` as JSON and redacts it with `redactor`.
+    ///
+    /// # Errors
+    /// When `body` is not JSON.
+    pub fn read(body: &[u8], redactor: &Redactor) -> Result<Self, serde_json::Error> {
+        let mut value: serde_json::Value = serde_json::from_slice(body)?;
+        redactor.redact_json(&mut value);
+        Ok(Self(value))
+    }
+
+    /// The document as the type `T` a format reads it into.
+    ///
+    /// # Errors
+    /// When the document does not have `T`'s shape.
+    pub fn parse<T: DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        serde_json::from_value(self.0)
+    }
+}
 
 /// A document that could not be read.
 #[derive(Debug, Clone, Serialize, thiserror::Error)]
@@ -20,11 +48,15 @@ pub struct FetchError {
 }
 
 impl FetchError {
-    /// The error for a body that is not the expected JSON.
-    pub fn decode(url: &str, err: &serde_json::Error) -> Self {
+    /// The error for a body that is not the expected JSON. serde quotes values of the
+    /// wrong type, so the message is redacted too.
+    pub fn decode(url: &str, err: &serde_json::Error, redactor: &Redactor) -> Self {
         Self {
             url: url.to_owned(),
-            failure: Failure::new(FailureKind::Decode, format!("invalid JSON: {err}")),
+            failure: Failure::new(
+                FailureKind::Decode,
+                redactor.redact(&format!("invalid JSON: {err}")),
+            ),
             timeout: Duration::ZERO,
         }
     }
@@ -81,17 +113,18 @@ impl Fetcher<'_> {
         format!("{}/{}", self.base_url.trim_end_matches('/'), path.trim_start_matches('/'))
     }
 
-    /// GETs `path` and returns its body; any status but 2xx is a failure. The body is kept
-    /// as the artifact `artifact` (the bundle writer redacts it).
+    /// GETs `path` and returns its body as a [`Document`]; any status but 2xx is a
+    /// failure. The document is kept, redacted, as the artifact `artifact` (a body that is
+    /// not JSON as redacted text).
     ///
     /// # Errors
     /// A [`FetchError`] naming the URL and why.
-    pub async fn get(&self, path: &str, artifact: &str) -> Result<Vec<u8>, FetchError> {
+    pub async fn get(&self, path: &str, artifact: &str) -> Result<Document, FetchError> {
         let url = self.url(path);
         let timeout = self.request_timeout.min(self.ctx.remaining());
         let fail = |failure| FetchError { url: url.clone(), failure, timeout };
         if self.ctx.should_stop() || timeout < Duration::from_millis(10) {
-            return Err(fail(Failure::new(
+            return Err(fail(Failure::generated(
                 FailureKind::Timeout,
                 "the instance's deadline passed before the request",
             )));
@@ -100,38 +133,43 @@ impl Fetcher<'_> {
             .client
             .get(&url)
             .header(witness_net::client::reqwest::header::ACCEPT, "application/json");
+        let redactor = &self.ctx.redactor;
         let fetched = tokio::select! {
-            r = client::fetch(request, timeout, self.max_body_bytes) => r.map_err(|(f, _)| fail(f))?,
+            r = client::fetch(request, timeout, self.max_body_bytes, redactor) => r.map_err(|(f, _)| fail(f))?,
             _ = self.ctx.cancel.cancelled() => {
-                return Err(fail(Failure::new(FailureKind::Other, "the run was cancelled")));
+                return Err(fail(Failure::generated(FailureKind::Other, "the run was cancelled")));
             }
         };
-        tracing::debug!(url = %url, status = fetched.status, bytes = fetched.body.len(), "Fetched status page document.");
-        let keep = fetched.body.len() <= MAX_ARTIFACT_BYTES;
+        tracing::debug!(url = %url, status = fetched.status, bytes = fetched.body_len(), "Fetched status page document.");
+        let document = fetched.body_json().map(Document);
+        let keep = fetched.body_len() <= MAX_ARTIFACT_BYTES;
         if keep {
-            self.ctx.artifacts.put(artifact, fetched.body.clone());
+            match &document {
+                Ok(Document(value)) => self.ctx.artifacts.put_json(artifact, value),
+                Err(_) => self.ctx.artifacts.put(artifact, fetched.body_text().into_string()),
+            }
         }
         self.log.lock().unwrap_or_else(|e| e.into_inner()).push(Fetched {
             url: url.clone(),
             status: fetched.status,
-            bytes: fetched.body.len(),
+            bytes: fetched.body_len(),
             latency_ms: u64::try_from(fetched.latency.as_millis()).unwrap_or(u64::MAX),
             truncated: fetched.body_truncated,
             artifact: keep.then(|| artifact.to_owned()),
         });
         if !(200..300).contains(&fetched.status) {
-            return Err(fail(Failure::new(
+            return Err(fail(Failure::generated(
                 FailureKind::HttpStatus,
                 format!("HTTP {}", fetched.status),
             )));
         }
         if fetched.body_truncated {
-            return Err(fail(Failure::new(
+            return Err(fail(Failure::generated(
                 FailureKind::Body,
                 format!("body larger than {} bytes (max_body_bytes)", self.max_body_bytes),
             )));
         }
-        Ok(fetched.body)
+        document.map_err(|e| FetchError::decode(&url, &e, redactor))
     }
 
     /// GETs `path` and parses it with `parse`.
@@ -142,10 +180,10 @@ impl Fetcher<'_> {
         &self,
         path: &str,
         artifact: &str,
-        parse: impl FnOnce(&[u8]) -> Result<T, serde_json::Error>,
+        parse: impl FnOnce(Document) -> Result<T, serde_json::Error>,
     ) -> Result<T, FetchError> {
-        let body = self.get(path, artifact).await?;
-        parse(&body).map_err(|e| FetchError::decode(&self.url(path), &e))
+        let document = self.get(path, artifact).await?;
+        parse(document).map_err(|e| FetchError::decode(&self.url(path), &e, &self.ctx.redactor))
     }
 
     /// What was fetched so far.

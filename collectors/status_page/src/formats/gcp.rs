@@ -5,6 +5,7 @@
 //!
 //! Field names from third-party consumers of the feed; not verified against its schema.
 
+use crate::fetch::Document;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -71,8 +72,8 @@ fn impact(status_impact: Option<&str>, severity: Option<&str>) -> Indicator {
 ///
 /// # Errors
 /// serde's message when the body is not a JSON array of incidents.
-pub fn parse(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
-    let raw: Vec<RawIncident> = serde_json::from_slice(body)?;
+pub fn parse(body: Document) -> Result<Snapshot, serde_json::Error> {
+    let raw: Vec<RawIncident> = body.parse()?;
     let incidents: Vec<Incident> = raw
         .into_iter()
         .map(|r| {
@@ -128,6 +129,7 @@ pub fn parse(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::document;
 
     #[test]
     fn only_incidents_without_end_are_active() {
@@ -140,7 +142,7 @@ mod tests {
            "uri":"incidents/a1"},
           {"id":"b2","begin":"2025-10-01T00:00:00+00:00","end":"2025-10-01T02:00:00+00:00","external_desc":"old","severity":"low","updates":[]}
         ]"#;
-        let snapshot = parse(body.as_bytes()).unwrap();
+        let snapshot = parse(document(body)).unwrap();
         assert_eq!(snapshot.indicator, Some(Indicator::Major));
         let active: Vec<&str> = snapshot
             .incidents

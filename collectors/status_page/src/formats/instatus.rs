@@ -4,6 +4,7 @@
 //!
 //! Field names from Instatus's docs and webhooks; not verified against a live answer.
 
+use crate::fetch::Document;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -84,8 +85,8 @@ fn component_status(word: &str) -> ComponentStatus {
 ///
 /// # Errors
 /// serde's message when the body is not JSON or lacks `page.status`.
-pub fn parse(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
-    let summary: Summary = serde_json::from_slice(body)?;
+pub fn parse(body: Document) -> Result<Snapshot, serde_json::Error> {
+    let summary: Summary = body.parse()?;
     let indicator = match summary.page.status.as_str() {
         "UP" => Indicator::None,
         "UNDERMAINTENANCE" => Indicator::Maintenance,
@@ -152,6 +153,7 @@ pub fn parse(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::document;
 
     #[test]
     fn upper_case_words_map_onto_statuspage_ones() {
@@ -159,7 +161,7 @@ mod tests {
           "activeIncidents":[{"id":"ck1","name":"Login failures","started":"2025-11-19T20:55:00.000Z","status":"IDENTIFIED",
             "impact":"MAJOROUTAGE","url":"https://status.acme.dev/incident/ck1","updatedAt":"2025-11-19T21:02:00.000Z"}],
           "activeMaintenances":[{"id":"m1","name":"DB upgrade","start":"2025-11-19T20:00:00.000Z","status":"INPROGRESS","duration":"60"}]}"#;
-        let snapshot = parse(body.as_bytes()).unwrap();
+        let snapshot = parse(document(body)).unwrap();
         assert_eq!(snapshot.indicator, Some(Indicator::Critical));
         assert_eq!(snapshot.incidents[0].status, IncidentStatus::Identified);
         assert_eq!(snapshot.incidents[0].impact, Indicator::Critical);

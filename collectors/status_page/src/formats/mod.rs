@@ -166,3 +166,10 @@ async fn read_statuspage(fetcher: &Fetcher<'_>) -> Result<Reading, FetchError> {
     };
     Ok(Reading { snapshot, gaps })
 }
+
+/// A document of `text` as the fetcher hands it over: parsed and redacted.
+#[cfg(test)]
+pub(crate) fn document(text: &str) -> crate::fetch::Document {
+    crate::fetch::Document::read(text.as_bytes(), &witness_collector::Redactor::builtin())
+        .expect("test documents are JSON")
+}

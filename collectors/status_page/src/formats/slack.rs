@@ -5,6 +5,7 @@
 //!
 //! Shape from Slack's API docs; not verified against a live answer.
 
+use crate::fetch::Document;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -72,8 +73,8 @@ fn status(text: &str) -> IncidentStatus {
 ///
 /// # Errors
 /// serde's message when the body is not JSON or lacks `status`.
-pub fn parse(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
-    let current: Current = serde_json::from_slice(body)?;
+pub fn parse(body: Document) -> Result<Snapshot, serde_json::Error> {
+    let current: Current = body.parse()?;
     let incidents: Vec<Incident> = current
         .active_incidents
         .into_iter()
@@ -128,6 +129,7 @@ pub fn parse(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::document;
 
     #[test]
     fn an_active_outage_is_major_and_names_its_services() {
@@ -135,7 +137,7 @@ mod tests {
           "active_incidents":[{"id":546,"date_created":"2025-11-19T19:50:00-08:00","date_updated":"2025-11-19T20:05:00-08:00",
             "title":"Trouble sending messages","type":"outage","status":"active","url":"https://slack-status.com/2025-11/abc",
             "services":["Messaging","Connections"],"notes":[{"date_created":"2025-11-19T19:55:00-08:00","body":"We are on it."}]}]}"#;
-        let snapshot = parse(body.as_bytes()).unwrap();
+        let snapshot = parse(document(body)).unwrap();
         assert_eq!(snapshot.indicator, Some(Indicator::Major));
         let incident = &snapshot.incidents[0];
         assert_eq!(incident.id, "546");
@@ -143,7 +145,7 @@ mod tests {
         assert!(incident.is_unresolved());
         assert_eq!(incident.components, ["Messaging", "Connections"]);
         assert_eq!(incident.updates[0].body, "We are on it.");
-        let ok = parse(br#"{"status":"ok","active_incidents":[]}"#).unwrap();
+        let ok = parse(document(r#"{"status":"ok","active_incidents":[]}"#)).unwrap();
         assert_eq!(ok.indicator, Some(Indicator::None));
     }
 }

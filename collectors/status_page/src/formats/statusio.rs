@@ -6,6 +6,7 @@
 //! 400 partial service disruption, 500 service disruption, 600 security event (kb.status.io).
 //! The incident and maintenance fields are read leniently; not verified against a live answer.
 
+use crate::fetch::Document;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -110,8 +111,8 @@ fn component_status(code: u16, text: &str) -> ComponentStatus {
 ///
 /// # Errors
 /// serde's message when the body is not JSON or lacks `result.status_overall`.
-pub fn parse(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
-    let Envelope { result } = serde_json::from_slice(body)?;
+pub fn parse(body: Document) -> Result<Snapshot, serde_json::Error> {
+    let Envelope { result } = body.parse()?;
     let overall =
         component_status(result.status_overall.status_code, &result.status_overall.status);
     let incidents = result
@@ -190,6 +191,7 @@ pub fn parse(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::document;
 
     #[test]
     fn status_codes_map_onto_component_statuses() {
@@ -201,7 +203,7 @@ mod tests {
              "messages":[{"details":"Investigating elevated errors","datetime":"2025-11-19T20:51:00.000Z","status":400}],
              "components_affected":[{"_id":"c1","name":"API"}]}],
           "maintenance":{"active":[],"upcoming":[]}}}"#;
-        let snapshot = parse(body.as_bytes()).unwrap();
+        let snapshot = parse(document(body)).unwrap();
         assert_eq!(snapshot.indicator, Some(Indicator::Major));
         assert_eq!(snapshot.components[0].status, ComponentStatus::PartialOutage);
         assert_eq!(snapshot.components[2].status.as_str(), "Security Event");

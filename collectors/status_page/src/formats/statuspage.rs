@@ -6,6 +6,7 @@
 //! The shapes are read leniently: unknown fields are ignored, missing ones default, enum
 //! values witness does not know are kept as text.
 
+use crate::fetch::Document;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -151,8 +152,8 @@ struct IncidentList {
 ///
 /// # Errors
 /// serde's message when the body is not JSON or lacks `status.indicator`.
-pub fn parse_summary(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
-    let summary: Summary = serde_json::from_slice(body)?;
+pub fn parse_summary(body: Document) -> Result<Snapshot, serde_json::Error> {
+    let summary: Summary = body.parse()?;
     // Components name their group by id; keep the group's name instead.
     let groups: HashMap<&str, &str> = summary
         .components
@@ -187,8 +188,8 @@ pub fn parse_summary(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
 ///
 /// # Errors
 /// serde's message when the body is not JSON or lacks `status.indicator`.
-pub fn parse_status(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
-    let status: StatusOnly = serde_json::from_slice(body)?;
+pub fn parse_status(body: Document) -> Result<Snapshot, serde_json::Error> {
+    let status: StatusOnly = body.parse()?;
     Ok(Snapshot {
         page_name: status.page.name,
         indicator: Some(status.status.indicator),
@@ -202,8 +203,8 @@ pub fn parse_status(body: &[u8]) -> Result<Snapshot, serde_json::Error> {
 ///
 /// # Errors
 /// serde's message when the body is not JSON or lacks `incidents`.
-pub fn parse_incidents(body: &[u8]) -> Result<Vec<Incident>, serde_json::Error> {
-    let list: IncidentList = serde_json::from_slice(body)?;
+pub fn parse_incidents(body: Document) -> Result<Vec<Incident>, serde_json::Error> {
+    let list: IncidentList = body.parse()?;
     Ok(list.incidents.into_iter().map(incident).collect())
 }
 
@@ -259,6 +260,7 @@ fn maintenance(raw: RawMaintenance) -> Maintenance {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::document;
 
     /// The example of wire-formats.md §5, as GitHub's page serves it.
     const GITHUB_SUMMARY: &str = r#"{"page":{"id":"kctbh9vrtdwd","name":"GitHub","url":"https://www.githubstatus.com","time_zone":"Etc/UTC","updated_at":"2025-11-19T21:04:11.123Z"},
@@ -277,7 +279,7 @@ mod tests {
 
     #[test]
     fn the_reference_summary_is_read_whole() {
-        let snapshot = parse_summary(GITHUB_SUMMARY.as_bytes()).unwrap();
+        let snapshot = parse_summary(document(GITHUB_SUMMARY)).unwrap();
         assert_eq!(snapshot.page_name.as_deref(), Some("GitHub"));
         assert_eq!(snapshot.indicator, Some(Indicator::Major));
         assert_eq!(snapshot.components[0].status, ComponentStatus::PartialOutage);
@@ -296,7 +298,7 @@ mod tests {
           "components":[{"id":"a","name":"API","status":"on_fire"}],
           "incidents":[{"id":"i","name":"x","status":"escalated","impact":"catastrophic","incident_updates":[]}],
           "scheduled_maintenances":[{"id":"m","name":"db","status":"postponed"}]}"#;
-        let snapshot = parse_summary(body.as_bytes()).unwrap();
+        let snapshot = parse_summary(document(body)).unwrap();
         assert_eq!(snapshot.indicator, Some(Indicator::Unknown("severe".into())));
         assert_eq!(snapshot.components[0].status.as_str(), "on_fire");
         assert_eq!(snapshot.incidents[0].status.as_str(), "escalated");
@@ -309,7 +311,7 @@ mod tests {
         let body = r#"{"status":{"indicator":"none"},"components":[
           {"id":"g1","name":"Americas","status":"operational","group":true,"group_id":null},
           {"id":"c1","name":"Voice","status":"operational","group":false,"group_id":"g1"}]}"#;
-        let snapshot = parse_summary(body.as_bytes()).unwrap();
+        let snapshot = parse_summary(document(body)).unwrap();
         assert_eq!(snapshot.components.len(), 1);
         assert_eq!(snapshot.components[0].group.as_deref(), Some("Americas"));
     }
