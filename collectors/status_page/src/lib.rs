@@ -42,5 +42,6 @@ witness_collector::collector_items! {
     pub use assess::{Assessment, IncidentView};
     pub use collector::StatusPageCollector;
     pub use config::StatusPageConfig;
+    pub use fetch::Document;
     pub use formats::Format;
 }
