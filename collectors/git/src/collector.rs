@@ -70,6 +70,7 @@ impl GitCollector {
                 deadline: std::time::Instant::now() + remaining.saturating_sub(margin),
                 cancel: ctx.cancel.clone(),
             },
+            redactor: ctx.redactor.clone(),
         }
     }
 }

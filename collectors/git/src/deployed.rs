@@ -13,6 +13,7 @@ use gix::bstr::ByteSlice;
 use gix::revision::walk::Sorting;
 use gix::traverse::commit::simple::CommitTimeOrder;
 use serde::Serialize;
+use witness_collector::{Redacted, Redactor};
 
 use crate::budget::Budget;
 use crate::classes::{MIGRATION, PathClasses};
@@ -35,6 +36,8 @@ pub struct DeployedRequest<'a> {
     pub labels: Vec<(String, String)>,
     pub deployed_ref: Option<&'a str>,
     pub previous_ref: Option<&'a str>,
+    /// What every text read from the repository (or the alert) goes through first.
+    pub redactor: &'a Redactor,
 }
 
 /// The deployed revision, as recorded in the evidence.
@@ -42,12 +45,12 @@ pub struct DeployedRequest<'a> {
 pub struct Deployed {
     pub revision: String,
     /// Where it came from: `label revision=4f2c9e1`, `deployed_ref origin/production`, `tag v1.4.2`.
-    pub source: String,
+    pub source: Redacted,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
+    pub tags: Vec<Redacted>,
     #[serde(with = "witness_collector::time::millis")]
     pub committer_time: DateTime<Utc>,
-    pub subject: String,
+    pub subject: Redacted,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous: Option<Previous>,
     /// What changed from the previous revision to the deployed one.
@@ -59,9 +62,9 @@ pub struct Deployed {
 #[derive(Debug, Clone, Serialize)]
 pub struct Previous {
     pub revision: String,
-    pub source: String,
+    pub source: Redacted,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
+    pub tags: Vec<Redacted>,
 }
 
 /// The difference between the previous and the deployed revision.
@@ -76,7 +79,7 @@ pub struct RangeSummary {
     pub listed_commits: Vec<RangeCommit>,
     pub files_changed: usize,
     /// Changed paths by class (at most 100 per class).
-    pub files_by_class: BTreeMap<String, Vec<String>>,
+    pub files_by_class: BTreeMap<String, Vec<Redacted>>,
     pub unclassified_files: usize,
     /// Migration files added, changed or deleted.
     pub migrations: Vec<Migration>,
@@ -87,12 +90,12 @@ pub struct RangeCommit {
     pub id: String,
     #[serde(with = "witness_collector::time::millis")]
     pub committer_time: DateTime<Utc>,
-    pub subject: String,
+    pub subject: Redacted,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Migration {
-    pub path: String,
+    pub path: Redacted,
     pub change: ChangeKind,
 }
 
@@ -115,12 +118,15 @@ pub fn find(
     budget: &Budget,
 ) -> DeployedOutcome {
     let mut outcome = DeployedOutcome::default();
+    let redactor = request.redactor;
     let Some((deployed_id, source)) = deployed_revision(repo, request, tags, anchor, &mut outcome)
     else {
         return outcome;
     };
+    // Made of config, tag names and alert labels: redacted whole.
+    let source = redactor.redact(&source);
     let tags_by_commit = tags.by_commit();
-    let Some(commit) = read_commit(repo, deployed_id) else {
+    let Some(commit) = read_commit(repo, deployed_id, redactor) else {
         outcome
             .partial_notes
             .push(format!("The deployed commit {} cannot be read.", short(&deployed_id)));
@@ -157,7 +163,9 @@ pub fn find(
                 ));
             }
             found.map(|id| {
-                let names = tags_by_commit.get(&id).map(|t| t.join(", ")).unwrap_or_default();
+                let names: Vec<&str> =
+                    tags_by_commit.get(&id).into_iter().flatten().map(|t| t.as_str()).collect();
+                let names = names.join(", ");
                 (id, format!("tag {names}"))
             })
         }
@@ -165,10 +173,10 @@ pub fn find(
     if let Some((previous_id, source)) = previous {
         deployed.previous = Some(Previous {
             revision: previous_id.to_string(),
-            source,
+            source: redactor.redact(&source),
             tags: tags_by_commit.get(&previous_id).cloned().unwrap_or_default(),
         });
-        match summarize(repo, previous_id, deployed_id, classes, budget) {
+        match summarize(repo, previous_id, deployed_id, classes, budget, redactor) {
             Ok(summary) => deployed.changes = Some(summary),
             Err(e) => outcome.partial_notes.push(format!(
                 "The changes from {} to the deployed {} could not be read: {e}.",
@@ -266,13 +274,13 @@ fn label_candidates(value: &str) -> Vec<String> {
 
 struct CommitSummary {
     seconds: i64,
-    subject: String,
+    subject: Redacted,
 }
 
-fn read_commit(repo: &gix::Repository, id: ObjectId) -> Option<CommitSummary> {
+fn read_commit(repo: &gix::Repository, id: ObjectId, redactor: &Redactor) -> Option<CommitSummary> {
     let commit = repo.find_commit(id).ok()?;
     let seconds = commit.time().ok()?.seconds;
-    let subject = commit.message().ok()?.summary().to_str_lossy().into_owned();
+    let subject = redactor.redact(&commit.message().ok()?.summary().to_str_lossy());
     Some(CommitSummary { seconds, subject })
 }
 
@@ -280,7 +288,7 @@ fn read_commit(repo: &gix::Repository, id: ObjectId) -> Option<CommitSummary> {
 fn previous_tagged(
     repo: &gix::Repository,
     deployed: ObjectId,
-    tags_by_commit: &BTreeMap<ObjectId, Vec<String>>,
+    tags_by_commit: &BTreeMap<ObjectId, Vec<Redacted>>,
     budget: &Budget,
 ) -> Option<ObjectId> {
     // With no other tagged commit there is nothing to find: do not walk the whole history.
@@ -310,6 +318,7 @@ fn summarize(
     deployed: ObjectId,
     classes: &PathClasses,
     budget: &Budget,
+    redactor: &Redactor,
 ) -> Result<RangeSummary, String> {
     let mut commits = 0usize;
     let mut incomplete = false;
@@ -328,7 +337,7 @@ fn summarize(
         let id = info.map_err(|e| e.to_string())?.id;
         commits += 1;
         if listed_commits.len() < RANGE_LISTED_COMMITS
-            && let Some(c) = read_commit(repo, id)
+            && let Some(c) = read_commit(repo, id, redactor)
         {
             listed_commits.push(RangeCommit {
                 id: id.to_string(),
@@ -342,10 +351,10 @@ fn summarize(
         let commit = repo.find_commit(id).map_err(|e| e.to_string())?;
         commit.tree_id().map(|t| t.detach()).map_err(|e| e.to_string())
     };
-    let changes = Differ::new(repo)
+    let changes = Differ::new(repo, redactor)
         .changes(Some(tree(previous)?), tree(deployed)?)
         .map_err(|e| e.to_string())?;
-    let mut files_by_class: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut files_by_class: BTreeMap<String, Vec<Redacted>> = BTreeMap::new();
     let mut unclassified_files = 0;
     let mut migrations = Vec::new();
     for change in &changes {

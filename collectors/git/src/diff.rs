@@ -10,6 +10,7 @@ use gix::diff::tree::recorder::Change;
 use gix::objs::FindExt;
 use gix::objs::tree::EntryKind;
 use serde::Serialize;
+use witness_collector::{Redacted, Redactor};
 
 use crate::error::GitError;
 
@@ -31,8 +32,8 @@ pub enum ChangeKind {
 /// One changed file, as recorded in the evidence.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileChange {
-    /// Path from the repository root.
-    pub path: String,
+    /// Path from the repository root, redacted as read.
+    pub path: Redacted,
     pub change: ChangeKind,
     /// The path class, when one matches.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,7 +54,7 @@ pub struct FileChange {
 /// A changed path before line counting.
 #[derive(Debug, Clone)]
 pub struct RawChange {
-    pub path: String,
+    pub path: Redacted,
     pub change: ChangeKind,
     pub old: Option<ObjectId>,
     pub new: Option<ObjectId>,
@@ -63,6 +64,7 @@ pub struct RawChange {
 /// Reusable buffers for tree diffs and line counts, one per scan.
 pub struct Differ<'r> {
     repo: &'r gix::Repository,
+    redactor: &'r Redactor,
     state: gix::diff::tree::State,
     lhs: Vec<u8>,
     rhs: Vec<u8>,
@@ -71,9 +73,11 @@ pub struct Differ<'r> {
 }
 
 impl<'r> Differ<'r> {
-    pub fn new(repo: &'r gix::Repository) -> Self {
+    /// A differ of `repo` whose paths are redacted with `redactor` as they are read.
+    pub fn new(repo: &'r gix::Repository, redactor: &'r Redactor) -> Self {
         Self {
             repo,
+            redactor,
             state: Default::default(),
             lhs: Vec::new(),
             rhs: Vec::new(),
@@ -108,7 +112,7 @@ impl<'r> Differ<'r> {
         gix::diff::tree(lhs, rhs, &mut self.state, objects, &mut recorder)
             .map_err(|e| read(&format!("the diff of tree {new}"), &e))?;
         let mut changes: Vec<RawChange> =
-            recorder.records.into_iter().filter_map(raw_change).collect();
+            recorder.records.into_iter().filter_map(|c| raw_change(c, self.redactor)).collect();
         changes.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(changes)
     }
@@ -171,8 +175,8 @@ fn line_total(data: &[u8]) -> u32 {
 }
 
 /// Keeps files (blobs, links, submodules); trees are only the way to them.
-fn raw_change(change: Change) -> Option<RawChange> {
-    let path = |p: &gix::bstr::BString| p.to_str_lossy().into_owned();
+fn raw_change(change: Change, redactor: &Redactor) -> Option<RawChange> {
+    let path = |p: &gix::bstr::BString| redactor.redact(&p.to_str_lossy());
     let is_file = |mode: gix::objs::tree::EntryMode| !mode.is_tree();
     let is_submodule = |mode: gix::objs::tree::EntryMode| mode.kind() == EntryKind::Commit;
     match change {

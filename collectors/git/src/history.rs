@@ -17,6 +17,7 @@ use gix::bstr::ByteSlice;
 use gix::revision::walk::Sorting;
 use gix::traverse::commit::simple::CommitTimeOrder;
 use serde::Serialize;
+use witness_collector::{Redacted, Redactor};
 
 use crate::budget::Budget;
 use crate::classes::PathClasses;
@@ -41,14 +42,15 @@ pub struct CommitRecord {
     pub committer_time: DateTime<Utc>,
     #[serde(with = "witness_collector::time::millis")]
     pub author_time: DateTime<Utc>,
-    pub author: String,
+    /// The author's name, redacted as read, like every text of the commit.
+    pub author: Redacted,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub author_email: Option<String>,
-    pub subject: String,
+    pub author_email: Option<Redacted>,
+    pub subject: Redacted,
     pub merge: bool,
     /// Tags pointing at this commit.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
+    pub tags: Vec<Redacted>,
     /// Path classes of the files it touched, in classification order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<String>,
@@ -63,7 +65,7 @@ pub struct CommitRecord {
     pub files_not_listed: usize,
     /// Every changed path with its class, listed or not, for the facts.
     #[serde(skip)]
-    pub classified: Vec<(String, String)>,
+    pub classified: Vec<(String, Redacted)>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -112,8 +114,10 @@ pub struct Span {
 pub struct WalkSpec<'a> {
     pub span: Span,
     pub classes: &'a PathClasses,
-    pub tags_by_commit: &'a BTreeMap<ObjectId, Vec<String>>,
+    pub tags_by_commit: &'a BTreeMap<ObjectId, Vec<Redacted>>,
     pub shallow: &'a HashSet<ObjectId>,
+    /// What every text read from the repository goes through first.
+    pub redactor: &'a Redactor,
 }
 
 /// Walks the history of `tip` as described in the module doc.
@@ -210,7 +214,7 @@ fn read_all(
     let workers = workers.min(ids.len().div_ceil(MIN_COMMITS_PER_READER)).max(1);
     type Share = Vec<(usize, Result<CommitRecord, GitError>)>;
     let read_share = |repo: gix::Repository, worker: usize| -> Share {
-        let mut differ = Differ::new(&repo);
+        let mut differ = Differ::new(&repo, spec.redactor);
         let mut done = Vec::new();
         // Contiguous shares: a commit's parent is usually its neighbour, so the
         // parent's trees were just read as the neighbour's own and are in the cache.
@@ -273,7 +277,8 @@ fn record(
     let committer = decoded.committer().map_err(|e| read(&e))?.trim();
     let parents: Vec<ObjectId> = decoded.parents().collect();
     let tree = decoded.tree();
-    let subject = decoded.message().summary().to_str_lossy().into_owned();
+    let redactor = spec.redactor;
+    let subject = redactor.redact(&decoded.message().summary().to_str_lossy());
 
     // The shallow edge's parents are not in the clone: its diff would read as adding
     // every file in the repository.
@@ -295,8 +300,8 @@ fn record(
         id: id.to_string(),
         committer_time: utc(committer.seconds()),
         author_time: utc(author.seconds()),
-        author: author.name.to_str_lossy().into_owned(),
-        author_email: spec.span.include_email.then(|| author.email.to_str_lossy().into_owned()),
+        author: redactor.redact(&author.name.to_str_lossy()),
+        author_email: spec.span.include_email.then(|| redactor.redact(&author.email.to_str_lossy())),
         subject,
         merge: parents.len() > 1,
         tags: spec.tags_by_commit.get(&id).cloned().unwrap_or_default(),

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use witness_collector::time::offset_label;
-use witness_collector::{Event, Evidence, Severity};
+use witness_collector::{Event, Evidence, Redacted, Severity};
 
 use crate::classes::{CONFIG, DEPENDENCY, INFRA, MIGRATION};
 use crate::history::CommitRecord;
@@ -98,7 +98,7 @@ fn paths_by_class<'a>(
     let mut paths: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for commit in commits {
         for (class, path) in &commit.classified {
-            paths.entry(class.clone()).or_default().insert(path.clone());
+            paths.entry(class.clone()).or_default().insert(path.to_string());
         }
     }
     paths
@@ -151,7 +151,8 @@ fn commit_event(commit: &CommitRecord, anchor: DateTime<Utc>) -> Event {
         ));
     }
     if !commit.tags.is_empty() {
-        detail.push_str(&format!("; tags: {}", commit.tags.join(", ")));
+        let tags: Vec<&str> = commit.tags.iter().map(|t| t.as_str()).collect();
+        detail.push_str(&format!("; tags: {}", tags.join(", ")));
     }
     let severity = if kind == "migration_commit" { Severity::Warning } else { Severity::Info };
     Event::new(commit.committer_time, kind.clone(), title)
@@ -190,7 +191,7 @@ fn summary(scan: &Scan) -> String {
     if let Some(d) = &scan.deployed {
         let mut s = format!("deployed {} ({})", short(&d.revision), d.source);
         if let (Some(p), Some(c)) = (&d.previous, &d.changes) {
-            let prev = p.tags.first().cloned().unwrap_or_else(|| short(&p.revision).to_owned());
+            let prev = p.tags.first().map_or_else(|| short(&p.revision), |t| t.as_str());
             s.push_str(&format!(
                 ": {} commits since {prev}, {} migrations",
                 c.commits,
@@ -206,11 +207,11 @@ fn minutes(t: DateTime<Utc>, anchor: DateTime<Utc>) -> f64 {
     ((anchor - t).num_seconds() as f64 / 6.0).round() / 10.0
 }
 
-fn clip(subject: &str) -> String {
-    if subject.chars().count() <= TITLE_SUBJECT_CHARS {
-        subject.to_owned()
-    } else {
-        format!("{}…", subject.chars().take(TITLE_SUBJECT_CHARS).collect::<String>())
+/// The subject cut for a title: redacted before the cut, which never splits a token.
+fn clip(subject: &Redacted) -> Redacted {
+    match subject.char_indices().nth(TITLE_SUBJECT_CHARS) {
+        None => subject.clone(),
+        Some((at, _)) => subject.truncate(at).map(|cut| format!("{cut}…")),
     }
 }
 

@@ -30,6 +30,8 @@ pub struct ScanRequest {
     pub deployed_ref: Option<String>,
     pub previous_deployed_ref: Option<String>,
     pub budget: Budget,
+    /// The run's redactor: every text read from the repository goes through it first.
+    pub redactor: witness_collector::Redactor,
 }
 
 /// What a scan found. Serialized as the `data` of the evidence.
@@ -109,7 +111,7 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
     let mut partial_notes = Vec::new();
 
     let started = Instant::now();
-    let tags = tags::read(&repo, &request.deploy_tags, budget);
+    let tags = tags::read(&repo, &request.deploy_tags, budget, &request.redactor);
     let tags_done = started.elapsed();
     notes.extend(tags.notes.iter().cloned());
 
@@ -123,6 +125,7 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         classes: &request.classes,
         tags_by_commit: &tags_by_commit,
         shallow: &shallow,
+        redactor: &request.redactor,
     };
     let history = history::walk(&repo, tip, &spec, budget)?;
     let walk_done = started.elapsed();
@@ -165,6 +168,7 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         labels: request.labels.clone(),
         deployed_ref: request.deployed_ref.as_deref(),
         previous_ref: request.previous_deployed_ref.as_deref(),
+        redactor: &request.redactor,
     };
     let outcome = deployed::find(
         &repo,

@@ -9,6 +9,7 @@ use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use globset::GlobSet;
 use serde::Serialize;
+use witness_collector::{Redacted, Redactor};
 
 use crate::budget::Budget;
 use crate::repo::utc;
@@ -19,7 +20,8 @@ const MAX_TAGS: usize = 20_000;
 /// One deploy tag.
 #[derive(Debug, Clone, Serialize)]
 pub struct TagRecord {
-    pub name: String,
+    /// The tag's name, redacted as read.
+    pub name: Redacted,
     /// The commit it marks.
     pub commit: String,
     #[serde(with = "witness_collector::time::millis")]
@@ -39,8 +41,8 @@ pub struct Tags {
 
 impl Tags {
     /// Tag names by the commit they mark.
-    pub fn by_commit(&self) -> BTreeMap<ObjectId, Vec<String>> {
-        let mut map: BTreeMap<ObjectId, Vec<String>> = BTreeMap::new();
+    pub fn by_commit(&self) -> BTreeMap<ObjectId, Vec<Redacted>> {
+        let mut map: BTreeMap<ObjectId, Vec<Redacted>> = BTreeMap::new();
         for tag in &self.all {
             map.entry(tag.commit_id).or_default().push(tag.name.clone());
         }
@@ -53,8 +55,14 @@ impl Tags {
     }
 }
 
-/// Reads the deploy tags of `repo`.
-pub fn read(repo: &gix::Repository, deploy_tags: &GlobSet, budget: &Budget) -> Tags {
+/// Reads the deploy tags of `repo`, their names redacted with `redactor` as read (and
+/// matched against `deploy_tags` redacted).
+pub fn read(
+    repo: &gix::Repository,
+    deploy_tags: &GlobSet,
+    budget: &Budget,
+    redactor: &Redactor,
+) -> Tags {
     let mut tags = Tags::default();
     let refs = match repo.references().and_then(|r| r.tags().map(|iter| iter.collect::<Vec<_>>())) {
         Ok(refs) => refs,
@@ -74,8 +82,8 @@ pub fn read(repo: &gix::Repository, deploy_tags: &GlobSet, budget: &Budget) -> T
             unreadable += 1;
             continue;
         };
-        let name = reference.name().shorten().to_str_lossy().into_owned();
-        if !deploy_tags.is_match(&name) {
+        let name = redactor.redact(&reference.name().shorten().to_str_lossy());
+        if !deploy_tags.is_match(name.as_str()) {
             continue;
         }
         seen += 1;

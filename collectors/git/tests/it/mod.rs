@@ -1,4 +1,5 @@
 mod deployed;
 mod history;
+mod redaction;
 mod shapes;
 mod support;
