@@ -2,7 +2,8 @@
 //! the client (service account or kubeconfig), gives each call its own deadline (never
 //! past the instance's), stops on the run's cancellation, follows `continue` pagination
 //! with a cap, and turns kube's errors into [`KubernetesError`]s that name the resource
-//! and verb, so a 403 reads as the permission that is missing.
+//! and verb, so a 403 reads as the permission that is missing. Every object and every
+//! message from the server is redacted here, as it arrives ([`crate::redaction`]).
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -13,9 +14,11 @@ use k8s_openapi::NamespaceResourceScope;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Resource};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use witness_collector::Redactor;
 
 use crate::config::{Credentials, KubernetesConfig};
 
@@ -55,13 +58,18 @@ impl KubernetesError {
 /// A namespaced object kind read through [`Cluster::get`] and [`Cluster::list`]: what
 /// kube needs of it to address, decode and report it. Implemented for every such kind.
 pub trait Namespaced:
-    Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + Debug
+    Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + Serialize
+    + DeserializeOwned
+    + Debug
 {
 }
 
 impl<K> Namespaced for K where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
         + Clone
+        + Serialize
         + DeserializeOwned
         + Debug
 {
@@ -87,6 +95,8 @@ pub struct Cluster {
     max_items: usize,
     deadline: Instant,
     cancel: CancellationToken,
+    /// What every object and message from the server goes through as it arrives.
+    redactor: Redactor,
 }
 
 impl Cluster {
@@ -99,6 +109,7 @@ impl Cluster {
         config: &KubernetesConfig,
         deadline: Instant,
         cancel: CancellationToken,
+        redactor: Redactor,
     ) -> Result<Self, KubernetesError> {
         let in_cluster = match config.credentials {
             Credentials::InCluster => true,
@@ -150,6 +161,7 @@ impl Cluster {
             max_items: config.max_list_items,
             deadline,
             cancel,
+            redactor,
         })
     }
 
@@ -163,7 +175,18 @@ impl Cluster {
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
         let call = Call::new::<K>("get", namespace, Some(name));
-        self.run(&call, api.get(name)).await
+        let object = self.run(&call, api.get(name)).await?;
+        self.redacted(&call, &object)
+    }
+
+    /// `object` redacted ([`crate::redaction`]); an object that no longer reads as its
+    /// type after redaction is an error of the call, never used unredacted.
+    fn redacted<K: Namespaced>(&self, call: &Call, object: &K) -> Result<K, KubernetesError> {
+        crate::redaction::redact_object(object, &self.redactor).map_err(|e| KubernetesError::Api {
+            verb: call.verb,
+            resource: call.resource.clone(),
+            reason: format!("an object could not be redacted, so it is left out: {e}"),
+        })
     }
 
     /// Lists namespaced objects matching `selector`, following `continue` tokens until the
@@ -193,7 +216,9 @@ impl Cluster {
                 params = params.continue_token(token);
             }
             let page = self.run(&call, api.list(&params)).await?;
-            items.extend(page.items);
+            for item in &page.items {
+                items.push(self.redacted(&call, item)?);
+            }
             token = page.metadata.continue_.filter(|t| !t.is_empty());
             if items.len() >= self.max_items {
                 let truncated = token.is_some() || items.len() > self.max_items;
@@ -233,7 +258,7 @@ impl Cluster {
             answer = tokio::time::timeout(budget, request) => match answer {
                 Err(_) => Err(timeout()),
                 Ok(Ok(value)) => Ok(value),
-                Ok(Err(e)) => Err(call.classify(e, &self.server)),
+                Ok(Err(e)) => Err(call.classify(e, &self.server, &self.redactor)),
             }
         }
     }
@@ -266,7 +291,16 @@ impl Call {
         Self { verb, resource, namespace: namespace.to_owned(), name: name.map(str::to_owned) }
     }
 
-    fn classify(&self, error: kube::Error, server: &str) -> KubernetesError {
+    /// The error of this call; the server's own words are redacted (a message can quote
+    /// the object).
+    fn classify(&self, error: kube::Error, server: &str, redactor: &Redactor) -> KubernetesError {
+        let error = match error {
+            kube::Error::Api(mut status) => {
+                status.message = redactor.redact(&status.message).into_string();
+                kube::Error::Api(status)
+            }
+            other => other,
+        };
         match error {
             kube::Error::Api(status) if status.code == 403 => KubernetesError::Forbidden {
                 verb: self.verb,

@@ -46,7 +46,8 @@ struct NamespaceLists {
 #[async_trait]
 impl Collector for KubernetesCollector {
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
-        let cluster = Cluster::connect(&self.config, ctx.deadline, ctx.cancel.clone())
+        let cluster =
+            Cluster::connect(&self.config, ctx.deadline, ctx.cancel.clone(), ctx.redactor.clone())
             .await
             .map_err(|e| collect_error(e, "the API server"))?;
         tracing::debug!(server = %cluster.server, "Reading Kubernetes Deployments.");

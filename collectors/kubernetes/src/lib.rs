@@ -78,6 +78,7 @@ witness_collector::collector_items! {
     mod meta;
     mod pods;
     mod record;
+    mod redaction;
     mod report;
     mod state;
     mod target;

@@ -17,13 +17,13 @@ use witness_kubernetes::{Credentials, KubernetesConfig};
 use crate::fake_api::{FakeApi, TOKEN};
 use crate::fixtures::*;
 
-struct Setup {
-    api: FakeApi,
-    config: KubernetesConfig,
+pub(crate) struct Setup {
+    pub(crate) api: FakeApi,
+    pub(crate) config: KubernetesConfig,
     _dir: TempDir,
 }
 
-async fn setup() -> Setup {
+pub(crate) async fn setup() -> Setup {
     let api = FakeApi::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = KubernetesConfig::named("prod");
@@ -35,14 +35,17 @@ async fn setup() -> Setup {
 }
 
 /// Anchor 2025-11-19T21:00Z, window T-30m..T+2m, a 20 s deadline.
-fn ctx() -> CollectContext {
+pub(crate) fn ctx() -> CollectContext {
     CollectContext::for_test_at(
         anchor(),
         Window::new(anchor() - Minutes::minutes(30), anchor() + Minutes::minutes(2)),
     )
 }
 
-async fn run(config: &KubernetesConfig, ctx: &CollectContext) -> Result<Evidence, CollectError> {
+pub(crate) async fn run(
+    config: &KubernetesConfig,
+    ctx: &CollectContext,
+) -> Result<Evidence, CollectError> {
     assert!(config.validate().is_empty(), "{:?}", config.validate());
     let collector = config.build().unwrap_or_else(|p| panic!("build: {p:?}"));
     tokio::time::timeout(Duration::from_secs(30), collector.collect(ctx))

@@ -10,3 +10,4 @@ mod collect;
 mod fake_api;
 mod fixtures;
 mod rbac;
+mod redaction;
