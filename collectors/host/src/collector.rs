@@ -40,10 +40,12 @@ impl Collector for HostCollector {
                 return Err(CollectError::other("cancelled between the two CPU samples"));
             }
         }
-        let snapshot =
-            tokio::task::spawn_blocking(move || Snapshot::second_sample(first, interval, top))
-                .await
-                .map_err(stopped)?;
+        let redactor = ctx.redactor.clone();
+        let snapshot = tokio::task::spawn_blocking(move || {
+            Snapshot::second_sample(first, interval, top, &redactor)
+        })
+        .await
+        .map_err(stopped)?;
         ctx.artifacts.put_json("snapshot.json", &snapshot);
         Ok(self.evidence(ctx, snapshot))
     }
@@ -178,6 +180,24 @@ mod tests {
             "{}",
             memory.title
         );
+    }
+
+    /// A process named after a secret (its `comm`, here this test's own) reaches the
+    /// evidence and the artifact redacted: the name is redacted where it is read.
+    #[tokio::test]
+    async fn a_process_named_after_a_secret_is_redacted_where_it_is_read() {
+        let secret = "h2Xk9q";
+        std::fs::write("/proc/self/comm", format!("password={secret}")).unwrap();
+        let ctx = CollectContext::for_test();
+        let config =
+            HostConfig { cpu_sample_ms: 200, top_processes: 1000, ..HostConfig::named("local") };
+        let evidence = config.build().unwrap().collect(&ctx).await.unwrap();
+        let mut everything = serde_json::to_string(&evidence).unwrap();
+        for artifact in ctx.artifacts.take() {
+            everything.push_str(&String::from_utf8_lossy(&artifact.contents));
+        }
+        assert!(everything.contains("password=[REDACTED:"), "the process is listed: {everything}");
+        assert!(!everything.contains(secret), "{everything}");
     }
 
     #[test]

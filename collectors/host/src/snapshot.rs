@@ -1,4 +1,6 @@
-//! One sample of the machine, taken with sysinfo (and statvfs for inodes).
+//! One sample of the machine, taken with sysinfo (and statvfs for inodes). Every text it
+//! reads from the system (process names, the host name, the OS, mount points and file
+//! systems) is redacted as it is read: a process can name itself after a secret.
 
 use std::time::Duration;
 
@@ -7,11 +9,12 @@ use sysinfo::{
     CpuRefreshKind, Disks, MemoryRefreshKind, Networks, ProcessRefreshKind, ProcessesToUpdate,
     RefreshKind, System,
 };
+use witness_collector::{Redacted, Redactor};
 
 #[derive(Debug, Serialize)]
 pub struct Snapshot {
-    pub hostname: String,
-    pub os: String,
+    pub hostname: Redacted,
+    pub os: Redacted,
     pub uptime_secs: u64,
     pub cpu: Cpu,
     pub load: Load,
@@ -50,8 +53,8 @@ pub struct Memory {
 
 #[derive(Debug, Serialize)]
 pub struct Disk {
-    pub mount_point: String,
-    pub file_system: String,
+    pub mount_point: Redacted,
+    pub file_system: Redacted,
     pub total_bytes: u64,
     pub available_bytes: u64,
     pub used_ratio: f64,
@@ -69,7 +72,7 @@ pub struct Network {
 #[derive(Debug, Serialize)]
 pub struct Process {
     pub pid: u32,
-    pub name: String,
+    pub name: Redacted,
     pub cpu_ratio: f64,
     pub memory_bytes: u64,
 }
@@ -102,8 +105,14 @@ impl Snapshot {
         system
     }
 
-    /// The second sample, taken `interval` after the first, and everything else once.
-    pub fn second_sample(mut system: System, interval: Duration, top: usize) -> Snapshot {
+    /// The second sample, taken `interval` after the first, and everything else once; its
+    /// texts redacted with `redactor` as they are read.
+    pub fn second_sample(
+        mut system: System,
+        interval: Duration,
+        top: usize,
+        redactor: &Redactor,
+    ) -> Snapshot {
         system.refresh_cpu_usage();
         system.refresh_processes_specifics(
             ProcessesToUpdate::All,
@@ -122,7 +131,7 @@ impl Snapshot {
             .values()
             .map(|p| Process {
                 pid: p.pid().as_u32(),
-                name: p.name().to_string_lossy().into_owned(),
+                name: redactor.redact(&p.name().to_string_lossy()),
                 cpu_ratio: ratio(f64::from(p.cpu_usage()), 100.0),
                 memory_bytes: p.memory(),
             })
@@ -135,8 +144,8 @@ impl Snapshot {
 
         let networks = Networks::new_with_refreshed_list();
         Snapshot {
-            hostname: System::host_name().unwrap_or_else(|| "unknown".into()),
-            os: System::long_os_version().unwrap_or_default(),
+            hostname: redactor.redact(&System::host_name().unwrap_or_else(|| "unknown".into())),
+            os: redactor.redact(&System::long_os_version().unwrap_or_default()),
             uptime_secs: System::uptime(),
             cpu: Cpu {
                 busy_ratio: ratio(f64::from(system.global_cpu_usage()), 100.0),
@@ -157,7 +166,7 @@ impl Snapshot {
                 swap_used_ratio: (swap_total > 0)
                     .then(|| ratio(system.used_swap() as f64, swap_total as f64)),
             },
-            disks: disks(),
+            disks: disks(redactor),
             network: Network {
                 received_bytes: networks.values().map(|n| n.total_received()).sum(),
                 transmitted_bytes: networks.values().map(|n| n.total_transmitted()).sum(),
@@ -189,7 +198,7 @@ impl Process {
     }
 }
 
-fn disks() -> Vec<Disk> {
+fn disks(redactor: &Redactor) -> Vec<Disk> {
     Disks::new_with_refreshed_list()
         .list()
         .iter()
@@ -198,8 +207,8 @@ fn disks() -> Vec<Disk> {
             let total = d.total_space();
             let inodes = rustix::fs::statvfs(d.mount_point()).ok().filter(|s| s.f_files > 0);
             Disk {
-                mount_point: d.mount_point().to_string_lossy().into_owned(),
-                file_system: d.file_system().to_string_lossy().into_owned(),
+                mount_point: redactor.redact(&d.mount_point().to_string_lossy()),
+                file_system: redactor.redact(&d.file_system().to_string_lossy()),
                 total_bytes: total,
                 available_bytes: d.available_space(),
                 used_ratio: ratio(total.saturating_sub(d.available_space()) as f64, total as f64),
