@@ -9,20 +9,10 @@ use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use witness_collector::{CollectContext, CollectorConfig, Evidence};
+use witness_collector::{CollectContext, CollectorConfig};
 use witness_http::HttpConfig;
 use witness_net::seeds::{self, Secret};
 use witness_net::testing::serve;
-
-/// Everything the collector wrote: the evidence and every artifact, as text.
-fn everything(ev: &Evidence, ctx: &CollectContext) -> String {
-    let mut all = serde_json::to_string(ev).expect("evidence serializes");
-    for artifact in ctx.artifacts.take() {
-        all.push('\n');
-        all.push_str(&String::from_utf8_lossy(&artifact.contents));
-    }
-    all
-}
 
 /// A health endpoint behind a redirect whose query string holds a token, answering 503
 /// with an Actuator body whose down component quotes a secret of every class (one of
@@ -101,7 +91,7 @@ async fn secrets_in_bodies_headers_and_redirects_never_reach_the_evidence() {
         seeded.push(Secret { class: "location", value: ghp.value.clone(), text: String::new() });
         seeds::assert_none_survive(
             "the http evidence and artifacts",
-            &everything(&ev, &ctx),
+            &seeds::everything(&ev, &ctx),
             &seeded,
         );
     }

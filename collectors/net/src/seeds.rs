@@ -7,6 +7,19 @@
 //! Not network code: it lives in this support crate because every kind may depend on it
 //! and it is plainly not a kind.
 
+use witness_collector::{CollectContext, Evidence};
+
+/// Everything a collector wrote in one run: its evidence as JSON and every artifact it
+/// stored in `ctx`, as text (the artifacts are taken).
+pub fn everything(evidence: &Evidence, ctx: &CollectContext) -> String {
+    let mut all = serde_json::to_string(evidence).expect("evidence serializes");
+    for artifact in ctx.artifacts.take() {
+        all.push('\n');
+        all.push_str(&String::from_utf8_lossy(&artifact.contents));
+    }
+    all
+}
+
 /// One secret as it is seeded: its class, the value that must never be written, and the
 /// text it is seeded as (the value in the syntax its class has in the world).
 #[derive(Debug, Clone)]

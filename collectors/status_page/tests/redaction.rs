@@ -9,20 +9,10 @@ use axum::Router;
 use axum::routing::get;
 use chrono::Utc;
 use serde_json::{Value, json};
-use witness_collector::{CollectContext, CollectorConfig, Evidence, Window};
+use witness_collector::{CollectContext, CollectorConfig, Window};
 use witness_net::seeds;
 use witness_net::testing::serve;
 use witness_status_page::StatusPageConfig;
-
-/// Everything the collector wrote: the evidence and every artifact, as text.
-fn everything(ev: &Evidence, ctx: &CollectContext) -> String {
-    let mut all = serde_json::to_string(ev).expect("evidence serializes");
-    for artifact in ctx.artifacts.take() {
-        all.push('\n');
-        all.push_str(&String::from_utf8_lossy(&artifact.contents));
-    }
-    all
-}
 
 #[tokio::test]
 async fn secrets_in_incidents_updates_and_components_never_reach_the_evidence() {
@@ -71,7 +61,7 @@ async fn secrets_in_incidents_updates_and_components_never_reach_the_evidence() 
 
         assert!(!ev.events.is_empty(), "{:#}", ev.data);
         seeded.extend(field_secrets);
-        let everything = everything(&ev, &ctx);
+        let everything = seeds::everything(&ev, &ctx);
         assert!(everything.contains("Outage: [REDACTED:"), "{everything}");
         seeds::assert_none_survive("the status page evidence and artifacts", &everything, &seeded);
     }

@@ -3,21 +3,11 @@
 //! whole before it is cut to `max_query_chars`, so a cut inside `PASSWORD '…'` leaves
 //! nothing of the password.
 
-use witness_collector::{CollectContext, Evidence};
+use witness_collector::CollectContext;
 use witness_net::seeds::{self, Secret};
 
 use crate::scene::tree_of;
 use crate::support::{TestDb, collect_in, wait_until_waiting};
-
-/// Everything the collector wrote: the evidence and every artifact, as text.
-fn everything(ev: &Evidence, ctx: &CollectContext) -> String {
-    let mut all = serde_json::to_string(ev).expect("evidence serializes");
-    for artifact in ctx.artifacts.take() {
-        all.push('\n');
-        all.push_str(&String::from_utf8_lossy(&artifact.contents));
-    }
-    all
-}
 
 /// A root blocker idle in a transaction whose last query is `ALTER ROLE … PASSWORD '…'`
 /// behind a comment holding a secret of every class, with the password across the cut
@@ -78,7 +68,7 @@ async fn secrets_in_query_text_and_session_names_never_reach_the_evidence() {
         assert!(tree["root"]["children"][0]["session"]["query"].is_string(), "{tree:#}");
         let long = ev.data["long_statements"].as_array().unwrap();
         assert!(long.iter().any(|s| s["pid"] == sleeper.pid), "{long:?}");
-        let everything = everything(&ev, &ctx);
+        let everything = seeds::everything(&ev, &ctx);
         assert!(everything.contains("[REDACTED:"), "{everything}");
         seeds::assert_none_survive("the postgres evidence and artifacts", &everything, &seeded);
     }
