@@ -131,6 +131,7 @@ fn print_summary(sealed: &Sealed, archive: Option<&Path>, format: OutputFormat) 
                 "collectors": view.records.iter().map(|r| serde_json::json!({
                     "kind": r.kind, "name": r.name, "status": r.status(), "duration_ms": r.duration_ms, "error": r.error,
                 })).collect::<Vec<_>>(),
+                "severity": view.severity,
                 "top_hypothesis": top,
             });
             println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());

@@ -225,8 +225,14 @@ impl Redactor {
 
     /// A redactor with the built-in rules only and no literals: for tests, and for text
     /// witness handles before its configuration is read.
+    /// The built-in rules are compiled once per process; each call gets its own literals,
+    /// key and counts.
     pub fn builtin() -> Self {
-        Self::new(&RedactionConfig::default(), Vec::new()).expect("the built-in rules compile")
+        static BUILTIN: LazyLock<Redactor> = LazyLock::new(|| {
+            Redactor::new(&RedactionConfig::default(), Vec::new())
+                .expect("the built-in rules compile")
+        });
+        BUILTIN.for_bundle()
     }
 
     /// The same rules and literals with a fresh token key and counts of its own, for one
