@@ -439,7 +439,8 @@ mod tests {
             "ruleUrl": "http://localhost:3000/", "state": "alerting",
             "tags": {"service": "checkout"}, "title": "[Alerting] Test notification"
         });
-        let a = alerts(alertmanager(body.to_string().as_bytes(), TriggerSource::Grafana, &redactor()));
+        let a =
+            alerts(alertmanager(body.to_string().as_bytes(), TriggerSource::Grafana, &redactor()));
         assert_eq!(a.len(), 1);
         assert_eq!((a[0].name.as_str(), a[0].status.as_str()), ("Test notification", "firing"));
         assert_eq!(a[0].source, TriggerSource::Grafana);
@@ -455,11 +456,13 @@ mod tests {
     #[test]
     fn missing_fields_are_named_with_their_path() {
         let body = CAPTURED.replace("\"startsAt\":\"2025-11-19T21:00:00Z\",", "");
-        let err = alertmanager(body.as_bytes(), TriggerSource::Alertmanager, &redactor()).unwrap_err();
+        let err =
+            alertmanager(body.as_bytes(), TriggerSource::Alertmanager, &redactor()).unwrap_err();
         assert_eq!(err.to_string(), "missing required field `alerts[0].startsAt`");
         let err = generic(br#"{"labels":{}}"#, TriggerSource::Generic, &redactor()).unwrap_err();
         assert_eq!(err, HookError::Missing("title".into()));
-        let err = pagerduty(br#"{"event":{"event_type":"incident.triggered"}}"#, &redactor()).unwrap_err();
+        let err = pagerduty(br#"{"event":{"event_type":"incident.triggered"}}"#, &redactor())
+            .unwrap_err();
         assert_eq!(err, HookError::Missing("event.data".into()));
     }
 

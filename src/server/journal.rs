@@ -322,11 +322,8 @@ fn compact(path: &Path, keep: &[Record]) -> io::Result<()> {
     let tmp = path.with_extension("compacting");
     {
         let _ = fs::remove_file(&tmp);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(PRIVATE_MODE)
-            .open(&tmp)?;
+        let mut file =
+            OpenOptions::new().write(true).create_new(true).mode(PRIVATE_MODE).open(&tmp)?;
         for record in keep {
             serde_json::to_writer(&mut file, record)?;
             file.write_all(b"\n")?;
@@ -362,7 +359,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let cooldown = std::time::Duration::from_secs(900);
-        let (journal, closer, replayed) = Journal::open(&path, cooldown, &Redactor::builtin()).unwrap();
+        let (journal, closer, replayed) =
+            Journal::open(&path, cooldown, &Redactor::builtin()).unwrap();
         assert!(replayed.unsealed.is_empty());
         journal
             .append(&[accepted(Action::Started, "a", "A"), accepted(Action::Started, "b", "B")])
@@ -383,7 +381,8 @@ mod tests {
             .write_all(b"{\"type\":\"acc")
             .unwrap();
 
-        let (journal, closer, replayed) = Journal::open(&path, cooldown, &Redactor::builtin()).unwrap();
+        let (journal, closer, replayed) =
+            Journal::open(&path, cooldown, &Redactor::builtin()).unwrap();
         let unsealed = &replayed.unsealed;
         assert_eq!(unsealed.len(), 1);
         assert_eq!(unsealed[0].bundle, "b");
