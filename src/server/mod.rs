@@ -141,11 +141,10 @@ pub async fn serve_on(
 
     // Background helpers (recorder, config watcher) stop with this token.
     let background = CancellationToken::new();
-    let recorder = config
-        .server
-        .recorder
-        .enabled
-        .then(|| Recorder::start(config.server.recorder.clone(), background.clone()));
+    let recorder =
+        config.server.recorder.enabled.then(|| {
+            Recorder::start(config.server.recorder.clone(), &live.intake, background.clone())
+        });
     let max_parallel = config.server.max_parallel_runs;
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();

@@ -105,10 +105,13 @@ impl Shared {
         Arc::clone(&self.live.read().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
-    /// Puts `live` in force (a reload): its runs, its intake and witness's log lines
-    /// redact with its rules and literals from now on.
+    /// Puts `live` in force (a reload): its runs, its intake, the flight recorder and
+    /// witness's log lines redact with its rules and literals from now on.
     pub fn replace_live(&self, live: Live) {
         crate::logging::set_redactor(&live.intake);
+        if let Some(recorder) = &self.recorder {
+            recorder.set_redactor(&live.intake);
+        }
         *self.live.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(live);
     }
 
