@@ -248,6 +248,14 @@ impl Redactor {
         }
     }
 
+    /// The same engine (rules, literals) with `key` as its token key and counts of its
+    /// own: for text whose tokens must stay the same across processes, such as the
+    /// identity of an alert that a restarted daemon must still recognise. Literals added
+    /// through it reach this redactor and the other way round.
+    pub fn with_key(&self, key: [u8; 32]) -> Self {
+        Self { key, counts: Arc::default(), ..self.clone() }
+    }
+
     /// The same engine (rules, literals, token key) with counts of its own, starting at
     /// zero: one per collector and one per bundle file, so the manifest can say where each
     /// redaction was made. Literals added through any scope reach every scope.
@@ -651,6 +659,15 @@ mod tests {
     fn another_bundle_gives_the_same_secret_another_token() {
         let text = "password=hunter22";
         assert_ne!(redactor().redact_text(text), redactor().redact_text(text));
+    }
+
+    #[test]
+    fn a_given_key_gives_the_same_token_in_every_process() {
+        let text = "password=hunter22";
+        let key = [7; 32];
+        let (a, b) = (redactor().with_key(key), redactor().with_key(key));
+        assert_eq!(a.redact_text(text), b.redact_text(text));
+        assert_ne!(a.redact_text(text), redactor().redact_text(text));
     }
 
     #[test]
