@@ -1022,7 +1022,8 @@ fn logs(world: &World, seed: u64, sources: &Path) -> Evidence {
         while at < 55 {
             let after = at >= access.from;
             let p95 = if after { access.p95.1 } else { access.p95.0 };
-            let ms = if dice.odds(0.06) { p95 * dice.real(1.0, 1.3) } else { p95 * dice.real(0.1, 0.5) };
+            // Exponential request times: the 95th percentile is 3× the mean.
+            let ms = p95 / 3.0 * -(1.0 - dice.real(0.0, 0.999)).ln();
             let status = if after && dice.odds(access.errors_5xx) { 503 } else { 200 };
             out.push_str(&format!(
                 "10.2.{}.{} - - [{}] \"GET /api/products/{} HTTP/1.1\" {status} 512 \"-\" \"Mozilla/5.0\" {:.3}\n",
