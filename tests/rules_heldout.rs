@@ -49,9 +49,13 @@ fn the_rules_meet_their_floors_on_the_held_out_corpus() {
 /// a decoy never.
 #[test]
 fn the_floors_hold_on_a_random_seed() {
-    let seed = std::env::var("WITNESS_HELDOUT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-    });
+    let seed = std::env::var("WITNESS_HELDOUT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+                as u64
+        });
     println!("held-out seed {seed} (WITNESS_HELDOUT_SEED={seed} replays it)");
     let report = measure(8, seed);
     let rendered = report.render();
@@ -59,7 +63,11 @@ fn the_floors_hold_on_a_random_seed() {
     assert!(right as f64 >= 0.95 * total as f64, "seed {seed}: {right}/{total}\n{rendered}");
     for class in heldout::CLASSES {
         let accuracy = report.accuracy(class).unwrap();
-        assert!(accuracy >= 0.85, "seed {seed}: {class}: {:.1}% top-1\n{rendered}", accuracy * 100.0);
+        assert!(
+            accuracy >= 0.85,
+            "seed {seed}: {class}: {:.1}% top-1\n{rendered}",
+            accuracy * 100.0
+        );
     }
     assert!(report.harmful.is_empty(), "seed {seed}\n{rendered}");
 }
@@ -72,23 +80,39 @@ fn the_floors_hold_on_a_random_seed() {
 fn show_held_out_case() {
     let Some(dir) = std::env::var_os("WITNESS_HELDOUT_CASE") else { return };
     let dir = std::path::PathBuf::from(dir);
-    for case in std::fs::read_to_string(dir.join("cases")).map_or_else(|_| vec![dir.clone()], |l| l.lines().map(|c| dir.join(c)).collect()) {
+    for case in std::fs::read_to_string(dir.join("cases"))
+        .map_or_else(|_| vec![dir.clone()], |l| l.lines().map(|c| dir.join(c)).collect())
+    {
         let trigger: witness::trigger::Trigger =
             serde_json::from_slice(&std::fs::read(case.join("trigger.json")).unwrap()).unwrap();
         let mut records: Vec<witness::bundle::layout::CollectorRecord> = Vec::new();
         for f in std::fs::read_dir(case.join("evidence")).unwrap() {
-            records.push(serde_json::from_slice(&std::fs::read(f.unwrap().path()).unwrap()).unwrap());
+            records
+                .push(serde_json::from_slice(&std::fs::read(f.unwrap().path()).unwrap()).unwrap());
         }
-        records.sort_by(|a, b| a.evidence_path().cmp(&b.evidence_path()));
+        records.sort_by_key(witness::bundle::layout::CollectorRecord::evidence_path);
         println!("==== {}", case.display());
         for r in &records {
-            println!("  {} {:?} {}", r.evidence_path(), r.status(), serde_json::to_string(&r.evidence.facts).unwrap());
+            println!(
+                "  {} {:?} {}",
+                r.evidence_path(),
+                r.status(),
+                serde_json::to_string(&r.evidence.facts).unwrap()
+            );
         }
-        let view = scenario::analysed(trigger, records, &scenario::BUILTIN_RULES, scenario::no_bundle());
+        let view =
+            scenario::analysed(trigger, records, &scenario::BUILTIN_RULES, scenario::no_bundle());
         for h in view.evaluation.hypotheses.iter().take(4) {
             println!(
                 "  {:.3} {} {:?} cause={:?} explains={:?} unexplained={:?}\n    rules={:?}\n    against={:?}",
-                h.score, h.id, h.recommendation, h.cause, h.explains, h.unexplained, h.rules, h.counter_evidence
+                h.score,
+                h.id,
+                h.recommendation,
+                h.cause,
+                h.explains,
+                h.unexplained,
+                h.rules,
+                h.counter_evidence
             );
         }
     }

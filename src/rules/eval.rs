@@ -598,8 +598,7 @@ fn below_the_causes(hypotheses: &mut [Hypothesis]) {
 fn vendor_needles(vendor: &str) -> Vec<String> {
     let name = vendor.trim().to_lowercase();
     let mut needles = vec![name.clone(), name.replace([' ', '-', '_'], "")];
-    if let Some(first) = name.split([' ', '-', '_']).next().filter(|w| w.len() >= 4 && *w != name)
-    {
+    if let Some(first) = name.split([' ', '-', '_']).next().filter(|w| w.len() >= 4 && *w != name) {
         needles.push(first.to_owned());
     }
     needles.dedup();

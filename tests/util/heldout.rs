@@ -126,17 +126,19 @@ impl Format {
     fn line(self, at: DateTime<Utc>, level: &str, message: &str) -> String {
         let iso = witness_collector::time::format(at);
         match self {
-            Format::Text => format!("{iso} {} [worker-{}] app.main: {message}", level.to_uppercase(), at.timestamp() % 7),
+            Format::Text => format!(
+                "{iso} {} [worker-{}] app.main: {message}",
+                level.to_uppercase(),
+                at.timestamp() % 7
+            ),
             Format::Json => json!({
                 "ts": iso, "level": level.to_lowercase(), "logger": "app", "msg": message,
                 "pid": 4410
             })
             .to_string(),
-            Format::Logfmt => format!(
-                "time={iso} level={} msg={:?} component=api",
-                level.to_lowercase(),
-                message
-            ),
+            Format::Logfmt => {
+                format!("time={iso} level={} msg={:?} component=api", level.to_lowercase(), message)
+            }
             Format::Spring => format!(
                 "{} {:>5} 4410 --- [nio-8080-exec-{}] c.a.shop.Api : {message}",
                 at.format("%Y-%m-%d %H:%M:%S,%3f"),
@@ -314,10 +316,13 @@ impl World {
             world.host.cpu = dice.real(0.91, 0.97);
         }
         if dice.odds(0.25) {
-            let vendor = (*dice.pick(&["PagerDuty", "Zendesk", "Intercom", "Mailgun", "Fastly"]))
-                .to_owned();
+            let vendor =
+                (*dice.pick(&["PagerDuty", "Zendesk", "Intercom", "Mailgun", "Fastly"])).to_owned();
             world.vendors.push(VendorIncident {
-                name: format!("Delayed {} in eu-west", dice.pick(&["webhooks", "dashboards", "exports"])),
+                name: format!(
+                    "Delayed {} in eu-west",
+                    dice.pick(&["webhooks", "dashboards", "exports"])
+                ),
                 vendor,
                 indicator: "minor",
                 started: -60 * dice.range(40, 500),
@@ -386,10 +391,14 @@ const CODE_BUGS: &[&[&str]] = &[
     &[
         "java.lang.NullPointerException: Cannot invoke \"String.length()\" because \"sku\" is null at com.acme.shop.CartService.add(CartService.java:88)",
     ],
-    &["panic: runtime error: invalid memory address or nil pointer dereference [signal SIGSEGV: segmentation violation code=0x1 addr=0x18 pc=0x7a1f2c]"],
+    &[
+        "panic: runtime error: invalid memory address or nil pointer dereference [signal SIGSEGV: segmentation violation code=0x1 addr=0x18 pc=0x7a1f2c]",
+    ],
     &["TypeError: items.reduce is not a function at computeTotals (/app/dist/cart.js:41:17)"],
     &["NoMethodError: undefined method `amount' for nil:NilClass (app/models/order.rb:64)"],
-    &["thread 'tokio-runtime-worker' panicked at src/handlers/cart.rs:118:31: called `Option::unwrap()` on a `None` value"],
+    &[
+        "thread 'tokio-runtime-worker' panicked at src/handlers/cart.rs:118:31: called `Option::unwrap()` on a `None` value",
+    ],
     &["KeyError: 'shipping_zone' while rendering order 88123"],
     &["IndexError: list index out of range in pricing.apply_discounts"],
 ];
@@ -397,7 +406,9 @@ const CODE_BUGS: &[&[&str]] = &[
 /// New errors after a configuration-only rollout.
 const CONFIG_ERRORS: &[&[&str]] = &[
     &["missing required environment variable PAYMENTS_API_BASE; refusing to start the client"],
-    &["Failed to bind properties under 'spring.datasource.hikari.maximum-pool-size' to java.lang.Integer: value \"ten\""],
+    &[
+        "Failed to bind properties under 'spring.datasource.hikari.maximum-pool-size' to java.lang.Integer: value \"ten\"",
+    ],
     &["yaml: unmarshal errors: line 14: cannot unmarshal !!str `fast` into time.Duration"],
     &["ValueError: invalid literal for int() with base 10: '30s' (setting CACHE_TTL)"],
     &["feature flag file /etc/shop/flags.json: unexpected token } at position 211"],
@@ -420,7 +431,9 @@ const MIGRATIONS: &[(&str, &[&str])] = &[
     ),
     (
         "shop/orders/migrations/0031_orders_status_not_null.py",
-        &["django.db.utils.IntegrityError: null value in column \"status\" of relation \"orders\" violates not-null constraint"],
+        &[
+            "django.db.utils.IntegrityError: null value in column \"status\" of relation \"orders\" violates not-null constraint",
+        ],
     ),
     (
         "src/main/resources/db/migration/V42__drop_legacy_sku.sql",
@@ -442,7 +455,10 @@ const MIGRATIONS: &[(&str, &[&str])] = &[
 
 /// Vendors with a status page, and errors of our calls to them.
 const VENDORS: &[(&str, &[&str])] = &[
-    ("Stripe", &["stripe: POST https://api.stripe.com/v1/payment_intents returned 503 (request req_8XzQ)"]),
+    (
+        "Stripe",
+        &["stripe: POST https://api.stripe.com/v1/payment_intents returned 503 (request req_8XzQ)"],
+    ),
     ("Twilio", &["Twilio REST error 20500: Internal Server Error sending SMS to +4477009"]),
     ("SendGrid", &["smtp.sendgrid.net:587 said 421 4.3.2 service not available, closing channel"]),
     ("Auth0", &["POST https://acme.eu.auth0.com/oauth/token failed: 502 Bad Gateway"]),
@@ -539,7 +555,11 @@ fn bad_rollout(world: &mut World, dice: &mut Dice, same_image: bool) -> i64 {
     let start = onset(dice);
     let rollout = start - 60 * dice.range(2, 40) - dice.range(0, 30);
     // Two rollouts: an earlier harmless one in the hour before, then the bad one.
-    let earlier = if dice.odds(0.25) { rollout - 60 * dice.range(8, 50) } else { rollout - 60 * dice.range(300, 4000) };
+    let earlier = if dice.odds(0.25) {
+        rollout - 60 * dice.range(8, 50)
+    } else {
+        rollout - 60 * dice.range(300, 4000)
+    };
     world.roll_out(earlier - 60 * dice.range(600, 3000), false);
     world.roll_out(earlier, false);
     world.roll_out(rollout, same_image);
@@ -659,13 +679,21 @@ fn model(class: &str, dice: &mut Dice) -> (World, &'static str) {
             // (someone shipping while it burns, or an unrelated change).
             let roll = dice.real(0.0, 1.0);
             let (start, cause, needed): (i64, &'static str, &[&str]) = if roll < 0.55 {
-                (vendor_trouble(&mut world, dice, Some(-WINDOW_SECS + 600)), "vendor_incident", &["status_page", "logs"])
+                (
+                    vendor_trouble(&mut world, dice, Some(-WINDOW_SECS + 600)),
+                    "vendor_incident",
+                    &["status_page", "logs"],
+                )
             } else if roll < 0.7 {
                 (disk_trouble(&mut world, dice, -WINDOW_SECS + 600), "disk_full", &["host", "logs"])
             } else if roll < 0.85 {
                 (lock_trouble(&mut world, dice, -WINDOW_SECS + 600), "lock_blocker", &["postgres"])
             } else {
-                (cert_trouble(&mut world, dice, -WINDOW_SECS + 600), "certificate_expiry", &["http"])
+                (
+                    cert_trouble(&mut world, dice, -WINDOW_SECS + 600),
+                    "certificate_expiry",
+                    &["http"],
+                )
             };
             let rollout = (start + 60 * dice.range(2, 20)).min(-60);
             world.roll_out(rollout - 60 * dice.range(500, 4000), false);
@@ -713,7 +741,11 @@ fn model(class: &str, dice: &mut Dice) -> (World, &'static str) {
             let old = dice.range(90, 5000);
             world.history(dice, old);
             let max = dice.range(4, 30);
-            world.hpa = Some(Hpa { max, desired: max + dice.range(1, max), since: start - dice.range(0, 300) });
+            world.hpa = Some(Hpa {
+                max,
+                desired: max + dice.range(1, max),
+                since: start - dice.range(0, 300),
+            });
             world.hpa_listed = true;
             let before = dice.real(60.0, 300.0);
             world.access = Some(Access {
@@ -722,7 +754,11 @@ fn model(class: &str, dice: &mut Dice) -> (World, &'static str) {
                 errors_5xx: if dice.odds(0.5) { dice.real(0.02, 0.2) } else { 0.0 },
             });
             if dice.odds(0.5) {
-                world.errors.push(stream(&[*dice.pick(SATURATION_ERRORS)], start, dice.range(5, 80)));
+                world.errors.push(stream(
+                    &[*dice.pick(SATURATION_ERRORS)],
+                    start,
+                    dice.range(5, 80),
+                ));
             }
             if dice.odds(0.5) {
                 world.health = Some(quiet_health(dice));
@@ -744,7 +780,11 @@ fn model(class: &str, dice: &mut Dice) -> (World, &'static str) {
                 errors_5xx: if dice.odds(0.3) { dice.real(0.02, 0.1) } else { 0.0 },
             });
             if dice.odds(0.4) {
-                world.errors.push(stream(&[*dice.pick(SATURATION_ERRORS)], start, dice.range(5, 60)));
+                world.errors.push(stream(
+                    &[*dice.pick(SATURATION_ERRORS)],
+                    start,
+                    dice.range(5, 60),
+                ));
             }
             if dice.odds(0.5) {
                 let old = dice.range(90, 5000);
@@ -752,8 +792,13 @@ fn model(class: &str, dice: &mut Dice) -> (World, &'static str) {
             } else {
                 world.set("kubernetes", Presence::Absent);
             }
-            world.health = Some(if dice.odds(0.5) { quiet_health(dice) } else { failing_health(dice, start, None) });
-            world.lose_some(dice, &["host"]);
+            world.health = Some(if dice.odds(0.5) {
+                quiet_health(dice)
+            } else {
+                failing_health(dice, start, None)
+            });
+            // The logs are where the queueing shows; without them this is partial evidence.
+            world.lose_some(dice, &["host", "logs"]);
             "host_saturation"
         }
         "oom" => {
@@ -772,7 +817,11 @@ fn model(class: &str, dice: &mut Dice) -> (World, &'static str) {
             if dice.odds(0.5) {
                 world.errors.push(stream(&[*dice.pick(OOM_ERRORS)], start, kills));
             }
-            world.health = Some(if dice.odds(0.5) { failing_health(dice, start, None) } else { quiet_health(dice) });
+            world.health = Some(if dice.odds(0.5) {
+                failing_health(dice, start, None)
+            } else {
+                quiet_health(dice)
+            });
             world.lose_some(dice, &["kubernetes"]);
             "oom"
         }
@@ -785,7 +834,10 @@ fn model(class: &str, dice: &mut Dice) -> (World, &'static str) {
             world.health = Some(if dice.odds(0.6) {
                 let mut h = failing_health(dice, start, None);
                 if dice.odds(0.5) {
-                    h.down = Some(vec![("db".into(), "timeout acquiring a connection from the pool".into())]);
+                    h.down = Some(vec![(
+                        "db".into(),
+                        "timeout acquiring a connection from the pool".into(),
+                    )]);
                 }
                 h
             } else {
@@ -814,7 +866,8 @@ fn model(class: &str, dice: &mut Dice) -> (World, &'static str) {
             world.history(dice, latest);
             world.health = Some(quiet_health(dice));
             if dice.odds(0.3) {
-                world.db = Some(Database { used_ratio: dice.real(0.1, 0.7), ..Database::default() });
+                world.db =
+                    Some(Database { used_ratio: dice.real(0.1, 0.7), ..Database::default() });
             }
             if dice.odds(0.4) {
                 let p95 = dice.real(60.0, 300.0);
@@ -859,16 +912,22 @@ fn vendor_trouble(world: &mut World, dice: &mut Dice, earliest: Option<i64>) -> 
     let posted = start + dice.range(-300, 600);
     world.vendors.push(VendorIncident {
         vendor: vendor.to_owned(),
-        indicator: *dice.pick(&["major", "critical", "minor"]),
+        indicator: ["major", "critical", "minor"][dice.range(0, 2) as usize],
         started: posted.min(-30),
-        name: format!("Elevated error rates on {}", dice.pick(&["API requests", "the dashboard and API", "EU traffic"])),
+        name: format!(
+            "Elevated error rates on {}",
+            dice.pick(&["API requests", "the dashboard and API", "EU traffic"])
+        ),
     });
     world.errors.push(stream(errors, start, dice.range(10, 400)));
     world.health = Some(if dice.odds(0.4) {
         let mut h = failing_health(dice, start, None);
         if dice.odds(0.5) {
             // The dependency genuinely down, as the health body names it.
-            h.down = Some(vec![(vendor.to_lowercase().replace(' ', ""), "connection timed out after 5000 ms".into())]);
+            h.down = Some(vec![(
+                vendor.to_lowercase().replace(' ', ""),
+                "connection timed out after 5000 ms".into(),
+            )]);
         }
         h
     } else {
@@ -908,7 +967,8 @@ fn disk_trouble(world: &mut World, dice: &mut Dice, earliest: i64) -> i64 {
         world.host.inodes = dice.real(0.97, 1.0);
     }
     world.errors.push(stream(&[*dice.pick(DISK_ERRORS)], start, dice.range(5, 150)));
-    world.health = Some(if dice.odds(0.5) { failing_health(dice, start, None) } else { quiet_health(dice) });
+    world.health =
+        Some(if dice.odds(0.5) { failing_health(dice, start, None) } else { quiet_health(dice) });
     start
 }
 
@@ -953,29 +1013,49 @@ fn failed(kind: &str, name: &str, why: &str) -> CollectorRecord {
 fn collect(world: &World, dice: &mut Dice, sources: &Path) -> Vec<CollectorRecord> {
     let mut records = Vec::new();
     let log_seed = dice.next();
-    let mut emit = |kind: &'static str, name: &str, why: &str, build: &mut dyn FnMut() -> Option<Evidence>| {
-        match world.presence(kind) {
-            Presence::Absent => {}
-            Presence::Failed => records.push(failed(kind, name, why)),
-            Presence::Present => {
-                if let Some(e) = build() {
-                    records.push(record(kind, name, e));
+    let mut emit =
+        |kind: &'static str, name: &str, why: &str, build: &mut dyn FnMut() -> Option<Evidence>| {
+            match world.presence(kind) {
+                Presence::Absent => {}
+                Presence::Failed => records.push(failed(kind, name, why)),
+                Presence::Present => {
+                    if let Some(e) = build() {
+                        records.push(record(kind, name, e));
+                    }
                 }
             }
-        }
-    };
-    emit("logs", "shop-api", "permission denied: /var/log/shop/api.log", &mut || Some(logs(world, log_seed, sources)));
-    emit("kubernetes", "prod-eu", "deployments.apps \"shop-api\" is forbidden", &mut || kubernetes(world));
-    emit("http", "shop-health", "connect: connection refused (witness's network)", &mut || world.health.as_ref().map(http));
+        };
+    emit("logs", "shop-api", "permission denied: /var/log/shop/api.log", &mut || {
+        Some(logs(world, log_seed, sources))
+    });
+    emit("kubernetes", "prod-eu", "deployments.apps \"shop-api\" is forbidden", &mut || {
+        kubernetes(world)
+    });
+    emit("http", "shop-health", "connect: connection refused (witness's network)", &mut || {
+        world.health.as_ref().map(http)
+    });
     emit("host", "node", "the host collector timed out after 5 s", &mut || Some(host(world)));
-    emit("postgres", "orders-db", "password authentication failed for user \"witness\"", &mut || world.db.as_ref().map(postgres));
+    emit(
+        "postgres",
+        "orders-db",
+        "password authentication failed for user \"witness\"",
+        &mut || world.db.as_ref().map(postgres),
+    );
     emit("git", "shop", "repository /srv/shop not found", &mut || world.git.as_ref().map(git));
     if world.presence("status_page") != Presence::Absent {
         for v in &world.vendors {
             if world.presence("status_page") == Presence::Failed {
-                records.push(failed("status_page", &v.vendor.to_lowercase().replace(' ', "-"), "status page answered 502"));
+                records.push(failed(
+                    "status_page",
+                    &v.vendor.to_lowercase().replace(' ', "-"),
+                    "status page answered 502",
+                ));
             } else {
-                records.push(record("status_page", &v.vendor.to_lowercase().replace(' ', "-"), status_page(v)));
+                records.push(record(
+                    "status_page",
+                    &v.vendor.to_lowercase().replace(' ', "-"),
+                    status_page(v),
+                ));
             }
         }
     }
@@ -983,7 +1063,11 @@ fn collect(world: &World, dice: &mut Dice, sources: &Path) -> Vec<CollectorRecor
     if dice.odds(0.15)
         && let Some(r) = records.iter_mut().find(|r| r.status() == Status::Ok && r.kind != "logs")
     {
-        r.evidence.events.push(Event::new(t(dice.range(200, 900)), "clock_probe", "event from the future"));
+        r.evidence.events.push(Event::new(
+            t(dice.range(200, 900)),
+            "clock_probe",
+            "event from the future",
+        ));
     }
     records
 }
@@ -993,7 +1077,8 @@ fn collect(world: &World, dice: &mut Dice, sources: &Path) -> Vec<CollectorRecor
 fn logs(world: &World, seed: u64, sources: &Path) -> Evidence {
     std::fs::create_dir_all(sources).expect("a sources directory");
     let mut dice = Dice::new(seed);
-    let first = if world.logs_without_baseline { -WINDOW_SECS + 240 } else { -2 * WINDOW_SECS - 120 };
+    let first =
+        if world.logs_without_baseline { -WINDOW_SECS + 240 } else { -2 * WINDOW_SECS - 120 };
     let mut lines: Vec<(i64, String, &str)> = Vec::new();
     let mut at = first;
     while at < 55 {
@@ -1011,7 +1096,9 @@ fn logs(world: &World, seed: u64, sources: &Path) -> Evidence {
     lines.sort_by_key(|(at, _, _)| *at);
     let text: String = lines
         .iter()
-        .map(|(at, message, level)| world.format.line(t(at + world.clock_skew), level, message) + "\n")
+        .map(|(at, message, level)| {
+            world.format.line(t(at + world.clock_skew), level, message) + "\n"
+        })
         .collect();
     let app = sources.join("api.log");
     std::fs::write(&app, text).expect("the application log");
@@ -1086,9 +1173,16 @@ fn kubernetes(world: &World) -> Option<Evidence> {
             .fact("kubernetes.hpa_desired_replicas", h.desired)
             .fact("kubernetes.hpa_current_replicas", h.max)
             .event(
-                Event::new(t(h.since), "hpa_at_max", format!("HPA shop/shop-api at its ceiling: desired {}, max {}", h.desired, h.max))
-                    .severity(Severity::Warning)
-                    .signature(format!("hpa_at_max:{key}")),
+                Event::new(
+                    t(h.since),
+                    "hpa_at_max",
+                    format!(
+                        "HPA shop/shop-api at its ceiling: desired {}, max {}",
+                        h.desired, h.max
+                    ),
+                )
+                .severity(Severity::Warning)
+                .signature(format!("hpa_at_max:{key}")),
             );
     }
     // Rollout events inside the window or its 60-minute margin.
@@ -1102,16 +1196,27 @@ fn kubernetes(world: &World) -> Option<Evidence> {
             None => r.image.clone(),
         };
         e = e.event(
-            Event::new(t(r.at), "rollout", format!("Rollout of {key} revision {}: {what}", r.revision))
-                .detail(format!("ReplicaSet shop-api-{:x}; change-cause: deploy pipeline", r.revision * 7919))
-                .signature(format!("rollout:{key}:{}", r.revision)),
+            Event::new(
+                t(r.at),
+                "rollout",
+                format!("Rollout of {key} revision {}: {what}", r.revision),
+            )
+            .detail(format!(
+                "ReplicaSet shop-api-{:x}; change-cause: deploy pipeline",
+                r.revision * 7919
+            ))
+            .signature(format!("rollout:{key}:{}", r.revision)),
         );
     }
     for i in 0..p.oom_kills {
         e = e.event(
-            Event::new(t(p.since + i * 90), "oom_killed", format!("OOMKilled: pod shop-api-7d9c-{i:x}q container api (exit 137)"))
-                .severity(Severity::Critical)
-                .signature(format!("oom_killed:{key}:api")),
+            Event::new(
+                t(p.since + i * 90),
+                "oom_killed",
+                format!("OOMKilled: pod shop-api-7d9c-{i:x}q container api (exit 137)"),
+            )
+            .severity(Severity::Critical)
+            .signature(format!("oom_killed:{key}:api")),
         );
     }
     for i in 0..p.crashloop {
@@ -1123,10 +1228,14 @@ fn kubernetes(world: &World) -> Option<Evidence> {
     }
     if let Some(reason) = &p.waiting {
         e = e.event(
-            Event::new(t(60), "pod_waiting", format!("{reason}: pod shop-api-5c4d-0x container api"))
-                .detail("couldn't find key PAYMENTS_API_BASE in ConfigMap shop/api-env")
-                .severity(Severity::Warning)
-                .signature(format!("pod_waiting:{key}:api:{reason}")),
+            Event::new(
+                t(60),
+                "pod_waiting",
+                format!("{reason}: pod shop-api-5c4d-0x container api"),
+            )
+            .detail("couldn't find key PAYMENTS_API_BASE in ConfigMap shop/api-env")
+            .severity(Severity::Warning)
+            .signature(format!("pod_waiting:{key}:api:{reason}")),
         );
     }
     Some(e)
@@ -1140,9 +1249,13 @@ fn http(h: &Health) -> Evidence {
         e = e.fact("http.latency_median_ms", (ms * 10.0).round() / 10.0);
         if ms > 1000.0 {
             e = e.event(
-                Event::new(t(h.at), "health_slow", format!("Health check shop-health slow: median {ms:.0} ms over 1000 ms"))
-                    .severity(Severity::Warning)
-                    .signature("http:shop-health:slow"),
+                Event::new(
+                    t(h.at),
+                    "health_slow",
+                    format!("Health check shop-health slow: median {ms:.0} ms over 1000 ms"),
+                )
+                .severity(Severity::Warning)
+                .signature("http:shop-health:slow"),
             );
         }
     }
@@ -1168,7 +1281,8 @@ fn http(h: &Health) -> Evidence {
     }
     if h.failing > 0 {
         let reason = if h.latency_ms.is_none() { "tls" } else { "HTTP 503" };
-        let mut title = format!("Health check shop-health failing: {} of 3 probes ({reason})", h.failing);
+        let mut title =
+            format!("Health check shop-health failing: {} of 3 probes ({reason})", h.failing);
         if let Some(down) = h.down.as_ref().filter(|d| !d.is_empty()) {
             let names: Vec<&str> = down.iter().map(|(n, _)| n.as_str()).collect();
             title.push_str(&format!("; down: {}", names.join(", ")));
@@ -1199,7 +1313,10 @@ fn host(world: &World) -> Evidence {
         .fact("host.uptime_secs", 3_456_000);
     if h.cpu >= 0.9 || h.mem >= 0.9 {
         let what = if h.cpu >= 0.9 { "CPU saturated" } else { "memory saturated" };
-        e = e.event(Event::new(t(45), "saturation", format!("{what} on node-7")).severity(Severity::Warning));
+        e = e.event(
+            Event::new(t(45), "saturation", format!("{what} on node-7"))
+                .severity(Severity::Warning),
+        );
     }
     e
 }
@@ -1211,16 +1328,23 @@ fn status_page(v: &VendorIncident) -> Evidence {
         .fact("status_page.worst_indicator", v.indicator)
         .fact("status_page.unresolved_incidents", 1);
     if v.started < 0 {
-        e = e.fact("status_page.incident_minutes_before_anchor", (-v.started as f64 / 6.0).round() / 10.0);
+        e = e.fact(
+            "status_page.incident_minutes_before_anchor",
+            (-v.started as f64 / 6.0).round() / 10.0,
+        );
     }
     let impact = match v.indicator {
         "minor" => Severity::Warning,
         _ => Severity::Critical,
     };
     e.event(
-        Event::new(t(v.started), "incident_created", format!("{} incident opened: {} ({})", v.vendor, v.name, v.indicator))
-            .severity(impact)
-            .signature(format!("status_page:{}:inc01", v.vendor)),
+        Event::new(
+            t(v.started),
+            "incident_created",
+            format!("{} incident opened: {} ({})", v.vendor, v.name, v.indicator),
+        )
+        .severity(impact)
+        .signature(format!("status_page:{}:inc01", v.vendor)),
     )
 }
 
@@ -1230,7 +1354,10 @@ fn postgres(db: &Database) -> Evidence {
     let mut e = Evidence::ok("orders-db")
         .fact("postgres.connections_used", used)
         .fact("postgres.connections_available", available)
-        .fact("postgres.connections_used_ratio", (used as f64 / available as f64 * 1000.0).round() / 1000.0)
+        .fact(
+            "postgres.connections_used_ratio",
+            (used as f64 / available as f64 * 1000.0).round() / 1000.0,
+        )
         .fact("postgres.blocked_sessions", db.blocked)
         .fact("postgres.deadlocks_delta", 0)
         .fact("postgres.idle_in_transaction", i64::from(db.root.is_some_and(|r| r.2)))
@@ -1246,15 +1373,29 @@ fn postgres(db: &Database) -> Evidence {
                 .fact("postgres.root_blocker_idle_in_transaction", idle)
                 .fact("postgres.root_blocker_longest_xact_secs", -xact as f64)
                 .event(
-                    Event::new(t(xact), "root_blocker_transaction", format!("Root blocker pid {pid} began its transaction"))
-                        .detail(if ddl { "ALTER TABLE orders ADD COLUMN fulfilment_id bigint NOT NULL DEFAULT 0" } else if idle { "idle in transaction: UPDATE carts SET locked = true WHERE id = 991" } else { "UPDATE orders SET status = 'paid' WHERE batch = 12" })
-                        .severity(Severity::Critical)
-                        .signature(format!("lock_tree:{pid}")),
+                    Event::new(
+                        t(xact),
+                        "root_blocker_transaction",
+                        format!("Root blocker pid {pid} began its transaction"),
+                    )
+                    .detail(if ddl {
+                        "ALTER TABLE orders ADD COLUMN fulfilment_id bigint NOT NULL DEFAULT 0"
+                    } else if idle {
+                        "idle in transaction: UPDATE carts SET locked = true WHERE id = 991"
+                    } else {
+                        "UPDATE orders SET status = 'paid' WHERE batch = 12"
+                    })
+                    .severity(Severity::Critical)
+                    .signature(format!("lock_tree:{pid}")),
                 )
                 .event(
-                    Event::new(t(xact + 20), "lock_wait", format!("{} sessions wait behind pid {pid}", db.blocked))
-                        .severity(Severity::Warning)
-                        .signature(format!("lock_tree:{pid}")),
+                    Event::new(
+                        t(xact + 20),
+                        "lock_wait",
+                        format!("{} sessions wait behind pid {pid}", db.blocked),
+                    )
+                    .severity(Severity::Warning)
+                    .signature(format!("lock_tree:{pid}")),
                 );
         }
         None => {
@@ -1267,8 +1408,16 @@ fn postgres(db: &Database) -> Evidence {
     }
     if db.used_ratio >= 0.9 {
         e = e.event(
-            Event::new(t(41), "connections_near_max", format!("{used} of {available} connections in use"))
-                .severity(if db.used_ratio >= 0.98 { Severity::Critical } else { Severity::Warning }),
+            Event::new(
+                t(41),
+                "connections_near_max",
+                format!("{used} of {available} connections in use"),
+            )
+            .severity(if db.used_ratio >= 0.98 {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            }),
         );
     }
     e
@@ -1319,9 +1468,15 @@ pub fn generate(dir: &Path, variants: u64, seed: u64) {
             write(&case.join("trigger.json"), &trigger);
             for r in collect(&world, &mut dice, &case.join("sources")) {
                 let value = serde_json::to_value(&r).expect("JSON");
-                write(&case.join("evidence").join(r.evidence_path().trim_start_matches("evidence/")), &value);
+                write(
+                    &case.join("evidence").join(r.evidence_path().trim_start_matches("evidence/")),
+                    &value,
+                );
             }
-            write(&dir.join(format!("{name}.label.json")), &json!({"cause": cause, "class": class}));
+            write(
+                &dir.join(format!("{name}.label.json")),
+                &json!({"cause": cause, "class": class}),
+            );
         }
     }
 }
