@@ -11,5 +11,6 @@ mod redaction;
 mod report;
 mod rules;
 mod rules_heldout;
+mod seeding;
 mod server;
 mod spine;
