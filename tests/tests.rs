@@ -13,4 +13,5 @@ mod rules;
 mod rules_heldout;
 mod seeding;
 mod server;
+mod severity;
 mod spine;

@@ -83,6 +83,8 @@ async fn collect(anchor: DateTime<Utc>, command: &str, args: CollectArgs) -> Res
     }
     let store = args.out.clone().unwrap_or_else(|| config.store.dir.clone());
     let prepared = run::prepare(Arc::new(config))?;
+    // From here on witness's own log lines know the configured rules and its own secrets.
+    crate::logging::set_redactor(&prepared.redactor);
     let request = RunRequest {
         trigger: Trigger { name: command.to_owned(), ..Trigger::manual(anchor, labels) },
         anchor,
