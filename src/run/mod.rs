@@ -12,7 +12,8 @@
 //! 4. [`correlate`](mod@correlate): links between what the collectors saw (it may gather
 //!    again);
 //! 5. [`analyse`](mod@analyse): a pure function from the evidence and the rules to the
-//!    [`RunView`] (timeline, hypotheses, [`impact`](mod@impact));
+//!    [`RunView`] (timeline, hypotheses, [`impact`](mod@impact)), then its
+//!    [`severity`](mod@severity) on the configured thresholds;
 //! 6. [`seal`](mod@seal): reports rendered, everything redacted, written and signed.
 
 pub mod analyse;
@@ -22,6 +23,7 @@ pub mod impact;
 pub mod plan;
 pub mod prepare;
 pub mod seal;
+pub mod severity;
 pub mod view;
 
 use std::path::PathBuf;
@@ -116,13 +118,16 @@ pub async fn collect_amended(
     let created_at = Utc::now();
     let id = request.id.clone().unwrap_or_else(|| bundle::new_id(created_at));
     let window = window_for(request.anchor, request.lookback, created_at);
+    let redactor = prepared.redactor.for_bundle();
+    gather::register_secrets(&plan, &redactor);
+    // What started the run is text from the world too: redacted before anything reads it.
+    request.trigger.redact(&redactor);
     let scope = Scope {
         anchor: request.anchor,
         window,
         trigger: request.trigger.for_collectors(),
-        redactor: prepared.redactor.for_bundle(),
+        redactor,
     };
-    gather::register_secrets(&plan, &scope.redactor);
 
     let git = correlate::rerunnable(&plan);
     let mut outcomes = gather(plan, &scope, cancel, progress).await;
@@ -152,9 +157,15 @@ pub async fn collect_amended(
     // Off the async threads: rules may take up to their deadline each, and signals,
     // `/healthz` and the other runs must go on meanwhile.
     let rules = Arc::clone(&prepared.rules);
-    let view: RunView = tokio::task::spawn_blocking(move || analyse(gathered, &rules, bundle))
-        .await
-        .context("the analysis of the run stopped")?;
+    let thresholds = prepared.config.severity.clone();
+    let view: RunView = tokio::task::spawn_blocking(move || {
+        let mut view = analyse(gathered, &rules, bundle);
+        view.severity =
+            Some(severity::assess(&view.records, &view.trigger, view.window, &thresholds));
+        view
+    })
+    .await
+    .context("the analysis of the run stopped")?;
     seal(prepared, view, files, created_at, &scope.redactor, request.store).await
 }
 
