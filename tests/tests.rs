@@ -10,5 +10,6 @@ mod layers;
 mod redaction;
 mod report;
 mod rules;
+mod seeding;
 mod server;
 mod spine;

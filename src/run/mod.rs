@@ -116,13 +116,16 @@ pub async fn collect_amended(
     let created_at = Utc::now();
     let id = request.id.clone().unwrap_or_else(|| bundle::new_id(created_at));
     let window = window_for(request.anchor, request.lookback, created_at);
+    let redactor = prepared.redactor.for_bundle();
+    gather::register_secrets(&plan, &redactor);
+    // What started the run is text from the world too: redacted before anything reads it.
+    request.trigger = redacted_trigger(request.trigger, &redactor);
     let scope = Scope {
         anchor: request.anchor,
         window,
         trigger: request.trigger.for_collectors(),
-        redactor: prepared.redactor.for_bundle(),
+        redactor,
     };
-    gather::register_secrets(&plan, &scope.redactor);
 
     let git = correlate::rerunnable(&plan);
     let mut outcomes = gather(plan, &scope, cancel, progress).await;
@@ -156,6 +159,34 @@ pub async fn collect_amended(
         .await
         .context("the analysis of the run stopped")?;
     seal(prepared, view, files, created_at, &scope.redactor, request.store).await
+}
+
+/// `trigger` with every string redacted: names, labels and annotations with their keys in
+/// view (a secret-named key takes its whole value), fingerprints, the raw payload.
+fn redacted_trigger(trigger: Trigger, redactor: &witness_collector::Redactor) -> Trigger {
+    let mut value = serde_json::to_value(&trigger).unwrap_or_default();
+    redactor.redact_json(&mut value);
+    serde_json::from_value(value).unwrap_or_else(|_| {
+        // The redacted form no longer reads as a trigger: keep only what is redacted.
+        let pairs = |map: &std::collections::BTreeMap<String, String>| {
+            map.iter()
+                .map(|(k, v)| {
+                    (redactor.redact(k).into_string(), redactor.redact_pair(k, v).into_string())
+                })
+                .collect()
+        };
+        Trigger {
+            name: redactor.redact(&trigger.name).into_string(),
+            labels: pairs(&trigger.labels),
+            annotations: pairs(&trigger.annotations),
+            fingerprint: trigger.fingerprint.as_deref().map(|f| redactor.redact(f).into_string()),
+            group_key: None,
+            incident_id: None,
+            joined: Vec::new(),
+            raw: None,
+            ..trigger
+        }
+    })
 }
 
 #[cfg(test)]

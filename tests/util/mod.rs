@@ -110,6 +110,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 pub mod corpus;
 pub mod scenario;
+pub mod secrets;
 
 /// Runs `plan` as a `collect now` would (default config, a 30-minute lookback) and seals
 /// the bundle in `store`.

@@ -5,6 +5,7 @@
 //! escaped again. The last scan of a report before it is sealed.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use super::{Redactor, TOKEN};
 
@@ -19,8 +20,36 @@ pub enum Escaping {
 
 impl Redactor {
     /// `text`, rendered with `escaping`, with every secret its decoded form holds replaced
-    /// by its token; borrowed when there was none.
+    /// by its token; borrowed when there was none. The whole text is decoded and redacted
+    /// at once, so a secret over several lines (a PEM block) is found whole; each span
+    /// the redaction replaced is mapped back to the rendered text. Where the spans cannot
+    /// be told apart (two secrets side by side), it goes line by line.
     pub fn redact_rendered<'a>(&self, text: &'a str, escaping: Escaping) -> Cow<'a, str> {
+        let (decoded, map) = decode(text, escaping);
+        let redacted = self.redact_text(&decoded);
+        let replaced = if redacted == decoded {
+            Cow::Borrowed(text)
+        } else if let Some(spans) = align(&decoded, &redacted) {
+            let mut out = String::with_capacity(text.len());
+            let mut last = 0;
+            for (span, token) in spans {
+                out.push_str(&text[last..map[span.start]]);
+                out.push_str(token);
+                last = map[span.end];
+            }
+            out.push_str(&text[last..]);
+            Cow::Owned(out)
+        } else {
+            self.redact_lines(text, escaping)
+        };
+        // Forms decoding does not reveal (a literal's escaped form) are found as is.
+        match self.redact_text(&replaced) {
+            Cow::Owned(s) => Cow::Owned(s),
+            Cow::Borrowed(_) => replaced,
+        }
+    }
+
+    fn redact_lines<'a>(&self, text: &'a str, escaping: Escaping) -> Cow<'a, str> {
         let mut out = String::new();
         let mut changed = false;
         for line in text.split_inclusive('\n') {
@@ -69,6 +98,43 @@ impl Redactor {
         out.push_str(&line[end..]);
         Some(out)
     }
+}
+
+/// The spans of `decoded` that redaction replaced to give `redacted`, each with its token,
+/// in order; `None` when they cannot be told for sure.
+fn align<'r>(decoded: &str, redacted: &'r str) -> Option<Vec<(Range<usize>, &'r str)>> {
+    let tokens: Vec<Range<usize>> = TOKEN.find_iter(redacted).map(|m| m.range()).collect();
+    let mut spans = Vec::new();
+    let (mut d, mut r) = (0, 0);
+    for (i, token) in tokens.iter().enumerate() {
+        let between = &redacted[r..token.start];
+        if !decoded[d..].starts_with(between) {
+            return None;
+        }
+        d += between.len();
+        let text = &redacted[token.clone()];
+        r = token.end;
+        if decoded[d..].starts_with(text) {
+            // A token that was already there.
+            d += text.len();
+            continue;
+        }
+        let next = tokens.get(i + 1).map_or(redacted.len(), |t| t.start);
+        let after = &redacted[token.end..next];
+        let end = if next == redacted.len() {
+            decoded.len().checked_sub(after.len()).filter(|e| decoded[*e..] == *after)?
+        } else if after.is_empty() {
+            return None;
+        } else {
+            d + 1 + decoded.get(d + 1..)?.find(after)?
+        };
+        if end <= d {
+            return None;
+        }
+        spans.push((d..end, text));
+        d = end;
+    }
+    (decoded[d..] == redacted[r..]).then_some(spans)
 }
 
 /// `text` with the parts between tokens escaped for `escaping`.
@@ -199,6 +265,16 @@ mod tests {
         assert!(!out.contains("Sup3r-Secret"), "{out}");
         assert!(out.starts_with("<title>ALTER ROLE app PASSWORD "), "{out}");
         assert!(out.ends_with("</title> &amp; more\n"), "{out}");
+    }
+
+    #[test]
+    fn a_secret_over_several_escaped_lines_is_found_whole() {
+        let r = Redactor::builtin();
+        let text = "<pre>key:\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7&#43;abc\nAAAAB3NzaC1yc2EAAAADAQABAAABAQDx&lt;x&gt;yz0123456789abcdefgh\n-----END PRIVATE KEY-----\nafter &amp; more</pre>\n";
+        let out = r.redact_rendered(text, Escaping::Html);
+        assert!(!out.contains("MIIEvQ") && !out.contains("AAAAB3Nza"), "{out}");
+        assert!(out.starts_with("<pre>key:\n"), "{out}");
+        assert!(out.ends_with("\nafter &amp; more</pre>\n"), "{out}");
     }
 
     #[test]
