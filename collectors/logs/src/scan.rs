@@ -480,6 +480,7 @@ impl<'a> Scanner<'a> {
                 }
                 from = memrchr(b'\n', &buf[..from - 1]).map_or(0, |i| i + 1);
             }
+            let from = pem_start(buf, floor, from).unwrap_or(from);
             self.block = Some(OpenBlock {
                 time: t,
                 offset: line_abs,
@@ -532,6 +533,43 @@ impl<'a> Scanner<'a> {
             });
         }
     }
+}
+
+/// Lines looked back over for the BEGIN line of a key the context starts inside.
+const PEM_LOOKBACK_LINES: usize = 200;
+
+/// When the context before a kept line starts inside the body of a PEM private key (lines
+/// of base64, its BEGIN line above them), where that BEGIN line starts: the stretch then
+/// reaches back to it, so the key is redacted whole with the stretch instead of leaving
+/// base64 lines that no rule can tell from text (a key cut before its END line has no
+/// tail to find). Looks back at most [`PEM_LOOKBACK_LINES`], never before `floor`.
+fn pem_start(buf: &[u8], floor: usize, from: usize) -> Option<usize> {
+    let is_body = |line: &[u8]| {
+        let line = trim_cr(line).trim_ascii();
+        line.len() >= 16 && line.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
+    };
+    let line_end = memchr(b'\n', &buf[from..]).map_or(buf.len(), |i| from + i);
+    if !is_body(&buf[from..line_end]) {
+        return None;
+    }
+    let mut start = from;
+    for _ in 0..PEM_LOOKBACK_LINES {
+        if start <= floor || start == 0 {
+            return None;
+        }
+        let previous = memrchr(b'\n', &buf[..start - 1]).map_or(0, |i| i + 1);
+        let line = &buf[previous..start - 1];
+        if memchr::memmem::find(line, b"-----BEGIN").is_some()
+            && memchr::memmem::find(line, b"PRIVATE KEY").is_some()
+        {
+            return (previous >= floor).then_some(previous);
+        }
+        if !is_body(line) {
+            return None;
+        }
+        start = previous;
+    }
+    None
 }
 
 /// The first `n` lines of `buf`: how many there were and where they end.

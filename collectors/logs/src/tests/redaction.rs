@@ -464,3 +464,37 @@ async fn a_private_key_cut_off_above_the_excerpt_leaves_no_base64_line_nor_its_e
     assert!(excerpt.contains("ERROR key rejected by the signer"), "{excerpt}");
     assert!(excerpt.contains("INFO next request"), "{excerpt}");
 }
+
+/// A PEM key logged without its END line (a record cut short), an error a few lines after
+/// it: the excerpt's context would start inside its body, between a BEGIN line above it
+/// and no END line, where no rule can tell base64 from text. The stretch reaches back to
+/// the BEGIN line, and the key is redacted whole.
+#[tokio::test]
+async fn context_inside_a_key_cut_before_its_end_line_reaches_back_to_its_begin_line() {
+    let mut rng = Rng(11);
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app.log");
+    let body: Vec<String> = (0..5)
+        .map(|_| rng.pick("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 64))
+        .collect();
+    let t = at("2025-11-19T20:40:00Z");
+    let mut lines = ordered(background(iso));
+    let at_line = lines.iter().position(|l| l.starts_with("2025-11-19T20:40:00")).unwrap();
+    let mut key = vec![iso(t, "INFO retrying with -----BEGIN RSA PRIVATE KEY-----")];
+    key.extend(body.iter().cloned());
+    key.push(String::new());
+    key.push(iso(t + Duration::seconds(1), "ERROR key rejected by the signer"));
+    lines.splice(at_line + 1..at_line + 1, key);
+    write(&app, &lines);
+    let mut config = config(&[&app]);
+    config.context_lines = 3;
+    let ctx = context();
+    let run = run_with(config, ctx.clone()).await;
+    let text = output(&run, &ctx);
+    let excerpt = run.excerpt.as_deref().unwrap();
+    for line in &body {
+        assert!(survivors(&text, line).is_empty(), "{line} survives in:\n{excerpt}");
+    }
+    assert!(excerpt.contains("INFO retrying with [REDACTED:private_key:"), "{excerpt}");
+    assert!(excerpt.contains("ERROR key rejected by the signer"), "{excerpt}");
+}
