@@ -22,7 +22,7 @@ use witness_collector::{Redacted, Redactor};
 use crate::access;
 use crate::level;
 use crate::signature;
-use crate::tally::{Block, Period, Span, Tally, keep_newest};
+use crate::tally::{Block, Period, Span, Tally, keep_newest, url_escapes_redacted};
 use crate::timestamp::{TimeContext, TsFormat, layouts};
 
 /// Bytes read per step; a line longer than this is cut to it.
@@ -439,6 +439,7 @@ impl<'a> Scanner<'a> {
         abs: u64,
     ) {
         self.counted_head = Some(head);
+        let line = url_escapes_redacted(&self.setup.redactor, line.clone());
         let line = line.truncate(self.setup.max_line_bytes);
         self.tally.error(t, period, signature, &line, self.spec.path);
         if period == Period::Window {

@@ -212,7 +212,7 @@ impl Excerpt {
                     break;
                 }
                 let line = redacted.map(|r| r[start..end].strip_suffix('\r').unwrap_or(&r[start..end]).to_owned());
-                text.push_str(&line.truncate(max_line));
+                text.push_str(&url_escapes_redacted(redactor, line).truncate(max_line));
                 text.push('\n');
                 start = end + 1;
             }
@@ -414,6 +414,39 @@ fn min_opt(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTim
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// `line`, or its URL-decoded form redacted when decoding `%XX` escapes reveals a secret
+/// the rules could not see through them (`?q=Bearer%20…`, `card%204111…`: an access log's
+/// query string). Such a line is shown decoded; a line without a hidden secret is kept
+/// as logged.
+pub fn url_escapes_redacted(redactor: &Redactor, line: Redacted) -> Redacted {
+    let Some(decoded) = url_decoded(&line) else { return line };
+    let redacted = redactor.redact(&decoded);
+    if redacted.as_str() == decoded { line } else { redacted }
+}
+
+/// `text` with its `%XX` escapes decoded (invalid UTF-8 replaced); `None` without any.
+fn url_decoded(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let mut decoded = false;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let (Some(hi), Some(lo)) =
+                (b.get(i + 1).and_then(|c| hex(*c)), b.get(i + 2).and_then(|c| hex(*c)))
+        {
+            out.push((hi * 16 + lo) as u8);
+            decoded = true;
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    decoded.then(|| String::from_utf8_lossy(&out).into_owned())
 }
 
 /// A redacted line as kept in the evidence: cut to [`EXAMPLE_BYTES`], never inside a token.

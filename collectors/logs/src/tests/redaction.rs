@@ -191,6 +191,8 @@ enum Placement {
     AccessQuery,
     /// A 5xx request's path in an access log.
     AccessPath,
+    /// A 5xx request's query string, URL-encoded (`%20` for its spaces).
+    AccessEncodedQuery,
     /// The `msg` field of a JSON line.
     JsonMessage,
     /// An error line in a gzip-compressed rotation.
@@ -199,7 +201,7 @@ enum Placement {
     MultiLine,
 }
 
-const PLACEMENTS: [Placement; 11] = [
+const PLACEMENTS: [Placement; 12] = [
     Placement::Signature,
     Placement::FirstError,
     Placement::Example,
@@ -208,6 +210,7 @@ const PLACEMENTS: [Placement; 11] = [
     Placement::SignatureCap,
     Placement::AccessQuery,
     Placement::AccessPath,
+    Placement::AccessEncodedQuery,
     Placement::JsonMessage,
     Placement::GzipRotation,
     Placement::MultiLine,
@@ -267,7 +270,7 @@ impl Placement {
                 let line = format!("{prefix}{}{snippet} and more after it", padding(pad));
                 lines.push((minute(0), line));
             }
-            Self::AccessQuery | Self::AccessPath => {
+            Self::AccessQuery | Self::AccessPath | Self::AccessEncodedQuery => {
                 let path = dir.join("access.log");
                 let mut lines: Vec<_> = filler(
                     at("2025-11-19T19:59:00Z"),
@@ -279,6 +282,10 @@ impl Placement {
                     let t = minute(0) + Duration::seconds(s);
                     let request = match self {
                         Self::AccessQuery => format!("GET /api/login?next=/home&q={snippet}"),
+                        Self::AccessEncodedQuery => {
+                            let encoded = snippet.replace(' ', "%20").replace('"', "%22");
+                            format!("GET /api/search?q={encoded}")
+                        }
                         _ => format!("POST /reset/{snippet}/confirm"),
                     };
                     lines.push((t, access(t, &request, 500)));
@@ -335,6 +342,7 @@ impl Placement {
             Self::LongLine | Self::SignatureCap => "upload failed",
             Self::AccessQuery => "/api/login",
             Self::AccessPath => "/reset/",
+            Self::AccessEncodedQuery => "/api/search",
             Self::JsonMessage => "login failed",
             Self::MultiLine => "bad credentials",
         }
