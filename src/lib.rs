@@ -10,13 +10,15 @@
 //! - [`redact`], [`bundle`] and [`report`]: what is written, sealed, verified and read;
 //!   [`bundle::layout`] names every file of a bundle;
 //! - [`server`] and [`trigger`]: the daemon and the alerts that start runs;
-//! - [`cli`], [`commands`] (one module per command) and [`progress`]: the command line.
+//! - [`cli`], [`commands`] (one module per command) and [`progress`]: the command line;
+//!   [`logging`]: witness's own log lines, redacted.
 
 pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod escape;
+pub mod logging;
 pub mod progress;
 pub use witness_redact as redact;
 pub mod registry;

@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::redact::Redactor;
+
 /// Where a trigger came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -179,6 +181,33 @@ impl Trigger {
         }
     }
 
+    /// Every string of the trigger through `redactor`, as the webhook parsers redact them
+    /// where they read a body: keys, values with their key in view, names, identities and
+    /// the raw body. Redacted text stays as it is, so this is for text that may not have
+    /// been redacted yet (a journal written by an older witness).
+    pub fn redact(&mut self, redactor: &Redactor) {
+        let text = |s: &mut String| *s = redactor.redact(s).into_string();
+        text(&mut self.name);
+        text(&mut self.status);
+        redact_map(&mut self.labels, redactor);
+        redact_map(&mut self.annotations, redactor);
+        for id in [&mut self.fingerprint, &mut self.group_key, &mut self.incident_id] {
+            id.iter_mut().for_each(text);
+        }
+        if let Some(raw) = &mut self.raw {
+            redactor.redact_json(raw);
+        }
+        for joined in &mut self.joined {
+            text(&mut joined.name);
+            text(&mut joined.status);
+            joined.fingerprint.iter_mut().for_each(text);
+            redact_map(&mut joined.labels, redactor);
+            if let Some(raw) = &mut joined.raw {
+                redactor.redact_json(raw);
+            }
+        }
+    }
+
     /// The service the alert is about, for titles: `service`, `app`, `job` or `deployment`.
     pub fn service(&self) -> Option<&str> {
         ["service", "app", "job", "deployment"]
@@ -186,6 +215,17 @@ impl Trigger {
             .find_map(|k| self.labels.get(*k))
             .map(String::as_str)
     }
+}
+
+/// A label's or annotation's key redacted, and its value redacted with the (raw) key in
+/// view: a `db_password` label takes its whole value.
+pub fn redact_label(redactor: &Redactor, key: &str, value: &str) -> (String, String) {
+    (redactor.redact(key).into_string(), redactor.redact_pair(key, value).into_string())
+}
+
+/// `map` with every entry through [`redact_label`].
+fn redact_map(map: &mut BTreeMap<String, String>, redactor: &Redactor) {
+    *map = std::mem::take(map).iter().map(|(k, v)| redact_label(redactor, k, v)).collect();
 }
 
 #[cfg(test)]

@@ -283,6 +283,7 @@ fn counter_evidence_lowers_and_explains() {
             }
             "logs" => {
                 r.evidence.facts.insert("logs.error_rate_ratio".into(), 5.0.into());
+                r.evidence.facts.insert("logs.error_count".into(), 50.into());
             }
             _ => {}
         }

@@ -520,7 +520,7 @@ url = "http://{status}"
             .env_remove("WITNESS_CONFIG")
             .env("SEEDED_DSN", dsn)
             .env("SEEDED_LITERAL", literal)
-            .env("RUST_LOG", "debug")
+            .env("WITNESS_LOG", "debug")
             .output()
             .unwrap()
     })

@@ -11,6 +11,7 @@ mod deploy;
 mod intake;
 mod lifecycle;
 mod operator;
+mod redaction;
 mod storm;
 
 use std::io::{BufRead, BufReader};

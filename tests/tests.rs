@@ -10,6 +10,8 @@ mod layers;
 mod redaction;
 mod report;
 mod rules;
+mod rules_heldout;
 mod seeding;
 mod server;
+mod severity;
 mod spine;

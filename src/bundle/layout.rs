@@ -39,6 +39,8 @@ pub const TRIGGER: &str = "trigger.json";
 pub const TIMELINE: &str = "timeline.json";
 /// The ranked hypotheses and the rules that could not be evaluated.
 pub const HYPOTHESES: &str = "hypotheses.json";
+/// The run's severity, its reasons and the alert's own label.
+pub const SEVERITY: &str = "severity.json";
 /// The postmortem evidence appendix.
 pub const REPORT_MD: &str = "report.md";
 /// The same as one self-contained page.

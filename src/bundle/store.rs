@@ -22,6 +22,8 @@ pub struct Listed {
     pub collectors: String,
     /// The top hypothesis, `rollback: Bad deploy of revision 42`.
     pub top: Option<String>,
+    /// The run's severity level (`P1`), when the bundle has one.
+    pub severity: Option<String>,
     #[serde(skip)]
     pub manifest: Manifest,
 }
@@ -59,6 +61,10 @@ pub fn list(store: &Path) -> Result<Vec<Listed>> {
                     top.get("title")?.as_str()?
                 ))
             });
+        let severity = fs::read(dir.join(layout::SEVERITY))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| Some(v.get("level")?.as_str()?.to_owned()));
         listed.push(Listed {
             id: manifest.id.clone(),
             dir,
@@ -69,6 +75,7 @@ pub fn list(store: &Path) -> Result<Vec<Listed>> {
                 manifest.collectors.len()
             ),
             top,
+            severity,
             manifest,
         });
     }

@@ -83,6 +83,8 @@ async fn collect(anchor: DateTime<Utc>, command: &str, args: CollectArgs) -> Res
     }
     let store = args.out.clone().unwrap_or_else(|| config.store.dir.clone());
     let prepared = run::prepare(Arc::new(config))?;
+    // From here on witness's own log lines know the configured rules and its own secrets.
+    crate::logging::set_redactor(&prepared.redactor);
     let request = RunRequest {
         trigger: Trigger { name: command.to_owned(), ..Trigger::manual(anchor, labels) },
         anchor,
@@ -131,6 +133,7 @@ fn print_summary(sealed: &Sealed, archive: Option<&Path>, format: OutputFormat) 
                 "collectors": view.records.iter().map(|r| serde_json::json!({
                     "kind": r.kind, "name": r.name, "status": r.status(), "duration_ms": r.duration_ms, "error": r.error,
                 })).collect::<Vec<_>>(),
+                "severity": view.severity,
                 "top_hypothesis": top,
             });
             println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());

@@ -7,8 +7,8 @@ use anyhow::Result;
 use crate::config::WitnessConfig;
 use crate::escape::{Keep, terminal};
 
-/// Prints one line per bundle: id, trigger, collectors, top recommendation, each with its
-/// control characters escaped (an alert title is whatever a sender wrote).
+/// Prints one line per bundle: id, severity, trigger, collectors, top recommendation, each
+/// with its control characters escaped (an alert title is whatever a sender wrote).
 ///
 /// # Errors
 /// When the store exists but cannot be read.
@@ -20,7 +20,9 @@ pub fn list(config: &WitnessConfig) -> Result<ExitCode> {
     let field = |text: &str| terminal(text, Keep::Nothing);
     for b in bundles {
         let top = b.top.unwrap_or_default();
-        let line = [&b.id, &b.trigger, &b.collectors.to_string(), &top].map(|f| field(f));
+        let severity = b.severity.unwrap_or_else(|| "-".to_owned());
+        let line =
+            [&b.id, &severity, &b.trigger, &b.collectors.to_string(), &top].map(|f| field(f));
         println!("{}", line.join("  "));
     }
     Ok(ExitCode::SUCCESS)

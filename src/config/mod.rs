@@ -8,6 +8,7 @@
 //! the code that uses a section imports its type from here, never the other way round.
 
 pub mod server;
+pub mod severity;
 
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use crate::redact::RedactionConfig;
 use crate::registry::CollectorsConfig;
 use crate::rules::RulesConfig;
 use server::ServerConfig;
+use severity::SeverityConfig;
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +41,9 @@ pub struct WitnessConfig {
     /// Where the hypothesis rules come from.
     #[serde(default)]
     pub rules: RulesConfig,
+    /// The thresholds a run's severity (P0-P3) is estimated with.
+    #[serde(default)]
+    pub severity: SeverityConfig,
     /// `witness serve`: listener, auth, webhooks, dedup, flight recorder.
     #[serde(default)]
     pub server: ServerConfig,
@@ -320,6 +325,9 @@ impl WitnessConfig {
         );
         problems
             .extend(self.server.problems().into_iter().map(|(k, m)| (format!("server.{k}"), m)));
+        problems.extend(
+            self.severity.problems().into_iter().map(|(k, m)| (format!("severity.{k}"), m)),
+        );
         problems
     }
 }

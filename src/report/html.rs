@@ -42,6 +42,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bott
 a{color:var(--accent)}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 pre{background:var(--code);border:1px solid var(--line);border-radius:6px;padding:10px 12px;overflow-x:auto;white-space:pre-wrap;word-break:break-all;user-select:all}
+.severity{font-size:1.1em;padding:8px 12px;border-radius:6px;border-left:6px solid var(--line)}.sev-p0,.sev-p1{border-left-color:var(--bad)}.sev-p2{border-left-color:#e8710a}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:14px 16px;margin:10px 0}
 .top{border-left:6px solid var(--accent)}
 .top.rollback{border-left-color:var(--bad)}.top.scale_up{border-left-color:var(--warn)}
@@ -84,6 +85,7 @@ pub fn html(view: &RunView) -> String {
         utc(view.window.end)
     );
     out.push_str("<main>\n");
+    severity_section(&mut out, view);
     if let Some(top) = view.evaluation.hypotheses.first() {
         out.push_str("<section id=\"recommendation\">\n");
         hypothesis_card(&mut out, top, true);
@@ -140,6 +142,35 @@ fn hypothesis_card(out: &mut String, h: &Hypothesis, top: bool) {
         out.push_str("</ul>\n");
     }
     out.push_str("</div>\n");
+}
+
+fn severity_section(out: &mut String, view: &RunView) {
+    let Some(severity) = &view.severity else { return };
+    let _ = write!(
+        out,
+        "<section id=\"severity\"><p class=\"severity sev-{}\"><strong>Severity {}</strong> · {}",
+        severity.level.as_str().to_ascii_lowercase(),
+        severity.level.as_str(),
+        esc(severity.level.meaning())
+    );
+    if let Some(alert) = &severity.alert_severity {
+        let _ = write!(out, " · the alert says <code>{}</code>", esc(alert));
+    }
+    out.push_str("</p>\n");
+    if !severity.reasons.is_empty() {
+        out.push_str("<ul>\n");
+        for r in &severity.reasons {
+            let _ = writeln!(
+                out,
+                "<li>{}: {} ({})</li>",
+                r.level.as_str(),
+                esc(&r.text),
+                evidence_link(&r.evidence)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push_str("</section>\n");
 }
 
 fn impact_section(out: &mut String, view: &RunView) {

@@ -54,6 +54,7 @@ pub fn markdown(view: &RunView) -> String {
         utc(view.window.end)
     );
 
+    severity_section(&mut out, view);
     recommendation(&mut out, view);
     impact_section(&mut out, view);
     timeline(&mut out, view);
@@ -87,6 +88,17 @@ fn recommendation(out: &mut String, view: &RunView) {
         out.push('\n');
     }
     let _ = writeln!(out, "witness only reads: it ran none of these commands.\n");
+}
+
+fn severity_section(out: &mut String, view: &RunView) {
+    let Some(severity) = &view.severity else { return };
+    let _ = writeln!(out, "**Severity: {}**\n", cell(&severity.summary()));
+    for r in &severity.reasons {
+        let _ = writeln!(out, "- {}: {} (`{}`)", r.level.as_str(), cell(&r.text), r.evidence);
+    }
+    if !severity.reasons.is_empty() {
+        out.push('\n');
+    }
 }
 
 fn impact_section(out: &mut String, view: &RunView) {

@@ -52,6 +52,25 @@ pub fn text(view: &RunView, colour: bool) -> String {
             utc(view.window.end)
         ))
     );
+    if let Some(severity) = &view.severity {
+        let level = format!("SEVERITY {}", severity.level.as_str());
+        let level = match severity.level {
+            crate::run::severity::Level::P0 | crate::run::severity::Level::P1 => p.red(&level),
+            crate::run::severity::Level::P2 => p.yellow(&level),
+            crate::run::severity::Level::P3 => p.bold(&level),
+        };
+        let _ = writeln!(out, "{level} {}", clean(&severity.summary()));
+        for r in &severity.reasons {
+            let _ = writeln!(
+                out,
+                "  {}: {} {}",
+                r.level.as_str(),
+                clean(&r.text),
+                p.dim(&r.evidence.to_string())
+            );
+        }
+        out.push('\n');
+    }
     if let Some(top) = view.evaluation.hypotheses.first() {
         let rec = recommendation_words(top.recommendation).to_uppercase();
         let rec = match top.recommendation {

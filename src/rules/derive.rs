@@ -1,14 +1,17 @@
 //! Facts witness derives from several kinds at once (`run.*`), because no one collector
 //! can see them: whether a component a health body reports down fails with the service's
 //! own new error (then it is a symptom of the service, not a dependency that is down), and
-//! whether the new errors name what a deployed migration changed. Each derived fact keeps
-//! the evidence it came from, so a hypothesis that uses it still cites the bundle.
+//! whether the new errors name what a deployed migration changed, when what is new began
+//! (the onset), and whether the error rate rose by more than the baseline's own noise.
+//! Each derived fact keeps the evidence it came from, so a hypothesis that uses it still
+//! cites the bundle.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use witness_collector::FactValue;
 
 use super::facts::FactSet;
+use crate::bundle::layout::CollectorRecord;
 use crate::timeline::{EvidenceRef, Timeline, TimelineEntry};
 
 /// Derived facts and the refs each one rests on.
@@ -141,10 +144,17 @@ pub fn migration_named_in_errors(facts: &mut FactSet, timeline: &Timeline, refs:
     if !facts.has_kind("logs") {
         return;
     }
+    // The file's name and its directory's: tools that name the migration by its directory
+    // (`prisma/migrations/20260307_invoices_currency_required/migration.sql`) put what it
+    // changes there.
     let words: BTreeSet<String> = texts(&paths.value)
         .flat_map(|p| {
-            let file = p.rsplit('/').next().unwrap_or(p);
-            file.split(|c: char| !c.is_ascii_alphanumeric())
+            let mut segments = p.rsplit('/');
+            let file = segments.next().unwrap_or(p);
+            let dir = segments.next().unwrap_or_default();
+            [file, dir]
+                .into_iter()
+                .flat_map(|segment| segment.split(|c: char| !c.is_ascii_alphanumeric()))
                 .map(str::to_ascii_lowercase)
                 .filter(|w| w.len() >= 3 && !w.chars().all(|c| c.is_ascii_digit()))
                 .filter(|w| !MIGRATION_NOISE.contains(&w.as_str()))
@@ -220,6 +230,89 @@ fn same_error(error: &str, entry: &TimelineEntry) -> bool {
     shared * 5 >= mine.len() * 4
 }
 
+/// How many standard deviations a count must stand above what the baseline's rate
+/// predicts before it is a rise and not the baseline's own noise (two Poisson counts:
+/// `(window − expected) / √(window + expected)`).
+const RISE_SIGMAS: f64 = 3.0;
+
+/// Whether `count` errors, where the baseline's rate predicts `count / ratio`, is a rise of
+/// at least `at_least`× that stands out of the noise.
+fn rose(count: f64, ratio: f64, at_least: f64) -> bool {
+    if ratio < at_least || count <= 0.0 {
+        return false;
+    }
+    let expected = count / ratio;
+    (count - expected) / (count + expected).sqrt() >= RISE_SIGMAS
+}
+
+/// `run.error_rate_up`: the errors rose against the baseline by at least 2× in all, or one
+/// signature (new, or one the baseline had) by at least 3×, and the rise stands out of the
+/// baseline's noise: 12 background errors then 24 is a doubled ratio and no signal; 2
+/// then 87 is, and so are 16 of a new signature over steady background errors. Present
+/// when the logs reach into the baseline.
+pub fn error_rate_up(facts: &mut FactSet, records: &[CollectorRecord]) {
+    let number = |name: &str| facts.get(name).and_then(|m| m.value.as_f64());
+    let (Some(count), Some(ratio)) = (number("logs.error_count"), number("logs.error_rate_ratio"))
+    else {
+        return;
+    };
+    let spiking = records
+        .iter()
+        .filter(|r| r.kind == "logs" && r.status().has_evidence())
+        .filter_map(|r| r.evidence.data.get("signatures")?.as_array())
+        .flatten()
+        .any(|s| {
+            let count = s.get("count").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+            let ratio = s.get("rate_ratio").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+            rose(count, ratio, 3.0)
+        });
+    let from = facts.get("logs.error_rate_ratio").map(|m| m.from.clone()).unwrap_or_default();
+    facts.derive("run.error_rate_up", FactValue::Bool(rose(count, ratio, 2.0) || spiking), from);
+}
+
+/// `run.onset_offset_secs`: seconds from the anchor to when what is new began — the first
+/// error of a signature the baseline never had. Background errors at their usual rate
+/// say nothing about when an incident began. When the logs do not reach into the
+/// baseline, nothing can be told new: the onset is then the first appearance of the
+/// window's most frequent signature (the incident's dominant error), not of the first
+/// error of any kind. Absent when the baseline was read and nothing in it is new.
+pub fn onset(
+    facts: &mut FactSet,
+    records: &[CollectorRecord],
+    timeline: &Timeline,
+    refs: &mut DerivedRefs,
+) {
+    const NAME: &str = "run.onset_offset_secs";
+    if let Some(first_new) = facts.get("logs.first_new_error_offset_secs").cloned() {
+        facts.derive(NAME, first_new.value, first_new.from);
+        return;
+    }
+    if facts.get("logs.new_error_count").is_some() {
+        return;
+    }
+    let dominant = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.kind == "logs" && r.status().has_evidence())
+        .filter_map(|(i, r)| Some((i, r.evidence.data.get("signatures")?.as_array()?)))
+        .flat_map(|(i, signatures)| signatures.iter().enumerate().map(move |(j, s)| (i, j, s)))
+        .filter_map(|(i, j, s)| {
+            let count = s.get("count")?.as_i64()?;
+            let first_seen: chrono::DateTime<chrono::Utc> =
+                s.get("first_seen")?.as_str()?.parse().ok()?;
+            Some((count, i, j, first_seen))
+        })
+        .max_by_key(|(count, _, _, first_seen)| (*count, std::cmp::Reverse(*first_seen)));
+    if let Some((_, i, j, first_seen)) = dominant {
+        let offset = (first_seen - timeline.anchor).num_seconds();
+        facts.derive(NAME, FactValue::Int(offset), vec![i]);
+        refs.insert(
+            NAME.into(),
+            vec![EvidenceRef::into_record(&records[i], format!("/data/signatures/{j}"))],
+        );
+    }
+}
+
 /// `run.symptoms`: what users feel in this run, each judged against the baseline where
 /// there is one (see [`super::rule::SYMPTOMS`]). Causes are changes of state; these are
 /// not causes, and a hypothesis is weighed by how many of them its cause explains.
@@ -240,7 +333,7 @@ pub fn symptoms(facts: &mut FactSet) {
     let found: Vec<(&str, bool)> = vec![
         (
             "error_rate",
-            above("logs.error_rate_ratio", 2.0) || above("logs.spiking_signatures", 1.0),
+            matches!(facts.get("run.error_rate_up").map(|m| &m.value), Some(FactValue::Bool(true))),
         ),
         ("new_errors", above("logs.new_error_count", 1.0)),
         ("status_5xx", status_5xx),

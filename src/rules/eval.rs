@@ -122,9 +122,10 @@ pub fn evaluate_within(
     // A cause with no symptom of the run to explain (a busy host, an old rollout, while
     // nothing users feel is off the baseline) is no incident's cause: it is listed as
     // checked, not ranked, so it never drives a rollback or a scale-up.
-    // Only logs and health checks measure what users feel: without them, no symptom seen
-    // is not "no symptom".
-    let measured = scene.facts.has_kind("logs") || scene.facts.has_kind("http");
+    // Only the logs measure what users feel across the service (errors, 5xx, latency); a
+    // health check that passes sees one endpoint. Without logs, no symptom seen is not
+    // "no symptom".
+    let measured = scene.facts.has_kind("logs");
     if measured {
         hypotheses.retain(|h| {
             let idle = h.cause.is_some() && h.explains.is_empty();
@@ -185,6 +186,8 @@ impl<'a> Scene<'a> {
             deadline: RULE_DEADLINE,
         };
         scene.derive_vendors_named_in_errors();
+        super::derive::error_rate_up(&mut scene.facts, records);
+        super::derive::onset(&mut scene.facts, records, timeline, &mut scene.derived_refs);
         super::derive::components_down(&mut scene.facts, timeline, &mut scene.derived_refs);
         super::derive::migration_named_in_errors(
             &mut scene.facts,
@@ -197,6 +200,8 @@ impl<'a> Scene<'a> {
             ("run.dependencies_down", "http.components_down"),
             ("run.components_down_own_error", "http.components_down_errors"),
             ("run.migration_named_in_errors", "git.migration_paths"),
+            ("run.error_rate_up", "logs.error_rate_ratio"),
+            ("run.onset_offset_secs", "logs.first_new_error_offset_secs"),
         ] {
             if scene.facts.get(derived).is_some() {
                 let mut refs = scene.fact_refs(source);
@@ -227,8 +232,11 @@ impl<'a> Scene<'a> {
             FactValue::Text(t) if !t.trim().is_empty() => Some(t),
             _ => None,
         }) {
-            let needle = vendor.to_lowercase();
-            let mentions = |text: &str| text.to_lowercase().contains(&needle);
+            let needles = vendor_needles(vendor);
+            let mentions = |text: &str| {
+                let text = text.to_lowercase();
+                needles.iter().any(|n| text.contains(n.as_str()))
+            };
             let entries: Vec<EvidenceRef> = self
                 .timeline
                 .entries
@@ -243,7 +251,14 @@ impl<'a> Scene<'a> {
                 .collect();
             let in_signatures = matches!(&signatures, Some(FactValue::List(list))
                 if list.iter().any(|s| matches!(s, FactValue::Text(t) if mentions(t))));
-            if !entries.is_empty() || in_signatures {
+            // A health body's component down named after the vendor names it too.
+            let in_components = super::derive::names(&self.facts, "http.components_down")
+                .iter()
+                .any(|c| mentions(c));
+            if in_components {
+                refs.extend(self.fact_refs("http.components_down"));
+            }
+            if !entries.is_empty() || in_signatures || in_components {
                 named.push(FactValue::Text(vendor.clone()));
                 refs.extend(entries);
                 if in_signatures {
@@ -464,9 +479,15 @@ impl<'a> Scene<'a> {
         let mut counter: Vec<f64> = Vec::new();
         let (mut commands, mut evidence, mut rules, mut counter_evidence) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // A rule that names no cause only names a symptom: beside a cause it adds no weight
+        // (the symptom counts through what the cause explains), or a slow health check
+        // would make a busy CPU look likelier.
+        let caused = members.iter().any(|m| m.rule.def.cause.is_some());
         for m in &members {
-            weights.push(m.rule.def.weight);
-            weights.extend(m.stronger.iter().map(|(w, _)| *w));
+            if !caused || m.rule.def.cause.is_some() {
+                weights.push(m.rule.def.weight);
+                weights.extend(m.stronger.iter().map(|(w, _)| *w));
+            }
             counter.extend(m.against.iter().map(|(w, _)| *w));
             push_unique(&mut commands, m.commands.iter().cloned());
             push_unique(&mut evidence, m.refs.iter().cloned());
@@ -499,7 +520,7 @@ impl<'a> Scene<'a> {
         let unexplained: Vec<String> =
             symptoms.iter().filter(|s| !declared.contains(s)).cloned().collect();
         if cause.is_some() {
-            if symptoms.is_empty() && (self.facts.has_kind("logs") || self.facts.has_kind("http")) {
+            if symptoms.is_empty() && self.facts.has_kind("logs") {
                 counter.push(NO_SYMPTOM_WEIGHT);
                 counter_evidence.push(
                     "no symptom above the baseline for it to explain (error rate, new errors, 5xx, latency and health are as usual)".to_owned(),
@@ -569,6 +590,19 @@ fn below_the_causes(hypotheses: &mut [Hypothesis]) {
             ));
         }
     }
+}
+
+/// What names a vendor in an error text: its name (`google cloud`), the name without its
+/// spaces (`googlecloud`, as a component would be called) and its first word when that is
+/// a word of its own (`google` in `storage.googleapis.com`, `amazon` in `amazonaws.com`).
+fn vendor_needles(vendor: &str) -> Vec<String> {
+    let name = vendor.trim().to_lowercase();
+    let mut needles = vec![name.clone(), name.replace([' ', '-', '_'], "")];
+    if let Some(first) = name.split([' ', '-', '_']).next().filter(|w| w.len() >= 4 && *w != name) {
+        needles.push(first.to_owned());
+    }
+    needles.dedup();
+    needles
 }
 
 /// `(1 − Π(1 − w)) × Π(1 − c)`, rounded to 3 decimals.

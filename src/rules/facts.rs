@@ -40,7 +40,7 @@ const RUN_FACTS: &[KnownFact] = &[
         "list",
         Merge::Union,
         Check::Word,
-        "degraded vendors (status_page.vendors_degraded) named in a logs event",
+        "degraded vendors (status_page.vendors_degraded) named in a logs event or by a health component down (by name, name without spaces, or first word)",
     ),
     fact(
         "run.symptoms",
@@ -62,6 +62,20 @@ const RUN_FACTS: &[KnownFact] = &[
         Merge::Union,
         Check::Word,
         "components down whose error is one of the service's new error signatures",
+    ),
+    fact(
+        "run.error_rate_up",
+        "bool",
+        Merge::Or,
+        Check::Word,
+        "errors rose against the baseline (×2 in all, or ×3 for one signature) by more than the baseline's noise (3σ)",
+    ),
+    fact(
+        "run.onset_offset_secs",
+        "int",
+        Merge::Min,
+        Check::Int,
+        "seconds from the anchor to the first error of a signature new against the baseline (without a baseline: the first of the window's most frequent signature)",
     ),
     fact(
         "run.migration_named_in_errors",

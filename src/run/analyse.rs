@@ -36,6 +36,7 @@ pub fn analyse(gathered: Gathered, rules: &RuleSet, bundle: BundleInfo) -> RunVi
         anchor,
         window,
         impact: impact(&records),
+        severity: None,
         trigger,
         records,
         timeline,

@@ -12,7 +12,8 @@
 //! 4. [`correlate`](mod@correlate): links between what the collectors saw (it may gather
 //!    again);
 //! 5. [`analyse`](mod@analyse): a pure function from the evidence and the rules to the
-//!    [`RunView`] (timeline, hypotheses, [`impact`](mod@impact));
+//!    [`RunView`] (timeline, hypotheses, [`impact`](mod@impact)), then its
+//!    [`severity`](mod@severity) on the configured thresholds;
 //! 6. [`seal`](mod@seal): reports rendered, everything redacted, written and signed.
 
 pub mod analyse;
@@ -22,6 +23,7 @@ pub mod impact;
 pub mod plan;
 pub mod prepare;
 pub mod seal;
+pub mod severity;
 pub mod view;
 
 use std::path::PathBuf;
@@ -119,7 +121,7 @@ pub async fn collect_amended(
     let redactor = prepared.redactor.for_bundle();
     gather::register_secrets(&plan, &redactor);
     // What started the run is text from the world too: redacted before anything reads it.
-    request.trigger = redacted_trigger(request.trigger, &redactor);
+    request.trigger.redact(&redactor);
     let scope = Scope {
         anchor: request.anchor,
         window,
@@ -155,38 +157,16 @@ pub async fn collect_amended(
     // Off the async threads: rules may take up to their deadline each, and signals,
     // `/healthz` and the other runs must go on meanwhile.
     let rules = Arc::clone(&prepared.rules);
-    let view: RunView = tokio::task::spawn_blocking(move || analyse(gathered, &rules, bundle))
-        .await
-        .context("the analysis of the run stopped")?;
-    seal(prepared, view, files, created_at, &scope.redactor, request.store).await
-}
-
-/// `trigger` with every string redacted: names, labels and annotations with their keys in
-/// view (a secret-named key takes its whole value), fingerprints, the raw payload.
-fn redacted_trigger(trigger: Trigger, redactor: &witness_collector::Redactor) -> Trigger {
-    let mut value = serde_json::to_value(&trigger).unwrap_or_default();
-    redactor.redact_json(&mut value);
-    serde_json::from_value(value).unwrap_or_else(|_| {
-        // The redacted form no longer reads as a trigger: keep only what is redacted.
-        let pairs = |map: &std::collections::BTreeMap<String, String>| {
-            map.iter()
-                .map(|(k, v)| {
-                    (redactor.redact(k).into_string(), redactor.redact_pair(k, v).into_string())
-                })
-                .collect()
-        };
-        Trigger {
-            name: redactor.redact(&trigger.name).into_string(),
-            labels: pairs(&trigger.labels),
-            annotations: pairs(&trigger.annotations),
-            fingerprint: trigger.fingerprint.as_deref().map(|f| redactor.redact(f).into_string()),
-            group_key: None,
-            incident_id: None,
-            joined: Vec::new(),
-            raw: None,
-            ..trigger
-        }
+    let thresholds = prepared.config.severity.clone();
+    let view: RunView = tokio::task::spawn_blocking(move || {
+        let mut view = analyse(gathered, &rules, bundle);
+        view.severity =
+            Some(severity::assess(&view.records, &view.trigger, view.window, &thresholds));
+        view
     })
+    .await
+    .context("the analysis of the run stopped")?;
+    seal(prepared, view, files, created_at, &scope.redactor, request.store).await
 }
 
 #[cfg(test)]

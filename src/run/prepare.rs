@@ -68,13 +68,12 @@ pub fn prepare(config: Arc<WitnessConfig>) -> Result<Prepared, PrepareError> {
 /// several PagerDuty secrets on its own), and the signing key file's lines. One that
 /// cannot be read is left to the part that uses it to report.
 fn own_secrets(config: &WitnessConfig) -> Vec<String> {
-    let reader = Redactor::builtin();
     let mut values: Vec<String> = config
         .server
         .auth
         .secrets()
         .iter()
-        .filter_map(|secret| secret.read(&reader).ok().flatten())
+        .filter_map(|secret| secret.value().ok().flatten())
         .flat_map(|value| {
             let parts: Vec<String> = value
                 .split(['\n', ','])

@@ -25,7 +25,10 @@ pub struct Sealed {
 /// reports.
 pub fn file_list(records: &[CollectorRecord], loose: &[DraftFile]) -> Vec<String> {
     let mut files: Vec<String> = loose.iter().map(|f| f.path.clone()).collect();
-    files.extend([layout::TRIGGER, layout::TIMELINE, layout::HYPOTHESES].map(str::to_owned));
+    files.extend(
+        [layout::TRIGGER, layout::TIMELINE, layout::HYPOTHESES, layout::SEVERITY]
+            .map(str::to_owned),
+    );
     files.extend(records.iter().map(CollectorRecord::evidence_path));
     files.extend([layout::REPORT_MD, layout::REPORT_HTML].map(str::to_owned));
     files.sort();
@@ -49,6 +52,9 @@ pub async fn seal(
     files.push(json_file(layout::TRIGGER, &view.trigger));
     files.push(json_file(layout::TIMELINE, &view.timeline));
     files.push(json_file(layout::HYPOTHESES, &view.evaluation));
+    if let Some(severity) = &view.severity {
+        files.push(json_file(layout::SEVERITY, severity));
+    }
     for record in &view.records {
         files.push(json_file(&record.evidence_path(), record));
     }

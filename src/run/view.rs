@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use witness_collector::Window;
 
 use super::impact::{Impact, impact};
+use super::severity::Severity;
 use crate::bundle::Manifest;
 use crate::bundle::layout::{self, CollectorRecord};
 use crate::bundle::verify::read_bundle;
@@ -29,6 +30,9 @@ pub struct RunView {
     pub timeline: Timeline,
     pub evaluation: Evaluation,
     pub impact: Impact,
+    /// How bad it is for users, on the configured thresholds (absent from views that
+    /// were not made by a run, and from bundles sealed before severities existed).
+    pub severity: Option<Severity>,
     /// Present once the bundle is sealed (not while its own report is being written).
     pub manifest: Option<Manifest>,
     /// Paths of the bundle's files (raw artifacts included), sorted.
@@ -69,6 +73,10 @@ impl RunView {
             window: manifest.window,
             trigger,
             impact: impact(&records),
+            severity: files
+                .get(layout::SEVERITY)
+                .map(|_| parse(&files, layout::SEVERITY))
+                .transpose()?,
             records,
             timeline: parse(&files, layout::TIMELINE)?,
             evaluation: parse(&files, layout::HYPOTHESES)?,

@@ -4,10 +4,12 @@
 //! addendum beside it ([`crate::bundle::layout::addendum_file`]), fsync'ed before the
 //! sender is answered, and signed when a signing key is configured. `witness show` lists
 //! them. An addendum holds at most [`MAX_BYTES`]; past that, later alerts are only in
-//! the journal and the metrics.
+//! the journal and the metrics. Its alerts were redacted where their bodies were parsed,
+//! like the journal's; the file is private to witness (mode 0600) like the journal.
 
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -64,7 +66,9 @@ pub fn append(
         serde_json::to_writer(&mut bytes, &entry).map_err(std::io::Error::other)?;
         bytes.push(b'\n');
     }
-    let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+    let mode = super::redaction::PRIVATE_MODE;
+    let mut file = OpenOptions::new().create(true).append(true).mode(mode).open(&path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     file.write_all(&bytes)?;
     file.sync_data()
 }

@@ -9,7 +9,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use witness_collector::{Redactor, SecretRef};
+use witness_collector::SecretRef;
 
 use crate::config::server::AuthConfig;
 
@@ -59,10 +59,9 @@ impl Auth {
     /// Names the variable or file that cannot be read, or that holds nothing: an empty
     /// token would refuse every request with `401`, so witness refuses to start instead.
     pub fn load(config: &AuthConfig) -> anyhow::Result<Self> {
-        // The run's redactor registers these same secrets ([`crate::run::prepare`]).
-        let registry = Redactor::builtin();
         let read = |secret: SecretRef, key: &str| -> anyhow::Result<Option<String>> {
-            match secret.read(&registry)? {
+            // The run's redactor registers these same secrets ([`crate::run::prepare`]).
+            match secret.value()? {
                 Some(value) if value.trim().is_empty() => {
                     let source = match (&secret.env, &secret.file) {
                         (Some(env), _) => format!("environment variable {env}"),

@@ -368,7 +368,13 @@ mod tests {
         let body = format!(
             r#"{{"title":"T","status":"{status}","fingerprint":"{fp}","starts_at":"{starts}"}}"#
         );
-        match hooks::generic(body.as_bytes(), TriggerSource::Generic).unwrap() {
+        match hooks::generic(
+            body.as_bytes(),
+            TriggerSource::Generic,
+            &crate::redact::Redactor::builtin(),
+        )
+        .unwrap()
+        {
             Notification::Alerts(mut a) => a.remove(0),
             Notification::Ping => unreachable!(),
         }

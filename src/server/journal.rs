@@ -5,6 +5,11 @@
 //! back too, so that the same incident refiring after a restart still joins its bundle
 //! instead of starting a second one; and the file is compacted to just those.
 //!
+//! The journal holds only redacted text: alerts are redacted where their bodies are parsed
+//! ([`super::hooks`]), with tokens stable across restarts so that dedup still works; a
+//! journal written by an older witness is redacted the same way when it is compacted on
+//! open. It is private to witness (mode 0600, fixed on open).
+//!
 //! Writes go through one thread that does group commit: every line waiting when it wakes
 //! is written, then one `fdatasync` covers them all, then every waiting request is
 //! answered. A storm of webhooks costs one fsync per batch, not per request.
@@ -12,6 +17,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +27,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use super::intake::Action;
+use super::redaction::PRIVATE_MODE;
+use crate::redact::Redactor;
 use crate::trigger::Trigger;
 
 /// One line of the journal.
@@ -108,14 +116,16 @@ pub struct JournalError {
 }
 
 impl Journal {
-    /// Opens (creating) the journal at `path`, returns the runs to do again and those
-    /// sealed less than `cooldown` ago, and compacts the file to those.
+    /// Opens (creating, mode 0600) the journal at `path`, returns the runs to do again and
+    /// those sealed less than `cooldown` ago, and compacts the file to those, each record
+    /// passed through `redactor` (the intake's: redacted text stays as it is).
     ///
     /// # Errors
     /// When the file cannot be read, compacted or opened for appending.
     pub fn open(
         path: &Path,
         cooldown: std::time::Duration,
+        redactor: &Redactor,
     ) -> Result<(Self, JournalCloser, Replayed), JournalError> {
         let err = |source| JournalError { path: path.to_owned(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -123,9 +133,16 @@ impl Journal {
         }
         let since =
             Utc::now() - chrono::Duration::from_std(cooldown).unwrap_or(chrono::Duration::MAX);
-        let (unsealed, keep) = replay(path, since).map_err(err)?;
+        let (unsealed, keep) = replay(path, since, redactor).map_err(err)?;
         compact(path, &keep).map_err(err)?;
-        let file = OpenOptions::new().create(true).append(true).open(path).map_err(err)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(PRIVATE_MODE)
+            .open(path)
+            .map_err(err)?;
+        // A journal made by an older witness, or by hand, may be readable by others.
+        file.set_permissions(fs::Permissions::from_mode(PRIVATE_MODE)).map_err(err)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let healthy = Arc::new(AtomicBool::new(true));
         let thread_healthy = Arc::clone(&healthy);
@@ -204,9 +221,13 @@ fn writer(mut file: File, mut rx: mpsc::UnboundedReceiver<Msg>, healthy: &Atomic
 }
 
 /// Reads the journal: the unsealed runs (with the alerts that joined them), the runs
-/// accepted after `since` and sealed, and the lines to keep. A torn last line (a crash
-/// mid-write, never acknowledged) is skipped.
-fn replay(path: &Path, since: DateTime<Utc>) -> io::Result<(Replayed, Vec<Record>)> {
+/// accepted after `since` and sealed, and the lines to keep, each trigger through
+/// `redactor`. A torn last line (a crash mid-write, never acknowledged) is skipped.
+fn replay(
+    path: &Path,
+    since: DateTime<Utc>,
+    redactor: &Redactor,
+) -> io::Result<(Replayed, Vec<Record>)> {
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -218,7 +239,13 @@ fn replay(path: &Path, since: DateTime<Utc>) -> io::Result<(Replayed, Vec<Record
     for line in BufReader::new(file).lines() {
         let line = line?;
         match serde_json::from_str::<Record>(&line) {
-            Ok(record) => records.push(record),
+            Ok(mut record) => {
+                if let Record::Accepted { trigger, webhook_id, .. } = &mut record {
+                    trigger.redact(redactor);
+                    *webhook_id = webhook_id.take().map(|id| redact_webhook_id(redactor, &id));
+                }
+                records.push(record);
+            }
             Err(e) if !line.trim().is_empty() => {
                 tracing::warn!(error = %e, "Skipping an unreadable journal line.");
             }
@@ -284,12 +311,19 @@ fn replay(path: &Path, since: DateTime<Utc>) -> io::Result<(Replayed, Vec<Record
     Ok((replayed, keep))
 }
 
+/// A sender's `X-Webhook-Id`, as the intake keeps it.
+pub fn redact_webhook_id(redactor: &Redactor, id: &str) -> String {
+    redactor.redact_pair("X-Webhook-Id", id).into_string()
+}
+
 /// Rewrites the journal with only `keep`, atomically (temporary file, fsync, rename,
 /// fsync of the directory).
 fn compact(path: &Path, keep: &[Record]) -> io::Result<()> {
     let tmp = path.with_extension("compacting");
     {
-        let mut file = File::create(&tmp)?;
+        let _ = fs::remove_file(&tmp);
+        let mut file =
+            OpenOptions::new().write(true).create_new(true).mode(PRIVATE_MODE).open(&tmp)?;
         for record in keep {
             serde_json::to_writer(&mut file, record)?;
             file.write_all(b"\n")?;
@@ -325,7 +359,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let cooldown = std::time::Duration::from_secs(900);
-        let (journal, closer, replayed) = Journal::open(&path, cooldown).unwrap();
+        let (journal, closer, replayed) =
+            Journal::open(&path, cooldown, &Redactor::builtin()).unwrap();
         assert!(replayed.unsealed.is_empty());
         journal
             .append(&[accepted(Action::Started, "a", "A"), accepted(Action::Started, "b", "B")])
@@ -346,7 +381,8 @@ mod tests {
             .write_all(b"{\"type\":\"acc")
             .unwrap();
 
-        let (journal, closer, replayed) = Journal::open(&path, cooldown).unwrap();
+        let (journal, closer, replayed) =
+            Journal::open(&path, cooldown, &Redactor::builtin()).unwrap();
         let unsealed = &replayed.unsealed;
         assert_eq!(unsealed.len(), 1);
         assert_eq!(unsealed[0].bundle, "b");
@@ -360,7 +396,7 @@ mod tests {
 
         // Past the cooldown a sealed run is forgotten.
         let (_journal, _closer, replayed) =
-            Journal::open(&path, std::time::Duration::ZERO).unwrap();
+            Journal::open(&path, std::time::Duration::ZERO, &Redactor::builtin()).unwrap();
         assert!(replayed.recent.is_empty());
         assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 2);
     }

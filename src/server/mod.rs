@@ -11,7 +11,8 @@
 //! - [`accept`]: the one accept path (admit, journal, queue) of hooks and `/api/collect`;
 //!   [`addendum`]: what reaches a run after its seal, beside the bundle;
 //!   [`intake`]: what happens to each alert (start, join, dedup, redelivery, bounds);
-//!   [`journal`]: durability;
+//!   [`journal`]: durability; [`redaction`]: the intake's redactor, whose tokens
+//!   survive restarts (every alert is redacted where it is parsed);
 //! - [`worker`]: takes accepted runs off the queue, at most N at once, and replays the
 //!   unsealed ones after a restart;
 //! - [`state`]: what they all share; [`metrics`]; [`reload`]; [`recorder`].
@@ -30,6 +31,7 @@ pub mod intake;
 pub mod journal;
 pub mod metrics;
 pub mod recorder;
+pub mod redaction;
 pub mod reload;
 pub mod router;
 pub mod state;
@@ -131,21 +133,22 @@ pub async fn serve_on(
     }
     std::fs::create_dir_all(&config.store.dir)
         .with_context(|| format!("cannot create the store {}", config.store.dir.display()))?;
+    let redaction_key = redaction::load_key(&config.store.dir)?;
+    let live = Live::new(Arc::clone(&config), auth, prepared, redaction_key);
     let cooldown = Duration::from_secs(config.server.cooldown_secs);
-    let (journal, closer, replayed) = Journal::open(&journal_path(&config), cooldown)?;
+    let (journal, closer, replayed) =
+        Journal::open(&journal_path(&config), cooldown, &live.intake)?;
 
     // Background helpers (recorder, config watcher) stop with this token.
     let background = CancellationToken::new();
-    let recorder = config
-        .server
-        .recorder
-        .enabled
-        .then(|| Recorder::start(config.server.recorder.clone(), background.clone()));
+    let recorder =
+        config.server.recorder.enabled.then(|| {
+            Recorder::start(config.server.recorder.clone(), &live.intake, background.clone())
+        });
     let max_parallel = config.server.max_parallel_runs;
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
-    let shared =
-        Arc::new(Shared::new(Live { config, auth, prepared }, journal, recorder, queue_tx));
+    let shared = Arc::new(Shared::new(live, journal, recorder, queue_tx, redaction_key));
 
     worker::replay(&shared, replayed).await;
     let stop_worker = CancellationToken::new();

@@ -8,6 +8,10 @@
 //! is read to its end before the new one is opened; on truncation (the file shrank) the
 //! reader starts over at the top. `notify` wakes the follower on change; a slow poll
 //! catches what a watcher cannot see (a directory that appears later, network mounts).
+//!
+//! Each line is redacted as it is read, whole, before it is cut to `max_line_bytes` (a cut
+//! first would leave a fragment of a secret too short for its rule): the ring holds only
+//! redacted text. The redactor is the intake's, swapped on a reload ([`Recorder::set_redactor`]).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -24,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bundle::Content;
 use crate::bundle::writer::DraftFile;
 use crate::config::server::RecorderConfig;
+use crate::redact::Redactor;
 
 /// How often files are checked when no change notification arrives.
 const POLL: Duration = Duration::from_secs(2);
@@ -69,6 +74,8 @@ struct State {
     config: RecorderConfig,
     samples: VecDeque<Sample>,
     logs: Vec<LogRing>,
+    /// What every line passes through as it is read.
+    redactor: Redactor,
 }
 
 impl State {
@@ -89,17 +96,16 @@ impl State {
         }
     }
 
-    fn push_line(&mut self, index: usize, mut line: String) {
+    /// Keeps `line` of file `index`, redacted, then cut to `max_line_bytes`.
+    fn push_line(&mut self, index: usize, line: &str) {
         let max_line = self.config.max_line_bytes;
         let max_bytes = self.config.max_log_bytes;
-        if line.len() > max_line {
-            let mut cut = max_line;
-            while !line.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            line.truncate(cut);
-            line.push_str(" [cut]");
-        }
+        let redacted = self.redactor.redact(line);
+        let line = if redacted.is_longer_than(max_line) {
+            format!("{} [cut]", redacted.truncate(max_line).as_str())
+        } else {
+            redacted.into_string()
+        };
         let ring = &mut self.logs[index];
         ring.bytes += line.len() + 1;
         ring.lines.push_back((Utc::now(), line));
@@ -117,8 +123,8 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts sampling and following until `cancel`.
-    pub fn start(config: RecorderConfig, cancel: CancellationToken) -> Self {
+    /// Starts sampling and following until `cancel`; lines are redacted by `redactor`.
+    pub fn start(config: RecorderConfig, redactor: &Redactor, cancel: CancellationToken) -> Self {
         let logs = config
             .log_files
             .iter()
@@ -134,6 +140,7 @@ impl Recorder {
                 config: config.clone(),
                 samples: VecDeque::new(),
                 logs,
+                redactor: redactor.scope(),
             })),
         };
         tokio::spawn(sample_loop(recorder.clone(), config.sample_interval_secs, cancel.clone()));
@@ -141,6 +148,11 @@ impl Recorder {
             tokio::spawn(follow_loop(recorder.clone(), config.log_files.clone(), cancel));
         }
         recorder
+    }
+
+    /// Redacts the lines read from now on with `redactor` (a reload's).
+    pub fn set_redactor(&self, redactor: &Redactor) {
+        self.lock().redactor = redactor.scope();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -271,7 +283,7 @@ async fn follow_loop(recorder: Recorder, paths: Vec<PathBuf>, cancel: Cancellati
                 state.logs[i].note(note);
             }
             for line in lines {
-                state.push_line(i, line);
+                state.push_line(i, &line);
             }
         }
         tokio::select! {
@@ -376,7 +388,7 @@ mod tests {
             ..RecorderConfig::default()
         };
         let cancel = CancellationToken::new();
-        let recorder = Recorder::start(config, cancel.clone());
+        let recorder = Recorder::start(config, &Redactor::builtin(), cancel.clone());
         let paths: Vec<String> = recorder.files().into_iter().map(|f| f.path).collect();
         cancel.cancel();
         assert_eq!(
@@ -387,6 +399,38 @@ mod tests {
                 "flight-recorder/logs/1-worker.out"
             ]
         );
+    }
+
+    /// Issue 20: a line was cut at `max_line_bytes` before the bundle's redaction saw it,
+    /// and the head of a token left before the cut was too short for its rule.
+    #[test]
+    fn a_line_is_redacted_whole_before_it_is_cut() {
+        let jwt =
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiIsImV4cCI6MTl9.Q2xhc3NpY1NpZ25hdHVyZVZhbHVl";
+        let key = "AKIAQWERTYUIOPASDFGH";
+        let mut state = State {
+            config: RecorderConfig { max_line_bytes: 40, ..RecorderConfig::default() },
+            samples: VecDeque::new(),
+            logs: vec![LogRing {
+                path: PathBuf::from("app.log"),
+                lines: VecDeque::new(),
+                bytes: 0,
+                notes: VecDeque::new(),
+            }],
+            redactor: Redactor::builtin(),
+        };
+        // Each secret straddles the cut at 40 bytes.
+        for secret in [jwt, key] {
+            let line = format!("{} auth {secret} refused", "x".repeat(20));
+            state.push_line(0, &line);
+        }
+        for (_, line) in &state.logs[0].lines {
+            assert!(line.ends_with(" [cut]"), "{line}");
+            for secret in [jwt, key] {
+                let head = &secret[..10];
+                assert!(!line.contains(head), "{head} of {secret} survives in {line}");
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! file itself and for ConfigMap swaps (`..data`), so that other files busy in the same
 //! directory cannot starve it; changes are debounced, for at most [`MAX_DEBOUNCE`],
 //! and a file whose bytes changed is loaded and validated whole, with the rules and the
-//! signing key it names. A broken config is logged
+//! signing key it names; the new config's redactor (with witness's own secrets it names as
+//! literals) then redacts new alerts, runs and witness's log lines. A broken config is logged
 //! and counted (`witness_config_reloads_total{result="failed"}`) and the old one stays in
 //! force. The listen address, the journal, `max_parallel_runs` and the flight recorder are
 //! fixed at start; a change to them is logged as needing a restart.
@@ -113,7 +114,7 @@ pub fn reload(shared: &Shared, path: &std::path::Path) {
                     "The new config changes listen, journal, max_parallel_runs or the recorder: those take effect after a restart."
                 );
             }
-            shared.replace_live(Live { config, auth, prepared });
+            shared.replace_live(Live::new(config, auth, prepared, shared.redaction_key));
             shared.metrics.config_reload("ok");
             tracing::info!(path = %path.display(), "Config reloaded.");
         }

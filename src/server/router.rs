@@ -21,7 +21,9 @@ use serde_json::json;
 use super::accept::{Accepted, accept};
 use super::error::{ApiError, RETRY_AFTER_SECS};
 use super::hooks::{self, HookError, Notification};
+use super::journal::redact_webhook_id;
 use super::state::Shared;
+use crate::redact::Redactor;
 use crate::trigger::{Trigger, TriggerSource};
 
 /// The whole router.
@@ -114,8 +116,8 @@ async fn alertmanager(
     State(shared): State<Arc<Shared>>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    hook(&shared, "alertmanager", request, |body| {
-        hooks::alertmanager(body, TriggerSource::Alertmanager)
+    hook(&shared, "alertmanager", request, |body, redactor| {
+        hooks::alertmanager(body, TriggerSource::Alertmanager, redactor)
     })
     .await
 }
@@ -124,15 +126,20 @@ async fn grafana(
     State(shared): State<Arc<Shared>>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    hook(&shared, "grafana", request, |body| hooks::alertmanager(body, TriggerSource::Grafana))
-        .await
+    hook(&shared, "grafana", request, |body, redactor| {
+        hooks::alertmanager(body, TriggerSource::Grafana, redactor)
+    })
+    .await
 }
 
 async fn generic(
     State(shared): State<Arc<Shared>>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    hook(&shared, "generic", request, |body| hooks::generic(body, TriggerSource::Generic)).await
+    hook(&shared, "generic", request, |body, redactor| {
+        hooks::generic(body, TriggerSource::Generic, redactor)
+    })
+    .await
 }
 
 async fn pagerduty(
@@ -146,10 +153,12 @@ async fn hook(
     shared: &Arc<Shared>,
     source: &'static str,
     request: Request,
-    parse: impl FnOnce(&[u8]) -> Result<Notification, HookError>,
+    parse: impl FnOnce(&[u8], &Redactor) -> Result<Notification, HookError>,
 ) -> Result<Response, ApiError> {
     let (headers, body) = intake_gate(shared, source, request, source == "pagerduty").await?;
-    let alerts = match parse(&body) {
+    // Redacted where it is parsed: the intake, the journal and the logs see only tokens.
+    let redactor = shared.live().intake.clone();
+    let alerts = match parse(&body, &redactor) {
         Ok(Notification::Alerts(alerts)) => alerts,
         Ok(Notification::Ping) => {
             return Ok((StatusCode::OK, axum::Json(json!({"status": "pong"}))).into_response());
@@ -160,7 +169,10 @@ async fn hook(
             return Err(error);
         }
     };
-    let webhook_id = headers.get("x-webhook-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let webhook_id = headers
+        .get("x-webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|id| redact_webhook_id(&redactor, id));
     let accepted = accept(shared, source, alerts, webhook_id.as_deref()).await?;
     let answers: Vec<serde_json::Value> = accepted
         .decisions
@@ -217,25 +229,12 @@ async fn api_collect(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::from(HookError::NotJson(e.to_string())))?
     };
-    let labels = match value.get("labels") {
-        None | Some(serde_json::Value::Null) => Default::default(),
-        Some(serde_json::Value::Object(map)) => map
-            .iter()
-            .map(|(k, v)| {
-                (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
-            })
-            .collect(),
-        Some(_) => {
-            return Err(HookError::Invalid {
-                field: "labels".into(),
-                problem: "must be an object of strings".into(),
-            }
-            .into());
-        }
-    };
+    // Redacted where it is parsed, like a hook's alerts.
+    let redactor = shared.live().intake.clone();
+    let labels = hooks::string_map(value.get("labels"), "labels", &redactor)?;
     let mut trigger = Trigger::manual(Utc::now(), labels);
     if let Some(title) = value.get("title").and_then(|v| v.as_str()) {
-        trigger.name = title.to_owned();
+        trigger.name = redactor.redact(title).into_string();
     }
     let accepted = accept(&shared, "collect", vec![trigger], None).await?;
     if accepted.refused > 0 {

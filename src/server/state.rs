@@ -18,6 +18,7 @@ use super::journal::Journal;
 use super::metrics::Metrics;
 use super::recorder::Recorder;
 use crate::config::WitnessConfig;
+use crate::redact::Redactor;
 use crate::trigger::Trigger;
 
 /// The configuration in force; replaced whole on a successful reload.
@@ -26,6 +27,23 @@ pub struct Live {
     pub auth: Auth,
     /// The rules and signing key `config` names, loaded and checked.
     pub prepared: crate::run::Prepared,
+    /// What every alert's text passes through where it is parsed: `prepared`'s redactor
+    /// with the store's token key ([`super::redaction`]). witness's log lines pass
+    /// through it too.
+    pub intake: Redactor,
+}
+
+impl Live {
+    /// `config` in force, its alerts redacted with the store's token `key`.
+    pub fn new(
+        config: Arc<WitnessConfig>,
+        auth: Auth,
+        prepared: crate::run::Prepared,
+        key: [u8; 32],
+    ) -> Self {
+        let intake = super::redaction::intake_redactor(&prepared, key);
+        Self { config, auth, prepared, intake }
+    }
 }
 
 /// A run accepted and journaled, waiting on the queue for a slot of the worker.
@@ -52,6 +70,8 @@ pub struct Shared {
     /// found is sealed.
     pub runs_cancel: CancellationToken,
     pub runs: TaskTracker,
+    /// The store's token key for alert text, kept across reloads (and restarts).
+    pub redaction_key: [u8; 32],
 }
 
 impl Shared {
@@ -61,7 +81,9 @@ impl Shared {
         journal: Journal,
         recorder: Option<Recorder>,
         queue_tx: mpsc::UnboundedSender<QueuedRun>,
+        redaction_key: [u8; 32],
     ) -> Self {
+        crate::logging::set_redactor(&live.intake);
         Self {
             live: RwLock::new(Arc::new(live)),
             intake: Mutex::new(Intake::default()),
@@ -74,6 +96,7 @@ impl Shared {
             refusals: Mutex::new(HashMap::new()),
             runs_cancel: CancellationToken::new(),
             runs: TaskTracker::new(),
+            redaction_key,
         }
     }
 
@@ -82,8 +105,13 @@ impl Shared {
         Arc::clone(&self.live.read().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
-    /// Puts `live` in force (a reload).
+    /// Puts `live` in force (a reload): its runs, its intake, the flight recorder and
+    /// witness's log lines redact with its rules and literals from now on.
     pub fn replace_live(&self, live: Live) {
+        crate::logging::set_redactor(&live.intake);
+        if let Some(recorder) = &self.recorder {
+            recorder.set_redactor(&live.intake);
+        }
         *self.live.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(live);
     }
 

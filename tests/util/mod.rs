@@ -109,6 +109,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 pub mod corpus;
+pub mod heldout;
 pub mod scenario;
 pub mod secrets;
 

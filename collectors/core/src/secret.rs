@@ -73,6 +73,20 @@ impl SecretRef {
     /// # Errors
     /// [`CollectError::Config`] naming the variable or file when it cannot be read.
     pub fn read(&self, redactor: &Redactor) -> Result<Option<String>, CollectError> {
+        let value = self.value()?;
+        if let Some(value) = &value {
+            redactor.add_literal(value);
+        }
+        Ok(value)
+    }
+
+    /// Reads the secret without registering it: for the one caller that registers
+    /// witness's own secrets itself (the run's preparation) and the server's checks of
+    /// what it already registered.
+    ///
+    /// # Errors
+    /// As [`SecretRef::read`].
+    pub fn value(&self) -> Result<Option<String>, CollectError> {
         let value = if let Some(env) = &self.env {
             std::env::var(env).map_err(|_| {
                 CollectError::Config(format!("environment variable {env} is not set"))
@@ -85,7 +99,6 @@ impl SecretRef {
         } else {
             return Ok(None);
         };
-        redactor.add_literal(&value);
         Ok(Some(value))
     }
 }

@@ -225,8 +225,14 @@ impl Redactor {
 
     /// A redactor with the built-in rules only and no literals: for tests, and for text
     /// witness handles before its configuration is read.
+    /// The built-in rules are compiled once per process; each call gets its own literals,
+    /// key and counts.
     pub fn builtin() -> Self {
-        Self::new(&RedactionConfig::default(), Vec::new()).expect("the built-in rules compile")
+        static BUILTIN: LazyLock<Redactor> = LazyLock::new(|| {
+            Redactor::new(&RedactionConfig::default(), Vec::new())
+                .expect("the built-in rules compile")
+        });
+        BUILTIN.for_bundle()
     }
 
     /// The same rules and literals with a fresh token key and counts of its own, for one
@@ -240,6 +246,14 @@ impl Redactor {
             counts: Arc::default(),
             ..self.clone()
         }
+    }
+
+    /// The same engine (rules, literals) with `key` as its token key and counts of its
+    /// own: for text whose tokens must stay the same across processes, such as the
+    /// identity of an alert that a restarted daemon must still recognise. Literals added
+    /// through it reach this redactor and the other way round.
+    pub fn with_key(&self, key: [u8; 32]) -> Self {
+        Self { key, counts: Arc::default(), ..self.clone() }
     }
 
     /// The same engine (rules, literals, token key) with counts of its own, starting at
@@ -645,6 +659,15 @@ mod tests {
     fn another_bundle_gives_the_same_secret_another_token() {
         let text = "password=hunter22";
         assert_ne!(redactor().redact_text(text), redactor().redact_text(text));
+    }
+
+    #[test]
+    fn a_given_key_gives_the_same_token_in_every_process() {
+        let text = "password=hunter22";
+        let key = [7; 32];
+        let (a, b) = (redactor().with_key(key), redactor().with_key(key));
+        assert_eq!(a.redact_text(text), b.redact_text(text));
+        assert_ne!(a.redact_text(text), redactor().redact_text(text));
     }
 
     #[test]

@@ -3,12 +3,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use witness::redact::Redactor;
 use witness::server::hooks;
 use witness::trigger::TriggerSource;
 
 fuzz_target!(|body: &[u8]| {
-    let _ = hooks::alertmanager(body, TriggerSource::Alertmanager);
-    let _ = hooks::alertmanager(body, TriggerSource::Grafana);
-    let _ = hooks::pagerduty(body);
-    let _ = hooks::generic(body, TriggerSource::Generic);
+    static REDACTOR: std::sync::LazyLock<Redactor> = std::sync::LazyLock::new(Redactor::builtin);
+    let _ = hooks::alertmanager(body, TriggerSource::Alertmanager, &REDACTOR);
+    let _ = hooks::alertmanager(body, TriggerSource::Grafana, &REDACTOR);
+    let _ = hooks::pagerduty(body, &REDACTOR);
+    let _ = hooks::generic(body, TriggerSource::Generic, &REDACTOR);
 });

@@ -1,0 +1,119 @@
+//! Issue 15: the rules measured on a held-out corpus (`tests/util/heldout.rs`), generated
+//! apart from the rules and from the corpus they were tuned with: other wordings, log
+//! formats, timings and noise. Run with `--nocapture` for the figures the README quotes.
+
+use witness::rules::Likelihood;
+use witness::rules::accuracy::Report;
+
+use crate::util::heldout;
+use crate::util::scenario;
+
+/// The figures of `variants` cases per class from `seed`.
+/// `WITNESS_HELDOUT_KEEP=DIR` keeps the cases in DIR, for `witness rules eval DIR` and
+/// `witness rules test --bundle DIR/<case>`.
+fn measure(variants: u64, seed: u64) -> Report {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("WITNESS_HELDOUT_KEEP")
+        .map_or_else(|| temp.path().to_owned(), std::path::PathBuf::from);
+    heldout::generate(&dir, variants, seed);
+    let (cases, unlabelled) =
+        witness::commands::rules::eval_cases(&dir, &scenario::BUILTIN_RULES).unwrap();
+    assert_eq!((cases.len(), unlabelled), (heldout::CLASSES.len() * variants as usize, 0));
+    Report::of(&cases)
+}
+
+/// Floors: every class ≥ 95% top-1, a false alarm or a decoy deploy never recommends a
+/// rollback or a scale-up, and a `high` top hypothesis is right ≥ 95% of the time.
+fn assert_floors(report: &Report) {
+    let rendered = report.render();
+    for class in heldout::CLASSES {
+        let accuracy = report.accuracy(class).unwrap();
+        assert!(accuracy >= 0.95, "{class}: {:.1}% top-1\n{rendered}", accuracy * 100.0);
+    }
+    assert!(report.harmful.is_empty(), "{rendered}");
+    if let Some(high) = report.calibrated(Likelihood::High) {
+        assert!(high >= 0.95, "high right {:.1}%\n{rendered}", high * 100.0);
+    }
+}
+
+#[test]
+fn the_rules_meet_their_floors_on_the_held_out_corpus() {
+    let report = measure(25, 2026);
+    println!("{}", report.render());
+    assert_floors(&report);
+}
+
+/// The same corpus from a seed of its own on every run (printed; `WITNESS_HELDOUT_SEED`
+/// replays one), fewer variants: nothing tuned to the fixed seed's cases. A class may
+/// miss one case in eight here, the whole set no more than 5%; acting on a false alarm or
+/// a decoy never.
+#[test]
+fn the_floors_hold_on_a_random_seed() {
+    let seed = std::env::var("WITNESS_HELDOUT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+                as u64
+        });
+    println!("held-out seed {seed} (WITNESS_HELDOUT_SEED={seed} replays it)");
+    let report = measure(8, seed);
+    let rendered = report.render();
+    let (right, total) = report.classes.values().fold((0, 0), |(r, t), (cr, ct)| (r + cr, t + ct));
+    assert!(right as f64 >= 0.95 * total as f64, "seed {seed}: {right}/{total}\n{rendered}");
+    for class in heldout::CLASSES {
+        let accuracy = report.accuracy(class).unwrap();
+        assert!(
+            accuracy >= 0.85,
+            "seed {seed}: {class}: {:.1}% top-1\n{rendered}",
+            accuracy * 100.0
+        );
+    }
+    assert!(report.harmful.is_empty(), "seed {seed}\n{rendered}");
+}
+
+/// `WITNESS_HELDOUT_CASE=DIR/<case> cargo test --test integration show_held_out_case --
+/// --ignored --nocapture`: the ranked hypotheses of one kept case, with their scores,
+/// symptoms and counter-evidence, and the facts the rules saw.
+#[test]
+#[ignore]
+fn show_held_out_case() {
+    let Some(dir) = std::env::var_os("WITNESS_HELDOUT_CASE") else { return };
+    let dir = std::path::PathBuf::from(dir);
+    for case in std::fs::read_to_string(dir.join("cases"))
+        .map_or_else(|_| vec![dir.clone()], |l| l.lines().map(|c| dir.join(c)).collect())
+    {
+        let trigger: witness::trigger::Trigger =
+            serde_json::from_slice(&std::fs::read(case.join("trigger.json")).unwrap()).unwrap();
+        let mut records: Vec<witness::bundle::layout::CollectorRecord> = Vec::new();
+        for f in std::fs::read_dir(case.join("evidence")).unwrap() {
+            records
+                .push(serde_json::from_slice(&std::fs::read(f.unwrap().path()).unwrap()).unwrap());
+        }
+        records.sort_by_key(witness::bundle::layout::CollectorRecord::evidence_path);
+        println!("==== {}", case.display());
+        for r in &records {
+            println!(
+                "  {} {:?} {}",
+                r.evidence_path(),
+                r.status(),
+                serde_json::to_string(&r.evidence.facts).unwrap()
+            );
+        }
+        let view =
+            scenario::analysed(trigger, records, &scenario::BUILTIN_RULES, scenario::no_bundle());
+        for h in view.evaluation.hypotheses.iter().take(4) {
+            println!(
+                "  {:.3} {} {:?} cause={:?} explains={:?} unexplained={:?}\n    rules={:?}\n    against={:?}",
+                h.score,
+                h.id,
+                h.recommendation,
+                h.cause,
+                h.explains,
+                h.unexplained,
+                h.rules,
+                h.counter_evidence
+            );
+        }
+    }
+}
