@@ -24,6 +24,8 @@ impl Request<'_> {
 
 use std::borrow::Cow;
 
+use witness_collector::Redacted;
+
 /// Parses the part of a CLF line that follows its `[time]` field.
 pub fn parse(line: &[u8]) -> Option<Request<'_>> {
     let close = memchr::memchr(b']', line)?;
@@ -48,6 +50,17 @@ pub fn parse(line: &[u8]) -> Option<Request<'_>> {
         status,
         latency_ms: request_time_ms(&after[3..]),
     })
+}
+
+/// The method and path template of a redacted access-log line (CLF or JSON), for the
+/// endpoints and signatures of 5xx responses; `None` when it is not a request.
+pub fn endpoint(line: &Redacted, json: bool) -> Option<(Redacted, Redacted)> {
+    let bytes = line.as_bytes();
+    let request = if json { parse_json(bytes)? } else { parse(bytes)? };
+    // Both parts are taken from the redacted text itself.
+    let method = line.map(|_| request.method.to_string());
+    let path = line.map(|_| request.template());
+    Some((method, path))
 }
 
 /// Parses a JSON access-log line (nginx `escape=json`, Envoy, ECS, pino-http, ...).

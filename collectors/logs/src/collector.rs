@@ -1,6 +1,7 @@
 //! The collector of a `logs` instance: reads the files its globs match inside the window
 //! (off the async workers, stopping a little before the deadline) and turns what it read
-//! into evidence and an excerpt artifact.
+//! into evidence and an excerpt artifact. Lines are redacted with the run's redactor where
+//! they become evidence, before any part of them is taken (see `scan`).
 
 use std::time::Duration;
 
@@ -45,6 +46,7 @@ impl Collector for LogsCollector {
             context_lines: self.config.context_lines,
             max_line_bytes: self.config.max_line_bytes,
             max_excerpt_bytes: self.config.max_excerpt_bytes,
+            redactor: ctx.redactor.clone(),
         };
         let globs = self.config.paths.clone();
         let kind = self.config.kind;
@@ -63,9 +65,10 @@ impl Collector for LogsCollector {
             ctx.anchor,
             self.config.max_excerpt_bytes,
             self.config.max_line_bytes,
+            &ctx.redactor,
         );
         if let Some(text) = excerpt {
-            ctx.artifacts.put(report::EXCERPT, text.into_bytes());
+            ctx.artifacts.put(report::EXCERPT, text.into_string().into_bytes());
         }
         tracing::debug!(name = %self.config.name, status = %evidence.status, "Logs collected.");
         Ok(evidence)

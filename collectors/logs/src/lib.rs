@@ -71,12 +71,25 @@ witness_collector::collector_items! {
     /// The log parsers, reachable from the fuzz targets under `tests/fuzz` (not an API).
     #[doc(hidden)]
     pub mod fuzzing {
+        use std::sync::LazyLock;
+
+        use witness_collector::Redactor;
+
         pub use crate::access::parse as parse_access;
         pub use crate::level::{Level, of as level_of};
-        pub use crate::signature::{message, normalize};
         pub use crate::timestamp::{TimeContext, TsFormat, detect, json_time};
 
-        /// A timestamped line's level and signature, as the scan makes them.
+        /// The built-in rules, built once.
+        static REDACTOR: LazyLock<Redactor> = LazyLock::new(Redactor::builtin);
+
+        /// The message of `line` as the scan takes it: from the line redacted whole.
+        pub fn message(line: &[u8], after_timestamp: usize, json: bool) -> String {
+            let redacted = REDACTOR.redact_bytes(line);
+            crate::signature::message(&REDACTOR, &redacted, after_timestamp, json).into_string()
+        }
+
+        /// A timestamped line's level and signature, as the scan makes them (the line
+        /// redacted with the built-in rules first).
         pub fn read_line(
             line: &[u8],
             format: &TsFormat,
@@ -86,7 +99,8 @@ witness_collector::collector_items! {
             let level = level_of(line, at, format);
             let json = matches!(format, TsFormat::Json { .. });
             let at = level.map_or(at, |l| l.end.max(at));
-            Some((t, level, normalize(&message(line, at, json))))
+            let message = crate::signature::message(&REDACTOR, &REDACTOR.redact_bytes(line), at, json);
+            Some((t, level, crate::signature::normalize(&message).into_string()))
         }
 
         /// Times read in UTC, yearless ones placed before 2025-11-19T21:00:00Z.

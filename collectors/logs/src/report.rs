@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use witness_collector::time::{format as fmt_time, offset_label};
-use witness_collector::{Event, Evidence, Severity};
+use witness_collector::{Event, Evidence, Redacted, Redactor, Severity};
 
 use crate::access::Histogram;
 use crate::files::{FileReport, Outcome};
@@ -82,13 +82,13 @@ struct FirstErrorData {
     time: DateTime<Utc>,
     offset_secs: i64,
     path: String,
-    line: String,
-    signature: String,
+    line: Redacted,
+    signature: Redacted,
 }
 
 #[derive(Serialize)]
 struct SignatureData {
-    signature: String,
+    signature: Redacted,
     count: u64,
     baseline_count: u64,
     /// Absent from the baseline; `null` when the logs do not reach into the baseline.
@@ -100,7 +100,7 @@ struct SignatureData {
     first_seen: Option<DateTime<Utc>>,
     #[serde(with = "witness_collector::time::millis_opt")]
     last_seen: Option<DateTime<Utc>>,
-    examples: Vec<String>,
+    examples: Vec<Redacted>,
 }
 
 #[derive(Serialize)]
@@ -140,8 +140,8 @@ impl From<&Histogram> for Percentiles {
 
 #[derive(Serialize)]
 struct EndpointData {
-    method: String,
-    path: String,
+    method: Redacted,
+    path: Redacted,
     count: u64,
     baseline_count: u64,
     #[serde(with = "witness_collector::time::millis_opt")]
@@ -158,13 +158,16 @@ struct ExcerptData {
     dropped_blocks: u64,
 }
 
-/// The evidence of one run and the excerpt artifact's contents (when there is one).
+/// The evidence of one run and the excerpt artifact's contents (when there is one). Every
+/// text taken from the logs is already [`Redacted`]; the excerpt is redacted here, block by
+/// block, since only the blocks that survived its cap are worth it.
 pub fn build(
     outcome: Outcome,
     anchor: DateTime<Utc>,
     max_excerpt_bytes: usize,
     max_line_bytes: usize,
-) -> (Evidence, Option<String>) {
+    redactor: &Redactor,
+) -> (Evidence, Option<Redacted>) {
     let Outcome { tally, files, problems, remarks, earliest, latest, stopped } = outcome;
     let span = tally.span;
     let read = files.iter().filter(|f| f.mode != "skipped").count();
@@ -269,7 +272,7 @@ pub fn build(
         tally.signatures.values().filter(|s| s.count > 0).count().into(),
     );
     if let Some(top) = signatures.first().filter(|s| s.count > 0) {
-        facts.insert("logs.top_signature".into(), top.signature.clone().into());
+        facts.insert("logs.top_signature".into(), top.signature.to_string().into());
     }
     if covered_secs > 0 {
         let total_new =
@@ -278,7 +281,7 @@ pub fn build(
         let mut by_count = new.clone();
         by_count.sort_by_key(|(_, s)| std::cmp::Reverse(s.count));
         let messages: Vec<String> =
-            by_count.iter().take(MAX_NEW_FACT).map(|(_, s)| s.signature.clone()).collect();
+            by_count.iter().take(MAX_NEW_FACT).map(|(_, s)| s.signature.to_string()).collect();
         facts.insert("logs.new_signature_messages".into(), messages.into());
     }
     for (i, s) in new.iter().take(MAX_NEW) {
@@ -331,7 +334,7 @@ pub fn build(
 
     let access = has_access.then(|| access_data(&tally, &mut evidence.facts, &mut events));
 
-    let excerpt_text = excerpt(&tally, max_line_bytes);
+    let excerpt_text = excerpt(&tally, max_line_bytes, redactor);
     if tally.excerpt.dropped > 0 || tally.excerpt.blocks.iter().any(|b| b.trimmed) {
         evidence.add_note(format!(
             "the excerpt keeps the newest {max_excerpt_bytes} bytes of matched lines and their context: older ones were left out"
@@ -365,7 +368,7 @@ pub fn build(
         access,
         excerpt: ExcerptData {
             artifact: EXCERPT,
-            bytes: excerpt_text.as_ref().map_or(0, String::len),
+            bytes: excerpt_text.as_ref().map_or(0, |e| e.len()),
             blocks: tally.excerpt.blocks.len(),
             dropped_blocks: tally.excerpt.dropped,
         },
@@ -408,7 +411,7 @@ fn onset_facts(
     // A signature the baseline had, now far more frequent: a spike of an old error (lock
     // timeouts that were rare) is a symptom even though nothing is new.
     let rate = |count: u64, minutes: f64| count as f64 / minutes;
-    let mut spiking: Vec<(&String, f64)> = tally
+    let mut spiking: Vec<(&Redacted, f64)> = tally
         .signatures
         .iter()
         .filter(|(_, s)| s.baseline_count > 0 && s.count >= SPIKE_MIN_ERRORS as u64)
@@ -420,7 +423,7 @@ fn onset_facts(
     spiking.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     facts.insert("logs.spiking_signatures".into(), spiking.len().into());
     let messages: Vec<String> =
-        spiking.iter().take(MAX_NEW_FACT).map(|(text, _)| (*text).clone()).collect();
+        spiking.iter().take(MAX_NEW_FACT).map(|(text, _)| text.to_string()).collect();
     facts.insert("logs.spiking_signature_messages".into(), messages.into());
 }
 
@@ -428,7 +431,7 @@ fn onset_facts(
 fn signatures(tally: &Tally, minutes: (f64, f64)) -> Vec<SignatureData> {
     let (window_minutes, covered_minutes) = minutes;
     let baseline_covered = covered_minutes > 0.0;
-    let mut all: Vec<(&String, &crate::tally::Signature)> =
+    let mut all: Vec<(&Redacted, &crate::tally::Signature)> =
         tally.signatures.iter().filter(|(_, s)| s.count > 0).collect();
     all.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.1.first_seen.cmp(&b.1.first_seen)));
     let is_new = |s: &crate::tally::Signature| baseline_covered.then_some(s.baseline_count == 0);
@@ -569,8 +572,8 @@ fn access_data(
     }
 }
 
-fn excerpt(tally: &Tally, max_line_bytes: usize) -> Option<String> {
-    (!tally.excerpt.blocks.is_empty()).then(|| tally.excerpt.render(max_line_bytes))
+fn excerpt(tally: &Tally, max_line_bytes: usize, redactor: &Redactor) -> Option<Redacted> {
+    (!tally.excerpt.blocks.is_empty()).then(|| tally.excerpt.render(max_line_bytes, redactor))
 }
 
 fn summary(tally: &Tally, evidence: &Evidence, anchor: DateTime<Utc>, new: usize) -> String {

@@ -5,6 +5,11 @@
 //! A timestamped line with a level field is an error because of its level; the configured
 //! patterns decide for the others (and for a record's lines without a timestamp).
 //! Memory stays at one buffer plus what the [`Tally`] keeps, whatever the file's size.
+//!
+//! A line that becomes evidence (an error record in the window or baseline) is redacted
+//! whole, as read, before its message is picked out, normalised into a signature or cut to
+//! `max_line_bytes`: a secret is found whole, and no transform can hide it from the rules.
+//! Lines that are only counted are never redacted, so a large file reads at full speed.
 
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -12,11 +17,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use memchr::{memchr, memchr_iter, memrchr};
 use regex::bytes::Regex;
+use witness_collector::{Redacted, Redactor};
 
 use crate::access;
 use crate::level;
 use crate::signature;
-use crate::tally::{Block, Period, Span, Tally, keep_newest};
+use crate::tally::{Block, Period, Span, Tally, keep_newest, url_escapes_redacted};
 use crate::timestamp::{TimeContext, TsFormat, layouts};
 
 /// Bytes read per step; a line longer than this is cut to it.
@@ -43,6 +49,9 @@ pub struct Setup {
     pub context_lines: usize,
     pub max_line_bytes: usize,
     pub max_excerpt_bytes: usize,
+    /// The run's redactor (shared by the reading threads): every line that becomes
+    /// evidence goes through it first.
+    pub redactor: Redactor,
 }
 
 /// How one file is read.
@@ -311,11 +320,18 @@ impl<'a> Scanner<'a> {
                 self.tally.access_unparsed(period);
                 return;
             };
-            self.tally.request(t, period, &request);
+            self.tally.request(t, period, request.status, request.latency_ms);
             if request.status >= 500 && !self.excluded(line) {
-                let signature =
-                    format!("{} {} {}", request.method, request.template(), request.status);
-                self.count(abs + ls as u64, t, period, signature, buf, ls, le, abs);
+                // The endpoint comes from the redacted line: a token in the path or the
+                // query (`/reset/<token>`, `?api_key=…`) is found whole first.
+                let redacted = self.setup.redactor.redact_bytes(line);
+                let (method, path) = access::endpoint(&redacted, json).unwrap_or_else(|| {
+                    // Redaction changed the line's shape: keep the method, not the path.
+                    (self.setup.redactor.redact(&request.method), Redacted::generated("-"))
+                });
+                let signature = Redacted::generated(format!("{method} {path} {}", request.status));
+                self.tally.endpoint_5xx(t, period, method, path);
+                self.count(abs + ls as u64, t, period, signature, &redacted, buf, ls, le, abs);
             }
             return;
         }
@@ -381,32 +397,51 @@ impl<'a> Scanner<'a> {
             }
             return;
         }
-        let json = matches!(self.spec.format, TsFormat::Json { .. });
-        let message = signature::message(line, message_at, json);
         let period = self.setup.span.period(t);
         if period == Period::Outside {
             self.counted_head = Some(head);
             return;
         }
-        self.count(head, t, period, signature::normalize(&message), buf, ls, le, abs);
+        // Evidence from here on: the whole line (not the cut one) is redacted first.
+        let redacted = self.setup.redactor.redact_bytes(full);
+        let message_at = self.message_start(line, &redacted, message_at);
+        let json = matches!(self.spec.format, TsFormat::Json { .. });
+        let message = signature::message(&self.setup.redactor, &redacted, message_at, json);
+        self.count(head, t, period, signature::normalize(&message), &redacted, buf, ls, le, abs);
     }
 
+    /// Where the message starts in the redacted line, which is `at` in the raw `line`
+    /// unless a secret was found in the timestamp or level: then they are read again.
+    fn message_start(&self, line: &[u8], redacted: &Redacted, at: usize) -> usize {
+        if at == 0 || redacted.as_bytes().starts_with(&line[..at.min(line.len())]) {
+            return at;
+        }
+        let redacted = redacted.as_bytes();
+        let redacted = &redacted[..redacted.len().min(self.setup.max_line_bytes)];
+        match self.spec.format.parse(redacted, &self.spec.tcx) {
+            Some((_, at)) => level::of(redacted, at, self.spec.format).map_or(at, |l| l.end.max(at)),
+            None => 0,
+        }
+    }
+
+    /// Counts an error record whose first line, `line`, is redacted whole, and keeps it.
     #[allow(clippy::too_many_arguments)]
     fn count(
         &mut self,
         head: u64,
         t: DateTime<Utc>,
         period: Period,
-        signature: String,
+        signature: Redacted,
+        line: &Redacted,
         buf: &[u8],
         ls: usize,
         le: usize,
         abs: u64,
     ) {
         self.counted_head = Some(head);
-        let line = trim_cr(&buf[ls..le]);
-        let line = &line[..line.len().min(self.setup.max_line_bytes)];
-        self.tally.error(t, period, signature, line, self.spec.path);
+        let line = url_escapes_redacted(&self.setup.redactor, line.clone());
+        let line = line.truncate(self.setup.max_line_bytes);
+        self.tally.error(t, period, signature, &line, self.spec.path);
         if period == Period::Window {
             self.keep(buf, ls, le, abs, t);
         }
@@ -446,6 +481,7 @@ impl<'a> Scanner<'a> {
                 }
                 from = memrchr(b'\n', &buf[..from - 1]).map_or(0, |i| i + 1);
             }
+            let from = pem_start(buf, floor, from).unwrap_or(from);
             self.block = Some(OpenBlock {
                 time: t,
                 offset: line_abs,
@@ -498,6 +534,43 @@ impl<'a> Scanner<'a> {
             });
         }
     }
+}
+
+/// Lines looked back over for the BEGIN line of a key the context starts inside.
+const PEM_LOOKBACK_LINES: usize = 200;
+
+/// When the context before a kept line starts inside the body of a PEM private key (lines
+/// of base64, its BEGIN line above them), where that BEGIN line starts: the stretch then
+/// reaches back to it, so the key is redacted whole with the stretch instead of leaving
+/// base64 lines that no rule can tell from text (a key cut before its END line has no
+/// tail to find). Looks back at most [`PEM_LOOKBACK_LINES`], never before `floor`.
+fn pem_start(buf: &[u8], floor: usize, from: usize) -> Option<usize> {
+    let is_body = |line: &[u8]| {
+        let line = trim_cr(line).trim_ascii();
+        line.len() >= 16 && line.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
+    };
+    let line_end = memchr(b'\n', &buf[from..]).map_or(buf.len(), |i| from + i);
+    if !is_body(&buf[from..line_end]) {
+        return None;
+    }
+    let mut start = from;
+    for _ in 0..PEM_LOOKBACK_LINES {
+        if start <= floor || start == 0 {
+            return None;
+        }
+        let previous = memrchr(b'\n', &buf[..start - 1]).map_or(0, |i| i + 1);
+        let line = &buf[previous..start - 1];
+        if memchr::memmem::find(line, b"-----BEGIN").is_some()
+            && memchr::memmem::find(line, b"PRIVATE KEY").is_some()
+        {
+            return (previous >= floor).then_some(previous);
+        }
+        if !is_body(line) {
+            return None;
+        }
+        start = previous;
+    }
+    None
 }
 
 /// The first `n` lines of `buf`: how many there were and where they end.

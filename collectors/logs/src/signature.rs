@@ -4,31 +4,50 @@
 //! prefix) replaced by placeholders, so that a thousand `timeout after 3012 ms talking to
 //! 10.0.0.7` lines group into one signature, while package paths (`mapreduce.v2.app`) stay.
 //! Written by hand over bytes because it runs on every matched line.
+//!
+//! Both steps take [`Redacted`] text: the line was redacted whole before its message was
+//! picked out or normalised, so a secret is a token here (kept whole, never normalised),
+//! and a normalised secret (digits made `<n>`) can never slip past the rules.
+
+use witness_collector::{Redacted, Redactor};
 
 /// Longest signature kept, in bytes.
 const MAX_SIGNATURE: usize = 240;
 
-/// The message part of a log line: for JSON lines the `msg`/`message`/`error` fields, for
-/// text lines what follows the timestamp (and the level, when the caller found one),
-/// without leading punctuation, `[thread]`/`[req-…]` groups and the logger or program tag
-/// (`org.example.Foo:`, `nova.compute.manager [req-…]`, `host sshd[12]:`).
-pub fn message(line: &[u8], after_timestamp: usize, json: bool) -> String {
-    if json
-        && let Ok(serde_json::Value::Object(map)) =
-            serde_json::from_slice::<serde_json::Value>(line.trim_ascii())
-    {
-        let parts: Vec<String> = ["msg", "message", "error", "err", "exception", "error.message"]
+/// The message part of a redacted log line: for JSON lines the `msg`/`message`/`error`
+/// fields, for text lines what follows the timestamp (and the level, when the caller found
+/// one), without leading punctuation, `[thread]`/`[req-…]` groups and the logger or
+/// program tag (`org.example.Foo:`, `nova.compute.manager [req-…]`, `host sshd[12]:`).
+///
+/// A JSON line's fields are decoded, and decoding can reveal what its escapes hid from
+/// the rules (`password\u003dx`, `https:\/\/u:p@h`), and a secret-named key can hold an
+/// object: the decoded value is redacted as JSON, and the message again as text.
+pub fn message(redactor: &Redactor, line: &Redacted, after_timestamp: usize, json: bool) -> Redacted {
+    if json && let Some(text) = json_message(redactor, line.as_bytes()) {
+        return redactor.redact(&text);
+    }
+    line.map(|line| text_message(line.as_bytes(), after_timestamp))
+}
+
+/// The `msg`/`message`/`error`/… fields of a JSON line, joined, after the line's value
+/// went through [`Redactor::redact_json`].
+fn json_message(redactor: &Redactor, line: &[u8]) -> Option<String> {
+    let mut value = serde_json::from_slice::<serde_json::Value>(line.trim_ascii()).ok()?;
+    redactor.redact_json(&mut value);
+    let serde_json::Value::Object(map) = value else { return None };
+    let parts: Vec<String> = ["msg", "message", "error", "err", "exception", "error.message"]
             .iter()
             .filter_map(|k| match map.get(*k)? {
                 serde_json::Value::String(s) => Some(s.clone()),
                 serde_json::Value::Null => None,
                 other => Some(other.to_string()),
             })
-            .collect();
-        if !parts.is_empty() {
-            return parts.join(": ");
-        }
-    }
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(": "))
+}
+
+/// The message of a text line, `after_timestamp` bytes into it.
+fn text_message(line: &[u8], after_timestamp: usize) -> String {
     let rest = line.get(after_timestamp..).unwrap_or(line);
     if let Some(message) = logfmt_message(rest) {
         return message;
@@ -74,7 +93,8 @@ fn skip_punct(b: &[u8]) -> &[u8] {
 
 /// A balanced `[...]` group at the start: its length.
 fn bracket_group(b: &[u8]) -> Option<usize> {
-    if b.first() != Some(&b'[') {
+    // A redaction token is what the message says, not a `[thread]` group.
+    if b.first() != Some(&b'[') || token_len(b).is_some() {
         return None;
     }
     let mut depth = 0;
@@ -154,14 +174,40 @@ fn without_prefix(rest: &[u8]) -> &[u8] {
     b.trim_ascii()
 }
 
-/// The normalized form of `message`.
-pub fn normalize(message: &str) -> String {
+/// The normalized form of a redacted `message`: its redaction tokens are kept whole (the
+/// same secret gives the same token, so lines quoting it still group), never cut at
+/// [`MAX_SIGNATURE`] nor read as numbers and hex ids.
+pub fn normalize(message: &Redacted) -> Redacted {
+    message.map(normalize_text)
+}
+
+/// The length of the redaction token `[REDACTED:<rule>:<4 hex>]` at the start of `b`.
+fn token_len(b: &[u8]) -> Option<usize> {
+    let rest = b.strip_prefix(b"[REDACTED:")?;
+    let rule = rest.iter().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || **c == b'_').count();
+    let hex = rest.get(rule + 1..rule + 5)?;
+    let well_formed = rule > 0
+        && rest[rule] == b':'
+        && hex.iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+        && rest.get(rule + 5) == Some(&b']');
+    well_formed.then_some(b"[REDACTED:".len() + rule + 6)
+}
+
+fn normalize_text(message: &str) -> String {
     let b = message.as_bytes();
     let mut out = String::with_capacity(b.len().min(MAX_SIGNATURE) + 8);
     let mut i = 0;
     let mut last_space = true;
     while i < b.len() && out.len() < MAX_SIGNATURE {
         let c = b[i];
+        if c == b'['
+            && let Some(len) = token_len(&b[i..])
+        {
+            out.push_str(&message[i..i + len]);
+            i += len;
+            last_space = false;
+            continue;
+        }
         let word_start = i == 0 || !is_word(b[i - 1]);
         if c.is_ascii_whitespace() {
             if !last_space {
@@ -547,20 +593,21 @@ mod tests {
             ("max_connections reached", "max_connections reached"),
         ];
         for (input, want) in cases {
-            assert_eq!(normalize(input), want, "{input}");
+            assert_eq!(normalize_text(input), want, "{input}");
         }
     }
 
     #[test]
     fn lines_that_differ_only_in_ids_share_a_signature() {
-        let a = normalize("payment 7731 failed: card_declined (req 4f1c2a9b0e)");
-        let b = normalize("payment 12 failed: card_declined (req 0000aa11bb)");
+        let a = normalize_text("payment 7731 failed: card_declined (req 4f1c2a9b0e)");
+        let b = normalize_text("payment 12 failed: card_declined (req 0000aa11bb)");
         assert_eq!(a, b);
-        assert_ne!(a, normalize("payment 12 failed: insufficient_funds (req 0000aa11bb)"));
+        assert_ne!(a, normalize_text("payment 12 failed: insufficient_funds (req 0000aa11bb)"));
     }
 
     #[test]
     fn the_level_and_logger_prefix_are_not_part_of_the_message() {
+        let redactor = Redactor::builtin();
         let cases: [(&[u8], &str); 9] = [
             (b", Info  CBS  Loaded Servicing Stack", "Info  CBS  Loaded Servicing Stack"),
             (
@@ -582,13 +629,44 @@ mod tests {
             ),
         ];
         for (rest, want) in cases {
-            assert_eq!(message(rest, 0, false), want, "{}", String::from_utf8_lossy(rest));
+            let line = redactor.redact_bytes(rest);
+            assert_eq!(message(&redactor, &line, 0, false).as_str(), want, "{line}");
         }
     }
 
     #[test]
     fn json_messages_come_from_their_fields() {
         let line = br#"{"ts":1,"level":"error","msg":"db down","error":"dial tcp 10.1.2.3:5432"}"#;
-        assert_eq!(normalize(&message(line, 0, true)), "db down: dial tcp <addr>");
+        let r = Redactor::builtin();
+        let message = message(&r, &r.redact_bytes(line), 0, true);
+        assert_eq!(normalize(&message).as_str(), "db down: dial tcp <addr>");
+    }
+
+    #[test]
+    fn tokens_are_kept_whole_and_never_taken_for_a_group_or_a_number() {
+        let r = Redactor::builtin();
+        let line = r.redact(" [REDACTED:jwt:1a2b] rejected: password=hunter22-long and 42");
+        let message = message(&r, &line, 0, false);
+        assert!(message.starts_with("[REDACTED:jwt:1a2b] rejected"), "{message}");
+        let signature = normalize(&message);
+        assert!(signature.starts_with("[REDACTED:jwt:1a2b] rejected: password=[REDACTED:key_value_secret:"), "{signature}");
+        assert!(signature.ends_with("] and <n>"), "{signature}");
+        // At the length cap a token is kept whole, never cut.
+        let long = r.redact(&format!("{} token=ghp_0123456789abcdefghijABCDEFGHIJ0123456789", "word ".repeat(47)));
+        let signature = normalize(&long);
+        assert_eq!(signature.matches("[REDACTED:").count(), signature.matches(']').count(), "{signature}");
+    }
+
+    #[test]
+    fn a_json_message_is_redacted_after_it_is_decoded() {
+        let r = Redactor::builtin();
+        for line in [
+            r#"{"level":"error","msg":"boot password\u003dhunter22-long failed"}"#,
+            r#"{"level":"error","msg":"dial postgres:\/\/app:hunter22-long@db\/x"}"#,
+            r#"{"level":"error","msg":"bad","error":{"password":["hunter22-long"]}}"#,
+        ] {
+            let message = message(&r, &r.redact(line), 0, true);
+            assert!(!message.contains("hunter22"), "{line}: {message}");
+        }
     }
 }

@@ -2,14 +2,19 @@
 //! error, error signatures, access-log figures and the excerpt. One [`Tally`] per file, so a
 //! file that has to be read again (timestamps out of order) starts clean; they are merged
 //! at the end.
+//!
+//! Every text it keeps (signatures, example lines, the first error, endpoints) is
+//! [`Redacted`]: the scan redacts a line whole before anything is taken from it. The
+//! excerpt keeps raw bytes, since most of them are dropped under its cap; it is redacted
+//! block by block, whole, when it is rendered.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use witness_collector::Window;
+use witness_collector::{Redacted, Redactor, Window};
 
-use crate::access::{Histogram, Request};
+use crate::access::Histogram;
 
 /// Distinct signatures kept; past that, errors still count but new signatures are lumped.
 const MAX_SIGNATURES: usize = 5000;
@@ -85,8 +90,8 @@ pub struct Bucket {
 pub struct FirstError {
     pub time: DateTime<Utc>,
     pub path: String,
-    pub line: String,
-    pub signature: String,
+    pub line: Redacted,
+    pub signature: Redacted,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -95,7 +100,7 @@ pub struct Signature {
     pub baseline_count: u64,
     pub first_seen: Option<DateTime<Utc>>,
     pub last_seen: Option<DateTime<Utc>>,
-    pub examples: Vec<String>,
+    pub examples: Vec<Redacted>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -114,7 +119,8 @@ pub struct AccessTally {
     pub baseline_5xx: u64,
     pub latency: Histogram,
     pub baseline_latency: Histogram,
-    pub endpoints: HashMap<(String, String), Endpoint>,
+    /// Endpoints with 5xx responses: method and path template, from redacted lines.
+    pub endpoints: HashMap<(Redacted, Redacted), Endpoint>,
     /// Lines in the window or baseline of access logs that were not requests.
     pub unparsed: u64,
 }
@@ -178,9 +184,11 @@ impl Excerpt {
         }
     }
 
-    /// The excerpt as text: a header per block, lines cut to `max_line` bytes, invalid
-    /// UTF-8 replaced.
-    pub fn render(&self, max_line: usize) -> String {
+    /// The excerpt as text: a header per block, each block redacted whole (a secret over
+    /// several lines, a PEM block, is found whole) and then its lines cut to `max_line`
+    /// bytes (a token is never cut, so no fragment of a secret is left), invalid UTF-8
+    /// replaced.
+    pub fn render(&self, max_line: usize, redactor: &Redactor) -> Redacted {
         let mut text = String::with_capacity(self.bytes + self.blocks.len() * 80 + 128);
         if self.dropped > 0 {
             text.push_str(&format!(
@@ -191,21 +199,26 @@ impl Excerpt {
         for block in &self.blocks {
             text.push_str(&format!(
                 "==> {} @ {} (byte {}{})\n",
-                block.path,
+                redactor.redact(&block.path),
                 witness_collector::time::format(block.time),
                 block.offset,
                 if block.trimmed { "; its oldest lines left out" } else { "" }
             ));
-            for line in block.bytes.split(|c| *c == b'\n') {
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                text.push_str(&String::from_utf8_lossy(&line[..line.len().min(max_line)]));
+            let redacted = redactor.redact_bytes(&block.bytes);
+            let mut start = 0;
+            // Tokens hold no newline, so a line of the redacted block is redacted text.
+            for end in memchr::memchr_iter(b'\n', redacted.as_bytes()).chain([redacted.len()]) {
+                if end == redacted.len() && start == end && end > 0 {
+                    break;
+                }
+                let line = redacted.map(|r| r[start..end].strip_suffix('\r').unwrap_or(&r[start..end]).to_owned());
+                text.push_str(&url_escapes_redacted(redactor, line).truncate(max_line));
                 text.push('\n');
-            }
-            if block.bytes.ends_with(b"\n") {
-                text.pop();
+                start = end + 1;
             }
         }
-        text
+        // Made of redacted lines and headers witness writes.
+        Redacted::generated(text)
     }
 }
 
@@ -217,7 +230,7 @@ pub struct Tally {
     pub errors: u64,
     pub baseline_errors: u64,
     pub first_error: Option<FirstError>,
-    pub signatures: HashMap<String, Signature>,
+    pub signatures: HashMap<Redacted, Signature>,
     pub signatures_lumped: u64,
     pub access: AccessTally,
     pub excerpt: Excerpt,
@@ -240,13 +253,14 @@ impl Tally {
         }
     }
 
-    /// Counts one error record at `t` with its signature; `line` is its first matched line.
+    /// Counts one error record at `t` with its signature; `line` is its first matched line,
+    /// redacted whole.
     pub fn error(
         &mut self,
         t: DateTime<Utc>,
         period: Period,
-        signature: String,
-        line: &[u8],
+        signature: Redacted,
+        line: &Redacted,
         path: &str,
     ) {
         match period {
@@ -292,23 +306,24 @@ impl Tally {
         }
     }
 
-    /// Counts one access-log request.
-    pub fn request(&mut self, t: DateTime<Utc>, period: Period, request: &Request<'_>) {
-        let is_5xx = request.status >= 500;
+    /// Counts one access-log request: its status and request time, no text (most
+    /// requests are only counted, and are never redacted).
+    pub fn request(&mut self, t: DateTime<Utc>, period: Period, status: u16, latency_ms: Option<f64>) {
+        let is_5xx = status >= 500;
         let a = &mut self.access;
         match period {
             Period::Outside => return,
             Period::Baseline => {
                 a.baseline_requests += 1;
                 a.baseline_5xx += u64::from(is_5xx);
-                if let Some(ms) = request.latency_ms {
+                if let Some(ms) = latency_ms {
                     a.baseline_latency.record(ms);
                 }
             }
             Period::Window => {
                 a.requests += 1;
                 a.status_5xx += u64::from(is_5xx);
-                if let Some(ms) = request.latency_ms {
+                if let Some(ms) = latency_ms {
                     a.latency.record(ms);
                 }
             }
@@ -317,12 +332,18 @@ impl Tally {
             self.series[b].requests += 1;
             self.series[b].status_5xx += u64::from(is_5xx);
         }
-        if !is_5xx {
+    }
+
+    /// Counts a 5xx response (already counted by [`Tally::request`]) on its endpoint: the
+    /// method and path template taken from the redacted line.
+    pub fn endpoint_5xx(&mut self, t: DateTime<Utc>, period: Period, method: Redacted, path: Redacted) {
+        let a = &mut self.access;
+        if period == Period::Outside {
             return;
         }
-        let mut key = (request.method.to_string(), request.template());
+        let mut key = (method, path);
         if !a.endpoints.contains_key(&key) && a.endpoints.len() >= MAX_ENDPOINTS {
-            key = ("*".into(), "other".into());
+            key = (Redacted::generated("*"), Redacted::generated("other"));
         }
         let endpoint = a.endpoints.entry(key).or_default();
         if period == Period::Window {
@@ -395,7 +416,40 @@ fn min_opt(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTim
     }
 }
 
-/// A line as kept in the evidence: lossy UTF-8, cut to [`EXAMPLE_BYTES`].
-pub fn example(line: &[u8]) -> String {
-    String::from_utf8_lossy(&line[..line.len().min(EXAMPLE_BYTES)]).into_owned()
+/// `line`, or its URL-decoded form redacted when decoding `%XX` escapes reveals a secret
+/// the rules could not see through them (`?q=Bearer%20…`, `card%204111…`: an access log's
+/// query string). Such a line is shown decoded; a line without a hidden secret is kept
+/// as logged.
+pub fn url_escapes_redacted(redactor: &Redactor, line: Redacted) -> Redacted {
+    let Some(decoded) = url_decoded(&line) else { return line };
+    let redacted = redactor.redact(&decoded);
+    if redacted.as_str() == decoded { line } else { redacted }
+}
+
+/// `text` with its `%XX` escapes decoded (invalid UTF-8 replaced); `None` without any.
+fn url_decoded(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let mut decoded = false;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let (Some(hi), Some(lo)) =
+                (b.get(i + 1).and_then(|c| hex(*c)), b.get(i + 2).and_then(|c| hex(*c)))
+        {
+            out.push((hi * 16 + lo) as u8);
+            decoded = true;
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    decoded.then(|| String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A redacted line as kept in the evidence: cut to [`EXAMPLE_BYTES`], never inside a token.
+pub fn example(line: &Redacted) -> Redacted {
+    line.truncate(EXAMPLE_BYTES)
 }

@@ -30,7 +30,7 @@ pub struct RuleInfo {
 pub const BUILTIN_RULES: &[RuleInfo] = &[
     info(
         "private_key",
-        "PEM private-key blocks (RSA, EC, OpenSSH, PKCS#8, PGP), whole, and cut ones up to their last base64 line",
+        "PEM private-key blocks (RSA, EC, OpenSSH, PKCS#8, PGP), whole, cut ones up to their last base64 line, and the base64 lines and END line of a block whose BEGIN line is missing",
     ),
     info("jwt", "JSON Web Tokens (`eyJ…`.`eyJ…`[.`…`]), two or three segments"),
     info(
@@ -342,6 +342,21 @@ const TABLE: &[Spec] = &[
         ),
     )
     .lines(0, PEM_LINES),
+    // The tail of a PEM block whose BEGIN line is elsewhere (cut off above an excerpt's
+    // context lines, or the oldest lines a capped stretch dropped): whole lines of base64
+    // up to its END line. Every line but the last is 16 characters or longer (a PEM line
+    // is 64), so a short word on a line of its own above it is not taken for one; the
+    // match ends with the END line, so nothing after it is swallowed. It runs after the
+    // whole-block rule, which has already replaced a block that has its BEGIN.
+    row(
+        "private_key",
+        &["-----end"],
+        concat!(
+            r"(?m)^[ \t]*(?:[A-Za-z0-9+/=]{16,}[ \t]*\r?\n[ \t]*)+(?:[A-Za-z0-9+/=]{1,15}[ \t]*\r?\n[ \t]*)?",
+            r"-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
+        ),
+    )
+    .lines(PEM_LINES, 0),
     row(
         "jwt",
         &["eyj"],
@@ -1078,6 +1093,23 @@ mod tests {
         // A cut block followed by another secret's line stops before that line's words.
         let then = "-----BEGIN PRIVATE KEY-----\nMIIEvQ\nAB==\n using ghp_abc";
         assert_eq!(found("private_key", then), ["-----BEGIN PRIVATE KEY-----\nMIIEvQ\nAB=="]);
+    }
+
+    #[test]
+    fn the_tail_of_a_pem_block_without_its_begin_line_is_found_up_to_its_end_line() {
+        let body = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun";
+        let tail = format!("{body}\n{body}\nVs9M0Ow==\n-----END RSA PRIVATE KEY-----");
+        // An excerpt's context lines: a record before, the tail, a later record after.
+        let text =
+            format!("2025-11-19T21:00:00Z ERROR boot\n{tail}\n2025-11-19T21:00:01Z INFO next");
+        assert_eq!(found("private_key", &text), [tail.as_str()]);
+        // Indented, as in YAML or a stack trace; CRLF line ends.
+        let indented = format!("  {body}\r\n  AB==\r\n  -----END PRIVATE KEY-----");
+        assert_eq!(found("private_key", &format!("key: |\n{indented}\nnext")), [indented]);
+        // A lone END line, and a short word above a tail, are not a key's body.
+        assert!(found("private_key", "done\n-----END PRIVATE KEY-----").is_empty());
+        let short = format!("Traceback\n{body}\n-----END PRIVATE KEY-----");
+        assert_eq!(found("private_key", &short), [format!("{body}\n-----END PRIVATE KEY-----")]);
     }
 
     #[test]
