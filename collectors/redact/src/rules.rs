@@ -274,6 +274,14 @@ macro_rules! b {
     };
 }
 
+/// Where a vendor token may start: a word boundary, or right after an `_` joining it to a
+/// name (`001_ghp_….sql`, `key_sk_live_…`; the `_` is replaced with the token).
+macro_rules! token_start {
+    () => {
+        r"(?:(?-u:\b)|_)"
+    };
+}
+
 /// An optional quote after a key or before a value: plain, JSON-escaped once or more
 /// (`{\"password\":\"x\"}` in a log line, inside a container's JSON log), or an HTML
 /// entity (the HTML report escapes evidence before it is redacted).
@@ -445,7 +453,10 @@ const TABLE: &[Spec] = &[
     row(
         "github_token",
         &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
-        concat!(b!(), r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"),
+        concat!(
+            token_start!(),
+            r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"
+        ),
     ),
     row(
         "gitlab_token",
@@ -467,7 +478,7 @@ const TABLE: &[Spec] = &[
         ],
         concat!(
             r"(?:",
-            b!(),
+            token_start!(),
             r"gl(?:pat|dt|rt|ptt|cbt|imt|oas|soat|ffct|ft|agent)-[A-Za-z0-9_.-]{20,}",
             r"|",
             b!(),
@@ -479,17 +490,20 @@ const TABLE: &[Spec] = &[
     row(
         "slack_token",
         &["xox", "xapp-", "hooks.slack.com"],
-        r"(?:(?-u:\b)xox[abposre]-[A-Za-z0-9-]{10,}|(?-u:\b)xapp-[A-Za-z0-9-]{10,}|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+)",
+        r"(?:(?:(?-u:\b)|_)xox[abposre]-[A-Za-z0-9-]{10,}|(?-u:\b)xapp-[A-Za-z0-9-]{10,}|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+)",
     ),
     row(
         "stripe_key",
         &["sk_", "rk_", "whsec_"],
-        concat!(b!(), r"(?:(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})"),
+        concat!(
+            token_start!(),
+            r"(?:(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})"
+        ),
     ),
     row(
         "anthropic_key",
         &["sk-ant-"],
-        concat!(b!(), r"sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_-]{40,}"),
+        concat!(token_start!(), r"sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_-]{40,}"),
     ),
     row(
         "openai_key",
@@ -712,8 +726,11 @@ const TABLE: &[Spec] = &[
             q!(),
             r"[ \t]*[:=][ \t]*",
             q!(),
-            r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|aws4-hmac-sha256)[ \t]+)?",
-            r#"(?P<secret>(?:[^\r\n"'\\&]|&[^q#\r\n])+)"#
+            // After a one-token scheme the credential is one token: what follows on the
+            // line (`; ALTER ROLE … PASSWORD '…'`) is left for the other rules.
+            r#"(?:(?:bearer|basic|token|negotiate|ntlm)[ \t]+(?P<secret_token>[^\s"'\\;,&]+)"#,
+            r"|(?:(?:digest|aws4-hmac-sha256)[ \t]+)?",
+            r#"(?P<secret>(?:[^\r\n"'\\&]|&[^q#\r\n])+))"#
         ),
     ),
     row(
@@ -1078,6 +1095,17 @@ mod tests {
     #[test]
     fn header_values_are_found_to_the_end_of_the_line_after_the_scheme() {
         assert_eq!(found("http_header", "Authorization: Bearer abc.def\r\nHost: x"), ["abc.def"]);
+        assert_eq!(
+            found(
+                "http_header",
+                "Authorization: Bearer abcdefgh12345678; ALTER ROLE app PASSWORD 'x'"
+            ),
+            ["abcdefgh12345678"]
+        );
+        let token = format!("ghp_{}", "Ab1".repeat(12));
+        for name in [format!("db/migrations/001_{token}.sql"), format!("key_{token}")] {
+            assert_eq!(found("github_token", &name), [format!("_{token}")], "{name}");
+        }
         assert_eq!(found("http_header", "Cookie: a=1; b=2 \nnext"), ["a=1; b=2"]);
         assert_eq!(found("http_header", r#"{"headers":{"X-Api-Key":"k1 k2"}}"#), ["k1 k2"]);
     }
