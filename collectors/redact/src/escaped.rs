@@ -16,6 +16,24 @@ pub enum Escaping {
     Markdown,
     /// Character references: `&amp;`, `&lt;`, `&#39;`, `&#x27;`, ...
     Html,
+    /// Percent-escapes of ASCII (`%20`, `%3D`), as in URLs and form bodies.
+    Url,
+}
+
+/// Whether `text` holds a percent-escape of an ASCII character.
+pub(crate) fn has_percent_escape(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().any(|(i, c)| *c == b'%' && percent_byte(&b[i..]).is_some())
+}
+
+/// The ASCII byte a `%XX` at the start of `b` stands for.
+fn percent_byte(b: &[u8]) -> Option<u8> {
+    if b.len() < 3 || b[0] != b'%' {
+        return None;
+    }
+    let hex = |c: u8| (c as char).to_digit(16);
+    let value = hex(b[1])? * 16 + hex(b[2])?;
+    u8::try_from(value).ok().filter(u8::is_ascii)
 }
 
 impl Redactor {
@@ -26,7 +44,7 @@ impl Redactor {
     /// be told apart (two secrets side by side), it goes line by line.
     pub fn redact_rendered<'a>(&self, text: &'a str, escaping: Escaping) -> Cow<'a, str> {
         let (decoded, map) = decode(text, escaping);
-        let redacted = self.redact_text(&decoded);
+        let redacted = self.redact_plain(&decoded);
         let replaced = if redacted == decoded {
             Cow::Borrowed(text)
         } else if let Some(spans) = align(&decoded, &redacted) {
@@ -43,7 +61,7 @@ impl Redactor {
             self.redact_lines(text, escaping)
         };
         // Forms decoding does not reveal (a literal's escaped form) are found as is.
-        match self.redact_text(&replaced) {
+        match self.redact_plain(&replaced) {
             Cow::Owned(s) => Cow::Owned(s),
             Cow::Borrowed(_) => replaced,
         }
@@ -66,11 +84,11 @@ impl Redactor {
 
     fn redact_line(&self, line: &str, escaping: Escaping) -> Option<String> {
         let (decoded, map) = decode(line, escaping);
-        let redacted = self.redact_text(&decoded);
+        let redacted = self.redact_plain(&decoded);
         if redacted == decoded {
             // The line may still hold a secret in a form decoding does not reveal; the
             // plain pass finds it there.
-            return match self.redact_text(line) {
+            return match self.redact_plain(line) {
                 Cow::Owned(s) => Some(s),
                 Cow::Borrowed(_) => None,
             };
@@ -153,6 +171,13 @@ fn escape_between_tokens(text: &str, escaping: Escaping) -> String {
 fn escape(text: &str, escaping: Escaping) -> String {
     match escaping {
         Escaping::Html => escape_html(text),
+        Escaping::Url => text
+            .chars()
+            .map(|c| match c {
+                ' ' | '"' | '\'' | '<' | '>' | '%' => format!("%{:02X}", c as u32),
+                c => c.to_string(),
+            })
+            .collect(),
         Escaping::Markdown => {
             let mut out = String::with_capacity(text.len());
             for c in text.chars() {
@@ -203,6 +228,14 @@ fn decode(line: &str, escaping: Escaping) -> (String, Vec<usize>) {
                     push(&mut decoded, &mut map, next, at);
                 }
                 _ => push(&mut decoded, &mut map, c, at),
+            },
+            (Escaping::Url, '%') => match percent_byte(&line.as_bytes()[at..]) {
+                Some(byte) => {
+                    push(&mut decoded, &mut map, char::from(byte), at);
+                    chars.next();
+                    chars.next();
+                }
+                None => push(&mut decoded, &mut map, c, at),
             },
             (Escaping::Html, '&') => match reference(&line[at..]) {
                 Some((decoded_char, len)) => {
@@ -275,6 +308,25 @@ mod tests {
         assert!(!out.contains("MIIEvQ") && !out.contains("AAAAB3Nza"), "{out}");
         assert!(out.starts_with("<pre>key:\n"), "{out}");
         assert!(out.ends_with("\nafter &amp; more</pre>\n"), "{out}");
+    }
+
+    #[test]
+    fn percent_escapes_do_not_hide_a_secret() {
+        let r = Redactor::builtin();
+        let secret = "AUpaFVMLro2Rw8mvJCb0TevkSZXTKbZc3RYwZ8a8";
+        for text in [
+            format!("GET /q?x=AWS_SECRET_ACCESS_KEY:%20{secret} HTTP/1.1"),
+            format!("GET /q?x=credentials%20secretKey%20=>%20'{secret}' HTTP/1.1"),
+            format!("GET /q?x=%7B%22SecretAccessKey%22:%20%22{secret}%22%7D&p=2"),
+            format!("GET /q?x=token%20ghp_{}&p=2", "Ab1".repeat(12)),
+        ] {
+            let out = r.redact_text(&text);
+            assert!(!out.contains("0TevkSZX") && !out.contains("Ab1Ab1Ab1"), "{out}");
+            assert!(out.starts_with("GET /q?x="), "{out}");
+            assert_eq!(r.redact_text(&out), out, "idempotent");
+        }
+        let plain = "GET /search?q=50%25%20off&page=2 HTTP/1.1";
+        assert_eq!(r.redact_text(plain), plain);
     }
 
     #[test]

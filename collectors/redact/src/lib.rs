@@ -329,13 +329,28 @@ impl Redactor {
     }
 
     /// `text` with every secret replaced by its token; borrowed when nothing was found.
+    /// Where the text holds percent-escapes (`?q=token%20ghp_…`, `password%3Dx`), it is
+    /// also read decoded, and a secret found there is replaced in the escaped text: an
+    /// escape must not hide a secret from the rules.
+    pub fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let out = self.redact_plain(text);
+        if !escaped::has_percent_escape(&out) {
+            return out;
+        }
+        match self.redact_rendered(&out, Escaping::Url) {
+            Cow::Owned(s) => Cow::Owned(s),
+            Cow::Borrowed(_) => out,
+        }
+    }
+
+    /// [`Redactor::redact_text`] without reading percent-escapes.
     ///
     /// Rules with keywords run only on the lines around an occurrence of one of their
     /// keywords that their matches can reach (the keyword's line for most; the next two
     /// for a `{"name": …}` pair split over lines; up to 200 after a PEM header), so a
     /// large text costs the keyword pass plus the patterns over the few lines that need
     /// them. Rules without keywords run over the whole text.
-    pub fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+    fn redact_plain<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
         let literals = self.literals.read().unwrap_or_else(|e| e.into_inner());
         if let Some(replaced) = self.splice(&out, "literal", literals.find(&out)) {

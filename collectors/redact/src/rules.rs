@@ -302,7 +302,7 @@ macro_rules! key {
 /// backquoted, or an HTML-entity-quoted one.
 macro_rules! quoted {
     () => {
-        r#"(?:@?"(?P<secret1>(?:[^"\\\r\n]|\\[^\r\n])+)"|\\+"(?P<secret2>(?:[^"\\\r\n]|\\+[^"\\\r\n])+)\\+"|'(?P<secret3>[^'\r\n]+)'|`(?P<secret7>[^`\r\n]+)`|\\*&quot;(?P<secret5>[^&\r\n\\]+)\\*&quot;|\\*&#39;(?P<secret6>[^&\r\n\\]+)\\*&#39;)"#
+        r#"(?:@?"(?P<secret1>(?:[^"\\\r\n]|\\[^\r\n])+)"|\\+"(?P<secret2>(?:[^"\\\r\n]|\\+[^"\\\r\n])+)\\+"|''(?P<secret8>[^'\r\n]+)''|'(?P<secret3>[^'\r\n]+)'|`(?P<secret7>[^`\r\n]+)`|\\*&quot;(?P<secret5>[^&\r\n\\]+)\\*&quot;|\\*&#39;(?P<secret6>[^&\r\n\\]+)\\*&#39;)"#
     };
 }
 
@@ -714,23 +714,37 @@ const TABLE: &[Spec] = &[
         requires: &[],
         assigned: false,
     },
-    // A header line (`Cookie: a=1; b=2`) or a header inside quoted text: the value to
-    // the end of the line or the closing quote, after the auth scheme.
+    // A cookie header (`Cookie: a=1; b=2`), or one inside quoted text: the value to the
+    // end of the line or the closing quote.
     row(
         "http_header",
-        &["authorization", "cookie", "x-api-key", "x-auth-token"],
+        &["cookie"],
         concat!(
             r"(?i)",
             b!(),
-            r"(?:proxy-authorization|authorization|set-cookie|cookie|x-api-key|x-auth-token)",
+            r"(?:set-cookie|cookie)",
             q!(),
             r"[ \t]*[:=][ \t]*",
             q!(),
-            // After a one-token scheme the credential is one token: what follows on the
-            // line (`; ALTER ROLE … PASSWORD '…'`) is left for the other rules.
-            r#"(?:(?:bearer|basic|token|negotiate|ntlm)[ \t]+(?P<secret_token>[^\s"'\\;,&]+)"#,
-            r"|(?:(?:digest|aws4-hmac-sha256)[ \t]+)?",
-            r#"(?P<secret>(?:[^\r\n"'\\&]|&[^q#\r\n])+))"#
+            r#"(?P<secret>(?:[^\r\n"'\\&]|&[^q#\r\n])+)"#
+        ),
+    ),
+    // A credential header: after a one-token scheme (or none) the credential is one token,
+    // so what follows on the line (`; ALTER ROLE … PASSWORD '…'`) is left for the other
+    // rules; quoted, it runs to the closing quote; Digest and AWS4 parameters to the end.
+    row(
+        "http_header",
+        &["authorization", "x-api-key", "x-auth-token"],
+        concat!(
+            r"(?i)",
+            b!(),
+            r"(?:proxy-authorization|authorization|x-api-key|x-auth-token)",
+            q!(),
+            r"[ \t]*[:=][ \t]*",
+            r#"(?:\\*["'](?:(?:bearer|basic|token|negotiate|ntlm)[ \t]+)?(?P<secret_quoted>[^"'\r\n\\]+)"#,
+            r"|(?:digest|aws4-hmac-sha256)[ \t]+",
+            r#"(?P<secret>(?:[^\r\n"'\\&]|&[^q#\r\n])+)"#,
+            r#"|(?:(?:bearer|basic|token|negotiate|ntlm)[ \t]+)?(?P<secret_token>[^\s"'\\;,&]+))"#
         ),
     ),
     row(
@@ -847,11 +861,12 @@ const TABLE: &[Spec] = &[
         ),
     )
     .assigned(),
-    // SQL: `ALTER ROLE app PASSWORD 'x'`, `IDENTIFIED BY 'x'`.
+    // SQL: `ALTER ROLE app PASSWORD 'x'`, `IDENTIFIED BY 'x'`; inside a string literal
+    // (a query that quotes one) the quotes are doubled: `'... PASSWORD ''x'' ...'`.
     row(
         "key_value_secret",
         &["password", "identified"],
-        concat!(r"(?i)", b!(), r"(?:password|identified\s+by)\s+'(?P<secret>(?:[^'\r\n]|'')+)'"),
+        concat!(r"(?i)", b!(), r"(?:password|identified\s+by)\s+(?:''(?P<secret_nested>[^'\r\n]+)''|'(?P<secret>(?:[^'\r\n]|'')+)')"),
     )
     .requires(&["'"]),
     // `password "x";`, `secrete "x"`, `token - 'x'`: a key and a quoted value with only
@@ -1017,6 +1032,8 @@ mod tests {
             ("token => xyzzy1", "xyzzy1"),
             ("x secret_key=zzz", "zzz"),
             ("ALTER ROLE app PASSWORD 'it''s'", "it''s"),
+            ("SELECT 'ALTER ROLE app PASSWORD ''pw12345678'''", "pw12345678"),
+            ("note <> 'client_secret=''ok5YT1xpu+4buvHM8'' x'", "ok5YT1xpu+4buvHM8"),
             ("dbPass := `s3cr3t-v4l`", "s3cr3t-v4l"),
             ("x mailgun_TOKEN ?= \"abc123def\"", "abc123def"),
             ("x TOKEN :::= \"abc123def\"", "abc123def"),
