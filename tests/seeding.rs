@@ -415,8 +415,11 @@ fn everything_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+fn position(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Seeds every source from `seed`, runs `witness collect now --archive` over them, and
@@ -541,8 +544,11 @@ url = "http://{status}"
     for needle in seeds.needles() {
         for form in fragments(&needle) {
             for (name, bytes) in &written {
-                if find(bytes, form.as_bytes()) {
-                    found.push((name.clone(), needle.clone(), form.clone()));
+                if let Some(at) = position(bytes, form.as_bytes()) {
+                    let from = at.saturating_sub(160);
+                    let to = (at + form.len() + 60).min(bytes.len());
+                    let context = String::from_utf8_lossy(&bytes[from..to]).into_owned();
+                    found.push((name.clone(), needle.clone(), format!("{form:?} in …{context}…")));
                 }
             }
         }
@@ -631,7 +637,7 @@ fn check_counts(written: &[(String, Vec<u8>)]) {
 fn report(found: &[(String, String, String)]) -> String {
     found
         .iter()
-        .map(|(file, needle, form)| format!("{file}: {needle:?} (as {form:?})"))
+        .map(|(file, needle, form)| format!("{file}: {needle:?} as {form}"))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -319,6 +319,7 @@ mod tests {
             format!("GET /q?x=credentials%20secretKey%20=>%20'{secret}' HTTP/1.1"),
             format!("GET /q?x=%7B%22SecretAccessKey%22:%20%22{secret}%22%7D&p=2"),
             format!("GET /q?x=token%20ghp_{}&p=2", "Ab1".repeat(12)),
+            format!("GET /q?x={{\"SecretAccessKey\":%20\"{secret}\"}} HTTP/1.1"),
         ] {
             let out = r.redact_text(&text);
             assert!(!out.contains("0TevkSZX") && !out.contains("Ab1Ab1Ab1"), "{out}");

@@ -333,13 +333,11 @@ impl Redactor {
     /// also read decoded, and a secret found there is replaced in the escaped text: an
     /// escape must not hide a secret from the rules.
     pub fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let out = self.redact_plain(text);
-        if !escaped::has_percent_escape(&out) {
-            return out;
-        }
-        match self.redact_rendered(&out, Escaping::Url) {
-            Cow::Owned(s) => Cow::Owned(s),
-            Cow::Borrowed(_) => out,
+        // Decoded first: read as is, `key:%20"value"` would take `%20` for the value.
+        if escaped::has_percent_escape(text) {
+            self.redact_rendered(text, Escaping::Url)
+        } else {
+            self.redact_plain(text)
         }
     }
 
