@@ -481,7 +481,7 @@ impl<'a> Scanner<'a> {
                 }
                 from = memrchr(b'\n', &buf[..from - 1]).map_or(0, |i| i + 1);
             }
-            let from = pem_start(buf, floor, from).unwrap_or(from);
+            let from = pem_start(buf, floor, from).unwrap_or_else(|| skip_body(buf, from, ls));
             self.block = Some(OpenBlock {
                 time: t,
                 offset: line_abs,
@@ -545,10 +545,7 @@ const PEM_LOOKBACK_LINES: usize = 200;
 /// base64 lines that no rule can tell from text (a key cut before its END line has no
 /// tail to find). Looks back at most [`PEM_LOOKBACK_LINES`], never before `floor`.
 fn pem_start(buf: &[u8], floor: usize, from: usize) -> Option<usize> {
-    let is_body = |line: &[u8]| {
-        let line = trim_cr(line).trim_ascii();
-        line.len() >= 16 && line.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
-    };
+    let is_body = is_key_body;
     let line_end = memchr(b'\n', &buf[from..]).map_or(buf.len(), |i| from + i);
     if !is_body(&buf[from..line_end]) {
         return None;
@@ -571,6 +568,30 @@ fn pem_start(buf: &[u8], floor: usize, from: usize) -> Option<usize> {
         start = previous;
     }
     None
+}
+
+/// Where the context starts when its first lines look like the body of a key whose BEGIN
+/// line is out of reach (behind the previous block, or further back than the look-back):
+/// after those lines, never past the kept line at `kept`. Base64 lines with no BEGIN or
+/// END beside them are what no rule can tell from text, so they are left out of the
+/// excerpt rather than kept unredacted.
+fn skip_body(buf: &[u8], from: usize, kept: usize) -> usize {
+    let mut at = from;
+    while at < kept {
+        let end = memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i);
+        if !is_key_body(&buf[at..end]) {
+            break;
+        }
+        at = (end + 1).min(kept);
+    }
+    at
+}
+
+/// Whether a line reads as a line of a PEM body: 16 or more base64 characters alone.
+fn is_key_body(line: &[u8]) -> bool {
+    let line = trim_cr(line).trim_ascii();
+    line.len() >= 16
+        && line.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
 }
 
 /// The first `n` lines of `buf`: how many there were and where they end.
