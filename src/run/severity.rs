@@ -112,13 +112,14 @@ pub fn assess(
             continue;
         }
         let percent = share * 100.0;
-        let level = if percent >= thresholds.critical_5xx_percent as f64 {
-            Level::P0
-        } else if percent >= thresholds.high_5xx_percent as f64 {
-            Level::P1
-        } else if percent >= thresholds.medium_5xx_percent as f64 {
-            Level::P2
-        } else {
+        let Some(level) = level_at(
+            percent,
+            &[
+                (thresholds.critical_5xx_percent, Level::P0),
+                (thresholds.high_5xx_percent, Level::P1),
+                (thresholds.medium_5xx_percent, Level::P2),
+            ],
+        ) else {
             continue;
         };
         push(
@@ -213,11 +214,13 @@ pub fn assess(
         if count < thresholds.min_events as f64 {
             continue;
         }
-        let level = if ratio >= thresholds.high_error_rate_ratio as f64 {
-            Level::P1
-        } else if ratio >= thresholds.medium_error_rate_ratio as f64 {
-            Level::P2
-        } else {
+        let Some(level) = level_at(
+            ratio,
+            &[
+                (thresholds.high_error_rate_ratio, Level::P1),
+                (thresholds.medium_error_rate_ratio, Level::P2),
+            ],
+        ) else {
             continue;
         };
         push(
@@ -292,6 +295,11 @@ pub fn assess(
     }
     reasons.sort_by_key(|r| r.level);
     Severity { level, reasons, alert_severity: alert_severity(trigger) }
+}
+
+/// The first level of `ladder` (most severe first) whose threshold `value` reaches.
+fn level_at(value: f64, ladder: &[(u64, Level)]) -> Option<Level> {
+    ladder.iter().find(|(threshold, _)| value >= *threshold as f64).map(|(_, level)| *level)
 }
 
 fn push(reasons: &mut Vec<Reason>, level: Level, text: String, evidence: EvidenceRef) {
