@@ -162,6 +162,11 @@ pub enum RulesCommand {
     /// confusion matrix and calibration.
     Eval {
         dir: PathBuf,
+        /// Fail (exit status 1) unless every class reaches PERCENT top-1, `high` is right
+        /// at least PERCENT of the time, and no false alarm or decoy deploy recommends
+        /// acting: the check CI runs.
+        #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+        floor: Option<u8>,
         #[command(flatten)]
         config: ConfigArg,
     },

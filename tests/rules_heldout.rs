@@ -2,7 +2,6 @@
 //! apart from the rules and from the corpus they were tuned with: other wordings, log
 //! formats, timings and noise. Run with `--nocapture` for the figures the README quotes.
 
-use witness::rules::Likelihood;
 use witness::rules::accuracy::Report;
 
 use crate::util::heldout;
@@ -16,31 +15,75 @@ fn measure(variants: u64, seed: u64) -> Report {
     let dir = std::env::var_os("WITNESS_HELDOUT_KEEP")
         .map_or_else(|| temp.path().to_owned(), std::path::PathBuf::from);
     heldout::generate(&dir, variants, seed);
+    measure_dir(&dir, variants)
+}
+
+/// The figures of the cases in `dir`, `variants` per class.
+fn measure_dir(dir: &std::path::Path, variants: u64) -> Report {
     let (cases, unlabelled) =
-        witness::commands::rules::eval_cases(&dir, &scenario::BUILTIN_RULES).unwrap();
+        witness::commands::rules::eval_cases(dir, &scenario::BUILTIN_RULES).unwrap();
     assert_eq!((cases.len(), unlabelled), (heldout::CLASSES.len() * variants as usize, 0));
     Report::of(&cases)
 }
 
-/// Floors: every class ≥ 95% top-1, a false alarm or a decoy deploy never recommends a
-/// rollback or a scale-up, and a `high` top hypothesis is right ≥ 95% of the time.
-fn assert_floors(report: &Report) {
-    let rendered = report.render();
+/// The fixed-seed corpus, measured by what CI and a user run: `witness rules eval DIR
+/// --floor 95` (every class ≥ 95% top-1, a false alarm or a decoy deploy never recommends
+/// a rollback or a scale-up, a `high` top hypothesis right ≥ 95% of the time), the
+/// built-in rules, no configuration.
+#[test]
+fn the_rules_meet_their_floors_on_the_held_out_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    heldout::generate(dir.path(), 25, 2026);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_witness"))
+        .args(["rules", "eval", "--floor", "95"])
+        .arg(dir.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let cases = heldout::CLASSES.len() * 25;
+    assert!(stdout.starts_with(&format!("{cases} cases, top-1 accuracy")), "{stdout}");
+    assert!(stdout.contains("Floor 95%: met."), "{stdout}");
     for class in heldout::CLASSES {
-        let accuracy = report.accuracy(class).unwrap();
-        assert!(accuracy >= 0.95, "{class}: {:.1}% top-1\n{rendered}", accuracy * 100.0);
-    }
-    assert!(report.harmful.is_empty(), "{rendered}");
-    if let Some(high) = report.calibrated(Likelihood::High) {
-        assert!(high >= 0.95, "high right {:.1}%\n{rendered}", high * 100.0);
+        assert!(stdout.contains(&format!("  {class} ")), "{class} missing:\n{stdout}");
     }
 }
 
+/// A corpus that falls short fails the command, naming what: one case of each class
+/// relabelled with a cause its class never has, so every class is below the floor.
 #[test]
-fn the_rules_meet_their_floors_on_the_held_out_corpus() {
-    let report = measure(25, 2026);
-    println!("{}", report.render());
-    assert_floors(&report);
+fn rules_eval_fails_below_its_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    heldout::generate(dir.path(), 2, 7);
+    let mut relabelled = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_string_lossy().ends_with(".label.json") {
+            continue;
+        }
+        let mut label: witness::rules::accuracy::Label =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        if relabelled.insert(label.class().to_owned()) {
+            label.class = Some(label.class().to_owned());
+            label.cause = "no_such_cause".into();
+            std::fs::write(&path, serde_json::to_vec(&label).unwrap()).unwrap();
+        }
+    }
+    assert_eq!(relabelled.len(), heldout::CLASSES.len());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_witness"))
+        .args(["rules", "eval", "--floor", "95"])
+        .arg(dir.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("Floor 95%: not met"), "{stdout}");
+    for class in heldout::CLASSES {
+        assert!(stdout.contains(&format!("class {class}: ")), "{class}:\n{stdout}");
+    }
 }
 
 /// The same corpus from a seed of its own on every run (printed; `WITNESS_HELDOUT_SEED`

@@ -40,8 +40,8 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Rules { command: RulesCommand::Test { bundle, config } } => {
             rules::test(&bundle, &load_config(&config)?.rules)
         }
-        Command::Rules { command: RulesCommand::Eval { dir, config } } => {
-            rules::eval(&dir, &load_config(&config)?.rules)
+        Command::Rules { command: RulesCommand::Eval { dir, floor, config } } => {
+            rules::eval(&dir, floor, &load_config(&config)?.rules)
         }
         Command::Label { bundle, cause, class } => label::label(&bundle, &cause, class),
         Command::Config { command: ConfigCommand::Check { config } } => config::check(&config),

@@ -180,11 +180,12 @@ pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
 
 /// `witness rules eval DIR`: evaluates the configured rules over every labelled bundle (or
 /// case directory) in `DIR` and prints per-class top-1 accuracy, the confusion matrix and
-/// calibration. Exit status 0 when at least one case was evaluated.
+/// calibration. Exit status 0 when at least one case was evaluated and, with a `floor`
+/// (percent), when the report meets it ([`accuracy::Report::below_floor`]).
 ///
 /// # Errors
 /// When `DIR` cannot be listed, or a labelled case cannot be read.
-pub fn eval(dir: &Path, config: &RulesConfig) -> Result<ExitCode> {
+pub fn eval(dir: &Path, floor: Option<u8>, config: &RulesConfig) -> Result<ExitCode> {
     let set = RuleSet::load(config);
     for problem in &set.problems {
         println!("rule file problem: {problem}");
@@ -199,8 +200,19 @@ pub fn eval(dir: &Path, config: &RulesConfig) -> Result<ExitCode> {
         println!("no labelled case in {}", dir.display());
         return Ok(ExitCode::from(1));
     }
-    print!("{}", accuracy::Report::of(&cases).render());
-    Ok(ExitCode::SUCCESS)
+    let report = accuracy::Report::of(&cases);
+    print!("{}", report.render());
+    let Some(floor) = floor else { return Ok(ExitCode::SUCCESS) };
+    let short = report.below_floor(f64::from(floor) / 100.0);
+    if short.is_empty() {
+        println!("\nFloor {floor}%: met.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("\nFloor {floor}%: not met ({}):", short.len());
+    for s in &short {
+        println!("  {s}");
+    }
+    Ok(ExitCode::from(1))
 }
 
 /// Every labelled case of `dir` evaluated under `rules`, by name, and how many bundles had

@@ -135,6 +135,33 @@ impl Report {
         self.calibration.get(likelihood.as_str()).map(|(right, total)| ratio(*right, *total))
     }
 
+    /// What falls short of `floor` (0 to 1): each class below it, each case that acted
+    /// where nothing should be done (false alarm, decoy deploy: never allowed), and a
+    /// `high` top hypothesis right less often than `floor`. Empty: the floor is met.
+    pub fn below_floor(&self, floor: f64) -> Vec<String> {
+        let mut short = Vec::new();
+        for (class, (right, total)) in &self.classes {
+            if ratio(*right, *total) < floor {
+                short.push(format!(
+                    "class {class}: {:.1}% top-1 ({right}/{total}) is below {:.1}%",
+                    100.0 * ratio(*right, *total),
+                    100.0 * floor
+                ));
+            }
+        }
+        for case in &self.harmful {
+            short.push(format!("{case}: recommended acting where nothing should be done"));
+        }
+        if let Some(high) = self.calibrated(Likelihood::High).filter(|high| *high < floor) {
+            short.push(format!(
+                "\"high\" was right {:.1}% of the time, below {:.1}%",
+                100.0 * high,
+                100.0 * floor
+            ));
+        }
+        short
+    }
+
     /// The report as `rules eval` prints it.
     pub fn render(&self) -> String {
         let mut out = String::new();
