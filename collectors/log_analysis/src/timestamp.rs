@@ -62,6 +62,11 @@ impl TsFormat {
         layouts::by_name(name).map(TsFormat::Text)
     }
 
+    /// Whether lines are JSON objects (their message and level are fields).
+    pub fn is_json(&self) -> bool {
+        matches!(self, TsFormat::Json { .. })
+    }
+
     /// Whether this is the text layout named `name`.
     pub fn is(&self, name: &str) -> bool {
         matches!(self, TsFormat::Text(l) if l.name == name)

@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use memchr::{memchr, memchr_iter, memrchr};
-use regex::bytes::Regex;
 use witness_collector::{Redacted, Redactor};
 
+use crate::Matchers;
 use crate::access;
 use crate::level;
 use crate::signature;
@@ -37,10 +37,8 @@ pub fn reorder_tolerance() -> Duration {
 
 /// What stays the same for every file of a run.
 pub struct Setup {
-    pub patterns: Option<Regex>,
-    pub exclude: Option<Regex>,
-    /// The patterns and [`level::CANDIDATES`] in one regex: the lines worth a closer look.
-    pub prefilter: Regex,
+    /// Which lines are errors (patterns, exclusions) and which are worth a look.
+    pub matchers: Matchers,
     /// The configured `timestamp_format`, which replaces detection.
     pub timestamp_format: Option<TsFormat>,
     /// The zone, and the reference for yearless times of files without a modification time.
@@ -235,7 +233,7 @@ impl<'a> Scanner<'a> {
         } else {
             let mut pos = 0;
             while pos < buf.len() {
-                let Some(m) = self.setup.prefilter.find_at(buf, pos) else { break };
+                let Some(m) = self.setup.matchers.prefilter.find_at(buf, pos) else { break };
                 let ls = memrchr(b'\n', &buf[..m.start()]).map_or(0, |i| i + 1);
                 let le = memchr(b'\n', &buf[m.end()..]).map_or(buf.len(), |i| m.end() + i);
                 self.matched_line(buf, ls, le, abs, None);
@@ -314,7 +312,7 @@ impl<'a> Scanner<'a> {
             if period == Period::Outside {
                 return;
             }
-            let json = matches!(self.spec.format, TsFormat::Json { .. });
+            let json = self.spec.format.is_json();
             let parsed_request = if json { access::parse_json(line) } else { access::parse(line) };
             let Some(request) = parsed_request else {
                 self.tally.access_unparsed(period);
@@ -343,11 +341,11 @@ impl<'a> Scanner<'a> {
     }
 
     fn pattern_matches(&self, line: &[u8]) -> bool {
-        self.setup.patterns.as_ref().is_some_and(|p| p.is_match(line))
+        self.setup.matchers.patterns.as_ref().is_some_and(|p| p.is_match(line))
     }
 
     fn excluded(&self, line: &[u8]) -> bool {
-        self.setup.exclude.as_ref().is_some_and(|x| x.is_match(line))
+        self.setup.matchers.exclude.as_ref().is_some_and(|x| x.is_match(line))
     }
 
     /// A line the prefilter found: decide whether it is an error (its level, else the
@@ -405,7 +403,7 @@ impl<'a> Scanner<'a> {
         // Evidence from here on: the whole line (not the cut one) is redacted first.
         let redacted = self.setup.redactor.redact_bytes(full);
         let message_at = self.message_start(line, &redacted, message_at);
-        let json = matches!(self.spec.format, TsFormat::Json { .. });
+        let json = self.spec.format.is_json();
         let message = signature::message(&self.setup.redactor, &redacted, message_at, json);
         self.count(head, t, period, signature::normalize(&message), &redacted, buf, ls, le, abs);
     }
@@ -419,7 +417,9 @@ impl<'a> Scanner<'a> {
         let redacted = redacted.as_bytes();
         let redacted = &redacted[..redacted.len().min(self.setup.max_line_bytes)];
         match self.spec.format.parse(redacted, &self.spec.tcx) {
-            Some((_, at)) => level::of(redacted, at, self.spec.format).map_or(at, |l| l.end.max(at)),
+            Some((_, at)) => {
+                level::of(redacted, at, self.spec.format).map_or(at, |l| l.end.max(at))
+            }
             None => 0,
         }
     }
