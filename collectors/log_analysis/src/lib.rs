@@ -17,6 +17,7 @@ pub mod level;
 pub mod matchers;
 pub mod scan;
 pub mod signature;
+pub mod stream;
 pub mod tally;
 pub mod timestamp;
 

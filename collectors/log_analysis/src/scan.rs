@@ -221,7 +221,7 @@ impl<'a> Scanner<'a> {
     /// offset `abs`; returns the time of the last timestamped line in it.
     fn region(&mut self, buf: &[u8], abs: u64) -> Option<DateTime<Utc>> {
         self.continue_block(buf, abs);
-        let line_walk = self.spec.access || self.spec.format.is(layouts::KLOG);
+        let line_walk = self.spec.access || self.spec.format.content().is(layouts::KLOG);
         if line_walk {
             let mut ls = 0;
             for nl in

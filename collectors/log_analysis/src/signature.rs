@@ -28,7 +28,9 @@ pub fn message(
     after_timestamp: usize,
     json: bool,
 ) -> Redacted {
-    if json && let Some(text) = json_message(redactor, line.as_bytes()) {
+    // A JSON object starts where its timestamp ends: at once, or after the kubelet's time.
+    let object = line.as_bytes().get(after_timestamp..).unwrap_or_default();
+    if json && let Some(text) = json_message(redactor, object) {
         return redactor.redact(&text);
     }
     line.map(|line| text_message(line.as_bytes(), after_timestamp))
