@@ -29,7 +29,7 @@ const BURST: usize = 3;
 
 /// The analysis' part of the evidence's `data`, in the shape the `logs` kind's FACTS.md
 /// documents (the HTML report draws its error-rate chart from `series`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AnalysisData {
     window: Range,
     baseline: BaselineInfo,
@@ -44,7 +44,7 @@ pub struct AnalysisData {
     lines_cut: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct Range {
     #[serde(with = "witness_collector::time::millis")]
     start: DateTime<Utc>,
@@ -52,7 +52,7 @@ struct Range {
     end: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct BaselineInfo {
     #[serde(with = "witness_collector::time::millis")]
     start: DateTime<Utc>,
@@ -63,7 +63,7 @@ struct BaselineInfo {
     errors: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct Point {
     #[serde(with = "witness_collector::time::millis")]
     minute: DateTime<Utc>,
@@ -75,7 +75,7 @@ struct Point {
     status_5xx: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct FirstErrorData {
     #[serde(with = "witness_collector::time::millis")]
     time: DateTime<Utc>,
@@ -85,7 +85,7 @@ struct FirstErrorData {
     signature: Redacted,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct SignatureData {
     signature: Redacted,
     count: u64,
@@ -102,7 +102,7 @@ struct SignatureData {
     examples: Vec<Redacted>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct AccessData {
     requests: u64,
     status_5xx: u64,
@@ -112,13 +112,13 @@ struct AccessData {
     endpoints_5xx: Vec<EndpointData>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct LatencyData {
     window: Percentiles,
     baseline: Percentiles,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct Percentiles {
     count: u64,
     p50: Option<f64>,
@@ -137,7 +137,7 @@ impl From<&Histogram> for Percentiles {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct EndpointData {
     method: Redacted,
     path: Redacted,
@@ -149,7 +149,7 @@ struct EndpointData {
     burst_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct ExcerptData {
     artifact: String,
     bytes: usize,

@@ -322,7 +322,7 @@ impl<'a> Scanner<'a> {
             if request.status >= 500 && !self.excluded(line) {
                 // The endpoint comes from the redacted line: a token in the path or the
                 // query (`/reset/<token>`, `?api_key=…`) is found whole first.
-                let redacted = self.setup.redactor.redact_bytes(line);
+                let redacted = crate::redact::text(&self.setup.redactor, line);
                 let (method, path) = access::endpoint(&redacted, json).unwrap_or_else(|| {
                     // Redaction changed the line's shape: keep the method, not the path.
                     (self.setup.redactor.redact(&request.method), Redacted::generated("-"))
@@ -401,7 +401,7 @@ impl<'a> Scanner<'a> {
             return;
         }
         // Evidence from here on: the whole line (not the cut one) is redacted first.
-        let redacted = self.setup.redactor.redact_bytes(full);
+        let redacted = crate::redact::text(&self.setup.redactor, full);
         let message_at = self.message_start(line, &redacted, message_at);
         let json = self.spec.format.is_json();
         let message = signature::message(&self.setup.redactor, &redacted, message_at, json);
@@ -587,8 +587,10 @@ fn skip_body(buf: &[u8], from: usize, kept: usize) -> usize {
     at
 }
 
-/// Whether a line reads as a line of a PEM body: 16 or more base64 characters alone.
+/// Whether a line reads as a line of a PEM body: 16 or more base64 characters alone (after
+/// the kubelet's time, in a container's log).
 fn is_key_body(line: &[u8]) -> bool {
+    let line = &line[crate::timestamp::kubelet::content_at(line).unwrap_or(0)..];
     let line = trim_cr(line).trim_ascii();
     line.len() >= 16
         && line.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))

@@ -5,13 +5,39 @@
 //! [`crate::timestamp::kubelet`]).
 
 use chrono::{DateTime, Utc};
+use witness_collector::{Redactor, Window};
 
+use crate::Matchers;
 use crate::scan::{FileSpec, Scanner, Setup, Stop};
-use crate::tally::Tally;
-use crate::timestamp::{TsFormat, kubelet};
+use crate::tally::{Span, Tally};
+use crate::timestamp::{TimeContext, TsFormat, kubelet};
 
 /// Lines looked at to detect the container's own format.
 const SAMPLE_LINES: usize = 200;
+/// Lines of context kept around each error in the excerpt, as the `logs` kind's default.
+const CONTEXT_LINES: usize = 2;
+/// Lines longer than this are cut (after redaction), as the `logs` kind's default.
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The setup of streams read over `window` (and its baseline), each keeping at most
+/// `max_excerpt_bytes` of excerpt. Kubelet times are UTC, so no zone is configured.
+pub fn setup(
+    matchers: Matchers,
+    window: Window,
+    max_excerpt_bytes: usize,
+    redactor: Redactor,
+) -> Setup {
+    Setup {
+        matchers,
+        timestamp_format: None,
+        tcx: TimeContext::new(chrono_tz::Tz::UTC, window.end),
+        span: Span::new(window),
+        context_lines: CONTEXT_LINES,
+        max_line_bytes: MAX_LINE_BYTES,
+        max_excerpt_bytes,
+        redactor,
+    }
+}
 
 /// What one stream held.
 #[derive(Debug)]
@@ -57,25 +83,13 @@ pub fn kubelet(setup: &Setup, label: &str, body: &[u8], stop: &Stop) -> StreamRe
 #[cfg(test)]
 mod tests {
     use chrono::Duration;
-    use witness_collector::{Redactor, Window};
 
     use super::*;
-    use crate::timestamp::TimeContext;
-    use crate::{Matchers, Span};
 
     fn setup() -> Setup {
         let end: DateTime<Utc> = "2025-11-19T21:00:00Z".parse().unwrap();
         let window = Window::new(end - Duration::minutes(30), end);
-        Setup {
-            matchers: Matchers::defaults(),
-            timestamp_format: None,
-            tcx: TimeContext::new(chrono_tz::Tz::UTC, end),
-            span: Span::new(window),
-            context_lines: 2,
-            max_line_bytes: 64 * 1024,
-            max_excerpt_bytes: 64 * 1024,
-            redactor: Redactor::builtin(),
-        }
+        super::setup(Matchers::defaults(), window, 64 * 1024, Redactor::builtin())
     }
 
     #[test]

@@ -204,7 +204,7 @@ impl Excerpt {
                 block.offset,
                 if block.trimmed { "; its oldest lines left out" } else { "" }
             ));
-            let redacted = redactor.redact_bytes(&block.bytes);
+            let redacted = crate::redact::text(redactor, &block.bytes);
             let mut start = 0;
             // Tokens hold no newline, so a line of the redacted block is redacted text.
             for end in memchr::memchr_iter(b'\n', redacted.as_bytes()).chain([redacted.len()]) {

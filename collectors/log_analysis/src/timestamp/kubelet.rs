@@ -21,6 +21,19 @@ pub fn prefix(line: &[u8], cx: &TimeContext) -> Option<(DateTime<Utc>, usize)> {
     (line.get(end) == Some(&b' ')).then_some((t, end + 1))
 }
 
+/// The kubelet's time of `line` (always UTC, so no zone needs to be known).
+pub fn time_of(line: &[u8]) -> Option<DateTime<Utc>> {
+    let cx = TimeContext::new(chrono_tz::Tz::UTC, DateTime::UNIX_EPOCH);
+    prefix(line, &cx).map(|(t, _)| t)
+}
+
+/// Where the container's line starts, when `line` begins with the kubelet's time (read
+/// whole, not guessed from its shape).
+pub fn content_at(line: &[u8]) -> Option<usize> {
+    let cx = TimeContext::new(chrono_tz::Tz::UTC, DateTime::UNIX_EPOCH);
+    prefix(line, &cx).map(|(_, at)| at)
+}
+
 /// Where the container's line starts in a line that has the kubelet's time (0 without it).
 pub fn content_start(line: &[u8]) -> usize {
     let looks_like_time = line.len() > 20 && line[4] == b'-' && matches!(line[10], b'T' | b't');
