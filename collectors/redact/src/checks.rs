@@ -15,17 +15,17 @@ pub(super) fn card_number(text: &str, range: Range<usize>) -> bool {
     network_accepts(&digits) && luhn(&digits)
 }
 
-/// Whether `text` has 13 or more digits in a row, single spaces or dashes between them
-/// allowed: the least a card number needs. A byte loop, so text without one skips the
-/// card pattern entirely.
-pub(super) fn has_card_length_digit_run(text: &str) -> bool {
+/// Where `text` first has 13 or more digits in a row, single spaces or dashes between
+/// them allowed: the least a card number needs. A byte loop, so lines without one skip the
+/// card pattern.
+pub(super) fn card_length_digit_run(text: &str) -> Option<usize> {
     let mut run = 0;
     let mut after_separator = false;
-    for b in text.bytes() {
+    for (i, b) in text.bytes().enumerate() {
         if b.is_ascii_digit() {
             run += 1;
             if run >= 13 {
-                return true;
+                return Some(i);
             }
             after_separator = false;
         } else if (b == b' ' || b == b'-') && run > 0 && !after_separator {
@@ -35,15 +35,15 @@ pub(super) fn has_card_length_digit_run(text: &str) -> bool {
             after_separator = false;
         }
     }
-    false
+    None
 }
 
-/// Whether `text` has a `.`, six token characters and another `.`: the middle of a
-/// Discord bot token. A byte loop, so text without one skips that pattern.
-pub(super) fn has_dotted_six(text: &str) -> bool {
+/// Where `text` first has a `.`, six token characters and another `.`: the middle of a
+/// Discord bot token. A byte loop, so lines without one skip that pattern.
+pub(super) fn dotted_six(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let token = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
-    text.match_indices('.').any(|(i, _)| {
+    text.match_indices('.').map(|(i, _)| i).find(|&i| {
         i >= 22
             && bytes.get(i + 7) == Some(&b'.')
             && bytes[i + 1..i + 7].iter().all(token)
@@ -217,10 +217,10 @@ mod tests {
     #[test]
     fn the_digit_run_gate_opens_for_every_printed_card_form() {
         for text in ["x 4111111111111111 y", "4111 1111 1111 1111", "3400-000000-00009"] {
-            assert!(has_card_length_digit_run(text), "{text}");
+            assert!(card_length_digit_run(text).is_some(), "{text}");
         }
         for text in ["2025-11-19T21:00:00.123Z pid=4242", "12  345678901234", "123456789012"] {
-            assert!(!has_card_length_digit_run(text), "{text}");
+            assert_eq!(card_length_digit_run(text), None, "{text}");
         }
     }
 

@@ -93,8 +93,9 @@ const fn info(id: &'static str, finds: &'static str) -> RuleInfo {
     RuleInfo { id, finds, default_on: true }
 }
 
-/// A quick scan of a whole text, true whenever a rule can match it.
-pub(super) type Gate = fn(&str) -> bool;
+/// A quick scan of a text for the first place a rule can match: the pattern then runs on
+/// that line only (and the scan goes on after it). `None`: the rule matches nowhere.
+pub(super) type Gate = fn(&str) -> Option<usize>;
 
 /// Rejects a match that only looks like a secret: `(text, whole match range)`.
 type Check = fn(&str, Range<usize>) -> bool;
@@ -709,7 +710,7 @@ const TABLE: &[Spec] = &[
         // Discord bot tokens: `<base64 user id>.<6>.<27-38>`.
         pattern: r"(?:^|[^A-Za-z0-9_.-])(?P<secret>[A-Za-z0-9=][A-Za-z0-9_-]{22,26}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})(?:[^A-Za-z0-9_.-]|$)",
         check: None,
-        gate: Some(checks::has_dotted_six),
+        gate: Some(checks::dotted_six),
         span: (0, 0),
         requires: &[],
         assigned: false,
@@ -911,7 +912,7 @@ const TABLE: &[Spec] = &[
             b!()
         ),
         check: Some(checks::card_number),
-        gate: Some(checks::has_card_length_digit_run),
+        gate: Some(checks::card_length_digit_run),
         span: (0, 0),
         requires: &[],
         assigned: false,
