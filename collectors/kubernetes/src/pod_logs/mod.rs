@@ -12,10 +12,13 @@
 //! in all; reading stops a little before the collector's deadline so that what was read
 //! is still turned into evidence. What was cut or left out is said in the evidence.
 //!
-//! What it means: [`report`]. Pods of the current revision are compared with those of the
-//! older revisions a rollout left running: errors only on the new revision's pods speak
-//! for a bad deploy, the same errors on both revisions do not.
+//! What it means: [`report`], with the crash output of crashed instances ([`crash`]). Pods
+//! of the current revision are compared with those of the older revisions a rollout left
+//! running ([`compare`]): errors only on the new revision's pods speak for a bad deploy,
+//! the same errors on both revisions do not.
 
+pub mod compare;
+pub mod crash;
 pub mod fetch;
 pub mod plan;
 pub mod report;
