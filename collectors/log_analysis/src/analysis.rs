@@ -175,9 +175,6 @@ pub struct Place<'a> {
     pub pointer: &'a str,
     /// The artifact the excerpt is kept as, which events that hold lines name.
     pub artifact: &'a str,
-    /// Names the source in event titles (`First error in <source>`) when the first error's
-    /// own path should not (`None`: the file name of the first error's path).
-    pub source: Option<&'a str>,
 }
 
 /// What a tally means: facts by their short name (`error_count`; the kind puts its prefix
@@ -270,11 +267,7 @@ pub fn analyse(
             Event::new(
                 f.time,
                 "first_error",
-                format!(
-                    "First error in {}: {}",
-                    place.source.unwrap_or(short(&f.path)),
-                    f.signature
-                ),
+                format!("First error in {}: {}", short(&f.path), f.signature),
             )
             .detail(f.line.clone())
             .severity(Severity::Warning)

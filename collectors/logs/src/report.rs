@@ -55,7 +55,7 @@ pub fn build(
         return (evidence.data(data), None);
     }
 
-    let place = Place { pointer: "/data", artifact: EXCERPT, source: None };
+    let place = Place { pointer: "/data", artifact: EXCERPT };
     let a = analysis::analyse(&tally, Coverage { earliest, latest }, anchor, limits, redactor, place);
     evidence.facts.insert("logs.files_read".into(), read.into());
     evidence.facts.extend(a.facts.into_iter().map(|(name, value)| (format!("logs.{name}"), value)));

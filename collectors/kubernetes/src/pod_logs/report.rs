@@ -154,7 +154,7 @@ pub fn build(input: Input, stop: &Stop) -> (PodLogsReport, Notes) {
     if totals.logs_read > 0 {
         let excerpt = format!("{key}/pod-logs/excerpt.log");
         let pointer = format!("{base}/analysis");
-        let place = Place { pointer: &pointer, artifact: &excerpt, source: None };
+        let place = Place { pointer: &pointer, artifact: &excerpt };
         let limits = Limits {
             max_excerpt_bytes: DEPLOYMENT_EXCERPT_BYTES,
             max_line_bytes: setup.max_line_bytes,
