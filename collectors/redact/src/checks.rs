@@ -51,6 +51,34 @@ pub(super) fn dotted_six(text: &str) -> Option<usize> {
     })
 }
 
+/// Whether the value that ends a vendor-name match (`text[range]`, `jira Z7Vo…`) reads
+/// as a credential: 16 or more characters with letters and digits mixed in one run of 8 or more, not a
+/// lowercase hex hash or id (a commit, a digest), not a host name.
+pub(super) fn vendor_value(text: &str, range: Range<usize>) -> bool {
+    let whole = &text[range];
+    let start = whole
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || "_+/=.-".contains(c)))
+        .map_or(0, |i| i + 1);
+    let value = whole[start..].trim_end_matches(['.', '-']);
+    let bytes = value.as_bytes();
+    let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
+    let lower_hex = bytes.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+    let dotted_words = value.split('.').count() > 1
+        && value
+            .split('.')
+            .all(|part| part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && value.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_alphabetic()));
+    // Words and numbers joined (`runner-20251119-ab`) are a name; a credential mixes
+    // letters and digits inside one run.
+    let mixed_run = value.split(['-', '_', '.', '/', '+', '=']).any(|run| {
+        run.len() >= 8
+            && run.bytes().any(|b| b.is_ascii_alphabetic())
+            && run.bytes().any(|b| b.is_ascii_digit())
+    });
+    value.len() >= 16 && letters > 0 && digits > 0 && mixed_run && !lower_hex && !dotted_words
+}
+
 /// Whether the key holding a keyword that ends at `from` is followed by an assignment:
 /// the rest of the key, closing quotes, brackets, escapes or an HTML entity (`"]`,
 /// `[25]`, `\"`, `&quot;`), blanks, at most one word (a type: `xToken string =`), then
@@ -221,6 +249,23 @@ mod tests {
         }
         for text in ["2025-11-19T21:00:00.123Z pid=4242", "12  345678901234", "123456789012"] {
             assert_eq!(card_length_digit_run(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_value_after_a_vendor_name_must_read_as_a_credential() {
+        let ok = |s: &str| vendor_value(s, 0..s.len());
+        assert!(ok("sourcegraph: 6d2FabeB6ADd229Bc199FabA28fD3efb57dF0bD3"));
+        assert!(ok("jira Z7VoIYJ0K4rFWLBfkhOsLAWX"));
+        for benign in [
+            "github 3f2a9c1d0e8b7a6f5e4d3c2b1a0f9e8d7c6b5a49",
+            "gitlab runner-20251119-ab",
+            "sentry ingest.eu-west-1.sentry.io",
+            "github releases-v2.31.4-rc.1-final",
+            "datadog dashboard_latency_overview",
+            "twilio 202511192100000000",
+        ] {
+            assert!(!ok(benign), "{benign}");
         }
     }
 
