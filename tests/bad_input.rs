@@ -265,6 +265,15 @@ const CASES: &[Case] = &[
         says: "w.toml:3: collectors.kubernetes[0].kubeconfig_path: /nonexistent/kubeconfig is not a file",
     },
     Case {
+        name: "pod log caps out of range and a pattern that does not compile",
+        setup: |d| {
+            write(d, "w.toml", b"[[collectors.kubernetes]]\nname = \"k\"\npod_log_max_bytes = 100\npod_log_exclude = [\"(\"]\n")
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:3: collectors.kubernetes[0].pod_log_max_bytes: must be at least 1024\nw.toml:4: collectors.kubernetes[0].pod_log_exclude[0]: not a valid regular expression: regex parse error:",
+    },
+    Case {
         name: "signing key that is not a key",
         setup: |d| {
             write(d, "k.key", b"garbage\n");

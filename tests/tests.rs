@@ -7,6 +7,7 @@ mod util;
 mod bad_input;
 mod correlate;
 mod layers;
+mod pod_logs;
 mod redaction;
 mod report;
 mod rules;

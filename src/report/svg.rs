@@ -227,7 +227,8 @@ fn hover(e: &TimelineEntry, in_range: bool) -> String {
     text
 }
 
-/// One minute bucket summed over every logs instance.
+/// One minute bucket summed over every logs instance (or, without logs evidence, over the
+/// pods' logs the `kubernetes` instances read).
 #[derive(Default, Clone, Copy)]
 struct Bucket {
     baseline: bool,
@@ -238,8 +239,16 @@ struct Bucket {
 fn error_series(view: &RunView) -> (BTreeMap<DateTime<Utc>, Bucket>, i64) {
     let mut series: BTreeMap<DateTime<Utc>, Bucket> = BTreeMap::new();
     let mut bucket_secs = 60;
-    for record in view.records.iter().filter(|r| r.kind == "logs" && r.status().has_evidence()) {
-        let data = &record.evidence.data;
+    let with_evidence = || view.records.iter().filter(|r| r.status().has_evidence());
+    let mut sources: Vec<&serde_json::Value> =
+        with_evidence().filter(|r| r.kind == "logs").map(|r| &r.evidence.data).collect();
+    if sources.is_empty() {
+        sources = with_evidence()
+            .filter(|r| r.kind == "kubernetes")
+            .filter_map(crate::rules::derive::pod_log_analysis)
+            .collect();
+    }
+    for data in sources {
         bucket_secs = data["bucket_secs"].as_i64().unwrap_or(60).max(1);
         for point in data["series"].as_array().into_iter().flatten() {
             let Some(minute) =
@@ -258,7 +267,7 @@ fn error_series(view: &RunView) -> (BTreeMap<DateTime<Utc>, Bucket>, i64) {
     (series, bucket_secs)
 }
 
-/// The error-rate chart, or `None` when no logs evidence carries a series.
+/// The error-rate chart, or `None` when no logs evidence (nor pod logs) carries a series.
 pub fn error_rate_chart(view: &RunView) -> Option<String> {
     let (series, bucket_secs) = error_series(view);
     let (first, last) = (*series.keys().next()?, *series.keys().last()?);

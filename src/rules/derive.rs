@@ -249,25 +249,64 @@ fn rose(count: f64, ratio: f64, at_least: f64) -> bool {
 /// signature (new, or one the baseline had) by at least 3×, and the rise stands out of the
 /// baseline's noise: 12 background errors then 24 is a doubled ratio and no signal; 2
 /// then 87 is, and so are 16 of a new signature over steady background errors. Present
-/// when the logs reach into the baseline.
+/// when the logs reach into the baseline. Without `logs` evidence, the pods' logs the
+/// `kubernetes` kind read (`kubernetes.pod_log_*`, through the same analysis) measure it.
 pub fn error_rate_up(facts: &mut FactSet, records: &[CollectorRecord]) {
     let number = |name: &str| facts.get(name).and_then(|m| m.value.as_f64());
-    let (Some(count), Some(ratio)) = (number("logs.error_count"), number("logs.error_rate_ratio"))
-    else {
-        return;
+    let (count, ratio, ratio_fact) = match (
+        number("logs.error_count"),
+        number("logs.error_rate_ratio"),
+        number("kubernetes.pod_log_error_count"),
+        number("kubernetes.pod_log_error_rate_ratio"),
+    ) {
+        (Some(count), Some(ratio), _, _) => (count, ratio, "logs.error_rate_ratio"),
+        (_, _, Some(count), Some(ratio)) if !facts.has_kind("logs") => {
+            (count, ratio, "kubernetes.pod_log_error_rate_ratio")
+        }
+        _ => return,
     };
-    let spiking = records
-        .iter()
-        .filter(|r| r.kind == "logs" && r.status().has_evidence())
-        .filter_map(|r| r.evidence.data.get("signatures")?.as_array())
-        .flatten()
-        .any(|s| {
-            let count = s.get("count").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-            let ratio = s.get("rate_ratio").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-            rose(count, ratio, 3.0)
-        });
-    let from = facts.get("logs.error_rate_ratio").map(|m| m.from.clone()).unwrap_or_default();
+    let spiking = error_signatures(records, ratio_fact.starts_with("kubernetes.")).any(|s| {
+        let count = s.get("count").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+        let ratio = s.get("rate_ratio").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+        rose(count, ratio, 3.0)
+    });
+    let from = facts.get(ratio_fact).map(|m| m.from.clone()).unwrap_or_default();
     facts.derive("run.error_rate_up", FactValue::Bool(rose(count, ratio, 2.0) || spiking), from);
+}
+
+/// The error signatures of the logs evidence (`data.signatures` of each `logs` record),
+/// or with `pods` those of the pods' logs the `kubernetes` records read.
+fn error_signatures(
+    records: &[CollectorRecord],
+    pods: bool,
+) -> impl Iterator<Item = &serde_json::Value> {
+    records
+        .iter()
+        .filter(|r| r.status().has_evidence())
+        .filter_map(move |r| match (pods, r.kind.as_str()) {
+            (false, "logs") => Some(&r.evidence.data),
+            (true, "kubernetes") => pod_log_analysis(r),
+            _ => None,
+        })
+        .filter_map(|data| data.get("signatures")?.as_array())
+        .flatten()
+}
+
+/// The analysis of the pods' logs of the Deployment a `kubernetes` record's facts
+/// describe (`data.deployments[N].pod_logs.analysis`, where `data.facts_deployment`
+/// names it): the shape of a `logs` record's `data` (series, signatures, first error).
+pub fn pod_log_analysis(record: &CollectorRecord) -> Option<&serde_json::Value> {
+    let data = &record.evidence.data;
+    let described = data.get("facts_deployment")?.as_str()?;
+    data.get("deployments")?
+        .as_array()?
+        .iter()
+        .find(|d| {
+            let part = |key: &str| d.get(key).and_then(serde_json::Value::as_str).unwrap_or("");
+            format!("{}/{}", part("namespace"), part("name")) == described
+        })?
+        .pointer("/pod_logs/analysis")
+        .filter(|a| !a.is_null())
 }
 
 /// `run.onset_offset_secs`: seconds from the anchor to when what is new began — the first
@@ -275,7 +314,8 @@ pub fn error_rate_up(facts: &mut FactSet, records: &[CollectorRecord]) {
 /// say nothing about when an incident began. When the logs do not reach into the
 /// baseline, nothing can be told new: the onset is then the first appearance of the
 /// window's most frequent signature (the incident's dominant error), not of the first
-/// error of any kind. Absent when the baseline was read and nothing in it is new.
+/// error of any kind. Absent when the baseline was read and nothing in it is new. Without
+/// `logs` evidence, the first new error of the pods' logs (`kubernetes`) is the onset.
 pub fn onset(
     facts: &mut FactSet,
     records: &[CollectorRecord],
@@ -288,6 +328,19 @@ pub fn onset(
         return;
     }
     if facts.get("logs.new_error_count").is_some() {
+        return;
+    }
+    if !facts.has_kind("logs") {
+        const PODS: &str = "kubernetes.pod_log_first_new_error_offset_secs";
+        if let Some(first_new) = facts.get(PODS).cloned() {
+            let pointer = format!("/facts/{PODS}");
+            let cited = first_new
+                .from
+                .iter()
+                .map(|&i| EvidenceRef::into_record(&records[i], pointer.clone()));
+            refs.insert(NAME.into(), cited.collect());
+            facts.derive(NAME, first_new.value, first_new.from);
+        }
         return;
     }
     let dominant = records
@@ -335,7 +388,15 @@ pub fn symptoms(facts: &mut FactSet) {
             "error_rate",
             matches!(facts.get("run.error_rate_up").map(|m| &m.value), Some(FactValue::Bool(true))),
         ),
-        ("new_errors", above("logs.new_error_count", 1.0)),
+        (
+            "new_errors",
+            above("logs.new_error_count", 1.0)
+                || above("kubernetes.pod_log_new_error_count", 1.0)
+                || matches!(
+                    facts.get("kubernetes.errors_only_on_new_revision").map(|m| &m.value),
+                    Some(FactValue::Bool(true))
+                ),
+        ),
         ("status_5xx", status_5xx),
         ("latency", latency),
         ("health_failing", above("http.failing_probes", 1.0)),

@@ -68,14 +68,14 @@ const RUN_FACTS: &[KnownFact] = &[
         "bool",
         Merge::Or,
         Check::Word,
-        "errors rose against the baseline (×2 in all, or ×3 for one signature) by more than the baseline's noise (3σ)",
+        "errors rose against the baseline (×2 in all, or ×3 for one signature) by more than the baseline's noise (3σ); measured on the logs, else on the pods' logs (kubernetes.pod_log_*)",
     ),
     fact(
         "run.onset_offset_secs",
         "int",
         Merge::Min,
         Check::Int,
-        "seconds from the anchor to the first error of a signature new against the baseline (without a baseline: the first of the window's most frequent signature)",
+        "seconds from the anchor to the first error of a signature new against the baseline (without a baseline: the first of the window's most frequent signature); without logs evidence, the pods' logs' first new error",
     ),
     fact(
         "run.migration_named_in_errors",
@@ -198,6 +198,12 @@ impl FactSet {
     /// Whether some instance of `kind` has evidence.
     pub fn has_kind(&self, kind: &str) -> bool {
         self.instances.contains_key(kind)
+    }
+
+    /// Whether the run measured the errors users see across the service: `logs` evidence,
+    /// or the pods' logs the `kubernetes` kind read through the same analysis.
+    pub fn measures_errors(&self) -> bool {
+        self.has_kind("logs") || self.get("kubernetes.pod_log_error_count").is_some()
     }
 
     /// Adds a fact witness derives itself (`run.*`).

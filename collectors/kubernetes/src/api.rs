@@ -231,8 +231,19 @@ impl Cluster {
         }
     }
 
+    /// The typed API of `K` in `namespace`, for calls that [`Cluster::get`] and
+    /// [`Cluster::list`] do not make (a subresource); run them through [`Cluster::run`].
+    pub(crate) fn api<K: Namespaced>(&self, namespace: &str) -> Api<K> {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// What every message from the server goes through as it arrives.
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     /// Runs one call under its own deadline, the instance's deadline and cancellation.
-    async fn run<T>(
+    pub(crate) async fn run<T>(
         &self,
         call: &Call,
         request: impl Future<Output = Result<T, kube::Error>>,
@@ -270,7 +281,7 @@ fn read_kubeconfig(path: &Path) -> Result<Kubeconfig, KubernetesError> {
 }
 
 /// What a call is about, for its error messages.
-struct Call {
+pub(crate) struct Call {
     verb: &'static str,
     /// `replicasets.apps`, `pods`, `horizontalpodautoscalers.autoscaling`: as RBAC names it.
     resource: String,
@@ -289,6 +300,16 @@ impl Call {
         let resource =
             if group.is_empty() { plural.into_owned() } else { format!("{plural}.{group}") };
         Self { verb, resource, namespace: namespace.to_owned(), name: name.map(str::to_owned) }
+    }
+
+    /// `get pods/log` of one pod, as RBAC names it.
+    pub(crate) fn pod_log(namespace: &str, pod: &str) -> Self {
+        Self {
+            verb: "get",
+            resource: "pods/log".to_owned(),
+            namespace: namespace.to_owned(),
+            name: Some(pod.to_owned()),
+        }
     }
 
     /// The error of this call; the server's own words are redacted (a message can quote

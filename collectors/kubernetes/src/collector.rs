@@ -14,7 +14,9 @@ use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
 use serde::Serialize;
 use witness_collector::{CollectContext, CollectError, Collector, Evidence};
 
-use crate::api::{Cluster, Namespaced};
+use witness_log_analysis::Matchers;
+
+use crate::api::{Cluster, KubernetesError, Namespaced};
 use crate::commands::{CommandTarget, SuggestedCommand, suggest};
 use crate::config::KubernetesConfig;
 use crate::events::Selected;
@@ -23,16 +25,18 @@ use crate::meta::{controller_of, is_controlled_by, selector_query};
 use crate::record::{Denied, Record, collect_error};
 use crate::report::{DeploymentReport, PodTotals, PodsReport};
 use crate::target::{Target, resolve};
-use crate::{artifacts, events, history, hpa, pods, report, state};
+use crate::{artifacts, events, history, hpa, pod_logs, pods, report, state};
 
 /// The `kubernetes` collector, built by [`KubernetesConfig`].
 pub struct KubernetesCollector {
     config: KubernetesConfig,
+    /// What counts as an error in pod logs (`pod_log_patterns`, `pod_log_exclude`).
+    matchers: Matchers,
 }
 
 impl KubernetesCollector {
-    pub fn new(config: KubernetesConfig) -> Self {
-        Self { config }
+    pub fn new(config: KubernetesConfig, matchers: Matchers) -> Self {
+        Self { config, matchers }
     }
 }
 
@@ -83,7 +87,7 @@ impl Collector for KubernetesCollector {
         }
 
         let mut lists: BTreeMap<String, NamespaceLists> = BTreeMap::new();
-        let mut reports = Vec::new();
+        let mut reports: Vec<DeploymentReport> = Vec::new();
         for target in targets {
             if !record.may_call(&format!("Deployment {}/{}", target.namespace, target.name)) {
                 continue;
@@ -97,6 +101,10 @@ impl Collector for KubernetesCollector {
         }
         if reports.is_empty() {
             return Err(record.into_error(&cluster.server));
+        }
+        if self.config.pod_logs {
+            // Last, so that the objects are read whatever the logs cost.
+            self.pod_logs(ctx, &cluster, &mut reports, &mut record).await;
         }
         Ok(self.evidence(ctx, &cluster, reports, record))
     }
@@ -196,6 +204,7 @@ impl Reading<'_> {
             hpa_listed: lists.hpas.is_some(),
             hpa,
             suggested_commands,
+            pod_logs: None,
             from_alert: target.from_alert,
         })
     }
@@ -335,6 +344,101 @@ impl Reading<'_> {
 }
 
 impl KubernetesCollector {
+    /// Reads the logs of every Deployment's pods (see [`pod_logs`]), the one most likely
+    /// to explain the alert first, under the run's byte budget and before the deadline.
+    async fn pod_logs(
+        &self,
+        ctx: &CollectContext,
+        cluster: &Cluster,
+        reports: &mut [DeploymentReport],
+        record: &mut Record,
+    ) {
+        let budget = pod_logs::Budget::new(self.config.pod_log_max_total_bytes);
+        let reserve = (ctx.remaining() / 10).min(std::time::Duration::from_secs(2));
+        let reader = pod_logs::Reader {
+            cluster,
+            window: ctx.window,
+            max_bytes: self.config.pod_log_max_bytes,
+            concurrency: self.config.pod_log_concurrency,
+            budget: &budget,
+            stop_at: ctx.deadline - reserve,
+        };
+        let margin = self.margin();
+        let mut order: Vec<usize> = (0..reports.len()).collect();
+        order.sort_by_key(|&i| {
+            (std::cmp::Reverse(report::relevance(&reports[i], ctx, margin)), i)
+        });
+        for i in order {
+            let key = reports[i].key();
+            let Some(pods) = reports[i].pods.as_ref() else {
+                record.notes.push(format!("the pods of {key} were not listed: no pod logs"));
+                continue;
+            };
+            if !record.may_call(&format!("logs of the pods of {key}")) {
+                continue;
+            }
+            let current_revision = reports[i].history.as_ref().and_then(|h| h.current_revision);
+            let plan = pod_logs::plan::plan(
+                &pods.pods,
+                current_revision,
+                ctx.window,
+                self.config.pod_log_max_pods,
+            );
+            let streams = plan.pods.iter().flat_map(|p| p.streams.clone()).collect();
+            let fetched = reader.read_all(&reports[i].namespace, streams).await;
+            for f in &fetched {
+                match &f.error {
+                    Some(KubernetesError::NotFound { .. }) => record.notes.push(format!(
+                        "pod {} of {key} was gone before its logs were read",
+                        f.stream.pod
+                    )),
+                    Some(e) => record.fail(e.clone(), &format!("the log of {}", f.stream.label())),
+                    None => {}
+                }
+            }
+            let input = pod_logs::report::Input {
+                key: key.clone(),
+                index: i,
+                plan,
+                fetched,
+                current_revision,
+                anchor: ctx.anchor,
+                window: ctx.window,
+                matchers: self.matchers.clone(),
+                redactor: ctx.redactor.clone(),
+                artifacts: ctx.artifacts.clone(),
+            };
+            let cancel = ctx.cancel.clone();
+            // Scanning is CPU work: keep it off the async workers.
+            let built = tokio::task::spawn_blocking(move || {
+                pod_logs::report::build(input, &move || cancel.is_cancelled())
+            })
+            .await;
+            match built {
+                Ok((logs, notes)) => {
+                    record.notes.extend(notes.notes);
+                    record.partial.extend(notes.partial);
+                    reports[i].pod_logs = Some(logs);
+                }
+                Err(e) => record
+                    .partial
+                    .push(format!("the pod logs of {key} could not be analysed: {e}")),
+            }
+        }
+        if budget.spent.load(std::sync::atomic::Ordering::Relaxed) {
+            record.notes.push(format!(
+                "pod logs: pod_log_max_total_bytes ({}) was reached; later logs were cut or not read",
+                self.config.pod_log_max_total_bytes
+            ));
+        }
+    }
+
+    fn margin(&self) -> Duration {
+        Duration::minutes(
+            i64::try_from(self.config.rollout_margin_mins).unwrap_or(i64::MAX / 120_000),
+        )
+    }
+
     fn evidence(
         &self,
         ctx: &CollectContext,
@@ -342,9 +446,7 @@ impl KubernetesCollector {
         reports: Vec<DeploymentReport>,
         record: Record,
     ) -> Evidence {
-        let margin = Duration::minutes(
-            i64::try_from(self.config.rollout_margin_mins).unwrap_or(i64::MAX / 120_000),
-        );
+        let margin = self.margin();
         // Ties go to the Deployment listed first: `max_by_key` keeps the last maximum.
         let chosen = (0..reports.len())
             .max_by_key(|&i| (report::relevance(&reports[i], ctx, margin), std::cmp::Reverse(i)))

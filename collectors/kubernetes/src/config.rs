@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem};
+use witness_log_analysis::Matchers;
 
 use crate::commands::{is_dns1123_label, is_dns1123_subdomain};
 
@@ -91,6 +92,31 @@ pub struct KubernetesConfig {
     /// a bad deploy often precedes the alert by more than the window.
     #[serde(default = "default_rollout_margin_mins")]
     pub rollout_margin_mins: u64,
+    /// Read the logs of the Deployments' pods (`get` on `pods/log`) over the window and its
+    /// baseline, through the same analysis as the `logs` kind (default true).
+    #[serde(default = "default_pod_logs")]
+    pub pod_logs: bool,
+    /// Most pods whose logs are read per Deployment (default 10), taken in turn from each
+    /// revision (the current one first), pods in trouble first; the rest are named in a note.
+    #[serde(default = "default_pod_log_max_pods")]
+    pub pod_log_max_pods: usize,
+    /// Most bytes read of one container instance's log (default 1 MiB): the window's lines
+    /// first, then the baseline's with what is left (`limitBytes`).
+    #[serde(default = "default_pod_log_max_bytes")]
+    pub pod_log_max_bytes: u64,
+    /// Most bytes of pod logs read in one run, over every Deployment (default 16 MiB).
+    #[serde(default = "default_pod_log_max_total_bytes")]
+    pub pod_log_max_total_bytes: u64,
+    /// Container logs read at once (default 4).
+    #[serde(default = "default_pod_log_concurrency")]
+    pub pod_log_concurrency: usize,
+    /// Regular expressions of pod log lines that count as errors when they have no level
+    /// field (default: the `logs` kind's `patterns`).
+    #[serde(default = "witness_log_analysis::default_patterns")]
+    pub pod_log_patterns: Vec<String>,
+    /// Regular expressions of pod log lines that never count as errors.
+    #[serde(default)]
+    pub pod_log_exclude: Vec<String>,
 }
 
 fn default_use_alert_labels() -> bool {
@@ -117,6 +143,21 @@ fn default_max_events() -> usize {
 fn default_rollout_margin_mins() -> u64 {
     60
 }
+fn default_pod_logs() -> bool {
+    true
+}
+fn default_pod_log_max_pods() -> usize {
+    10
+}
+fn default_pod_log_max_bytes() -> u64 {
+    1 << 20
+}
+fn default_pod_log_max_total_bytes() -> u64 {
+    16 << 20
+}
+fn default_pod_log_concurrency() -> usize {
+    4
+}
 
 impl KubernetesConfig {
     /// A config with every default, for tests and examples.
@@ -139,11 +180,25 @@ impl KubernetesConfig {
             max_pods: default_max_pods(),
             max_events: default_max_events(),
             rollout_margin_mins: default_rollout_margin_mins(),
+            pod_logs: default_pod_logs(),
+            pod_log_max_pods: default_pod_log_max_pods(),
+            pod_log_max_bytes: default_pod_log_max_bytes(),
+            pod_log_max_total_bytes: default_pod_log_max_total_bytes(),
+            pod_log_concurrency: default_pod_log_concurrency(),
+            pod_log_patterns: witness_log_analysis::default_patterns(),
+            pod_log_exclude: Vec::new(),
         }
     }
 
     pub(crate) fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// The compiled `pod_log_patterns` and `pod_log_exclude`.
+    pub(crate) fn pod_log_matchers(&self) -> Result<Matchers, ConfigProblem> {
+        Matchers::new(&self.pod_log_patterns, &self.pod_log_exclude).map_err(|(list, e)| {
+            ConfigProblem::new(format!("pod_log_{}", list.key()), e.to_string())
+        })
     }
 }
 
@@ -211,7 +266,34 @@ impl CollectorConfig for KubernetesConfig {
             ("max_pods", self.max_pods as u64, 1..=100_000),
             ("max_events", self.max_events as u64, 1..=100_000),
             ("rollout_margin_mins", self.rollout_margin_mins, 0..=7 * 24 * 60),
+            ("pod_log_max_pods", self.pod_log_max_pods as u64, 1..=1000),
+            ("pod_log_max_bytes", self.pod_log_max_bytes, 1024..=1 << 30),
+            ("pod_log_max_total_bytes", self.pod_log_max_total_bytes, 1024..=1 << 36),
+            ("pod_log_concurrency", self.pod_log_concurrency as u64, 1..=64),
         ]));
+        if self.pod_log_max_total_bytes < self.pod_log_max_bytes {
+            problems.push(ConfigProblem::new(
+                "pod_log_max_total_bytes",
+                format!(
+                    "{} is less than pod_log_max_bytes ({}): not one container's log would fit",
+                    self.pod_log_max_total_bytes, self.pod_log_max_bytes
+                ),
+            ));
+        }
+        for (key, list) in [("pod_log_patterns", &self.pod_log_patterns), ("pod_log_exclude", &self.pod_log_exclude)] {
+            for (i, e) in witness_log_analysis::matchers::invalid(list) {
+                problems.push(ConfigProblem::new(
+                    format!("{key}[{i}]"),
+                    format!("not a valid regular expression: {e}"),
+                ));
+            }
+        }
+        if self.pod_logs && self.pod_log_patterns.is_empty() {
+            problems.push(ConfigProblem::new(
+                "pod_log_patterns",
+                "is empty: only lines with an error level would count as errors; set `pod_logs = false` to read no pod logs",
+            ));
+        }
         problems.extend(ConfigProblem::timeout(self.timeout_secs));
         problems
     }
@@ -228,7 +310,8 @@ impl CollectorConfig for KubernetesConfig {
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
         witness_collector::validated(self)?;
-        Ok(Box::new(crate::KubernetesCollector::new(self.clone())))
+        let matchers = self.pod_log_matchers().map_err(|p| vec![p])?;
+        Ok(Box::new(crate::KubernetesCollector::new(self.clone(), matchers)))
     }
 }
 
@@ -298,5 +381,46 @@ mod tests {
                 "list_page_size"
             ]
         );
+    }
+
+    #[test]
+    fn the_pod_log_keys_are_checked_with_their_messages() {
+        let config = parse(
+            r#"
+            name = "prod"
+            pod_log_max_pods = 0
+            pod_log_max_bytes = 2147483648
+            pod_log_max_total_bytes = 4096
+            pod_log_concurrency = 65
+            pod_log_patterns = []
+            pod_log_exclude = ["ok", "(unclosed"]
+            "#,
+        )
+        .unwrap();
+        let problems: Vec<(String, String)> =
+            config.validate().into_iter().map(|p| (p.key, p.message)).collect();
+        let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "pod_log_max_pods",
+                "pod_log_max_bytes",
+                "pod_log_concurrency",
+                "pod_log_max_total_bytes",
+                "pod_log_exclude[1]",
+                "pod_log_patterns"
+            ]
+        );
+        assert_eq!(
+            problems[3].1,
+            "4096 is less than pod_log_max_bytes (2147483648): not one container's log would fit"
+        );
+        assert!(problems[4].1.starts_with("not a valid regular expression: "), "{}", problems[4].1);
+        assert_eq!(
+            problems[5].1,
+            "is empty: only lines with an error level would count as errors; set `pod_logs = false` to read no pod logs"
+        );
+        let off = parse("name = \"prod\"\npod_logs = false\npod_log_patterns = []").unwrap();
+        assert!(off.validate().is_empty(), "{:?}", off.validate());
     }
 }

@@ -1,16 +1,18 @@
 //! The `kubernetes` collector kind: what a Deployment did around the anchor. It reads the
 //! Deployment, its ReplicaSets (the rollout history, derived exactly as
-//! `kubectl rollout history` does), its pods, the Events about them and the
+//! `kubectl rollout history` does), its pods and their logs, the Events about them and the
 //! HorizontalPodAutoscaler (autoscaling/v2) that targets it, and recommends nothing itself:
-//! it publishes facts for the rules and the kubectl commands a responder may run.
+//! it publishes facts for the rules and the kubectl commands a responder may run. The pod
+//! logs go through the same analysis as the `logs` kind's files (`witness-log-analysis`),
+//! and the current revision's pods are compared with the older revisions' ([`pod_logs`]).
 //!
 //! The Deployments come from the alert's labels (`namespace`, `deployment`, `pod` → its
 //! ReplicaSet → its Deployment, `service` via `service_deployments`), else from the config
 //! (`deployments` or `label_selector`). Credentials are the pod's service account inside a
 //! cluster, else a kubeconfig (path and context configurable). It needs only `get`, `list`
-//! and `watch` on deployments, replicasets, pods, events and horizontalpodautoscalers
-//! (`deploy/rbac.yaml`); a 403 on one of them makes the evidence `partial`, naming the
-//! resource and verb, and the rest is still read.
+//! and `watch` on deployments, replicasets, pods, events and horizontalpodautoscalers, and
+//! `get` on pods/log (`deploy/rbac.yaml`); a 403 on one of them makes the evidence
+//! `partial`, naming the resource and verb, and the rest is still read.
 //!
 //! ```toml
 //! [[collectors.kubernetes]]
@@ -22,10 +24,13 @@
 //! deployments = ["checkout-web"]    # when the alert names none (or: label_selector = "tier=frontend")
 //! service_deployments = { checkout = "checkout-web" }
 //! request_timeout_secs = 10
+//! # pod_logs = true                 # read the pods' logs (`get` on pods/log)
+//! pod_log_max_pods = 10
+//! pod_log_max_bytes = 1048576       # per container instance: the window, then the baseline
 //! ```
 //!
 //! `data` has one section per Deployment (`/data/deployments/N`: state, history, pods,
-//! events, hpa, suggested_commands), `data.suggested_commands` for the Deployment the facts
+//! events, hpa, suggested_commands, pod_logs), `data.suggested_commands` for the Deployment the facts
 //! describe, and `data.forbidden` for denied permissions. Raw objects are kept as
 //! artifacts `<namespace>/<deployment>/{deployment,replicasets,pods,events,hpa}.json`, with
 //! env values and last-applied configurations withheld.
@@ -61,6 +66,13 @@
 //! | `kubernetes.hpa_max_replicas` | int | the HPA's `maxReplicas` |
 //! | `kubernetes.hpa_desired_replicas` | int | the HPA's `desiredReplicas` |
 //! | `kubernetes.hpa_current_replicas` | int | the HPA's `currentReplicas` |
+//! | `kubernetes.pod_logs_read` | int | container instance logs read |
+//! | `kubernetes.pod_log_error_count`, `…_error_rate_ratio`, `…_new_signatures`, `…_new_signature_messages`, `…_new_error_count`, `…_first_error_offset_secs`, `…_first_new_error_offset_secs` | | the pod logs through the `logs` kind's analysis (see FACTS.md) |
+//! | `kubernetes.previous_log_errors` | int | errors in the window in crashed instances' logs |
+//! | `kubernetes.new_revision_errors`, `kubernetes.old_revision_errors` | int | errors in the window of the current revision's pods, and of the older revisions' |
+//! | `kubernetes.errors_only_on_new_revision` | bool | the current revision's pods logged errors no older revision's pod did; present when both were read |
+//! | `kubernetes.errors_on_both_revisions` | bool | the older revisions' pods logged some of the same errors |
+//! | `kubernetes.new_revision_only_signatures` | list of text | those signatures |
 
 pub mod kind;
 pub use kind::KIND;
@@ -76,6 +88,7 @@ witness_collector::collector_items! {
     mod history;
     mod hpa;
     mod meta;
+    mod pod_logs;
     mod pods;
     mod record;
     mod redaction;

@@ -34,6 +34,8 @@ pub struct Termination {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<i32>,
     #[serde(with = "witness_collector::time::millis_opt")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(with = "witness_collector::time::millis_opt")]
     pub finished_at: Option<DateTime<Utc>>,
 }
 
@@ -43,6 +45,7 @@ impl Termination {
             reason: t.reason.clone(),
             exit_code: t.exit_code,
             signal: t.signal,
+            started_at: t.started_at.as_ref().and_then(utc),
             finished_at: t.finished_at.as_ref().and_then(utc),
         }
     }
@@ -64,6 +67,9 @@ pub struct ContainerSummary {
     pub waiting_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_message: Option<String>,
+    /// When the running instance started (`state.running.startedAt`).
+    #[serde(with = "witness_collector::time::millis_opt", skip_serializing_if = "Option::is_none")]
+    pub running_since: Option<DateTime<Utc>>,
     /// The container's current state when it is terminated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub terminated: Option<Termination>,
@@ -192,6 +198,12 @@ fn container(c: &ContainerStatus, init: bool) -> ContainerSummary {
         restart_count: c.restart_count,
         waiting_reason: waiting.and_then(|w| w.reason.clone()),
         waiting_message: waiting.and_then(|w| w.message.clone()),
+        running_since: c
+            .state
+            .as_ref()
+            .and_then(|s| s.running.as_ref())
+            .and_then(|r| r.started_at.as_ref())
+            .and_then(utc),
         terminated: c.state.as_ref().and_then(|s| s.terminated.as_ref()).map(Termination::from),
         last_termination: c
             .last_state

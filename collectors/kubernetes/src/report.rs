@@ -12,6 +12,7 @@ use crate::commands::SuggestedCommand;
 use crate::events::Selected;
 use crate::history::{History, image_changes};
 use crate::hpa::HpaSummary;
+use crate::pod_logs::PodLogsReport;
 use crate::pods::PodSummary;
 use crate::state::RolloutState;
 
@@ -69,6 +70,8 @@ pub struct DeploymentReport {
     pub hpa_listed: bool,
     pub hpa: Option<HpaSummary>,
     pub suggested_commands: Vec<SuggestedCommand>,
+    /// The pods' logs (`null` when `pod_logs = false` or the pods were not listed).
+    pub pod_logs: Option<PodLogsReport>,
     #[serde(skip)]
     pub from_alert: bool,
 }
@@ -112,6 +115,8 @@ pub fn relevance(
         score += if pods.totals.restarts_in_window > 0 { 1 } else { 0 };
     }
     score += u32::from(report.hpa_at_max() == Some(true));
+    let only_new = report.pod_logs.as_ref().and_then(|l| l.comparison.as_ref());
+    score += if only_new.is_some_and(|c| !c.only_on_current.is_empty()) { 2 } else { 0 };
     let rollout = report.newest_rollout();
     if rollout.is_some_and(|t| t >= ctx.window.start - margin && t <= ctx.window.end) {
         score += 3;
@@ -168,6 +173,11 @@ pub fn facts(report: &DeploymentReport, ctx: &CollectContext, deployments_read: 
         }
         if let Some(current) = hpa.current_replicas {
             put("hpa_current_replicas", current.into());
+        }
+    }
+    if let Some(logs) = &report.pod_logs {
+        for (name, value) in &logs.facts {
+            put(name, value.clone());
         }
     }
     facts
@@ -346,6 +356,9 @@ pub fn timeline(
             .artifact(format!("{key}/hpa.json")),
         );
     }
+    if let Some(logs) = &report.pod_logs {
+        events.extend(logs.events.iter().cloned());
+    }
     events
 }
 
@@ -381,6 +394,9 @@ pub fn summary_line(report: &DeploymentReport, ctx: &CollectContext) -> String {
     }
     if let Some(hpa) = report.hpa.as_ref().filter(|h| h.at_max) {
         parts.push(format!("HPA at max ({})", hpa.max_replicas));
+    }
+    if let Some(logs) = &report.pod_logs {
+        parts.push(logs.summary.clone());
     }
     format!("{}: {}", report.key(), parts.join(", "))
 }

@@ -60,7 +60,7 @@ async fn collect_ok(setup: &Setup) -> (Evidence, Value) {
     (evidence, json)
 }
 
-fn fact(evidence: &Evidence, name: &str) -> FactValue {
+pub(crate) fn fact(evidence: &Evidence, name: &str) -> FactValue {
     evidence
         .facts
         .get(name)
@@ -203,6 +203,11 @@ async fn history_of_three_revisions_is_derived_like_kubectl() {
 async fn s_artifacts(_evidence: &Evidence, s: &Setup) -> Vec<(String, String)> {
     let ctx = ctx();
     run(&s.config, &ctx).await.unwrap();
+    artifacts(&ctx)
+}
+
+/// The artifacts the collector stored in `ctx`, as text (taken).
+pub(crate) fn artifacts(ctx: &CollectContext) -> Vec<(String, String)> {
     ctx.artifacts
         .take()
         .into_iter()
@@ -326,7 +331,8 @@ async fn a_stuck_rollout_reads_as_stuck_with_kubectls_words() {
     );
     assert_eq!(
         evidence.summary,
-        "prod/web: revision 4 rolled out T-13m, 3/3 available, rollout stuck (ProgressDeadlineExceeded)"
+        "prod/web: revision 4 rolled out T-13m, 3/3 available, rollout stuck (ProgressDeadlineExceeded), \
+         pod logs: no errors in the window"
     );
 }
 
@@ -386,7 +392,7 @@ async fn crash_looping_and_oom_killed_pods_are_counted_in_the_window() {
     assert_eq!(
         evidence.summary,
         "prod/web: revision 3 rolled out T-12m, 3/3 available, 1 pod(s) in CrashLoopBackOff, \
-         1 OOM kill(s), 3 restart(s) in window"
+         1 OOM kill(s), 3 restart(s) in window, pod logs: no errors in the window"
     );
     assert_eq!(fact(&evidence, "kubernetes.crashloop_pods"), FactValue::Int(1));
     assert_eq!(fact(&evidence, "kubernetes.oom_kills_in_window"), FactValue::Int(1));

@@ -5,6 +5,16 @@
 //! `continue`, answers 401/403/404 with real `Status` bodies, checks the bearer token, can
 //! hang, and records every request so tests can assert what the client sent.
 //!
+//! Pod logs (`/api/v1/namespaces/{ns}/pods/{pod}/log`) are served as the kubelet serves
+//! them: `container` is required, `sinceTime` (whole seconds) and `tailLines` select lines,
+//! `timestamps=true` puts the RFC3339Nano time (Go's, trailing zeros trimmed) before each
+//! line, `limitBytes` cuts the body wherever it falls, mid-line included, and the body is
+//! streamed in small chunks (chunked transfer encoding). `previous=true` serves the
+//! previous instance, or answers 400 "previous terminated container \"x\" in pod \"y\"
+//! not found" when there is none; a container with no current instance serves its previous
+//! one (the kubelet does so for a container waiting in CrashLoopBackOff), or answers 400
+//! "is waiting to start" when it never ran.
+//!
 //! The collector under test reaches it through a real `kube::Client` built from a
 //! kubeconfig file, so kube's request path, auth header and error handling are exercised,
 //! not a tower mock.
@@ -13,6 +23,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
 
 use axum::body::Body;
 use axum::extract::State;
@@ -42,8 +54,24 @@ struct Inner {
     hang: bool,
     /// Calls on these resources wait forever.
     hang_on: BTreeSet<String>,
+    /// Container logs by (pod, container).
+    logs: BTreeMap<(String, String), ContainerLog>,
     requests: Vec<Recorded>,
 }
+
+/// One line a container wrote, and when.
+pub type LogLine = (DateTime<Utc>, String);
+
+/// The log of one container: its current instance's lines and its previous instance's.
+/// A container with neither and no entry serves an empty log.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerLog {
+    pub current: Option<Vec<LogLine>>,
+    pub previous: Option<Vec<LogLine>>,
+}
+
+/// Bytes per chunk of a streamed log body.
+const LOG_CHUNK: usize = 61;
 
 /// A running fake API server.
 #[derive(Clone)]
@@ -87,6 +115,12 @@ impl FakeApi {
     /// Makes every call on `resource` hang without an answer.
     pub fn hang_on(&self, resource: &str) -> &Self {
         self.inner.lock().unwrap().hang_on.insert(resource.to_owned());
+        self
+    }
+
+    /// Sets the log of `container` in `pod`.
+    pub fn log(&self, pod: &str, container: &str, log: ContainerLog) -> &Self {
+        self.inner.lock().unwrap().logs.insert((pod.to_owned(), container.to_owned()), log);
         self
     }
 
@@ -164,13 +198,21 @@ async fn handle(
     let inner = inner.lock().unwrap();
     if inner.forbidden.contains(&route.resource) {
         let verb = if route.name.is_some() { "get" } else { "list" };
+        // A subresource is denied on its object: `pods "web-1" is forbidden: ...`.
+        let object = match route.resource.split_once('/') {
+            Some((parent, _)) => format!("{parent} {:?}", route.name.clone().unwrap_or_default()),
+            None => route.resource.clone(),
+        };
         let message = format!(
-            "{resource} is forbidden: User \"system:serviceaccount:witness:witness\" cannot {verb} resource \"{resource}\" in API group \"{group}\" in the namespace \"{ns}\"",
+            "{object} is forbidden: User \"system:serviceaccount:witness:witness\" cannot {verb} resource \"{resource}\" in API group \"{group}\" in the namespace \"{ns}\"",
             resource = route.resource,
             group = route.group,
             ns = route.namespace
         );
         return status(StatusCode::FORBIDDEN, "Forbidden", &message, Some(&route.resource));
+    }
+    if route.resource == "pods/log" {
+        return pod_log(&inner, &route, &query);
     }
     let in_namespace: Vec<&Value> = inner
         .objects
@@ -240,14 +282,20 @@ impl Route {
             _ => return None,
         };
         let (namespace, resource, name) = match rest {
-            ["namespaces", ns, resource] => (*ns, *resource, None),
-            ["namespaces", ns, resource, name] => (*ns, *resource, Some((*name).to_owned())),
+            ["namespaces", ns, resource] => (*ns, (*resource).to_owned(), None),
+            ["namespaces", ns, resource, name] => {
+                (*ns, (*resource).to_owned(), Some((*name).to_owned()))
+            }
+            ["namespaces", ns, "pods", name, "log"] => {
+                (*ns, "pods/log".to_owned(), Some((*name).to_owned()))
+            }
             _ => return None,
         };
-        let (group, api_version, list_kind) = match (prefix, resource) {
+        let (group, api_version, list_kind) = match (prefix, resource.as_str()) {
             ("apps/v1", "deployments") => ("apps", "apps/v1", "DeploymentList"),
             ("apps/v1", "replicasets") => ("apps", "apps/v1", "ReplicaSetList"),
             ("v1", "pods") => ("", "v1", "PodList"),
+            ("v1", "pods/log") => ("", "v1", "Status"),
             ("v1", "events") => ("", "v1", "EventList"),
             ("autoscaling/v2", "horizontalpodautoscalers") => {
                 ("autoscaling", "autoscaling/v2", "HorizontalPodAutoscalerList")
@@ -259,10 +307,100 @@ impl Route {
             api_version,
             list_kind,
             namespace: namespace.to_owned(),
-            resource: resource.to_owned(),
+            resource,
             name,
         })
     }
+}
+
+/// `GET .../pods/{pod}/log`, as the kubelet answers it (see the module doc).
+fn pod_log(inner: &Inner, route: &Route, query: &BTreeMap<String, String>) -> Response {
+    let pod = route.name.clone().unwrap_or_default();
+    let object = inner.objects.get("pods").into_iter().flatten().find(|o| {
+        o["metadata"]["namespace"] == route.namespace.as_str()
+            && o["metadata"]["name"] == pod.as_str()
+    });
+    let Some(object) = object else {
+        let message = format!("pods \"{pod}\" not found");
+        return status(StatusCode::NOT_FOUND, "NotFound", &message, Some("pods"));
+    };
+    let containers: Vec<&str> = ["initContainers", "containers"]
+        .iter()
+        .flat_map(|k| object["spec"][k].as_array().into_iter().flatten())
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let Some(container) = query.get("container") else {
+        let message = format!(
+            "a container name must be specified for pod {pod}, choose one of: [{}]",
+            containers.join(" ")
+        );
+        return status(StatusCode::BAD_REQUEST, "BadRequest", &message, None);
+    };
+    if !containers.contains(&container.as_str()) {
+        let message = format!("container {container} is not valid for pod {pod}");
+        return status(StatusCode::BAD_REQUEST, "BadRequest", &message, None);
+    }
+    let log = inner
+        .logs
+        .get(&(pod.clone(), container.clone()))
+        .cloned()
+        .unwrap_or(ContainerLog { current: Some(Vec::new()), previous: None });
+    let previous = query.get("previous").is_some_and(|v| v == "true");
+    let lines = if previous {
+        match log.previous {
+            Some(lines) => lines,
+            None => {
+                let message = format!(
+                    "previous terminated container \"{container}\" in pod \"{pod}\" not found"
+                );
+                return status(StatusCode::BAD_REQUEST, "BadRequest", &message, None);
+            }
+        }
+    } else {
+        match log.current.or(log.previous) {
+            Some(lines) => lines,
+            None => {
+                let message = format!(
+                    "container \"{container}\" in pod \"{pod}\" is waiting to start: ContainerCreating"
+                );
+                return status(StatusCode::BAD_REQUEST, "BadRequest", &message, None);
+            }
+        }
+    };
+    let since: Option<DateTime<Utc>> = query.get("sinceTime").and_then(|t| t.parse().ok());
+    let mut lines: Vec<LogLine> =
+        lines.into_iter().filter(|(t, _)| since.is_none_or(|s| *t >= s)).collect();
+    if let Some(tail) = query.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
+        lines.drain(..lines.len().saturating_sub(tail));
+    }
+    let timestamps = query.get("timestamps").is_some_and(|v| v == "true");
+    let mut body: Vec<u8> = lines
+        .iter()
+        .flat_map(|(t, line)| {
+            let stamp = if timestamps { format!("{} ", rfc3339_nano(*t)) } else { String::new() };
+            format!("{stamp}{line}\n").into_bytes()
+        })
+        .collect();
+    if let Some(limit) = query.get("limitBytes").and_then(|n| n.parse::<usize>().ok()) {
+        body.truncate(limit);
+    }
+    let chunks: Vec<Result<Vec<u8>, std::convert::Infallible>> =
+        body.chunks(LOG_CHUNK).map(|c| Ok(c.to_vec())).collect();
+    (
+        StatusCode::OK,
+        [("content-type", "text/plain")],
+        Body::from_stream(futures::stream::iter(chunks)),
+    )
+        .into_response()
+}
+
+/// Go's `time.RFC3339Nano`, as the kubelet writes it: the fraction's trailing zeros
+/// trimmed, no fraction at all on a whole second.
+pub fn rfc3339_nano(t: DateTime<Utc>) -> String {
+    let whole = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let nanos = format!("{:09}", t.timestamp_subsec_nanos());
+    let fraction = nanos.trim_end_matches('0');
+    if fraction.is_empty() { format!("{whole}Z") } else { format!("{whole}.{fraction}Z") }
 }
 
 /// Equality, inequality, set-based and existence terms, as the API server supports them.

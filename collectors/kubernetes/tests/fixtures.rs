@@ -1,8 +1,12 @@
 //! API objects in the shapes the API server returns them, around a fixed anchor: a
-//! Deployment `prod/web` (selector `app=web`), its ReplicaSets, pods, events and HPA.
+//! Deployment `prod/web` (selector `app=web`), its ReplicaSets, pods, events and HPA, and
+//! the pod logs of a bad deploy ([`bad_deploy`]). Shared with the root integration tests,
+//! which run the whole of witness against the fake API server.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
+
+use super::fake_api::{ContainerLog, FakeApi, LogLine};
 
 pub const DEPLOYMENT_UID: &str = "3f1c0d52-9c1e-4d7e-8a43-0d2c6b1e7a10";
 /// A literal env value in every pod template; it must never reach an artifact.
@@ -201,4 +205,86 @@ pub fn hpa(
             ]
         }
     })
+}
+
+/// The anchor plus `minutes` and `seconds`.
+pub fn t(minutes: i64, seconds: i64) -> DateTime<Utc> {
+    anchor() + Duration::minutes(minutes) + Duration::seconds(seconds)
+}
+
+/// An application log with its own ISO timestamps: INFO each minute from `from` to `to`,
+/// and `error` at each of `error_at` (minutes from the anchor).
+pub fn app_log(from: i64, to: i64, error_at: &[i64], error: &str) -> Vec<LogLine> {
+    let mut lines = Vec::new();
+    for m in from..=to {
+        let at = t(m, 0);
+        let stamp = at.format("%Y-%m-%d %H:%M:%S,000");
+        lines.push((at, format!("{stamp} INFO app: GET /checkout 200")));
+        if error_at.contains(&m) {
+            let at = t(m, 20);
+            let stamp = at.format("%Y-%m-%d %H:%M:%S,000");
+            lines.push((at, format!("{stamp} ERROR app: {error}")));
+        }
+    }
+    lines
+}
+
+/// A JSON log (zap-style) of the new revision.
+pub fn json_log(from: i64, to: i64, errors: &[(i64, &str)]) -> Vec<LogLine> {
+    let mut lines = Vec::new();
+    for m in from..=to {
+        lines.push((t(m, 0), json!({"level": "info", "msg": "GET /checkout 200"}).to_string()));
+        for (at, msg) in errors.iter().filter(|(at, _)| *at == m) {
+            lines.push((t(*at, 30), json!({"level": "error", "msg": msg}).to_string()));
+        }
+    }
+    lines
+}
+
+pub const SHARED: &str = "upstream timeout after 3000 ms talking to 10.0.0.7:8443";
+pub const NEW: &str = "payment failed: column \"currency\" does not exist";
+
+/// Revision 4 (web:2.0.0, rolled out at T-12m) is half rolled out: two pods of revision 3
+/// still run, one of revision 4 logs a new error (and the shared one), the other crash-loops
+/// with a panic in its previous instance.
+pub fn bad_deploy(api: &FakeApi) {
+    api.add("deployments", [deployment("web", DEPLOYMENT_UID, "web:2.0.0", 4)]);
+    api.add(
+        "replicasets",
+        [
+            replica_set("r3", 3, "web:1.4.2", -3 * 24 * 60, 2),
+            replica_set("r4", 4, "web:2.0.0", -12, 2),
+        ],
+    );
+    let mut looping = pod("web-r4-b", "r4", "web:2.0.0", -11);
+    looping["status"]["conditions"][1]["status"] = json!("False");
+    looping["status"]["containerStatuses"][0] = json!({
+        "name": "web", "image": "web:2.0.0", "imageID": "", "ready": false, "restartCount": 4,
+        "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 1m20s restarting failed container=web"}},
+        "lastState": {"terminated": {"reason": "Error", "exitCode": 2, "startedAt": at(-2), "finishedAt": at(-1)}}
+    });
+    api.add(
+        "pods",
+        [
+            pod("web-r3-a", "r3", "web:1.4.2", -180),
+            pod("web-r3-b", "r3", "web:1.4.2", -180),
+            pod("web-r4-a", "r4", "web:2.0.0", -11),
+            looping,
+        ],
+    );
+    for name in ["web-r3-a", "web-r3-b"] {
+        let log = app_log(-70, 1, &[-50, -40, -20, -5], SHARED);
+        api.log(name, "web", ContainerLog { current: Some(log), previous: None });
+    }
+    let new = json_log(-11, 1, &[(-9, NEW), (-8, NEW), (-6, SHARED), (-4, NEW)]);
+    api.log("web-r4-a", "web", ContainerLog { current: Some(new), previous: None });
+    let crash = vec![
+        (t(-2, 0), "starting payment service 2.0.0".to_owned()),
+        (t(-1, 58), "panic: missing config PAYMENT_URL".to_owned()),
+        (t(-1, 58), String::new()),
+        (t(-1, 58), "goroutine 1 [running]:".to_owned()),
+        (t(-1, 58), "main.main()".to_owned()),
+        (t(-1, 58), "\t/src/main.go:42 +0x1d".to_owned()),
+    ];
+    api.log("web-r4-b", "web", ContainerLog { current: None, previous: Some(crash) });
 }

@@ -1,6 +1,6 @@
 //! `deploy/rbac.yaml` grants exactly what the collector uses: read verbs on the five
-//! resources, nothing else, and every call the collector makes to the fake API server
-//! (see [`crate::fake_api`]) is one the Role allows.
+//! resources and `get` on pods/log, nothing else, and every call the collector makes to
+//! the fake API server (see [`crate::fake_api`]) is one the Role allows.
 
 use std::collections::BTreeSet;
 
@@ -35,7 +35,7 @@ fn granted() -> BTreeSet<(String, String, String)> {
 }
 
 #[test]
-fn the_role_grants_only_reads_on_the_five_resources() {
+fn the_role_grants_only_reads_on_the_five_resources_and_pod_logs() {
     let kinds: Vec<Value> = documents().iter().map(|d| d["kind"].clone()).collect();
     assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding"]);
     let mut expected = BTreeSet::new();
@@ -51,6 +51,7 @@ fn the_role_grants_only_reads_on_the_five_resources() {
             expected.insert((group.to_owned(), resource.to_owned(), verb.to_owned()));
         }
     }
+    expected.insert((String::new(), "pods/log".to_owned(), "get".to_owned()));
     assert_eq!(granted(), expected);
 }
 
@@ -73,6 +74,7 @@ async fn every_call_the_collector_makes_is_allowed_by_the_role() {
     let requests = run_full_scenario().await;
     let granted = granted();
     assert!(requests.len() >= 6, "{requests:?}");
+    assert!(requests.iter().any(|r| r.path.ends_with("/log")), "the pods' logs are read");
     for r in requests {
         let parts: Vec<&str> = r.path.trim_matches('/').split('/').collect();
         let (group, rest) = match parts.as_slice() {
@@ -81,13 +83,14 @@ async fn every_call_the_collector_makes_is_allowed_by_the_role() {
             _ => panic!("unexpected path {}", r.path),
         };
         let (resource, verb) = match rest {
-            ["namespaces", _, resource] => (*resource, "list"),
-            ["namespaces", _, resource, _name] => (*resource, "get"),
+            ["namespaces", _, resource] => ((*resource).to_owned(), "list"),
+            ["namespaces", _, resource, _name] => ((*resource).to_owned(), "get"),
+            ["namespaces", _, resource, _name, sub] => (format!("{resource}/{sub}"), "get"),
             _ => panic!("unexpected path {}", r.path),
         };
         assert_eq!(r.method, "GET");
         assert!(
-            granted.contains(&(group.to_owned(), resource.to_owned(), verb.to_owned())),
+            granted.contains(&(group.to_owned(), resource.clone(), verb.to_owned())),
             "{verb} {resource} (group {group:?}) is not granted by deploy/rbac.yaml"
         );
     }

@@ -9,5 +9,6 @@
 mod collect;
 mod fake_api;
 mod fixtures;
+mod pod_logs;
 mod rbac;
 mod redaction;

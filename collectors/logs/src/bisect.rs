@@ -8,8 +8,8 @@ use std::os::unix::fs::FileExt;
 
 use chrono::{DateTime, Utc};
 
-use crate::scan::reorder_tolerance;
-use crate::timestamp::{TimeContext, TsFormat};
+use witness_log_analysis::scan::reorder_tolerance;
+use witness_log_analysis::timestamp::{TimeContext, TsFormat};
 
 /// How much one probe reads at most; a record longer than this hides its time from it.
 const PROBE_BYTES: usize = 256 * 1024;

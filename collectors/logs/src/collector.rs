@@ -9,22 +9,30 @@ use async_trait::async_trait;
 use chrono_tz::Tz;
 use witness_collector::{CollectContext, CollectError, Collector, Evidence};
 
-use crate::config::{self, LogsConfig};
-use crate::scan::Setup;
-use crate::tally::Span;
-use crate::timestamp::TimeContext;
+use witness_log_analysis::analysis::Limits;
+use witness_log_analysis::timestamp::{TimeContext, TsFormat};
+use witness_log_analysis::{Matchers, Setup, Span};
+
+use crate::config::LogsConfig;
 use crate::{files, report};
 
 /// A built `logs` instance.
 pub struct LogsCollector {
     config: LogsConfig,
-    matchers: config::Matchers,
+    matchers: Matchers,
+    /// The configured `timestamp_format`, which replaces detection.
+    timestamp_format: Option<TsFormat>,
     tz: Tz,
 }
 
 impl LogsCollector {
-    pub(crate) fn new(config: LogsConfig, matchers: config::Matchers, tz: Tz) -> Self {
-        Self { config, matchers, tz }
+    pub(crate) fn new(
+        config: LogsConfig,
+        matchers: Matchers,
+        timestamp_format: Option<TsFormat>,
+        tz: Tz,
+    ) -> Self {
+        Self { config, matchers, timestamp_format, tz }
     }
 }
 
@@ -37,10 +45,8 @@ fn reserve(remaining: Duration) -> Duration {
 impl Collector for LogsCollector {
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
         let setup = Setup {
-            patterns: self.matchers.patterns.clone(),
-            exclude: self.matchers.exclude.clone(),
-            prefilter: self.matchers.prefilter.clone(),
-            timestamp_format: self.matchers.timestamp_format.clone(),
+            matchers: self.matchers.clone(),
+            timestamp_format: self.timestamp_format.clone(),
             tcx: TimeContext::new(self.tz, ctx.window.end.max(ctx.anchor)),
             span: Span::new(ctx.window),
             context_lines: self.config.context_lines,
@@ -60,13 +66,11 @@ impl Collector for LogsCollector {
         })
         .await
         .map_err(|e| CollectError::other(format!("the log reader stopped unexpectedly: {e}")))?;
-        let (evidence, excerpt) = report::build(
-            outcome,
-            ctx.anchor,
-            self.config.max_excerpt_bytes,
-            self.config.max_line_bytes,
-            &ctx.redactor,
-        );
+        let limits = Limits {
+            max_excerpt_bytes: self.config.max_excerpt_bytes,
+            max_line_bytes: self.config.max_line_bytes,
+        };
+        let (evidence, excerpt) = report::build(outcome, ctx.anchor, limits, &ctx.redactor);
         if let Some(text) = excerpt {
             ctx.artifacts.put(report::EXCERPT, text.into_string().into_bytes());
         }

@@ -1,14 +1,14 @@
 //! The `[[collectors.logs]]` configuration: what to read and what counts as an error. It
 //! validates itself (every problem at once, with its key) and builds the collector.
 
-use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use witness_collector::{Collector, CollectorConfig, ConfigProblem};
+use witness_log_analysis::Matchers;
+use witness_log_analysis::timestamp::{Custom, CustomError, TimeContext, TsFormat};
 
 use std::sync::Arc;
 
 use crate::LogsCollector;
-use crate::timestamp::{Custom, CustomError, TimeContext, TsFormat};
 
 /// One `[[collectors.logs]]` instance.
 #[derive(Debug, Clone, Deserialize)]
@@ -75,19 +75,7 @@ pub enum LogKind {
 }
 
 pub fn default_patterns() -> Vec<String> {
-    [
-        r"\b(?:ERROR|FATAL|CRITICAL|SEVERE|PANIC|EMERG|Error|Fatal|Critical|Severe|Panic)\b",
-        r"(?i:\b(?:error|fatal|critical|crit|severe|panic|emerg)\b ?:)",
-        "Exception",
-        "Traceback",
-        "level=error",
-        r#""level":\s*"error""#,
-        r#""level":\s*[56]0\b"#,
-        r"\[(?:error|crit|alert|emerg)\]",
-        r":(?:error|crit|alert|emerg)\]",
-    ]
-    .map(String::from)
-    .to_vec()
+    witness_log_analysis::default_patterns()
 }
 
 pub fn default_timezone() -> String {
@@ -109,8 +97,6 @@ pub fn default_max_line_bytes() -> usize {
 /// Above this the scanner's buffers would stop being small.
 const MAX_LINE_BYTES_LIMIT: usize = 16 * 1024 * 1024;
 const MAX_CONTEXT_LINES: usize = 50;
-/// Compiled regex size cap, so a pathological pattern fails at build, not at 3 a.m.
-const REGEX_SIZE_LIMIT: usize = 32 * 1024 * 1024;
 
 impl LogsConfig {
     /// A config reading `paths` with every default, for tests and tools.
@@ -132,29 +118,6 @@ impl LogsConfig {
 
     pub(crate) fn tz(&self) -> Option<chrono_tz::Tz> {
         self.timezone.parse().ok()
-    }
-
-    /// All patterns as one alternation, so the literal-optimized search runs once per
-    /// buffer instead of once per pattern.
-    pub(crate) fn pattern_regex(&self) -> Result<Option<Regex>, regex::Error> {
-        combined(&self.patterns)
-    }
-
-    pub(crate) fn exclude_regex(&self) -> Result<Option<Regex>, regex::Error> {
-        combined(&self.exclude)
-    }
-
-    /// The patterns and the lines that may carry an error level, in one regex.
-    fn prefilter_regex(&self) -> Result<Regex, regex::Error> {
-        let alternation = self
-            .patterns
-            .iter()
-            .map(String::as_str)
-            .chain([crate::level::CANDIDATES])
-            .map(|p| format!("(?:{p})"))
-            .collect::<Vec<_>>()
-            .join("|");
-        RegexBuilder::new(&alternation).size_limit(REGEX_SIZE_LIMIT).build()
     }
 
     fn custom_format(&self) -> Option<Result<TsFormat, CustomError>> {
@@ -206,22 +169,6 @@ fn first_lines(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// What decides which lines are errors, and the configured timestamp format, built once.
-pub struct Matchers {
-    pub patterns: Option<Regex>,
-    pub exclude: Option<Regex>,
-    pub prefilter: Regex,
-    pub timestamp_format: Option<TsFormat>,
-}
-
-fn combined(patterns: &[String]) -> Result<Option<Regex>, regex::Error> {
-    if patterns.is_empty() {
-        return Ok(None);
-    }
-    let alternation = patterns.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|");
-    RegexBuilder::new(&alternation).size_limit(REGEX_SIZE_LIMIT).build().map(Some)
-}
-
 impl CollectorConfig for LogsConfig {
     witness_collector::instance_settings!();
 
@@ -239,13 +186,11 @@ impl CollectorConfig for LogsConfig {
             }
         }
         for (key, list) in [("patterns", &self.patterns), ("exclude", &self.exclude)] {
-            for (i, p) in list.iter().enumerate() {
-                if let Err(e) = RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build() {
-                    problems.push(ConfigProblem::new(
-                        format!("{key}[{i}]"),
-                        format!("not a valid regular expression: {e}"),
-                    ));
-                }
+            for (i, e) in witness_log_analysis::matchers::invalid(list) {
+                problems.push(ConfigProblem::new(
+                    format!("{key}[{i}]"),
+                    format!("not a valid regular expression: {e}"),
+                ));
             }
         }
         if self.patterns.is_empty() && self.kind != LogKind::Access {
@@ -289,17 +234,14 @@ impl CollectorConfig for LogsConfig {
 
     fn build(&self) -> Result<Box<dyn Collector>, Vec<ConfigProblem>> {
         witness_collector::validated(self)?;
-        let to_problem = |key: &str, e: regex::Error| vec![ConfigProblem::new(key, e.to_string())];
-        let patterns = self.pattern_regex().map_err(|e| to_problem("patterns", e))?;
-        let exclude = self.exclude_regex().map_err(|e| to_problem("exclude", e))?;
-        let prefilter = self.prefilter_regex().map_err(|e| to_problem("patterns", e))?;
+        let matchers = Matchers::new(&self.patterns, &self.exclude)
+            .map_err(|(list, e)| vec![ConfigProblem::new(list.key(), e.to_string())])?;
         let timestamp_format = self
             .custom_format()
             .transpose()
             .map_err(|e| vec![ConfigProblem::new("timestamp_format", e.to_string())])?;
         let tz = self.tz().ok_or_else(|| vec![ConfigProblem::new("timezone", "unknown")])?;
-        let matchers = Matchers { patterns, exclude, prefilter, timestamp_format };
-        Ok(Box::new(LogsCollector::new(self.clone(), matchers, tz)))
+        Ok(Box::new(LogsCollector::new(self.clone(), matchers, timestamp_format, tz)))
     }
 }
 
@@ -333,7 +275,8 @@ mod tests {
         let config: LogsConfig = toml_like(r#"{"name":"app","paths":["/var/log/app.log"]}"#);
         assert!(config.validate().is_empty());
         assert_eq!(config.kind, LogKind::Auto);
-        assert!(config.pattern_regex().unwrap().unwrap().is_match(br#"{"level":"error"}"#));
+        let matchers = Matchers::new(&config.patterns, &config.exclude).unwrap();
+        assert!(matchers.patterns.unwrap().is_match(br#"{"level":"error"}"#));
         let err = serde_json::from_str::<LogsConfig>(r#"{"name":"a","paths":[],"path":"x"}"#)
             .unwrap_err();
         assert!(err.to_string().contains("unknown field `path`"), "{err}");

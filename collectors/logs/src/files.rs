@@ -13,12 +13,13 @@ use chrono::{DateTime, Utc};
 use flate2::read::MultiGzDecoder;
 use serde::Serialize;
 
-use crate::access;
+use witness_log_analysis::access;
+use witness_log_analysis::scan::{Ended, FileSpec, Scanner, Setup, Stop, reorder_tolerance};
+use witness_log_analysis::tally::Tally;
+use witness_log_analysis::timestamp::{self, TimeContext, TsFormat, layouts};
+
 use crate::bisect::Prober;
 use crate::config::LogKind;
-use crate::scan::{Ended, FileSpec, Scanner, Setup, Stop, reorder_tolerance};
-use crate::tally::Tally;
-use crate::timestamp::{self, TimeContext, TsFormat, layouts};
 use crate::walk;
 
 /// Bytes looked at to detect a file's format and kind.

@@ -11,6 +11,10 @@
 //! (logrotate's `copytruncate`) would kill the daemon with SIGBUS. Memory stays at one
 //! buffer per reading thread plus bounded tallies, whatever the file size.
 //!
+//! Lines go through the analysis every kind that reads logs shares (`witness-log-analysis`:
+//! timestamps, levels, error records, signatures, the tally and what it means); this crate
+//! finds, orders and reads the files.
+//!
 //! The per-minute series, signatures, endpoints and files are in `data`, whose shape is
 //! documented in FACTS.md (the HTML report draws its error-rate chart from `data.series`).
 //! `tests/bench/logs.sh` benchmarks a 1 GiB log against `rg -c`.
@@ -55,60 +59,16 @@ pub use kind::KIND;
 
 // The collector, left out of a build without the kind; the declaration above stays.
 witness_collector::collector_items! {
-    mod access;
     mod bisect;
     mod collector;
     mod config;
     mod files;
-    mod level;
     mod report;
-    mod scan;
-    mod signature;
-    mod tally;
-    mod timestamp;
     mod walk;
 
     /// The log parsers, reachable from the fuzz targets under `tests/fuzz` (not an API).
     #[doc(hidden)]
-    pub mod fuzzing {
-        use std::sync::LazyLock;
-
-        use witness_collector::Redactor;
-
-        pub use crate::access::parse as parse_access;
-        pub use crate::level::{Level, of as level_of};
-        pub use crate::timestamp::{TimeContext, TsFormat, detect, json_time};
-
-        /// The built-in rules, built once.
-        static REDACTOR: LazyLock<Redactor> = LazyLock::new(Redactor::builtin);
-
-        /// The message of `line` as the scan takes it: from the line redacted whole.
-        pub fn message(line: &[u8], after_timestamp: usize, json: bool) -> String {
-            let redacted = REDACTOR.redact_bytes(line);
-            crate::signature::message(&REDACTOR, &redacted, after_timestamp, json).into_string()
-        }
-
-        /// A timestamped line's level and signature, as the scan makes them (the line
-        /// redacted with the built-in rules first).
-        pub fn read_line(
-            line: &[u8],
-            format: &TsFormat,
-            cx: &TimeContext,
-        ) -> Option<(chrono::DateTime<chrono::Utc>, Option<Level>, String)> {
-            let (t, at) = format.parse(line, cx)?;
-            let level = level_of(line, at, format);
-            let json = matches!(format, TsFormat::Json { .. });
-            let at = level.map_or(at, |l| l.end.max(at));
-            let message = crate::signature::message(&REDACTOR, &REDACTOR.redact_bytes(line), at, json);
-            Some((t, level, crate::signature::normalize(&message).into_string()))
-        }
-
-        /// Times read in UTC, yearless ones placed before 2025-11-19T21:00:00Z.
-        pub fn utc_context() -> TimeContext {
-            let reference = chrono::DateTime::from_timestamp(1_763_586_000, 0).unwrap_or_default();
-            TimeContext::new(chrono_tz::Tz::UTC, reference)
-        }
-    }
+    pub use witness_log_analysis::fuzzing;
 
     pub use collector::LogsCollector;
     pub use config::{LogKind, LogsConfig};

@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 
 use super::{at, run_with};
 use crate::LogsConfig;
-use crate::timestamp::{TimeContext, detect};
+use witness_log_analysis::timestamp::{TimeContext, detect};
 use witness_collector::{CollectContext, FactValue, Window};
 
 fn corpus_dir() -> PathBuf {
@@ -105,7 +105,7 @@ fn samples() -> Vec<Sample> {
 
 #[test]
 fn every_line_of_the_corpus_has_its_true_time_and_level() {
-    let patterns = LogsConfig::new("corpus", Vec::new()).pattern_regex().unwrap().unwrap();
+    let patterns = witness_log_analysis::Matchers::defaults().patterns.unwrap();
     for sample in samples() {
         let dir = tempfile::tempdir().unwrap();
         let path = sample.install(dir.path());
@@ -117,7 +117,7 @@ fn every_line_of_the_corpus_has_its_true_time_and_level() {
             let parsed = format.parse(line.text.as_bytes(), &cx);
             assert_eq!(parsed.map(|(t, _)| t), line.time, "{}: {}", sample.name, line.text);
             let Some((_, message_at)) = parsed else { continue };
-            let level = crate::level::of(line.text.as_bytes(), message_at, &format);
+            let level = witness_log_analysis::level::of(line.text.as_bytes(), message_at, &format);
             let error =
                 level.map_or_else(|| patterns.is_match(line.text.as_bytes()), |l| l.is_error);
             assert_eq!(error, line.error, "{} ({}): {}", sample.name, format.name(), line.text);

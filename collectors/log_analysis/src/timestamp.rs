@@ -12,6 +12,7 @@
 //! days ago over a weekly-rotated syslog reads the same years as one run today.
 
 mod custom;
+pub mod kubelet;
 pub mod layouts;
 
 use std::sync::Arc;
@@ -31,6 +32,10 @@ pub enum TsFormat {
     Json { key: String },
     /// The configured `timestamp_format` (strftime), found by its first match in the line.
     Custom(Arc<Custom>),
+    /// A container's log as the kubelet serves it with `timestamps=true`: the kubelet's
+    /// RFC 3339 time, a space, and the container's line in its own format (`None`: the
+    /// container writes no timestamps). See [`kubelet`].
+    Kubelet(Option<Box<TsFormat>>),
 }
 
 /// JSON keys that hold the time, in probe order (wire-formats.md §8).
@@ -52,14 +57,31 @@ impl TsFormat {
     pub fn name(&self) -> String {
         match self {
             TsFormat::Text(layout) => layout.name.into(),
+            TsFormat::Json { key } if key.is_empty() => "json".into(),
             TsFormat::Json { key } => format!("json ({key})"),
             TsFormat::Custom(c) => format!("timestamp_format {}", c.format()),
+            TsFormat::Kubelet(None) => "kubelet timestamps".into(),
+            TsFormat::Kubelet(Some(inner)) => format!("kubelet timestamps ({})", inner.name()),
+        }
+    }
+
+    /// The format of the lines' own text: for kubelet lines, the container's (itself when
+    /// the container writes no timestamps); any other format is its own.
+    pub fn content(&self) -> &TsFormat {
+        match self {
+            TsFormat::Kubelet(Some(inner)) => inner,
+            other => other,
         }
     }
 
     /// The layout named `name` of the table (tests and tools).
     pub fn layout(name: &str) -> Option<TsFormat> {
         layouts::by_name(name).map(TsFormat::Text)
+    }
+
+    /// Whether lines are JSON objects (their message and level are fields).
+    pub fn is_json(&self) -> bool {
+        matches!(self.content(), TsFormat::Json { .. })
     }
 
     /// Whether this is the text layout named `name`.
@@ -74,6 +96,7 @@ impl TsFormat {
             TsFormat::Text(layout) => (layout.parse)(line, cx),
             TsFormat::Json { key } => parse_json(line, key, cx).map(|t| (t, 0)),
             TsFormat::Custom(c) => c.parse(line, cx),
+            TsFormat::Kubelet(inner) => kubelet::parse(line, inner.as_deref(), cx),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! decide only for lines without one. Level words inside identifiers
 //! (`ERROR_INVALID_FUNCTION`) are not levels.
 
-use crate::timestamp::{TsFormat, layouts};
+use crate::timestamp::{TsFormat, kubelet, layouts};
 
 /// A line's level, where it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,16 +31,31 @@ const JSON_LEVEL_KEYS: &[&str] =
 
 /// The level of `line`, whose timestamp ends at `message_at`, in a file of `format`.
 pub fn of(line: &[u8], message_at: usize, format: &TsFormat) -> Option<Level> {
-    if format.is(layouts::KLOG) {
-        let is_error = matches!(line.first(), Some(b'E' | b'F'));
-        return Some(Level { is_error, end: message_at });
+    match format {
+        // The container's line after the kubelet's time, in the container's format.
+        TsFormat::Kubelet(inner) => {
+            let at = kubelet::content_start(line);
+            let content = &line[at..];
+            let message_at = message_at.saturating_sub(at);
+            let level = match inner {
+                Some(inner) => of(content, message_at, inner),
+                None => plain(content, message_at, false),
+            };
+            level.map(|l| Level { end: l.end + at, ..l })
+        }
+        _ if format.is(layouts::KLOG) => {
+            let is_error = matches!(line.first(), Some(b'E' | b'F'));
+            Some(Level { is_error, end: message_at })
+        }
+        TsFormat::Json { .. } => json(line),
+        _ => plain(line, message_at, format.is(layouts::LOGCAT)),
     }
-    if let TsFormat::Json { .. } = format {
-        return json(line);
-    }
-    // A syslog priority of error or worse decides; a milder one is often only the
-    // sender's default (`user.notice`), so the level word decides, or else the patterns.
-    let letters = format.is(layouts::LOGCAT);
+}
+
+/// The level of a text line: a syslog priority of error or worse decides; a milder one is
+/// often only the sender's default (`user.notice`), so the level word decides, or else the
+/// patterns. `letters`: logcat's one-letter priorities count.
+fn plain(line: &[u8], message_at: usize, letters: bool) -> Option<Level> {
     match priority(line) {
         Some(level) if level.is_error => Some(level),
         _ => text(line, message_at, letters),

@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use memchr::{memchr, memchr_iter, memrchr};
-use regex::bytes::Regex;
 use witness_collector::{Redacted, Redactor};
 
+use crate::Matchers;
 use crate::access;
 use crate::level;
 use crate::signature;
@@ -37,10 +37,8 @@ pub fn reorder_tolerance() -> Duration {
 
 /// What stays the same for every file of a run.
 pub struct Setup {
-    pub patterns: Option<Regex>,
-    pub exclude: Option<Regex>,
-    /// The patterns and [`level::CANDIDATES`] in one regex: the lines worth a closer look.
-    pub prefilter: Regex,
+    /// Which lines are errors (patterns, exclusions) and which are worth a look.
+    pub matchers: Matchers,
     /// The configured `timestamp_format`, which replaces detection.
     pub timestamp_format: Option<TsFormat>,
     /// The zone, and the reference for yearless times of files without a modification time.
@@ -223,7 +221,7 @@ impl<'a> Scanner<'a> {
     /// offset `abs`; returns the time of the last timestamped line in it.
     fn region(&mut self, buf: &[u8], abs: u64) -> Option<DateTime<Utc>> {
         self.continue_block(buf, abs);
-        let line_walk = self.spec.access || self.spec.format.is(layouts::KLOG);
+        let line_walk = self.spec.access || self.spec.format.content().is(layouts::KLOG);
         if line_walk {
             let mut ls = 0;
             for nl in
@@ -235,7 +233,7 @@ impl<'a> Scanner<'a> {
         } else {
             let mut pos = 0;
             while pos < buf.len() {
-                let Some(m) = self.setup.prefilter.find_at(buf, pos) else { break };
+                let Some(m) = self.setup.matchers.prefilter.find_at(buf, pos) else { break };
                 let ls = memrchr(b'\n', &buf[..m.start()]).map_or(0, |i| i + 1);
                 let le = memchr(b'\n', &buf[m.end()..]).map_or(buf.len(), |i| m.end() + i);
                 self.matched_line(buf, ls, le, abs, None);
@@ -314,7 +312,7 @@ impl<'a> Scanner<'a> {
             if period == Period::Outside {
                 return;
             }
-            let json = matches!(self.spec.format, TsFormat::Json { .. });
+            let json = self.spec.format.is_json();
             let parsed_request = if json { access::parse_json(line) } else { access::parse(line) };
             let Some(request) = parsed_request else {
                 self.tally.access_unparsed(period);
@@ -324,7 +322,7 @@ impl<'a> Scanner<'a> {
             if request.status >= 500 && !self.excluded(line) {
                 // The endpoint comes from the redacted line: a token in the path or the
                 // query (`/reset/<token>`, `?api_key=…`) is found whole first.
-                let redacted = self.setup.redactor.redact_bytes(line);
+                let redacted = crate::redact::text(&self.setup.redactor, line);
                 let (method, path) = access::endpoint(&redacted, json).unwrap_or_else(|| {
                     // Redaction changed the line's shape: keep the method, not the path.
                     (self.setup.redactor.redact(&request.method), Redacted::generated("-"))
@@ -343,11 +341,11 @@ impl<'a> Scanner<'a> {
     }
 
     fn pattern_matches(&self, line: &[u8]) -> bool {
-        self.setup.patterns.as_ref().is_some_and(|p| p.is_match(line))
+        self.setup.matchers.patterns.as_ref().is_some_and(|p| p.is_match(line))
     }
 
     fn excluded(&self, line: &[u8]) -> bool {
-        self.setup.exclude.as_ref().is_some_and(|x| x.is_match(line))
+        self.setup.matchers.exclude.as_ref().is_some_and(|x| x.is_match(line))
     }
 
     /// A line the prefilter found: decide whether it is an error (its level, else the
@@ -403,9 +401,9 @@ impl<'a> Scanner<'a> {
             return;
         }
         // Evidence from here on: the whole line (not the cut one) is redacted first.
-        let redacted = self.setup.redactor.redact_bytes(full);
+        let redacted = crate::redact::text(&self.setup.redactor, full);
         let message_at = self.message_start(line, &redacted, message_at);
-        let json = matches!(self.spec.format, TsFormat::Json { .. });
+        let json = self.spec.format.is_json();
         let message = signature::message(&self.setup.redactor, &redacted, message_at, json);
         self.count(head, t, period, signature::normalize(&message), &redacted, buf, ls, le, abs);
     }
@@ -419,7 +417,9 @@ impl<'a> Scanner<'a> {
         let redacted = redacted.as_bytes();
         let redacted = &redacted[..redacted.len().min(self.setup.max_line_bytes)];
         match self.spec.format.parse(redacted, &self.spec.tcx) {
-            Some((_, at)) => level::of(redacted, at, self.spec.format).map_or(at, |l| l.end.max(at)),
+            Some((_, at)) => {
+                level::of(redacted, at, self.spec.format).map_or(at, |l| l.end.max(at))
+            }
             None => 0,
         }
     }
@@ -587,8 +587,10 @@ fn skip_body(buf: &[u8], from: usize, kept: usize) -> usize {
     at
 }
 
-/// Whether a line reads as a line of a PEM body: 16 or more base64 characters alone.
+/// Whether a line reads as a line of a PEM body: 16 or more base64 characters alone (after
+/// the kubelet's time, in a container's log).
 fn is_key_body(line: &[u8]) -> bool {
+    let line = &line[crate::timestamp::kubelet::content_at(line).unwrap_or(0)..];
     let line = trim_cr(line).trim_ascii();
     line.len() >= 16
         && line.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))

@@ -22,8 +22,15 @@ const MAX_SIGNATURE: usize = 240;
 /// A JSON line's fields are decoded, and decoding can reveal what its escapes hid from
 /// the rules (`password\u003dx`, `https:\/\/u:p@h`), and a secret-named key can hold an
 /// object: the decoded value is redacted as JSON, and the message again as text.
-pub fn message(redactor: &Redactor, line: &Redacted, after_timestamp: usize, json: bool) -> Redacted {
-    if json && let Some(text) = json_message(redactor, line.as_bytes()) {
+pub fn message(
+    redactor: &Redactor,
+    line: &Redacted,
+    after_timestamp: usize,
+    json: bool,
+) -> Redacted {
+    // A JSON object starts where its timestamp ends: at once, or after the kubelet's time.
+    let object = line.as_bytes().get(after_timestamp..).unwrap_or_default();
+    if json && let Some(text) = json_message(redactor, object) {
         return redactor.redact(&text);
     }
     line.map(|line| text_message(line.as_bytes(), after_timestamp))
@@ -36,12 +43,12 @@ fn json_message(redactor: &Redactor, line: &[u8]) -> Option<String> {
     redactor.redact_json(&mut value);
     let serde_json::Value::Object(map) = value else { return None };
     let parts: Vec<String> = ["msg", "message", "error", "err", "exception", "error.message"]
-            .iter()
-            .filter_map(|k| match map.get(*k)? {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Null => None,
-                other => Some(other.to_string()),
-            })
+        .iter()
+        .filter_map(|k| match map.get(*k)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        })
         .collect();
     (!parts.is_empty()).then(|| parts.join(": "))
 }
@@ -184,7 +191,10 @@ pub fn normalize(message: &Redacted) -> Redacted {
 /// The length of the redaction token `[REDACTED:<rule>:<4 hex>]` at the start of `b`.
 fn token_len(b: &[u8]) -> Option<usize> {
     let rest = b.strip_prefix(b"[REDACTED:")?;
-    let rule = rest.iter().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || **c == b'_').count();
+    let rule = rest
+        .iter()
+        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || **c == b'_')
+        .count();
     let hex = rest.get(rule + 1..rule + 5)?;
     let well_formed = rule > 0
         && rest[rule] == b':'
@@ -649,12 +659,23 @@ mod tests {
         let message = message(&r, &line, 0, false);
         assert!(message.starts_with("[REDACTED:jwt:1a2b] rejected"), "{message}");
         let signature = normalize(&message);
-        assert!(signature.starts_with("[REDACTED:jwt:1a2b] rejected: password=[REDACTED:key_value_secret:"), "{signature}");
+        assert!(
+            signature
+                .starts_with("[REDACTED:jwt:1a2b] rejected: password=[REDACTED:key_value_secret:"),
+            "{signature}"
+        );
         assert!(signature.ends_with("] and <n>"), "{signature}");
         // At the length cap a token is kept whole, never cut.
-        let long = r.redact(&format!("{} token=ghp_0123456789abcdefghijABCDEFGHIJ0123456789", "word ".repeat(47)));
+        let long = r.redact(&format!(
+            "{} token=ghp_0123456789abcdefghijABCDEFGHIJ0123456789",
+            "word ".repeat(47)
+        ));
         let signature = normalize(&long);
-        assert_eq!(signature.matches("[REDACTED:").count(), signature.matches(']').count(), "{signature}");
+        assert_eq!(
+            signature.matches("[REDACTED:").count(),
+            signature.matches(']').count(),
+            "{signature}"
+        );
     }
 
     #[test]

@@ -204,14 +204,15 @@ impl Excerpt {
                 block.offset,
                 if block.trimmed { "; its oldest lines left out" } else { "" }
             ));
-            let redacted = redactor.redact_bytes(&block.bytes);
+            let redacted = crate::redact::text(redactor, &block.bytes);
             let mut start = 0;
             // Tokens hold no newline, so a line of the redacted block is redacted text.
             for end in memchr::memchr_iter(b'\n', redacted.as_bytes()).chain([redacted.len()]) {
                 if end == redacted.len() && start == end && end > 0 {
                     break;
                 }
-                let line = redacted.map(|r| r[start..end].strip_suffix('\r').unwrap_or(&r[start..end]).to_owned());
+                let line = redacted
+                    .map(|r| r[start..end].strip_suffix('\r').unwrap_or(&r[start..end]).to_owned());
                 text.push_str(&url_escapes_redacted(redactor, line).truncate(max_line));
                 text.push('\n');
                 start = end + 1;
@@ -308,7 +309,13 @@ impl Tally {
 
     /// Counts one access-log request: its status and request time, no text (most
     /// requests are only counted, and are never redacted).
-    pub fn request(&mut self, t: DateTime<Utc>, period: Period, status: u16, latency_ms: Option<f64>) {
+    pub fn request(
+        &mut self,
+        t: DateTime<Utc>,
+        period: Period,
+        status: u16,
+        latency_ms: Option<f64>,
+    ) {
         let is_5xx = status >= 500;
         let a = &mut self.access;
         match period {
@@ -336,7 +343,13 @@ impl Tally {
 
     /// Counts a 5xx response (already counted by [`Tally::request`]) on its endpoint: the
     /// method and path template taken from the redacted line.
-    pub fn endpoint_5xx(&mut self, t: DateTime<Utc>, period: Period, method: Redacted, path: Redacted) {
+    pub fn endpoint_5xx(
+        &mut self,
+        t: DateTime<Utc>,
+        period: Period,
+        method: Redacted,
+        path: Redacted,
+    ) {
         let a = &mut self.access;
         if period == Period::Outside {
             return;
