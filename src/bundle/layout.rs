@@ -41,6 +41,8 @@ pub const TIMELINE: &str = "timeline.json";
 pub const HYPOTHESES: &str = "hypotheses.json";
 /// The run's severity, its reasons and the alert's own label.
 pub const SEVERITY: &str = "severity.json";
+/// Of a follow-up bundle only: the incident it checks, its checks and the durations.
+pub const FOLLOW_UP: &str = "follow-up.json";
 /// The postmortem evidence appendix.
 pub const REPORT_MD: &str = "report.md";
 /// The same as one self-contained page.

@@ -23,7 +23,7 @@ fn collector_anchor(file: &str) -> String {
 }
 
 /// A link to the evidence behind `r`: the collector's section, or the trigger.
-fn evidence_link(r: &EvidenceRef) -> String {
+pub(super) fn evidence_link(r: &EvidenceRef) -> String {
     let target = if layout::evidence_stem(&r.file).is_some() {
         collector_anchor(&r.file)
     } else {
@@ -86,12 +86,14 @@ pub fn html(view: &RunView) -> String {
     );
     out.push_str("<main>\n");
     severity_section(&mut out, view);
-    if let Some(top) = view.evaluation.hypotheses.first() {
+    super::follow_up::html(&mut out, view);
+    if let Some(top) = view.evaluation.hypotheses.first().filter(|_| view.follow_up.is_none()) {
         out.push_str("<section id=\"recommendation\">\n");
         hypothesis_card(&mut out, top, true);
         out.push_str("<p class=\"meta\">witness only reads: it ran none of these commands.</p>\n</section>\n");
     }
     impact_section(&mut out, view);
+    super::follow_up::html_durations(&mut out, view);
     out.push_str("<section id=\"timeline-chart\"><h2>Timeline</h2>\n");
     out.push_str(&svg::timeline_chart(view));
     out.push_str("</section>\n<section id=\"error-rate\"><h2>Error rate</h2>\n");
@@ -103,6 +105,9 @@ pub fn html(view: &RunView) -> String {
     }
     out.push_str("</section>\n");
     timeline_table(&mut out, view);
+    if view.follow_up.is_some() {
+        super::follow_up::html_hypotheses(&mut out, view);
+    }
     other_hypotheses(&mut out, view);
     collectors(&mut out, view);
     integrity(&mut out, view);
@@ -231,7 +236,8 @@ fn timeline_table(out: &mut String, view: &RunView) {
 }
 
 fn other_hypotheses(out: &mut String, view: &RunView) {
-    if view.evaluation.hypotheses.len() > 1 {
+    // A follow-up lists every hypothesis already, without commands.
+    if view.evaluation.hypotheses.len() > 1 && view.follow_up.is_none() {
         out.push_str("<section id=\"hypotheses\"><h2>Other hypotheses</h2>\n");
         for h in view.evaluation.hypotheses.iter().skip(1) {
             hypothesis_card(out, h, false);
@@ -372,6 +378,9 @@ fn embedded_json(out: &mut String, view: &RunView) {
         "trigger": view.trigger,
         "timeline": view.timeline,
         "hypotheses": view.evaluation,
+        "severity": view.severity,
+        "durations": view.durations,
+        "follow_up": view.follow_up,
         "collectors": view.records.iter().map(|r| serde_json::json!({
             "kind": r.kind, "name": r.name, "status": r.status(), "summary": r.evidence.summary, "facts": r.evidence.facts,
         })).collect::<Vec<_>>(),

@@ -71,7 +71,8 @@ pub fn text(view: &RunView, colour: bool) -> String {
         }
         out.push('\n');
     }
-    if let Some(top) = view.evaluation.hypotheses.first() {
+    out.push_str(&clean(&super::follow_up::text(view)));
+    if let Some(top) = view.evaluation.hypotheses.first().filter(|_| view.follow_up.is_none()) {
         let rec = recommendation_words(top.recommendation).to_uppercase();
         let rec = match top.recommendation {
             crate::rules::Recommendation::Rollback => p.red(&rec),
@@ -114,10 +115,13 @@ pub fn text(view: &RunView, colour: bool) -> String {
         );
     }
     out.push('\n');
-    for h in view.evaluation.hypotheses.iter().skip(1) {
+    // A follow-up's hypotheses are what the rules see after the resolution: listed, not
+    // offered as the next command.
+    let (skip, word) = if view.follow_up.is_some() { (0, "after") } else { (1, "also") };
+    for h in view.evaluation.hypotheses.iter().skip(skip) {
         let _ = writeln!(
             out,
-            "  also: {} ({}) {}",
+            "  {word}: {} ({}) {}",
             recommendation_words(h.recommendation),
             likelihood_words(h.likelihood),
             clean(&h.title)
