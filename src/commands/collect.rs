@@ -169,7 +169,7 @@ async fn follow_up(
         eprintln!(
             "witness: following up on {}: waiting {} for the window after the resolution (until {}); Ctrl-C collects what there is now",
             incident.view.id,
-            humantime::format_duration(Duration::from_secs(wait.as_secs())),
+            humantime::format_duration(Duration::from_secs(wait.as_secs_f64().ceil() as u64)),
             witness_collector::time::format(until),
         );
         tokio::select! {

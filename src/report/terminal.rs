@@ -59,7 +59,9 @@ pub fn text(view: &RunView, colour: bool) -> String {
             crate::run::severity::Level::P2 => p.yellow(&level),
             crate::run::severity::Level::P3 => p.bold(&level),
         };
-        let _ = writeln!(out, "{level} {}", clean(&severity.summary()));
+        let alert = severity.alert_severity.as_ref().map(|a| format!("; the alert says {a}"));
+        let meaning = format!("{}{}", severity.level.meaning(), alert.unwrap_or_default());
+        let _ = writeln!(out, "{level} ({})", clean(&meaning));
         for r in &severity.reasons {
             let _ = writeln!(
                 out,

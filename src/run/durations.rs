@@ -13,10 +13,11 @@ use crate::bundle::layout::CollectorRecord;
 use crate::timeline::{EvidenceRef, Timeline};
 
 /// The timeline kinds that are symptoms users feel (not causes, not background noise: the
-/// first error of a signature the baseline already had is not one).
+/// first error of a signature the baseline already had is not one), each timed when it
+/// happened. An `error_spike` is timed at the start of its minute, up to a minute before
+/// its first error: it counts only when nothing else was seen.
 const SYMPTOMS: &[&str] = &[
     "new_signature",
-    "error_spike",
     "status_5xx_burst",
     "health_failing",
     "health_slow",
@@ -74,17 +75,19 @@ impl Durations {
     /// symptom on its `timeline` and the time to detect.
     pub fn of_incident(id: &str, timeline: &Timeline) -> Self {
         let alert_at = timeline.anchor;
-        let first_symptom = timeline
-            .entries
-            .iter()
-            .filter(|e| SYMPTOMS.contains(&e.kind.as_str()))
-            .min_by_key(|e| e.time)
-            .map(|e| Moment {
-                at: e.time,
-                what: e.title.clone(),
-                bundle: id.to_owned(),
-                evidence: e.evidence.clone(),
-            });
+        let first = |kinds: &[&str]| {
+            timeline
+                .entries
+                .iter()
+                .filter(|e| kinds.contains(&e.kind.as_str()))
+                .min_by_key(|e| e.time)
+        };
+        let first_symptom = first(SYMPTOMS).or_else(|| first(&["error_spike"])).map(|e| Moment {
+            at: e.time,
+            what: e.title.clone(),
+            bundle: id.to_owned(),
+            evidence: e.evidence.clone(),
+        });
         let time_to_detect_secs = first_symptom.as_ref().map(|m| (alert_at - m.at).num_seconds());
         Self {
             first_symptom,
@@ -129,10 +132,12 @@ impl Durations {
             lines.push(("time to mitigate", format!("{} (alert → {})", label(secs), m.what)));
         }
         if let (Some(secs), Some(at)) = (self.time_to_resolve_secs, self.resolved_at) {
-            lines.push((
-                "time to resolve",
-                format!("{} (alert → resolved {})", label(secs), utc(at)),
-            ));
+            let value = if secs >= 0 {
+                format!("{} (alert → resolved {})", label(secs), utc(at))
+            } else {
+                format!("resolved {} before the alert ({})", label(-secs), utc(at))
+            };
+            lines.push(("time to resolve", value));
         }
         lines
     }
@@ -229,7 +234,7 @@ mod tests {
             entries: vec![
                 entry(-20, "first_error"),
                 entry(-12, "rollout"),
-                entry(-9, "error_spike"),
+                entry(-12, "error_spike"),
                 entry(-11, "new_signature"),
             ],
             clocks: Vec::new(),

@@ -201,10 +201,17 @@ impl Default for Metrics {
                 let _ = alerts.get_or_create(&labels(&[("source", source), ("outcome", outcome)]));
             }
         }
+        // A sealed or cancelled run has a bundle and its severity; a failed one neither.
         for status in RUN_STATUSES {
             for severity in SEVERITIES {
-                let _ = runs.get_or_create(&labels(&[("status", status), ("severity", severity)]));
+                if (status == "failed") == (severity == "none") {
+                    let pair = [("status", status), ("severity", severity)];
+                    let _ = runs.get_or_create(&labels(&pair));
+                }
             }
+        }
+        for severity in SEVERITIES {
+            let _ = run_seconds.get_or_create(&labels(&[("severity", severity)]));
         }
         for check in CHECKS {
             for status in CHECK_STATUSES {
