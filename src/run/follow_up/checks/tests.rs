@@ -6,7 +6,7 @@ use serde_json::json;
 use witness_collector::{Evidence, Status, Window};
 
 use super::*;
-use crate::rules::{Evaluation, Hypothesis, Likelihood};
+use crate::rules::{Evaluation, Hypothesis, Likelihood, Recommendation};
 use crate::run::durations::Durations;
 use crate::trigger::Trigger;
 
@@ -369,13 +369,4 @@ fn the_lock_tree_and_the_vendor_are_checked_where_the_incident_had_them() {
         all(&calm, &[], window(), &SeverityConfig::default()).is_empty(),
         "nothing was wrong there"
     );
-}
-
-#[test]
-fn tokens_are_compared_without_their_bundle_key() {
-    assert_eq!(
-        plain_tokens("a [REDACTED:bearer:1a2b] b [REDACTED:pem:ffff]"),
-        "a [REDACTED:bearer] b [REDACTED:pem]"
-    );
-    assert_eq!(plain_tokens("no token [REDACTED: here"), "no token [REDACTED: here");
 }
