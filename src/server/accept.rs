@@ -3,7 +3,7 @@
 //! deliveries agree), the decisions are journaled (fsync'ed: nothing is acknowledged
 //! before it is on disk), the alerts that reach a sealed run are recorded beside its
 //! bundle ([`super::addendum`]), the runs started go on the worker's queue, and the
-//! follow-ups started begin to wait for their window ([`super::worker::follow_up`]).
+//! follow-ups started begin to wait for their window ([`super::worker::schedule_follow_up`]).
 //! Every alert is counted in the metrics by its outcome. How the answer looks is the
 //! router's business.
 
@@ -125,7 +125,7 @@ pub async fn accept(
             }
             if follow_up.started {
                 tracing::info!(bundle = %follow_up.bundle, incident = %incident, source, alert = %decision.trigger.name, "Incident resolved; its follow-up waits for the window after the resolution.");
-                super::worker::follow_up(
+                super::worker::schedule_follow_up(
                     Arc::clone(shared),
                     incident.clone(),
                     follow_up.bundle.clone(),

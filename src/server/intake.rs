@@ -316,6 +316,12 @@ impl Intake {
         Some((resolved_at, std::mem::take(&mut run.joined)))
     }
 
+    /// The incident bundles whose follow-up is not sealed yet: retention keeps them.
+    pub fn followed_incidents(&self) -> Vec<String> {
+        let unsealed = |e: &FollowUpEntry| self.runs.contains_key(&e.bundle);
+        self.follow_ups.iter().filter(|(_, e)| unsealed(e)).map(|(i, _)| i.clone()).collect()
+    }
+
     /// Follow-ups waiting for their window.
     pub fn waiting_follow_ups(&self) -> usize {
         self.follow_ups
@@ -666,6 +672,7 @@ mod tests {
         assert_eq!(resolved_at, received - chrono::Duration::minutes(1));
         assert_eq!(resolutions.len(), 2, "every resolution it gathered");
         assert_eq!((intake.queued, intake.waiting_follow_ups()), (1, 0));
+        assert_eq!(intake.followed_incidents(), ["b1"], "queued, not sealed: b1 is kept");
         assert_eq!(intake.follow_up_due("b1", "b2"), None);
 
         // Resolved again inside the cooldown, the incident not fired since: the same one.

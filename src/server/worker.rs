@@ -198,7 +198,7 @@ const SEAL_POLL: Duration = Duration::from_secs(1);
 /// `[follow_up] window_secs` after its latest resolution (a resolution that joins it
 /// meanwhile moves that), and until the incident's own run is sealed; then it is queued.
 /// The wait ends at the shutdown, leaving it in the journal for the restart.
-pub fn follow_up(shared: Arc<Shared>, incident: String, bundle: String, first: Trigger) {
+pub fn schedule_follow_up(shared: Arc<Shared>, incident: String, bundle: String, first: Trigger) {
     tokio::spawn(async move {
         loop {
             let due = shared.intake().follow_up_due(&incident, &bundle);
@@ -234,9 +234,12 @@ async fn apply_retention(shared: &Arc<Shared>, config: &crate::config::WitnessCo
         (config.store.dir.clone(), config.store.max_bundles, config.store.max_bytes);
     if max_bundles > 0 || max_bytes > 0 {
         // Bundles still being written are `.tmp-*` directories, which retention never
-        // sees; sealed ones are removed oldest first.
+        // sees; sealed ones are removed oldest first, but not an incident's while its
+        // follow-up still has to read it.
+        let keep = shared.intake().followed_incidents();
         let removed = tokio::task::spawn_blocking(move || {
-            store::apply_retention(&dir, max_bundles, max_bytes, &[])
+            let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
+            store::apply_retention(&dir, max_bundles, max_bytes, &keep)
         })
         .await;
         match removed {
@@ -308,7 +311,7 @@ pub async fn replay(shared: &Arc<Shared>, replayed: Replayed) {
         let accepted = now.checked_sub(age).unwrap_or(now);
         shared.intake().restore_follow_up(&incident, &bundle, resolved_at, resolutions, accepted);
         tracing::info!(bundle = %bundle, incident = %incident, "Replaying a follow-up accepted before a restart.");
-        follow_up(Arc::clone(shared), incident, bundle, trigger);
+        schedule_follow_up(Arc::clone(shared), incident, bundle, trigger);
     }
     shared.update_gauges();
 }
