@@ -12,9 +12,9 @@ use std::fmt::Write;
 
 use witness_collector::time::format as utc;
 
-use super::html::{esc, evidence_link};
-use super::markdown::cell;
+use super::anchors::evidence_link;
 use super::words::{likelihood_words, recommendation_words};
+use crate::escape::{html as esc, markdown_cell as cell};
 use crate::run::follow_up::{Check, CheckStatus, FollowUp};
 use crate::run::view::RunView;
 use crate::timeline::EvidenceRef;

@@ -7,30 +7,13 @@ use std::fmt::Write;
 
 use witness_collector::time::format as utc;
 
+use super::anchors::{collector_anchor, evidence_link};
 use super::svg;
 use super::words::{likelihood_words, recommendation_words, title};
-use crate::bundle::layout;
 use crate::rules::Hypothesis;
 use crate::run::view::RunView;
-use crate::timeline::EvidenceRef;
 
 pub use crate::escape::html as esc;
-
-/// The in-page anchor of a collector's section.
-fn collector_anchor(file: &str) -> String {
-    let stem = layout::evidence_stem(file).unwrap_or(file);
-    format!("c-{}", stem.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "-"))
-}
-
-/// A link to the evidence behind `r`: the collector's section, or the trigger.
-pub(super) fn evidence_link(r: &EvidenceRef) -> String {
-    let target = if layout::evidence_stem(&r.file).is_some() {
-        collector_anchor(&r.file)
-    } else {
-        "trigger".to_owned()
-    };
-    format!(r##"<a href="#{target}"><code>{}</code></a>"##, esc(&r.to_string()))
-}
 
 const STYLE: &str = r#"
 :root{--bg:#fff;--fg:#1d2330;--muted:#5b6475;--card:#f5f7fa;--line:#d9dee7;--accent:#0b5fff;--bad:#c62828;--warn:#b26a00;--ok:#2e7d32;--code:#eef1f6}

@@ -7,28 +7,9 @@ use std::fmt::Write;
 use witness_collector::time::format as utc;
 
 use super::words::{likelihood_words, recommendation_words, title};
+use crate::escape::markdown_cell as cell;
 use crate::rules::Hypothesis;
 use crate::run::view::RunView;
-
-/// Escapes text for a table cell: pipes, line breaks, and characters that would start
-/// markup or HTML.
-pub(super) fn cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '\n' | '\r' => out.push(' '),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '`' | '*' | '_' | '[' | ']' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A fenced code block whose fence cannot be closed by the content.
 fn code_block(out: &mut String, lang: &str, code: &str) {

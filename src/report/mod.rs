@@ -6,6 +6,7 @@
 //! its checks against the incident: [`follow_up`]). Reports only render: the view they
 //! read is made by the run's analysis or loaded from a bundle.
 
+mod anchors;
 mod follow_up;
 mod html;
 mod markdown;

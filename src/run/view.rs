@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use witness_collector::Window;
 
 use super::durations::Durations;
-use super::follow_up::FollowUp;
+use super::follow_up::outcome::FollowUp;
 use super::impact::{Impact, impact};
 use super::severity::Severity;
 use crate::bundle::Manifest;

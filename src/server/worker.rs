@@ -84,12 +84,11 @@ async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
         Some(follow_up) => match follow_up_request(&live, &bundle, job.trigger, follow_up).await {
             Ok(request) => request,
             Err(e) => {
-                shared.metrics.run_finished("failed", None, started.elapsed().as_secs_f64());
                 tracing::error!(
                     error = format!("{e:#}"),
                     "Follow-up failed: no bundle was written."
                 );
-                finish(shared, &bundle, false).await;
+                finish(shared, &bundle, Ended::failed(started)).await;
                 return;
             }
         },
@@ -105,7 +104,7 @@ async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
     let result =
         run::collect_amended(&live.prepared, request, plan, &shared.runs_cancel, &progress, amend)
             .await;
-    let written = match &result {
+    let ended = match &result {
         Ok(collected) => {
             let slowest = collected.view.records.iter().map(|r| r.duration_ms).max().unwrap_or(0);
             let overhead = started.elapsed().saturating_sub(Duration::from_millis(slowest));
@@ -115,7 +114,6 @@ async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
             let severity = collected.view.severity.as_ref().map(|s| s.level.as_str());
             // Cancelled at shutdown: the bundle holds what the collectors had by then.
             let status = if shared.runs_cancel.is_cancelled() { "cancelled" } else { "sealed" };
-            shared.metrics.run_finished(status, severity, started.elapsed().as_secs_f64());
             if let Some(follow_up) = &collected.view.follow_up {
                 shared.metrics.follow_up_checked(follow_up);
                 let verdict = follow_up.verdict();
@@ -126,19 +124,36 @@ async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
             } else {
                 tracing::info!(dir = %dir, overhead_ms, "Run sealed.");
             }
-            true
+            Ended { status, severity, seconds: started.elapsed().as_secs_f64() }
         }
         Err(e) => {
-            shared.metrics.run_finished("failed", None, started.elapsed().as_secs_f64());
             tracing::error!(error = format!("{e:#}"), "Run failed: no bundle was written.");
-            false
+            Ended::failed(started)
         }
     };
-    finish(shared, &bundle, written).await;
+    finish(shared, &bundle, ended).await;
 }
 
-/// Journals the seal of `bundle` (or that it failed for good), and applies retention.
-async fn finish(shared: &Arc<Shared>, bundle: &str, written: bool) {
+/// How a run ended, for `witness_runs_total` and `witness_run_duration_seconds`.
+struct Ended {
+    /// `sealed`, `cancelled` or `failed`.
+    status: &'static str,
+    severity: Option<&'static str>,
+    seconds: f64,
+}
+
+impl Ended {
+    /// No bundle was written.
+    fn failed(started: Instant) -> Self {
+        Self { status: "failed", severity: None, seconds: started.elapsed().as_secs_f64() }
+    }
+}
+
+/// Journals the seal of `bundle` (or that it failed for good), counts the run once that
+/// is on disk and the intake knows (so the metrics never count a run the journal lag
+/// still holds), and applies retention.
+async fn finish(shared: &Arc<Shared>, bundle: &str, ended: Ended) {
+    let written = ended.status != "failed";
     let record = Record::Sealed { at: Utc::now(), bundle: bundle.to_owned(), written };
     if let Err(e) = shared.journal.append(&[record]).await {
         // The bundle exists; on restart the replay sees it and does not run it again.
@@ -146,6 +161,7 @@ async fn finish(shared: &Arc<Shared>, bundle: &str, written: bool) {
     }
     shared.intake().finished(bundle);
     shared.update_gauges();
+    shared.metrics.run_finished(ended.status, ended.severity, ended.seconds);
     apply_retention(shared, &shared.live().config).await;
 }
 

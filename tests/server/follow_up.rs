@@ -403,16 +403,21 @@ async fn a_resolution_through_a_real_alertmanager_seals_a_follow_up_that_sees_th
     let (_, listed) = witness(&["list", "--config", config.to_str().unwrap()]);
     let line = listed.lines().find(|l| l.starts_with(follow_up_id)).unwrap();
     assert!(line.contains("follow-up of") && line.contains("fixed"), "{listed}");
-    let metrics =
-        client().get(incident.daemon.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(
-        metrics.contains(r#"witness_follow_up_checks_total{check="action",status="passed"} 1"#),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(r#"witness_runs_total{status="sealed",severity="P0"} 1"#),
-        "the incident: every probe failed: {metrics}"
-    );
+    // Counted once the seal is journaled, a moment after the bundle appears.
+    let c = client();
+    let metrics = wait_for(Duration::from_secs(10), "the follow-up in the metrics", async || {
+        let text = c.get(incident.daemon.url("/metrics")).send().await.ok()?.text().await.ok()?;
+        text.contains(r#"witness_runs_total{status="sealed",severity="P3"} 1"#).then_some(text)
+    })
+    .await;
+    for series in [
+        r#"witness_follow_up_checks_total{check="action",status="passed"} 1"#,
+        // The incident: every probe of its health endpoint failed.
+        r#"witness_runs_total{status="sealed",severity="P0"} 1"#,
+        "witness_follow_ups_waiting 0",
+    ] {
+        assert!(metrics.contains(series), "{series} missing from:\n{metrics}");
+    }
 }
 
 /// The rollback was made, but the errors go on and the health check still fails: the

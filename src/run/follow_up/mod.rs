@@ -13,193 +13,24 @@
 //! resolution ([`FollowUpRequest`]), and the comparison ([`assess`], a pure function of
 //! the two, in [`checks`]), written as `follow-up.json`.
 
+pub mod check;
 mod checks;
+pub mod outcome;
 
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use witness_collector::Window;
+
+pub use check::{Check, CheckKind, CheckStatus};
+pub use outcome::{Counts, FollowUp, IncidentRef, Resolution, listing};
 
 use super::durations::Durations;
 use super::view::RunView;
 use crate::bundle::layout::CollectorRecord;
 use crate::config::severity::SeverityConfig;
-use crate::timeline::EvidenceRef;
 use crate::trigger::{Trigger, TriggerSource};
-
-/// What a check found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckStatus {
-    Passed,
-    /// The follow-up still sees the problem.
-    NotYet,
-    /// The evidence to tell is missing: a collector failed, the logs went quiet, the
-    /// incident's own evidence had no baseline. Never read as passed.
-    CouldNotCheck,
-}
-
-impl CheckStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckStatus::Passed => "passed",
-            CheckStatus::NotYet => "not_yet",
-            CheckStatus::CouldNotCheck => "could_not_check",
-        }
-    }
-
-    /// How reports say it.
-    pub fn words(self) -> &'static str {
-        match self {
-            CheckStatus::Passed => "passed",
-            CheckStatus::NotYet => "not yet",
-            CheckStatus::CouldNotCheck => "could not check",
-        }
-    }
-}
-
-/// What a check compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckKind {
-    ErrorRate,
-    NewErrors,
-    Status5xx,
-    Latency,
-    Health,
-    Replicas,
-    Action,
-    Vendor,
-    LockTree,
-}
-
-impl CheckKind {
-    /// The question the check answers, as reports title it.
-    pub fn title(self) -> &'static str {
-        match self {
-            CheckKind::ErrorRate => "errors back to the baseline",
-            CheckKind::NewErrors => "the incident's new errors gone",
-            CheckKind::Status5xx => "5xx back to the baseline",
-            CheckKind::Latency => "latency back to the baseline",
-            CheckKind::Health => "health checks passing",
-            CheckKind::Replicas => "every replica available",
-            CheckKind::Action => "the recommended action taken",
-            CheckKind::Vendor => "the vendor's incident resolved",
-            CheckKind::LockTree => "the lock tree gone",
-        }
-    }
-}
-
-/// One check of the follow-up against the incident.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Check {
-    pub check: CheckKind,
-    /// The collector instance it compares, `<kind>/<name>`.
-    pub source: String,
-    pub status: CheckStatus,
-    /// What was seen, before and after.
-    pub detail: String,
-    /// Where the incident bundle shows the problem.
-    pub incident_evidence: Vec<EvidenceRef>,
-    /// Where this bundle shows what is the case now.
-    pub evidence: Vec<EvidenceRef>,
-}
-
-/// The incident a follow-up checks, as its sealed bundle says.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IncidentRef {
-    pub id: String,
-    pub root_sha256: String,
-    /// The alert that started it.
-    pub trigger: String,
-    #[serde(with = "witness_collector::time::millis")]
-    pub anchor: DateTime<Utc>,
-    /// Its severity level, when it had one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub severity: Option<String>,
-    /// Its top recommendation: `rollback: Bad deploy: ...`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recommendation: Option<String>,
-}
-
-/// When and by whom the incident was resolved.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Resolution {
-    #[serde(with = "witness_collector::time::millis")]
-    pub at: DateTime<Utc>,
-    /// `alertmanager`, `grafana`, `pagerduty`, `generic`, or `manual` (`collect
-    /// --follow-up`).
-    pub source: String,
-}
-
-/// `follow-up.json`: the incident checked, the resolution, the window after it, every
-/// check and the durations.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FollowUp {
-    pub incident: IncidentRef,
-    pub resolution: Resolution,
-    pub window: Window,
-    pub checks: Vec<Check>,
-    pub durations: Durations,
-}
-
-/// How many checks ended each way.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub passed: usize,
-    pub not_yet: usize,
-    pub could_not_check: usize,
-}
-
-impl FollowUp {
-    pub fn counts(&self) -> Counts {
-        let mut counts = Counts::default();
-        for check in &self.checks {
-            match check.status {
-                CheckStatus::Passed => counts.passed += 1,
-                CheckStatus::NotYet => counts.not_yet += 1,
-                CheckStatus::CouldNotCheck => counts.could_not_check += 1,
-            }
-        }
-        counts
-    }
-
-    /// The verdict in a few words: `fixed: every check passed`, `not yet: 2 of 5 checks
-    /// still see the problem`, `partly checked: ...`.
-    pub fn verdict(&self) -> String {
-        let c = self.counts();
-        let total = self.checks.len();
-        if total == 0 {
-            "nothing to check: the incident's bundle holds no evidence the follow-up can compare"
-                .to_owned()
-        } else if c.not_yet > 0 {
-            format!("not yet: {} of {total} checks still see the problem", c.not_yet)
-        } else if c.could_not_check > 0 {
-            format!(
-                "partly checked: {} passed, {} could not be checked",
-                c.passed, c.could_not_check
-            )
-        } else {
-            format!("fixed: every check passed ({total})")
-        }
-    }
-
-    /// `3 passed, 1 not yet, 1 could not check`.
-    pub fn summary(&self) -> String {
-        let c = self.counts();
-        format!("{} passed, {} not yet, {} could not check", c.passed, c.not_yet, c.could_not_check)
-    }
-}
-
-/// `follow-up of <incident>: <verdict>` for the sealed bundle in `dir`, when it is a
-/// follow-up (for listings, which read no more of it).
-pub fn listing(dir: &Path) -> Option<String> {
-    let bytes = std::fs::read(dir.join(crate::bundle::layout::FOLLOW_UP)).ok()?;
-    let follow_up: FollowUp = serde_json::from_slice(&bytes).ok()?;
-    Some(format!("follow-up of {}: {}", follow_up.incident.id, follow_up.verdict()))
-}
 
 /// The incident bundle a follow-up checks: its view, as sealed, after its hashes (and
 /// signature, with a key) verified.

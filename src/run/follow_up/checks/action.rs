@@ -7,9 +7,10 @@
 use serde_json::Value;
 use witness_collector::Window;
 
-use super::{Check, CheckKind, CheckStatus, Outcome, Pair, after_of, found, number, text};
+use super::pair::{Outcome, Pair, after_of, found, number, text};
 use crate::bundle::layout::CollectorRecord;
 use crate::rules::Recommendation;
+use crate::run::follow_up::check::{Check, CheckKind, CheckStatus};
 use crate::run::view::RunView;
 use crate::timeline::EvidenceRef;
 

@@ -14,10 +14,11 @@ use chrono::DateTime;
 use serde_json::Value;
 use witness_collector::{FactValue, Window};
 
-use super::{Check, CheckKind, CheckStatus, Outcome, Pair, found, number};
+use super::pair::{Outcome, Pair, found, number};
 use crate::bundle::layout::CollectorRecord;
 use crate::config::severity::SeverityConfig;
 use crate::rules::derive::rose;
+use crate::run::follow_up::check::{Check, CheckKind, CheckStatus};
 
 /// Every check a logs instance of the incident can answer.
 pub(super) fn checks(pair: &Pair, thresholds: &SeverityConfig) -> Vec<Check> {

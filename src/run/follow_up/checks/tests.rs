@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
-use witness_collector::{Evidence, Status, Window};
+use witness_collector::{Evidence, FactValue, Status, Window};
 
 use super::*;
 use crate::rules::{Evaluation, Hypothesis, Likelihood, Recommendation};
