@@ -490,3 +490,47 @@ async fn a_follow_up_waiting_for_its_window_survives_a_restart() {
     assert!(checks.iter().all(|c| c["status"] == "could_not_check"), "{checks:#?}");
     server.stop().await;
 }
+
+/// PagerDuty's `incident.resolved` resolves its incident when it occurred, and starts the
+/// follow-up of the incident's run.
+#[tokio::test]
+async fn a_pagerduty_resolution_starts_the_follow_up_of_its_incident() {
+    let server = InProcess::start_with(|dir| {
+        format!("{}\n[follow_up]\nwindow_secs = 1\n", config_text(dir, ""))
+    })
+    .await;
+    let c = client();
+    let url = server.url("/hooks/pagerduty");
+    let send = async |event: &str| -> Value {
+        let body = super::operator::pagerduty_event(event, "PFU1");
+        let signature = witness::server::auth::sign_pagerduty(b"pd-secret", body.as_bytes());
+        let r = c
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-pagerduty-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::ACCEPTED);
+        r.json().await.unwrap()
+    };
+    let incident = send("incident.triggered").await["bundles"][0].as_str().unwrap().to_owned();
+    let store = server.store();
+    wait_for(Duration::from_secs(30), "the incident's bundle", async || {
+        store.join(&incident).is_dir().then_some(())
+    })
+    .await;
+    let answer = send("incident.resolved").await;
+    assert_eq!(answer["alerts"][0]["bundle"], incident.as_str(), "{answer}");
+    let follow_up = answer["alerts"][0]["follow_up"].as_str().unwrap().to_owned();
+    let sealed = wait_for(Duration::from_secs(30), "the follow-up", async || {
+        sealed_bundles(&store).into_iter().find(|b| b.ends_with(&follow_up))
+    })
+    .await;
+    let checked = follow_up_json(&sealed);
+    assert_eq!(checked["resolution"]["source"], "pagerduty");
+    assert_eq!(checked["resolution"]["at"], "2025-11-19T21:00:02.169Z", "when it occurred");
+    assert_eq!(manifest(&sealed)["follows"]["id"], incident.as_str());
+    server.stop().await;
+}

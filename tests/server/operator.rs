@@ -389,7 +389,7 @@ async fn list_escapes_control_characters_in_titles() {
     server.stop().await;
 }
 
-fn pagerduty_event(event_type: &str, incident: &str) -> String {
+pub(super) fn pagerduty_event(event_type: &str, incident: &str) -> String {
     json!({"event": {
         "id": format!("ev-{event_type}"), "event_type": event_type, "resource_type": "incident",
         "occurred_at": "2025-11-19T21:00:02.169Z", "agent": null, "client": null,
