@@ -149,9 +149,9 @@ impl Ended {
     }
 }
 
-/// Journals the seal of `bundle` (or that it failed for good), counts the run once that
-/// is on disk and the intake knows (so the metrics never count a run the journal lag
-/// still holds), and applies retention.
+/// Journals the seal of `bundle` (or that it failed for good), applies retention, and
+/// then counts the run: once a run shows in the metrics, its seal is on disk, the intake
+/// knows it, and the store's gauge has its bytes.
 async fn finish(shared: &Arc<Shared>, bundle: &str, ended: Ended) {
     let written = ended.status != "failed";
     let record = Record::Sealed { at: Utc::now(), bundle: bundle.to_owned(), written };
@@ -161,8 +161,8 @@ async fn finish(shared: &Arc<Shared>, bundle: &str, ended: Ended) {
     }
     shared.intake().finished(bundle);
     shared.update_gauges();
-    shared.metrics.run_finished(ended.status, ended.severity, ended.seconds);
     apply_retention(shared, &shared.live().config).await;
+    shared.metrics.run_finished(ended.status, ended.severity, ended.seconds);
 }
 
 /// The run of follow-up `bundle`, due now: the incident's bundle verified and loaded (with
