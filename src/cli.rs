@@ -118,6 +118,12 @@ pub struct CollectArgs {
     /// Also write the bundle as <id>.tar.gz beside it.
     #[arg(long)]
     pub archive: bool,
+    /// Follow up on the incident of BUNDLE (a directory or .tar.gz) after it resolved:
+    /// collect over the window after the resolution (`collect now`: from now, waiting
+    /// [follow_up] window_secs; `--since 10m`: the fix was 10 minutes ago, collect at once;
+    /// `collect at T`: from T) and check what changed against BUNDLE, which stays untouched.
+    #[arg(long, value_name = "BUNDLE")]
+    pub follow_up: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }

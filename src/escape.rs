@@ -1,10 +1,30 @@
 //! How text is escaped where witness writes it: in HTML (the report escapes evidence with
 //! [`html`], and redaction looks for secret literals in the same escaped form, so both
-//! must use that one function), and on a terminal ([`terminal`]: an alert title, a log
-//! line or an archive's file name must not move the cursor, set the window title or hide
-//! a line).
+//! must use that one function), in a markdown table cell ([`markdown_cell`]), and on a
+//! terminal ([`terminal`]: an alert title, a log line or an archive's file name must not
+//! move the cursor, set the window title or hide a line).
 
 pub use witness_redact::escape_html as html;
+
+/// Escapes text for a markdown table cell: pipes, line breaks, and characters that would
+/// start markup or HTML.
+pub fn markdown_cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\n' | '\r' => out.push(' '),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '`' | '*' | '_' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// How [`terminal`] treats the layout characters witness itself writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

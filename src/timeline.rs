@@ -163,6 +163,14 @@ pub fn build(
             format!("{} started ({})", trigger.name, trigger.source.as_str()),
         )
     }];
+    if let Some(ends_at) = trigger.ends_at {
+        entries.push(entry(
+            ends_at,
+            "trigger".into(),
+            "alert_resolved",
+            format!("{} resolved ({})", trigger.name, trigger.source.as_str()),
+        ));
+    }
     for (i, joined) in trigger.joined.iter().enumerate() {
         entries.push(TimelineEntry {
             evidence: EvidenceRef { file: layout::TRIGGER.into(), pointer: format!("/joined/{i}") },

@@ -50,6 +50,13 @@ pub struct JoinedAlert {
     pub received_at: DateTime<Utc>,
     #[serde(with = "witness_collector::time::millis")]
     pub starts_at: DateTime<Utc>,
+    /// When a resolved alert stopped (its sender's `endsAt`, PagerDuty's resolution time).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "witness_collector::time::millis_opt"
+    )]
+    pub ends_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
     #[serde(default)]
@@ -72,9 +79,18 @@ pub struct Trigger {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
-    /// When the alert started; the anchor of the run.
+    /// When the alert started; the anchor of the run (of a follow-up: the resolution).
     #[serde(with = "witness_collector::time::millis")]
     pub starts_at: DateTime<Utc>,
+    /// When a resolved alert stopped: Alertmanager's and Grafana's `endsAt`, the time of
+    /// PagerDuty's `incident.resolved`, the generic body's `ends_at`. Absent while firing,
+    /// and when the sender gave none (the resolution is then when it arrived).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "witness_collector::time::millis_opt"
+    )]
+    pub ends_at: Option<DateTime<Utc>>,
     /// Alertmanager/Grafana alert fingerprint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
@@ -108,6 +124,7 @@ impl Trigger {
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
             starts_at,
+            ends_at: None,
             fingerprint: None,
             group_key: None,
             incident_id: None,
@@ -136,6 +153,21 @@ impl Trigger {
     /// PagerDuty update such as `incident.acknowledged`.
     pub fn is_firing(&self) -> bool {
         self.status == "firing"
+    }
+
+    /// Whether the alert says its incident is over (and may start a follow-up).
+    pub fn is_resolved(&self) -> bool {
+        self.status == "resolved"
+    }
+
+    /// When the incident resolved, for a resolution received at `received_at`: the
+    /// sender's end time when it has a plausible one (not before the alert started, not
+    /// ahead of the arrival by more than a clock's skew), else the arrival.
+    pub fn resolved_at(&self, received_at: DateTime<Utc>) -> DateTime<Utc> {
+        let skew = chrono::Duration::minutes(5);
+        self.ends_at
+            .filter(|end| *end >= self.starts_at && *end <= received_at + skew)
+            .map_or(received_at, |end| end.min(received_at))
     }
 
     /// The keys that make two alerts the same incident: fingerprint, group key, incident id.
@@ -175,6 +207,7 @@ impl Trigger {
             status: self.status.clone(),
             received_at,
             starts_at: self.starts_at,
+            ends_at: self.ends_at,
             fingerprint: self.fingerprint.clone().or_else(|| self.incident_id.clone()),
             labels: self.labels.clone(),
             raw: self.raw.clone(),

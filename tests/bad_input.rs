@@ -112,6 +112,27 @@ const CASES: &[Case] = &[
         says: "--since must be longer than zero",
     },
     Case {
+        name: "follow-up of no bundle",
+        setup: nothing,
+        args: &["collect", "now", "--follow-up", "gone"],
+        status: 2,
+        says: "gone: no such bundle directory or .tar.gz",
+    },
+    Case {
+        name: "follow-up of a directory that is no bundle",
+        setup: |dir| std::fs::create_dir(dir.join("empty")).unwrap(),
+        args: &["collect", "now", "--follow-up", "empty"],
+        status: 2,
+        says: "empty: manifest.json is missing: this is not a witness bundle",
+    },
+    Case {
+        name: "follow-up window of zero",
+        setup: |dir| write(dir, "w.toml", b"[follow_up]\nwindow_secs = 0\n"),
+        args: &["collect", "now", "--config", "w.toml", "--follow-up", "gone"],
+        status: 2,
+        says: "w.toml:2: follow_up.window_secs: must be at least 1",
+    },
+    Case {
         name: "since past the calendar",
         setup: nothing,
         args: &["collect", "now", "--since", "300000y"],

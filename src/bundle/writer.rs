@@ -13,7 +13,9 @@ use ed25519_dalek::SigningKey;
 use witness_collector::Window;
 
 use super::layout::{MANIFEST, REPORT_HTML, REPORT_MD, SIGNATURE, is_safe_path};
-use super::manifest::{self, CollectorEntry, FileEntry, Manifest, TriggerSummary, Truncation};
+use super::manifest::{
+    self, BundleRef, CollectorEntry, FileEntry, Manifest, TriggerSummary, Truncation,
+};
 use super::sign;
 use crate::redact::{Escaping, Redactor};
 
@@ -45,6 +47,8 @@ pub struct BundleDraft {
     pub trigger: TriggerSummary,
     pub anchor: DateTime<Utc>,
     pub window: Window,
+    /// Of a follow-up: the incident bundle it checks.
+    pub follows: Option<BundleRef>,
     pub collectors: Vec<CollectorEntry>,
     pub files: Vec<DraftFile>,
 }
@@ -178,6 +182,7 @@ fn write_staged(
         trigger,
         anchor: draft.anchor,
         window: draft.window,
+        follows: draft.follows,
         collectors,
         files,
         redactions,

@@ -1,6 +1,9 @@
 //! `witness collect now` and `witness collect at <RFC3339>`: one run from the command line,
 //! with a spinner per collector and a short summary of the sealed bundle. The
 //! configuration and everything it names are prepared before any collector starts.
+//! With `--follow-up BUNDLE` the run is the follow-up of that incident: the incident
+//! bundle is verified and loaded first, then witness waits for the window after the
+//! resolution to pass (Ctrl-C stops the wait and collects what there is).
 
 use crate::escape::{Keep, terminal};
 use std::collections::BTreeMap;
@@ -14,15 +17,16 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{CollectArgs, OutputFormat};
-use crate::run::{self, RunRequest, Sealed};
-use crate::trigger::Trigger;
+use crate::run::follow_up::{FollowUpRequest, Incident, Resolution, window_after};
+use crate::run::{self, Prepared, RunRequest, Sealed};
+use crate::trigger::{Trigger, TriggerSource};
 
 /// `collect now`: anchored at this moment.
 ///
 /// # Errors
 /// Bad usage or configuration, or a bundle that cannot be written.
 pub async fn now(args: CollectArgs) -> Result<ExitCode> {
-    collect(Utc::now(), "collect now", args).await
+    collect(Utc::now(), When::Now, args).await
 }
 
 /// `collect at`: anchored at a past moment, at most 5 minutes ahead of now.
@@ -36,7 +40,24 @@ pub async fn at(anchor: &str, args: CollectArgs) -> Result<ExitCode> {
     if anchor > Utc::now() + chrono::Duration::minutes(5) {
         bail!("{} is in the future: `collect at` looks back at a past moment", anchor.to_rfc3339());
     }
-    collect(anchor, "collect at", args).await
+    collect(anchor, When::At, args).await
+}
+
+/// Which command the run comes from: it names the run's trigger, and says where a
+/// follow-up's window starts.
+#[derive(Clone, Copy, PartialEq)]
+enum When {
+    Now,
+    At,
+}
+
+impl When {
+    fn command(self) -> &'static str {
+        match self {
+            When::Now => "collect now",
+            When::At => "collect at",
+        }
+    }
 }
 
 fn parse_labels(pairs: &[String]) -> Result<BTreeMap<String, String>> {
@@ -65,14 +86,12 @@ fn parse_since(text: &str) -> Result<Duration> {
     Ok(d)
 }
 
-/// `command` names the run's trigger (`collect now` or `collect at`), as reports show it.
-async fn collect(anchor: DateTime<Utc>, command: &str, args: CollectArgs) -> Result<ExitCode> {
+/// `when` names the run's trigger (`collect now` or `collect at`), as reports show it.
+async fn collect(anchor: DateTime<Utc>, when: When, args: CollectArgs) -> Result<ExitCode> {
     let config = super::config::load(&args.config)?;
     let labels = parse_labels(&args.labels)?;
-    let lookback = match &args.since {
-        Some(text) => parse_since(text)?,
-        None => Duration::from_secs(config.collect.lookback_secs),
-    };
+    let since = args.since.as_deref().map(parse_since).transpose()?;
+    let lookback = since.unwrap_or(Duration::from_secs(config.collect.lookback_secs));
     if let Some(only) = &args.only {
         for kind in only {
             if !crate::registry::KINDS.iter().any(|k| k.name == kind) {
@@ -85,13 +104,21 @@ async fn collect(anchor: DateTime<Utc>, command: &str, args: CollectArgs) -> Res
     let prepared = run::prepare(Arc::new(config))?;
     // From here on witness's own log lines know the configured rules and its own secrets.
     crate::logging::set_redactor(&prepared.redactor);
-    let request = RunRequest {
-        trigger: Trigger { name: command.to_owned(), ..Trigger::manual(anchor, labels) },
-        anchor,
-        lookback,
-        only: args.only.clone(),
-        store,
-        id: None,
+    let request = match &args.follow_up {
+        None => RunRequest {
+            trigger: Trigger { name: when.command().to_owned(), ..Trigger::manual(anchor, labels) },
+            anchor,
+            lookback,
+            only: args.only.clone(),
+            store,
+            id: None,
+            follow_up: None,
+        },
+        Some(incident) => {
+            let mut request = follow_up(&prepared, incident, anchor, when, since).await?;
+            request.trigger.labels.extend(labels);
+            RunRequest { only: args.only.clone(), store, ..request }
+        }
     };
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
@@ -112,6 +139,59 @@ async fn collect(anchor: DateTime<Utc>, command: &str, args: CollectArgs) -> Res
     };
     print_summary(&sealed, archive.as_deref(), args.format);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The follow-up run of the incident bundle at `path`: verified and loaded first (a
+/// bundle that does not verify is refused), then the wait for the window after the
+/// resolution. The resolution is `anchor` (`collect now`: now; `collect at`: its moment),
+/// except that `collect now --since D` says it was D ago. The window is `--since`, else
+/// `[follow_up] window_secs`, long; Ctrl-C during the wait collects what there is.
+///
+/// # Errors
+/// The incident bundle cannot be read, does not verify, or is itself a follow-up.
+async fn follow_up(
+    prepared: &Prepared,
+    path: &Path,
+    anchor: DateTime<Utc>,
+    when: When,
+    since: Option<Duration>,
+) -> Result<RunRequest> {
+    let key = prepared.signing_key.as_ref().map(|k| k.verifying_key());
+    let incident = Incident::load(path, key.as_ref())?;
+    let span = since.unwrap_or_else(|| prepared.config.follow_up.window());
+    let resolved_at = match (when, since) {
+        (When::Now, Some(_)) => anchor - chrono::Duration::from_std(span)?,
+        _ => anchor,
+    };
+    let until = resolved_at + chrono::Duration::from_std(span)?;
+    let wait = (until - Utc::now()).to_std().unwrap_or_default();
+    if !wait.is_zero() {
+        eprintln!(
+            "witness: following up on {}: waiting {} for the window after the resolution (until {}); Ctrl-C collects what there is now",
+            incident.view.id,
+            humantime::format_duration(Duration::from_secs(wait.as_secs_f64().ceil() as u64)),
+            witness_collector::time::format(until),
+        );
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = tokio::signal::ctrl_c() => eprintln!("witness: collecting now."),
+        }
+    }
+    let trigger = incident.follow_up_trigger(TriggerSource::Manual, resolved_at);
+    let window = window_after(resolved_at, span, Utc::now());
+    Ok(RunRequest {
+        trigger,
+        anchor: resolved_at,
+        lookback: span,
+        only: None,
+        store: prepared.config.store.dir.clone(),
+        id: None,
+        follow_up: Some(FollowUpRequest {
+            incident,
+            resolution: Resolution { at: resolved_at, source: "manual".to_owned() },
+            window,
+        }),
+    })
 }
 
 fn print_summary(sealed: &Sealed, archive: Option<&Path>, format: OutputFormat) {
@@ -135,6 +215,8 @@ fn print_summary(sealed: &Sealed, archive: Option<&Path>, format: OutputFormat) 
                 })).collect::<Vec<_>>(),
                 "severity": view.severity,
                 "top_hypothesis": top,
+                "durations": view.durations,
+                "follow_up": view.follow_up,
             });
             println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
         }
@@ -145,7 +227,29 @@ fn print_summary(sealed: &Sealed, archive: Option<&Path>, format: OutputFormat) 
             if let Some(archive) = archive {
                 println!("archive: {}", archive.display());
             }
-            if let Some(top) = top {
+            if let Some(severity) = &view.severity {
+                println!("severity: {}", field(&severity.summary()));
+            }
+            if let Some(follow_up) = &view.follow_up {
+                println!(
+                    "follow-up of {} (root {}): {}",
+                    follow_up.incident.id,
+                    follow_up.incident.root_sha256,
+                    field(&follow_up.verdict())
+                );
+                for check in &follow_up.checks {
+                    println!(
+                        "  {:<15} {} ({}): {}",
+                        check.status.words(),
+                        check.check.title(),
+                        field(&check.source),
+                        field(&check.detail)
+                    );
+                }
+            }
+            // A follow-up answers with its checks; its own hypotheses (the rollback is a
+            // rollout there) are in the bundle, not offered as the next command.
+            if let Some(top) = top.filter(|_| view.follow_up.is_none()) {
                 println!(
                     "top hypothesis: {} ({} likelihood) — {}",
                     top.recommendation.as_str(),

@@ -17,7 +17,7 @@ pub fn verify(bundle: &Path, key: Option<&Path>) -> Result<ExitCode> {
         // Paths come from the archive: whatever its maker wrote.
         println!("{}", crate::escape::terminal(&problem.to_string(), crate::escape::Keep::Nothing));
     }
-    let late_problems = check_addendum(bundle, key.as_ref());
+    let late_problems = check_addendum(bundle, key.as_ref()) + check_follows(bundle, &result);
     if result.ok() && late_problems == 0 {
         let signature = match (result.signed, result.signature_checked) {
             (true, true) => "signature valid",
@@ -37,6 +37,37 @@ pub fn verify(bundle: &Path, key: Option<&Path>) -> Result<ExitCode> {
             result.problems.len() + late_problems
         );
         Ok(ExitCode::from(1))
+    }
+}
+
+/// A follow-up's link to its incident: named, and when the incident bundle is beside it,
+/// its manifest's root hash compared with the one the follow-up recorded. Returns 1 when
+/// they differ (the incident bundle was replaced after the follow-up), else 0.
+fn check_follows(bundle: &Path, result: &crate::bundle::verify::Verification) -> usize {
+    let Some(follows) = &result.manifest.follows else { return 0 };
+    let field = |t: &str| crate::escape::terminal(t, crate::escape::Keep::Nothing);
+    let (id, root) = (field(&follows.id), field(&follows.root_sha256));
+    let beside = bundle.parent().map(|store| store.join(&follows.id)).filter(|d| d.is_dir());
+    let manifest = beside
+        .as_ref()
+        .and_then(|dir| std::fs::read(dir.join(crate::bundle::MANIFEST)).ok())
+        .and_then(|bytes| serde_json::from_slice::<crate::bundle::Manifest>(&bytes).ok());
+    match manifest {
+        Some(incident) if incident.root_sha256 == follows.root_sha256 => {
+            println!("follows: {id} (root {root}), beside it with the same root hash");
+            0
+        }
+        Some(incident) => {
+            println!(
+                "follows: {id}: its manifest's root hash is now {}, not {root} as the follow-up recorded",
+                field(&incident.root_sha256)
+            );
+            1
+        }
+        None => {
+            println!("follows: {id} (root {root}); verify that bundle where it is");
+            0
+        }
     }
 }
 

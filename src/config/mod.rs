@@ -7,6 +7,7 @@
 //! The sections live here, or in a submodule for the larger ones ([`server`]: `[server]`);
 //! the code that uses a section imports its type from here, never the other way round.
 
+pub mod follow_up;
 pub mod server;
 pub mod severity;
 
@@ -19,6 +20,7 @@ use witness_collector::{ConfigProblem, TIMEOUT_SECS};
 use crate::redact::RedactionConfig;
 use crate::registry::CollectorsConfig;
 use crate::rules::RulesConfig;
+use follow_up::FollowUpConfig;
 use server::ServerConfig;
 use severity::SeverityConfig;
 
@@ -44,6 +46,9 @@ pub struct WitnessConfig {
     /// The thresholds a run's severity (P0-P3) is estimated with.
     #[serde(default)]
     pub severity: SeverityConfig,
+    /// The follow-up that checks an incident after it resolved.
+    #[serde(default)]
+    pub follow_up: FollowUpConfig,
     /// `witness serve`: listener, auth, webhooks, dedup, flight recorder.
     #[serde(default)]
     pub server: ServerConfig,
@@ -327,6 +332,9 @@ impl WitnessConfig {
             .extend(self.server.problems().into_iter().map(|(k, m)| (format!("server.{k}"), m)));
         problems.extend(
             self.severity.problems().into_iter().map(|(k, m)| (format!("severity.{k}"), m)),
+        );
+        problems.extend(
+            self.follow_up.problems().into_iter().map(|(k, m)| (format!("follow_up.{k}"), m)),
         );
         problems
     }

@@ -7,30 +7,13 @@ use std::fmt::Write;
 
 use witness_collector::time::format as utc;
 
+use super::anchors::{collector_anchor, evidence_link};
 use super::svg;
 use super::words::{likelihood_words, recommendation_words, title};
-use crate::bundle::layout;
 use crate::rules::Hypothesis;
 use crate::run::view::RunView;
-use crate::timeline::EvidenceRef;
 
 pub use crate::escape::html as esc;
-
-/// The in-page anchor of a collector's section.
-fn collector_anchor(file: &str) -> String {
-    let stem = layout::evidence_stem(file).unwrap_or(file);
-    format!("c-{}", stem.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "-"))
-}
-
-/// A link to the evidence behind `r`: the collector's section, or the trigger.
-fn evidence_link(r: &EvidenceRef) -> String {
-    let target = if layout::evidence_stem(&r.file).is_some() {
-        collector_anchor(&r.file)
-    } else {
-        "trigger".to_owned()
-    };
-    format!(r##"<a href="#{target}"><code>{}</code></a>"##, esc(&r.to_string()))
-}
 
 const STYLE: &str = r#"
 :root{--bg:#fff;--fg:#1d2330;--muted:#5b6475;--card:#f5f7fa;--line:#d9dee7;--accent:#0b5fff;--bad:#c62828;--warn:#b26a00;--ok:#2e7d32;--code:#eef1f6}
@@ -86,12 +69,14 @@ pub fn html(view: &RunView) -> String {
     );
     out.push_str("<main>\n");
     severity_section(&mut out, view);
-    if let Some(top) = view.evaluation.hypotheses.first() {
+    super::follow_up::html(&mut out, view);
+    if let Some(top) = view.evaluation.hypotheses.first().filter(|_| view.follow_up.is_none()) {
         out.push_str("<section id=\"recommendation\">\n");
         hypothesis_card(&mut out, top, true);
         out.push_str("<p class=\"meta\">witness only reads: it ran none of these commands.</p>\n</section>\n");
     }
     impact_section(&mut out, view);
+    super::follow_up::html_durations(&mut out, view);
     out.push_str("<section id=\"timeline-chart\"><h2>Timeline</h2>\n");
     out.push_str(&svg::timeline_chart(view));
     out.push_str("</section>\n<section id=\"error-rate\"><h2>Error rate</h2>\n");
@@ -103,6 +88,9 @@ pub fn html(view: &RunView) -> String {
     }
     out.push_str("</section>\n");
     timeline_table(&mut out, view);
+    if view.follow_up.is_some() {
+        super::follow_up::html_hypotheses(&mut out, view);
+    }
     other_hypotheses(&mut out, view);
     collectors(&mut out, view);
     integrity(&mut out, view);
@@ -231,7 +219,8 @@ fn timeline_table(out: &mut String, view: &RunView) {
 }
 
 fn other_hypotheses(out: &mut String, view: &RunView) {
-    if view.evaluation.hypotheses.len() > 1 {
+    // A follow-up lists every hypothesis already, without commands.
+    if view.evaluation.hypotheses.len() > 1 && view.follow_up.is_none() {
         out.push_str("<section id=\"hypotheses\"><h2>Other hypotheses</h2>\n");
         for h in view.evaluation.hypotheses.iter().skip(1) {
             hypothesis_card(out, h, false);
@@ -372,6 +361,9 @@ fn embedded_json(out: &mut String, view: &RunView) {
         "trigger": view.trigger,
         "timeline": view.timeline,
         "hypotheses": view.evaluation,
+        "severity": view.severity,
+        "durations": view.durations,
+        "follow_up": view.follow_up,
         "collectors": view.records.iter().map(|r| serde_json::json!({
             "kind": r.kind, "name": r.name, "status": r.status(), "summary": r.evidence.summary, "facts": r.evidence.facts,
         })).collect::<Vec<_>>(),

@@ -7,28 +7,9 @@ use std::fmt::Write;
 use witness_collector::time::format as utc;
 
 use super::words::{likelihood_words, recommendation_words, title};
+use crate::escape::markdown_cell as cell;
 use crate::rules::Hypothesis;
 use crate::run::view::RunView;
-
-/// Escapes text for a table cell: pipes, line breaks, and characters that would start
-/// markup or HTML.
-fn cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '\n' | '\r' => out.push(' '),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '`' | '*' | '_' | '[' | ']' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A fenced code block whose fence cannot be closed by the content.
 fn code_block(out: &mut String, lang: &str, code: &str) {
@@ -55,9 +36,16 @@ pub fn markdown(view: &RunView) -> String {
     );
 
     severity_section(&mut out, view);
-    recommendation(&mut out, view);
+    super::follow_up::markdown(&mut out, view);
+    if view.follow_up.is_none() {
+        recommendation(&mut out, view);
+    }
     impact_section(&mut out, view);
+    super::follow_up::markdown_durations(&mut out, view);
     timeline(&mut out, view);
+    if view.follow_up.is_some() {
+        super::follow_up::markdown_hypotheses(&mut out, view);
+    }
     other_hypotheses(&mut out, view);
     collectors(&mut out, view);
     integrity(&mut out, view);
@@ -166,7 +154,8 @@ fn timeline(out: &mut String, view: &RunView) {
 
 fn other_hypotheses(out: &mut String, view: &RunView) {
     let others = view.evaluation.hypotheses.iter().skip(1);
-    if view.evaluation.hypotheses.len() > 1 {
+    // A follow-up lists every hypothesis already, without commands.
+    if view.evaluation.hypotheses.len() > 1 && view.follow_up.is_none() {
         let _ = writeln!(
             out,
             "## Other hypotheses\n\n| recommendation | likelihood | score | hypothesis | evidence |\n|---|---|---|---|---|"

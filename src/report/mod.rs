@@ -2,9 +2,12 @@
 //! [`RunView`](crate::run::view::RunView): `report.md` (the
 //! evidence appendix, valid CommonMark with GitHub tables), `report.html` (one
 //! self-contained page with SVG charts, no scripts and no network) and the text `witness
-//! show` prints on a terminal. Every report puts the recommendation first. Reports only
-//! render: the view they read is made by the run's analysis or loaded from a bundle.
+//! show` prints on a terminal. Every report puts the recommendation first (a follow-up's,
+//! its checks against the incident: [`follow_up`]). Reports only render: the view they
+//! read is made by the run's analysis or loaded from a bundle.
 
+mod anchors;
+mod follow_up;
 mod html;
 mod markdown;
 mod svg;

@@ -59,7 +59,9 @@ pub fn text(view: &RunView, colour: bool) -> String {
             crate::run::severity::Level::P2 => p.yellow(&level),
             crate::run::severity::Level::P3 => p.bold(&level),
         };
-        let _ = writeln!(out, "{level} {}", clean(&severity.summary()));
+        let alert = severity.alert_severity.as_ref().map(|a| format!("; the alert says {a}"));
+        let meaning = format!("{}{}", severity.level.meaning(), alert.unwrap_or_default());
+        let _ = writeln!(out, "{level} ({})", clean(&meaning));
         for r in &severity.reasons {
             let _ = writeln!(
                 out,
@@ -71,7 +73,8 @@ pub fn text(view: &RunView, colour: bool) -> String {
         }
         out.push('\n');
     }
-    if let Some(top) = view.evaluation.hypotheses.first() {
+    out.push_str(&clean(&super::follow_up::text(view)));
+    if let Some(top) = view.evaluation.hypotheses.first().filter(|_| view.follow_up.is_none()) {
         let rec = recommendation_words(top.recommendation).to_uppercase();
         let rec = match top.recommendation {
             crate::rules::Recommendation::Rollback => p.red(&rec),
@@ -114,10 +117,13 @@ pub fn text(view: &RunView, colour: bool) -> String {
         );
     }
     out.push('\n');
-    for h in view.evaluation.hypotheses.iter().skip(1) {
+    // A follow-up's hypotheses are what the rules see after the resolution: listed, not
+    // offered as the next command.
+    let (skip, word) = if view.follow_up.is_some() { (0, "after") } else { (1, "also") };
+    for h in view.evaluation.hypotheses.iter().skip(skip) {
         let _ = writeln!(
             out,
-            "  also: {} ({}) {}",
+            "  {word}: {} ({}) {}",
             recommendation_words(h.recommendation),
             likelihood_words(h.likelihood),
             clean(&h.title)

@@ -237,7 +237,7 @@ const RISE_SIGMAS: f64 = 3.0;
 
 /// Whether `count` errors, where the baseline's rate predicts `count / ratio`, is a rise of
 /// at least `at_least`× that stands out of the noise.
-fn rose(count: f64, ratio: f64, at_least: f64) -> bool {
+pub fn rose(count: f64, ratio: f64, at_least: f64) -> bool {
     if ratio < at_least || count <= 0.0 {
         return false;
     }

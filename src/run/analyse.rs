@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use witness_collector::Window;
 
+use super::durations::Durations;
 use super::impact::impact;
 use super::view::{BundleInfo, RunView};
 use crate::bundle::layout::CollectorRecord;
@@ -32,6 +33,8 @@ pub fn analyse(gathered: Gathered, rules: &RuleSet, bundle: BundleInfo) -> RunVi
     let evaluation = eval::evaluate(rules, &records, &timeline);
     let BundleInfo { id, files, signed, manifest } = bundle;
     RunView {
+        durations: Durations::of_incident(&id, &timeline),
+        follow_up: None,
         id,
         anchor,
         window,

@@ -12,12 +12,20 @@
 //! 4. [`correlate`](mod@correlate): links between what the collectors saw (it may gather
 //!    again);
 //! 5. [`analyse`](mod@analyse): a pure function from the evidence and the rules to the
-//!    [`RunView`] (timeline, hypotheses, [`impact`](mod@impact)), then its
-//!    [`severity`](mod@severity) on the configured thresholds;
+//!    [`RunView`] (timeline, hypotheses, [`impact`](mod@impact),
+//!    [`durations`](mod@durations)), then its [`severity`](mod@severity) on the
+//!    configured thresholds, and for a [`follow_up`](mod@follow_up) of a resolved incident
+//!    its checks against the incident's bundle;
 //! 6. [`seal`](mod@seal): reports rendered, everything redacted, written and signed.
+//!
+//! A follow-up is an ordinary run with two differences: its window is the span after the
+//! resolution (not the lookback before an anchor), and its analysis also compares it with
+//! the incident's sealed bundle, which its manifest names by id and root hash.
 
 pub mod analyse;
 pub mod correlate;
+pub mod durations;
+pub mod follow_up;
 pub mod gather;
 pub mod impact;
 pub mod plan;
@@ -60,6 +68,9 @@ pub struct RunRequest {
     pub store: PathBuf,
     /// The bundle id to use (the daemon picks it when it accepts the alert).
     pub id: Option<String>,
+    /// A follow-up of a resolved incident: its window replaces the lookback's, and the
+    /// run is checked against the incident's bundle.
+    pub follow_up: Option<follow_up::FollowUpRequest>,
 }
 
 /// The window of a run: from `anchor - lookback` to now, or, for an anchor far in the
@@ -117,7 +128,10 @@ pub async fn collect_amended(
 ) -> anyhow::Result<Sealed> {
     let created_at = Utc::now();
     let id = request.id.clone().unwrap_or_else(|| bundle::new_id(created_at));
-    let window = window_for(request.anchor, request.lookback, created_at);
+    let window = match &request.follow_up {
+        Some(follow_up) => follow_up.window,
+        None => window_for(request.anchor, request.lookback, created_at),
+    };
     let redactor = prepared.redactor.for_bundle();
     gather::register_secrets(&plan, &redactor);
     // What started the run is text from the world too: redacted before anything reads it.
@@ -147,9 +161,10 @@ pub async fn collect_amended(
     }
     files.extend(amend(&mut request.trigger));
 
+    let follow_up = request.follow_up;
     let bundle = BundleInfo {
         id,
-        files: seal::file_list(&records, &files),
+        files: seal::file_list(&records, &files, follow_up.is_some()),
         signed: prepared.signing_key.is_some(),
         manifest: None,
     };
@@ -162,6 +177,11 @@ pub async fn collect_amended(
         let mut view = analyse(gathered, &rules, bundle);
         view.severity =
             Some(severity::assess(&view.records, &view.trigger, view.window, &thresholds));
+        if let Some(follow_up) = &follow_up {
+            let checked = follow_up::assess(&view.id, follow_up, &view.records, &thresholds);
+            view.durations = checked.durations.clone();
+            view.follow_up = Some(checked);
+        }
         view
     })
     .await

@@ -10,7 +10,7 @@ use witness_collector::Redactor;
 use super::prepare::Prepared;
 use super::view::RunView;
 use crate::bundle::layout::{self, CollectorRecord};
-use crate::bundle::manifest::{CollectorEntry, TriggerSummary};
+use crate::bundle::manifest::{BundleRef, CollectorEntry, TriggerSummary};
 use crate::bundle::writer::DraftFile;
 use crate::bundle::{self, BundleDraft, Content, WrittenBundle};
 
@@ -21,14 +21,17 @@ pub struct Sealed {
 }
 
 /// Every file the bundle of a run will hold, sorted: the raw artifacts and other `loose`
-/// files, the trigger, timeline and hypotheses, one evidence record per collector, and the
-/// reports.
-pub fn file_list(records: &[CollectorRecord], loose: &[DraftFile]) -> Vec<String> {
+/// files, the trigger, timeline, hypotheses and severity, the checks of a `follow_up`, one
+/// evidence record per collector, and the reports.
+pub fn file_list(records: &[CollectorRecord], loose: &[DraftFile], follow_up: bool) -> Vec<String> {
     let mut files: Vec<String> = loose.iter().map(|f| f.path.clone()).collect();
     files.extend(
         [layout::TRIGGER, layout::TIMELINE, layout::HYPOTHESES, layout::SEVERITY]
             .map(str::to_owned),
     );
+    if follow_up {
+        files.push(layout::FOLLOW_UP.to_owned());
+    }
     files.extend(records.iter().map(CollectorRecord::evidence_path));
     files.extend([layout::REPORT_MD, layout::REPORT_HTML].map(str::to_owned));
     files.sort();
@@ -55,6 +58,9 @@ pub async fn seal(
     if let Some(severity) = &view.severity {
         files.push(json_file(layout::SEVERITY, severity));
     }
+    if let Some(follow_up) = &view.follow_up {
+        files.push(json_file(layout::FOLLOW_UP, follow_up));
+    }
     for record in &view.records {
         files.push(json_file(&record.evidence_path(), record));
     }
@@ -77,6 +83,10 @@ pub async fn seal(
         },
         anchor: view.anchor,
         window: view.window,
+        follows: view.follow_up.as_ref().map(|f| BundleRef {
+            id: f.incident.id.clone(),
+            root_sha256: f.incident.root_sha256.clone(),
+        }),
         collectors: view
             .records
             .iter()

@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use witness_collector::Window;
 
+use super::durations::Durations;
+use super::follow_up::outcome::FollowUp;
 use super::impact::{Impact, impact};
 use super::severity::Severity;
 use crate::bundle::Manifest;
@@ -33,6 +35,11 @@ pub struct RunView {
     /// How bad it is for users, on the configured thresholds (absent from views that
     /// were not made by a run, and from bundles sealed before severities existed).
     pub severity: Option<Severity>,
+    /// How long the incident took to be detected (and, for a follow-up, mitigated and
+    /// resolved).
+    pub durations: Durations,
+    /// Of a follow-up: the incident it checks and every check.
+    pub follow_up: Option<FollowUp>,
     /// Present once the bundle is sealed (not while its own report is being written).
     pub manifest: Option<Manifest>,
     /// Paths of the bundle's files (raw artifacts included), sorted.
@@ -67,6 +74,13 @@ impl RunView {
             let file = layout::evidence_file(&entry.kind, &entry.name);
             records.push(parse::<CollectorRecord>(&files, &file)?);
         }
+        let timeline: Timeline = parse(&files, layout::TIMELINE)?;
+        let follow_up: Option<FollowUp> =
+            files.get(layout::FOLLOW_UP).map(|_| parse(&files, layout::FOLLOW_UP)).transpose()?;
+        let durations = match &follow_up {
+            Some(follow_up) => follow_up.durations.clone(),
+            None => Durations::of_incident(&manifest.id, &timeline),
+        };
         Ok(Self {
             id: manifest.id.clone(),
             anchor: manifest.anchor,
@@ -78,7 +92,9 @@ impl RunView {
                 .map(|_| parse(&files, layout::SEVERITY))
                 .transpose()?,
             records,
-            timeline: parse(&files, layout::TIMELINE)?,
+            timeline,
+            durations,
+            follow_up,
             evaluation: parse(&files, layout::HYPOTHESES)?,
             files: manifest.files.iter().map(|f| f.path.clone()).collect(),
             signed: files.contains_key(layout::SIGNATURE),

@@ -2,10 +2,12 @@
 //! the intake decides what happens to each trigger (under its lock, so that concurrent
 //! deliveries agree), the decisions are journaled (fsync'ed: nothing is acknowledged
 //! before it is on disk), the alerts that reach a sealed run are recorded beside its
-//! bundle ([`super::addendum`]), and the runs started go on the worker's queue. Every
-//! alert is counted in the metrics by its outcome. How the answer looks is the router's
-//! business.
+//! bundle ([`super::addendum`]), the runs started go on the worker's queue, and the
+//! follow-ups started begin to wait for their window ([`super::worker::schedule_follow_up`]).
+//! Every alert is counted in the metrics by its outcome. How the answer looks is the
+//! router's business.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -40,7 +42,7 @@ pub struct JournalFailed(pub String);
 /// [`JournalFailed`] when the decisions cannot be journaled; the runs they started are
 /// forgotten again.
 pub async fn accept(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     source: &'static str,
     triggers: Vec<Trigger>,
     webhook_id: Option<&str>,
@@ -49,6 +51,7 @@ pub async fn accept(
     let limits = Limits {
         cooldown: Duration::from_secs(live.config.server.cooldown_secs),
         queue_size: live.config.server.queue_size,
+        follow_up: live.config.follow_up.on_resolve,
     };
     let received_at = Utc::now();
     let mut admitted = shared.intake().admit(
@@ -71,6 +74,7 @@ pub async fn accept(
             // The body is on the alerts that started or first joined a run (the intake
             // chose them): kept with that run.
             trigger: Box::new(d.trigger.clone()),
+            follow_up: d.follow_up.as_ref().map(|f| f.bundle.clone()),
         })
         .collect();
     // Nothing is acknowledged before it is on disk.
@@ -82,6 +86,9 @@ pub async fn accept(
             .iter()
             .filter(|d| d.action == Action::Started)
             .filter_map(|d| d.bundle.clone())
+            .chain(admitted.decisions.iter().filter_map(|d| {
+                d.follow_up.as_ref().filter(|f| f.started).map(|f| f.bundle.clone())
+            }))
             .collect();
         shared.intake().forget(&started);
         shared.metrics.alerts_n(source, "rejected", records.len() as u64);
@@ -109,8 +116,22 @@ pub async fn accept(
             // The raw payload goes with the run; the answer needs only the alert's names.
             let raw = decision.trigger.raw.take();
             let trigger = Trigger { raw, ..decision.trigger.clone() };
-            let queued = QueuedRun { bundle: bundle.clone(), trigger };
+            let queued = QueuedRun { bundle: bundle.clone(), trigger, follow_up: None };
             let _ = shared.queue_tx.send(queued);
+        }
+        if let (Some(follow_up), Some(incident)) = (&decision.follow_up, &decision.bundle) {
+            if !bundles.contains(&follow_up.bundle) {
+                bundles.push(follow_up.bundle.clone());
+            }
+            if follow_up.started {
+                tracing::info!(bundle = %follow_up.bundle, incident = %incident, source, alert = %decision.trigger.name, "Incident resolved; its follow-up waits for the window after the resolution.");
+                super::worker::schedule_follow_up(
+                    Arc::clone(shared),
+                    incident.clone(),
+                    follow_up.bundle.clone(),
+                    decision.trigger.clone(),
+                );
+            }
         }
     }
     if admitted.refused > 0 {
@@ -146,10 +167,13 @@ async fn record_late(
         let recorded =
             matches!(d.action, Action::Deduplicated | Action::Resolved | Action::Updated);
         if let (true, false, Some(bundle)) = (recorded, d.with_run, &d.bundle) {
+            // The body stays in the journal (and with a follow-up's run), never here.
+            let alert =
+                crate::trigger::JoinedAlert { raw: None, ..d.trigger.joined_at(received_at) };
             late.entry(bundle.clone()).or_default().push(addendum::Entry {
                 recorded_at: received_at,
                 action: d.action.as_str().to_owned(),
-                alert: d.trigger.joined_at(received_at),
+                alert,
                 signature: None,
             });
         }

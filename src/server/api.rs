@@ -70,6 +70,9 @@ pub async fn list(
                 "bytes": b.bytes,
                 "collectors": b.collectors,
                 "top": b.top,
+                "severity": b.severity,
+                "follows": b.manifest.follows,
+                "follow_up": crate::run::follow_up::listing(&b.dir),
             })
         })
         .collect();

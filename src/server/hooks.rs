@@ -83,6 +83,21 @@ fn time(value: &Value, key: &str, path: &str) -> Result<DateTime<Utc>, HookError
         .map_err(|_| invalid(path, format!("{text:?} is not an RFC 3339 time")))
 }
 
+/// The end of a resolved alert: `key` when it is a real time. Go writes a zero time
+/// (`0001-01-01T00:00:00Z`) for "none", and a firing alert has no end.
+fn end_time(
+    value: &Value,
+    key: &str,
+    path: &str,
+    status: &str,
+) -> Result<Option<DateTime<Utc>>, HookError> {
+    if status != "resolved" || matches!(value.get(key), None | Some(Value::Null)) {
+        return Ok(None);
+    }
+    let end = time(value, key, path)?;
+    Ok((end.timestamp() > 0).then_some(end))
+}
+
 /// `text` from the body, redacted.
 fn redacted(redactor: &Redactor, text: &str) -> String {
     redactor.redact(text).into_string()
@@ -192,6 +207,7 @@ fn one_alert(
     }
     let annotations = string_map(alert.get("annotations"), &at("annotations"), redactor)?;
     let starts_at = time(alert, "startsAt", &at("startsAt"))?;
+    let ends_at = end_time(alert, "endsAt", &at("endsAt"), &status)?;
     // Alertmanager's API takes alerts without `alertname` (from scripts): name them from
     // what they have.
     let name = labels
@@ -207,6 +223,7 @@ fn one_alert(
         labels,
         annotations,
         fingerprint,
+        ends_at,
         ..Trigger::alert(source, name, status, starts_at)
     })
 }
@@ -323,10 +340,12 @@ pub fn pagerduty(body: &[u8], redactor: &Redactor) -> Result<Notification, HookE
         annotations.insert("incident_url".to_owned(), redacted(redactor, &url));
     }
     annotations.insert("event_type".to_owned(), redacted(redactor, &event_type));
+    let ends_at = (status == "resolved").then_some(occurred_at);
     let mut alerts = vec![Trigger {
         labels,
         annotations,
         incident_id: Some(incident_id),
+        ends_at,
         ..Trigger::alert(TriggerSource::Pagerduty, name, status, starts_at)
     }];
     attach_raw(&mut alerts, value, redactor);
@@ -334,7 +353,8 @@ pub fn pagerduty(body: &[u8], redactor: &Redactor) -> Result<Notification, HookE
 }
 
 /// The generic body: `title` (required), `labels`, `annotations`, `starts_at` (default
-/// now), `status` (default `firing`), `fingerprint` (default: from title and labels).
+/// now), `status` (default `firing`), `ends_at` (a resolved alert's end), `fingerprint`
+/// (default: from title and labels).
 pub fn generic(
     body: &[u8],
     source: TriggerSource,
@@ -352,6 +372,7 @@ pub fn generic(
     if status != "firing" && status != "resolved" {
         return Err(invalid("status", format!("is {status:?}, not firing or resolved")));
     }
+    let ends_at = end_time(&value, "ends_at", "ends_at", &status)?;
     let fingerprint = optional_string(&value, "fingerprint")
         .map(|f| redacted(redactor, &f))
         .unwrap_or_else(|| label_fingerprint(&name, &labels));
@@ -359,6 +380,7 @@ pub fn generic(
         labels,
         annotations,
         fingerprint: Some(fingerprint),
+        ends_at,
         ..Trigger::alert(source, name, status, starts_at)
     }];
     attach_raw(&mut alerts, value, redactor);
@@ -393,6 +415,25 @@ mod tests {
         assert_eq!(t.starts_at.to_rfc3339(), "2025-11-19T21:00:00+00:00");
         assert!(t.raw.is_some());
         assert_eq!(a[0].dedup_keys().len(), 2);
+    }
+
+    #[test]
+    fn a_resolved_alert_ends_at_its_end_and_a_firing_one_never() {
+        let firing =
+            alerts(alertmanager(CAPTURED.as_bytes(), TriggerSource::Alertmanager, &redactor()));
+        assert_eq!(firing[0].ends_at, None, "Go's zero time is no end");
+        let body = CAPTURED
+            .replace("\"status\":\"firing\"", "\"status\":\"resolved\"")
+            .replace("0001-01-01T00:00:00Z", "2025-11-19T21:40:00Z");
+        let resolved =
+            alerts(alertmanager(body.as_bytes(), TriggerSource::Alertmanager, &redactor()));
+        let end = resolved[0].ends_at.unwrap();
+        assert_eq!(end.to_rfc3339(), "2025-11-19T21:40:00+00:00");
+        let arrived = end + chrono::Duration::seconds(3);
+        assert_eq!(resolved[0].resolved_at(arrived), end);
+        // An end after the arrival (a skewed clock) or before the start is not believed.
+        let late = resolved[0].resolved_at(end - chrono::Duration::hours(1));
+        assert_eq!(late, end - chrono::Duration::hours(1));
     }
 
     #[test]
@@ -482,6 +523,11 @@ mod tests {
         assert_eq!(a[0].dedup_keys(), ["incident:PGR0VU2"]);
         let a = alerts(pagerduty(body("incident.resolved").as_bytes(), &redactor()));
         assert_eq!(a[0].status, "resolved");
+        assert_eq!(
+            a[0].ends_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2025-11-19T21:00:02.169+00:00"),
+            "resolved when the event occurred"
+        );
         let a = alerts(pagerduty(body("incident.acknowledged").as_bytes(), &redactor()));
         assert!(!a[0].is_firing());
         assert_eq!(a[0].status, "acknowledged");

@@ -1,9 +1,13 @@
 //! What happens to each incoming alert, decided under one lock so that concurrent
 //! deliveries agree: start a run, join the run already collecting for the same incident,
 //! point to the bundle of a run inside the cooldown, recognize a redelivery, or record a
-//! resolved notification (which never starts a run). Also the bounds: at most
-//! `queue_size` runs waiting, past which a notification is refused with `503` and retried
-//! by its sender (whatever was admitted of it is then a redelivery: idempotent).
+//! resolved notification. A resolution never starts an incident's run; when its incident
+//! has a bundle it starts that incident's follow-up (or joins the one waiting for its
+//! window, which then starts after the latest resolution): one follow-up per incident,
+//! unless the incident fired again after it. Also the bounds: at most `queue_size` runs
+//! waiting, past which a notification is refused with `503` and retried by its sender
+//! (whatever was admitted of it is then a redelivery: idempotent). A follow-up waiting
+//! for its window is not queued yet: it does not count against `queue_size`.
 //!
 //! Incidents are matched by the trigger's keys ([`Trigger::dedup_keys`]: fingerprint,
 //! group key, PagerDuty incident id); redeliveries by `X-Webhook-Id` and by fingerprint +
@@ -65,6 +69,27 @@ pub struct Decision {
     /// Recorded with its run's trigger (the run was still open); otherwise an alert for a
     /// bundle that is sealed or being sealed: it goes in the bundle's addendum.
     pub with_run: bool,
+    /// A resolution of `bundle`'s incident: the follow-up it started or joined.
+    pub follow_up: Option<FollowUpOf>,
+}
+
+/// The follow-up a resolution belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUpOf {
+    pub bundle: String,
+    /// This resolution started it (it must be scheduled); otherwise it joined one.
+    pub started: bool,
+}
+
+/// The latest follow-up of an incident bundle.
+#[derive(Debug, Clone)]
+struct FollowUpEntry {
+    bundle: String,
+    /// The latest resolution it waits after.
+    resolved_at: DateTime<Utc>,
+    accepted: Instant,
+    /// The incident fired again after it was accepted: a later resolution gets a new one.
+    refired: bool,
 }
 
 /// A run accepted and not yet sealed.
@@ -85,6 +110,8 @@ pub struct Intake {
     /// Redelivery key -> bundles it was answered with.
     seen: HashMap<String, (Vec<String>, Instant)>,
     seen_order: VecDeque<(String, Instant)>,
+    /// Incident bundle -> its latest follow-up (while unsealed, also in `runs`).
+    follow_ups: HashMap<String, FollowUpEntry>,
     pub queued: usize,
     pub running: usize,
 }
@@ -94,6 +121,8 @@ pub struct Intake {
 pub struct Limits {
     pub cooldown: Duration,
     pub queue_size: usize,
+    /// Whether a resolution starts a follow-up (`[follow_up] on_resolve`).
+    pub follow_up: bool,
 }
 
 /// The outcome of a notification.
@@ -137,6 +166,7 @@ impl Intake {
                     bundle: bundles.into_iter().next(),
                     trigger,
                     with_run: false,
+                    follow_up: None,
                 });
                 continue;
             }
@@ -144,6 +174,9 @@ impl Intake {
             let decision = if trigger.is_firing() {
                 match self.within_cooldown(&keys, limits.cooldown, now) {
                     Some(bundle) => {
+                        if let Some(follow_up) = self.follow_ups.get_mut(&bundle) {
+                            follow_up.refired = true;
+                        }
                         let raw = self.raw_for(&bundle, raw.as_ref(), &mut raw_given);
                         self.attach(bundle, Trigger { raw, ..trigger }, received_at, true)
                     }
@@ -165,13 +198,14 @@ impl Intake {
                             bundle: Some(bundle),
                             trigger,
                             with_run: true,
+                            follow_up: None,
                         }
                     }
                 }
             } else {
                 // A resolved alert or an update belongs to its incident however long it
                 // fired.
-                let update = trigger.status != "resolved";
+                let update = !trigger.is_resolved();
                 let mut decision = match self.latest(&keys) {
                     Some(bundle) => {
                         let raw = self.raw_for(&bundle, raw.as_ref(), &mut raw_given);
@@ -182,15 +216,39 @@ impl Intake {
                         bundle: None,
                         trigger,
                         with_run: false,
+                        follow_up: None,
                     },
                 };
                 if update {
                     decision.action = Action::Updated;
+                } else if limits.follow_up
+                    && let Some(incident) = decision.bundle.clone()
+                {
+                    // The body goes once per notification with each follow-up, and is
+                    // journaled with it (the incident's addendum never keeps it).
+                    let given = format!("follow-up of {incident}");
+                    let body = (!raw_given.contains(&given))
+                        .then(|| raw.clone())
+                        .flatten()
+                        .inspect(|_| raw_given.push(given));
+                    if decision.trigger.raw.is_none() {
+                        decision.trigger.raw = body;
+                    }
+                    let resolution = decision.trigger.clone();
+                    decision.follow_up = Some(self.follow_up(
+                        &incident,
+                        &resolution,
+                        limits.cooldown,
+                        now,
+                        received_at,
+                        new_id,
+                    ));
                 }
                 decision
             };
             if let Some(key) = redelivery {
-                self.remember(key, decision.bundle.iter().cloned().collect(), now);
+                let follow_up = decision.follow_up.as_ref().map(|f| f.bundle.clone());
+                self.remember(key, decision.bundle.iter().cloned().chain(follow_up).collect(), now);
             }
             admitted.decisions.push(decision);
         }
@@ -201,6 +259,109 @@ impl Intake {
             self.remember(key, bundles, now);
         }
         admitted
+    }
+
+    /// The follow-up of `incident` for `resolution`: the one waiting for its window
+    /// (which then waits after this resolution too), the latest one inside the cooldown
+    /// when the incident has not fired since, else a new one.
+    fn follow_up(
+        &mut self,
+        incident: &str,
+        resolution: &Trigger,
+        cooldown: Duration,
+        now: Instant,
+        received_at: DateTime<Utc>,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> FollowUpOf {
+        let resolved_at = resolution.resolved_at(received_at);
+        if let Some(entry) = self.follow_ups.get_mut(incident) {
+            if let Some(run) = self.runs.get_mut(&entry.bundle).filter(|run| !run.closed) {
+                run.joined.push(resolution.joined_at(received_at));
+                entry.resolved_at = entry.resolved_at.max(resolved_at);
+                return FollowUpOf { bundle: entry.bundle.clone(), started: false };
+            }
+            if !entry.refired && now.saturating_duration_since(entry.accepted) < cooldown {
+                return FollowUpOf { bundle: entry.bundle.clone(), started: false };
+            }
+        }
+        let bundle = self.unique_id(new_id);
+        let run = ActiveRun { joined: vec![resolution.joined_at(received_at)], closed: false };
+        self.runs.insert(bundle.clone(), run);
+        let entry =
+            FollowUpEntry { bundle: bundle.clone(), resolved_at, accepted: now, refired: false };
+        self.follow_ups.insert(incident.to_owned(), entry);
+        FollowUpOf { bundle, started: true }
+    }
+
+    /// When the follow-up `bundle` of `incident` may collect: its latest resolution, and
+    /// whether the incident's own run is still unsealed (the follow-up needs its bundle).
+    /// `None` once it is no longer waiting.
+    pub fn follow_up_due(&self, incident: &str, bundle: &str) -> Option<(DateTime<Utc>, bool)> {
+        let entry = self.follow_ups.get(incident).filter(|e| e.bundle == bundle)?;
+        self.runs.get(bundle).filter(|run| !run.closed)?;
+        Some((entry.resolved_at, self.runs.contains_key(incident)))
+    }
+
+    /// The follow-up `bundle` of `incident` goes on the queue: no resolution joins it from
+    /// now on. Returns its resolution time and the resolutions it gathered.
+    pub fn queue_follow_up(
+        &mut self,
+        incident: &str,
+        bundle: &str,
+    ) -> Option<(DateTime<Utc>, Vec<JoinedAlert>)> {
+        let resolved_at = self.follow_ups.get(incident).filter(|e| e.bundle == bundle)?.resolved_at;
+        let run = self.runs.get_mut(bundle).filter(|run| !run.closed)?;
+        run.closed = true;
+        self.queued += 1;
+        Some((resolved_at, std::mem::take(&mut run.joined)))
+    }
+
+    /// The incident bundles whose follow-up is not sealed yet: retention keeps them.
+    pub fn followed_incidents(&self) -> Vec<String> {
+        let unsealed = |e: &FollowUpEntry| self.runs.contains_key(&e.bundle);
+        self.follow_ups.iter().filter(|(_, e)| unsealed(e)).map(|(i, _)| i.clone()).collect()
+    }
+
+    /// Follow-ups waiting for their window.
+    pub fn waiting_follow_ups(&self) -> usize {
+        self.follow_ups
+            .values()
+            .filter(|e| self.runs.get(&e.bundle).is_some_and(|run| !run.closed))
+            .count()
+    }
+
+    /// A follow-up replayed from the journal after a restart, with the resolutions it had
+    /// gathered: it waits for its window again.
+    pub fn restore_follow_up(
+        &mut self,
+        incident: &str,
+        bundle: &str,
+        resolved_at: DateTime<Utc>,
+        joined: Vec<JoinedAlert>,
+        now: Instant,
+    ) {
+        self.runs.insert(bundle.to_owned(), ActiveRun { joined, closed: false });
+        let entry =
+            FollowUpEntry { bundle: bundle.to_owned(), resolved_at, accepted: now, refired: false };
+        self.follow_ups.insert(incident.to_owned(), entry);
+    }
+
+    /// A follow-up sealed before a restart, accepted at `accepted_at`: the incident's
+    /// resolutions point to it for the rest of the cooldown.
+    pub fn remember_follow_up(
+        &mut self,
+        incident: &str,
+        bundle: &str,
+        resolved_at: DateTime<Utc>,
+        accepted_at: Instant,
+    ) {
+        let entry = FollowUpEntry {
+            bundle: bundle.to_owned(),
+            resolved_at,
+            accepted: accepted_at,
+            refired: false,
+        };
+        self.follow_ups.insert(incident.to_owned(), entry);
     }
 
     /// The body for an alert joining `bundle`: once per notification and open run.
@@ -245,7 +406,7 @@ impl Intake {
             (None, true) => Action::Deduplicated,
             (None, false) => Action::Resolved,
         };
-        Decision { action, bundle: Some(bundle), trigger, with_run }
+        Decision { action, bundle: Some(bundle), trigger, with_run, follow_up: None }
     }
 
     fn within_cooldown(&self, keys: &[String], cooldown: Duration, now: Instant) -> Option<String> {
@@ -272,6 +433,11 @@ impl Intake {
         self.keys.retain(|_, (bundle, at)| {
             now.saturating_duration_since(*at) < cooldown.max(REDELIVERY_TTL)
                 || runs.contains_key(bundle)
+        });
+        self.follow_ups.retain(|incident, entry| {
+            now.saturating_duration_since(entry.accepted) < cooldown.max(REDELIVERY_TTL)
+                || runs.contains_key(&entry.bundle)
+                || runs.contains_key(incident)
         });
         self.keys_pruned_at = self.keys.len();
     }
@@ -306,14 +472,18 @@ impl Intake {
         self.seen.insert(key, (bundles, now));
     }
 
-    /// Undoes the starts of a notification whose journal write failed.
+    /// Undoes the starts of a notification whose journal write failed (runs started and
+    /// follow-ups, which are not queued yet).
     pub fn forget(&mut self, bundles: &[String]) {
+        let follow_ups: Vec<String> = self.follow_ups.values().map(|e| e.bundle.clone()).collect();
         for bundle in bundles {
-            if self.runs.remove(bundle).is_some() {
+            let queued = !follow_ups.contains(bundle);
+            if self.runs.remove(bundle).is_some() && queued {
                 self.queued -= 1;
             }
         }
         self.keys.retain(|_, (b, _)| !bundles.contains(b));
+        self.follow_ups.retain(|_, e| !bundles.contains(&e.bundle));
         self.seen.retain(|_, (b, _)| !b.iter().any(|b| bundles.contains(b)));
     }
 
@@ -380,7 +550,8 @@ mod tests {
         }
     }
 
-    const LIMITS: Limits = Limits { cooldown: Duration::from_secs(900), queue_size: 2 };
+    const LIMITS: Limits =
+        Limits { cooldown: Duration::from_secs(900), queue_size: 2, follow_up: false };
 
     fn admit(intake: &mut Intake, a: Trigger, now: Instant, n: &mut u32) -> Admitted {
         intake.admit(vec![a], None, LIMITS, now, Utc::now(), &mut || {
@@ -449,6 +620,84 @@ mod tests {
         let joined = intake.close("b1");
         let raws: Vec<_> = joined.iter().map(|j| j.raw.clone()).collect();
         assert_eq!(raws, [Some(serde_json::json!({"notification": 2})), None]);
+    }
+
+    #[test]
+    fn a_resolution_starts_one_follow_up_per_incident_until_it_fires_again() {
+        let mut intake = Intake::default();
+        let now = Instant::now();
+        let limits = Limits { follow_up: true, ..LIMITS };
+        let mut n = 0;
+        let mut admit = |intake: &mut Intake, a: Trigger, received: DateTime<Utc>| {
+            intake.admit(vec![a], None, limits, now, received, &mut || {
+                n += 1;
+                format!("b{n}")
+            })
+        };
+        let received = Utc::now();
+        let start = "2025-11-19T21:00:00Z";
+        let ended = |fp: &str, minutes: i64| {
+            let mut a = alert(fp, "resolved", start);
+            a.group_key = Some("g".into());
+            a.ends_at = Some(received - chrono::Duration::minutes(minutes));
+            a
+        };
+        let mut firing = alert("f", "firing", start);
+        firing.group_key = Some("g".into());
+        // Resolved while its run is still queued: the follow-up waits for that run's seal.
+        let d = admit(&mut intake, firing.clone(), received).decisions;
+        assert_eq!((d[0].action, d[0].bundle.as_deref()), (Action::Started, Some("b1")));
+        let d = admit(&mut intake, ended("f", 3), received).decisions;
+        assert_eq!((d[0].action, d[0].bundle.as_deref()), (Action::Resolved, Some("b1")));
+        let f = d[0].follow_up.clone().unwrap();
+        assert_eq!((f.bundle.as_str(), f.started), ("b2", true));
+        assert_eq!(
+            intake.follow_up_due("b1", "b2"),
+            Some((received - chrono::Duration::minutes(3), true))
+        );
+        assert_eq!(intake.queued, 1, "a waiting follow-up is not queued");
+        intake.started();
+        intake.close("b1");
+        intake.finished("b1");
+
+        // Another alert of the group resolves later: it joins, and the wait moves.
+        let d = admit(&mut intake, ended("f2", 1), received).decisions;
+        assert_eq!(d[0].follow_up, Some(FollowUpOf { bundle: "b2".into(), started: false }));
+        assert_eq!(
+            intake.follow_up_due("b1", "b2"),
+            Some((received - chrono::Duration::minutes(1), false))
+        );
+        assert_eq!(intake.waiting_follow_ups(), 1);
+        let (resolved_at, resolutions) = intake.queue_follow_up("b1", "b2").unwrap();
+        assert_eq!(resolved_at, received - chrono::Duration::minutes(1));
+        assert_eq!(resolutions.len(), 2, "every resolution it gathered");
+        assert_eq!((intake.queued, intake.waiting_follow_ups()), (1, 0));
+        assert_eq!(intake.followed_incidents(), ["b1"], "queued, not sealed: b1 is kept");
+        assert_eq!(intake.follow_up_due("b1", "b2"), None);
+
+        // Resolved again inside the cooldown, the incident not fired since: the same one.
+        let d = admit(&mut intake, ended("f3", 0), received).decisions;
+        assert_eq!(d[0].follow_up, Some(FollowUpOf { bundle: "b2".into(), started: false }));
+        // It fires again (into its bundle) and resolves: a new follow-up.
+        let mut refire = firing.clone();
+        refire.starts_at += chrono::Duration::minutes(20);
+        let d = admit(&mut intake, refire, received).decisions;
+        assert_eq!((d[0].action, d[0].bundle.as_deref()), (Action::Deduplicated, Some("b1")));
+        let d = admit(&mut intake, ended("f4", 0), received).decisions;
+        assert_eq!(d[0].follow_up, Some(FollowUpOf { bundle: "b3".into(), started: true }));
+
+        // Off: a resolution is only recorded.
+        let mut off = Intake::default();
+        let mut m = 0;
+        let mut admit_off = |intake: &mut Intake, a: Trigger| {
+            intake.admit(vec![a], None, LIMITS, now, received, &mut || {
+                m += 1;
+                format!("c{m}")
+            })
+        };
+        admit_off(&mut off, firing);
+        let d = admit_off(&mut off, ended("f", 0)).decisions;
+        assert_eq!((d[0].action, d[0].follow_up.clone()), (Action::Resolved, None));
     }
 
     #[test]

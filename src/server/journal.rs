@@ -1,9 +1,12 @@
 //! The journal: every accepted alert, one JSON line each with the intake's decision,
 //! fsync'ed before the webhook is answered `202`; and a line when a run's bundle is sealed.
+//! Resolutions are journaled like alerts, with the follow-up they started or joined.
 //! On start, runs whose start is journaled but whose seal is not are handed back to be run
-//! again (a `kill -9` loses no accepted alert); runs sealed inside the cooldown are handed
-//! back too, so that the same incident refiring after a restart still joins its bundle
-//! instead of starting a second one; and the file is compacted to just those.
+//! again (a `kill -9` loses no accepted alert), and so are follow-ups not yet sealed, with
+//! every resolution they gathered; runs and follow-ups sealed inside the cooldown are
+//! handed back too, so that the same incident refiring (or resolving again) after a
+//! restart still points to its bundle instead of starting a second one; and the file is
+//! compacted to just those.
 //!
 //! The journal holds only redacted text: alerts are redacted where their bodies are parsed
 //! ([`super::hooks`]), with tokens stable across restarts so that dedup still works; a
@@ -29,7 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::intake::Action;
 use super::redaction::PRIVATE_MODE;
 use crate::redact::Redactor;
-use crate::trigger::Trigger;
+use crate::trigger::{JoinedAlert, Trigger};
 
 /// One line of the journal.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +47,9 @@ pub enum Record {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         webhook_id: Option<String>,
         trigger: Box<Trigger>,
+        /// A resolution of `bundle`'s incident: the follow-up it started or joined.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        follow_up: Option<String>,
     },
     Sealed {
         #[serde(with = "witness_collector::time::millis")]
@@ -71,6 +77,23 @@ pub struct Recent {
     pub accepted_at: DateTime<Utc>,
 }
 
+/// A follow-up of an incident, accepted and not sealed (to wait for again), or sealed
+/// inside the cooldown (to point the incident's resolutions to).
+#[derive(Debug, Clone)]
+pub struct FollowUpReplay {
+    pub bundle: String,
+    /// The incident bundle it checks.
+    pub incident: String,
+    /// The latest resolution it waits after.
+    pub resolved_at: DateTime<Utc>,
+    /// When its first resolution was accepted.
+    pub accepted_at: DateTime<Utc>,
+    /// The first resolution (with the notification's body).
+    pub trigger: Trigger,
+    /// Every resolution it gathered, the first included.
+    pub resolutions: Vec<JoinedAlert>,
+}
+
 /// What a restart takes over from the journal.
 #[derive(Debug, Default)]
 pub struct Replayed {
@@ -78,6 +101,10 @@ pub struct Replayed {
     pub unsealed: Vec<Unsealed>,
     /// Runs sealed inside the cooldown.
     pub recent: Vec<Recent>,
+    /// Follow-ups to wait for again.
+    pub follow_ups: Vec<FollowUpReplay>,
+    /// Follow-ups sealed inside the cooldown.
+    pub recent_follow_ups: Vec<FollowUpReplay>,
 }
 
 /// What the writer thread is asked to do.
@@ -261,17 +288,46 @@ fn replay(
         .collect();
     let mut runs: BTreeMap<String, Unsealed> = BTreeMap::new();
     let mut recent: BTreeMap<String, Recent> = BTreeMap::new();
+    let mut follow_ups: BTreeMap<String, FollowUpReplay> = BTreeMap::new();
     let mut keep = Vec::new();
     for record in &records {
-        let Record::Accepted { at, action, bundle: Some(bundle), trigger, .. } = record else {
+        let Record::Accepted { at, action, bundle: Some(bundle), trigger, follow_up, .. } = record
+        else {
             // A seal is kept when the start it closes is.
             if let Record::Sealed { bundle, .. } = record
-                && recent.contains_key(bundle)
+                && (recent.contains_key(bundle) || follow_ups.contains_key(bundle))
             {
                 keep.push(record.clone());
             }
             continue;
         };
+        if let Some(follow_up) = follow_up {
+            let unsealed = !sealed.contains(follow_up.as_str());
+            if unsealed || *at >= since {
+                let entry = follow_ups.entry(follow_up.clone()).or_insert_with(|| FollowUpReplay {
+                    bundle: follow_up.clone(),
+                    incident: bundle.clone(),
+                    resolved_at: trigger.resolved_at(*at),
+                    accepted_at: *at,
+                    trigger: (**trigger).clone(),
+                    resolutions: Vec::new(),
+                });
+                entry.resolved_at = entry.resolved_at.max(trigger.resolved_at(*at));
+                entry.resolutions.push(trigger.joined_at(*at));
+                // Sealed, it is only remembered: without the body, which is in its bundle.
+                let mut record = record.clone();
+                if let (false, Record::Accepted { trigger, .. }) = (unsealed, &mut record) {
+                    trigger.raw = None;
+                }
+                keep.push(record);
+                // The resolution is also recorded with its incident's run if that one is
+                // unsealed, without a second journal line.
+                if let Some(run) = runs.get_mut(bundle) {
+                    run.trigger.joined.push(trigger.joined_at(*at));
+                }
+                continue;
+            }
+        }
         if sealed.contains(bundle.as_str()) {
             // Sealed inside the cooldown: remembered (without the raw payload, which is in
             // the bundle), so a refire after the restart still joins it.
@@ -306,8 +362,14 @@ fn replay(
             Action::Deduplicated | Action::Redelivered => {}
         }
     }
-    let replayed =
-        Replayed { unsealed: runs.into_values().collect(), recent: recent.into_values().collect() };
+    let (follow_ups, recent_follow_ups) =
+        follow_ups.into_values().partition(|f| !sealed.contains(f.bundle.as_str()));
+    let replayed = Replayed {
+        unsealed: runs.into_values().collect(),
+        recent: recent.into_values().collect(),
+        follow_ups,
+        recent_follow_ups,
+    };
     Ok((replayed, keep))
 }
 
@@ -351,7 +413,60 @@ mod tests {
             bundle: Some(bundle.into()),
             webhook_id: None,
             trigger: Box::new(trigger),
+            follow_up: None,
         }
+    }
+
+    fn resolution(incident: &str, follow_up: &str, minutes_ago: i64) -> Record {
+        let mut trigger = Trigger::manual(Utc::now() - chrono::Duration::hours(1), Map::new());
+        trigger.status = "resolved".into();
+        let at = Utc::now();
+        trigger.ends_at = Some(at - chrono::Duration::minutes(minutes_ago));
+        trigger.raw = Some(serde_json::json!({"status": "resolved"}));
+        Record::Accepted {
+            at,
+            action: Action::Resolved,
+            bundle: Some(incident.into()),
+            webhook_id: None,
+            trigger: Box::new(trigger),
+            follow_up: Some(follow_up.into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn follow_ups_not_sealed_wait_again_and_sealed_ones_are_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let cooldown = std::time::Duration::from_secs(900);
+        let (journal, closer, _) = Journal::open(&path, cooldown, &Redactor::builtin()).unwrap();
+        journal.append(&[accepted(Action::Started, "inc", "A")]).await.unwrap();
+        let sealed =
+            |bundle: &str| Record::Sealed { at: Utc::now(), bundle: bundle.into(), written: true };
+        journal.append(&[sealed("inc")]).await.unwrap();
+        journal.append(&[resolution("inc", "fu1", 5), resolution("inc", "fu1", 2)]).await.unwrap();
+        journal.append(&[accepted(Action::Started, "inc2", "B"), sealed("inc2")]).await.unwrap();
+        journal.append(&[resolution("inc2", "fu2", 1), sealed("fu2")]).await.unwrap();
+        drop(journal);
+        closer.close();
+
+        let (journal, closer, replayed) =
+            Journal::open(&path, cooldown, &Redactor::builtin()).unwrap();
+        assert_eq!(replayed.follow_ups.len(), 1);
+        let waiting = &replayed.follow_ups[0];
+        assert_eq!((waiting.bundle.as_str(), waiting.incident.as_str()), ("fu1", "inc"));
+        assert_eq!(waiting.resolutions.len(), 2, "both resolutions it gathered");
+        let latest = waiting.resolutions[1].ends_at.unwrap();
+        assert_eq!(waiting.resolved_at, latest, "it waits after the latest");
+        assert!(waiting.trigger.raw.is_some(), "the body is kept for its bundle");
+        assert_eq!(replayed.recent_follow_ups.len(), 1);
+        assert_eq!(replayed.recent_follow_ups[0].bundle, "fu2");
+        drop(journal);
+        closer.close();
+        // Compacted, it says the same again.
+        let (_journal, _closer, replayed) =
+            Journal::open(&path, cooldown, &Redactor::builtin()).unwrap();
+        assert_eq!(replayed.follow_ups.len(), 1);
+        assert_eq!(replayed.recent_follow_ups.len(), 1);
     }
 
     #[tokio::test]

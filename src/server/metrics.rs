@@ -1,8 +1,9 @@
 //! `/metrics`: witness's own Prometheus metrics, in the Prometheus text format (0.0.4) that
 //! every scraper and `promtool check metrics` read. Alerts by source and outcome, runs by
-//! status and their duration, collector durations and failures by kind, queue depth,
-//! running runs, bundle bytes, journal lag, config reloads, and the process (memory, CPU,
-//! open files, start time). Every counter exists from the start, at zero, so a rate or an
+//! status and severity and their duration, the checks of follow-ups by check and status,
+//! collector durations and failures by kind, queue depth, running runs, follow-ups
+//! waiting, bundle bytes, journal lag, config reloads, and the process (memory, CPU, open
+//! files, start time). Every counter exists from the start, at zero, so a rate or an
 //! alert on it works before the first event.
 
 use prometheus_client::encoding::text::encode;
@@ -13,6 +14,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::bundle::layout::CollectorRecord;
+use crate::run::follow_up::{CheckKind, CheckStatus, FollowUp};
 use crate::run::gather::Progress;
 
 type Labels = Vec<(&'static str, String)>;
@@ -33,6 +35,24 @@ pub const OUTCOMES: [&str; 9] = [
 ];
 /// Every `status` of `witness_runs_total`.
 pub const RUN_STATUSES: [&str; 3] = ["sealed", "cancelled", "failed"];
+/// Every `severity` of `witness_runs_total` and `witness_run_duration_seconds`: the run's
+/// level, or `none` for a run that sealed no bundle.
+pub const SEVERITIES: [&str; 5] = ["P0", "P1", "P2", "P3", "none"];
+/// Every `check` of `witness_follow_up_checks_total`.
+pub const CHECKS: [CheckKind; 9] = [
+    CheckKind::ErrorRate,
+    CheckKind::NewErrors,
+    CheckKind::Status5xx,
+    CheckKind::Latency,
+    CheckKind::Health,
+    CheckKind::Replicas,
+    CheckKind::Action,
+    CheckKind::Vendor,
+    CheckKind::LockTree,
+];
+/// Every `status` of `witness_follow_up_checks_total`.
+pub const CHECK_STATUSES: [CheckStatus; 3] =
+    [CheckStatus::Passed, CheckStatus::NotYet, CheckStatus::CouldNotCheck];
 
 /// Every metric witness exports.
 pub struct Metrics {
@@ -41,7 +61,9 @@ pub struct Metrics {
     process: Registry,
     alerts: Family<Labels, Counter>,
     runs: Family<Labels, Counter>,
-    run_seconds: Histogram,
+    run_seconds: Family<Labels, Histogram, fn() -> Histogram>,
+    follow_up_checks: Family<Labels, Counter>,
+    pub follow_ups_waiting: Gauge,
     collector_seconds: Family<Labels, Histogram, fn() -> Histogram>,
     collector_failures: Family<Labels, Counter>,
     run_overhead_seconds: Histogram,
@@ -60,6 +82,15 @@ fn collector_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.01, 2.0, 14))
 }
 
+fn run_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.25, 2.0, 12))
+}
+
+/// The serde name of a check's kind or status (`error_rate`, `not_yet`).
+fn serde_name(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 fn labels(pairs: &[(&'static str, &str)]) -> Labels {
     pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
 }
@@ -76,14 +107,27 @@ impl Default for Metrics {
         let runs = Family::<Labels, Counter>::default();
         registry.register(
             "runs",
-            "Runs finished, by status (sealed; cancelled: sealed early at shutdown; failed: no bundle)",
+            "Runs finished (follow-ups included), by status (sealed; cancelled: sealed early at shutdown; failed: no bundle) and severity (P0-P3; none without a bundle)",
             runs.clone(),
         );
-        let run_seconds = Histogram::new(exponential_buckets(0.25, 2.0, 12));
+        let run_seconds =
+            Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(run_histogram);
         registry.register(
             "run_duration_seconds",
-            "How long a run took from its start to its sealed bundle",
+            "How long a run took from its start to its sealed bundle, by severity",
             run_seconds.clone(),
+        );
+        let follow_up_checks = Family::<Labels, Counter>::default();
+        registry.register(
+            "follow_up_checks",
+            "Checks of follow-ups against their incident, by check and status (passed, not_yet, could_not_check)",
+            follow_up_checks.clone(),
+        );
+        let follow_ups_waiting = Gauge::default();
+        registry.register(
+            "follow_ups_waiting",
+            "Follow-ups of resolved incidents waiting for the window after the resolution",
+            follow_ups_waiting.clone(),
         );
         let collector_seconds =
             Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(
@@ -157,8 +201,25 @@ impl Default for Metrics {
                 let _ = alerts.get_or_create(&labels(&[("source", source), ("outcome", outcome)]));
             }
         }
+        // A sealed or cancelled run has a bundle and its severity; a failed one neither.
         for status in RUN_STATUSES {
-            let _ = runs.get_or_create(&labels(&[("status", status)]));
+            for severity in SEVERITIES {
+                if (status == "failed") == (severity == "none") {
+                    let pair = [("status", status), ("severity", severity)];
+                    let _ = runs.get_or_create(&labels(&pair));
+                }
+            }
+        }
+        for severity in SEVERITIES {
+            let _ = run_seconds.get_or_create(&labels(&[("severity", severity)]));
+        }
+        for check in CHECKS {
+            for status in CHECK_STATUSES {
+                let _ = follow_up_checks.get_or_create(&labels(&[
+                    ("check", &serde_name(check)),
+                    ("status", status.as_str()),
+                ]));
+            }
         }
         for result in ["ok", "failed"] {
             let _ = config_reloads.get_or_create(&labels(&[("result", result)]));
@@ -176,6 +237,8 @@ impl Default for Metrics {
             alerts,
             runs,
             run_seconds,
+            follow_up_checks,
+            follow_ups_waiting,
             collector_seconds,
             collector_failures,
             run_overhead_seconds,
@@ -206,10 +269,24 @@ impl Metrics {
         self.alerts.get(&labels).map(|c| c.get()).unwrap_or(0)
     }
 
-    /// A run ended with `status` (one of [`RUN_STATUSES`]) after `seconds`.
-    pub fn run_finished(&self, status: &str, seconds: f64) {
-        self.runs.get_or_create(&vec![("status", status.to_owned())]).inc();
-        self.run_seconds.observe(seconds);
+    /// A run ended with `status` (one of [`RUN_STATUSES`]) and `severity` (its level,
+    /// `None` without a bundle) after `seconds`.
+    pub fn run_finished(&self, status: &str, severity: Option<&str>, seconds: f64) {
+        let severity = severity.unwrap_or("none").to_owned();
+        let labels = vec![("status", status.to_owned()), ("severity", severity.clone())];
+        self.runs.get_or_create(&labels).inc();
+        self.run_seconds.get_or_create(&vec![("severity", severity)]).observe(seconds);
+    }
+
+    /// Counts the checks of a sealed follow-up.
+    pub fn follow_up_checked(&self, follow_up: &FollowUp) {
+        for check in &follow_up.checks {
+            let labels = vec![
+                ("check", serde_name(check.check)),
+                ("status", check.status.as_str().to_owned()),
+            ];
+            self.follow_up_checks.get_or_create(&labels).inc();
+        }
     }
 
     pub fn run_overhead(&self, seconds: f64) {

@@ -13,8 +13,9 @@
 //!   [`intake`]: what happens to each alert (start, join, dedup, redelivery, bounds);
 //!   [`journal`]: durability; [`redaction`]: the intake's redactor, whose tokens
 //!   survive restarts (every alert is redacted where it is parsed);
-//! - [`worker`]: takes accepted runs off the queue, at most N at once, and replays the
-//!   unsealed ones after a restart;
+//! - [`worker`]: takes accepted runs off the queue, at most N at once, lets follow-ups of
+//!   resolved incidents wait for their window, and replays the unsealed ones after a
+//!   restart;
 //! - [`state`]: what they all share; [`metrics`]; [`reload`]; [`recorder`].
 //!
 //! Its configuration, `[server]`, is [`crate::config::server`]. Shutdown follows
@@ -107,7 +108,8 @@ async fn first_signal() {
 ///
 /// 1. draining: hooks and `/api/collect` answer `503` with `Retry-After` (Alertmanager
 ///    and PagerDuty retry), `/readyz` fails, bundles can still be read;
-/// 2. no queued run starts (they stay in the journal and run after the restart);
+/// 2. no queued run starts, and follow-ups stop waiting for their window (both stay in
+///    the journal: they run, or wait again, after the restart);
 /// 3. running runs get `shutdown_grace_secs` to finish; then they are cancelled, and
 ///    what their collectors found is sealed;
 /// 4. the listener closes, the journal is synced and closed.
@@ -178,8 +180,10 @@ pub async fn serve_on(
     // 1. Drain: refuse new alerts (503, retried by senders), keep serving the rest.
     shared.draining.store(true, Ordering::SeqCst);
     tracing::info!("Draining: new alerts get 503 until the running runs finish.");
-    // 2. Queued runs stay queued: they are in the journal and run after the restart.
+    // 2. Queued runs stay queued and waiting follow-ups stop waiting: they are in the
+    //    journal and run (or wait again) after the restart.
     stop_worker.cancel();
+    shared.follow_ups_stop.cancel();
     let _ = worker.await;
     // 3. Running runs get the grace period, then are cancelled and seal what they have.
     shared.runs.close();

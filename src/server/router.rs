@@ -184,6 +184,7 @@ async fn hook(
                 "fingerprint": d.trigger.fingerprint.as_ref().or(d.trigger.incident_id.as_ref()),
                 "action": d.action.as_str(),
                 "bundle": d.bundle,
+                "follow_up": d.follow_up.as_ref().map(|f| &f.bundle),
             })
         })
         .collect();

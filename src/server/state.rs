@@ -1,13 +1,15 @@
 //! What the handlers, the worker and the config reload share while serving: the
 //! configuration in force ([`Live`], replaced whole on a reload), the intake's memory, the
-//! journal, the metrics, the queue of accepted runs, the flight recorder, the per-source
-//! rate limits, and the draining flag and tokens of the shutdown.
+//! journal, the metrics, the queue of accepted runs (and of follow-ups once their window
+//! has passed), the flight recorder, the per-source rate limits, and the draining flag and
+//! tokens of the shutdown.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -19,7 +21,7 @@ use super::metrics::Metrics;
 use super::recorder::Recorder;
 use crate::config::WitnessConfig;
 use crate::redact::Redactor;
-use crate::trigger::Trigger;
+use crate::trigger::{JoinedAlert, Trigger};
 
 /// The configuration in force; replaced whole on a successful reload.
 pub struct Live {
@@ -49,7 +51,18 @@ impl Live {
 /// A run accepted and journaled, waiting on the queue for a slot of the worker.
 pub struct QueuedRun {
     pub bundle: String,
+    /// What started it; of a follow-up, its first resolution.
     pub trigger: Trigger,
+    /// A follow-up of a resolved incident, its window passed.
+    pub follow_up: Option<FollowUpJob>,
+}
+
+/// A follow-up on the queue: the incident bundle it checks, when it resolved, and the
+/// resolutions it gathered while it waited.
+pub struct FollowUpJob {
+    pub incident: String,
+    pub resolved_at: DateTime<Utc>,
+    pub resolutions: Vec<JoinedAlert>,
 }
 
 /// Everything the handlers, the worker and the reload share.
@@ -70,6 +83,9 @@ pub struct Shared {
     /// found is sealed.
     pub runs_cancel: CancellationToken,
     pub runs: TaskTracker,
+    /// Cancelled when the shutdown begins: follow-ups stop waiting for their window (they
+    /// are in the journal and wait again after the restart).
+    pub follow_ups_stop: CancellationToken,
     /// The store's token key for alert text, kept across reloads (and restarts).
     pub redaction_key: [u8; 32],
 }
@@ -96,6 +112,7 @@ impl Shared {
             refusals: Mutex::new(HashMap::new()),
             runs_cancel: CancellationToken::new(),
             runs: TaskTracker::new(),
+            follow_ups_stop: CancellationToken::new(),
             redaction_key,
         }
     }
@@ -170,6 +187,7 @@ impl Shared {
         self.metrics.queue_depth.set(intake.queued as i64);
         self.metrics.running.set(intake.running as i64);
         self.metrics.journal_lag.set(intake.unsealed() as i64);
+        self.metrics.follow_ups_waiting.set(intake.waiting_follow_ups() as i64);
     }
 }
 

@@ -1,8 +1,11 @@
 //! The worker: the task that takes accepted runs off the queue, in order, and starts each
 //! when one of `max_parallel_runs` slots is free. Each run collects, seals its bundle (with
 //! the alerts that joined it and the flight recorder), journals the seal, and applies
-//! retention. Also the replay of unsealed runs after a restart, which puts them back on
-//! the queue.
+//! retention. A follow-up first waits, outside the queue, for the window after its
+//! incident's resolution to pass (and for the incident's own bundle to be sealed); then it
+//! is queued like any run, and collects over that window with the verified incident bundle
+//! to compare with. Also the replay of unsealed runs and follow-ups after a restart, which
+//! puts them back on the queue or back to waiting.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,11 +16,12 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::journal::{Recent, Record, Replayed, Unsealed};
+use super::journal::{FollowUpReplay, Recent, Record, Replayed, Unsealed};
 use super::metrics::MetricsProgress;
 use super::recorder::Recorder;
-use super::state::{QueuedRun, Shared};
+use super::state::{FollowUpJob, Live, QueuedRun, Shared};
 use crate::bundle::store;
+use crate::run::follow_up::{FollowUpRequest, Incident, Resolution, window_after};
 use crate::run::{self, RunRequest};
 use crate::trigger::Trigger;
 
@@ -67,13 +71,27 @@ async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
     let started = Instant::now();
     tracing::info!("Run started.");
     let bundle = job.bundle.clone();
-    let request = RunRequest {
-        anchor: job.trigger.starts_at,
-        trigger: job.trigger,
-        lookback: Duration::from_secs(config.collect.lookback_secs),
-        only: None,
-        store: config.store.dir.clone(),
-        id: Some(bundle.clone()),
+    let request = match job.follow_up {
+        None => RunRequest {
+            anchor: job.trigger.starts_at,
+            trigger: job.trigger,
+            lookback: Duration::from_secs(config.collect.lookback_secs),
+            only: None,
+            store: config.store.dir.clone(),
+            id: Some(bundle.clone()),
+            follow_up: None,
+        },
+        Some(follow_up) => match follow_up_request(&live, &bundle, job.trigger, follow_up).await {
+            Ok(request) => request,
+            Err(e) => {
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "Follow-up failed: no bundle was written."
+                );
+                finish(shared, &bundle, Ended::failed(started)).await;
+                return;
+            }
+        },
     };
     let plan = run::plan::plan(config, None);
     let amend_shared = Arc::clone(shared);
@@ -86,37 +104,145 @@ async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
     let result =
         run::collect_amended(&live.prepared, request, plan, &shared.runs_cancel, &progress, amend)
             .await;
-    let written = match &result {
+    let ended = match &result {
         Ok(collected) => {
             let slowest = collected.view.records.iter().map(|r| r.duration_ms).max().unwrap_or(0);
             let overhead = started.elapsed().saturating_sub(Duration::from_millis(slowest));
             shared.metrics.run_overhead(overhead.as_secs_f64());
             let dir = collected.bundle.dir.display();
             let overhead_ms = overhead.as_millis() as u64;
+            let severity = collected.view.severity.as_ref().map(|s| s.level.as_str());
             // Cancelled at shutdown: the bundle holds what the collectors had by then.
-            if shared.runs_cancel.is_cancelled() {
-                shared.metrics.run_finished("cancelled", started.elapsed().as_secs_f64());
+            let status = if shared.runs_cancel.is_cancelled() { "cancelled" } else { "sealed" };
+            if let Some(follow_up) = &collected.view.follow_up {
+                shared.metrics.follow_up_checked(follow_up);
+                let verdict = follow_up.verdict();
+                tracing::info!(dir = %dir, incident = %follow_up.incident.id, verdict = %verdict, "Follow-up sealed.");
+            }
+            if status == "cancelled" {
                 tracing::warn!(dir = %dir, overhead_ms, "Run cancelled at shutdown; sealed what it had.");
             } else {
-                shared.metrics.run_finished("sealed", started.elapsed().as_secs_f64());
                 tracing::info!(dir = %dir, overhead_ms, "Run sealed.");
             }
-            true
+            Ended { status, severity, seconds: started.elapsed().as_secs_f64() }
         }
         Err(e) => {
-            shared.metrics.run_finished("failed", started.elapsed().as_secs_f64());
             tracing::error!(error = format!("{e:#}"), "Run failed: no bundle was written.");
-            false
+            Ended::failed(started)
         }
     };
-    let record = Record::Sealed { at: Utc::now(), bundle: bundle.clone(), written };
+    finish(shared, &bundle, ended).await;
+}
+
+/// How a run ended, for `witness_runs_total` and `witness_run_duration_seconds`.
+struct Ended {
+    /// `sealed`, `cancelled` or `failed`.
+    status: &'static str,
+    severity: Option<&'static str>,
+    seconds: f64,
+}
+
+impl Ended {
+    /// No bundle was written.
+    fn failed(started: Instant) -> Self {
+        Self { status: "failed", severity: None, seconds: started.elapsed().as_secs_f64() }
+    }
+}
+
+/// Journals the seal of `bundle` (or that it failed for good), applies retention, and
+/// then counts the run: once a run shows in the metrics, its seal is on disk, the intake
+/// knows it, and the store's gauge has its bytes.
+async fn finish(shared: &Arc<Shared>, bundle: &str, ended: Ended) {
+    let written = ended.status != "failed";
+    let record = Record::Sealed { at: Utc::now(), bundle: bundle.to_owned(), written };
     if let Err(e) = shared.journal.append(&[record]).await {
         // The bundle exists; on restart the replay sees it and does not run it again.
         tracing::error!(error = %e, "Cannot journal the seal.");
     }
-    shared.intake().finished(&bundle);
+    shared.intake().finished(bundle);
     shared.update_gauges();
-    apply_retention(shared, config).await;
+    apply_retention(shared, &shared.live().config).await;
+    shared.metrics.run_finished(ended.status, ended.severity, ended.seconds);
+}
+
+/// The run of follow-up `bundle`, due now: the incident's bundle verified and loaded (with
+/// the signing key's public half when one is configured), the trigger made of the
+/// incident's alert and the resolutions gathered, the window after the resolution.
+///
+/// # Errors
+/// The incident's bundle is missing (its run failed, retention removed it), does not
+/// verify, or cannot be read.
+async fn follow_up_request(
+    live: &Live,
+    bundle: &str,
+    first: Trigger,
+    job: FollowUpJob,
+) -> anyhow::Result<RunRequest> {
+    let config = &live.config;
+    let dir = config.store.dir.join(&job.incident);
+    let key = live.prepared.signing_key.as_ref().map(|k| k.verifying_key());
+    let incident =
+        tokio::task::spawn_blocking(move || Incident::load(&dir, key.as_ref())).await??;
+    let span = config.follow_up.window();
+    let mut trigger = incident.follow_up_trigger(first.source, job.resolved_at);
+    let mut resolutions = job.resolutions;
+    // The first notification's body goes with the trigger, once.
+    trigger.raw = resolutions.iter_mut().find_map(|r| r.raw.take()).or(first.raw);
+    trigger.joined = resolutions;
+    Ok(RunRequest {
+        trigger,
+        anchor: job.resolved_at,
+        lookback: span,
+        only: None,
+        store: config.store.dir.clone(),
+        id: Some(bundle.to_owned()),
+        follow_up: Some(FollowUpRequest {
+            incident,
+            resolution: Resolution {
+                at: job.resolved_at,
+                source: first.source.as_str().to_owned(),
+            },
+            window: window_after(job.resolved_at, span, Utc::now()),
+        }),
+    })
+}
+
+/// How often a follow-up whose window has passed looks again for its incident's seal.
+const SEAL_POLL: Duration = Duration::from_secs(1);
+
+/// Starts the wait of follow-up `bundle` of `incident` (resolved by `first`): until one
+/// `[follow_up] window_secs` after its latest resolution (a resolution that joins it
+/// meanwhile moves that), and until the incident's own run is sealed; then it is queued.
+/// The wait ends at the shutdown, leaving it in the journal for the restart.
+pub fn schedule_follow_up(shared: Arc<Shared>, incident: String, bundle: String, first: Trigger) {
+    tokio::spawn(async move {
+        loop {
+            let due = shared.intake().follow_up_due(&incident, &bundle);
+            let Some((resolved_at, incident_unsealed)) = due else { return };
+            let window = chrono::Duration::from_std(shared.live().config.follow_up.window())
+                .unwrap_or(chrono::Duration::MAX);
+            let wait = (resolved_at + window - Utc::now()).to_std().unwrap_or_default();
+            let pause = if !wait.is_zero() {
+                wait
+            } else if incident_unsealed {
+                SEAL_POLL
+            } else {
+                break;
+            };
+            tokio::select! {
+                () = shared.follow_ups_stop.cancelled() => return,
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+        let Some((resolved_at, resolutions)) = shared.intake().queue_follow_up(&incident, &bundle)
+        else {
+            return;
+        };
+        shared.update_gauges();
+        tracing::info!(bundle = %bundle, incident = %incident, "Follow-up queued: the window after the resolution has passed.");
+        let job = FollowUpJob { incident, resolved_at, resolutions };
+        let _ = shared.queue_tx.send(QueuedRun { bundle, trigger: first, follow_up: Some(job) });
+    });
 }
 
 async fn apply_retention(shared: &Arc<Shared>, config: &crate::config::WitnessConfig) {
@@ -124,9 +250,12 @@ async fn apply_retention(shared: &Arc<Shared>, config: &crate::config::WitnessCo
         (config.store.dir.clone(), config.store.max_bundles, config.store.max_bytes);
     if max_bundles > 0 || max_bytes > 0 {
         // Bundles still being written are `.tmp-*` directories, which retention never
-        // sees; sealed ones are removed oldest first.
+        // sees; sealed ones are removed oldest first, but not an incident's while its
+        // follow-up still has to read it.
+        let keep = shared.intake().followed_incidents();
         let removed = tokio::task::spawn_blocking(move || {
-            store::apply_retention(&dir, max_bundles, max_bytes, &[])
+            let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
+            store::apply_retention(&dir, max_bundles, max_bytes, &keep)
         })
         .await;
         match removed {
@@ -153,16 +282,23 @@ pub async fn refresh_store_gauge(shared: &Arc<Shared>) {
 /// all (the crash came between sealing and journaling) is journaled as sealed; the
 /// staging directory of an interrupted write is removed first.
 pub async fn replay(shared: &Arc<Shared>, replayed: Replayed) {
-    let Replayed { unsealed, recent } = replayed;
+    let Replayed { unsealed, recent, follow_ups, recent_follow_ups } = replayed;
     let store = shared.live().config.store.dir.clone();
     {
         // Sealed inside the cooldown: the incident's keys point to its bundle again, aged
-        // as they were, so a refire joins it instead of starting a second run.
+        // as they were, so a refire joins it instead of starting a second run; and its
+        // resolutions point to its follow-up.
         let mut intake = shared.intake();
         let (now, utc_now) = (Instant::now(), Utc::now());
+        let aged = |at: chrono::DateTime<Utc>| {
+            let age = (utc_now - at).to_std().unwrap_or_default();
+            now.checked_sub(age).unwrap_or(now)
+        };
         for Recent { bundle, keys, accepted_at } in recent {
-            let age = (utc_now - accepted_at).to_std().unwrap_or_default();
-            intake.remember_sealed(&bundle, keys, now.checked_sub(age).unwrap_or(now));
+            intake.remember_sealed(&bundle, keys, aged(accepted_at));
+        }
+        for f in recent_follow_ups {
+            intake.remember_follow_up(&f.incident, &f.bundle, f.resolved_at, aged(f.accepted_at));
         }
     }
     for Unsealed { bundle, trigger } in unsealed {
@@ -174,7 +310,24 @@ pub async fn replay(shared: &Arc<Shared>, replayed: Replayed) {
         remove_staging(&store, &bundle);
         shared.intake().restore(&bundle, trigger.dedup_keys(), Instant::now());
         tracing::info!(bundle = %bundle, alert = %trigger.name, "Replaying a run accepted before a restart.");
-        let _ = shared.queue_tx.send(QueuedRun { bundle, trigger });
+        let _ = shared.queue_tx.send(QueuedRun { bundle, trigger, follow_up: None });
+    }
+    // After the runs: a follow-up waits for its incident's run to be sealed.
+    for FollowUpReplay { bundle, incident, resolved_at, accepted_at, trigger, resolutions } in
+        follow_ups
+    {
+        if store.join(&bundle).is_dir() {
+            let record = Record::Sealed { at: Utc::now(), bundle, written: true };
+            let _ = shared.journal.append(&[record]).await;
+            continue;
+        }
+        remove_staging(&store, &bundle);
+        let now = Instant::now();
+        let age = (Utc::now() - accepted_at).to_std().unwrap_or_default();
+        let accepted = now.checked_sub(age).unwrap_or(now);
+        shared.intake().restore_follow_up(&incident, &bundle, resolved_at, resolutions, accepted);
+        tracing::info!(bundle = %bundle, incident = %incident, "Replaying a follow-up accepted before a restart.");
+        schedule_follow_up(Arc::clone(shared), incident, bundle, trigger);
     }
     shared.update_gauges();
 }

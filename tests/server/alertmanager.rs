@@ -1,13 +1,14 @@
 //! A real Alertmanager (`prometheus-alertmanager`, path in `WITNESS_TEST_ALERTMANAGER`
 //! or on `PATH`) on 127.0.0.1 with a webhook receiver pointing at a running `witness
 //! serve` with bearer auth. An alert posted to Alertmanager's `/api/v2/alerts` becomes a
-//! sealed bundle whose trigger carries its labels and fingerprint; the resolved
-//! notification that follows is journaled and starts nothing.
+//! sealed bundle whose trigger carries its labels and fingerprint; with follow-ups off,
+//! the resolved notification that follows is journaled and starts nothing (with them on,
+//! see [`super::follow_up`]). [`Alertmanager`] is shared with those tests.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{
@@ -15,12 +16,17 @@ use super::{
     write_config,
 };
 
-struct Killed(Child);
+/// A real Alertmanager sending every group (`group_wait` 1 s, `group_interval` 2 s, resolved
+/// notifications too) to one webhook with the test's bearer token; killed when dropped.
+pub struct Alertmanager {
+    child: Child,
+    pub url: String,
+}
 
-impl Drop for Killed {
+impl Drop for Alertmanager {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -28,66 +34,99 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+impl Alertmanager {
+    /// Starts one with its config and data in `dir`, sending to `webhook`, and waits (20 s
+    /// at most) until it is ready.
+    pub async fn start(dir: &std::path::Path, webhook: &str) -> Self {
+        let port = free_port();
+        let config = dir.join("am.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "route: {{receiver: evidence, group_by: ['alertname','service'], group_wait: 1s, group_interval: 2s, repeat_interval: 1h}}\n\
+                 receivers:\n- name: evidence\n  webhook_configs:\n  - url: {webhook}\n    send_resolved: true\n    http_config: {{authorization: {{type: Bearer, credentials: {TOKEN}}}}}\n",
+            ),
+        )
+        .unwrap();
+        let binary = std::env::var("WITNESS_TEST_ALERTMANAGER")
+            .unwrap_or_else(|_| "prometheus-alertmanager".into());
+        let url = format!("http://127.0.0.1:{port}");
+        let child = Command::new(&binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", dir.join("am-data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .arg(format!("--web.external-url={url}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {binary} (install the Debian package prometheus-alertmanager): {e}"
+                )
+            });
+        let am = Self { child, url };
+        let c = client();
+        let ready_url = format!("{}/-/ready", am.url);
+        wait_for(Duration::from_secs(20), "Alertmanager to be ready", async || {
+            c.get(&ready_url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
+        })
+        .await;
+        am
+    }
+
+    /// Posts one alert with `labels` that started at `starts_at` (and, to resolve it,
+    /// ended at `ends_at`), as Prometheus would.
+    pub async fn post(&self, labels: &Value, starts_at: &str, ends_at: Option<&str>) {
+        let mut alert = json!({"labels": labels, "annotations": {"summary": "5xx > 5%"},
+                               "startsAt": starts_at, "generatorURL": "http://prom/graph"});
+        if let Some(ends_at) = ends_at {
+            alert["endsAt"] = json!(ends_at);
+        }
+        let r = client()
+            .post(format!("{}/api/v2/alerts", self.url))
+            .json(&json!([alert]))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "Alertmanager took the alert: {}", r.status());
+    }
+
+    /// The fingerprint Alertmanager gave the alert named `alertname`, once it lists it.
+    pub async fn fingerprint(&self, alertname: &str) -> String {
+        let c = client();
+        let alerts_url = format!("{}/api/v2/alerts", self.url);
+        wait_for(Duration::from_secs(10), "Alertmanager to list the alert", async || {
+            let list: Value = c.get(&alerts_url).send().await.ok()?.json().await.ok()?;
+            list.as_array()?.iter().find(|a| a["labels"]["alertname"] == alertname)?["fingerprint"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .await
+    }
+}
+
+/// `t` as Alertmanager's API takes it.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 #[tokio::test]
-async fn an_alert_through_a_real_alertmanager_is_collected_and_its_resolution_starts_nothing() {
+async fn an_alert_through_a_real_alertmanager_is_collected_and_with_follow_ups_off_its_resolution_starts_nothing()
+ {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), &config_text(dir.path(), ""));
+    let text = format!("{}\n[follow_up]\non_resolve = false\n", config_text(dir.path(), ""));
+    let path = write_config(dir.path(), &text);
     let store = dir.path().join("store");
     let daemon = Daemon::start(&path);
-
-    let am_port = free_port();
-    let am_config = dir.path().join("am.yml");
-    std::fs::write(
-        &am_config,
-        format!(
-            "route: {{receiver: evidence, group_by: ['alertname','service'], group_wait: 1s, group_interval: 2s, repeat_interval: 1h}}\n\
-             receivers:\n- name: evidence\n  webhook_configs:\n  - url: {url}\n    send_resolved: true\n    http_config: {{authorization: {{type: Bearer, credentials: {TOKEN}}}}}\n",
-            url = daemon.url("/hooks/alertmanager"),
-        ),
-    )
-    .unwrap();
-    let binary = std::env::var("WITNESS_TEST_ALERTMANAGER")
-        .unwrap_or_else(|_| "prometheus-alertmanager".into());
-    let am_url = format!("http://127.0.0.1:{am_port}");
-    let child = Command::new(&binary)
-        .arg(format!("--config.file={}", am_config.display()))
-        .arg(format!("--storage.path={}", dir.path().join("am-data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
-        .arg("--cluster.listen-address=")
-        .arg(format!("--web.external-url={am_url}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start {binary} (install the Debian package prometheus-alertmanager): {e}"
-            )
-        });
-    let _am = Killed(child);
+    let am = Alertmanager::start(dir.path(), &daemon.url("/hooks/alertmanager")).await;
     let c = client();
-    let ready_url = format!("{am_url}/-/ready");
-    wait_for(Duration::from_secs(20), "Alertmanager to be ready", async || {
-        c.get(&ready_url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
-    })
-    .await;
 
-    let starts_at = (Utc::now() - chrono::Duration::minutes(1))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let starts_at = rfc3339(Utc::now() - chrono::Duration::minutes(1));
     let labels =
         json!({"alertname": "WitnessCheckout5xx", "service": "checkout", "severity": "critical"});
-    let alert = json!([{"labels": labels, "annotations": {"summary": "5xx > 5%"}, "startsAt": starts_at,
-                        "generatorURL": "http://prom/graph"}]);
-    let r = c.post(format!("{am_url}/api/v2/alerts")).json(&alert).send().await.unwrap();
-    assert!(r.status().is_success(), "Alertmanager took the alert: {}", r.status());
-
-    let alerts_url = format!("{am_url}/api/v2/alerts");
-    let fingerprint = wait_for(Duration::from_secs(10), "Alertmanager to list the alert", async || {
-        let list: Value = c.get(&alerts_url).send().await.ok()?.json().await.ok()?;
-        list.as_array()?.iter().find(|a| a["labels"]["alertname"] == "WitnessCheckout5xx")?["fingerprint"]
-            .as_str()
-            .map(str::to_owned)
-    })
-    .await;
+    am.post(&labels, &starts_at, None).await;
+    let fingerprint = am.fingerprint("WitnessCheckout5xx").await;
 
     let bundle = wait_for(Duration::from_secs(60), "the sealed bundle of the alert", async || {
         sealed_bundles(&store)
@@ -108,11 +147,8 @@ async fn an_alert_through_a_real_alertmanager_is_collected_and_its_resolution_st
     );
 
     // Resolve it: the same labels with endsAt in the past.
-    let ends_at = (Utc::now() - chrono::Duration::seconds(1))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let resolve = json!([{"labels": labels, "startsAt": starts_at, "endsAt": ends_at, "generatorURL": "http://prom/graph"}]);
-    let r = c.post(format!("{am_url}/api/v2/alerts")).json(&resolve).send().await.unwrap();
-    assert!(r.status().is_success());
+    let ends_at = rfc3339(Utc::now() - chrono::Duration::seconds(1));
+    am.post(&labels, &starts_at, Some(&ends_at)).await;
     wait_for(Duration::from_secs(60), "the resolved notification in the journal", async || {
         journal_lines(&store)
             .iter()

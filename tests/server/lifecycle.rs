@@ -36,7 +36,8 @@ async fn health_readiness_and_metrics() {
     .await;
     let metrics = wait_for(Duration::from_secs(10), "the run in the metrics", async || {
         let text = c.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-        text.contains("witness_runs_total{status=\"sealed\"} 1").then_some(text)
+        // A host snapshot alone shows no user impact: P3.
+        text.contains("witness_runs_total{status=\"sealed\",severity=\"P3\"} 1").then_some(text)
     })
     .await;
     for needle in [
@@ -46,6 +47,7 @@ async fn health_readiness_and_metrics() {
         "witness_journal_lag_runs 0",
         "witness_bundle_bytes ",
         "witness_run_overhead_seconds_count 1",
+        r#"witness_run_duration_seconds_count{severity="P3"} 1"#,
     ] {
         assert!(metrics.contains(needle), "missing {needle:?} in\n{metrics}");
     }

@@ -214,7 +214,12 @@ async fn the_metrics_pass_promtool_and_every_counter_starts_at_zero() {
         r#"witness_alerts_received_total{source="alertmanager",outcome="rate_limited"} 0"#,
         r#"witness_alerts_received_total{source="grafana",outcome="queue_full"} 0"#,
         r#"witness_alerts_received_total{source="pagerduty",outcome="draining"} 0"#,
-        r#"witness_runs_total{status="cancelled"} 0"#,
+        r#"witness_runs_total{status="cancelled",severity="P0"} 0"#,
+        r#"witness_runs_total{status="sealed",severity="P3"} 0"#,
+        r#"witness_runs_total{status="failed",severity="none"} 0"#,
+        r#"witness_follow_up_checks_total{check="action",status="not_yet"} 0"#,
+        r#"witness_follow_up_checks_total{check="lock_tree",status="could_not_check"} 0"#,
+        "witness_follow_ups_waiting 0",
         r#"witness_config_reloads_total{result="failed"} 0"#,
         r#"witness_collector_failures_total{kind="postgres",status="timed_out"} 0"#,
         "# TYPE witness_run_duration_seconds histogram",
@@ -384,7 +389,7 @@ async fn list_escapes_control_characters_in_titles() {
     server.stop().await;
 }
 
-fn pagerduty_event(event_type: &str, incident: &str) -> String {
+pub(super) fn pagerduty_event(event_type: &str, incident: &str) -> String {
     json!({"event": {
         "id": format!("ev-{event_type}"), "event_type": event_type, "resource_type": "incident",
         "occurred_at": "2025-11-19T21:00:02.169Z", "agent": null, "client": null,

@@ -127,6 +127,7 @@ pub async fn collect_now(
         only: None,
         store: store.to_owned(),
         id: None,
+        follow_up: None,
     };
     let prepared =
         witness::run::prepare(std::sync::Arc::new(witness::config::WitnessConfig::default()))
