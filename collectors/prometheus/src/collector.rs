@@ -88,9 +88,10 @@ struct Evaluated {
     warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     artifact: Option<String>,
-    /// Whether the server answered (the query was not lost to the network).
+    /// Whether the Prometheus API itself answered (a result, or an error of its own),
+    /// rather than the network, a proxy or an authentication layer failing first.
     #[serde(skip)]
-    reached: bool,
+    api_answered: bool,
 }
 
 impl Evaluated {
@@ -111,7 +112,7 @@ impl Evaluated {
             reading: None,
             warnings: Vec::new(),
             artifact: None,
-            reached: true,
+            api_answered: true,
         }
     }
 
@@ -125,7 +126,7 @@ impl Evaluated {
         Self {
             error: Some(error.to_string()),
             error_kind: Some(kind),
-            reached: error.reached_server(),
+            api_answered: matches!(error, QueryError::Refused { .. }),
             ..Self::of(target, "failed")
         }
     }
@@ -206,8 +207,10 @@ impl Collector for PrometheusCollector {
         }
         evaluated.sort_by_key(|e| (e.source != "alert", config.queries.iter().position(|q| q.name == e.name)));
 
+        // Nothing but failures before the API (down, TLS, credentials, a proxy): the
+        // instance failed, with the reason. Queries Prometheus itself refused are notes.
         let ran: Vec<&Evaluated> = evaluated.iter().filter(|e| e.status != "skipped").collect();
-        if !ran.is_empty() && ran.iter().all(|e| !e.reached) {
+        if !ran.is_empty() && ran.iter().all(|e| !e.api_answered) {
             let error = ran[0].error.clone().unwrap_or_default();
             return Err(if ran[0].error_kind.as_deref() == Some(FailureKind::Timeout.as_str()) {
                 CollectError::Timeout {

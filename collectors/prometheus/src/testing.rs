@@ -220,3 +220,60 @@ impl OpenMetrics {
         format!("{}# EOF\n", self.text)
     }
 }
+
+/// The incident the tests replay, around `anchor`: the `checkout` service's traffic
+/// triples at T-10m30s (100 → 300 req/s answered 200) and its CPU saturation goes from 0.4
+/// to 0.95 with it; at T-6m30s its 5xx jump from 0.5 to 30 req/s and its p95 latency from
+/// 120 ms to 800 ms. The `search` service beside it stays flat. History runs from T-90m to
+/// T+30m (the baseline and the window of a 30-minute lookback), a sample every 15 s. The
+/// changes fall between two minutes, so a query at one point a minute sees each one first
+/// at the next whole minute (T-10m, T-6m), whatever its rate window's edges.
+pub fn traffic_surge(anchor: DateTime<Utc>) -> String {
+    let at = |secs: i64| anchor + chrono::Duration::seconds(secs);
+    let span = (at(-90 * 60), at(30 * 60));
+    let surge = at(-630);
+    let errors = at(-390);
+    let mut history = OpenMetrics::new();
+    history
+        .counter("http_requests", r#"service="checkout",code="200""#, span, 15, |t| {
+            if t >= surge { 300.0 } else { 100.0 }
+        })
+        .counter("http_requests", r#"service="checkout",code="500""#, span, 15, |t| {
+            if t >= errors { 30.0 } else { 0.5 }
+        })
+        .counter("http_requests", r#"service="search",code="200""#, span, 15, |_| 40.0)
+        .gauge("http_request_duration_p95_seconds", r#"service="checkout""#, span, 15, |t| {
+            if t >= errors { 0.8 } else { 0.12 }
+        })
+        .gauge(
+            "cpu_saturation_ratio",
+            r#"service="checkout",pod="checkout-7d9c""#,
+            span,
+            15,
+            |t| {
+                if t >= surge { 0.95 } else { 0.4 }
+            },
+        );
+    history.finish()
+}
+
+/// The queries a responder would configure for the service of the alert, as a TOML key of
+/// a `[[collectors.prometheus]]` instance (`{service}` comes from the alert's labels).
+pub const TRAFFIC_SURGE_QUERIES: &str = r#"queries = [
+  { name = "request_rate", query = 'sum(rate(http_requests_total{service="{service}"}[1m]))', unit = "req/s" },
+  { name = "error_ratio", query = 'sum(rate(http_requests_total{service="{service}",code=~"5.."}[1m])) / sum(rate(http_requests_total{service="{service}"}[1m]))', unit = "ratio", baseline_floor = 0.001 },
+  { name = "latency_p95", query = 'max(http_request_duration_p95_seconds{service="{service}"})', unit = "seconds" },
+  { name = "saturation", query = 'max(cpu_saturation_ratio{service="{service}"})', unit = "ratio" },
+]
+"#;
+
+/// The expression of the alert that fired: checkout's 5xx above 5 % of its requests.
+pub const TRAFFIC_SURGE_ALERT: &str = r#"sum(rate(http_requests_total{service="checkout",code=~"5.."}[1m])) / sum(rate(http_requests_total{service="checkout"}[1m])) > 0.05"#;
+
+/// The `generatorURL` Prometheus sets for an alert of `expr`: `<url>/graph?g0.expr=...`.
+pub fn generator_url(prometheus_url: &str, expr: &str) -> String {
+    let mut url = witness_net::client::reqwest::Url::parse(&format!("{prometheus_url}/graph"))
+        .expect("a Prometheus URL");
+    url.query_pairs_mut().append_pair("g0.expr", expr).append_pair("g0.tab", "1");
+    url.into()
+}
