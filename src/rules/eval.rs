@@ -122,10 +122,10 @@ pub fn evaluate_within(
     // A cause with no symptom of the run to explain (a busy host, an old rollout, while
     // nothing users feel is off the baseline) is no incident's cause: it is listed as
     // checked, not ranked, so it never drives a rollback or a scale-up.
-    // Only the logs measure what users feel across the service (errors, 5xx, latency); a
-    // health check that passes sees one endpoint. Without logs, no symptom seen is not
-    // "no symptom".
-    let measured = scene.facts.has_kind("logs");
+    // Only the logs, or a Prometheus error ratio, measure what users feel across the
+    // service (errors, 5xx, latency); a health check that passes sees one endpoint.
+    // Without them, no symptom seen is not "no symptom".
+    let measured = super::derive::users_measured(&scene.facts);
     if measured {
         hypotheses.retain(|h| {
             let idle = h.cause.is_some() && h.explains.is_empty();
@@ -186,7 +186,7 @@ impl<'a> Scene<'a> {
             deadline: RULE_DEADLINE,
         };
         scene.derive_vendors_named_in_errors();
-        super::derive::error_rate_up(&mut scene.facts, records);
+        super::derive::error_rate_up(&mut scene.facts, records, &mut scene.derived_refs);
         super::derive::onset(&mut scene.facts, records, timeline, &mut scene.derived_refs);
         super::derive::components_down(&mut scene.facts, timeline, &mut scene.derived_refs);
         super::derive::migration_named_in_errors(
@@ -520,7 +520,7 @@ impl<'a> Scene<'a> {
         let unexplained: Vec<String> =
             symptoms.iter().filter(|s| !declared.contains(s)).cloned().collect();
         if cause.is_some() {
-            if symptoms.is_empty() && self.facts.has_kind("logs") {
+            if symptoms.is_empty() && super::derive::users_measured(&self.facts) {
                 counter.push(NO_SYMPTOM_WEIGHT);
                 counter_evidence.push(
                     "no symptom above the baseline for it to explain (error rate, new errors, 5xx, latency and health are as usual)".to_owned(),

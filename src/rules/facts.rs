@@ -68,14 +68,14 @@ const RUN_FACTS: &[KnownFact] = &[
         "bool",
         Merge::Or,
         Check::Word,
-        "errors rose against the baseline (×2 in all, or ×3 for one signature) by more than the baseline's noise (3σ)",
+        "errors rose against the baseline (×2 in all, or ×3 for one signature) by more than the baseline's noise (3σ); without logs, a Prometheus error_ratio query left its baseline or doubled",
     ),
     fact(
         "run.onset_offset_secs",
         "int",
         Merge::Min,
         Check::Int,
-        "seconds from the anchor to the first error of a signature new against the baseline (without a baseline: the first of the window's most frequent signature)",
+        "seconds from the anchor to the first error of a signature new against the baseline; else where a Prometheus error_ratio query left its baseline, else where the alert's expression began to hold (without a baseline: the first of the window's most frequent signature)",
     ),
     fact(
         "run.migration_named_in_errors",
