@@ -57,6 +57,7 @@ pub fn markdown(view: &RunView) -> String {
     severity_section(&mut out, view);
     recommendation(&mut out, view);
     impact_section(&mut out, view);
+    metrics_section(&mut out, view);
     timeline(&mut out, view);
     other_hypotheses(&mut out, view);
     collectors(&mut out, view);
@@ -133,6 +134,31 @@ fn impact_section(out: &mut String, view: &RunView) {
         }
         out.push('\n');
     }
+}
+
+/// Each metric series a `prometheus` instance evaluated, with what it said (or why it
+/// said nothing). Left out for a run without metrics.
+fn metrics_section(out: &mut String, view: &RunView) {
+    let metrics = super::metrics::metrics(view);
+    if metrics.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Metrics\n\n| series | source | reading | query | evidence |\n|---|---|---|---|---|"
+    );
+    for m in &metrics {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | `{}` | `{}` |",
+            cell(&m.label()),
+            cell(&m.source),
+            cell(&m.reading(view.anchor)),
+            m.expr.replace('`', "'").replace('|', "\\|").replace(['\n', '\r'], " "),
+            m.evidence
+        );
+    }
+    out.push('\n');
 }
 
 fn timeline(out: &mut String, view: &RunView) {

@@ -7,6 +7,7 @@
 
 mod html;
 mod markdown;
+mod metrics;
 mod svg;
 mod terminal;
 mod words;

@@ -17,7 +17,8 @@ use witness_net::client::{ClientOptions, FailureKind, build_client_off_runtime};
 use crate::api::{Auth, QueryError, Range, Server};
 use crate::config::PrometheusConfig;
 use crate::expr::{self, Condition, Origin};
-use crate::series::{self, Direction, Reading, Series, Spans, with_unit};
+use crate::series::{self, Direction, Reading, Series, Spans};
+use crate::units::{short, with_unit};
 use crate::{grafana, template};
 
 /// Evaluates the alert's expression and the configured queries against one server; built
@@ -460,7 +461,7 @@ fn onset_event(e: &Evaluated, index: usize, anchor: DateTime<Utc>) -> Option<Eve
         ),
         How::Departure { direction, .. } => {
             let verb = if direction == Direction::Down { "fell" } else { "rose" };
-            let ratio = r.ratio.map(|x| format!(" ×{}", series::short(x))).unwrap_or_default();
+            let ratio = r.ratio.map(|x| format!(" ×{}", short(x))).unwrap_or_default();
             let from = match r.baseline_mean {
                 Some(b) => value(Some(b)),
                 None => "none in the baseline".to_owned(),
@@ -501,7 +502,7 @@ fn summary(evaluated: &[Evaluated], anchor: DateTime<Utc>) -> String {
             let name = if e.source == "alert" { "the alert's expression" } else { e.name.as_str() };
             match (e.status, &e.reading) {
                 ("ok", Some(r)) => {
-                    let ratio = r.ratio.map(|x| format!(" ×{}", series::short(x))).unwrap_or_default();
+                    let ratio = r.ratio.map(|x| format!(" ×{}", short(x))).unwrap_or_default();
                     match r.onset_at {
                         Some(at) if e.source == "alert" => {
                             format!("{name} held from {}", offset_label(at, anchor))

@@ -27,6 +27,7 @@
 //! query's series left its baseline).
 
 pub mod kind;
+pub mod units;
 pub use kind::{KIND, MEANINGS};
 
 // The collector, left out of a build without the kind; the declaration above stays.
