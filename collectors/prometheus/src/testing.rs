@@ -182,19 +182,16 @@ impl OpenMetrics {
         &mut self,
         family: &str,
         labels: &str,
-        (start, end): (DateTime<Utc>, DateTime<Utc>),
+        span: (DateTime<Utc>, DateTime<Utc>),
         every_secs: i64,
         rate: impl Fn(DateTime<Utc>) -> f64,
     ) -> &mut Self {
         self.family(family, "counter");
         let mut total = 0.0;
-        let mut t = start;
-        while t < end {
+        self.samples(&format!("{family}_total{{{labels}}}"), span, every_secs, |t| {
             total += rate(t) * every_secs as f64;
-            let _ = writeln!(self.text, "{family}_total{{{labels}}} {total} {}", t.timestamp());
-            t += chrono::Duration::seconds(every_secs);
-        }
-        self
+            total
+        })
     }
 
     /// A gauge `<family>{labels}` with `value(t)`, as [`OpenMetrics::counter`].
@@ -202,14 +199,25 @@ impl OpenMetrics {
         &mut self,
         family: &str,
         labels: &str,
-        (start, end): (DateTime<Utc>, DateTime<Utc>),
+        span: (DateTime<Utc>, DateTime<Utc>),
         every_secs: i64,
         value: impl Fn(DateTime<Utc>) -> f64,
     ) -> &mut Self {
         self.family(family, "gauge");
+        self.samples(&format!("{family}{{{labels}}}"), span, every_secs, value)
+    }
+
+    /// One sample line of `series` every `every_secs` from `start` to `end` (exclusive).
+    fn samples(
+        &mut self,
+        series: &str,
+        (start, end): (DateTime<Utc>, DateTime<Utc>),
+        every_secs: i64,
+        mut value: impl FnMut(DateTime<Utc>) -> f64,
+    ) -> &mut Self {
         let mut t = start;
         while t < end {
-            let _ = writeln!(self.text, "{family}{{{labels}}} {} {}", value(t), t.timestamp());
+            let _ = writeln!(self.text, "{series} {} {}", value(t), t.timestamp());
             t += chrono::Duration::seconds(every_secs);
         }
         self
@@ -269,6 +277,22 @@ pub const TRAFFIC_SURGE_QUERIES: &str = r#"queries = [
 
 /// The expression of the alert that fired: checkout's 5xx above 5 % of its requests.
 pub const TRAFFIC_SURGE_ALERT: &str = r#"sum(rate(http_requests_total{service="checkout",code=~"5.."}[1m])) / sum(rate(http_requests_total{service="checkout"}[1m])) > 0.05"#;
+
+/// A retroactive run's context around `anchor`: the window a 30-minute lookback gives
+/// (T-30m to T+30m, so the baseline is T-90m to T-30m: the span of [`traffic_surge`]), the
+/// trigger's labels and `generatorURL`.
+pub fn context(
+    anchor: DateTime<Utc>,
+    labels: &[(&str, &str)],
+    generator_url: Option<&str>,
+) -> witness_collector::CollectContext {
+    let lookback = chrono::Duration::minutes(30);
+    let window = witness_collector::Window::new(anchor - lookback, anchor + lookback);
+    let mut ctx = witness_collector::CollectContext::for_test_at(anchor, window);
+    ctx.trigger.labels = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    ctx.trigger.generator_url = generator_url.map(str::to_owned);
+    ctx
+}
 
 /// The `generatorURL` Prometheus sets for an alert of `expr`: `<url>/graph?g0.expr=...`.
 pub fn generator_url(prometheus_url: &str, expr: &str) -> String {

@@ -5,7 +5,6 @@
 //! labels, redacted where they are read. The proxy and the Grafana API are small real HTTP
 //! servers on 127.0.0.1; the queries they forward are answered by a real Prometheus.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,9 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
-use witness_collector::{
-    CollectContext, CollectError, CollectorConfig, Evidence, FactValue, Window,
-};
+use witness_collector::{CollectContext, CollectError, CollectorConfig, Evidence, FactValue};
 use witness_net::testing::{TestCertificate, serve, serve_tls};
 use witness_prometheus::PrometheusConfig;
 use witness_prometheus::testing::{
@@ -31,15 +28,7 @@ fn anchor() -> DateTime<Utc> {
 }
 
 fn ctx(labels: &[(&str, &str)], generator_url: Option<&str>) -> CollectContext {
-    let window = Window::new(
-        anchor() - chrono::Duration::minutes(30),
-        anchor() + chrono::Duration::minutes(30),
-    );
-    let mut ctx = CollectContext::for_test_at(anchor(), window);
-    ctx.trigger.labels =
-        labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>();
-    ctx.trigger.generator_url = generator_url.map(str::to_owned);
-    ctx
+    witness_prometheus::testing::context(anchor(), labels, generator_url)
 }
 
 async fn collect(text: &str, ctx: &CollectContext) -> Result<Evidence, CollectError> {

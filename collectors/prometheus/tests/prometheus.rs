@@ -5,12 +5,11 @@
 //! query, exact to the step; and each way Prometheus can fail, said plainly and never read
 //! as healthy.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use witness_collector::{
-    CollectContext, CollectError, CollectorConfig, Evidence, FactValue, Severity, Status, Window,
+    CollectContext, CollectError, CollectorConfig, Evidence, FactValue, Severity, Status,
 };
 use witness_prometheus::PrometheusConfig;
 use witness_prometheus::testing::{
@@ -21,17 +20,8 @@ fn anchor() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 11, 19, 21, 0, 0).unwrap()
 }
 
-/// A retroactive run's window: a 30-minute lookback either side of the anchor.
-fn ctx(labels: &[(&str, &str)], generator_url: Option<String>) -> CollectContext {
-    let window = Window::new(
-        anchor() - chrono::Duration::minutes(30),
-        anchor() + chrono::Duration::minutes(30),
-    );
-    let mut ctx = CollectContext::for_test_at(anchor(), window);
-    ctx.trigger.labels =
-        labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>();
-    ctx.trigger.generator_url = generator_url;
-    ctx
+fn ctx(labels: &[(&str, &str)], generator_url: Option<&str>) -> CollectContext {
+    witness_prometheus::testing::context(anchor(), labels, generator_url)
 }
 
 fn config(url: &str, extra: &str) -> PrometheusConfig {
@@ -67,7 +57,7 @@ async fn the_alerts_expression_and_every_query_give_their_onsets_and_ratios() {
     let prometheus = TestPrometheus::start(&traffic_surge(anchor()));
     let config = config(&prometheus.url, TRAFFIC_SURGE_QUERIES);
     let url = generator_url(&prometheus.url, TRAFFIC_SURGE_ALERT);
-    let ctx = ctx(&[("service", "checkout"), ("alertname", "CheckoutErrors")], Some(url));
+    let ctx = ctx(&[("service", "checkout"), ("alertname", "CheckoutErrors")], Some(&url));
     let e = collect(&config, &ctx).await.unwrap();
     assert_eq!(e.status, Status::Ok, "{:?}\n{}", e.notes, prometheus.log());
 
@@ -229,7 +219,7 @@ async fn the_alerts_own_series_is_the_one_with_the_alerts_labels() {
     // Both services run above 30 req/s; the alert is search's.
     let expr = "sum by (service) (rate(http_requests_total[1m])) > 30";
     let url = generator_url(&prometheus.url, expr);
-    let e = collect(&config, &ctx(&[("service", "search")], Some(url))).await.unwrap();
+    let e = collect(&config, &ctx(&[("service", "search")], Some(&url))).await.unwrap();
     assert!((number(&e, "prometheus.alert_peak") - 40.0).abs() < 1e-6, "{:#?}", e.facts);
     assert_eq!(e.data["queries"][0]["series_count"], 2);
     assert_eq!(e.data["queries"][0]["series"][0]["labels"]["service"], "search");
@@ -246,7 +236,7 @@ async fn the_alerts_own_series_is_the_one_with_the_alerts_labels() {
 async fn without_an_expression_in_the_trigger_only_the_queries_run() {
     let prometheus = TestPrometheus::start(&traffic_surge(anchor()));
     let config = config(&prometheus.url, TRAFFIC_SURGE_QUERIES);
-    let e = collect(&config, &ctx(&[("service", "checkout")], Some("http://prom/graph".into())))
+    let e = collect(&config, &ctx(&[("service", "checkout")], Some("http://prom/graph")))
         .await
         .unwrap();
     assert_eq!(e.status, Status::Ok, "{:?}", e.notes);
