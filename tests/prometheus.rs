@@ -6,7 +6,8 @@
 //! request-rate fact), and whose report.html draws each series — rendered by a real
 //! Chromium with no network request, and valid HTML. Through `witness serve`: an alert
 //! from a real Alertmanager whose `generatorURL` carries the rule's expression has that
-//! expression evaluated, its crossing on the timeline.
+//! expression evaluated, its crossing on the timeline. And how the built-in rules read the
+//! metric facts in the cause/symptom model, over evidence written in a bundle's shape.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -246,4 +247,140 @@ async fn an_alerts_expression_travels_from_alertmanager_through_serve_to_the_tim
     let hypotheses = json_of(&bundle, layout::HYPOTHESES);
     assert_eq!(hypotheses["hypotheses"][0]["id"], "traffic_surge", "{hypotheses:#}");
     drop(daemon);
+}
+
+/// A `prometheus` record in the shape of a bundle's evidence file, with `facts`.
+fn metric_record(
+    kind: &str,
+    facts: &[(&str, witness_collector::FactValue)],
+) -> witness::bundle::layout::CollectorRecord {
+    let mut evidence = witness_collector::Evidence::ok("metrics");
+    for (name, value) in facts {
+        evidence.facts.insert((*name).to_owned(), value.clone());
+    }
+    witness::bundle::layout::CollectorRecord {
+        kind: kind.to_owned(),
+        name: "prod".to_owned(),
+        started_at: anchor(),
+        finished_at: anchor(),
+        duration_ms: 10,
+        error: None,
+        redactions: Default::default(),
+        evidence,
+    }
+}
+
+fn evaluated(records: Vec<witness::bundle::layout::CollectorRecord>) -> witness::rules::Evaluation {
+    let trigger = witness::trigger::Trigger::manual(anchor(), Default::default());
+    crate::util::scenario::analysed(
+        trigger,
+        records,
+        &crate::util::scenario::BUILTIN_RULES,
+        crate::util::scenario::no_bundle(),
+    )
+    .evaluation
+}
+
+/// Traffic up ×3 from T-10m, the error ratio ×18 from T-6m, no logs at all.
+fn surge_facts(error_onset: i64) -> Vec<(&'static str, witness_collector::FactValue)> {
+    use witness_collector::FactValue::{Float, Int};
+    vec![
+        ("prometheus.request_rate_ratio", Float(3.0)),
+        ("prometheus.request_rate_baseline", Float(100.0)),
+        ("prometheus.request_rate_peak", Float(330.0)),
+        ("prometheus.request_rate_onset_offset_secs", Int(-600)),
+        ("prometheus.error_ratio_ratio", Float(18.0)),
+        ("prometheus.error_ratio_baseline", Float(0.005)),
+        ("prometheus.error_ratio_peak", Float(0.09)),
+        ("prometheus.error_ratio_onset_offset_secs", Int(error_onset)),
+    ]
+}
+
+#[test]
+fn errors_that_began_before_the_traffic_rose_count_against_the_surge() {
+    let after = evaluated(vec![metric_record("prometheus", &surge_facts(-360))]);
+    let surge = &after.hypotheses[0];
+    assert_eq!(
+        (surge.id.as_str(), surge.likelihood),
+        ("traffic_surge", witness::rules::Likelihood::High)
+    );
+    assert!(surge.counter_evidence.is_empty(), "{:?}", surge.counter_evidence);
+
+    let before = evaluated(vec![metric_record("prometheus", &surge_facts(-1500))]);
+    let surge = before.hypotheses.iter().find(|h| h.id == "traffic_surge").unwrap();
+    assert_eq!(
+        surge.counter_evidence,
+        ["errors began before traffic rose (T-1500s against T-600s)"]
+    );
+    assert!(surge.score < 0.4, "{surge:#?}");
+}
+
+#[test]
+fn a_rollout_with_the_metric_error_ratio_up_is_a_bad_deploy_without_any_log() {
+    use witness_collector::FactValue::{Bool, Float, Int, Text};
+    let kubernetes = metric_record(
+        "kubernetes",
+        &[
+            ("kubernetes.deployment", Text("checkout".into())),
+            ("kubernetes.namespace", Text("prod".into())),
+            ("kubernetes.minutes_since_rollout", Float(9.0)),
+            ("kubernetes.current_revision", Int(42)),
+            ("kubernetes.previous_revision", Int(41)),
+            ("kubernetes.images_changed", Bool(true)),
+        ],
+    );
+    let prometheus = metric_record(
+        "prometheus",
+        &[
+            ("prometheus.error_ratio_ratio", Float(18.0)),
+            ("prometheus.error_ratio_baseline", Float(0.005)),
+            ("prometheus.error_ratio_onset_offset_secs", Int(-360)),
+            ("prometheus.request_rate_ratio", Float(1.02)),
+            ("prometheus.request_rate_baseline", Float(100.0)),
+        ],
+    );
+    let e = evaluated(vec![kubernetes, prometheus]);
+    let top = &e.hypotheses[0];
+    assert_eq!(
+        (top.id.as_str(), top.recommendation),
+        ("bad_deploy", witness::rules::Recommendation::Rollback),
+        "{e:#?}"
+    );
+    assert_eq!(top.explains, ["error_rate"]);
+    // The onset is the metric's, and it came after the rollout.
+    assert!(
+        top.explanation.contains("the first new error came after the rollout"),
+        "{}",
+        top.explanation
+    );
+    assert!(
+        top.evidence.iter().any(|r| r.to_string()
+            == "evidence/prometheus-prod.json#/facts/prometheus.error_ratio_onset_offset_secs"),
+        "{:?}",
+        top.evidence
+    );
+}
+
+#[test]
+fn a_saturated_resource_with_nothing_users_feel_off_the_baseline_is_checked_not_ranked() {
+    use witness_collector::FactValue::Float;
+    let quiet = metric_record(
+        "prometheus",
+        &[
+            ("prometheus.saturation_peak", Float(0.95)),
+            ("prometheus.error_ratio_ratio", Float(1.0)),
+            ("prometheus.error_ratio_baseline", Float(0.005)),
+            ("prometheus.latency_p95_ratio", Float(1.1)),
+        ],
+    );
+    let e = evaluated(vec![quiet]);
+    assert_eq!(e.hypotheses.len(), 1, "{:#?}", e.hypotheses);
+    assert_eq!(e.hypotheses[0].id, "default");
+    assert!(
+        e.hypotheses[0].explanation.starts_with("No signal above the baseline"),
+        "{}",
+        e.hypotheses[0].explanation
+    );
+    let reason = &e.ruled_out.iter().find(|r| r.rule == "saturation_metric").unwrap().reason;
+    assert!(reason.contains("explains no symptom of the run"), "{reason}");
 }
