@@ -226,8 +226,9 @@ struct Answer {
 }
 
 /// The series of a `query_range` answer (`{"status": "success", "data": {"resultType":
-/// "matrix", "result": [{"metric": {...}, "values": [[t, "v"], ...]}]}}`).
-fn matrix(answer: &Value, raw_bytes: usize) -> Result<Matrix, String> {
+/// "matrix", "result": [{"metric": {...}, "values": [[t, "v"], ...]}]}}`), read redacted;
+/// `raw_bytes` (the size of the answer) decides whether it is kept as an artifact.
+pub fn matrix(answer: &Value, raw_bytes: usize) -> Result<Matrix, String> {
     let data = answer.get("data").ok_or("no `data`")?;
     match data.get("resultType").and_then(Value::as_str) {
         Some("matrix") => {}

@@ -204,6 +204,44 @@ mod tests {
         assert_eq!(single, r"up{job='it\'s'}");
     }
 
+    /// Where the string literal opening just before `start` ends, escapes honoured.
+    fn string_end(text: &str, start: usize) -> Option<usize> {
+        let mut escaped = false;
+        for (i, c) in text[start..].char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => return Some(start + i),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn no_value_ends_the_string_it_is_filled_into() {
+        let values = [
+            r#"""#,
+            r"\",
+            r#"\""#,
+            r#"a\\"} or up{"#,
+            r#"x"}[5m]) or vector(1) #"#,
+            "ünïcode \u{202e}",
+            "tab\there",
+            r".*",
+        ];
+        for value in values {
+            for query in [r#"up{service="{service}"}"#, r#"up{service=~"{service}"}"#] {
+                let Ok(filled) = render(query, &labels_of(&[("service", value)])) else {
+                    assert!(value.chars().any(char::is_control), "{value:?} refused");
+                    continue;
+                };
+                let open = filled.find('"').unwrap() + 1;
+                assert_eq!(string_end(&filled, open), Some(filled.len() - 2), "{filled}");
+            }
+        }
+    }
+
     #[test]
     fn after_a_regex_matcher_the_value_matches_only_itself() {
         let filled =
