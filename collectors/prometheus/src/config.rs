@@ -417,6 +417,35 @@ mod tests {
         assert_eq!(c.secrets().len(), 1);
     }
 
+    /// The fields of `pub struct <name> { ... }` in this file's source.
+    fn fields(name: &str) -> Vec<&'static str> {
+        let source = include_str!("config.rs");
+        let start = source.find(&format!("pub struct {name} {{")).expect("the struct");
+        let body = &source[start..start + source[start..].find("\n}").expect("its end")];
+        body.lines()
+            .filter_map(|l| l.trim().strip_prefix("pub ")?.split_once(':').map(|(f, _)| f))
+            .filter(|f| !f.contains(' '))
+            .collect()
+    }
+
+    /// The shipped example shows every key of the kind (set, or commented out with its
+    /// default), and parses.
+    #[test]
+    fn the_example_config_shows_every_key() {
+        let example = include_str!("../../../config/witness.toml");
+        let start = example.find("[[collectors.prometheus]]").expect("a prometheus section");
+        let section = &example[start..start + example[start..].find("# --- host").unwrap()];
+        for name in ["PrometheusConfig", "QueryConfig", "GrafanaConfig"] {
+            for field in fields(name) {
+                let shown = section.lines().any(|l| {
+                    l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|w| w == field)
+                });
+                assert!(shown, "{name}.{field} is not in config/witness.toml");
+            }
+        }
+        assert!(fields("PrometheusConfig").len() >= 18);
+    }
+
     #[test]
     fn unknown_keys_are_refused() {
         let err = toml::from_str::<PrometheusConfig>(
