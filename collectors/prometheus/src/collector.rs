@@ -198,9 +198,10 @@ impl Collector for PrometheusCollector {
                 }
             }
         }
-        for target in &targets {
-            evaluated.push(self.evaluate(target, &server, range, &spans, ctx).await);
-        }
+        // Concurrently: each under its own timeout, all under the instance's deadline, so a
+        // slow query does not starve the others of time.
+        let runs = targets.iter().map(|target| self.evaluate(target, &server, range, &spans, ctx));
+        evaluated.extend(futures::future::join_all(runs).await);
         evaluated.sort_by_key(|e| (e.source != "alert", config.queries.iter().position(|q| q.name == e.name)));
 
         // Nothing but failures before the API (down, TLS, credentials, a proxy): the
