@@ -180,12 +180,16 @@ impl Server {
             request = request.header("X-Scope-OrgID", tenant);
         }
         let fetched = tokio::select! {
-            r = client::fetch(request, timeout, self.max_body_bytes, &ctx.redactor) => r.map_err(|(f, _)| transport(f))?,
+            r = client::fetch(request, timeout, self.max_body_bytes, &ctx.redactor) => {
+                r.map_err(|(f, _)| transport(f))?
+            }
             _ = ctx.cancel.cancelled() => {
-                return Err(transport(Failure::generated(FailureKind::Other, "the run was cancelled")));
+                let cancelled = Failure::generated(FailureKind::Other, "the run was cancelled");
+                return Err(transport(cancelled));
             }
         };
-        tracing::debug!(url = %url, status = fetched.status, bytes = fetched.body_len(), "Prometheus answered.");
+        let (status, bytes) = (fetched.status, fetched.body_len());
+        tracing::debug!(url = %url, status, bytes, "Prometheus answered.");
         if fetched.body_truncated {
             return Err(transport(Failure::generated(
                 FailureKind::Body,

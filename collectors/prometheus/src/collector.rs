@@ -170,53 +170,15 @@ impl Collector for PrometheusCollector {
         };
 
         let mut evidence = Evidence::ok(String::new());
-        let mut targets = Vec::new();
-        let mut evaluated = Vec::new();
-        if config.alert_expression {
-            match self.alert_target(ctx, &server).await {
-                Ok(Some(target)) => targets.push(target),
-                Ok(None) => {}
-                Err(note) => evidence.add_partial(note),
-            }
-        }
-        for query in &config.queries {
-            let target = Target {
-                name: query.name.clone(),
-                expr: query.query.clone(),
-                how: How::Departure {
-                    direction: query.direction,
-                    baseline_floor: query.baseline_floor,
-                },
-                unit: query.unit.clone(),
-                alert: None,
-            };
-            match template::render(&query.query, &ctx.trigger.labels) {
-                Ok(expr) => targets.push(Target { expr, ..target }),
-                Err(e) => {
-                    evidence.add_partial(format!("query {}: not run: it {e}", query.name));
-                    evaluated.push(Evaluated { error: Some(e.to_string()), ..Evaluated::of(&target, "skipped") });
-                }
-            }
-        }
+        let (targets, mut evaluated) = self.targets(ctx, &server, &mut evidence).await;
         // Concurrently: each under its own timeout, all under the instance's deadline, so a
         // slow query does not starve the others of time.
         let runs = targets.iter().map(|target| self.evaluate(target, &server, range, &spans, ctx));
         evaluated.extend(futures::future::join_all(runs).await);
-        evaluated.sort_by_key(|e| (e.source != "alert", config.queries.iter().position(|q| q.name == e.name)));
-
-        // Nothing but failures before the API (down, TLS, credentials, a proxy): the
-        // instance failed, with the reason. Queries Prometheus itself refused are notes.
-        let ran: Vec<&Evaluated> = evaluated.iter().filter(|e| e.status != "skipped").collect();
-        if !ran.is_empty() && ran.iter().all(|e| !e.api_answered) {
-            let error = ran[0].error.clone().unwrap_or_default();
-            return Err(if ran[0].error_kind.as_deref() == Some(FailureKind::Timeout.as_str()) {
-                CollectError::Timeout {
-                    what: server.url("api/v1/query_range"),
-                    after: server.request_timeout.min(ctx.remaining().max(Duration::from_millis(1))),
-                }
-            } else {
-                CollectError::Unreachable { target: ctx.redact(&config.url).into_string(), reason: error }
-            });
+        let order = |e: &Evaluated| config.queries.iter().position(|q| q.name == e.name);
+        evaluated.sort_by_key(|e| (e.source != "alert", order(e)));
+        if let Some(error) = unreachable(&evaluated, &server, ctx) {
+            return Err(error);
         }
         for e in &evaluated {
             note_problems(&mut evidence, e);
@@ -241,6 +203,46 @@ impl Collector for PrometheusCollector {
 }
 
 impl PrometheusCollector {
+    /// What to evaluate: the alert's expression, and each configured query filled in from
+    /// the alert's labels. A query that cannot be filled in is returned as `skipped`, and
+    /// it and an alert expression that could not be read are noted in `evidence`.
+    async fn targets(
+        &self,
+        ctx: &CollectContext,
+        server: &Server,
+        evidence: &mut Evidence,
+    ) -> (Vec<Target>, Vec<Evaluated>) {
+        let mut targets = Vec::new();
+        let mut skipped = Vec::new();
+        if self.config.alert_expression {
+            match self.alert_target(ctx, server).await {
+                Ok(target) => targets.extend(target),
+                Err(note) => evidence.add_partial(note),
+            }
+        }
+        for query in &self.config.queries {
+            let target = Target {
+                name: query.name.clone(),
+                expr: query.query.clone(),
+                how: How::Departure {
+                    direction: query.direction,
+                    baseline_floor: query.baseline_floor,
+                },
+                unit: query.unit.clone(),
+                alert: None,
+            };
+            match template::render(&query.query, &ctx.trigger.labels) {
+                Ok(expr) => targets.push(Target { expr, ..target }),
+                Err(e) => {
+                    evidence.add_partial(format!("query {}: not run: it {e}", query.name));
+                    let error = Some(e.to_string());
+                    skipped.push(Evaluated { error, ..Evaluated::of(&target, "skipped") });
+                }
+            }
+        }
+        (targets, skipped)
+    }
+
     /// The credentials, read now (and registered for redaction).
     fn auth(&self, ctx: &CollectContext) -> Result<Auth, CollectError> {
         if let Some(token) = self.config.bearer_token().read(&ctx.redactor)? {
@@ -266,7 +268,8 @@ impl PrometheusCollector {
                 Some(c) => (c.value, How::Crossing { op: c.op, threshold: c.threshold }),
                 None => (expr.clone(), How::Presence),
             };
-            Target { name: "alert".into(), expr: sent, how, unit: None, alert: Some((expr, origin)) }
+            let alert = Some((expr, origin));
+            Target { name: "alert".into(), expr: sent, how, unit: None, alert }
         };
         if let Some((expr, origin)) = expr::from_generator_url(url) {
             let condition = Condition::split(&expr);
@@ -351,7 +354,10 @@ impl PrometheusCollector {
         let labels = &ctx.trigger.labels;
         let own = |s: &Series| {
             target.alert.is_some()
-                && s.labels.iter().filter(|(k, _)| *k != "__name__").all(|(k, v)| labels.get(k) == Some(v))
+                && s.labels
+                    .iter()
+                    .filter(|(k, _)| *k != "__name__")
+                    .all(|(k, v)| labels.get(k) == Some(v))
         };
         read.sort_by(|a, b| {
             own(&b.0)
@@ -380,6 +386,32 @@ impl PrometheusCollector {
     }
 }
 
+/// The instance's failure when nothing reached the Prometheus API (it is down, TLS or
+/// credentials failed, a proxy refused): every query that ran failed before it. Queries
+/// Prometheus itself refused are notes instead, each with its reason.
+fn unreachable(
+    evaluated: &[Evaluated],
+    server: &Server,
+    ctx: &CollectContext,
+) -> Option<CollectError> {
+    let ran: Vec<&Evaluated> = evaluated.iter().filter(|e| e.status != "skipped").collect();
+    let first = ran.first()?;
+    if ran.iter().any(|e| e.api_answered) {
+        return None;
+    }
+    Some(if first.error_kind.as_deref() == Some(FailureKind::Timeout.as_str()) {
+        CollectError::Timeout {
+            what: server.url("api/v1/query_range"),
+            after: server.request_timeout.min(ctx.remaining().max(Duration::from_millis(1))),
+        }
+    } else {
+        CollectError::Unreachable {
+            target: ctx.redact(&server.base).into_string(),
+            reason: first.error.clone().unwrap_or_default(),
+        }
+    })
+}
+
 /// The range of one run's queries: the baseline's start (on a whole step, so points fall
 /// on round times) to the window's end, at `step_secs` or coarser so that no series has
 /// more than `max_points` points.
@@ -396,7 +428,10 @@ fn range(start: DateTime<Utc>, end: DateTime<Utc>, step_secs: u64, max_points: u
 
 /// The notes of a target that did not give a reading, and of a reading's caveats.
 fn note_problems(evidence: &mut Evidence, e: &Evaluated) {
-    let what = if e.source == "alert" { "the alert's expression".to_owned() } else { format!("query {}", e.name) };
+    let what = match e.source {
+        "alert" => "the alert's expression".to_owned(),
+        _ => format!("query {}", e.name),
+    };
     match e.status {
         "failed" => evidence.add_partial(format!("{what}: {}", e.error.as_deref().unwrap_or("failed"))),
         "empty" => evidence.add_partial(format!(
@@ -464,7 +499,11 @@ fn onset_event(e: &Evaluated, index: usize, anchor: DateTime<Utc>) -> Option<Eve
             };
             (
                 "metric_onset",
-                format!("{} {verb}{ratio} against the baseline ({from} → {})", e.name, value(r.peak)),
+                format!(
+                    "{} {verb}{ratio} against the baseline ({from} → {})",
+                    e.name,
+                    value(r.peak)
+                ),
                 Severity::Warning,
             )
         }
@@ -525,7 +564,8 @@ mod tests {
         let start = Utc.with_ymd_and_hms(2025, 11, 19, 19, 30, 7).unwrap();
         let end = Utc.with_ymd_and_hms(2025, 11, 19, 21, 30, 0).unwrap();
         let r = range(start, end, 60, 500);
-        assert_eq!((r.start, r.step_secs), (Utc.with_ymd_and_hms(2025, 11, 19, 19, 30, 0).unwrap(), 60));
+        let whole_minute = Utc.with_ymd_and_hms(2025, 11, 19, 19, 30, 0).unwrap();
+        assert_eq!((r.start, r.step_secs), (whole_minute, 60));
         let r = range(start, end, 15, 100);
         let step = i64::try_from(r.step_secs).unwrap();
         assert!(step > 15, "{step}");

@@ -206,7 +206,11 @@ fn url_problems(key: &str, url: &str) -> Vec<ConfigProblem> {
 /// The longest query name: the fact names built from it stay readable.
 const MAX_NAME_CHARS: usize = 40;
 
-fn query_problems(i: usize, query: &QueryConfig, seen: &mut BTreeSet<String>) -> Vec<ConfigProblem> {
+fn query_problems(
+    i: usize,
+    query: &QueryConfig,
+    seen: &mut BTreeSet<String>,
+) -> Vec<ConfigProblem> {
     let key = |field: &str| format!("queries[{i}].{field}");
     let mut problems = Vec::new();
     let name = &query.name;
@@ -224,7 +228,8 @@ fn query_problems(i: usize, query: &QueryConfig, seen: &mut BTreeSet<String>) ->
             "`alert` is the alert's own expression; give the query another name",
         ));
     } else if !seen.insert(name.clone()) {
-        problems.push(ConfigProblem::new(key("name"), format!("another query is already named `{name}`")));
+        let message = format!("another query is already named `{name}`");
+        problems.push(ConfigProblem::new(key("name"), message));
     }
     if query.query.trim().is_empty() {
         problems.push(ConfigProblem::new(key("query"), "is empty"));
@@ -233,7 +238,8 @@ fn query_problems(i: usize, query: &QueryConfig, seen: &mut BTreeSet<String>) ->
         problems.push(ConfigProblem::new(key("baseline_floor"), "must be a number of at least 0"));
     }
     if query.unit.as_deref().is_some_and(|u| u.trim().is_empty() || u.chars().count() > 20) {
-        problems.push(ConfigProblem::new(key("unit"), "must be a short word (at most 20 characters)"));
+        let message = "must be a short word (at most 20 characters)";
+        problems.push(ConfigProblem::new(key("unit"), message));
     }
     problems
 }
@@ -245,7 +251,9 @@ impl CollectorConfig for PrometheusConfig {
         let mut problems = url_problems("url", &self.url);
         problems.extend(self.bearer_token().validate("bearer_token"));
         problems.extend(self.basic_password().validate("basic_password"));
-        match (self.bearer_token().is_set(), self.basic_user.is_some(), self.basic_password().is_set()) {
+        let bearer = self.bearer_token().is_set();
+        let (user, password) = (self.basic_user.is_some(), self.basic_password().is_set());
+        match (bearer, user, password) {
             (true, true, _) | (true, _, true) => problems.push(ConfigProblem::new(
                 "bearer_token_env",
                 "set either a bearer token or basic auth, not both",
@@ -263,7 +271,8 @@ impl CollectorConfig for PrometheusConfig {
         if let Some(user) = &self.basic_user
             && (user.is_empty() || user.contains(':') || user.chars().any(char::is_control))
         {
-            problems.push(ConfigProblem::new("basic_user", "is not a user name (empty, `:` or a control character)"));
+            let message = "is not a user name (empty, `:` or a control character)";
+            problems.push(ConfigProblem::new("basic_user", message));
         }
         if let Some(tenant) = &self.tenant
             && (tenant.trim().is_empty() || !tenant.chars().all(|c| c.is_ascii_graphic()))

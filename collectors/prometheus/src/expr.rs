@@ -58,7 +58,8 @@ pub fn from_generator_url(generator_url: &str) -> Option<(String, Origin)> {
 fn first_expr(value: &serde_json::Value) -> Option<String> {
     match value {
         serde_json::Value::Object(map) => {
-            if let Some(expr) = map.get("expr").and_then(|e| e.as_str()).filter(|e| !e.trim().is_empty()) {
+            let expr = map.get("expr").and_then(|e| e.as_str());
+            if let Some(expr) = expr.filter(|e| !e.trim().is_empty()) {
                 return Some(expr.to_owned());
             }
             map.values().find_map(first_expr)
@@ -75,7 +76,8 @@ pub fn grafana_rule_uid(generator_url: &str) -> Option<String> {
     let segments: Vec<&str> = url.path_segments()?.collect();
     let at = segments.windows(2).position(|w| w == ["alerting", "grafana"])?;
     let uid = segments.get(at + 2)?;
-    let safe = !uid.is_empty() && uid.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
+    let safe =
+        !uid.is_empty() && uid.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
     safe.then(|| (*uid).to_owned())
 }
 

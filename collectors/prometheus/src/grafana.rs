@@ -48,8 +48,8 @@ pub fn rule_query(rule: &Value) -> Option<RuleQuery> {
     // Expressions chain a few steps at most; a loop in a broken rule must not spin.
     for _ in 0..8 {
         let Some(model) = node.and_then(|n| models.get(n)) else { break };
-        if let Some(expr) = model.get("expr").and_then(Value::as_str).filter(|e| !e.trim().is_empty())
-        {
+        let expr = model.get("expr").and_then(Value::as_str);
+        if let Some(expr) = expr.filter(|e| !e.trim().is_empty()) {
             return Some(RuleQuery { expr: expr.to_owned(), threshold, title });
         }
         if model.get("type").and_then(Value::as_str) == Some("threshold") && threshold.is_none() {
@@ -58,9 +58,11 @@ pub fn rule_query(rule: &Value) -> Option<RuleQuery> {
         node = model.get("expression").and_then(Value::as_str);
     }
     // No chain to follow (classic conditions, math): the first Prometheus-style query.
-    data.iter().filter_map(|d| d.get("model")?.get("expr")?.as_str()).find(|e| !e.trim().is_empty()).map(
-        |expr| RuleQuery { expr: expr.to_owned(), threshold: None, title },
-    )
+    let first = data
+        .iter()
+        .filter_map(|d| d.get("model")?.get("expr")?.as_str())
+        .find(|e| !e.trim().is_empty())?;
+    Some(RuleQuery { expr: first.to_owned(), threshold: None, title })
 }
 
 /// `{"conditions": [{"evaluator": {"type": "gt", "params": [0.05]}}]}` as `> 0.05`.

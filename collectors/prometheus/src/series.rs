@@ -232,9 +232,7 @@ pub fn departure(series: &Series, spans: &Spans, direction: Direction, floor: f6
             })
         }
         // Absent from the baseline, then there: it appeared in the window.
-        None if !down && window.first().is_some_and(|(t, _)| *t > spans.window.start + spans.step) => {
-            Some(floor)
-        }
+        None if !down && appeared(&window, spans) => Some(floor),
         None => None,
     };
     let onset = level.and_then(|level| {
@@ -253,6 +251,12 @@ pub fn departure(series: &Series, spans: &Spans, direction: Direction, floor: f6
         );
     }
     reading
+}
+
+/// Whether a series without baseline points appeared inside the window, rather than being
+/// there from its start (when the baseline's absence says nothing).
+fn appeared(window: &[(DateTime<Utc>, f64)], spans: &Spans) -> bool {
+    window.first().is_some_and(|(t, _)| *t > spans.window.start + spans.step)
 }
 
 /// The run of `holds` that fired the alert: the one that began last at or before the

@@ -67,8 +67,8 @@ pub fn render(query: &str, labels: &BTreeMap<String, String>) -> Result<String, 
                 let unsafe_here = |place| TemplateError::Unsafe { label: name.to_owned(), place };
                 match place {
                     Place::Bare => {
-                        let plain = !value.is_empty()
-                            && value.chars().all(|c| c.is_ascii_alphanumeric() || "_:.".contains(c));
+                        let word = |c: char| c.is_ascii_alphanumeric() || "_:.".contains(c);
+                        let plain = !value.is_empty() && value.chars().all(word);
                         if !plain {
                             return Err(unsafe_here(
                                 "outside quotes (only letters, digits, `_`, `:` and `.` are)",
