@@ -147,3 +147,116 @@ pub fn metrics(view: &RunView) -> Vec<Metric> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+    use witness_collector::{Event, Evidence};
+
+    use super::*;
+    use crate::bundle::layout::CollectorRecord;
+    use crate::rules::rule::RuleSet;
+    use crate::run::analyse::{Gathered, analyse};
+    use crate::run::view::BundleInfo;
+    use crate::trigger::Trigger;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 11, 19, 21, 0, 0).unwrap() + chrono::Duration::minutes(minutes)
+    }
+
+    fn record(kind: &str, evidence: Evidence) -> CollectorRecord {
+        CollectorRecord {
+            kind: kind.into(),
+            name: "prod".into(),
+            started_at: at(0),
+            finished_at: at(0),
+            duration_ms: 1,
+            error: None,
+            redactions: Default::default(),
+            evidence,
+        }
+    }
+
+    /// A rollout at T-12m, and a request rate that left its baseline at T-10m, with a
+    /// gap of missing points at T-20m; a second query that Prometheus refused.
+    fn view() -> RunView {
+        let points: Vec<Value> = (-90..=0)
+            .filter(|m| !(-22..-19).contains(m))
+            .map(|m| {
+                json!([witness_collector::time::format(at(m)), if m < -10 { 100.0 } else { 300.0 }])
+            })
+            .collect();
+        let data = json!({
+            "url": "http://prometheus:9090", "step_secs": 60,
+            "baseline": {"start": "2025-11-19T19:30:00.000Z", "end": "2025-11-19T20:30:00.000Z"},
+            "window": {"start": "2025-11-19T20:30:00.000Z", "end": "2025-11-19T21:00:00.000Z"},
+            "queries": [
+                {"name": "request_rate", "source": "query", "expr": "sum(rate(x[5m]))", "unit": "req/s",
+                 "how": {"as": "departure", "direction": "up", "baseline_floor": 0.0}, "status": "ok",
+                 "series_count": 1, "series": [{"labels": {}, "points": points}],
+                 "reading": {"baseline_points": 60, "baseline_mean": 100.0, "window_points": 28,
+                             "window_mean": 200.0, "peak": 300.0, "level": 150.0,
+                             "onset_at": "2025-11-19T20:50:00.000Z", "onset_offset_secs": -600, "ratio": 3.0}},
+                {"name": "broken", "source": "query", "expr": "sum(", "how": {"as": "departure"},
+                 "status": "failed", "error": "Prometheus refused the query (bad PromQL or parameters): bad_data: parse error",
+                 "series_count": 0, "series": []}
+            ]
+        });
+        let records = vec![
+            record("prometheus", Evidence::ok("metrics").data(data)),
+            record(
+                "kubernetes",
+                Evidence::ok("k").event(Event::new(at(-12), "rollout", "Rollout of revision 42")),
+            ),
+        ];
+        let gathered = Gathered {
+            trigger: Trigger::manual(at(0), Default::default()),
+            anchor: at(0),
+            window: Window::new(at(-30), at(0)),
+            records,
+        };
+        let bundle =
+            BundleInfo { id: "b".into(), files: Vec::new(), signed: false, manifest: None };
+        analyse(gathered, &RuleSet::default(), bundle)
+    }
+
+    #[test]
+    fn each_series_reads_with_its_figures_and_a_failed_one_is_never_healthy() {
+        let view = view();
+        let metrics = metrics(&view);
+        assert_eq!(metrics.len(), 2);
+        assert_eq!(
+            metrics[0].reading(view.anchor),
+            "baseline 100 req/s · peak 300 req/s · ×3 · onset T-10m (2025-11-19T20:50:00.000Z)"
+        );
+        assert_eq!(
+            metrics[0].evidence.to_string(),
+            "evidence/prometheus-prod.json#/data/queries/0"
+        );
+        assert_eq!(
+            metrics[1].reading(view.anchor),
+            "failed: Prometheus refused the query (bad PromQL or parameters): bad_data: parse error; nothing measured, which is not healthy"
+        );
+    }
+
+    #[test]
+    fn a_chart_shades_the_baseline_and_marks_the_level_the_onset_the_rollout_and_the_anchor() {
+        let view = view();
+        let metrics = metrics(&view);
+        let chart = super::super::svg::metric_chart(&metrics[0], &view).unwrap();
+        assert_eq!(
+            chart.matches("<rect class=\"baseline-span\"").count(),
+            2,
+            "the span and its legend"
+        );
+        assert!(chart.contains("<title>departure level 150 req/s</title>"), "{chart}");
+        assert!(chart.contains(">onset T-10m</text>"), "{chart}");
+        assert!(chart.contains("<line class=\"rollout\""), "{chart}");
+        assert!(chart.contains("<title>Rollout of revision 42</title>"), "{chart}");
+        assert!(chart.contains("class=\"anchor\""), "{chart}");
+        // The missing minutes break the line: two runs, plus the legend's line.
+        assert_eq!(chart.matches("<polyline class=\"metric-line\"").count(), 2, "{chart}");
+        assert!(super::super::svg::metric_chart(&metrics[1], &view).is_none());
+    }
+}
