@@ -1,6 +1,6 @@
 //! Every object read from the API server is redacted before the collector looks at it:
 //! event messages and reasons, container commands, args and environment, annotations and
-//! labels, images, condition messages. [`crate::api::Cluster`] passes each object through
+//! labels (their keys too), images, condition messages. [`crate::api::Cluster`] passes each object through
 //! [`redact_object`] as it arrives, so no later step (a summary, a timeline title, an
 //! artifact) can see a secret first.
 //!
@@ -49,6 +49,13 @@ fn redact_value(value: &mut Value, key: Option<&str>, redactor: &Redactor) {
             items.iter_mut().for_each(|item| redact_value(item, key, redactor));
         }
         Value::Object(map) => {
+            // Keys are text too (a label or annotation key can quote a secret).
+            if map.keys().any(|k| redactor.redact(k).as_str() != k.as_str()) {
+                let entries = std::mem::take(map);
+                for (k, v) in entries {
+                    map.insert(redactor.redact(&k).into_string(), v);
+                }
+            }
             let name = map.get("name").and_then(Value::as_str).map(str::to_owned);
             for (k, v) in map.iter_mut() {
                 let key = match (&name, k.as_str()) {
@@ -89,7 +96,8 @@ mod tests {
     fn a_pod_keeps_its_type_and_loses_its_secrets() {
         let pod: Pod = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "web", "creationTimestamp": "2025-11-19T21:00:00Z",
-                "labels": {"app": "web", "api_token": "label-secret-1234"},
+                "labels": {"app": "web", "api_token": "label-secret-1234",
+                    "ghp_0123456789abcdefghijABCDEFGHIJ0123456789": "key-is-a-token"},
                 "annotations": {"db-password": "annotation-secret-1234", "note": "see password=note-secret-1234"}},
             "spec": {"containers": [{"name": "web", "image": "registry.example.com/web:1.0",
                 "command": ["/app", "--db-password", "flag-secret-1234", "--token=inline-secret-1234"],
@@ -98,7 +106,7 @@ mod tests {
         .unwrap();
         let redacted = redact_object(&pod, &Redactor::builtin()).unwrap();
         let text = serde_json::to_string(&redacted).unwrap();
-        for secret in ["label-secret", "annotation-secret", "note-secret", "flag-secret", "inline-secret", "env-secret"] {
+        for secret in ["label-secret", "annotation-secret", "note-secret", "flag-secret", "inline-secret", "env-secret", "0123456789abcdefghij"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         let container = &redacted.spec.unwrap().containers[0];

@@ -15,17 +15,17 @@ pub(super) fn card_number(text: &str, range: Range<usize>) -> bool {
     network_accepts(&digits) && luhn(&digits)
 }
 
-/// Whether `text` has 13 or more digits in a row, single spaces or dashes between them
-/// allowed: the least a card number needs. A byte loop, so text without one skips the
-/// card pattern entirely.
-pub(super) fn has_card_length_digit_run(text: &str) -> bool {
+/// Where `text` first has 13 or more digits in a row, single spaces or dashes between
+/// them allowed: the least a card number needs. A byte loop, so lines without one skip the
+/// card pattern.
+pub(super) fn card_length_digit_run(text: &str) -> Option<usize> {
     let mut run = 0;
     let mut after_separator = false;
-    for b in text.bytes() {
+    for (i, b) in text.bytes().enumerate() {
         if b.is_ascii_digit() {
             run += 1;
             if run >= 13 {
-                return true;
+                return Some(i);
             }
             after_separator = false;
         } else if (b == b' ' || b == b'-') && run > 0 && !after_separator {
@@ -35,20 +35,48 @@ pub(super) fn has_card_length_digit_run(text: &str) -> bool {
             after_separator = false;
         }
     }
-    false
+    None
 }
 
-/// Whether `text` has a `.`, six token characters and another `.`: the middle of a
-/// Discord bot token. A byte loop, so text without one skips that pattern.
-pub(super) fn has_dotted_six(text: &str) -> bool {
+/// Where `text` first has a `.`, six token characters and another `.`: the middle of a
+/// Discord bot token. A byte loop, so lines without one skip that pattern.
+pub(super) fn dotted_six(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let token = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
-    text.match_indices('.').any(|(i, _)| {
+    text.match_indices('.').map(|(i, _)| i).find(|&i| {
         i >= 22
             && bytes.get(i + 7) == Some(&b'.')
             && bytes[i + 1..i + 7].iter().all(token)
             && bytes[i - 22..i].iter().all(token)
     })
+}
+
+/// Whether the value that ends a vendor-name match (`text[range]`, `jira Z7Vo…`) reads
+/// as a credential: 16 or more characters with letters and digits mixed in one run of 8 or more, not a
+/// lowercase hex hash or id (a commit, a digest), not a host name.
+pub(super) fn vendor_value(text: &str, range: Range<usize>) -> bool {
+    let whole = &text[range];
+    let start = whole
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || "_+/=.-".contains(c)))
+        .map_or(0, |i| i + 1);
+    let value = whole[start..].trim_end_matches(['.', '-']);
+    let bytes = value.as_bytes();
+    let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
+    let lower_hex = bytes.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+    let dotted_words = value.split('.').count() > 1
+        && value
+            .split('.')
+            .all(|part| part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && value.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_alphabetic()));
+    // Words and numbers joined (`runner-20251119-ab`) are a name; a credential mixes
+    // letters and digits inside one run.
+    let mixed_run = value.split(['-', '_', '.', '/', '+', '=']).any(|run| {
+        run.len() >= 8
+            && run.bytes().any(|b| b.is_ascii_alphabetic())
+            && run.bytes().any(|b| b.is_ascii_digit())
+    });
+    value.len() >= 16 && letters > 0 && digits > 0 && mixed_run && !lower_hex && !dotted_words
 }
 
 /// Whether the key holding a keyword that ends at `from` is followed by an assignment:
@@ -217,10 +245,27 @@ mod tests {
     #[test]
     fn the_digit_run_gate_opens_for_every_printed_card_form() {
         for text in ["x 4111111111111111 y", "4111 1111 1111 1111", "3400-000000-00009"] {
-            assert!(has_card_length_digit_run(text), "{text}");
+            assert!(card_length_digit_run(text).is_some(), "{text}");
         }
         for text in ["2025-11-19T21:00:00.123Z pid=4242", "12  345678901234", "123456789012"] {
-            assert!(!has_card_length_digit_run(text), "{text}");
+            assert_eq!(card_length_digit_run(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_value_after_a_vendor_name_must_read_as_a_credential() {
+        let ok = |s: &str| vendor_value(s, 0..s.len());
+        assert!(ok("sourcegraph: 6d2FabeB6ADd229Bc199FabA28fD3efb57dF0bD3"));
+        assert!(ok("jira Z7VoIYJ0K4rFWLBfkhOsLAWX"));
+        for benign in [
+            "github 3f2a9c1d0e8b7a6f5e4d3c2b1a0f9e8d7c6b5a49",
+            "gitlab runner-20251119-ab",
+            "sentry ingest.eu-west-1.sentry.io",
+            "github releases-v2.31.4-rc.1-final",
+            "datadog dashboard_latency_overview",
+            "twilio 202511192100000000",
+        ] {
+            assert!(!ok(benign), "{benign}");
         }
     }
 

@@ -7,7 +7,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::{Redactor, TOKEN};
+use super::{Redactor, TOKEN, lines_around};
+use crate::rules::Span;
 
 /// How a rendered format escapes text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,8 +21,34 @@ pub enum Escaping {
     Url,
 }
 
+/// How many lines before and after a line a match can reach (a `{"name": …}` pair
+/// split over lines).
+const PERCENT_REACH: Span = (2, 2);
+
+/// The parts of `text` to read decoded: each line holding a percent-escape of an ASCII
+/// character with the lines [`PERCENT_REACH`] around it, whole lines, merged where they
+/// meet, in order.
+pub(crate) fn percent_regions(text: &str) -> Vec<Range<usize>> {
+    let b = text.as_bytes();
+    let mut regions: Vec<Range<usize>> = Vec::new();
+    let mut from = 0;
+    while let Some(at) = b[from..].iter().position(|c| *c == b'%').map(|i| from + i) {
+        from = at + 1;
+        if percent_byte(&b[at..]).is_none() {
+            continue;
+        }
+        let region = lines_around(text, at..at, PERCENT_REACH);
+        from = from.max(lines_around(text, at..at, (0, 0)).end);
+        match regions.last_mut() {
+            Some(last) if last.end >= region.start => last.end = last.end.max(region.end),
+            _ => regions.push(region),
+        }
+    }
+    regions
+}
+
 /// Whether `text` holds a percent-escape of an ASCII character.
-pub(crate) fn has_percent_escape(text: &str) -> bool {
+fn has_percent_escape(text: &str) -> bool {
     let b = text.as_bytes();
     b.iter().enumerate().any(|(i, c)| *c == b'%' && percent_byte(&b[i..]).is_some())
 }
@@ -43,23 +70,7 @@ impl Redactor {
     /// the redaction replaced is mapped back to the rendered text. Where the spans cannot
     /// be told apart (two secrets side by side), it goes line by line.
     pub fn redact_rendered<'a>(&self, text: &'a str, escaping: Escaping) -> Cow<'a, str> {
-        let (decoded, map) = decode(text, escaping);
-        let redacted = self.redact_plain(&decoded);
-        let replaced = if redacted == decoded {
-            Cow::Borrowed(text)
-        } else if let Some(spans) = align(&decoded, &redacted) {
-            let mut out = String::with_capacity(text.len());
-            let mut last = 0;
-            for (span, token) in spans {
-                out.push_str(&text[last..map[span.start]]);
-                out.push_str(token);
-                last = map[span.end];
-            }
-            out.push_str(&text[last..]);
-            Cow::Owned(out)
-        } else {
-            self.redact_lines(text, escaping)
-        };
+        let replaced = self.redact_decoded(text, escaping, false);
         // Forms decoding does not reveal (a literal's escaped form) are found as is.
         match self.redact_plain(&replaced) {
             Cow::Owned(s) => Cow::Owned(s),
@@ -67,10 +78,53 @@ impl Redactor {
         }
     }
 
-    fn redact_lines<'a>(&self, text: &'a str, escaping: Escaping) -> Cow<'a, str> {
+    /// `text` with each secret its decoded form holds replaced, the rest as it was: the
+    /// first half of [`Redactor::redact_rendered`]. With `escaped_lines_only`, only
+    /// secrets on lines that hold an escape are replaced: `text` is a part of a larger
+    /// text, which is read as is after, where a secret reaching past the part (a PEM block
+    /// cut by its end) is found whole.
+    pub(crate) fn redact_decoded<'a>(
+        &self,
+        text: &'a str,
+        escaping: Escaping,
+        escaped_lines_only: bool,
+    ) -> Cow<'a, str> {
+        let (decoded, map) = decode(text, escaping);
+        let redacted = self.redact_plain(&decoded);
+        let keep = |range: Range<usize>| {
+            !escaped_lines_only || has_percent_escape(&text[lines_around(text, range, (0, 0))])
+        };
+        if redacted == decoded {
+            Cow::Borrowed(text)
+        } else if let Some(spans) = align(&decoded, &redacted) {
+            let mut out = String::with_capacity(text.len());
+            let mut last = 0;
+            for (span, token) in spans {
+                let (start, end) = (map[span.start], map[span.end]);
+                out.push_str(&text[last..start]);
+                out.push_str(if keep(start..end) { token } else { &text[start..end] });
+                last = end;
+            }
+            out.push_str(&text[last..]);
+            Cow::Owned(out)
+        } else {
+            self.redact_lines(text, escaping, escaped_lines_only)
+        }
+    }
+
+    fn redact_lines<'a>(
+        &self,
+        text: &'a str,
+        escaping: Escaping,
+        escaped_lines_only: bool,
+    ) -> Cow<'a, str> {
         let mut out = String::new();
         let mut changed = false;
         for line in text.split_inclusive('\n') {
+            if escaped_lines_only && !has_percent_escape(line) {
+                out.push_str(line);
+                continue;
+            }
             match self.redact_line(line, escaping) {
                 Some(redacted) => {
                     changed = true;
@@ -328,6 +382,49 @@ mod tests {
         }
         let plain = "GET /search?q=50%25%20off&page=2 HTTP/1.1";
         assert_eq!(r.redact_text(plain), plain);
+    }
+
+    #[test]
+    fn only_escaped_lines_and_their_reach_are_decoded() {
+        let text = "a\nb\nc\nd %20 e\nf\ng\nh\ni\nj\nk\nl %3D\n";
+        let regions: Vec<&str> = percent_regions(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(regions, ["b\nc\nd %20 e\nf\ng\n", "j\nk\nl %3D\n"]);
+        let near = "x %20\ny\nz %41\n";
+        let regions: Vec<&str> = percent_regions(near).into_iter().map(|r| &near[r]).collect();
+        assert_eq!(regions, [near], "regions that meet are one");
+        assert!(percent_regions("cpu 187%/70%, 50% of 7.5%\n").is_empty());
+    }
+
+    #[test]
+    fn a_secret_in_an_escaped_line_of_a_large_text_is_found() {
+        let r = Redactor::builtin();
+        let secret = "AUpaFVMLro2Rw8mvJCb0TevkSZXTKbZc3RYwZ8a8";
+        let filler = "INFO request handled status=200 duration_ms=12\n".repeat(500);
+        let text = format!(
+            "{filler}GET /q?x=AWS_SECRET_ACCESS_KEY:%20{secret} HTTP/1.1\n{filler}\
+             {{\"name\": \"DB_PASSWORD\",\n \"value\": \"p%40ss-{secret}\"}}\n{filler}"
+        );
+        let out = r.redact_text(&text);
+        assert!(!out.contains("0TevkSZX"), "{out}");
+        assert_eq!(out.matches("[REDACTED:").count(), 2, "{out}");
+        assert!(out.starts_with(&filler) && out.ends_with(&filler));
+        assert!(matches!(r.redact_text(&filler), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_pem_block_next_to_an_escaped_line_is_found_whole() {
+        let r = Redactor::builtin();
+        let body: Vec<String> =
+            (0..6).map(|i| format!("{i}Ab1+/").repeat(12)[..64].to_owned()).collect();
+        for before in ["GET /q?x=50%25%20off HTTP/1.1\n", "a\nb\nGET /q?x=%41 HTTP/1.1\nc\n"] {
+            let text = format!(
+                "{before}-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n2025-11-19 INFO after\n",
+                body.join("\n")
+            );
+            let out = r.redact_text(&text);
+            assert!(body.iter().all(|line| !out.contains(&line[..20])), "{out}");
+            assert!(out.starts_with(before) && out.ends_with("\n2025-11-19 INFO after\n"), "{out}");
+        }
     }
 
     #[test]

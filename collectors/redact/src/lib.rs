@@ -332,13 +332,29 @@ impl Redactor {
     /// Where the text holds percent-escapes (`?q=token%20ghp_…`, `password%3Dx`), it is
     /// also read decoded, and a secret found there is replaced in the escaped text: an
     /// escape must not hide a secret from the rules.
+    ///
+    /// Only the lines holding a percent-escape, with the lines a match can reach from
+    /// them, are decoded: a large text with one escaped URL costs one plain pass.
     pub fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        // Decoded first: read as is, `key:%20"value"` would take `%20` for the value.
-        if escaped::has_percent_escape(text) {
-            self.redact_rendered(text, Escaping::Url)
-        } else {
-            self.redact_plain(text)
+        let regions = escaped::percent_regions(text);
+        if regions.is_empty() {
+            return self.redact_plain(text);
         }
+        // Decoded first: read as is, `key:%20"value"` would take `%20` for the value.
+        let mut joined = String::with_capacity(text.len());
+        let mut last = 0;
+        for region in regions {
+            joined.push_str(&text[last..region.start]);
+            joined.push_str(&self.redact_decoded(&text[region.clone()], Escaping::Url, true));
+            last = region.end;
+        }
+        joined.push_str(&text[last..]);
+        // Then the whole text as is: the lines around the regions, and secrets across them.
+        let redacted = match self.redact_plain(&joined) {
+            Cow::Owned(s) => s,
+            Cow::Borrowed(_) => joined,
+        };
+        if redacted == text { Cow::Borrowed(text) } else { Cow::Owned(redacted) }
     }
 
     /// [`Redactor::redact_text`] without reading percent-escapes.
@@ -375,9 +391,9 @@ impl Redactor {
                 out = Cow::Owned(joined);
             }
         }
-        let unkeyed = self.prefilter.unkeyed(&out);
+        let unkeyed = self.prefilter.unkeyed();
         if unkeyed.iter().any(|run| *run)
-            && let Cow::Owned(replaced) = self.apply(&out, &unkeyed, &mut found_values)
+            && let Cow::Owned(replaced) = self.apply(&out, unkeyed, &mut found_values)
         {
             out = Cow::Owned(replaced);
         }
@@ -502,7 +518,8 @@ impl Redactor {
 
 /// Which rules can match a text at all, and where, from one pass over it: a rule runs
 /// where one of its keywords occurs (all-lowercase keywords in any ASCII case, the others
-/// exactly), rules with a gate when the gate says so, and rules with neither always.
+/// exactly), a rule with a gate on the lines its gate finds, and rules with neither over
+/// the whole text.
 struct Prefilter {
     /// Every keyword, matched in any case; a hit on an exact keyword is checked after.
     matcher: Option<AhoCorasick>,
@@ -517,8 +534,8 @@ struct Prefilter {
     spans: Vec<rules::Span>,
     /// Rules without keywords or gate, which run over every text.
     always: Vec<bool>,
-    /// The gates of rules without keywords.
-    gates: Vec<Option<rules::Gate>>,
+    /// The rules without keywords that have a gate, with it and their span.
+    gates: Vec<(usize, rules::Gate, rules::Span)>,
 }
 
 impl Prefilter {
@@ -555,44 +572,42 @@ impl Prefilter {
             })
             .collect();
         let always = rules.iter().map(|r| r.keywords.is_empty() && r.gate.is_none()).collect();
-        let gates = rules.iter().map(|r| r.gate.filter(|_| r.keywords.is_empty())).collect();
+        let gates = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.keywords.is_empty())
+            .filter_map(|(i, r)| Some((i, r.gate?, r.span)))
+            .collect();
         Self { matcher, keywords, exact, owners, spans, always, gates }
     }
 
-    /// Which rules without keywords run on `text`: those whose gate opens, or that have
-    /// none.
-    fn unkeyed(&self, text: &str) -> Vec<bool> {
-        self.always
-            .iter()
-            .zip(&self.gates)
-            .map(|(always, gate)| *always || gate.is_some_and(|g| g(text)))
-            .collect()
+    /// The rules that run over the whole text: those with neither keywords nor gate.
+    fn unkeyed(&self) -> &[bool] {
+        &self.always
     }
 
-    /// The parts of `text` where a rule with keywords can match, in order, each with the
-    /// rules whose keywords occur there: around each keyword, the lines its rules' matches
-    /// can reach ([`Rule::span`]), merged.
+    /// The parts of `text` where a rule with keywords or a gate can match, in order, each
+    /// with the rules that run there: around each keyword and each place a gate found, the
+    /// lines the rules' matches can reach ([`Rule::span`]), merged.
     fn regions(&self, text: &str) -> Vec<(Range<usize>, Vec<bool>)> {
-        let Some(matcher) = &self.matcher else { return Vec::new() };
         let mut regions: Vec<(Range<usize>, Vec<bool>)> = Vec::new();
-        for found in matcher.find_overlapping_iter(text) {
+        for &(rule, gate, span) in &self.gates {
+            let mut from = 0;
+            while let Some(at) = text.get(from..).and_then(gate).map(|i| from + i) {
+                let range = lines_around(text, at..at, span);
+                from = range.end.max(at + 1);
+                let mut rules = vec![false; self.always.len()];
+                rules[rule] = true;
+                regions.push((range, rules));
+            }
+        }
+        let found = self.matcher.as_ref().map(|m| m.find_overlapping_iter(text));
+        for found in found.into_iter().flatten() {
             let keyword = found.pattern().as_usize();
             if self.exact[keyword] && text[found.range()] != self.keywords[keyword] {
                 continue;
             }
-            let (before, after) = self.spans[keyword];
-            let mut start = line_start(text, found.start());
-            for _ in 0..before {
-                start = line_start(text, start.saturating_sub(1));
-            }
-            let mut end = found.end();
-            for _ in 0..=after {
-                end = line_end(text, end);
-                if end == text.len() {
-                    break;
-                }
-                end += 1;
-            }
+            let Range { start, end } = lines_around(text, found.range(), self.spans[keyword]);
             // Rules whose keyword sits in a key need an assignment after it.
             let [free, assigned] = &self.owners[keyword];
             let assigned: &[usize] =
@@ -606,7 +621,7 @@ impl Prefilter {
             }
             let owners = free.iter().chain(assigned);
             match regions.last_mut() {
-                Some((last, rules)) if start >= last.start && start <= last.end => {
+                Some((last, rules)) if start >= last.start && start < last.end => {
                     last.end = last.end.max(end);
                     owners.for_each(|&r| rules[r] = true);
                 }
@@ -622,7 +637,7 @@ impl Prefilter {
         let mut merged: Vec<(Range<usize>, Vec<bool>)> = Vec::with_capacity(regions.len());
         for (r, rules) in regions {
             match merged.last_mut() {
-                Some((last, last_rules)) if r.start <= last.end => {
+                Some((last, last_rules)) if r.start < last.end => {
                     last.end = last.end.max(r.end);
                     last_rules.iter_mut().zip(rules).for_each(|(a, b)| *a |= b);
                 }
@@ -631,6 +646,24 @@ impl Prefilter {
         }
         merged
     }
+}
+
+/// `range` widened to whole lines, with `span.0` lines before and `span.1` after (each
+/// with its `\n`).
+fn lines_around(text: &str, range: Range<usize>, (before, after): rules::Span) -> Range<usize> {
+    let mut start = line_start(text, range.start);
+    for _ in 0..before {
+        start = line_start(text, start.saturating_sub(1));
+    }
+    let mut end = range.end;
+    for _ in 0..=after {
+        end = line_end(text, end);
+        if end == text.len() {
+            break;
+        }
+        end += 1;
+    }
+    start..end
 }
 
 /// Where the line holding byte `at` starts.

@@ -66,7 +66,7 @@ pub const BUILTIN_RULES: &[RuleInfo] = &[
     info("anthropic_key", "Anthropic keys (`sk-ant-api03-`, `sk-ant-admin01-`)"),
     info(
         "vendor_token",
-        "API tokens with a documented vendor prefix: npm, PyPI, RubyGems, Clojars, NuGet-free; Twilio (`SK…`), SendGrid (`SG.`), Mailgun (`key-`), Mailchimp (`…-us12`), Sendinblue (`xkeysib-`), Shopify (`shpat_`, …), Doppler (`dp.pt.`), HashiCorp Vault (`hvs.`, `hvb.`, `hvr.`) and Terraform (`.atlasv1.`), Heroku (`HRKU-`), DigitalOcean (`dop_v1_`, …), Atlassian (`ATATT3`, `ATCTT3`, `ATBB`), Hugging Face (`hf_`, `api_org_`), Sourcegraph (`sgp_`), Sentry (`sntrys_`, `sntryu_`), Grafana (`glc_`, `glsa_`, `eyJrIjoi`), Databricks (`dapi`), Dynatrace (`dt0c01.`), EasyPost (`EZAK`, `EZTK`), Facebook (`EAA…`), Square (`sq0atp-`, `EAAA…`), New Relic (`NRAK-`, …), Notion (`ntn_`), Linear (`lin_api_`), Postman (`PMAK-`), Pulumi (`pul-`), Prefect (`pnu_`), Planetscale (`pscale_`), Fly.io (`fo1_`, `fm2_`), Infracost (`ico-`), 42 (`s-s4t2…`), ReadMe (`rdme_`), Scalingo (`tk-us-`), Settlemint (`sm_…`), Shippo (`shippo_`), Typeform (`tfp_`), Duffel, Frame.io, Flutterwave, 1Password (`ops_`, `A3-`), Artifactory (`AKCp`, `cmVmd`), Adobe (`p8e-`), Cloudflare origin CA (`v1.0-`), Perplexity, xAI, Groq, Replicate, LangSmith, Tailscale, Supabase, Razorpay, Lob, Netlify, Octopus, OpenShift (`sha256~`), Authress, Yandex, Telegram bot tokens, Discord bot tokens",
+        "API tokens with a documented vendor prefix: npm, PyPI, RubyGems, Clojars, NuGet-free; Twilio (`SK…`), SendGrid (`SG.`), Mailgun (`key-`), Mailchimp (`…-us12`), Sendinblue (`xkeysib-`), Shopify (`shpat_`, …), Doppler (`dp.pt.`), HashiCorp Vault (`hvs.`, `hvb.`, `hvr.`) and Terraform (`.atlasv1.`), Heroku (`HRKU-`), DigitalOcean (`dop_v1_`, …), Atlassian (`ATATT3`, `ATCTT3`, `ATBB`), Hugging Face (`hf_`, `api_org_`), Sourcegraph (`sgp_`), Sentry (`sntrys_`, `sntryu_`), Grafana (`glc_`, `glsa_`, `eyJrIjoi`), Databricks (`dapi`), Dynatrace (`dt0c01.`), EasyPost (`EZAK`, `EZTK`), Facebook (`EAA…`), Square (`sq0atp-`, `EAAA…`), New Relic (`NRAK-`, …), Notion (`ntn_`), Linear (`lin_api_`), Postman (`PMAK-`), Pulumi (`pul-`), Prefect (`pnu_`), Planetscale (`pscale_`), Fly.io (`fo1_`, `fm2_`), Infracost (`ico-`), 42 (`s-s4t2…`), ReadMe (`rdme_`), Scalingo (`tk-us-`), Settlemint (`sm_…`), Shippo (`shippo_`), Typeform (`tfp_`), Duffel, Frame.io, Flutterwave, 1Password (`ops_`, `A3-`), Artifactory (`AKCp`, `cmVmd`), Adobe (`p8e-`), Cloudflare origin CA (`v1.0-`), Perplexity, xAI, Groq, Replicate, LangSmith, Tailscale, Supabase, Razorpay, Lob, Netlify, Octopus, OpenShift (`sha256~`), Authress, Yandex, Telegram bot tokens, Discord bot tokens, Mapbox (`sk.`); and a credential-looking value right after a vendor's name (`sourcegraph: …`, `jira …`, `GITHUB_API = …`)",
     ),
     info(
         "http_header",
@@ -93,8 +93,9 @@ const fn info(id: &'static str, finds: &'static str) -> RuleInfo {
     RuleInfo { id, finds, default_on: true }
 }
 
-/// A quick scan of a whole text, true whenever a rule can match it.
-pub(super) type Gate = fn(&str) -> bool;
+/// A quick scan of a text for the first place a rule can match: the pattern then runs on
+/// that line only (and the scan goes on after it). `None`: the rule matches nowhere.
+pub(super) type Gate = fn(&str) -> Option<usize>;
 
 /// Rejects a match that only looks like a secret: `(text, whole match range)`.
 type Check = fn(&str, Range<usize>) -> bool;
@@ -326,6 +327,63 @@ macro_rules! assign {
         r"[ \t]*(?:=>|=&gt;|:::=|::=|:=|\?=|\.=|\+=|={1,3}|!==?|:)[ \t]*"
     };
 }
+
+/// Vendors whose tokens are found right after their name (the keywords of that rule).
+macro_rules! vendor_names {
+    () => {
+        "sourcegraph|jira|atlassian|confluence|bitbucket|mailgun|mailchimp|sendgrid|twilio|github|gitlab|mapbox|alibaba|aliyun|datadog|newrelic|new_relic|sentry|okta|pagerduty|cloudflare|digitalocean|linode|heroku|netlify|vercel|shopify|dropbox|asana|airtable|algolia|auth0|circleci|travis|contentful|firebase|intercom|postmark|pusher|segment|snyk|zendesk|hubspot|discord|telegram|openai|anthropic"
+    };
+}
+
+const VENDOR_NAMES: &[&str] = &[
+    "sourcegraph",
+    "jira",
+    "atlassian",
+    "confluence",
+    "bitbucket",
+    "mailgun",
+    "mailchimp",
+    "sendgrid",
+    "twilio",
+    "github",
+    "gitlab",
+    "mapbox",
+    "alibaba",
+    "aliyun",
+    "datadog",
+    "newrelic",
+    "new_relic",
+    "sentry",
+    "okta",
+    "pagerduty",
+    "cloudflare",
+    "digitalocean",
+    "linode",
+    "heroku",
+    "netlify",
+    "vercel",
+    "shopify",
+    "dropbox",
+    "asana",
+    "airtable",
+    "algolia",
+    "auth0",
+    "circleci",
+    "travis",
+    "contentful",
+    "firebase",
+    "intercom",
+    "postmark",
+    "pusher",
+    "segment",
+    "snyk",
+    "zendesk",
+    "hubspot",
+    "discord",
+    "telegram",
+    "openai",
+    "anthropic",
+];
 
 static BUILTIN: LazyLock<Vec<Rule>> = LazyLock::new(|| TABLE.iter().map(Rule::from_spec).collect());
 
@@ -607,6 +665,7 @@ const TABLE: &[Spec] = &[
             "sqa_",
             "pat.",
             "LTAI",
+            "sk.",
             "4b1d",
         ],
         concat!(
@@ -685,12 +744,36 @@ const TABLE: &[Spec] = &[
             r"|SK[0-9a-fA-F]{32}",
             r"|sq[pua]_[A-Za-z0-9]{40}",
             r"|pat\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}",
-            r"|LTAI[A-Za-z0-9]{12,20}",
+            r"|LTAI[A-Za-z0-9]{12,24}",
+            r"|sk\.eyJ[A-Za-z0-9._-]{60,240}|sk\.[A-Za-z0-9]{3}\.[A-Za-z0-9.-]{76,236}",
             r"|4b1d[A-Za-z0-9]{38}",
             r")",
             b!()
         ),
     ),
+    // A token right after its vendor's name, the way detectors that look for a keyword
+    // nearby find them (`sourcegraph: 6d2F…`, `jira Z7Vo…`, `mailgun 'gRtZ…'`): the name
+    // (and the rest of a key: `github_api_key`), an optional assignment or quote, and a
+    // value that reads as a credential ([`checks::vendor_value`]: 16+ characters, letters
+    // and digits, not a hash, a host or a URL).
+    Spec {
+        id: "vendor_token",
+        keywords: VENDOR_NAMES,
+        pattern: concat!(
+            r#"(?i)"#,
+            b!(),
+            r#"(?:"#,
+            vendor_names!(),
+            r#")[a-z0-9_.-]{0,24}(?:\\*["'`])?[ \t]*(?:=>|:=|[:=])?[ \t]*(?:\\*["'`])?"#,
+            r#"(?P<secret>[A-Za-z0-9][A-Za-z0-9_+/=.-]{15,})"#,
+            b!(),
+        ),
+        check: Some(checks::vendor_value),
+        gate: None,
+        span: (0, 0),
+        requires: &[],
+        assigned: false,
+    },
     // Facebook app access tokens `<app id>|<secret>` next to the vendor's name; Sidekiq
     // Enterprise credentials under their Bundler key.
     row(
@@ -709,7 +792,7 @@ const TABLE: &[Spec] = &[
         // Discord bot tokens: `<base64 user id>.<6>.<27-38>`.
         pattern: r"(?:^|[^A-Za-z0-9_.-])(?P<secret>[A-Za-z0-9=][A-Za-z0-9_-]{22,26}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})(?:[^A-Za-z0-9_.-]|$)",
         check: None,
-        gate: Some(checks::has_dotted_six),
+        gate: Some(checks::dotted_six),
         span: (0, 0),
         requires: &[],
         assigned: false,
@@ -911,7 +994,7 @@ const TABLE: &[Spec] = &[
             b!()
         ),
         check: Some(checks::card_number),
-        gate: Some(checks::has_card_length_digit_run),
+        gate: Some(checks::card_length_digit_run),
         span: (0, 0),
         requires: &[],
         assigned: false,
@@ -1107,6 +1190,33 @@ mod tests {
             ["thisisasecret"]
         );
         assert_eq!(found("jwt", "t eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0 x").len(), 1);
+    }
+
+    #[test]
+    fn tokens_right_after_their_vendor_name_are_found_and_names_are_not() {
+        for (text, token) in [
+            (
+                "sourcegraph: 6d2FabeB6ADd229Bc199FabA28fD3efb57dF0bD3",
+                "6d2FabeB6ADd229Bc199FabA28fD3efb57dF0bD3",
+            ),
+            ("jira Z7VoIYJ0K4rFWLBfkhOsLAWX  ", "Z7VoIYJ0K4rFWLBfkhOsLAWX"),
+            ("mailgun 'gRtZTX7RaarK8pXdNcUBDcgvmIP6qiX5' pass", "gRtZTX7RaarK8pXdNcUBDcgvmIP6qiX5"),
+            ("GITHUB_API = \"9c14koUc3f04PrzlpCcUx\"", "9c14koUc3f04PrzlpCcUx"),
+            ("[DEBUG] Using ID=LTAIXgRPqwF1DhBf6Q1uZ5DrM", "LTAIXgRPqwF1DhBf6Q1uZ5DrM"),
+        ] {
+            assert_eq!(found("vendor_token", text), [token], "{text}");
+        }
+        let mapbox = format!("mapbox sk.{}", "nc7.R5t.P5a.bnM.".repeat(6));
+        assert_eq!(found("vendor_token", &mapbox).len(), 1, "{mapbox}");
+        for text in [
+            "github commit 3f2a9c1d0e8b7a6f5e4d3c2b1a0f9e8d7c6b5a49 merged",
+            "sentry: ingest.eu-west-1.sentry.io",
+            "gitlab runner-20251119-ab started",
+            "Statuspage: Twilio API degraded performance since 2025-11-19T20:58:00Z",
+            "datadog monitor checkout_latency_p95 alert",
+        ] {
+            assert!(found("vendor_token", text).is_empty(), "{text}");
+        }
     }
 
     #[test]
