@@ -746,7 +746,7 @@ fn label_and_rules_eval_measure_a_store() {
     let output = witness(dir.path(), &["rules", "eval", store.to_str().unwrap()]);
     assert!(output.status.success(), "{}", text(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("33 cases, top-1 accuracy"), "the archive is the same case: {stdout}");
+    assert!(stdout.contains("35 cases, top-1 accuracy"), "the archive is the same case: {stdout}");
     assert!(stdout.contains("  none                     "), "the bundle counts: {stdout}");
     assert!(stdout.contains("Per class (top-1):\n  bad_deploy"), "{stdout}");
     assert!(stdout.contains("Calibration (how often the top hypothesis was right):"), "{stdout}");
