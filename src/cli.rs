@@ -65,7 +65,7 @@ pub enum Command {
         bundle: PathBuf,
         /// The cause: rollout, deploy_tag, migration, config_change, vendor_incident,
         /// capacity_ceiling, host_saturation, connection_ceiling, lock_blocker,
-        /// certificate_expiry, disk_full, oom, or none (nothing abnormal).
+        /// certificate_expiry, disk_full, oom, traffic_surge, or none (nothing abnormal).
         #[arg(long)]
         cause: String,
         /// The class the case counts in (default: the cause), e.g. `decoy_deploy`.

@@ -63,6 +63,7 @@ kinds! {
     #[cfg(feature = "kubernetes")] kubernetes: witness_kubernetes::KubernetesConfig,
     #[cfg(feature = "status_page")] status_page: witness_status_page::StatusPageConfig,
     #[cfg(feature = "git")] git: witness_git::GitConfig,
+    #[cfg(feature = "prometheus")] prometheus: witness_prometheus::PrometheusConfig,
     host: witness_host::HostConfig,
 }
 

@@ -100,6 +100,10 @@ pub struct Trigger {
     /// PagerDuty incident id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident_id: Option<String>,
+    /// The alert's `generatorURL` (Alertmanager, Grafana): the link to the rule that
+    /// fired it, which for Prometheus carries the rule's expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_url: Option<String>,
     /// Alerts that joined this run after it started.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub joined: Vec<JoinedAlert>,
@@ -128,6 +132,7 @@ impl Trigger {
             fingerprint: None,
             group_key: None,
             incident_id: None,
+            generator_url: None,
             joined: Vec::new(),
             raw: None,
         }
@@ -146,6 +151,7 @@ impl Trigger {
             name: self.name.clone(),
             labels: self.labels.clone(),
             annotations: self.annotations.clone(),
+            generator_url: self.generator_url.clone(),
         }
     }
 
@@ -224,7 +230,12 @@ impl Trigger {
         text(&mut self.status);
         redact_map(&mut self.labels, redactor);
         redact_map(&mut self.annotations, redactor);
-        for id in [&mut self.fingerprint, &mut self.group_key, &mut self.incident_id] {
+        for id in [
+            &mut self.fingerprint,
+            &mut self.group_key,
+            &mut self.incident_id,
+            &mut self.generator_url,
+        ] {
             id.iter_mut().for_each(text);
         }
         if let Some(raw) = &mut self.raw {

@@ -295,6 +295,15 @@ const CASES: &[Case] = &[
         says: "w.toml:3: collectors.kubernetes[0].pod_log_max_bytes: must be at least 1024\nw.toml:4: collectors.kubernetes[0].pod_log_exclude[0]: not a valid regular expression: regex parse error:",
     },
     Case {
+        name: "prometheus query named like the alert's expression, token unset",
+        setup: |d| {
+            write(d, "w.toml", b"[[collectors.prometheus]]\nname = \"p\"\nurl = \"http://prometheus:9090\"\nbearer_token_env = \"WITNESS_SURELY_UNSET_PROM_TOKEN\"\n\n[[collectors.prometheus.queries]]\nname = \"alert\"\nquery = \"up\"\n")
+        },
+        args: &["config", "check", "--config", "w.toml"],
+        status: 2,
+        says: "w.toml:7: collectors.prometheus[0].queries[0].name: `alert` is the alert's own expression; give the query another name\nw.toml:4: collectors.prometheus[0].bearer_token_env: environment variable WITNESS_SURELY_UNSET_PROM_TOKEN is not set",
+    },
+    Case {
         name: "signing key that is not a key",
         setup: |d| {
             write(d, "k.key", b"garbage\n");

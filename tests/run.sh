@@ -2,9 +2,10 @@
 # The test command of witness (named in the README, called by .ci/run).
 #
 # Provisions what the tests need when it is missing — a PostgreSQL server, Alertmanager
-# (prometheus-alertmanager + amtool), promtool (prometheus), Chromium, the offline Kubernetes manifest validator —
-# then runs every test of the workspace and the bounded fuzz runs. Nothing is skipped: a
-# test whose dependency cannot be provided fails, and this script says what to install.
+# (prometheus-alertmanager + amtool), Prometheus and promtool (prometheus), Chromium, the
+# offline Kubernetes manifest validator — then runs every test of the workspace and the
+# bounded fuzz runs. Nothing is skipped: a test whose dependency cannot be provided fails,
+# and this script says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -83,14 +84,16 @@ provision_postgres() {
 provision_tools() {
   local missing=()
   command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
-  command -v promtool >/dev/null || missing+=(prometheus)
+  { command -v promtool >/dev/null && command -v prometheus >/dev/null; } || missing+=(prometheus)
   command -v chromium >/dev/null || missing+=(chromium)
   command -v git >/dev/null || missing+=(git)
   command -v rg >/dev/null || missing+=(ripgrep)
   [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
   command -v amtool >/dev/null || die "amtool is missing: install the Debian package 'prometheus-alertmanager'"
   command -v promtool >/dev/null || die "promtool is missing: install the Debian package 'prometheus'"
+  command -v prometheus >/dev/null || die "prometheus is missing: install the Debian package 'prometheus'"
   export WITNESS_TEST_PROMTOOL=${WITNESS_TEST_PROMTOOL:-$(command -v promtool)}
+  export WITNESS_TEST_PROMETHEUS=${WITNESS_TEST_PROMETHEUS:-$(command -v prometheus)}
   export WITNESS_TEST_CHROMIUM=${WITNESS_TEST_CHROMIUM:-$(command -v chromium)}
   export WITNESS_TEST_ALERTMANAGER=${WITNESS_TEST_ALERTMANAGER:-$(command -v prometheus-alertmanager)}
 }

@@ -9,6 +9,7 @@ mod correlate;
 mod follow_up;
 mod layers;
 mod pod_logs;
+mod prometheus;
 mod redaction;
 mod report;
 mod rules;

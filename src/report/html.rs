@@ -8,8 +8,8 @@ use std::fmt::Write;
 use witness_collector::time::format as utc;
 
 use super::anchors::{collector_anchor, evidence_link};
-use super::svg;
 use super::words::{likelihood_words, recommendation_words, title};
+use super::{metrics, svg};
 use crate::rules::Hypothesis;
 use crate::run::view::RunView;
 
@@ -46,6 +46,8 @@ td.num{text-align:right;white-space:nowrap}
 .burst{stroke-width:4;opacity:.45;stroke:var(--bad)}
 .bar-baseline{fill:#9aa3b2}.bar-window{fill:var(--bad)}.line-5xx{fill:none;stroke:var(--fg);stroke-width:2}
 .chart a:focus circle,.chart a:hover circle{stroke:var(--fg);stroke-width:2}
+.baseline-span{fill:var(--muted);opacity:.15}.metric-line{fill:none;stroke:var(--accent);stroke-width:2}.metric-level{stroke:var(--warn);stroke-width:1.5;stroke-dasharray:5 4}
+.chart .onset{stroke:var(--warn);stroke-width:2}.chart .onset-label{fill:var(--warn);font-size:11px;font-weight:700}.m-metric{fill:var(--warn)}
 @media print{body{max-width:none;padding:0;font-size:12px}a{color:inherit;text-decoration:none}.card,.chart,tr{break-inside:avoid}pre{user-select:text}h2{break-after:avoid}}
 "#;
 
@@ -87,6 +89,7 @@ pub fn html(view: &RunView) -> String {
         ),
     }
     out.push_str("</section>\n");
+    metrics_section(&mut out, view);
     timeline_table(&mut out, view);
     if view.follow_up.is_some() {
         super::follow_up::html_hypotheses(&mut out, view);
@@ -192,6 +195,32 @@ fn impact_section(out: &mut String, view: &RunView) {
             );
         }
         out.push_str("</table>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+/// Each metric series a `prometheus` instance evaluated: what it said and its chart, or
+/// why there is none. Left out for a run without metrics.
+fn metrics_section(out: &mut String, view: &RunView) {
+    let metrics = metrics::metrics(view);
+    if metrics.is_empty() {
+        return;
+    }
+    out.push_str("<section id=\"metrics\"><h2>Metrics</h2>\n");
+    for m in &metrics {
+        let _ = writeln!(
+            out,
+            "<h3>{} <span class=\"meta\">· {}</span></h3><p class=\"meta\"><code>{}</code> {}</p>",
+            esc(&m.label()),
+            esc(&m.source),
+            esc(&m.expr),
+            evidence_link(&m.evidence)
+        );
+        let class = if m.status == "ok" { "" } else { " class=\"s-failed\"" };
+        let _ = writeln!(out, "<p{class}>{}</p>", esc(&m.reading(view.anchor)));
+        if let Some(chart) = svg::metric_chart(m, view) {
+            out.push_str(&chart);
+        }
     }
     out.push_str("</section>\n");
 }

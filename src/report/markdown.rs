@@ -42,6 +42,7 @@ pub fn markdown(view: &RunView) -> String {
     }
     impact_section(&mut out, view);
     super::follow_up::markdown_durations(&mut out, view);
+    metrics_section(&mut out, view);
     timeline(&mut out, view);
     if view.follow_up.is_some() {
         super::follow_up::markdown_hypotheses(&mut out, view);
@@ -121,6 +122,31 @@ fn impact_section(out: &mut String, view: &RunView) {
         }
         out.push('\n');
     }
+}
+
+/// Each metric series a `prometheus` instance evaluated, with what it said (or why it
+/// said nothing). Left out for a run without metrics.
+fn metrics_section(out: &mut String, view: &RunView) {
+    let metrics = super::metrics::metrics(view);
+    if metrics.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Metrics\n\n| series | source | reading | query | evidence |\n|---|---|---|---|---|"
+    );
+    for m in &metrics {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | `{}` | `{}` |",
+            cell(&m.label()),
+            cell(&m.source),
+            cell(&m.reading(view.anchor)),
+            m.expr.replace('`', "'").replace('|', "\\|").replace(['\n', '\r'], " "),
+            m.evidence
+        );
+    }
+    out.push('\n');
 }
 
 fn timeline(out: &mut String, view: &RunView) {

@@ -10,6 +10,7 @@ mod anchors;
 mod follow_up;
 mod html;
 mod markdown;
+mod metrics;
 mod svg;
 mod terminal;
 mod words;

@@ -1,12 +1,15 @@
-//! The two charts of `report.html`, drawn as inline SVG by witness (no scripts): the
-//! timeline (one lane per source, markers by kind, the anchor marked) and the error rate
-//! per minute over baseline and window (the anchor and rollouts as vertical lines).
+//! The charts of `report.html`, drawn as inline SVG by witness (no scripts): the timeline
+//! (one lane per source, markers by kind, the anchor marked), the error rate per minute
+//! over baseline and window (the anchor and rollouts as vertical lines), and one chart per
+//! metric series (the baseline shaded, the level that counts as leaving it, the onset, the
+//! anchor and rollouts marked).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
+use super::metrics::Metric;
 use crate::escape::html as esc;
 use crate::run::view::RunView;
 use crate::timeline::TimelineEntry;
@@ -66,6 +69,23 @@ fn anchor_line(out: &mut String, x: f64, top: f64, bottom: f64) {
     );
 }
 
+/// A vertical line at each rollout (or deploy) of the timeline inside the chart.
+fn rollout_lines(out: &mut String, view: &RunView, scale: &Scale, top: f64, bottom: f64) {
+    for e in view
+        .timeline
+        .entries
+        .iter()
+        .filter(|e| marker_class(&e.kind) == "m-rollout" && scale.contains(e.time))
+    {
+        let x = scale.x(e.time);
+        let _ = write!(
+            out,
+            r#"<line class="rollout" x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bottom}"><title>{}</title></line>"#,
+            esc(&e.title)
+        );
+    }
+}
+
 /// Which marker an event kind gets.
 fn marker_class(kind: &str) -> &'static str {
     let k = kind.to_ascii_lowercase();
@@ -98,6 +118,8 @@ fn marker_class(kind: &str) -> &'static str {
         "m-health"
     } else if k.contains("alert") {
         "m-alert"
+    } else if k.contains("metric") {
+        "m-metric"
     } else {
         "m-other"
     }
@@ -314,19 +336,7 @@ pub fn error_rate_chart(view: &RunView) -> Option<String> {
     if !line.is_empty() {
         let _ = write!(out, r#"<polyline class="line-5xx" points="{}"/>"#, line.join(" "));
     }
-    for e in view
-        .timeline
-        .entries
-        .iter()
-        .filter(|e| marker_class(&e.kind) == "m-rollout" && scale.contains(e.time))
-    {
-        let x = scale.x(e.time);
-        let _ = write!(
-            out,
-            r#"<line class="rollout" x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bottom}"><title>{}</title></line>"#,
-            esc(&e.title)
-        );
-    }
+    rollout_lines(&mut out, view, &scale, top, bottom);
     anchor_line(&mut out, scale.x(view.anchor), top, bottom);
     let legend_y = height - 6.0;
     let _ = write!(
@@ -342,6 +352,109 @@ pub fn error_rate_chart(view: &RunView) -> Option<String> {
         LEFT + 270.0,
         legend_y - 4.0,
         LEFT + 274.0
+    );
+    out.push_str("</svg>");
+    Some(out)
+}
+
+/// The chart of one metric series over baseline and window: the baseline's span shaded,
+/// the values as a line (broken where points are missing), the level that counted as
+/// leaving the baseline (or the alert's threshold) dashed, the onset, the rollouts and the
+/// anchor as vertical lines. `None` for a series without points.
+pub fn metric_chart(metric: &Metric, view: &RunView) -> Option<String> {
+    let (first, last) = (metric.points.first()?.0, metric.points.last()?.0);
+    let scale = Scale { start: metric.baseline.start.min(first), end: metric.window.end.max(last) };
+    let (top, bottom, height) = (24.0, 180.0, 216.0);
+    let values = metric.points.iter().map(|(_, v)| *v).chain(metric.level);
+    let (low, high) = values.fold((0.0f64, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let high = if high > low { high + (high - low) * 0.08 } else { low + 1.0 };
+    let y = |v: f64| bottom - (v - low) / (high - low) * (bottom - top);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="{} over baseline and window" xmlns="http://www.w3.org/2000/svg"><title>{}</title>"#,
+        esc(&metric.label()),
+        esc(&metric.expr)
+    );
+    let (b0, b1) = (scale.x(metric.baseline.start), scale.x(metric.baseline.end));
+    let _ = write!(
+        out,
+        r#"<rect class="baseline-span" x="{b0:.1}" y="{top}" width="{:.1}" height="{:.1}"><title>baseline</title></rect><text class="tick" x="{:.1}" y="{:.1}">baseline</text>"#,
+        (b1 - b0).max(0.0),
+        bottom - top,
+        b0 + 4.0,
+        top + 12.0
+    );
+    let _ = write!(
+        out,
+        r#"<text class="label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text><text class="label" x="{:.1}" y="{bottom:.1}" text-anchor="end">{}</text><line class="lane" x1="{LEFT}" y1="{bottom}" x2="{:.1}" y2="{bottom}"/>"#,
+        LEFT - 8.0,
+        top + 4.0,
+        esc(&metric.value(high)),
+        LEFT - 8.0,
+        esc(&metric.value(low)),
+        WIDTH - RIGHT
+    );
+    scale.ticks(&mut out, top, bottom);
+    if let Some(level) = metric.level {
+        let label = match &metric.condition {
+            Some(_) => format!("threshold {}", metric.value(level)),
+            None => format!("departure level {}", metric.value(level)),
+        };
+        let _ = write!(
+            out,
+            r#"<line class="metric-level" x1="{LEFT}" y1="{:.1}" x2="{:.1}" y2="{:.1}"><title>{}</title></line>"#,
+            y(level),
+            WIDTH - RIGHT,
+            y(level),
+            esc(&label)
+        );
+    }
+    // One polyline per run of consecutive points: a gap is missing data, not a slope.
+    let gap = chrono::Duration::seconds(metric.step_secs * 3 / 2);
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    for (i, (t, v)) in metric.points.iter().enumerate() {
+        if i == 0 || *t - metric.points[i - 1].0 > gap {
+            runs.push(Vec::new());
+        }
+        if let Some(run) = runs.last_mut() {
+            run.push(format!("{:.1},{:.1}", scale.x(*t), y(*v)));
+        }
+    }
+    for run in runs {
+        let _ = write!(out, r#"<polyline class="metric-line" points="{}"/>"#, run.join(" "));
+    }
+    if let Some(onset) = metric.onset_at {
+        let x = scale.x(onset);
+        let _ = write!(
+            out,
+            r#"<line class="onset" x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bottom}"><title>onset {}</title></line><text class="onset-label" x="{:.1}" y="{:.1}">onset {}</text>"#,
+            witness_collector::time::format(onset),
+            x + 4.0,
+            bottom - 6.0,
+            witness_collector::time::offset_label(onset, view.anchor)
+        );
+    }
+    rollout_lines(&mut out, view, &scale, top, bottom);
+    anchor_line(&mut out, scale.x(view.anchor), top, bottom);
+    let legend_y = height - 6.0;
+    let _ = write!(
+        out,
+        r#"<rect class="baseline-span" x="{LEFT}" y="{:.1}" width="10" height="10"/><text class="tick" x="{:.1}" y="{legend_y:.1}">baseline</text><line class="metric-line" x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}"/><text class="tick" x="{:.1}" y="{legend_y:.1}">{}</text><line class="metric-level" x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}"/><text class="tick" x="{:.1}" y="{legend_y:.1}">{}</text>"#,
+        legend_y - 9.0,
+        LEFT + 14.0,
+        LEFT + 90.0,
+        legend_y - 4.0,
+        LEFT + 110.0,
+        legend_y - 4.0,
+        LEFT + 114.0,
+        esc(&metric.name),
+        LEFT + 300.0,
+        legend_y - 4.0,
+        LEFT + 320.0,
+        legend_y - 4.0,
+        LEFT + 324.0,
+        if metric.condition.is_some() { "threshold" } else { "departure level" }
     );
     out.push_str("</svg>");
     Some(out)

@@ -250,8 +250,11 @@ pub fn rose(count: f64, ratio: f64, at_least: f64) -> bool {
 /// baseline's noise: 12 background errors then 24 is a doubled ratio and no signal; 2
 /// then 87 is, and so are 16 of a new signature over steady background errors. Present
 /// when the logs reach into the baseline. Without `logs` evidence, the pods' logs the
-/// `kubernetes` kind read (`kubernetes.pod_log_*`, through the same analysis) measure it.
-pub fn error_rate_up(facts: &mut FactSet, records: &[CollectorRecord]) {
+/// `kubernetes` kind read (`kubernetes.pod_log_*`, through the same analysis) measure it;
+/// without either, a Prometheus `error_ratio` query measured against its baseline says
+/// it: up when it left the baseline (a sustained rise past 1.5× and the baseline's noise,
+/// see the `prometheus` kind) or doubled.
+pub fn error_rate_up(facts: &mut FactSet, records: &[CollectorRecord], refs: &mut DerivedRefs) {
     let number = |name: &str| facts.get(name).and_then(|m| m.value.as_f64());
     let (count, ratio, ratio_fact) = match (
         number("logs.error_count"),
@@ -263,7 +266,10 @@ pub fn error_rate_up(facts: &mut FactSet, records: &[CollectorRecord]) {
         (_, _, Some(count), Some(ratio)) if !facts.has_kind("logs") => {
             (count, ratio, "kubernetes.pod_log_error_rate_ratio")
         }
-        _ => return,
+        _ => {
+            metric_error_rate_up(facts, records, refs);
+            return;
+        }
     };
     let spiking = error_signatures(records, ratio_fact.starts_with("kubernetes.")).any(|s| {
         let count = s.get("count").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
@@ -272,6 +278,31 @@ pub fn error_rate_up(facts: &mut FactSet, records: &[CollectorRecord]) {
     });
     let from = facts.get(ratio_fact).map(|m| m.from.clone()).unwrap_or_default();
     facts.derive("run.error_rate_up", FactValue::Bool(rose(count, ratio, 2.0) || spiking), from);
+}
+
+/// `run.error_rate_up` from a Prometheus `error_ratio` query, when there are no logs.
+fn metric_error_rate_up(facts: &mut FactSet, records: &[CollectorRecord], refs: &mut DerivedRefs) {
+    const ONSET: &str = "prometheus.error_ratio_onset_offset_secs";
+    const RATIO: &str = "prometheus.error_ratio_ratio";
+    let measured = [ONSET, RATIO, "prometheus.error_ratio_baseline"];
+    let Some(source) = measured.iter().find_map(|name| facts.get(name).map(|m| (*name, m.clone())))
+    else {
+        return;
+    };
+    let ratio = facts.get(RATIO).and_then(|m| m.value.as_f64());
+    let up = facts.get(ONSET).is_some() || ratio.is_some_and(|r| r >= 2.0);
+    let cited = if up && facts.get(ONSET).is_some() { ONSET } else { source.0 };
+    let from = facts.get(cited).map_or(source.1.from, |m| m.from.clone());
+    refs.insert("run.error_rate_up".into(), fact_refs(records, &from, cited));
+    facts.derive("run.error_rate_up", FactValue::Bool(up), from);
+}
+
+/// Refs to fact `name` in the evidence of `records[i]` for each `i` of `from`.
+fn fact_refs(records: &[CollectorRecord], from: &[usize], name: &str) -> Vec<EvidenceRef> {
+    from.iter()
+        .filter_map(|&i| records.get(i))
+        .map(|r| EvidenceRef::into_record(r, format!("/facts/{name}")))
+        .collect()
 }
 
 /// The error signatures of the logs evidence (`data.signatures` of each `logs` record),
@@ -310,7 +341,9 @@ pub fn pod_log_analysis(record: &CollectorRecord) -> Option<&serde_json::Value> 
 }
 
 /// `run.onset_offset_secs`: seconds from the anchor to when what is new began — the first
-/// error of a signature the baseline never had. Background errors at their usual rate
+/// error of a signature the baseline never had; without one, where a Prometheus
+/// `error_ratio` query left its baseline, or where the alert's own expression began to
+/// hold. Background errors at their usual rate
 /// say nothing about when an incident began. When the logs do not reach into the
 /// baseline, nothing can be told new: the onset is then the first appearance of the
 /// window's most frequent signature (the incident's dominant error), not of the first
@@ -326,6 +359,17 @@ pub fn onset(
     if let Some(first_new) = facts.get("logs.first_new_error_offset_secs").cloned() {
         facts.derive(NAME, first_new.value, first_new.from);
         return;
+    }
+    // Then the metrics: where the error ratio left its baseline, else where the alert's
+    // own condition began to hold. Both are exact to the query's step, and say when the
+    // incident began even when no error is new (a known error, many times as often).
+    for metric in ["prometheus.error_ratio_onset_offset_secs", "prometheus.alert_onset_offset_secs"]
+    {
+        if let Some(onset) = facts.get(metric).cloned() {
+            refs.insert(NAME.into(), fact_refs(records, &onset.from, metric));
+            facts.derive(NAME, onset.value, onset.from);
+            return;
+        }
     }
     if facts.get("logs.new_error_count").is_some() {
         return;
@@ -383,6 +427,11 @@ pub fn symptoms(facts: &mut FactSet) {
         (Some(now), Some(before)) => now >= 1.5 * before && now >= 100.0,
         _ => false,
     };
+    // A Prometheus `latency_p95` query that left its baseline (a sustained rise past 1.5×
+    // and the baseline's noise) or stands at 1.5× it.
+    let latency = latency
+        || facts.get("prometheus.latency_p95_onset_offset_secs").is_some()
+        || above("prometheus.latency_p95_ratio", 1.5);
     let found: Vec<(&str, bool)> = vec![
         (
             "error_rate",

@@ -122,9 +122,9 @@ pub fn evaluate_within(
     // A cause with no symptom of the run to explain (a busy host, an old rollout, while
     // nothing users feel is off the baseline) is no incident's cause: it is listed as
     // checked, not ranked, so it never drives a rollback or a scale-up.
-    // Only the logs (files, or the pods' logs) measure what users feel across the service
-    // (errors, 5xx, latency); a health check that passes sees one endpoint. Without logs,
-    // no symptom seen is not "no symptom".
+    // Only the logs (files, or the pods' logs) or a Prometheus error ratio measure what
+    // users feel across the service (errors, 5xx, latency); a health check that passes
+    // sees one endpoint. Without them, no symptom seen is not "no symptom".
     let measured = scene.facts.measures_errors();
     if measured {
         hypotheses.retain(|h| {
@@ -186,7 +186,7 @@ impl<'a> Scene<'a> {
             deadline: RULE_DEADLINE,
         };
         scene.derive_vendors_named_in_errors();
-        super::derive::error_rate_up(&mut scene.facts, records);
+        super::derive::error_rate_up(&mut scene.facts, records, &mut scene.derived_refs);
         super::derive::onset(&mut scene.facts, records, timeline, &mut scene.derived_refs);
         super::derive::components_down(&mut scene.facts, timeline, &mut scene.derived_refs);
         super::derive::migration_named_in_errors(

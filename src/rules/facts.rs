@@ -68,14 +68,14 @@ const RUN_FACTS: &[KnownFact] = &[
         "bool",
         Merge::Or,
         Check::Word,
-        "errors rose against the baseline (×2 in all, or ×3 for one signature) by more than the baseline's noise (3σ); measured on the logs, else on the pods' logs (kubernetes.pod_log_*)",
+        "errors rose against the baseline (×2 in all, or ×3 for one signature) by more than the baseline's noise (3σ); measured on the logs, else on the pods' logs (kubernetes.pod_log_*), else where a Prometheus error_ratio query left its baseline or doubled",
     ),
     fact(
         "run.onset_offset_secs",
         "int",
         Merge::Min,
         Check::Int,
-        "seconds from the anchor to the first error of a signature new against the baseline (without a baseline: the first of the window's most frequent signature); without logs evidence, the pods' logs' first new error",
+        "seconds from the anchor to the first error of a signature new against the baseline (without a baseline: the first of the window's most frequent signature); without logs evidence, the pods' logs' first new error, else where a Prometheus error_ratio query left its baseline, else where the alert's expression began to hold",
     ),
     fact(
         "run.migration_named_in_errors",
@@ -201,9 +201,13 @@ impl FactSet {
     }
 
     /// Whether the run measured the errors users see across the service: `logs` evidence,
-    /// or the pods' logs the `kubernetes` kind read through the same analysis.
+    /// the pods' logs the `kubernetes` kind read through the same analysis, or a Prometheus
+    /// `error_ratio` query against its baseline. Without one, no symptom seen is not "no
+    /// symptom".
     pub fn measures_errors(&self) -> bool {
-        self.has_kind("logs") || self.get("kubernetes.pod_log_error_count").is_some()
+        self.has_kind("logs")
+            || self.get("kubernetes.pod_log_error_count").is_some()
+            || self.get("prometheus.error_ratio_baseline").is_some()
     }
 
     /// Adds a fact witness derives itself (`run.*`).

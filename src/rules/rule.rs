@@ -22,6 +22,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("config/rules/postgres.toml", include_str!("../../config/rules/postgres.toml")),
     ("config/rules/vendor.toml", include_str!("../../config/rules/vendor.toml")),
     ("config/rules/infra.toml", include_str!("../../config/rules/infra.toml")),
+    ("config/rules/traffic.toml", include_str!("../../config/rules/traffic.toml")),
 ];
 
 /// Variables a condition may use besides the fact kinds: per-instance facts.
@@ -99,6 +100,7 @@ pub const CAUSES: &[&str] = &[
     "certificate_expiry",
     "disk_full",
     "oom",
+    "traffic_surge",
 ];
 
 /// The symptoms a run can show (see [`super::derive::symptoms`]).

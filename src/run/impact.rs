@@ -1,6 +1,6 @@
 //! Impact, part of analysing a run: what users feel — error rate against the baseline,
-//! 5xx, latency, health, and the endpoints most affected — read from the facts and the logs
-//! evidence. Every report shows it at the top.
+//! 5xx, latency, health, traffic, and the endpoints most affected — read from the facts
+//! and the logs evidence. Every report shows it at the top.
 
 use std::collections::BTreeMap;
 
@@ -43,6 +43,9 @@ const SIGNALS: &[(&str, &str, Format)] = &[
     ("http.failing_probes", "health probes failing", Format::Count),
     ("http.components_down", "health components down", Format::List),
     ("http.latency_median_ms", "health latency (median)", Format::Millis),
+    ("prometheus.error_ratio_peak", "error ratio (metrics, peak)", Format::Percent),
+    ("prometheus.error_ratio_ratio", "error ratio vs baseline (metrics)", Format::Times),
+    ("prometheus.request_rate_ratio", "request rate vs baseline (metrics)", Format::Times),
     ("kubernetes.unavailable_replicas", "unavailable replicas", Format::Count),
     ("status_page.vendors_degraded", "vendors degraded", Format::List),
 ];

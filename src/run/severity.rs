@@ -273,6 +273,8 @@ pub fn assess(
         }
     }
 
+    metric_reasons(&mut reasons, &number, thresholds);
+
     // A degradation that has lasted is worse.
     let mut level = reasons.iter().map(|r| r.level).min().unwrap_or(Level::P3);
     if level == Level::P2
@@ -295,6 +297,49 @@ pub fn assess(
     }
     reasons.sort_by_key(|r| r.level);
     Severity { level, reasons, alert_severity: alert_severity(trigger) }
+}
+
+/// The same thresholds for what Prometheus measured: an `error_ratio` query that left its
+/// baseline is a share of requests failing (its peak in the window) and a rate against the
+/// baseline; a `latency_p95` query, latency against the baseline.
+fn metric_reasons<'a>(
+    reasons: &mut Vec<Reason>,
+    number: &dyn Fn(&str) -> Vec<(&'a CollectorRecord, f64)>,
+    thresholds: &SeverityConfig,
+) {
+    let departed = |record: &CollectorRecord, name: &str| {
+        record.evidence.facts.contains_key(&format!("prometheus.{name}_onset_offset_secs"))
+    };
+    let share_ladder = [
+        (thresholds.critical_5xx_percent, Level::P0),
+        (thresholds.high_5xx_percent, Level::P1),
+        (thresholds.medium_5xx_percent, Level::P2),
+    ];
+    for (record, share) in number("prometheus.error_ratio_peak") {
+        if let Some(level) =
+            level_at(share * 100.0, &share_ladder).filter(|_| departed(record, "error_ratio"))
+        {
+            let text =
+                format!("the error ratio rose to {:.1}% of requests (metrics)", share * 100.0);
+            push(reasons, level, text, cite(record, "prometheus.error_ratio_peak"));
+        }
+    }
+    let ratio_ladder = [
+        (thresholds.high_error_rate_ratio, Level::P1),
+        (thresholds.medium_error_rate_ratio, Level::P2),
+    ];
+    for (record, ratio) in number("prometheus.error_ratio_ratio") {
+        if let Some(level) = level_at(ratio, &ratio_ladder) {
+            let text = format!("the error ratio is {ratio:.1}× the baseline's (metrics)");
+            push(reasons, level, text, cite(record, "prometheus.error_ratio_ratio"));
+        }
+    }
+    for (record, ratio) in number("prometheus.latency_p95_ratio") {
+        if ratio >= thresholds.medium_latency_ratio as f64 {
+            let text = format!("p95 latency {ratio:.1}× the baseline's (metrics)");
+            push(reasons, Level::P2, text, cite(record, "prometheus.latency_p95_ratio"));
+        }
+    }
 }
 
 /// The first level of `ladder` (most severe first) whose threshold `value` reaches.

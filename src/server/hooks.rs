@@ -219,11 +219,15 @@ fn one_alert(
     let fingerprint = optional_string(alert, "fingerprint")
         .map(|f| redacted(redactor, &f))
         .or_else(|| Some(label_fingerprint(&name, &labels)));
+    let generator_url = optional_string(alert, "generatorURL")
+        .filter(|u| !u.is_empty())
+        .map(|u| redacted(redactor, &u));
     Ok(Trigger {
         labels,
         annotations,
         fingerprint,
         ends_at,
+        generator_url,
         ..Trigger::alert(source, name, status, starts_at)
     })
 }

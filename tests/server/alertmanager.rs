@@ -5,7 +5,6 @@
 //! the resolved notification that follows is journaled and starts nothing (with them on,
 //! see [`super::follow_up`]). [`Alertmanager`] is shared with those tests.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -15,66 +14,9 @@ use super::{
     Daemon, TOKEN, client, config_text, journal_lines, sealed_bundles, trigger_of, wait_for,
     write_config,
 };
-
-/// A real Alertmanager sending every group (`group_wait` 1 s, `group_interval` 2 s, resolved
-/// notifications too) to one webhook with the test's bearer token; killed when dropped.
-pub struct Alertmanager {
-    child: Child,
-    pub url: String,
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use crate::util::alertmanager::Alertmanager;
 
 impl Alertmanager {
-    /// Starts one with its config and data in `dir`, sending to `webhook`, and waits (20 s
-    /// at most) until it is ready.
-    pub async fn start(dir: &std::path::Path, webhook: &str) -> Self {
-        let port = free_port();
-        let config = dir.join("am.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "route: {{receiver: evidence, group_by: ['alertname','service'], group_wait: 1s, group_interval: 2s, repeat_interval: 1h}}\n\
-                 receivers:\n- name: evidence\n  webhook_configs:\n  - url: {webhook}\n    send_resolved: true\n    http_config: {{authorization: {{type: Bearer, credentials: {TOKEN}}}}}\n",
-            ),
-        )
-        .unwrap();
-        let binary = std::env::var("WITNESS_TEST_ALERTMANAGER")
-            .unwrap_or_else(|_| "prometheus-alertmanager".into());
-        let url = format!("http://127.0.0.1:{port}");
-        let child = Command::new(&binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.path={}", dir.join("am-data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
-            .arg(format!("--web.external-url={url}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {binary} (install the Debian package prometheus-alertmanager): {e}"
-                )
-            });
-        let am = Self { child, url };
-        let c = client();
-        let ready_url = format!("{}/-/ready", am.url);
-        wait_for(Duration::from_secs(20), "Alertmanager to be ready", async || {
-            c.get(&ready_url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
-        })
-        .await;
-        am
-    }
-
     /// Posts one alert with `labels` that started at `starts_at` (and, to resolve it,
     /// ended at `ends_at`), as Prometheus would.
     pub async fn post(&self, labels: &Value, starts_at: &str, ends_at: Option<&str>) {
@@ -119,7 +61,8 @@ async fn an_alert_through_a_real_alertmanager_is_collected_and_with_follow_ups_o
     let path = write_config(dir.path(), &text);
     let store = dir.path().join("store");
     let daemon = Daemon::start(&path);
-    let am = Alertmanager::start(dir.path(), &daemon.url("/hooks/alertmanager")).await;
+
+    let am = Alertmanager::start(dir.path(), &daemon.url("/hooks/alertmanager"), TOKEN).await;
     let c = client();
 
     let starts_at = rfc3339(Utc::now() - chrono::Duration::minutes(1));

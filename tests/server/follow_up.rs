@@ -19,11 +19,12 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::alertmanager::{Alertmanager, rfc3339};
+use super::alertmanager::rfc3339;
 use super::{
-    Daemon, InProcess, client, config_text, post_json, sealed_bundles, trigger_of, wait_for,
+    Daemon, InProcess, TOKEN, client, config_text, post_json, sealed_bundles, trigger_of, wait_for,
     write_config,
 };
+use crate::util::alertmanager::Alertmanager;
 
 #[path = "../../collectors/kubernetes/tests/fake_api.rs"]
 mod fake_api;
@@ -220,7 +221,7 @@ async fn incident() -> Incident {
     let text = config_text(dir.path(), "")
         .replace("\n[[collectors.host]]\nname = \"local\"\ncpu_sample_ms = 200\n", &collectors);
     let daemon = Daemon::start(&write_config(dir.path(), &text));
-    let am = Alertmanager::start(dir.path(), &daemon.url("/hooks/alertmanager")).await;
+    let am = Alertmanager::start(dir.path(), &daemon.url("/hooks/alertmanager"), TOKEN).await;
 
     service.set_broken(true);
     tokio::time::sleep(Duration::from_secs(3)).await;

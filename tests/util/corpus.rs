@@ -1,4 +1,4 @@
-//! A corpus generator for measuring the rules (`witness rules eval`): 16 incident classes,
+//! A corpus generator for measuring the rules (`witness rules eval`): 17 incident classes,
 //! each in seeded variants with noise a real incident has — background errors at their
 //! usual rate, an unrelated minor vendor incident, old rollouts, two rollouts, a busy host
 //! CPU from other processes, a skewed clock, slow but healthy health checks, and the time
@@ -8,8 +8,8 @@
 //! files the generator writes (an application log, and a JSON access log where latency
 //! matters). The other kinds are fixture evidence in the exact record shape a bundle holds
 //! (`evidence/<kind>-<name>.json`, facts and events as each collector publishes them):
-//! Kubernetes, PostgreSQL lock trees, status pages and certificates would each need a
-//! server per case.
+//! Kubernetes, PostgreSQL lock trees, status pages, certificates and Prometheus would each
+//! need a server per case.
 //!
 //! Each case is a directory with `trigger.json` and `evidence/`, and its label
 //! (`<case>.label.json`: the true cause and the class) beside it, the layout
@@ -38,6 +38,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ("disk_full", "disk_full"),
     ("false_alarm", "none"),
     ("partial_evidence", "rollout"),
+    ("traffic_surge", "traffic_surge"),
 ];
 
 const ANCHOR: &str = "2025-11-19T21:00:00.000Z";
@@ -308,6 +309,38 @@ fn postgres(case: &mut Case, extra: Value) {
     case.add(record("postgres", "main", "postgres", facts, Vec::new()));
 }
 
+/// Prometheus: `request_rate` at `traffic` times its baseline (leaving it at
+/// `traffic_onset` when it rose), the `error_ratio` at `errors` times its baseline from
+/// `error_onset`, and a `saturation` peak; each series' four facts as the collector
+/// publishes them.
+struct Metrics {
+    traffic: f64,
+    traffic_onset: Option<i64>,
+    errors: f64,
+    error_onset: Option<i64>,
+    saturation: f64,
+}
+
+fn prometheus(case: &mut Case, m: &Metrics) {
+    let mut facts = json!({
+        "prometheus.request_rate_ratio": m.traffic, "prometheus.request_rate_baseline": 120.0,
+        "prometheus.request_rate_peak": 120.0 * m.traffic * 1.1,
+        "prometheus.error_ratio_ratio": m.errors, "prometheus.error_ratio_baseline": 0.004,
+        "prometheus.error_ratio_peak": 0.004 * m.errors * 1.2,
+        "prometheus.saturation_peak": m.saturation, "prometheus.saturation_baseline": 0.45,
+        "prometheus.queries_failed": 0
+    });
+    let mut events = Vec::new();
+    for (name, onset) in [("request_rate", m.traffic_onset), ("error_ratio", m.error_onset)] {
+        if let Some(onset) = onset {
+            facts[format!("prometheus.{name}_onset_offset_secs")] = json!(onset);
+            let title = format!("{name} rose against the baseline");
+            events.push(event(onset, "metric_onset", &title, None));
+        }
+    }
+    case.add(record("prometheus", "prod", "metrics", facts, events));
+}
+
 const TYPE_ERROR: (&str, &str) = (
     "ERROR api: TypeError: Cannot read properties of null (reading <s>)",
     "ERROR api: TypeError: Cannot read properties of null (reading 'email') at updateProfile",
@@ -369,6 +402,24 @@ fn build(class: &str, seed: u64, sources: &Path) -> Case {
             http(&mut case, 3, health_latency, json!([]), 80);
             host(&mut case, cpu, 0.4, 0.5);
             vendor_noise(&mut case);
+            // Noise: metrics where the error ratio rose with the new errors, and traffic is
+            // as usual, or rose after them (clients retrying the failures).
+            if rng.chance(50) {
+                let error_onset = onset + rng.int(0, 60);
+                let retries = rng.chance(50);
+                let m = Metrics {
+                    traffic: if retries {
+                        2.0 + rng.int(0, 100) as f64 / 100.0
+                    } else {
+                        0.9 + rng.int(0, 25) as f64 / 100.0
+                    },
+                    traffic_onset: retries.then(|| error_onset + rng.int(90, 240)),
+                    errors: rng.int(3, 40) as f64,
+                    error_onset: Some(error_onset),
+                    saturation: 0.5,
+                };
+                prometheus(&mut case, &m);
+            }
         }
         "risky_migration" => {
             kubernetes(&mut case, &mut rng, rollout, true, json!({}));
@@ -589,6 +640,40 @@ fn build(class: &str, seed: u64, sources: &Path) -> Case {
             if rng.chance(30) {
                 postgres(&mut case, json!({}));
             }
+        }
+        "traffic_surge" => {
+            // Traffic rises 1.6× to 5×; timeouts and the error ratio follow it, or only
+            // latency does; the autoscaler and the CPU may or may not keep up.
+            let traffic_onset = -rng.int(240, 1500);
+            let error_onset = traffic_onset + rng.int(30, 240);
+            let traffic = 1.6 + rng.int(0, 340) as f64 / 100.0;
+            let errors_too = rng.chance(70);
+            let m = Metrics {
+                traffic,
+                traffic_onset: Some(traffic_onset),
+                errors: if errors_too { rng.int(3, 30) as f64 } else { 1.0 },
+                error_onset: errors_too.then_some(error_onset),
+                saturation: if rng.chance(60) { 0.85 + rng.int(0, 14) as f64 / 100.0 } else { 0.6 },
+            };
+            prometheus(&mut case, &m);
+            logs(
+                &mut case,
+                Logs {
+                    new: if errors_too {
+                        vec![(TIMEOUT.0, TIMEOUT.1, error_onset, rng.int(20, 200))]
+                    } else {
+                        Vec::new()
+                    },
+                    background,
+                    p95: Some((rng.int(700, 3000) as f64, 250.0)),
+                },
+            );
+            kubernetes(&mut case, &mut rng, old_rollout, true, json!({}));
+            if rng.chance(50) {
+                quiet_http(&mut case)
+            }
+            host(&mut case, cpu, 0.4, 0.5);
+            vendor_noise(&mut case);
         }
         other => panic!("no generator for class {other}"),
     }

@@ -108,6 +108,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+pub mod alertmanager;
 pub mod corpus;
 pub mod heldout;
 pub mod scenario;

@@ -53,6 +53,11 @@ pub struct Trigger {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// The alert's link to the rule that fired it (Alertmanager's and Grafana's
+    /// `generatorURL`), redacted: a Prometheus link carries the rule's expression
+    /// (`/graph?g0.expr=...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_url: Option<String>,
 }
 
 /// A raw artifact a collector keeps beside its evidence: a log excerpt, query results, API

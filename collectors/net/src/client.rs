@@ -142,6 +142,19 @@ pub async fn build_client_off_runtime(
         .map_err(|e| ClientError::Build(format!("the client builder did not finish: {e}")))?
 }
 
+/// The client of a collector instance: [`build_client_off_runtime`] with the platform's
+/// roots and the instance's `ca_file`, its failure the instance's configuration error.
+///
+/// # Errors
+/// [`witness_collector::CollectError::Config`] naming the CA file or the TLS problem.
+pub async fn instance_client(
+    ca_file: Option<PathBuf>,
+) -> Result<reqwest::Client, witness_collector::CollectError> {
+    build_client_off_runtime(ClientOptions { ca_file, ..ClientOptions::default() })
+        .await
+        .map_err(|e| witness_collector::CollectError::Config(e.to_string()))
+}
+
 fn read_pem_certificates(
     path: &Path,
 ) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, ClientError> {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use witness_collector::time::offset_label;
 use witness_collector::{CollectContext, CollectError, Collector, Evidence};
-use witness_net::client::{ClientOptions, build_client_off_runtime};
+use witness_net::client::instance_client;
 
 use crate::assess::{self, Assessment, ComponentFilter, Limits};
 use crate::config::StatusPageConfig;
@@ -52,12 +52,7 @@ struct StatusPageData<'a> {
 impl Collector for StatusPageCollector {
     async fn collect(&self, ctx: &CollectContext) -> Result<Evidence, CollectError> {
         let config = &self.config;
-        let client = build_client_off_runtime(ClientOptions {
-            ca_file: config.ca_file.clone(),
-            ..ClientOptions::default()
-        })
-        .await
-        .map_err(|e| CollectError::Config(e.to_string()))?;
+        let client = instance_client(config.ca_file.clone()).await?;
         let fetcher = Fetcher {
             client,
             base_url: config.url.clone(),

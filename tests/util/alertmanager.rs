@@ -1,0 +1,69 @@
+//! A real Alertmanager for the tests (`prometheus-alertmanager`, path in
+//! `WITNESS_TEST_ALERTMANAGER` or on `PATH`): on a free port of 127.0.0.1, without
+//! clustering, one receiver posting to a witness webhook with a bearer token, alerts
+//! grouped by alertname and service and sent within about a second. Killed on drop.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running Alertmanager; killed on drop.
+pub struct Alertmanager {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl Alertmanager {
+    /// Starts one in `dir` that sends to `webhook` with `Authorization: Bearer <token>`,
+    /// and waits (30 s at most) until it is ready.
+    pub async fn start(dir: &Path, webhook: &str, token: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = dir.join("am.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "route: {{receiver: evidence, group_by: ['alertname','service'], group_wait: 1s, group_interval: 2s, repeat_interval: 1h}}\n\
+                 receivers:\n- name: evidence\n  webhook_configs:\n  - url: {webhook}\n    send_resolved: true\n    http_config: {{authorization: {{type: Bearer, credentials: {token}}}}}\n",
+            ),
+        )
+        .unwrap();
+        let binary = std::env::var("WITNESS_TEST_ALERTMANAGER")
+            .unwrap_or_else(|_| "prometheus-alertmanager".into());
+        let url = format!("http://127.0.0.1:{port}");
+        let child = Command::new(&binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", dir.join("am-data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .arg(format!("--web.external-url={url}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {binary} (install the Debian package prometheus-alertmanager): {e}"
+                )
+            });
+        let am = Self { child, url };
+        // reqwest's rustls has no default provider in this build: give it ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = client.get(format!("{}/-/ready", am.url)).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return am;
+            }
+            assert!(Instant::now() < deadline, "Alertmanager not ready within 30 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
