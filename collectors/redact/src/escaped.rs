@@ -47,6 +47,16 @@ pub(crate) fn percent_regions(text: &str) -> Vec<Range<usize>> {
     regions
 }
 
+/// What a text given to [`Redactor::redact_decoded`] is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Reading {
+    /// The whole text.
+    Whole,
+    /// A part of a larger text, which is read as is after; `ends_text` when the larger
+    /// text ends where the part does.
+    Part { ends_text: bool },
+}
+
 /// Whether `text` holds a percent-escape of an ASCII character.
 fn has_percent_escape(text: &str) -> bool {
     let b = text.as_bytes();
@@ -70,7 +80,7 @@ impl Redactor {
     /// the redaction replaced is mapped back to the rendered text. Where the spans cannot
     /// be told apart (two secrets side by side), it goes line by line.
     pub fn redact_rendered<'a>(&self, text: &'a str, escaping: Escaping) -> Cow<'a, str> {
-        let replaced = self.redact_decoded(text, escaping, false);
+        let replaced = self.redact_decoded(text, escaping, Reading::Whole);
         // Forms decoding does not reveal (a literal's escaped form) are found as is.
         match self.redact_plain(&replaced) {
             Cow::Owned(s) => Cow::Owned(s),
@@ -79,20 +89,25 @@ impl Redactor {
     }
 
     /// `text` with each secret its decoded form holds replaced, the rest as it was: the
-    /// first half of [`Redactor::redact_rendered`]. With `escaped_lines_only`, only
-    /// secrets on lines that hold an escape are replaced: `text` is a part of a larger
-    /// text, which is read as is after, where a secret reaching past the part (a PEM block
-    /// cut by its end) is found whole.
+    /// first half of [`Redactor::redact_rendered`]. Read as a [`Reading::Part`], only
+    /// secrets on lines that hold an escape are replaced, and none that reaches the
+    /// part's last line (unless the whole text ends there): the whole text is read as is
+    /// after, where a secret the part's end may have cut (a PEM block) is found whole.
     pub(crate) fn redact_decoded<'a>(
         &self,
         text: &'a str,
         escaping: Escaping,
-        escaped_lines_only: bool,
+        reading: Reading,
     ) -> Cow<'a, str> {
         let (decoded, map) = decode(text, escaping);
         let redacted = self.redact_plain(&decoded);
-        let keep = |range: Range<usize>| {
-            !escaped_lines_only || has_percent_escape(&text[lines_around(text, range, (0, 0))])
+        let last_line = lines_around(text, text.len().saturating_sub(1)..text.len(), (0, 0)).start;
+        let keep = |range: Range<usize>| match reading {
+            Reading::Whole => true,
+            Reading::Part { ends_text } => {
+                has_percent_escape(&text[lines_around(text, range.clone(), (0, 0))])
+                    && (ends_text || range.end <= last_line)
+            }
         };
         if redacted == decoded {
             Cow::Borrowed(text)
@@ -108,7 +123,7 @@ impl Redactor {
             out.push_str(&text[last..]);
             Cow::Owned(out)
         } else {
-            self.redact_lines(text, escaping, escaped_lines_only)
+            self.redact_lines(text, escaping, reading)
         }
     }
 
@@ -116,12 +131,12 @@ impl Redactor {
         &self,
         text: &'a str,
         escaping: Escaping,
-        escaped_lines_only: bool,
+        reading: Reading,
     ) -> Cow<'a, str> {
         let mut out = String::new();
         let mut changed = false;
         for line in text.split_inclusive('\n') {
-            if escaped_lines_only && !has_percent_escape(line) {
+            if matches!(reading, Reading::Part { .. }) && !has_percent_escape(line) {
                 out.push_str(line);
                 continue;
             }
@@ -416,7 +431,11 @@ mod tests {
         let r = Redactor::builtin();
         let body: Vec<String> =
             (0..6).map(|i| format!("{i}Ab1+/").repeat(12)[..64].to_owned()).collect();
-        for before in ["GET /q?x=50%25%20off HTTP/1.1\n", "a\nb\nGET /q?x=%41 HTTP/1.1\nc\n"] {
+        for before in [
+            "GET /q?x=50%25%20off HTTP/1.1\n",
+            "a\nb\nGET /q?x=%41 HTTP/1.1\nc\n",
+            "redirect to /authorize?scope=openid%20profile ",
+        ] {
             let text = format!(
                 "{before}-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n2025-11-19 INFO after\n",
                 body.join("\n")

@@ -176,10 +176,22 @@ fn strong_inside(word: &str) -> bool {
     STRONG_INSIDE.iter().any(|s| word.ends_with(s))
 }
 
+/// Whether `value` under `key` is a count witness wrote of what a rule redacted
+/// (`"key_value_secret": 3`, `"private_key": 1` in a record's or a file's `redactions`):
+/// a rule's id with a whole number, never a secret.
+fn is_redaction_count(key: &str, value: &str) -> bool {
+    !value.is_empty()
+        && value.bytes().all(|b| b.is_ascii_digit())
+        && crate::rules::BUILTIN_RULES.iter().any(|rule| rule.id == key)
+}
+
 /// Whether `value` under `key` is redacted.
 pub(super) fn is_secret_value(key: &str, value: &str) -> bool {
     let value = value.trim();
-    if value.is_empty() || !value.bytes().any(|b| b.is_ascii_alphanumeric()) {
+    if value.is_empty()
+        || !value.bytes().any(|b| b.is_ascii_alphanumeric())
+        || is_redaction_count(key, value)
+    {
         return false;
     }
     match classify(key) {
@@ -243,6 +255,9 @@ fn has_mixed_case(value: &str) -> bool {
 /// The rule id for `value` held under the JSON key `key` (or the `name` of a
 /// `{name, value}` pair), when the key says the whole value is secret.
 pub(super) fn sensitive_key(key: &str, value: &str) -> Option<&'static str> {
+    if is_redaction_count(key, value.trim()) {
+        return None;
+    }
     // `dbPassword`, `db_password`, `db-password`, `DB.PASSWORD` all read `dbpassword`.
     let flat: String = key
         .chars()
@@ -270,6 +285,17 @@ pub(super) fn sensitive_key(key: &str, value: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_redaction_count_under_its_rule_id_is_no_secret() {
+        for rule in ["key_value_secret", "private_key", "aws_secret_access_key", "http_header"] {
+            assert_eq!(sensitive_key(rule, "3"), None, "{rule}");
+            assert!(!is_secret_value(rule, "1024"), "{rule}");
+        }
+        assert_eq!(sensitive_key("key_value_secret", "hunter22"), Some("key_value_secret"));
+        assert_eq!(sensitive_key("private_key", "MIIEvQ"), Some("private_key"));
+        assert_eq!(sensitive_key("db_password", "123456"), Some("key_value_secret"));
+    }
 
     #[test]
     fn keys_split_into_words_at_separators_and_camel_case() {

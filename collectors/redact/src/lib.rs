@@ -35,6 +35,7 @@ mod redacted;
 mod rules;
 mod sql;
 
+use escaped::Reading;
 pub use escaped::{Escaping, escape_html};
 pub use literals::MIN_LITERAL_CHARS;
 pub use redacted::Redacted;
@@ -345,7 +346,8 @@ impl Redactor {
         let mut last = 0;
         for region in regions {
             joined.push_str(&text[last..region.start]);
-            joined.push_str(&self.redact_decoded(&text[region.clone()], Escaping::Url, true));
+            let reading = Reading::Part { ends_text: region.end == text.len() };
+            joined.push_str(&self.redact_decoded(&text[region.clone()], Escaping::Url, reading));
             last = region.end;
         }
         joined.push_str(&text[last..]);
