@@ -13,12 +13,7 @@ use witness::rules::{Evaluation, Recommendation};
 
 use crate::util::{only_entry, text, witness};
 
-#[allow(dead_code)] // the kubernetes crate's own tests use the rest
-#[path = "../collectors/kubernetes/tests/fake_api.rs"]
-mod fake_api;
-#[allow(dead_code)]
-#[path = "../collectors/kubernetes/tests/fixtures.rs"]
-mod fixtures;
+use crate::util::{fake_api, fixtures};
 
 use fake_api::{ContainerLog, FakeApi};
 

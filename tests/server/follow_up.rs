@@ -26,10 +26,7 @@ use super::{
 };
 use crate::util::alertmanager::Alertmanager;
 
-#[path = "../../collectors/kubernetes/tests/fake_api.rs"]
-mod fake_api;
-#[path = "../../collectors/kubernetes/tests/fixtures.rs"]
-mod fixtures;
+use crate::util::{fake_api, fixtures};
 
 use fake_api::FakeApi;
 use fixtures::merge;

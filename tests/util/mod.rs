@@ -4,6 +4,13 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+
+// The kubernetes collector's fake API server (no API server can run here) and its
+// objects, shared by the tests that drive a run through `kube::Client` over real HTTP.
+#[path = "../../collectors/kubernetes/tests/fake_api.rs"]
+pub mod fake_api;
+#[path = "../../collectors/kubernetes/tests/fixtures.rs"]
+pub mod fixtures;
 use std::process::{Command, Output};
 
 /// The `witness` binary cargo built for these tests.
