@@ -18,6 +18,14 @@ fn measure(variants: u64, seed: u64) -> Report {
     measure_dir(&dir, variants)
 }
 
+/// `witness rules eval DIR --floor PERCENT`, run in DIR with the built-in rules.
+fn rules_eval_with_floor(dir: &std::path::Path, percent: u8) -> std::process::Output {
+    crate::util::witness(
+        dir,
+        &["rules", "eval", "--floor", &percent.to_string(), &dir.display().to_string()],
+    )
+}
+
 /// The figures of the cases in `dir`, `variants` per class.
 fn measure_dir(dir: &std::path::Path, variants: u64) -> Report {
     let (cases, unlabelled) =
@@ -34,12 +42,7 @@ fn measure_dir(dir: &std::path::Path, variants: u64) -> Report {
 fn the_rules_meet_their_floors_on_the_held_out_corpus() {
     let dir = tempfile::tempdir().unwrap();
     heldout::generate(dir.path(), 25, 2026);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_witness"))
-        .args(["rules", "eval", "--floor", "95"])
-        .arg(dir.path())
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = rules_eval_with_floor(dir.path(), 95);
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
@@ -72,12 +75,7 @@ fn rules_eval_fails_below_its_floor() {
         }
     }
     assert_eq!(relabelled.len(), heldout::CLASSES.len());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_witness"))
-        .args(["rules", "eval", "--floor", "95"])
-        .arg(dir.path())
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = rules_eval_with_floor(dir.path(), 95);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("Floor 95%: not met"), "{stdout}");

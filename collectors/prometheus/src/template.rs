@@ -172,6 +172,22 @@ fn pieces(query: &str) -> Vec<Piece<'_>> {
     pieces
 }
 
+/// Where the double-quoted string literal opening just before `start` ends (the index of
+/// its closing `"`), backslash escapes honoured: how PromQL reads a filled-in value, for
+/// the checks that no value ends its string (tests and the fuzz target).
+pub fn string_end(text: &str, start: usize) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in text[start..].char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return Some(start + i),
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,20 +218,6 @@ mod tests {
         );
         let single = render("up{job='{service}'}", &labels_of(&[("service", "it's")])).unwrap();
         assert_eq!(single, r"up{job='it\'s'}");
-    }
-
-    /// Where the string literal opening just before `start` ends, escapes honoured.
-    fn string_end(text: &str, start: usize) -> Option<usize> {
-        let mut escaped = false;
-        for (i, c) in text[start..].char_indices() {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => return Some(start + i),
-                _ => {}
-            }
-        }
-        None
     }
 
     #[test]

@@ -11,21 +11,6 @@ use libfuzzer_sys::fuzz_target;
 use witness_prometheus::expr::{self, Condition};
 use witness_prometheus::{api, grafana, template};
 
-/// The index of the `"` that ends the string literal opening at `start` (just after its
-/// quote), honouring backslash escapes.
-fn string_end(text: &str, start: usize) -> Option<usize> {
-    let mut escaped = false;
-    for (i, c) in text[start..].char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '"' => return Some(start + i),
-            _ => {}
-        }
-    }
-    None
-}
-
 // Input: a generatorURL line, a label value line, then a JSON answer.
 fuzz_target!(|input: &[u8]| {
     let text = String::from_utf8_lossy(input);
@@ -42,7 +27,7 @@ fuzz_target!(|input: &[u8]| {
     for query in [r#"up{service="{service}"}"#, r#"up{service=~"{service}"}"#] {
         if let Ok(filled) = template::render(query, &labels) {
             let open = filled.find('"').expect("the query's own quote") + 1;
-            assert_eq!(string_end(&filled, open), Some(filled.len() - 2), "{filled}");
+            assert_eq!(template::string_end(&filled, open), Some(filled.len() - 2), "{filled}");
         }
     }
     let _ = template::render(url, &labels);
