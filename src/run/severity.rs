@@ -206,29 +206,39 @@ pub fn assess(
         }
     }
 
-    // Errors against the baseline, over enough errors.
-    let errors: BTreeMap<String, f64> =
-        number("logs.error_count").into_iter().map(|(r, n)| (r.evidence_path(), n)).collect();
-    for (record, ratio) in number("logs.error_rate_ratio") {
-        let count = errors.get(&record.evidence_path()).copied().unwrap_or(0.0);
-        if count < thresholds.min_events as f64 {
-            continue;
+    // Errors against the baseline, over enough errors: in the logs, and in the pods' logs
+    // the kubernetes kind read through the same analysis.
+    for (count_fact, ratio_fact, place) in [
+        ("logs.error_count", "logs.error_rate_ratio", ""),
+        (
+            "kubernetes.pod_log_error_count",
+            "kubernetes.pod_log_error_rate_ratio",
+            " in the pods' logs",
+        ),
+    ] {
+        let errors: BTreeMap<String, f64> =
+            number(count_fact).into_iter().map(|(r, n)| (r.evidence_path(), n)).collect();
+        for (record, ratio) in number(ratio_fact) {
+            let count = errors.get(&record.evidence_path()).copied().unwrap_or(0.0);
+            if count < thresholds.min_events as f64 {
+                continue;
+            }
+            let Some(level) = level_at(
+                ratio,
+                &[
+                    (thresholds.high_error_rate_ratio, Level::P1),
+                    (thresholds.medium_error_rate_ratio, Level::P2),
+                ],
+            ) else {
+                continue;
+            };
+            push(
+                &mut reasons,
+                level,
+                format!("{count:.0} errors{place}, {ratio:.1}× the baseline's rate"),
+                cite(record, ratio_fact),
+            );
         }
-        let Some(level) = level_at(
-            ratio,
-            &[
-                (thresholds.high_error_rate_ratio, Level::P1),
-                (thresholds.medium_error_rate_ratio, Level::P2),
-            ],
-        ) else {
-            continue;
-        };
-        push(
-            &mut reasons,
-            level,
-            format!("{count:.0} errors, {ratio:.1}× the baseline's rate"),
-            cite(record, "logs.error_rate_ratio"),
-        );
     }
 
     // Endpoints answering more 5xx than before.
@@ -471,6 +481,25 @@ mod tests {
         assert!(severity.reasons.iter().any(|r| r.text.starts_with("degraded for")));
         assert_eq!(severity.alert_severity.as_deref(), Some("warning"));
         assert!(severity.summary().ends_with("the alert says warning"));
+    }
+
+    #[test]
+    fn errors_in_the_pods_logs_count_like_errors_in_the_logs() {
+        let pods = record(
+            "kubernetes",
+            "k",
+            Evidence::ok("x")
+                .fact("kubernetes.pod_log_error_count", 300)
+                .fact("kubernetes.pod_log_error_rate_ratio", 12.0),
+        );
+        let severity = assess_default(&[pods], &[]);
+        assert!(severity.level < Level::P3, "{severity:?}");
+        let reason = &severity.reasons[0];
+        assert_eq!(reason.text, "300 errors in the pods' logs, 12.0× the baseline's rate");
+        assert_eq!(
+            reason.evidence.to_string(),
+            "evidence/kubernetes-k.json#/facts/kubernetes.pod_log_error_rate_ratio"
+        );
     }
 
     #[test]
