@@ -160,6 +160,10 @@ pub(super) fn classify(key: &str) -> Option<KeyKind> {
     if STRONG.contains(&last.as_str()) || strong_inside(last) || strong_inside(&flat) {
         return Some(KeyKind::Always);
     }
+    // A service account key's id (`private_key_id`) is given with its key: as secret.
+    if flat.ends_with("privatekeyid") {
+        return Some(KeyKind::Likely);
+    }
     let strong_at = words.iter().position(|w| STRONG.contains(&w.as_str()) || strong_inside(w));
     if let Some(at) = strong_at {
         let about = words[at + 1..].iter().any(|w| ABOUT.contains(&w.as_str()));

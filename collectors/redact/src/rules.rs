@@ -66,7 +66,7 @@ pub const BUILTIN_RULES: &[RuleInfo] = &[
     info("anthropic_key", "Anthropic keys (`sk-ant-api03-`, `sk-ant-admin01-`)"),
     info(
         "vendor_token",
-        "API tokens with a documented vendor prefix: npm, PyPI, RubyGems, Clojars, NuGet-free; Twilio (`SK…`), SendGrid (`SG.`), Mailgun (`key-`), Mailchimp (`…-us12`), Sendinblue (`xkeysib-`), Shopify (`shpat_`, …), Doppler (`dp.pt.`), HashiCorp Vault (`hvs.`, `hvb.`, `hvr.`) and Terraform (`.atlasv1.`), Heroku (`HRKU-`), DigitalOcean (`dop_v1_`, …), Atlassian (`ATATT3`, `ATCTT3`, `ATBB`), Hugging Face (`hf_`, `api_org_`), Sourcegraph (`sgp_`), Sentry (`sntrys_`, `sntryu_`), Grafana (`glc_`, `glsa_`, `eyJrIjoi`), Databricks (`dapi`), Dynatrace (`dt0c01.`), EasyPost (`EZAK`, `EZTK`), Facebook (`EAA…`), Square (`sq0atp-`, `EAAA…`), New Relic (`NRAK-`, …), Notion (`ntn_`), Linear (`lin_api_`), Postman (`PMAK-`), Pulumi (`pul-`), Prefect (`pnu_`), Planetscale (`pscale_`), Fly.io (`fo1_`, `fm2_`), Infracost (`ico-`), 42 (`s-s4t2…`), ReadMe (`rdme_`), Scalingo (`tk-us-`), Settlemint (`sm_…`), Shippo (`shippo_`), Typeform (`tfp_`), Duffel, Frame.io, Flutterwave, 1Password (`ops_`, `A3-`), Artifactory (`AKCp`, `cmVmd`), Adobe (`p8e-`), Cloudflare origin CA (`v1.0-`), Perplexity, xAI, Groq, Replicate, LangSmith, Tailscale, Supabase, Razorpay, Lob, Netlify, Octopus, OpenShift (`sha256~`), Authress, Yandex, Telegram bot tokens, Discord bot tokens, Mapbox (`sk.`); and a credential-looking value right after a vendor's name (`sourcegraph: …`, `jira …`, `GITHUB_API = …`)",
+        "API tokens with a documented vendor prefix: npm, PyPI, RubyGems, Clojars, NuGet-free; Twilio (`SK…`), SendGrid (`SG.`), Mailgun (`key-`), Mailchimp (`…-us12`), Sendinblue (`xkeysib-`), Shopify (`shpat_`, …), Doppler (`dp.pt.`), HashiCorp Vault (`hvs.`, `hvb.`, `hvr.`) and Terraform (`.atlasv1.`), Heroku (`HRKU-`), DigitalOcean (`dop_v1_`, …), Atlassian (`ATATT`, `ATCTT`, `ATBB`), Hugging Face (`hf_`, `api_org_`), Sourcegraph (`sgp_`), Sentry (`sntrys_`, `sntryu_`), Grafana (`glc_`, `glsa_`, `eyJrIjoi`), Databricks (`dapi`), Dynatrace (`dt0c01.`), EasyPost (`EZAK`, `EZTK`), Facebook (`EAA…`), Square (`sq0atp-`, `EAAA…`), New Relic (`NRAK-`, …), Notion (`ntn_`), Linear (`lin_api_`), Postman (`PMAK-`), Pulumi (`pul-`), Prefect (`pnu_`), Planetscale (`pscale_`), Fly.io (`fo1_`, `fm2_`), Infracost (`ico-`), 42 (`s-s4t2…`), ReadMe (`rdme_`), Scalingo (`tk-us-`), Settlemint (`sm_…`), Shippo (`shippo_`), Typeform (`tfp_`), Duffel, Frame.io, Flutterwave, 1Password (`ops_`, `A3-`), Artifactory (`AKCp`, `cmVmd`), Adobe (`p8e-`), Cloudflare origin CA (`v1.0-`), Perplexity, xAI, Groq, Replicate, LangSmith, Tailscale, Supabase, Razorpay, Lob, Netlify, Octopus, OpenShift (`sha256~`), Authress, Yandex, Telegram bot tokens, Discord bot tokens, Mapbox (`sk.`); and a credential-looking value right after a vendor's name (`sourcegraph: …`, `jira …`, `GITHUB_API = …`)",
     ),
     info(
         "http_header",
@@ -593,8 +593,8 @@ const TABLE: &[Spec] = &[
             "atlasv1",
             "HRKU-",
             "_v1_",
-            "ATATT3",
-            "ATCTT3",
+            "ATATT",
+            "ATCTT",
             "ATBB",
             "hf_",
             "api_org_",
@@ -684,7 +684,7 @@ const TABLE: &[Spec] = &[
             r"|[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}",
             r"|HRKU-[A-Za-z0-9_-]{58,}",
             r"|do[opr]_v1_[a-f0-9]{64}",
-            r"|AT(?:ATT|CTT)3[A-Za-z0-9_=-]{20,}",
+            r"|AT(?:ATT|CTT)[A-Za-z0-9_=-]{20,}",
             r"|ATBB[A-Za-z0-9]{20,}",
             r"|hf_[A-Za-z0-9]{34,}",
             r"|api_org_[A-Za-z0-9]{34}",
@@ -1118,6 +1118,7 @@ mod tests {
             ("SELECT 'ALTER ROLE app PASSWORD ''pw12345678'''", "pw12345678"),
             ("note <> 'client_secret=''ok5YT1xpu+4buvHM8'' x'", "ok5YT1xpu+4buvHM8"),
             ("dbPass := `s3cr3t-v4l`", "s3cr3t-v4l"),
+            ("\"private_key_id\": \"abc12345def67890ghi\",", "abc12345def67890ghi"),
             ("x mailgun_TOKEN ?= \"abc123def\"", "abc123def"),
             ("x TOKEN :::= \"abc123def\"", "abc123def"),
             ("$jiraToken .= \"7wlkzljr1as31e24\"", "7wlkzljr1as31e24"),
@@ -1177,6 +1178,7 @@ mod tests {
             "dop_v1_000058b9b1d08fd182054b6f4c0b6e18dec46064caf1edb3400d3b3a05687c67",
             "110201543:AAHdqTcvCH1vGWJxfSe1ofSAs0K5PALDsaw",
             "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs",
+            "ATATThktLkSzzcXi1xt19IlU6gAchV1TS83w11YOqAXqFUeA2=Yx3ssoNC",
         ] {
             let text = format!("sent with {token} now");
             assert_eq!(found("vendor_token", &text), [token], "{text}");
