@@ -52,8 +52,8 @@ pub(super) fn dotted_six(text: &str) -> Option<usize> {
 }
 
 /// Whether the value that ends a vendor-name match (`text[range]`, `jira Z7Vo…`) reads
-/// as a credential: 16 or more characters with letters and digits mixed in one run of 8 or more, not a
-/// lowercase hex hash or id (a commit, a digest), not a host name.
+/// as a credential: 16 or more characters with letters and digits mixed in one run of 8
+/// or more, not a lowercase hex hash or id (a commit, a digest), not a host name.
 pub(super) fn vendor_value(text: &str, range: Range<usize>) -> bool {
     let whole = &text[range];
     let start = whole
