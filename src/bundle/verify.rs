@@ -147,7 +147,19 @@ fn walk(
 /// [`VerifyError`] when the bundle cannot be read or has no readable manifest; every
 /// other difference is a [`Problem`] in the result.
 pub fn verify(path: &Path, key: Option<&VerifyingKey>) -> Result<Verification, VerifyError> {
-    let mut files = read_bundle(path)?;
+    verify_files(path, read_bundle(path)?, key)
+}
+
+/// Verifies `files`, read from the bundle at `path` by [`read_bundle`]: what a reader
+/// that goes on to use the files checks, so that what it verified is what it reads.
+///
+/// # Errors
+/// See [`verify`].
+pub fn verify_files(
+    path: &Path,
+    mut files: BTreeMap<String, Vec<u8>>,
+    key: Option<&VerifyingKey>,
+) -> Result<Verification, VerifyError> {
     let manifest_bytes =
         files.remove(MANIFEST).ok_or_else(|| VerifyError::NoManifest(path.to_owned()))?;
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
