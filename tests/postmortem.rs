@@ -23,7 +23,7 @@ use chrono::Utc;
 use regex::Regex;
 use serde_json::Value;
 
-use crate::util::fake_api::FakeApi;
+use crate::util::fake_api::{ContainerLog, FakeApi};
 use crate::util::{copy_tree, fixtures, make_writable, only_entry, text, witness};
 
 /// Runs witness in `dir`; fails the test unless it succeeds.
@@ -130,7 +130,24 @@ async fn autoscaler_at_ceiling(dir: &Path) -> PathBuf {
         ["a", "b", "c", "d"]
             .map(|p| fixtures::pod(&format!("web-r3-{p}"), "r3", "web:1.4.2", -180)),
     );
-    api.add("horizontalpodautoscalers", [fixtures::hpa("web", "web", 2, 4, 4, 9, 190)]);
+    let mut at_max = fixtures::hpa("web", "web", 2, 4, 4, 4, 190);
+    at_max["status"]["conditions"].as_array_mut().unwrap().push(serde_json::json!({
+        "type": "ScalingLimited", "status": "True", "reason": "TooManyReplicas",
+        "message": "the desired replica count is more than the maximum replica count",
+        "lastTransitionTime": fixtures::at(-6)
+    }));
+    api.add("horizontalpodautoscalers", [at_max]);
+    // Requests time out on every pod since the load rose, ten minutes ago.
+    let busy: Vec<i64> = (-10..=0).collect();
+    for p in ["a", "b", "c", "d"] {
+        let log = fixtures::app_log(
+            -70,
+            1,
+            &busy,
+            "request timed out after 30000 ms: worker pool exhausted",
+        );
+        api.log(&format!("web-r3-{p}"), "web", ContainerLog { current: Some(log), previous: None });
+    }
     collect_blocking(dir, kubernetes_config(&api, dir), at_anchor()).await
 }
 
@@ -167,11 +184,11 @@ async fn vendor_down(dir: &Path) -> PathBuf {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let mut log = String::new();
-    for i in (1..=1800i64).rev() {
+    for i in (1..=3600i64).rev() {
         let at = (now - chrono::Duration::seconds(i))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         log.push_str(&format!("{at} INFO checkout: POST /api/pay 200\n"));
-        if i < 1200 && i % 4 == 0 {
+        if i < 480 && i % 2 == 0 {
             log.push_str(&format!(
                 "{at} ERROR checkout: Payments API answered 503 Service Unavailable\n"
             ));
@@ -392,11 +409,17 @@ fn draft(
         args.extend(["--follow-up", fu.to_str().unwrap()]);
     }
     let md = String::from_utf8(ok(dir, &args).stdout).unwrap();
+    if let Some(keep) = std::env::var_os("KEEP_DRAFTS") {
+        std::fs::write(Path::new(&keep).join(format!("{name}.md")), &md).unwrap();
+    }
     let refs = assert_cited_markdown(&md, incident, follow_up);
     let page = pages.join(format!("{name}.html"));
     args.extend(["--format", "html", "--out", page.to_str().unwrap()]);
     ok(dir, &args);
     let html = std::fs::read_to_string(&page).unwrap();
+    if let Some(keep) = std::env::var_os("KEEP_DRAFTS") {
+        std::fs::write(Path::new(&keep).join(format!("{name}.html")), &html).unwrap();
+    }
     assert_cited_html(&html, &refs, incident, follow_up);
     // The bundles were only read.
     for bundle in std::iter::once(incident).chain(follow_up) {
@@ -432,7 +455,10 @@ async fn every_scenario_class_gets_a_draft_whose_every_statement_is_cited() {
     let went_well = section(&md, "What went well");
     assert!(went_well.contains("Verified: the incident's new errors gone"), "{went_well}");
     let whys = section(&md, "Five whys");
-    assert!(whys.contains("1. Why did collect at fire? Because of New error: TypeError"), "{whys}");
+    assert!(
+        whys.contains("1. Why was the incident raised? Because of New error: TypeError"),
+        "{whys}"
+    );
     assert!(section(&md, "Timeline (UTC)").contains("Resolved (manual)"), "{md}");
     // The alert came 8 minutes after the first new error.
     let improve = section(&md, "What could improve");
@@ -446,7 +472,8 @@ async fn every_scenario_class_gets_a_draft_whose_every_statement_is_cited() {
     // A bad deploy: rollback, and the five whys down to the revision.
     let deploy = tempfile::tempdir().unwrap();
     let bundle = bad_deploy(deploy.path()).await;
-    assert_eq!(hypotheses(&bundle)["hypotheses"][0]["recommendation"], "rollback");
+    let sealed = hypotheses(&bundle);
+    assert_eq!(sealed["hypotheses"][0]["recommendation"], "rollback", "{sealed:#}");
     let md = draft(deploy.path(), "bad-deploy", &bundle, None, pages.path());
     let whys = section(&md, "Five whys");
     assert!(whys.contains("Why? The Deployment was at revision 4."), "{whys}");
@@ -460,7 +487,8 @@ async fn every_scenario_class_gets_a_draft_whose_every_statement_is_cited() {
     // An autoscaler at its ceiling: scale up, and the ceiling as a contributing factor.
     let hpa = tempfile::tempdir().unwrap();
     let bundle = autoscaler_at_ceiling(hpa.path()).await;
-    assert_eq!(hypotheses(&bundle)["hypotheses"][0]["recommendation"], "scale_up");
+    let sealed = hypotheses(&bundle);
+    assert_eq!(sealed["hypotheses"][0]["recommendation"], "scale_up", "{sealed:#}");
     let md = draft(hpa.path(), "autoscaler", &bundle, None, pages.path());
     let factors = section(&md, "Contributing factors");
     assert!(factors.contains("The autoscaler was at its ceiling"), "{factors}");
@@ -469,7 +497,8 @@ async fn every_scenario_class_gets_a_draft_whose_every_statement_is_cited() {
     // A vendor down.
     let vendor = tempfile::tempdir().unwrap();
     let bundle = vendor_down(vendor.path()).await;
-    assert_eq!(hypotheses(&bundle)["hypotheses"][0]["cause"], "vendor_incident");
+    let sealed = hypotheses(&bundle);
+    assert_eq!(sealed["hypotheses"][0]["cause"], "vendor_incident", "{sealed:#}");
     let md = draft(vendor.path(), "vendor", &bundle, None, pages.path());
     assert!(section(&md, "Action items").contains("Degrade gracefully when the vendor is down"));
     assert!(section(&md, "Contributing factors").contains("status page reported degraded"));

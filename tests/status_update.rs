@@ -116,7 +116,7 @@ async fn a_bad_deploy_is_identified_without_naming_a_pod_a_revision_or_a_command
     let dir = tempfile::tempdir().unwrap();
     let bundle = bad_deploy(dir.path()).await;
     let hypotheses = std::fs::read_to_string(bundle.join("hypotheses.json")).unwrap();
-    assert!(hypotheses.contains("kubectl rollout undo deployment/web"), "{hypotheses}");
+    assert!(hypotheses.contains("rollout undo deployment/web"), "{hypotheses}");
     let timeline = std::fs::read_to_string(bundle.join("timeline.json")).unwrap();
     assert!(timeline.contains("web-r4-b") && timeline.contains("revision 4"), "{timeline}");
 

@@ -16,6 +16,16 @@ use crate::rules::{Hypothesis, Likelihood};
 use crate::run::durations::{Durations, label};
 use crate::run::follow_up::CheckStatus;
 use crate::timeline::{EvidenceRef, TimelineEntry};
+use crate::trigger::{Trigger, TriggerSource};
+
+/// Where the alert came from: `alertmanager alert HighErrorRate`, `manual run (collect
+/// now)`.
+fn detection(trigger: &Trigger) -> String {
+    match trigger.source {
+        TriggerSource::Manual => format!("manual run ({})", trigger.name),
+        source => format!("{} alert {}", source.as_str(), trigger.name),
+    }
+}
 
 /// An alert at most this long after the first new symptom detected it well.
 pub const DETECT_WELL_SECS: i64 = 300;
@@ -135,6 +145,13 @@ impl Builder<'_> {
             .find_map(|r| r.evidence.facts.get(name).map(|v| (r, v)))
     }
 
+    /// What `r` holds: the title of the timeline entry it stands behind, else what the
+    /// bundle holds there.
+    fn describe(&self, r: &EvidenceRef) -> Option<String> {
+        let entry = self.view().timeline.entries.iter().find(|e| &e.evidence == r);
+        entry.map(|e| format!("{} ({})", e.title, utc(e.time))).or_else(|| self.i.describe(r))
+    }
+
     fn fact_cite(&self, record: &CollectorRecord, name: &str) -> Option<Cite> {
         self.i.cite(&EvidenceRef::into_record(record, format!("/facts/{name}")))
     }
@@ -219,10 +236,7 @@ impl Builder<'_> {
             _ => missing.push(blank("Services affected: ______")),
         }
         rows.extend(row(
-            vec![
-                cell("detection source"),
-                format!("{} alert {}", view.trigger.source.as_str(), view.trigger.name),
-            ],
+            vec![cell("detection source"), detection(&view.trigger)],
             [self.i.cite_at(TRIGGER, "/source"), self.i.cite_at(TRIGGER, "/name")],
         ));
         rows.extend(row(
@@ -259,13 +273,11 @@ impl Builder<'_> {
         }
         let first = d.first_symptom.as_ref()?;
         let end = self.view().window.end;
-        (end > first.at).then_some(())?;
         row(
             vec![
-                "duration (at least)".into(),
+                "duration".into(),
                 format!(
-                    "{} (first new symptom {} → end of the evidence window {}; no resolution observed)",
-                    label((end - first.at).num_seconds()),
+                    "not known: the first new symptom was at {}, and no resolution is in the evidence (its window ends {})",
                     utc(first.at),
                     utc(end)
                 ),
@@ -277,15 +289,12 @@ impl Builder<'_> {
     fn summary(&self) -> Section {
         let view = self.view();
         let mut lines = Vec::new();
-        lines.extend(fact(
-            format!(
-                "The {} alert {} started at {}.",
-                view.trigger.source.as_str(),
-                view.trigger.name,
-                utc(view.anchor)
-            ),
-            [self.i.cite_at(TRIGGER, "/starts_at")],
-        ));
+        let started = if view.trigger.source == TriggerSource::Manual {
+            format!("A responder ran witness {} for {}.", view.trigger.name, utc(view.anchor))
+        } else {
+            format!("{} started at {}.", detection(&view.trigger), utc(view.anchor))
+        };
+        lines.extend(fact(started, [self.i.cite_at(TRIGGER, "/starts_at")]));
         if let Some(first) = &self.durations().first_symptom {
             lines.extend(fact(
                 format!(
@@ -493,11 +502,11 @@ impl Builder<'_> {
             let mut lines = Vec::new();
             lines.extend(fact(
                 format!(
-                    "{}: {} ({} likelihood, score {:.2}).",
+                    "The leading hypothesis: {} ({} likelihood, score {:.2}; recommendation: {}).",
                     top.title.trim_end_matches('.'),
-                    recommendation_words(top.recommendation),
                     likelihood_words(top.likelihood),
-                    top.score
+                    top.score,
+                    recommendation_words(top.recommendation)
                 ),
                 [self.hyp("/hypotheses/0")],
             ));
@@ -527,7 +536,7 @@ impl Builder<'_> {
             let chain: Vec<Line> = top
                 .evidence
                 .iter()
-                .filter_map(|r| fact(self.i.describe(r)?, [self.i.cite(r)]))
+                .filter_map(|r| fact(self.describe(r)?, [self.i.cite(r)]))
                 .collect();
             if !chain.is_empty() {
                 blocks.push(Block::Subheading("Evidence chain"));
@@ -556,7 +565,11 @@ impl Builder<'_> {
     fn five_whys(&self) -> Section {
         let view = self.view();
         let mut steps: Vec<Line> = Vec::new();
-        let mut asked = format!("Why did {} fire?", view.trigger.name);
+        let mut asked = if view.trigger.source == TriggerSource::Manual {
+            "Why was the incident raised?".to_owned()
+        } else {
+            format!("Why did {} fire?", view.trigger.name)
+        };
         if let Some(first) = &self.durations().first_symptom {
             steps.extend(fact(
                 format!("{asked} Because of {} (from {}).", first.what, utc(first.at)),
