@@ -241,6 +241,13 @@ pub async fn collect_follow_up(
     let received_at = chrono::Utc::now();
     let resolved_at =
         received_at - chrono::Duration::from_std(since).map_err(|e| bad(e.to_string()))?;
+    if resolved_at < incident.view.anchor {
+        return Err(bad(format!(
+            "since puts the resolution at {}, before the incident's alert at {}",
+            witness_collector::time::format(resolved_at),
+            witness_collector::time::format(incident.view.anchor)
+        )));
+    }
     let mut trigger = incident.follow_up_trigger(TriggerSource::Manual, resolved_at);
     trigger.labels.extend(labels);
     let follow_up = shared.intake().request_follow_up(

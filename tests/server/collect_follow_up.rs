@@ -17,6 +17,12 @@ async fn a_follow_up_asked_for_on_the_api_is_sealed_beside_its_incident() {
     let dir = tempfile::tempdir().unwrap();
     crate::follow_up::app_log(&dir.path().join("app.log"));
     let store = dir.path().join("store");
+    // The incident: its alert two minutes ago, as the new errors stopped.
+    let anchor = (chrono::Utc::now() - chrono::Duration::minutes(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let logs = "[[collectors.logs]]\nname = \"app\"\npaths = [\"app.log\"]\n";
+    let incident = crate::postmortem::collect(dir.path(), "store", logs, &["at", &anchor]);
+    let id = incident.file_name().unwrap().to_str().unwrap().to_owned();
     let config = format!(
         "[store]\ndir = {store:?}\n\n[follow_up]\nwindow_secs = 2\n\n[server]\nrate_limit_per_sec = 0\n\n[server.auth]\nbearer_token_env = \"WITNESS_TEST_TOKEN\"\n\n[[collectors.logs]]\nname = \"app\"\npaths = [{:?}]\n",
         dir.path().join("app.log")
@@ -24,15 +30,6 @@ async fn a_follow_up_asked_for_on_the_api_is_sealed_beside_its_incident() {
     let daemon = Daemon::start(&write_config(dir.path(), &config));
     let c = client();
     let collect = |body: Value| post_json(&c, &daemon.url("/api/collect"), body.to_string()).send();
-
-    let r = collect(json!({"labels": {"service": "checkout"}})).await.unwrap();
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let id = r.json::<Value>().await.unwrap()["bundles"][0].as_str().unwrap().to_owned();
-    let incident = store.join(&id);
-    wait_for(Duration::from_secs(60), "the incident's seal", async || {
-        incident.join("manifest.json").exists().then_some(())
-    })
-    .await;
 
     // Refused before anything is journaled.
     let lines_before = journal_lines(&store).len();
@@ -48,6 +45,10 @@ async fn a_follow_up_asked_for_on_the_api_is_sealed_beside_its_incident() {
     let (status, error) =
         answer(collect(json!({"follow_up": id, "since": "soon"})).await.unwrap()).await;
     assert_eq!((status, error.contains("not a duration")), (StatusCode::BAD_REQUEST, true));
+    let (status, error) =
+        answer(collect(json!({"follow_up": id, "since": "1h"})).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error.contains("before the incident's alert"), "{error}");
     let changed = store.join("changed");
     copy_tree(&incident, &changed);
     make_writable(&changed);
@@ -58,8 +59,9 @@ async fn a_follow_up_asked_for_on_the_api_is_sealed_beside_its_incident() {
     std::fs::remove_dir_all(&changed).unwrap();
     assert_eq!(journal_lines(&store).len(), lines_before, "nothing refused is journaled");
 
-    // The fix was 30 s ago: the window after it (2 s) has passed, the follow-up runs now.
-    let r = collect(json!({"follow_up": id, "since": "30s"})).await.unwrap();
+    // The fix was a minute ago: the window after it (2 s) has passed, the follow-up runs
+    // now.
+    let r = collect(json!({"follow_up": id, "since": "1m"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let body = r.json::<Value>().await.unwrap();
     assert_eq!(body["follow_up"]["incident"], id.as_str(), "{body:#}");
@@ -85,6 +87,7 @@ async fn a_follow_up_asked_for_on_the_api_is_sealed_beside_its_incident() {
             .clone()
     };
     assert_eq!(status("new_errors"), "passed", "{checked:#}");
+    assert_eq!(status("error_rate"), "passed", "{checked:#}");
     let journaled = journal_lines(&store);
     assert!(
         journaled.iter().any(|l| l["follow_up"] == fu.as_str() && l["bundle"] == id.as_str()),
