@@ -36,21 +36,11 @@ pub const RESOLVE_WELL_SECS: i64 = 3600;
 /// At most this many timeline rows; the rest are counted and cited.
 const TIMELINE_ROWS: usize = 40;
 
-/// The timeline kinds that are symptoms, not changes (as durations reads them).
-const SYMPTOMS: &[&str] = &[
-    "new_signature",
-    "error_spike",
-    "status_5xx_burst",
-    "health_failing",
-    "health_slow",
-    "pod_waiting",
-    "oom_killed",
-    "deployment_unavailable",
-    "lock_wait",
-    "deadlock",
-    "connections_near_max",
-    "first_error",
-];
+/// Whether a timeline kind is a symptom (not a change): the ones durations times, and the
+/// background it is told from.
+fn is_symptom(kind: &str) -> bool {
+    crate::run::durations::SYMPTOMS.contains(&kind) || matches!(kind, "error_spike" | "first_error")
+}
 
 /// Facts that make an incident worse or likelier, when they hold: (fact, what it says).
 const CONTRIBUTING: &[(&str, &str)] = &[
@@ -593,7 +583,7 @@ impl Builder<'_> {
                 .iter()
                 .enumerate()
                 .filter(|(_, e)| {
-                    !SYMPTOMS.contains(&e.kind.as_str())
+                    !is_symptom(&e.kind)
                         && e.source != "trigger"
                         && top.evidence.contains(&e.evidence)
                 })
@@ -766,14 +756,7 @@ impl Builder<'_> {
                     label(secs),
                     first.what
                 );
-                if secs <= DETECT_WELL_SECS {
-                    well.extend(fact(text, cites));
-                } else {
-                    improve.extend(fact(
-                        format!("{} Detection took longer than {}.", text, label(DETECT_WELL_SECS)),
-                        cites,
-                    ));
-                }
+                judge(&mut well, &mut improve, text, secs, DETECT_WELL_SECS, cites);
             }
         }
         if let (Some(secs), Some(m)) = (d.time_to_mitigate_secs, &d.mitigation) {
@@ -782,14 +765,7 @@ impl Builder<'_> {
                 self.f.and_then(|f| f.cite(&m.evidence)),
             ];
             let text = format!("The mitigation ({}) came {} after the alert.", m.what, label(secs));
-            if secs <= MITIGATE_WELL_SECS {
-                well.extend(fact(text, cites));
-            } else {
-                improve.extend(fact(
-                    format!("{text} Longer than {}.", label(MITIGATE_WELL_SECS)),
-                    cites,
-                ));
-            }
+            judge(&mut well, &mut improve, text, secs, MITIGATE_WELL_SECS, cites);
         }
         if let Some(secs) = d.time_to_resolve_secs {
             let cites = [self.fu_cite("/durations/time_to_resolve_secs")];
@@ -798,14 +774,7 @@ impl Builder<'_> {
             } else {
                 format!("The incident resolved {} before the alert fired.", label(-secs))
             };
-            if secs <= RESOLVE_WELL_SECS {
-                well.extend(fact(text, cites));
-            } else {
-                improve.extend(fact(
-                    format!("{text} Longer than {}.", label(RESOLVE_WELL_SECS)),
-                    cites,
-                ));
-            }
+            judge(&mut well, &mut improve, text, secs, RESOLVE_WELL_SECS, cites);
         }
         if let Some(fu) = self.f.and_then(|f| f.view.follow_up.as_ref()) {
             for (n, c) in fu.checks.iter().enumerate() {
@@ -938,6 +907,22 @@ impl Builder<'_> {
         }
         lines.push(blank("Other causes the team considered and why they were ruled out: ______"));
         section("ruled-out", "Hypotheses ruled out", vec![Block::Bullets(lines)])
+    }
+}
+
+/// `text` goes to `well` when `secs` is within `bound`, else to `improve`, saying so.
+fn judge<const N: usize>(
+    well: &mut Vec<Line>,
+    improve: &mut Vec<Line>,
+    text: String,
+    secs: i64,
+    bound: i64,
+    cites: [Option<Cite>; N],
+) {
+    if secs <= bound {
+        well.extend(fact(text, cites));
+    } else {
+        improve.extend(fact(format!("{text} It took longer than {}.", label(bound)), cites));
     }
 }
 

@@ -78,13 +78,23 @@ pub struct Draft {
     pub sections: Vec<Section>,
 }
 
+/// The refs that resolved, each once; `None` when none did (the line is left out).
+fn cited(cites: impl IntoIterator<Item = Option<Cite>>) -> Option<Vec<Cite>> {
+    let mut out: Vec<Cite> = Vec::new();
+    for c in cites.into_iter().flatten() {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// A statement with the refs that resolved, or nothing when none did.
 pub fn fact(
     text: impl Into<String>,
     cites: impl IntoIterator<Item = Option<Cite>>,
 ) -> Option<Line> {
-    let cites: Vec<Cite> = dedup(cites.into_iter().flatten());
-    (!cites.is_empty()).then(|| Line::Fact { text: text.into(), cites })
+    cited(cites).map(|cites| Line::Fact { text: text.into(), cites })
 }
 
 /// An action item with the refs that resolved, or nothing when none did.
@@ -92,8 +102,7 @@ pub fn action(
     text: impl Into<String>,
     cites: impl IntoIterator<Item = Option<Cite>>,
 ) -> Option<Line> {
-    let cites: Vec<Cite> = dedup(cites.into_iter().flatten());
-    (!cites.is_empty()).then(|| Line::Action { text: text.into(), cites })
+    cited(cites).map(|cites| Line::Action { text: text.into(), cites })
 }
 
 /// A blank for the team.
@@ -103,16 +112,5 @@ pub fn blank(prompt: impl Into<String>) -> Line {
 
 /// A table row with the refs that resolved, or nothing when none did.
 pub fn row(cells: Vec<String>, cites: impl IntoIterator<Item = Option<Cite>>) -> Option<Row> {
-    let cites: Vec<Cite> = dedup(cites.into_iter().flatten());
-    (!cites.is_empty()).then_some(Row { cells, cites })
-}
-
-fn dedup(cites: impl Iterator<Item = Cite>) -> Vec<Cite> {
-    let mut out: Vec<Cite> = Vec::new();
-    for c in cites {
-        if !out.contains(&c) {
-            out.push(c);
-        }
-    }
-    out
+    cited(cites).map(|cites| Row { cells, cites })
 }
