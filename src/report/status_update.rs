@@ -180,17 +180,22 @@ impl Incident<'_> {
                 )
             }
             Stage::Monitoring => {
-                let f = self.follow_up.map(FollowUp::counts).unwrap_or_default();
-                let still = if f.not_yet > 0 {
+                let c = self.follow_up.map(FollowUp::counts).unwrap_or_default();
+                let resolved = self.follow_up.map_or(self.view.window.end, |f| f.resolution.at);
+                if c.not_yet > 0 {
                     format!(
-                        " Some users may still see {symptoms}; we are continuing to work on it."
+                        "We have applied a fix for the {symptoms} affecting {service}, but some users may still see them. We are continuing to work on it."
+                    )
+                } else if c.passed > 0 {
+                    format!(
+                        "The {symptoms} affecting {service} have stopped since {}. We are monitoring to make sure they do not return.",
+                        minute(resolved)
                     )
                 } else {
-                    String::new()
-                };
-                format!(
-                    "A fix has been put in place for the {symptoms} affecting {service}, and we are monitoring the results.{still}"
-                )
+                    format!(
+                        "A fix has been put in place for the {symptoms} affecting {service}, and we are monitoring the results."
+                    )
+                }
             }
             Stage::Resolved => {
                 let until = self.follow_up.map_or(self.view.window.end, |f| f.resolution.at);
@@ -237,4 +242,23 @@ pub fn text(incident: &Incident, stages: &[Stage]) -> Result<String, String> {
         out.push_str(&format!("{}\n{}\n\n", stage.title(), incident.draft(*stage)?));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every cause a rule may name reads as its own plain class of cause, with no word of
+    /// witness's vocabulary in it.
+    #[test]
+    fn every_cause_has_plain_words() {
+        for cause in crate::rules::rule::CAUSES {
+            let words = cause_words(cause);
+            assert_ne!(words, cause_words("unknown"), "{cause}");
+            assert!(
+                words.chars().all(|c| c.is_ascii_lowercase() || c == ' ' || c == '-'),
+                "{words}"
+            );
+        }
+    }
 }

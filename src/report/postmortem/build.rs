@@ -983,3 +983,60 @@ pub fn actions_for(top: &Hypothesis) -> Vec<String> {
     };
     items.iter().map(|i| i.replace("{t}", t)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{Hypothesis, Recommendation};
+
+    fn named(cause: Option<&str>) -> Hypothesis {
+        Hypothesis {
+            id: "x".into(),
+            recommendation: Recommendation::Investigate,
+            likelihood: Likelihood::High,
+            score: 0.9,
+            title: "A title.".into(),
+            explanation: String::new(),
+            commands: Vec::new(),
+            evidence: Vec::new(),
+            rules: Vec::new(),
+            counter_evidence: Vec::new(),
+            cause: cause.map(str::to_owned),
+            explains: Vec::new(),
+            unexplained: Vec::new(),
+        }
+    }
+
+    /// A cause a rule may name and the draft has no action for would get the generic
+    /// "find the cause" item: every cause has its own.
+    #[test]
+    fn every_cause_a_rule_may_name_has_its_own_action_items() {
+        let fallback = actions_for(&named(None));
+        assert_eq!(fallback, ["Find the cause: the evidence named none for certain (A title)."]);
+        for cause in crate::rules::rule::CAUSES {
+            let items = actions_for(&named(Some(cause)));
+            assert!(items.len() >= 2 && items != fallback, "{cause}: {items:?}");
+            assert!(items[0].contains("(A title)"), "{cause}: the first names the hypothesis");
+        }
+    }
+
+    #[test]
+    fn a_duration_within_its_bound_went_well_and_one_past_it_could_improve() {
+        let cite = Some(Cite {
+            bundle: None,
+            at: EvidenceRef { file: "f".into(), pointer: String::new() },
+        });
+        let (mut well, mut improve) = (Vec::new(), Vec::new());
+        judge(&mut well, &mut improve, "Fast.".into(), 300, DETECT_WELL_SECS, [cite.clone()]);
+        judge(&mut well, &mut improve, "Slow.".into(), 301, DETECT_WELL_SECS, [cite.clone()]);
+        judge(&mut well, &mut improve, "Uncited.".into(), 999, DETECT_WELL_SECS, [None]);
+        assert_eq!(well.len(), 1);
+        assert_eq!(
+            improve,
+            [Line::Fact {
+                text: "Slow. It took longer than 5m.".into(),
+                cites: vec![cite.unwrap()]
+            }]
+        );
+    }
+}
