@@ -1022,21 +1022,16 @@ mod tests {
 
     #[test]
     fn a_duration_within_its_bound_went_well_and_one_past_it_could_improve() {
-        let cite = Some(Cite {
-            bundle: None,
-            at: EvidenceRef { file: "f".into(), pointer: String::new() },
-        });
+        let cite =
+            Cite { bundle: None, at: EvidenceRef { file: "f".into(), pointer: String::new() } };
         let (mut well, mut improve) = (Vec::new(), Vec::new());
-        judge(&mut well, &mut improve, "Fast.".into(), 300, DETECT_WELL_SECS, [cite.clone()]);
-        judge(&mut well, &mut improve, "Slow.".into(), 301, DETECT_WELL_SECS, [cite.clone()]);
+        judge(&mut well, &mut improve, "Fast.".into(), 300, DETECT_WELL_SECS, [Some(cite.clone())]);
+        judge(&mut well, &mut improve, "Slow.".into(), 301, DETECT_WELL_SECS, [Some(cite.clone())]);
         judge(&mut well, &mut improve, "Uncited.".into(), 999, DETECT_WELL_SECS, [None]);
         assert_eq!(well.len(), 1);
         assert_eq!(
             improve,
-            [Line::Fact {
-                text: "Slow. It took longer than 5m.".into(),
-                cites: vec![cite.unwrap()]
-            }]
+            [Line::Fact { text: "Slow. It took longer than 5m.".into(), cites: vec![cite] }]
         );
     }
 }
