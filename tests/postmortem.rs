@@ -275,6 +275,68 @@ async fn lock_contention(dir: &Path) -> PathBuf {
     only_entry(&dir.join("store"))
 }
 
+/// `git` in `dir` with its commits dated `minutes_ago`.
+fn git_at(dir: &Path, args: &[&str], minutes_ago: i64) {
+    let when = (Utc::now() - chrono::Duration::minutes(minutes_ago)).to_rfc3339();
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .env("GIT_AUTHOR_DATE", &when)
+        .env("GIT_COMMITTER_DATE", &when)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", text(&output));
+}
+
+/// A risky migration: release v1.1.0, deployed 20 minutes ago, adds a migration that drops
+/// a column the code still reads; the app logs the new error since. The alert's `revision`
+/// label names the release, as a deploy pipeline sets it.
+fn risky_migration(dir: &Path) -> PathBuf {
+    let repo = dir.join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    git_at(&repo, &["init", "-q"], 3000);
+    std::fs::write(repo.join("app.py"), "print('orders')\n").unwrap();
+    git_at(&repo, &["add", "."], 3000);
+    git_at(&repo, &["commit", "-q", "-m", "orders service"], 3000);
+    git_at(&repo, &["tag", "v1.0.0"], 3000);
+    std::fs::create_dir(repo.join("migrations")).unwrap();
+    std::fs::write(
+        repo.join("migrations/0042_drop_currency.sql"),
+        "ALTER TABLE orders DROP COLUMN currency;\n",
+    )
+    .unwrap();
+    git_at(&repo, &["add", "."], 20);
+    git_at(&repo, &["commit", "-q", "-m", "orders: drop the currency column"], 20);
+    git_at(&repo, &["tag", "v1.1.0"], 20);
+
+    let now = Utc::now();
+    let mut log = String::new();
+    for i in (1..=3600i64).rev() {
+        let at = (now - chrono::Duration::seconds(i))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        log.push_str(&format!("{at} INFO orders: GET /api/orders 200\n"));
+        if i < 1080 && i % 3 == 0 {
+            log.push_str(&format!(
+                "{at} ERROR orders: psycopg2.errors.UndefinedColumn: column \"currency\" does not exist\n"
+            ));
+        }
+    }
+    std::fs::write(dir.join("app.log"), log).unwrap();
+    let config = format!(
+        "[[collectors.logs]]\nname = \"app\"\npaths = [\"app.log\"]\n[[collectors.git]]\nname = \"orders\"\npath = {repo:?}\n"
+    );
+    collect(
+        dir,
+        "store",
+        &config,
+        &["now", "--label", "service=orders", "--label", "revision=v1.1.0"],
+    )
+}
+
 /// `` [`ref`] `` in Markdown (not escaped as `\[`).
 fn md_refs(line: &str) -> Vec<String> {
     let re = Regex::new(r"(^|[^\\])\[(`{1,2}) ?([^`]+?) ?`{1,2}\]").unwrap();
@@ -505,6 +567,32 @@ async fn every_scenario_class_gets_a_draft_whose_every_statement_is_cited() {
     let md = diagnosed(vendor.path(), "vendor", &bundle, ("cause", "vendor_incident"), &pages);
     assert!(section(&md, "Action items").contains("Degrade gracefully when the vendor is down"));
     assert!(section(&md, "Contributing factors").contains("status page reported degraded"));
+
+    // A risky migration: the five whys reach the commit and its migration.
+    let migration = tempfile::tempdir().unwrap();
+    let bundle = {
+        let dir = migration.path().to_owned();
+        tokio::task::spawn_blocking(move || risky_migration(&dir)).await.unwrap()
+    };
+    let md = diagnosed(migration.path(), "migration", &bundle, ("cause", "migration"), &pages);
+    let whys = section(&md, "Five whys");
+    let commit = String::from_utf8(
+        std::process::Command::new("git")
+            .args(["rev-parse", "v1.1.0^{commit}"])
+            .current_dir(migration.path().join("repo"))
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(whys.contains(&format!("The deployed code is commit {}.", commit.trim())), "{whys}");
+    assert!(
+        whys.contains(
+            "The deployed commits add the migration migrations/0042\\_drop\\_currency.sql."
+        ),
+        "{whys}"
+    );
+    assert!(section(&md, "Contributing factors").contains("included a database migration"));
 
     // Lock contention in PostgreSQL.
     let locks = tempfile::tempdir().unwrap();

@@ -601,7 +601,7 @@ impl Builder<'_> {
             );
             let details: [(&str, &str); 3] = [
                 ("kubernetes.current_revision", "Why? The Deployment was at revision {}."),
-                ("git.deployed_revision", "Why? That revision deployed commit {}."),
+                ("git.deployed_revision", "Why? The deployed code is commit {}."),
                 ("git.migration_paths", "Why? The deployed commits add the migration {}."),
             ];
             for (name, text) in details.into_iter().filter(|_| is_change) {
