@@ -99,7 +99,7 @@ pub fn postmortem(
 /// The bundle cannot be read, does not verify, or misses a file it must have.
 fn verified(path: &Path, key: Option<&ed25519_dalek::VerifyingKey>) -> Result<Verified> {
     let files = crate::bundle::verify::read_bundle(path)?;
-    let verification = crate::bundle::verify::verify_files(path, files.clone(), key)?;
+    let verification = crate::bundle::verify::verify_files(path, &files, key)?;
     if !verification.ok() {
         let problems: Vec<String> = verification.problems.iter().map(ToString::to_string).collect();
         bail!(
