@@ -151,6 +151,22 @@ async fn autoscaler_at_ceiling(dir: &Path) -> PathBuf {
     collect_blocking(dir, kubernetes_config(&api, dir), at_anchor()).await
 }
 
+/// `dir/app.log`: an hour up to now, `ok` every second, and `error` every `every` seconds
+/// of the last `since` seconds.
+fn app_log(dir: &Path, ok: &str, error: &str, (since, every): (i64, i64)) {
+    let now = Utc::now();
+    let mut log = String::new();
+    for i in (1..=3600i64).rev() {
+        let at = (now - chrono::Duration::seconds(i))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        log.push_str(&format!("{at} INFO {ok}\n"));
+        if i < since && i % every == 0 {
+            log.push_str(&format!("{at} ERROR {error}\n"));
+        }
+    }
+    std::fs::write(dir.join("app.log"), log).unwrap();
+}
+
 /// A vendor down: its Statuspage site reports a major outage begun 25 minutes ago, and the
 /// app logs errors calling it.
 async fn vendor_down(dir: &Path) -> PathBuf {
@@ -183,18 +199,7 @@ async fn vendor_down(dir: &Path) -> PathBuf {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let mut log = String::new();
-    for i in (1..=3600i64).rev() {
-        let at = (now - chrono::Duration::seconds(i))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        log.push_str(&format!("{at} INFO checkout: POST /api/pay 200\n"));
-        if i < 480 && i % 2 == 0 {
-            log.push_str(&format!(
-                "{at} ERROR checkout: Payments API answered 503 Service Unavailable\n"
-            ));
-        }
-    }
-    std::fs::write(dir.join("app.log"), log).unwrap();
+    app_log(dir, "checkout: POST /api/pay 200", "checkout: Payments API answered 503", (480, 2));
     let config = format!(
         "[[collectors.logs]]\nname = \"app\"\npaths = [\"app.log\"]\n[[collectors.status_page]]\nname = \"payments\"\nvendor = \"Payments\"\nurl = \"http://{addr}\"\n"
     );
@@ -313,19 +318,8 @@ fn risky_migration(dir: &Path) -> PathBuf {
     git_at(&repo, &["commit", "-q", "-m", "orders: drop the currency column"], 20);
     git_at(&repo, &["tag", "v1.1.0"], 20);
 
-    let now = Utc::now();
-    let mut log = String::new();
-    for i in (1..=3600i64).rev() {
-        let at = (now - chrono::Duration::seconds(i))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        log.push_str(&format!("{at} INFO orders: GET /api/orders 200\n"));
-        if i < 1080 && i % 3 == 0 {
-            log.push_str(&format!(
-                "{at} ERROR orders: psycopg2.errors.UndefinedColumn: column \"currency\" does not exist\n"
-            ));
-        }
-    }
-    std::fs::write(dir.join("app.log"), log).unwrap();
+    let error = "orders: psycopg2.errors.UndefinedColumn: column \"currency\" does not exist";
+    app_log(dir, "orders: GET /api/orders 200", error, (1080, 3));
     let config = format!(
         "[[collectors.logs]]\nname = \"app\"\npaths = [\"app.log\"]\n[[collectors.git]]\nname = \"orders\"\npath = {repo:?}\n"
     );
