@@ -51,6 +51,51 @@ pub(super) fn dotted_six(text: &str) -> Option<usize> {
     })
 }
 
+/// Where `text` first has a line that is only `data:` or `stringData:` (indented or not):
+/// the header of a Kubernetes Secret's map in YAML. A byte search, so texts without one
+/// skip that rule.
+pub(super) fn data_header(text: &str) -> Option<usize> {
+    text.match_indices("ata:").map(|(i, _)| i).find(|&i| {
+        let start = text[..i].rfind('\n').map_or(0, |n| n + 1);
+        let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+        let line = text[start..end].trim_matches([' ', '\t', '\r']);
+        line == "data:" || line.eq_ignore_ascii_case("stringdata:")
+    })
+}
+
+/// Where `text` first has a legacy HashiCorp Vault token: `s.` and 24 letters and digits,
+/// standing alone (not the end of a word: `metrics.…`). A byte search.
+pub(super) fn vault_legacy(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    text.match_indices("s.").map(|(i, _)| i).find(|&i| {
+        let before = i.checked_sub(1).map(|p| bytes[p]);
+        let alone = !before.is_some_and(|b| b.is_ascii_alphanumeric() || b"_.-/".contains(&b));
+        let body = bytes.get(i + 2..i + 26);
+        let after = bytes.get(i + 26);
+        alone
+            && body.is_some_and(|b| b.iter().all(u8::is_ascii_alphanumeric))
+            && !after.is_some_and(|b| b.is_ascii_alphanumeric() || b"_.-/".contains(b))
+    })
+}
+
+/// Whether the legacy Vault token `text[range]` (with the characters around it the
+/// pattern took) mixes digits, upper- and lowercase letters, as a random token does and a
+/// word or a name does not.
+pub(super) fn mixed_token(text: &str, range: Range<usize>) -> bool {
+    let whole = &text[range];
+    let body = whole.split("s.").nth(1).unwrap_or(whole);
+    let body: String = body.chars().take_while(char::is_ascii_alphanumeric).collect();
+    body.bytes().any(|b| b.is_ascii_digit())
+        && body.bytes().any(|b| b.is_ascii_uppercase())
+        && body.bytes().any(|b| b.is_ascii_lowercase())
+}
+
+/// Whether the key a key=value match starts with (`text[range]`) is a key, not the last
+/// part of a path (`/etc/passwd": no such file`, `GET /api/token: 404`).
+pub(super) fn key_not_in_path(text: &str, range: Range<usize>) -> bool {
+    !text[..range.start].ends_with('/')
+}
+
 /// Whether the value that ends a vendor-name match (`text[range]`, `jira Z7Vo…`) reads
 /// as a credential: 16 or more characters with letters and digits mixed in one run of 8
 /// or more, not a lowercase hex hash or id (a commit, a digest), not a host name.
