@@ -822,14 +822,16 @@ const TABLE: &[Spec] = &[
         r"(?:^|[^A-Za-z0-9_.-])(?P<secret>[A-Za-z0-9=][A-Za-z0-9_-]{22,26}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})(?:[^A-Za-z0-9_.-]|$)",
     )
     .gated(checks::dotted_six),
-    // Legacy HashiCorp Vault service tokens: `s.` and 24 random letters and digits.
+    // Legacy HashiCorp Vault service tokens: `s.` and 24 random letters and digits, or
+    // 16 or more with Vault named within two lines.
     row(
         "vendor_token",
         &[],
-        r"(?:^|[^A-Za-z0-9_./-])(?P<secret>s\.[A-Za-z0-9]{24})(?:[^A-Za-z0-9_./-]|$)",
+        r"(?:^|[^A-Za-z0-9_./-])(?P<secret>s\.[A-Za-z0-9]{16,24})(?:[^A-Za-z0-9_./-]|$)",
     )
-    .checked(checks::mixed_token)
-    .gated(checks::vault_legacy),
+    .checked(checks::vault_token)
+    .gated(checks::vault_legacy)
+    .lines(2, 2),
     // A cookie header (`Cookie: a=1; b=2`), or one inside quoted text: the value to the
     // end of the line or the closing quote.
     row(
@@ -1245,6 +1247,10 @@ mod tests {
             ),
             ("vault_api_token = \"s.2J18LwCaJFYEZFAssFy6TB4Z\"", "s.2J18LwCaJFYEZFAssFy6TB4Z"),
             ("token: s.ZC9Ecf4M5g9o34Q6RkzGsj0z", "s.ZC9Ecf4M5g9o34Q6RkzGsj0z"),
+            (
+                "\ts.1234567890abcdefddd\n\thttps://vault-cluster-abc123.hashicorp.cloud:8200",
+                "s.1234567890abcdefddd",
+            ),
         ] {
             assert_eq!(found("vendor_token", text), [token], "{text}");
         }
@@ -1261,6 +1267,7 @@ mod tests {
             "metrics.requestsPerSecondTotal1234 up",
             "see s.abcdefghijklmnopqrstuvwx for details",
             "loaded /srv/s.K2qdi37k5nnpxeo6a2xwAb12",
+            "vault: unsealed; see s.handbook and s.1234567890abcdef12345678x9",
         ] {
             assert!(found("vendor_token", text).is_empty(), "{text}");
         }
