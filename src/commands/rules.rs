@@ -284,7 +284,7 @@ fn is_case_directory(path: &Path) -> bool {
 /// What a case holds: a sealed bundle (its manifest gives anchor and window), or a case
 /// directory of `trigger.json` and `evidence/*.json` (the window is the 30 minutes before
 /// the trigger's start to a minute after, as the scenario fixtures have it).
-fn gathered_case(path: &Path) -> Result<Gathered> {
+pub fn gathered_case(path: &Path) -> Result<Gathered> {
     if !is_case_directory(path) {
         let view = RunView::load(path)?;
         return Ok(Gathered {

@@ -21,6 +21,9 @@
 //! A follow-up is an ordinary run with two differences: its window is the span after the
 //! resolution (not the lookback before an anchor), and its analysis also compares it with
 //! the incident's sealed bundle, which its manifest names by id and root hash.
+//!
+//! Evidence gathered elsewhere (a scenario case's records) takes steps 5 and 6 alone
+//! through [`seal_gathered`].
 
 pub mod analyse;
 pub mod correlate;
@@ -41,7 +44,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
-use witness_collector::Window;
+use witness_collector::{Redactor, Window};
 
 use crate::bundle::writer::DraftFile;
 use crate::bundle::{self, Content};
@@ -161,14 +164,55 @@ pub async fn collect_amended(
     }
     files.extend(amend(&mut request.trigger));
 
-    let follow_up = request.follow_up;
+    let gathered = Gathered { trigger: request.trigger, anchor: request.anchor, window, records };
+    let sealing = Sealing { id, created_at, redactor: scope.redactor, store: request.store };
+    analyse_and_seal(prepared, gathered, files, request.follow_up, sealing).await
+}
+
+/// Seals evidence gathered elsewhere — the records of a scenario case, a replay — into a
+/// new bundle in `store`, exactly as a run seals what its collectors gathered: analysed on
+/// the loaded rules, its severity assessed on the configured thresholds, the reports
+/// rendered, everything redacted (the trigger first), written, hashed and signed. The
+/// bundle verifies like any other.
+///
+/// # Errors
+/// See [`collect`].
+pub async fn seal_gathered(
+    prepared: &Prepared,
+    mut gathered: Gathered,
+    store: PathBuf,
+) -> anyhow::Result<Sealed> {
+    let created_at = Utc::now();
+    let redactor = prepared.redactor.for_bundle();
+    gathered.trigger.redact(&redactor);
+    let sealing = Sealing { id: bundle::new_id(created_at), created_at, redactor, store };
+    analyse_and_seal(prepared, gathered, Vec::new(), None, sealing).await
+}
+
+/// Where and as what a run's bundle is sealed.
+struct Sealing {
+    id: String,
+    created_at: DateTime<Utc>,
+    redactor: Redactor,
+    store: PathBuf,
+}
+
+/// The steps of a run after gathering: analysis, severity, the checks of a `follow_up`,
+/// and the seal of `gathered` with the `files` beside it.
+async fn analyse_and_seal(
+    prepared: &Prepared,
+    gathered: Gathered,
+    files: Vec<DraftFile>,
+    follow_up: Option<follow_up::FollowUpRequest>,
+    sealing: Sealing,
+) -> anyhow::Result<Sealed> {
+    let Sealing { id, created_at, redactor, store } = sealing;
     let bundle = BundleInfo {
         id,
-        files: seal::file_list(&records, &files, follow_up.is_some()),
+        files: seal::file_list(&gathered.records, &files, follow_up.is_some()),
         signed: prepared.signing_key.is_some(),
         manifest: None,
     };
-    let gathered = Gathered { trigger: request.trigger, anchor: request.anchor, window, records };
     // Off the async threads: rules may take up to their deadline each, and signals,
     // `/healthz` and the other runs must go on meanwhile.
     let rules = Arc::clone(&prepared.rules);
@@ -186,7 +230,7 @@ pub async fn collect_amended(
     })
     .await
     .context("the analysis of the run stopped")?;
-    seal(prepared, view, files, created_at, &scope.redactor, request.store).await
+    seal(prepared, view, files, created_at, &redactor, store).await
 }
 
 #[cfg(test)]
