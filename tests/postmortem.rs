@@ -406,6 +406,11 @@ pub(crate) fn assert_cited_markdown(
             continue;
         }
         statements += 1;
+        assert!(
+            !["{", "[", "\\["].iter().any(|p| content.trim_start_matches("[ ] ").starts_with(p)),
+            "line {} states raw JSON, not words:\n{line}",
+            n + 1
+        );
         let end = line.trim_end_matches(" |").trim_end_matches('.');
         assert!(
             !found.is_empty() && end.ends_with("`]"),
@@ -453,7 +458,7 @@ fn assert_cited_html(html: &str, md_refs: &[String], incident: &Path, follow_up:
 
 /// Drafts `incident` (with `follow_up`) as Markdown on stdout and as HTML into
 /// `pages/<name>.html`, checks both, and returns the Markdown.
-fn draft(
+pub(crate) fn draft(
     dir: &Path,
     name: &str,
     incident: &Path,
@@ -493,7 +498,7 @@ fn diagnosed(
 }
 
 /// The section `title` of a Markdown draft.
-fn section<'a>(md: &'a str, title: &str) -> &'a str {
+pub(crate) fn section<'a>(md: &'a str, title: &str) -> &'a str {
     let start = md.find(&format!("## {title}\n")).unwrap_or_else(|| panic!("no {title}:\n{md}"));
     let rest = &md[start..];
     &rest[..rest[3..].find("\n## ").map_or(rest.len(), |e| e + 3)]
@@ -719,7 +724,9 @@ fn a_changed_bundle_is_refused_and_nothing_is_written() {
     let bare = md.replace("## Impact\n\n", "## Impact\n\n- The database was fine.\n");
     let nowhere = md.replace("#/facts/logs.error_count`]", "#/facts/logs.no_such_fact`]");
     assert_ne!(nowhere, md);
-    for broken in [bare, nowhere] {
+    // A signature outside the timeline was stated as its raw JSON object (issue 18).
+    let raw = md.replace("## Impact\n\n", "## Impact\n\n- {\"count\":3} [`trigger.json`]\n");
+    for broken in [bare, nowhere, raw] {
         let caught = std::panic::catch_unwind(|| assert_cited_markdown(&broken, &incident, None));
         assert!(caught.is_err(), "the check let this through:\n{broken}");
     }

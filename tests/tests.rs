@@ -10,6 +10,7 @@ mod follow_up;
 mod layers;
 mod pod_logs;
 mod postmortem;
+mod postmortem_classes;
 mod prometheus;
 mod redaction;
 mod report;

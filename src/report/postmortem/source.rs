@@ -58,7 +58,7 @@ impl<'a> Sealed<'a> {
     }
 
     /// What `r` holds in a few words, for an evidence chain: an event's title, a fact's
-    /// value, a short value, or the path alone.
+    /// value, an error signature's count, a short value, or the path alone.
     pub fn describe(&self, r: &EvidenceRef) -> Option<String> {
         let value = self.value(r)?;
         let fact = r.pointer.strip_prefix("/facts/");
@@ -69,10 +69,33 @@ impl<'a> Sealed<'a> {
             (Value::Object(map), _) if map.contains_key("title") => {
                 map.get("title").map(short).unwrap_or_default()
             }
+            (Value::Object(map), _) if map.contains_key("signature") => signature(map),
             (Value::Null, _) if r.pointer.is_empty() => format!("the file {}", r.file),
             _ => short(&value),
         })
     }
+}
+
+/// An error signature of the logs evidence (`data/signatures/N`) in words: its errors in
+/// the window and the baseline, and the first. A signature the timeline does not show (no
+/// baseline to call it new against) was written out as its raw JSON object before.
+fn signature(map: &serde_json::Map<String, Value>) -> String {
+    let field = |key: &str| map.get(key).filter(|v| !v.is_null()).map(short);
+    let mut text = format!("Error {}", field("signature").unwrap_or_default());
+    if let Some(count) = field("count") {
+        text.push_str(&format!(": {count} in the window"));
+        // `new` is `null` when the logs do not reach back into the baseline: its count
+        // of 0 then says nothing.
+        match (map.get("new"), field("baseline_count")) {
+            (Some(Value::Null), _) => text.push_str(", the logs not reaching the baseline"),
+            (_, Some(baseline)) => text.push_str(&format!(", {baseline} in the baseline")),
+            _ => {}
+        }
+    }
+    if let Some(first) = field("first_seen") {
+        text.push_str(&format!(", first at {first}"));
+    }
+    text
 }
 
 /// A JSON value in at most 160 characters, strings without their quotes.
@@ -86,5 +109,29 @@ fn short(value: &Value) -> String {
         format!("{cut}…")
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_is_described_in_words_not_as_its_json() {
+        let with_baseline = serde_json::json!({"signature": "KeyError: <s>", "count": 12,
+            "baseline_count": 0, "new": true, "first_seen": "2026-03-08T03:04:27.000Z",
+            "examples": ["{\"msg\": \"KeyError: 'sku'\"}"]});
+        let Value::Object(map) = with_baseline else { unreachable!() };
+        assert_eq!(
+            signature(&map),
+            "Error KeyError: <s>: 12 in the window, 0 in the baseline, first at 2026-03-08T03:04:27.000Z"
+        );
+        let mut without = map.clone();
+        without.insert("new".into(), Value::Null);
+        without.remove("first_seen");
+        assert_eq!(
+            signature(&without),
+            "Error KeyError: <s>: 12 in the window, the logs not reaching the baseline"
+        );
     }
 }
