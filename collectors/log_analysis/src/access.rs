@@ -275,7 +275,9 @@ mod tests {
     #[test]
     fn request_times_are_read_in_every_form() {
         let ms = |tail: &str| {
-            let line = format!(r#"10.0.0.1 - - [19/Nov/2025:21:00:00 +0000] "GET / HTTP/1.1" 200 5{tail}"#);
+            let line = format!(
+                r#"10.0.0.1 - - [19/Nov/2025:21:00:00 +0000] "GET / HTTP/1.1" 200 5{tail}"#
+            );
             parse(line.as_bytes()).unwrap().latency_ms
         };
         assert_eq!(ms(r#" "-" "curl/8" rt=0.050 uct="0.001""#), Some(50.0));

@@ -316,8 +316,8 @@ impl<'a> Scanner<'a> {
     /// `[…]` field: a field equal to the last one read has its time, without parsing.
     fn clf_parse(&mut self, line: &[u8]) -> Option<(DateTime<Utc>, usize)> {
         let cut = &line[..line.len().min(self.setup.max_line_bytes)];
-        let field = memchr(b'[', cut)
-            .and_then(|open| Some(open..open + memchr(b']', &cut[open..])? + 1));
+        let field =
+            memchr(b'[', cut).and_then(|open| Some(open..open + memchr(b']', &cut[open..])? + 1));
         if let (Some(field), Some(t)) = (&field, self.clf_time)
             && cut[field.clone()] == self.clf_field[..]
         {
@@ -363,7 +363,8 @@ impl<'a> Scanner<'a> {
         if line.is_empty() {
             return;
         }
-        let parsed = if self.spec.format.is(layouts::CLF) { self.clf_parse(line) } else { self.parse(line) };
+        let parsed =
+            if self.spec.format.is(layouts::CLF) { self.clf_parse(line) } else { self.parse(line) };
         if let Some((t, _)) = parsed {
             self.observe(t);
             self.last_head = Some((abs + ls as u64, t));

@@ -231,9 +231,7 @@ fn json(line: &mut String, ts: &str, ms: u32, r: u64, s: u64, spike: bool) -> bo
                 s % 400
             ),
         ),
-        4..=30 if spike => {
-            ("error", format!("connection pool exhausted after {} waiters", s % 90))
-        }
+        4..=30 if spike => ("error", format!("connection pool exhausted after {} waiters", s % 90)),
         10..=59 => ("warning", format!("retrying after error: connection reset ({})", s % 9)),
         _ => (
             "info",

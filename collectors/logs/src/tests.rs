@@ -1030,7 +1030,7 @@ async fn no_errors_at_all_is_no_errors_not_a_ratio_of_zero() {
 async fn a_long_gzip_stream_passes_over_what_precedes_the_baseline_and_counts_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (from, to) = (at("2025-11-19T08:00:00Z"), at("2025-11-19T21:10:00Z"));
+    let (from, to) = (at("2025-11-19T08:00:00Z"), at("2025-11-19T23:00:00Z"));
     let mut lines = filler(from, to, Duration::milliseconds(250), |t| {
         iso(t, "INFO request handled path=/api/orders status=200")
     });
