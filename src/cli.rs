@@ -48,6 +48,31 @@ pub enum Command {
         bundle: PathBuf,
         #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
         format: ShowFormat,
+        /// Print status-page drafts instead, plain and free of internal detail: every stage
+        /// the evidence supports (investigating; identified once a cause is likely;
+        /// monitoring once a follow-up exists; resolved once its checks all passed).
+        #[arg(long, conflicts_with = "format")]
+        status_update: bool,
+        /// Only this stage's draft (refused when the evidence does not support it yet).
+        #[arg(long, value_enum, requires = "status_update")]
+        stage: Option<StageArg>,
+    },
+    /// Draft a postmortem from a verified bundle (and its follow-up): the usual template,
+    /// every statement citing the evidence in the bundle, blanks for what only people know.
+    Postmortem {
+        bundle: PathBuf,
+        /// The follow-up bundle of the incident (`collect now --follow-up`): its checks and
+        /// the time to resolve go in the draft.
+        #[arg(long, value_name = "BUNDLE")]
+        follow_up: Option<PathBuf>,
+        /// Write the draft to FILE (whole or not at all) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = DraftFormat::Md)]
+        format: DraftFormat,
+        /// Public key (from `witness keygen`) the bundles' signatures must match.
+        #[arg(long)]
+        key: Option<PathBuf>,
     },
     /// List the bundles in the store, newest first.
     List {
@@ -112,6 +137,11 @@ pub struct CollectArgs {
     /// A label for the run, as an alert would carry it (repeatable): --label service=checkout
     #[arg(long = "label", value_name = "K=V")]
     pub labels: Vec<String>,
+    /// The alert rule's source link, as the alert carries it in `generatorURL` (the
+    /// "Source" link of an Alertmanager or Grafana notification): the `prometheus`
+    /// collectors evaluate the rule's expression from it, as for an alert that came in.
+    #[arg(long, value_name = "URL")]
+    pub generator_url: Option<String>,
     /// Directory to write the bundle into (default from [store] dir).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -149,6 +179,22 @@ pub enum ShowFormat {
     Json,
 }
 
+/// The format of a postmortem draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DraftFormat {
+    Md,
+    Html,
+}
+
+/// A stage of a status update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StageArg {
+    Investigating,
+    Identified,
+    Monitoring,
+    Resolved,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// Check rule files: syntax, CEL conditions, fact names (default: the configured rules).
@@ -157,7 +203,8 @@ pub enum RulesCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Re-evaluate the rules over a bundle's evidence and show what fired and why.
+    /// Re-evaluate the rules over a bundle's evidence (or a case directory of
+    /// `trigger.json` and `evidence/`, as `rules eval` reads) and show what fired and why.
     Test {
         #[arg(long)]
         bundle: PathBuf,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod keygen;
 pub mod label;
 pub mod list;
+pub mod postmortem;
 pub mod rules;
 pub mod serve;
 pub mod show;
@@ -32,7 +33,17 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Serve { config, listen } => serve::serve(&config, listen).await,
         Command::Verify { bundle, key } => verify::verify(&bundle, key.as_deref()),
-        Command::Show { bundle, format } => show::show(&bundle, format),
+        Command::Show { bundle, format, status_update: false, .. } => show::show(&bundle, format),
+        Command::Show { bundle, stage, status_update: true, .. } => {
+            show::status_update(&bundle, stage)
+        }
+        Command::Postmortem { bundle, follow_up, out, format, key } => postmortem::postmortem(
+            &bundle,
+            follow_up.as_deref(),
+            out.as_deref(),
+            format,
+            key.as_deref(),
+        ),
         Command::List { config } => list::list(&load_config(&config)?),
         Command::Rules { command: RulesCommand::Check { files, config } } => {
             rules::check(&files, &load_config(&config)?.rules)
