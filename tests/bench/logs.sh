@@ -50,13 +50,13 @@ if [ -z "${WITNESS_BIN:-}" ]; then
     cargo build --quiet --release --bin witness
 fi
 WITNESS=$(realpath "${WITNESS_BIN:-$TARGET/release/witness}")
-cargo build --quiet --release -p witness-logs --example loggen
 LOGGEN=$TARGET/release/examples/loggen
 
 mkdir -p "$DIR"
 generate() { # FILE BYTES SHAPE
     if [ ! -f "$1.truth" ] || [ "$(stat -c %s "$1")" -lt "$2" ]; then
         echo "generating $1 ($2 bytes, 24 hours, $3)..." >&2
+        cargo build --quiet --release -p witness-logs --example loggen
         "$LOGGEN" "$1" "$2" 24 "$3"
     fi
 }
