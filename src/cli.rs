@@ -36,23 +36,32 @@ pub enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
-    /// Check a bundle (directory or .tar.gz): every hash, the root hash, the signature.
+    /// Check a bundle (directory, .tar.gz, `s3://bucket/prefix/ID`, or an ID with
+    /// --store): every hash, the root hash, the signature.
     Verify {
         bundle: PathBuf,
         /// Public key (from `witness keygen`) the signature must match.
         #[arg(long)]
         key: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArg,
     },
     /// Show a bundle's recommendation, timeline and collectors.
     Show {
         bundle: PathBuf,
         #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
         format: ShowFormat,
+        #[command(flatten)]
+        store: StoreArg,
     },
     /// List the bundles in the store, newest first.
     List {
         #[command(flatten)]
-        config: ConfigArg,
+        store: StoreArg,
+        /// At most this many bundles, the newest (an object store is listed by day, newest
+        /// first, so a large store is not listed whole).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
     },
     /// Check or test hypothesis rules.
     Rules {
@@ -126,6 +135,18 @@ pub struct CollectArgs {
     pub follow_up: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+/// Where a reader reads bundles from.
+#[derive(Debug, Args)]
+pub struct StoreArg {
+    /// The object store to read (`s3://bucket/prefix`, `gs://…`, `az://…`, `file:///dir`);
+    /// its endpoint, region and credentials come from the config's [store] (default: the
+    /// config's [store] url, else its local dir).
+    #[arg(long)]
+    pub store: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Args)]

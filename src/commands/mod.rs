@@ -8,6 +8,7 @@ pub mod config;
 pub mod keygen;
 pub mod label;
 pub mod list;
+pub mod remote;
 pub mod rules;
 pub mod serve;
 pub mod show;
@@ -31,9 +32,15 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
             collect::at(&anchor, args).await
         }
         Command::Serve { config, listen } => serve::serve(&config, listen).await,
-        Command::Verify { bundle, key } => verify::verify(&bundle, key.as_deref()),
-        Command::Show { bundle, format } => show::show(&bundle, format),
-        Command::List { config } => list::list(&load_config(&config)?),
+        Command::Verify { bundle, key, store } => match remote::fetch(&bundle, &store).await? {
+            Some(fetched) => verify::verify_fetched(&fetched, key.as_deref()).await,
+            None => verify::verify(&bundle, key.as_deref()),
+        },
+        Command::Show { bundle, format, store } => match remote::fetch(&bundle, &store).await? {
+            Some(fetched) => show::show(&fetched.dir, format),
+            None => show::show(&bundle, format),
+        },
+        Command::List { store, limit } => list::list(&store, limit).await,
         Command::Rules { command: RulesCommand::Check { files, config } } => {
             rules::check(&files, &load_config(&config)?.rules)
         }

@@ -55,7 +55,8 @@ pub enum Record {
         #[serde(with = "witness_collector::time::millis")]
         at: DateTime<Utc>,
         bundle: String,
-        /// Whether a bundle was written (false: the run failed and will not be retried).
+        /// Whether a bundle was written (false: the run failed and will not be retried, or
+        /// another replica's run holds the incident and the alert was recorded beside it).
         written: bool,
     },
 }

@@ -27,6 +27,7 @@ pub mod addendum;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod fleet;
 pub mod hooks;
 pub mod intake;
 pub mod journal;
@@ -149,8 +150,21 @@ pub async fn serve_on(
         });
     let max_parallel = config.server.max_parallel_runs;
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    // A replica of a fleet: the shared store, the claims and the spool, checked before
+    // anything is accepted.
+    let fleet = match &config.store.url {
+        Some(url) => Some(Arc::new(
+            fleet::Fleet::open(&config, url, &live.intake)
+                .await
+                .with_context(|| format!("cannot use the store {url}"))?,
+        )),
+        None => None,
+    };
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
-    let shared = Arc::new(Shared::new(live, journal, recorder, queue_tx, redaction_key));
+    let shared = Arc::new(Shared::new(live, journal, recorder, queue_tx, redaction_key, fleet));
+    if let Some(fleet) = &shared.fleet {
+        fleet::spawn(&shared, fleet, &background);
+    }
 
     worker::replay(&shared, replayed).await;
     let stop_worker = CancellationToken::new();

@@ -116,6 +116,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 pub mod alertmanager;
+pub mod garage;
 pub mod corpus;
 pub mod heldout;
 pub mod scenario;

@@ -1,0 +1,258 @@
+//! `witness serve` as one replica of a fleet sharing `[store] url`: the object store, the
+//! claims ([`crate::store::claim`]), the spool and its uploader ([`crate::store::spool`]),
+//! the renewal of this replica's claims, and retention on the object store. Started by
+//! [`super::serve_on`] when `[store] url` is set; the worker claims each incident through
+//! [`Fleet::claim`] before its run, and spools each sealed bundle.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use super::state::Shared;
+use crate::config::WitnessConfig;
+use crate::redact::Redactor;
+use crate::store::claim::{Claims, Outcome};
+use crate::store::spool::{self, Spool};
+use crate::store::{Join, Store};
+
+/// What the replicas share, from this replica's side.
+pub struct Fleet {
+    pub store: Store,
+    pub claims: Claims,
+    pub spool: Spool,
+    /// This replica's claims that are not done: claim key -> bundle. Renewed every third
+    /// of the TTL.
+    held: Mutex<HashMap<String, String>>,
+    retry_max: Duration,
+    retention: (u64, usize),
+    retention_at: Mutex<Option<Instant>>,
+}
+
+/// How often retention may run on the object store.
+const RETENTION_EVERY: Duration = Duration::from_secs(60);
+
+impl Fleet {
+    /// Opens the store and the spool of `config`, and the claims: through the
+    /// `[fleet] coordinator` when one is set, else through the store, after checking that
+    /// it honors conditional create.
+    ///
+    /// # Errors
+    /// The store or coordinator cannot be opened or reached, the store has no conditional
+    /// create and no coordinator is set, the spool cannot be read.
+    pub async fn open(config: &WitnessConfig, url: &str, redactor: &Redactor) -> anyhow::Result<Self> {
+        let store = Store::open(&config.store, url, redactor)?;
+        let replica = config.fleet.replica_name();
+        let ttl = Duration::from_secs(config.fleet.claim_ttl_secs);
+        let claims = match config.fleet.coordinator().read(redactor).map_err(|e| anyhow::anyhow!("[fleet] {e}"))? {
+            Some(dsn) => Claims::postgres(dsn, replica, ttl).await?,
+            None => {
+                Claims::probe(&store, &replica).await?;
+                Claims::store(store.clone(), replica, ttl)
+            }
+        };
+        let spool = Spool::open(&config.store.dir, config.store.spool_max_bundles, config.store.spool_max_bytes)
+            .with_context(|| format!("cannot open the spool in {}", config.store.dir.display()))?;
+        // Claims of bundles spooled before a restart are still this replica's to finish.
+        let held = spool.pending().into_iter().filter_map(|p| Some((p.claim?, p.id))).collect();
+        Ok(Self {
+            store,
+            claims,
+            spool,
+            held: Mutex::new(held),
+            retry_max: Duration::from_secs(config.store.retry_max_secs),
+            retention: (config.store.max_age_days, config.store.max_bundles_per_service),
+            retention_at: Mutex::new(None),
+        })
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Claims the incident of a run accepted here under `bundle`; when another replica
+    /// holds it and its run is not done, waits (every third of the TTL) until that run is
+    /// done or its claim expires and this replica takes over. A coordinator that cannot
+    /// be reached for one TTL lets the run go ahead unclaimed, logged: a duplicate bundle
+    /// is better than a lost one. `None` when `stop` ends the wait (the run stays in the
+    /// journal).
+    pub async fn claim(
+        &self,
+        shared: &Shared,
+        key: &str,
+        bundle: &str,
+        cooldown: Duration,
+        stop: &CancellationToken,
+    ) -> Option<Outcome> {
+        let pause = self.claims.ttl() / 3;
+        let started = Instant::now();
+        let mut waiting = false;
+        loop {
+            match self.claims.claim(key, bundle, cooldown).await {
+                Ok(Outcome::Won { bundle: won }) => {
+                    shared.metrics.claim(if won == bundle { "won" } else { "taken_over" });
+                    self.held().insert(key.to_owned(), won.clone());
+                    return Some(Outcome::Won { bundle: won });
+                }
+                Ok(Outcome::Held { bundle, holder, done: true }) => {
+                    shared.metrics.claim("joined");
+                    return Some(Outcome::Held { bundle, holder, done: true });
+                }
+                Ok(Outcome::Held { bundle: theirs, holder, done: false }) => {
+                    if !waiting {
+                        shared.metrics.claim("waited");
+                        tracing::info!(bundle = %bundle, holder = %holder, theirs = %theirs, "Another replica holds this incident; waiting for its run or for its claim to expire.");
+                        waiting = true;
+                    }
+                }
+                Err(e) if started.elapsed() >= self.claims.ttl() => {
+                    shared.metrics.claim("unclaimed");
+                    tracing::error!(bundle = %bundle, error = format!("{e:#}"), "Cannot claim the incident for one claim TTL; running it unclaimed (another replica may run it too).");
+                    return Some(Outcome::Won { bundle: bundle.to_owned() });
+                }
+                Err(e) => {
+                    tracing::warn!(bundle = %bundle, error = format!("{e:#}"), "Cannot claim the incident yet; retrying.");
+                }
+            }
+            tokio::select! {
+                () = stop.cancelled() => return None,
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// Records `join` beside bundle `winner` in the store, retrying with backoff until it
+    /// is written or `stop`. Returns whether it was written.
+    pub async fn join(&self, winner: &str, join: &Join, stop: &CancellationToken) -> bool {
+        let mut failures = 0;
+        loop {
+            match self.store.put_join(winner, join).await {
+                Ok(()) => return true,
+                Err(e) => {
+                    let wait = spool::backoff(failures, self.retry_max);
+                    failures += 1;
+                    tracing::warn!(bundle = %winner, error = %e, retry_in_ms = wait.as_millis() as u64, "Cannot record the joined alert beside its bundle yet.");
+                    tokio::select! {
+                        () = stop.cancelled() => return false,
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forgets a claim this replica will not finish (its run wrote no bundle): it expires
+    /// and another replica may take the incident over.
+    pub fn release(&self, key: &str) {
+        self.held().remove(key);
+    }
+
+    /// Refreshes the spool gauges.
+    pub fn update_gauges(&self, shared: &Shared) {
+        let (bundles, bytes) = self.spool.depth();
+        shared.metrics.spool_bundles.set(bundles as i64);
+        shared.metrics.spool_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    async fn renew_all(&self) {
+        let held: Vec<(String, String)> = self.held().iter().map(|(k, b)| (k.clone(), b.clone())).collect();
+        for (key, bundle) in held {
+            match self.claims.renew(&key, &bundle).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::error!(bundle = %bundle, "This replica's claim expired and was taken over: another replica runs the incident too.");
+                    self.held().remove(&key);
+                }
+                Err(e) => tracing::warn!(bundle = %bundle, error = format!("{e:#}"), "Cannot renew a claim."),
+            }
+        }
+    }
+
+    /// Retention on the object store, at most once a minute, by one replica at a time (a
+    /// claim of the key `retention` serializes the passes).
+    async fn retention(&self) {
+        let (max_age_days, per_service) = self.retention;
+        if max_age_days == 0 && per_service == 0 {
+            return;
+        }
+        {
+            let mut at = self.retention_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if at.is_some_and(|at| at.elapsed() < RETENTION_EVERY) {
+                return;
+            }
+            *at = Some(Instant::now());
+        }
+        let key = crate::store::claim::claim_key("retention");
+        let pass = format!("retention-{}", Utc::now().format("%Y%m%dT%H%M%S"));
+        match self.claims.claim(&key, &pass, Duration::ZERO).await {
+            Ok(Outcome::Won { bundle }) => {
+                match self.store.apply_retention(max_age_days, per_service, Utc::now()).await {
+                    Ok(removed) if !removed.is_empty() => {
+                        tracing::info!(removed = ?removed, "Retention removed bundles from the object store.")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = format!("{e:#}"), "Retention on the object store failed."),
+                }
+                let _ = self.claims.done(&key, &bundle).await;
+            }
+            Ok(Outcome::Held { .. }) => {}
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "Cannot claim the retention pass."),
+        }
+    }
+}
+
+/// Starts the uploader and the claim renewal; both stop with `stop`.
+pub fn spawn(shared: &Arc<Shared>, fleet: &Arc<Fleet>, stop: &CancellationToken) {
+    let (upload_shared, upload_fleet, upload_stop) = (Arc::clone(shared), Arc::clone(fleet), stop.clone());
+    tokio::spawn(async move {
+        let fleet = &upload_fleet;
+        let shared = &upload_shared;
+        fleet.update_gauges(shared);
+        spool::upload_loop(
+            &fleet.spool,
+            &fleet.store,
+            fleet.claims.replica(),
+            fleet.retry_max,
+            &upload_stop,
+            |event| match event {
+                spool::Event::Uploaded { pending, seconds } => {
+                    shared.metrics.upload_seconds.observe(seconds);
+                    tracing::info!(bundle = %pending.id, seconds, store = %fleet.store.url(), "Bundle uploaded.");
+                }
+                spool::Event::Failed { pending, error, retry_in } => {
+                    shared.metrics.upload_failures.inc();
+                    let (depth, bytes) = fleet.spool.depth();
+                    tracing::warn!(bundle = %pending.id, error = format!("{error:#}"), retry_in_ms = retry_in.as_millis() as u64, spooled = depth, spooled_bytes = bytes, "Upload failed; the bundle stays spooled.");
+                }
+            },
+            |pending| {
+                let (fleet, shared) = (Arc::clone(fleet), Arc::clone(shared));
+                Box::pin(async move {
+                    if let Some(key) = &pending.claim {
+                        if let Err(e) = fleet.claims.done(key, &pending.id).await {
+                            tracing::warn!(bundle = %pending.id, error = format!("{e:#}"), "Cannot mark the claim done; it expires instead.");
+                        }
+                        fleet.held().remove(key);
+                    }
+                    fleet.update_gauges(&shared);
+                    fleet.retention().await;
+                })
+            },
+        )
+        .await;
+    });
+    let (renew_fleet, renew_stop) = (Arc::clone(fleet), stop.clone());
+    tokio::spawn(async move {
+        let every = renew_fleet.claims.ttl() / 3;
+        loop {
+            tokio::select! {
+                () = renew_stop.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            renew_fleet.renew_all().await;
+        }
+    });
+}
