@@ -641,7 +641,7 @@ mod tests {
             "host": "h", "trigger": {"source": "manual", "name": "T", "labels": {"service": service}},
             "anchor": "2025-11-19T21:00:00.000Z",
             "window": {"start": "2025-11-19T20:30:00.000Z", "end": "2025-11-19T21:00:00.000Z"},
-            "collectors": [], "files": files, "root_sha256": crate::bundle::manifest::root_hash(&files),
+            "collectors": [], "files": files, "redactions": {}, "truncated": [], "root_sha256": crate::bundle::manifest::root_hash(&files),
         });
         std::fs::write(dir.join(MANIFEST), serde_json::to_vec(&manifest).unwrap()).unwrap();
         dir
