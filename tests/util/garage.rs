@@ -85,6 +85,13 @@ impl Garage {
         for id in &ids[1..] {
             garage.retry(0, &["node", "connect", id], "node connect");
         }
+        // A node started again finds the others at once (else it waits for their retries).
+        let peers: Vec<String> = ids.iter().map(|id| format!("{id:?}")).collect();
+        for node in &garage.nodes {
+            let text = std::fs::read_to_string(&node.config).unwrap();
+            let text = text.replacen("[s3_api]", &format!("bootstrap_peers = [{}]\n\n[s3_api]", peers.join(", ")), 1);
+            std::fs::write(&node.config, text).unwrap();
+        }
         for id in &ids {
             let short = id.split('@').next().unwrap();
             garage.retry(0, &["layout", "assign", "-z", "dc1", "-c", "1G", short], "layout assign");
