@@ -331,8 +331,8 @@ async fn with_the_store_down_bundles_spool_and_upload_when_it_returns() {
 async fn a_storm_across_two_replicas_gives_one_bundle_per_incident_and_loses_none() {
     let dir = tempfile::tempdir().unwrap();
     let garage = Garage::start(dir.path(), &bucket("storm"));
-    let a = Daemon::start(&replica_config(dir.path(), "a", &garage, 50, 10, true));
-    let b = Daemon::start(&replica_config(dir.path(), "b", &garage, 50, 10, true));
+    let a = Daemon::start(&replica_config(dir.path(), "a", &garage, 200, 10, true));
+    let b = Daemon::start(&replica_config(dir.path(), "b", &garage, 200, 10, true));
     let incidents = 30;
     let c = client();
     let mut sends = Vec::new();
