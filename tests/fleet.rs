@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::server::{Daemon, TOKEN, am_body, client, config_text, post_json, wait_for, write_config};
+use crate::server::{
+    Daemon, TOKEN, am_body, client, config_text, post_json, wait_for, write_config,
+};
 use crate::util::alertmanager::Alertmanager;
 use crate::util::garage::Garage;
 use witness::config::StoreConfig;
@@ -42,11 +44,22 @@ fn store_keys(dir: &Path, garage: &Garage) -> String {
 /// The config of replica `name` in `dir/name`: cheap collectors (`cpu_sample_ms`), the
 /// Garage store, claims through PostgreSQL (unless `coordinator` is false) with a TTL
 /// of `ttl` seconds.
-fn replica_config(dir: &Path, name: &str, garage: &Garage, cpu_sample_ms: u64, ttl: u64, coordinator: bool) -> PathBuf {
+fn replica_config(
+    dir: &Path,
+    name: &str,
+    garage: &Garage,
+    cpu_sample_ms: u64,
+    ttl: u64,
+    coordinator: bool,
+) -> PathBuf {
     let own = dir.join(name);
     std::fs::create_dir_all(&own).unwrap();
     let dsn = own.join("coordinator-dsn");
-    std::fs::write(&dsn, std::env::var("WITNESS_TEST_PG_URL").expect("tests/run.sh sets WITNESS_TEST_PG_URL")).unwrap();
+    std::fs::write(
+        &dsn,
+        std::env::var("WITNESS_TEST_PG_URL").expect("tests/run.sh sets WITNESS_TEST_PG_URL"),
+    )
+    .unwrap();
     let mut text = config_text(&own, "")
         .replace("[store]\n", &format!("[store]\n{}", store_keys(&own, garage)))
         .replace("cpu_sample_ms = 200", &format!("cpu_sample_ms = {cpu_sample_ms}"));
@@ -124,10 +137,14 @@ fn starts_at() -> String {
 /// Posts an Alertmanager notification for `fingerprint` to `daemon`; the bundle id of
 /// the answer.
 async fn fire(daemon: &Daemon, fingerprint: &str) -> String {
-    let r = post_json(&client(), &daemon.url("/hooks/alertmanager"), am_body(fingerprint, "firing", &starts_at(), fingerprint))
-        .send()
-        .await
-        .unwrap();
+    let r = post_json(
+        &client(),
+        &daemon.url("/hooks/alertmanager"),
+        am_body(fingerprint, "firing", &starts_at(), fingerprint),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 202, "{}", r.text().await.unwrap_or_default());
     r.json::<Value>().await.unwrap()["bundles"][0].as_str().unwrap().to_owned()
 }
@@ -171,7 +188,8 @@ async fn a_bundle_goes_to_the_bucket_and_list_show_verify_read_it_there() {
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with(&id), "{out}");
     verify_each(&entries, &garage, &config);
-    let (code, out, err) = witness(&["show", &id, "--store", &url(&garage), "--format", "md"], &config);
+    let (code, out, err) =
+        witness(&["show", &id, "--store", &url(&garage), "--format", "md"], &config);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&id) && out.contains("HighErrorRate"), "{out}");
 
@@ -202,13 +220,17 @@ async fn two_replicas_and_an_alertmanager_ha_pair_make_one_bundle_per_incident()
     let b = Daemon::start(&replica_config(dir.path(), "b", &garage, 1000, 10, true));
     let hooks = [a.url("/hooks/alertmanager"), b.url("/hooks/alertmanager")];
     let hooks: Vec<&str> = hooks.iter().map(String::as_str).collect();
-    let gossip = |_: ()| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let gossip =
+        |_: ()| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (g1, g2) = (gossip(()), gossip(()));
-    let am1 = Alertmanager::start_peered(&dir.path().join("am1"), &hooks, TOKEN, Some((g1, g2))).await;
-    let am2 = Alertmanager::start_peered(&dir.path().join("am2"), &hooks, TOKEN, Some((g2, g1))).await;
+    let am1 =
+        Alertmanager::start_peered(&dir.path().join("am1"), &hooks, TOKEN, Some((g1, g2))).await;
+    let am2 =
+        Alertmanager::start_peered(&dir.path().join("am2"), &hooks, TOKEN, Some((g2, g1))).await;
     let incidents = ["FleetCheckout5xx", "FleetSearchLatency", "FleetPaymentsDown"];
     for name in incidents {
-        let labels = json!({"alertname": name, "service": name.to_lowercase(), "severity": "critical"});
+        let labels =
+            json!({"alertname": name, "service": name.to_lowercase(), "severity": "critical"});
         // As Prometheus does: every alert to both members of the pair.
         am1.post(&labels, &starts_at(), None).await;
         am2.post(&labels, &starts_at(), None).await;
@@ -217,7 +239,10 @@ async fn two_replicas_and_an_alertmanager_ha_pair_make_one_bundle_per_incident()
     wait_uploaded(&store, incidents.len(), Duration::from_secs(90)).await;
     // Both replicas got every notification: wait until each has decided (run or join).
     wait_for(Duration::from_secs(60), "both replicas to finish", async || {
-        let done = |d: &Daemon| d.logs().matches("\"Run sealed.\"").count() + d.logs().matches("recorded beside its bundle").count();
+        let done = |d: &Daemon| {
+            d.logs().matches("\"Run sealed.\"").count()
+                + d.logs().matches("recorded beside its bundle").count()
+        };
         (done(&a) + done(&b) >= 2 * incidents.len()).then_some(())
     })
     .await;
@@ -225,7 +250,8 @@ async fn two_replicas_and_an_alertmanager_ha_pair_make_one_bundle_per_incident()
     let entries = uploaded(&store).await;
     let mut names: Vec<String> = entries.iter().map(|e| e.trigger.clone()).collect();
     names.sort();
-    let mut expected: Vec<String> = incidents.iter().map(|n| format!("alertmanager: {n}")).collect();
+    let mut expected: Vec<String> =
+        incidents.iter().map(|n| format!("alertmanager: {n}")).collect();
     expected.sort();
     assert_eq!(names, expected, "one bundle per incident: {entries:#?}");
     let mut joins = 0;
@@ -291,12 +317,15 @@ async fn a_garage_node_killed_during_uploads_loses_nothing() {
 }
 
 /// The whole store down for 30 s: bundles are sealed and spooled (the metrics say how
-/// many, and count the failed attempts), and uploaded once it is back.
+/// many, and count the failed attempts); at the spool's bound (3 here) a new incident
+/// gets `503`; everything is uploaded once the store is back, and the retry taken.
 #[tokio::test]
 async fn with_the_store_down_bundles_spool_and_upload_when_it_returns() {
     let dir = tempfile::tempdir().unwrap();
     let mut garage = Garage::start(dir.path(), &bucket("down"));
     let config = replica_config(dir.path(), "a", &garage, 200, 10, true);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("[store]\n", "[store]\nspool_max_bundles = 3\n")).unwrap();
     let daemon = Daemon::start(&config);
     for i in 0..3 {
         garage.kill_node(i);
@@ -306,20 +335,34 @@ async fn with_the_store_down_bundles_spool_and_upload_when_it_returns() {
         fire(&daemon, &format!("down-{i}-{}", std::process::id())).await;
     }
     let c = client();
-    let metrics = wait_for(Duration::from_secs(60), "3 bundles spooled and a failed upload", async || {
-        let text = c.get(daemon.url("/metrics")).send().await.ok()?.text().await.ok()?;
-        (text.contains("witness_spool_bundles 3") && !text.contains("witness_upload_failures_total 0")).then_some(text)
-    })
-    .await;
+    let metrics =
+        wait_for(Duration::from_secs(60), "3 bundles spooled and a failed upload", async || {
+            let text = c.get(daemon.url("/metrics")).send().await.ok()?.text().await.ok()?;
+            (text.contains("witness_spool_bundles 3")
+                && !text.contains("witness_upload_failures_total 0"))
+            .then_some(text)
+        })
+        .await;
     assert!(metrics.contains("witness_spool_bytes "), "{metrics}");
+    // At the spool's bound a new incident is refused, to be retried.
+    let late = format!("down-late-{}", std::process::id());
+    let body = || am_body(&late, "firing", &starts_at(), &late);
+    let r = post_json(&c, &daemon.url("/hooks/alertmanager"), body()).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(r.text().await.unwrap().contains("the upload spool is full"));
     tokio::time::sleep(Duration::from_secs(30)).await;
     for i in 0..3 {
         garage.start_node(i);
     }
     garage.wait_ready(0);
     let store = reader(&garage);
-    let entries = wait_uploaded(&store, n, Duration::from_secs(120)).await;
-    assert_eq!(entries.len(), n);
+    wait_uploaded(&store, n, Duration::from_secs(120)).await;
+    // The sender's retry is taken once the spool drained.
+    let r = post_json(&c, &daemon.url("/hooks/alertmanager"), body()).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    let entries = wait_uploaded(&store, n + 1, Duration::from_secs(60)).await;
+    assert_eq!(entries.len(), n + 1);
     verify_each(&entries, &garage, &config);
     let metrics = c.get(daemon.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("witness_spool_bundles 0"), "{metrics}");
@@ -338,7 +381,12 @@ async fn a_storm_across_two_replicas_gives_one_bundle_per_incident_and_loses_non
     let mut sends = Vec::new();
     for i in 0..incidents {
         for daemon in [&a, &b] {
-            let body = am_body(&format!("storm-{i}-{}", std::process::id()), "firing", &starts_at(), &format!("g{i}"));
+            let body = am_body(
+                &format!("storm-{i}-{}", std::process::id()),
+                "firing",
+                &starts_at(),
+                &format!("g{i}"),
+            );
             sends.push(post_json(&c, &daemon.url("/hooks/alertmanager"), body).send());
         }
     }
@@ -348,7 +396,10 @@ async fn a_storm_across_two_replicas_gives_one_bundle_per_incident_and_loses_non
     let store = reader(&garage);
     wait_uploaded(&store, incidents, Duration::from_secs(180)).await;
     wait_for(Duration::from_secs(120), "every run or join to end", async || {
-        let ended = |d: &Daemon| d.logs().matches("\"Run sealed.\"").count() + d.logs().matches("recorded beside its bundle").count();
+        let ended = |d: &Daemon| {
+            d.logs().matches("\"Run sealed.\"").count()
+                + d.logs().matches("recorded beside its bundle").count()
+        };
         (ended(&a) + ended(&b) >= 2 * incidents).then_some(())
     })
     .await;
@@ -358,7 +409,8 @@ async fn a_storm_across_two_replicas_gives_one_bundle_per_incident_and_loses_non
     for entry in &entries {
         let dir = tempfile::tempdir().unwrap();
         let bundle = store.download(&entry.id, dir.path()).await.unwrap();
-        let trigger: Value = serde_json::from_slice(&std::fs::read(bundle.join("trigger.json")).unwrap()).unwrap();
+        let trigger: Value =
+            serde_json::from_slice(&std::fs::read(bundle.join("trigger.json")).unwrap()).unwrap();
         fingerprints.push(trigger["fingerprint"].as_str().unwrap().to_owned());
     }
     fingerprints.sort();

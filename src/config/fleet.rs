@@ -106,6 +106,11 @@ impl FleetConfig {
     }
 }
 
+/// The key a secret is configured under: `<stem>_env` or `<stem>_file`.
+fn secret_key(secret: &SecretRef, stem: &str) -> String {
+    if secret.env.is_some() { format!("{stem}_env") } else { format!("{stem}_file") }
+}
+
 /// The object stores `[store] url` may name.
 pub const SCHEMES: [&str; 4] = ["s3", "gs", "az", "file"];
 
@@ -146,26 +151,29 @@ impl StoreConfig {
         {
             problems.push(("endpoint".into(), "must start with http:// or https://".into()));
         }
-        if self.access_key_id().is_set() != self.secret_access_key().is_set() {
-            let key = if self.access_key_id().is_set() {
-                "secret_access_key_env"
+        // Named where it is set, so that the line points at it.
+        let (id, secret) = (self.access_key_id(), self.secret_access_key());
+        if id.is_set() != secret.is_set() {
+            let (set, missing) = if id.is_set() {
+                (secret_key(&id, "access_key_id"), "secret_access_key")
             } else {
-                "access_key_id_env"
+                (secret_key(&secret, "secret_access_key"), "access_key_id")
             };
-            problems.push((
-                key.into(),
-                "set both the access key id and the secret access key, or neither".into(),
-            ));
+            problems.push((set, format!("needs {missing}_env or {missing}_file too")));
         }
         let s3_only = [
             ("endpoint", self.endpoint.is_some()),
             ("region", self.region.is_some()),
             ("path_style", self.path_style.is_some()),
-            ("access_key_id_env", self.access_key_id().is_set()),
         ];
+        let credentials = [(&id, "access_key_id"), (&secret, "secret_access_key")]
+            .into_iter()
+            .filter(|(s, _)| s.is_set())
+            .map(|(s, stem)| (secret_key(s, stem), true));
         let scheme = self.url.as_deref().and_then(|u| u.split_once("://")).map(|(s, _)| s);
         if scheme != Some("s3") {
-            for (key, set) in s3_only {
+            let s3_only = s3_only.into_iter().map(|(k, set)| (k.to_owned(), set));
+            for (key, set) in s3_only.chain(credentials) {
                 if set {
                     let why = match scheme {
                         None => "needs [store] url".to_owned(),

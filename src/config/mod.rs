@@ -431,7 +431,9 @@ impl WitnessConfig {
         problems.extend(
             self.follow_up.problems().into_iter().map(|(k, m)| (format!("follow_up.{k}"), m)),
         );
-        problems.extend(self.store.remote_problems().into_iter().map(|(k, m)| (format!("store.{k}"), m)));
+        problems.extend(
+            self.store.remote_problems().into_iter().map(|(k, m)| (format!("store.{k}"), m)),
+        );
         problems.extend(self.fleet.problems().into_iter().map(|(k, m)| (format!("fleet.{k}"), m)));
         problems
     }
@@ -574,6 +576,31 @@ mod tests {
                 "w.toml:11: server.recorder.retain_secs: must be at most 604800",
             ]
         );
+    }
+
+    /// Issue 19: the object-store and fleet keys are validated, every problem at once.
+    #[test]
+    fn store_and_fleet_keys_are_validated_with_file_line_and_key() {
+        let err = parse(
+            "[store]\nurl = \"ftp://x\"\nendpoint = \"garage:3900\"\naccess_key_id_env = \"K\"\nspool_max_bundles = 0\n\n[fleet]\nclaim_ttl_secs = 1\nreplica = \"a b\"\ncoordinator_env = \"D\"\ncoordinator_file = \"/d\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.problems,
+            [
+                "w.toml:5: store.spool_max_bundles: must be at least 1",
+                "w.toml:2: store.url: ftp:// is not a store witness knows: use one of s3, gs, az, file",
+                "w.toml:3: store.endpoint: must start with http:// or https://",
+                "w.toml:4: store.access_key_id_env: needs secret_access_key_env or secret_access_key_file too",
+                "w.toml:3: store.endpoint: is for s3:// stores, not ftp://",
+                "w.toml:4: store.access_key_id_env: is for s3:// stores, not ftp://",
+                "w.toml:8: fleet.claim_ttl_secs: must be at least 5",
+                "w.toml:10: fleet.coordinator_env: set only one of `coordinator_env` and `coordinator_file`",
+                "w.toml:9: fleet.replica: must be 1-64 characters of a-z, A-Z, 0-9, '.', '_' or '-'",
+            ]
+        );
+        let ok = parse("[store]\nurl = \"s3://b/p\"\nendpoint = \"http://127.0.0.1:3900\"\n\n[fleet]\ncoordinator_env = \"D\"\n");
+        assert!(ok.is_ok(), "{:?}", ok.err());
     }
 
     #[test]

@@ -58,7 +58,8 @@ pub async fn list(
     let store = authorize(&shared, &headers)?;
     if let Some(fleet) = &shared.fleet {
         // The fleet's bundles, from the object store's index, newest first.
-        let entries = fleet.store.list(1000).await.map_err(|e| ApiError::internal(format!("{e:#}")))?;
+        let entries =
+            fleet.store.list(1000).await.map_err(|e| ApiError::internal(format!("{e:#}")))?;
         return Ok(axum::Json(json!({ "bundles": entries })).into_response());
     }
     let listed = tokio::task::spawn_blocking(move || bundle::store::list(&store))

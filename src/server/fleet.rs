@@ -43,19 +43,32 @@ impl Fleet {
     /// # Errors
     /// The store or coordinator cannot be opened or reached, the store has no conditional
     /// create and no coordinator is set, the spool cannot be read.
-    pub async fn open(config: &WitnessConfig, url: &str, redactor: &Redactor) -> anyhow::Result<Self> {
+    pub async fn open(
+        config: &WitnessConfig,
+        url: &str,
+        redactor: &Redactor,
+    ) -> anyhow::Result<Self> {
         let store = Store::open(&config.store, url, redactor)?;
         let replica = config.fleet.replica_name();
         let ttl = Duration::from_secs(config.fleet.claim_ttl_secs);
-        let claims = match config.fleet.coordinator().read(redactor).map_err(|e| anyhow::anyhow!("[fleet] {e}"))? {
+        let claims = match config
+            .fleet
+            .coordinator()
+            .read(redactor)
+            .map_err(|e| anyhow::anyhow!("[fleet] {e}"))?
+        {
             Some(dsn) => Claims::postgres(dsn, replica, ttl).await?,
             None => {
                 Claims::probe(&store, &replica).await?;
                 Claims::store(store.clone(), replica, ttl)
             }
         };
-        let spool = Spool::open(&config.store.dir, config.store.spool_max_bundles, config.store.spool_max_bytes)
-            .with_context(|| format!("cannot open the spool in {}", config.store.dir.display()))?;
+        let spool = Spool::open(
+            &config.store.dir,
+            config.store.spool_max_bundles,
+            config.store.spool_max_bytes,
+        )
+        .with_context(|| format!("cannot open the spool in {}", config.store.dir.display()))?;
         // Claims of bundles spooled before a restart are still this replica's to finish.
         let held = spool.pending().into_iter().filter_map(|p| Some((p.claim?, p.id))).collect();
         Ok(Self {
@@ -92,6 +105,13 @@ impl Fleet {
         let mut waiting = false;
         loop {
             match self.claims.claim(key, bundle, cooldown).await {
+                Ok(Outcome::Won { bundle: won }) if won != bundle && self.uploaded(&won).await => {
+                    // The dead replica had uploaded it and died before saying so: done.
+                    let _ = self.claims.done(key, &won).await;
+                    shared.metrics.claim("joined");
+                    let holder = self.claims.replica().to_owned();
+                    return Some(Outcome::Held { bundle: won, holder, done: true });
+                }
                 Ok(Outcome::Won { bundle: won }) => {
                     shared.metrics.claim(if won == bundle { "won" } else { "taken_over" });
                     self.held().insert(key.to_owned(), won.clone());
@@ -122,6 +142,12 @@ impl Fleet {
                 () = tokio::time::sleep(pause) => {}
             }
         }
+    }
+
+    /// Whether bundle `id` is in the store; an unreachable store counts as not (the
+    /// takeover then runs, and its upload waits for the store).
+    async fn uploaded(&self, id: &str) -> bool {
+        self.store.has_bundle(id).await.unwrap_or(false)
     }
 
     /// Records `join` beside bundle `winner` in the store, retrying with backoff until it
@@ -158,7 +184,8 @@ impl Fleet {
     }
 
     async fn renew_all(&self) {
-        let held: Vec<(String, String)> = self.held().iter().map(|(k, b)| (k.clone(), b.clone())).collect();
+        let held: Vec<(String, String)> =
+            self.held().iter().map(|(k, b)| (k.clone(), b.clone())).collect();
         for (key, bundle) in held {
             match self.claims.renew(&key, &bundle).await {
                 Ok(true) => {}
@@ -166,7 +193,9 @@ impl Fleet {
                     tracing::error!(bundle = %bundle, "This replica's claim expired and was taken over: another replica runs the incident too.");
                     self.held().remove(&key);
                 }
-                Err(e) => tracing::warn!(bundle = %bundle, error = format!("{e:#}"), "Cannot renew a claim."),
+                Err(e) => {
+                    tracing::warn!(bundle = %bundle, error = format!("{e:#}"), "Cannot renew a claim.")
+                }
             }
         }
     }
@@ -179,7 +208,8 @@ impl Fleet {
             return;
         }
         {
-            let mut at = self.retention_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut at =
+                self.retention_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if at.is_some_and(|at| at.elapsed() < RETENTION_EVERY) {
                 return;
             }
@@ -194,7 +224,10 @@ impl Fleet {
                         tracing::info!(removed = ?removed, "Retention removed bundles from the object store.")
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = format!("{e:#}"), "Retention on the object store failed."),
+                    Err(e) => tracing::warn!(
+                        error = format!("{e:#}"),
+                        "Retention on the object store failed."
+                    ),
                 }
                 let _ = self.claims.done(&key, &bundle).await;
             }
@@ -206,7 +239,8 @@ impl Fleet {
 
 /// Starts the uploader and the claim renewal; both stop with `stop`.
 pub fn spawn(shared: &Arc<Shared>, fleet: &Arc<Fleet>, stop: &CancellationToken) {
-    let (upload_shared, upload_fleet, upload_stop) = (Arc::clone(shared), Arc::clone(fleet), stop.clone());
+    let (upload_shared, upload_fleet, upload_stop) =
+        (Arc::clone(shared), Arc::clone(fleet), stop.clone());
     tokio::spawn(async move {
         let fleet = &upload_fleet;
         let shared = &upload_shared;

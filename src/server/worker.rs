@@ -21,10 +21,10 @@ use super::metrics::MetricsProgress;
 use super::recorder::Recorder;
 use super::state::{FollowUpJob, Live, QueuedRun, Shared};
 use crate::bundle::store;
-use crate::store::Join;
-use crate::store::claim::Outcome;
 use crate::run::follow_up::{FollowUpRequest, Incident, Resolution, window_after};
 use crate::run::{self, RunRequest};
+use crate::store::Join;
+use crate::store::claim::Outcome;
 use crate::trigger::Trigger;
 
 /// Takes runs off the queue and starts them, at most `max_parallel` at once, until `stop`.
@@ -178,7 +178,8 @@ async fn claim(
     permit: OwnedSemaphorePermit,
     slots: &Arc<Semaphore>,
 ) -> Claimed {
-    let unclaimed = |permit| Claimed::Run { id: job.bundle.clone(), key: None, permit: Some(permit) };
+    let unclaimed =
+        |permit| Claimed::Run { id: job.bundle.clone(), key: None, permit: Some(permit) };
     let Some(fleet) = shared.fleet.as_ref().filter(|_| job.follow_up.is_none()) else {
         return unclaimed(permit);
     };

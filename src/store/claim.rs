@@ -70,7 +70,8 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS witness_claims (
 /// Wins when there is no row, the row's claim expired undone (a takeover: the bundle id
 /// stays), the row is this replica's own undone claim (a restart), or the row is done and
 /// older than the cooldown (a new run, a new bundle).
-const CLAIM: &str = "INSERT INTO witness_claims AS c (key, bundle, holder, claimed_at, expires_at, done)
+const CLAIM: &str =
+    "INSERT INTO witness_claims AS c (key, bundle, holder, claimed_at, expires_at, done)
     VALUES ($1, $2, $3, now(), now() + make_interval(secs => $4), false)
     ON CONFLICT (key) DO UPDATE SET
         bundle = CASE WHEN c.done THEN EXCLUDED.bundle ELSE c.bundle END,
@@ -86,11 +87,7 @@ impl Claims {
     /// # Errors
     /// The database cannot be reached or the table cannot be created.
     pub async fn postgres(dsn: String, replica: String, ttl: Duration) -> Result<Self> {
-        let claims = Self {
-            replica,
-            ttl,
-            kind: Kind::Postgres { dsn, client: Mutex::new(None) },
-        };
+        let claims = Self { replica, ttl, kind: Kind::Postgres { dsn, client: Mutex::new(None) } };
         {
             let mut guard = claims.connected().await?;
             let c = guard.as_ref().expect("connected");
@@ -124,8 +121,12 @@ impl Claims {
     }
 
     /// The connection, connecting (again) when there is none or it broke.
-    async fn connected(&self) -> Result<tokio::sync::MutexGuard<'_, Option<tokio_postgres::Client>>> {
-        let Kind::Postgres { dsn, client } = &self.kind else { bail!("not a PostgreSQL coordinator") };
+    async fn connected(
+        &self,
+    ) -> Result<tokio::sync::MutexGuard<'_, Option<tokio_postgres::Client>>> {
+        let Kind::Postgres { dsn, client } = &self.kind else {
+            bail!("not a PostgreSQL coordinator")
+        };
         let mut guard = client.lock().await;
         if guard.as_ref().is_none_or(tokio_postgres::Client::is_closed) {
             let connect = tokio_postgres::connect(dsn, tokio_postgres::NoTls);
@@ -187,10 +188,14 @@ impl Claims {
                 let c = guard.as_ref().expect("connected");
                 let read = tokio::time::timeout(
                     PG_TIMEOUT,
-                    c.query_opt("SELECT bundle, holder, done FROM witness_claims WHERE key = $1", &[&key]),
+                    c.query_opt(
+                        "SELECT bundle, holder, done FROM witness_claims WHERE key = $1",
+                        &[&key],
+                    ),
                 )
                 .await;
-                let row = settle(&mut guard, read)?.context("the claim vanished while it was read")?;
+                let row =
+                    settle(&mut guard, read)?.context("the claim vanished while it was read")?;
                 Ok(Outcome::Held { bundle: row.get(0), holder: row.get(1), done: row.get(2) })
             }
             Kind::Store(store) => self.claim_in_store(store, key, bundle, cooldown).await,
@@ -287,7 +292,8 @@ impl Claims {
             return Ok(Outcome::Won { bundle });
         }
         // Another replica created this generation first: it holds the incident.
-        let (_, winner) = current(store, key).await?.context("the claim vanished while it was read")?;
+        let (_, winner) =
+            current(store, key).await?.context("the claim vanished while it was read")?;
         Ok(Outcome::Held { bundle: winner.bundle, holder: winner.holder, done: winner.done })
     }
 }
@@ -364,13 +370,19 @@ mod tests {
         let b = Claims::store(store.clone(), "b".into(), ttl);
         let key = claim_key("fp:alertmanager:1");
         let cooldown = Duration::from_secs(900);
-        assert_eq!(a.claim(&key, "A1", cooldown).await.unwrap(), Outcome::Won { bundle: "A1".into() });
+        assert_eq!(
+            a.claim(&key, "A1", cooldown).await.unwrap(),
+            Outcome::Won { bundle: "A1".into() }
+        );
         let held = b.claim(&key, "B1", cooldown).await.unwrap();
         assert_eq!(held, Outcome::Held { bundle: "A1".into(), holder: "a".into(), done: false });
         assert!(a.renew(&key, "A1").await.unwrap());
         tokio::time::sleep(Duration::from_millis(400)).await;
         // a died: b takes over under a's bundle id, and a can no longer renew.
-        assert_eq!(b.claim(&key, "B1", cooldown).await.unwrap(), Outcome::Won { bundle: "A1".into() });
+        assert_eq!(
+            b.claim(&key, "B1", cooldown).await.unwrap(),
+            Outcome::Won { bundle: "A1".into() }
+        );
         assert!(!a.renew(&key, "A1").await.unwrap());
         assert!(b.done(&key, "A1").await.unwrap());
         let held = a.claim(&key, "A2", cooldown).await.unwrap();

@@ -193,10 +193,11 @@ impl Store {
             .with_timeout(timeout)
             .with_connect_timeout(timeout.min(Duration::from_secs(10)));
         if let Some(ca) = &config.ca_file {
-            let pem =
-                std::fs::read(ca).with_context(|| format!("cannot read [store] ca_file {}", ca.display()))?;
-            let certificate = object_store::Certificate::from_pem(&pem)
-                .with_context(|| format!("[store] ca_file {} is not a PEM certificate", ca.display()))?;
+            let pem = std::fs::read(ca)
+                .with_context(|| format!("cannot read [store] ca_file {}", ca.display()))?;
+            let certificate = object_store::Certificate::from_pem(&pem).with_context(|| {
+                format!("[store] ca_file {} is not a PEM certificate", ca.display())
+            })?;
             options = options.with_root_certificate(certificate);
         }
         // witness retries whole uploads itself (the spool); one request retries little.
@@ -213,13 +214,20 @@ impl Store {
                     .with_retry(retry)
                     .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch);
                 for (name, value) in std::env::vars() {
-                    if name.starts_with("AWS_") && (name.contains("SECRET") || name.contains("TOKEN")) {
+                    if name.starts_with("AWS_")
+                        && (name.contains("SECRET") || name.contains("TOKEN"))
+                    {
                         redactor.add_literal(&value);
                     }
                 }
-                let key = config.access_key_id().read(redactor).map_err(|e| anyhow::anyhow!("[store] {e}"))?;
-                let secret =
-                    config.secret_access_key().read(redactor).map_err(|e| anyhow::anyhow!("[store] {e}"))?;
+                let key = config
+                    .access_key_id()
+                    .read(redactor)
+                    .map_err(|e| anyhow::anyhow!("[store] {e}"))?;
+                let secret = config
+                    .secret_access_key()
+                    .read(redactor)
+                    .map_err(|e| anyhow::anyhow!("[store] {e}"))?;
                 if let (Some(key), Some(secret)) = (key, secret) {
                     builder = builder.with_access_key_id(key).with_secret_access_key(secret);
                 }
@@ -308,9 +316,10 @@ impl Store {
         let options = PutOptions { mode: PutMode::Create, ..Default::default() };
         match self.inner.put_opts(&path, PutPayload::from(bytes), options).await {
             Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
-                Ok(false)
-            }
+            Err(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            ) => Ok(false),
             Err(source) => Err(StoreError::Request { url: self.url.to_string(), source }),
         }
     }
@@ -358,7 +367,8 @@ impl Store {
         let listed = self.call(dir, self.inner.list_with_delimiter(Some(&path))).await?;
         let last = |p: &Key| p.filename().map(str::to_owned);
         let mut prefixes: Vec<String> = listed.common_prefixes.iter().filter_map(last).collect();
-        let mut objects: Vec<String> = listed.objects.iter().filter_map(|o| last(&o.location)).collect();
+        let mut objects: Vec<String> =
+            listed.objects.iter().filter_map(|o| last(&o.location)).collect();
         prefixes.sort();
         objects.sort();
         Ok((prefixes, objects))
@@ -427,7 +437,9 @@ impl Store {
                         };
                         match serde_json::from_slice::<Entry>(&bytes) {
                             Ok(entry) => entries.push(entry),
-                            Err(e) => tracing::warn!(key = %name, error = %e, "Skipping an unreadable index entry."),
+                            Err(e) => {
+                                tracing::warn!(key = %name, error = %e, "Skipping an unreadable index entry.")
+                            }
                         }
                     }
                 }
@@ -445,7 +457,9 @@ impl Store {
                     let dir = format!("index/{year}/{month}/{day}");
                     for name in self.children(&dir).await?.1 {
                         let key = format!("{dir}/{name}");
-                        if let Some(entry) = self.get(&key).await?.and_then(|b| serde_json::from_slice(&b).ok()) {
+                        if let Some(entry) =
+                            self.get(&key).await?.and_then(|b| serde_json::from_slice(&b).ok())
+                        {
                             out.push((key, entry));
                         }
                     }
@@ -507,7 +521,8 @@ impl Store {
     /// The store refuses or does not answer.
     pub async fn put_join(&self, id: &str, join: &Join) -> Result<(), StoreError> {
         let key = format!("joins/{id}/{}-{}.json", join.replica, join.bundle);
-        let bytes = serde_json::to_vec(join).map_err(|e| StoreError::Bad(e.to_string(), self.url.to_string()))?;
+        let bytes = serde_json::to_vec(join)
+            .map_err(|e| StoreError::Bad(e.to_string(), self.url.to_string()))?;
         self.put(&key, bytes).await
     }
 

@@ -190,7 +190,10 @@ pub async fn upload_loop<F, A>(
         match attempt {
             Ok(_) => {
                 failures = 0;
-                on_event(Event::Uploaded { pending: &pending, seconds: started.elapsed().as_secs_f64() });
+                on_event(Event::Uploaded {
+                    pending: &pending,
+                    seconds: started.elapsed().as_secs_f64(),
+                });
                 after(pending.clone()).await;
                 spool.remove(&pending.id);
             }

@@ -28,11 +28,10 @@ fn validate(files: &[PathBuf]) -> std::process::Output {
 
 #[test]
 fn kubernetes_manifests_validate_against_the_openapi_schema() {
-    let files: Vec<PathBuf> =
-        ["sidecar.yaml", "service.yaml", "rbac.yaml", "fleet.yaml"]
-            .iter()
-            .map(|f| deploy().join(f))
-            .collect();
+    let files: Vec<PathBuf> = ["sidecar.yaml", "service.yaml", "rbac.yaml", "fleet.yaml"]
+        .iter()
+        .map(|f| deploy().join(f))
+        .collect();
     let output = validate(&files);
     let text = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);

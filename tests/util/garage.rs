@@ -34,7 +34,8 @@ pub fn binary() -> String {
     if let Ok(path) = std::env::var("WITNESS_TEST_GARAGE") {
         return path;
     }
-    let cargo_bin = std::env::var("HOME").map(|h| format!("{h}/.cargo/bin/garage")).unwrap_or_default();
+    let cargo_bin =
+        std::env::var("HOME").map(|h| format!("{h}/.cargo/bin/garage")).unwrap_or_default();
     if Path::new(&cargo_bin).is_file() { cargo_bin } else { "garage".into() }
 }
 
@@ -89,7 +90,11 @@ impl Garage {
         let peers: Vec<String> = ids.iter().map(|id| format!("{id:?}")).collect();
         for node in &garage.nodes {
             let text = std::fs::read_to_string(&node.config).unwrap();
-            let text = text.replacen("[s3_api]", &format!("bootstrap_peers = [{}]\n\n[s3_api]", peers.join(", ")), 1);
+            let text = text.replacen(
+                "[s3_api]",
+                &format!("bootstrap_peers = [{}]\n\n[s3_api]", peers.join(", ")),
+                1,
+            );
             std::fs::write(&node.config, text).unwrap();
         }
         for id in &ids {
@@ -102,14 +107,27 @@ impl Garage {
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let field = |name: &str| {
             text.lines()
-                .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().trim_start_matches(':').trim().to_owned()))
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix(name)
+                        .map(|v| v.trim().trim_start_matches(':').trim().to_owned())
+                })
                 .unwrap_or_else(|| panic!("no {name} in `garage key create`:\n{text}"))
         };
         garage.key_id = field("Key ID");
         garage.secret = field("Secret key");
         garage.retry(
             0,
-            &["bucket", "allow", "--read", "--write", "--owner", bucket, "--key", &format!("{bucket}-key")],
+            &[
+                "bucket",
+                "allow",
+                "--read",
+                "--write",
+                "--owner",
+                bucket,
+                "--key",
+                &format!("{bucket}-key"),
+            ],
             "bucket allow",
         );
         garage
@@ -148,7 +166,9 @@ impl Garage {
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {} (tests/run.sh installs it): {e}", self.binary))
+            .unwrap_or_else(|e| {
+                panic!("cannot run {} (tests/run.sh installs it): {e}", self.binary)
+            })
     }
 
     /// Starts node `i` (again, on its data) and waits (20 s at most) for its S3 port.
@@ -164,7 +184,9 @@ impl Garage {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {} (tests/run.sh installs it): {e}", self.binary));
+            .unwrap_or_else(|e| {
+                panic!("cannot start {} (tests/run.sh installs it): {e}", self.binary)
+            });
         node.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", node.s3_port)).is_err() {
@@ -199,6 +221,8 @@ impl Drop for Garage {
 fn rand_byte() -> u8 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    h.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos(),
+    );
     h.finish() as u8
 }

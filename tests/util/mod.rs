@@ -116,8 +116,8 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 pub mod alertmanager;
-pub mod garage;
 pub mod corpus;
+pub mod garage;
 pub mod heldout;
 pub mod scenario;
 pub mod secrets;
