@@ -599,7 +599,9 @@ mod tests {
                 "w.toml:9: fleet.replica: must be 1-64 characters of a-z, A-Z, 0-9, '.', '_' or '-'",
             ]
         );
-        let ok = parse("[store]\nurl = \"s3://b/p\"\nendpoint = \"http://127.0.0.1:3900\"\n\n[fleet]\ncoordinator_env = \"D\"\n");
+        let ok = parse(
+            "[store]\nurl = \"s3://b/p\"\nendpoint = \"http://127.0.0.1:3900\"\n\n[fleet]\ncoordinator_env = \"D\"\n",
+        );
         assert!(ok.is_ok(), "{:?}", ok.err());
     }
 

@@ -165,6 +165,15 @@ pub enum StoreError {
     Bad(String, String),
 }
 
+/// The store already holds another bundle under this id: the upload is given up (the
+/// bundle stays in the local directory).
+#[derive(Debug, thiserror::Error)]
+#[error("{url} already holds another bundle {id} (a different manifest): not written over")]
+pub struct UploadConflict {
+    pub id: String,
+    pub url: String,
+}
+
 /// An open object store.
 #[derive(Clone)]
 pub struct Store {
@@ -374,12 +383,13 @@ impl Store {
         Ok((prefixes, objects))
     }
 
-    /// Uploads the sealed bundle in `dir` (its manifest names every file): each file not
-    /// already there with its size (an interrupted upload resumes), then the signature,
-    /// the manifest, and last the index entry. Returns the bytes uploaded.
+    /// Uploads the sealed bundle in `dir` (its manifest names every file): each file, then
+    /// the signature, the manifest, and last the index entry; an interrupted upload is
+    /// done again whole. Returns the bytes uploaded.
     ///
     /// # Errors
-    /// The bundle cannot be read, or the store refuses or does not answer.
+    /// The bundle cannot be read, the store refuses or does not answer, or
+    /// [`UploadConflict`]: the store holds another bundle under the same id.
     pub async fn upload(&self, dir: &Path, replica: &str) -> Result<u64> {
         let manifest_bytes = tokio::fs::read(dir.join(MANIFEST))
             .await
@@ -390,15 +400,22 @@ impl Store {
             bail!("{}: {:?} is not a bundle id", dir.display(), manifest.id);
         }
         let id = manifest.id.clone();
+        // A bundle is immutable: the same id with another manifest (a replica that took
+        // over a run another had uploaded) is never written over.
+        let manifest_key = format!("bundles/{id}/{MANIFEST}");
+        if let Some(there) = self.get(&manifest_key).await?
+            && there != manifest_bytes
+        {
+            return Err(UploadConflict { id, url: self.url.to_string() }.into());
+        }
         let mut uploaded = 0;
+        // Every file again on a retry (not skipped by size): files a dead replica left
+        // under the same id must not mix with these.
         for file in &manifest.files {
             if !is_safe_path(&file.path) {
                 bail!("{}: unsafe path {:?} in the manifest", dir.display(), file.path);
             }
             let key = format!("bundles/{id}/{}", file.path);
-            if self.size(&key).await? == Some(file.bytes) {
-                continue;
-            }
             let bytes = tokio::fs::read(dir.join(&file.path))
                 .await
                 .with_context(|| format!("cannot read {}", dir.join(&file.path).display()))?;
@@ -409,7 +426,7 @@ impl Store {
             self.put(&format!("bundles/{id}/{SIGNATURE}"), signature).await?;
         }
         uploaded += manifest_bytes.len() as u64;
-        self.put(&format!("bundles/{id}/{MANIFEST}"), manifest_bytes).await?;
+        self.put(&manifest_key, manifest_bytes).await?;
         let entry = entry_of(dir, &manifest, replica);
         let date = date_of(&id).expect("checked above");
         self.put(&format!("index/{date}/{id}.json"), serde_json::to_vec(&entry)?).await?;
@@ -677,6 +694,12 @@ mod tests {
         let down = store.download(ids[0], &tmp.path().join("down")).await.unwrap();
         let verified = crate::bundle::verify::verify(&down, None).unwrap();
         assert!(verified.ok(), "{:?}", verified.problems);
+        // The same id with another manifest is never written over; the same bundle again
+        // (a retry) is.
+        store.upload(&local.join(ids[1]), "r1").await.unwrap();
+        let other = sealed(&tmp.path().join("other"), ids[1], "z");
+        let err = store.upload(&other, "r2").await.unwrap_err();
+        assert!(err.is::<UploadConflict>(), "{err:#}");
         let removed = store.apply_retention(0, 1, Utc::now()).await.unwrap();
         assert_eq!(removed, [ids[0]], "service a keeps its newest");
         assert!(!store.has_bundle(ids[0]).await.unwrap());

@@ -4,7 +4,8 @@
 //! no upload: on start every marker is read back and its bundle uploaded. The uploader
 //! takes the oldest first; a failure waits (one second, doubling up to
 //! `[store] retry_max_secs`, each wait between half and all of that, at random) and tries
-//! the same bundle again. The marker goes once the index entry is written.
+//! the same bundle again. The marker goes once the index entry is written (or when the
+//! store holds another bundle under the same id, which is never written over).
 //!
 //! The spool is bounded by `[store] spool_max_bundles` and `spool_max_bytes`: at the bound
 //! [`Spool::is_full`] is true and `witness serve` refuses new incidents with `503` (their
@@ -195,6 +196,10 @@ pub async fn upload_loop<F, A>(
                     seconds: started.elapsed().as_secs_f64(),
                 });
                 after(pending.clone()).await;
+                spool.remove(&pending.id);
+            }
+            Err(error) if error.is::<super::UploadConflict>() => {
+                tracing::error!(bundle = %pending.id, error = %error, "Upload given up: it stays in the local directory only.");
                 spool.remove(&pending.id);
             }
             Err(error) => {
