@@ -179,7 +179,7 @@ impl StoreConfig {
                         None => "needs [store] url".to_owned(),
                         Some(s) => format!("is for s3:// stores, not {s}://"),
                     };
-                    problems.push((key.into(), why));
+                    problems.push((key, why));
                 }
             }
         }
