@@ -193,15 +193,8 @@ async fn a_bundle_goes_to_the_bucket_and_list_show_verify_read_it_there() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&id) && out.contains("HighErrorRate"), "{out}");
 
-    let listed: Value = client()
-        .get(daemon.url("/api/bundles"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = client().get(daemon.url("/api/bundles")).bearer_auth(TOKEN).send().await;
+    let listed: Value = answer.unwrap().json().await.unwrap();
     assert_eq!(listed["bundles"][0]["id"], id.as_str(), "{listed}");
     let metrics = client().get(daemon.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("witness_upload_duration_seconds_count 1"), "{metrics}");

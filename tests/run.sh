@@ -3,9 +3,9 @@
 #
 # Provisions what the tests need when it is missing — a PostgreSQL server, Alertmanager
 # (prometheus-alertmanager + amtool), Prometheus and promtool (prometheus), Chromium, the
-# offline Kubernetes manifest validator, Garage (cargo install) — then runs every test of the workspace and the
-# bounded fuzz runs. Nothing is skipped: a test whose dependency cannot be provided fails,
-# and this script says what to install.
+# offline Kubernetes manifest validator, Garage (cargo install) — then runs every test of
+# the workspace and the bounded fuzz runs. Nothing is skipped: a test whose dependency
+# cannot be provided fails, and this script says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
