@@ -410,3 +410,74 @@ async fn a_storm_across_two_replicas_gives_one_bundle_per_incident_and_loses_non
     fingerprints.dedup();
     assert_eq!(fingerprints.len(), incidents, "each incident once");
 }
+
+/// Without a coordinator, claims go to the store's own conditional create: two replicas
+/// sharing a `file://` store (which honors it) still make one bundle per incident.
+#[tokio::test]
+async fn on_a_store_with_conditional_create_claims_need_no_coordinator() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    let config = |name: &str| {
+        let own = dir.path().join(name);
+        std::fs::create_dir_all(&own).unwrap();
+        let mut text = config_text(&own, "")
+            .replace("[store]\n", &format!("[store]\nurl = \"file://{}\"\n", shared.display()));
+        text.push_str(&format!("\n[fleet]\nreplica = {name:?}\nclaim_ttl_secs = 10\n"));
+        write_config(&own, &text)
+    };
+    let a = Daemon::start(&config("a"));
+    let b = Daemon::start(&config("b"));
+    let incidents = 5;
+    for i in 0..incidents {
+        let fingerprint = format!("file-{i}-{}", std::process::id());
+        let (x, y) = futures::join!(fire(&a, &fingerprint), fire(&b, &fingerprint));
+        assert!(!x.is_empty() && !y.is_empty());
+    }
+    let url = format!("file://{}", shared.display());
+    let store = Store::for_reader(&StoreConfig::default(), &url).unwrap();
+    wait_for(Duration::from_secs(60), "every run or join to end", async || {
+        let ended = |d: &Daemon| {
+            d.logs().matches("\"Run sealed.\"").count()
+                + d.logs().matches("recorded beside its bundle").count()
+        };
+        (ended(&a) + ended(&b) >= 2 * incidents).then_some(())
+    })
+    .await;
+    let entries = wait_uploaded(&store, incidents, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(uploaded(&store).await.len(), incidents, "one bundle per incident: {entries:#?}");
+    let claims = std::fs::read_dir(shared.join("claims")).unwrap().count();
+    assert_eq!(claims, incidents, "one claim per incident in the store");
+}
+
+/// `witness config check` says which store and coordinator secrets cannot be read, with
+/// file, line and key.
+#[test]
+fn config_check_names_the_store_and_coordinator_secrets_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let text = format!(
+        "[store]\nurl = \"s3://b/p\"\nendpoint = \"http://127.0.0.1:1\"\naccess_key_id_file = {missing:?}\nsecret_access_key_env = \"WITNESS_TEST_UNSET_SECRET\"\n\n[fleet]\ncoordinator_file = {missing:?}\n"
+    );
+    let path = dir.path().join("w.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_witness"))
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .env_remove("WITNESS_TEST_UNSET_SECRET")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    let at = path.display();
+    for expected in [
+        format!("{at}:4: store.access_key_id_file: cannot read {}", missing.display()),
+        format!(
+            "{at}:5: store.secret_access_key_env: environment variable WITNESS_TEST_UNSET_SECRET is not set"
+        ),
+        format!("{at}:8: fleet.coordinator_file: cannot read {}", missing.display()),
+    ] {
+        assert!(text.contains(&expected), "{expected}\n---\n{text}");
+    }
+}
