@@ -229,7 +229,18 @@ async fn two_replicas_and_an_alertmanager_ha_pair_make_one_bundle_per_incident()
         am2.post(&labels, &starts_at(), None).await;
     }
     let store = reader(&garage);
-    wait_uploaded(&store, incidents.len(), Duration::from_secs(90)).await;
+    let all = tokio::time::timeout(
+        Duration::from_secs(90),
+        wait_uploaded(&store, incidents.len(), Duration::from_secs(100)),
+    )
+    .await;
+    assert!(
+        all.is_ok(),
+        "not every incident reached the bucket: {:#?}\n--- a:\n{}\n--- b:\n{}",
+        uploaded(&store).await,
+        a.logs(),
+        b.logs()
+    );
     // Both replicas got every notification: wait until each has decided (run or join).
     wait_for(Duration::from_secs(60), "both replicas to finish", async || {
         let done = |d: &Daemon| {
@@ -253,6 +264,16 @@ async fn two_replicas_and_an_alertmanager_ha_pair_make_one_bundle_per_incident()
     }
     assert_eq!(joins, incidents.len(), "the other replica's alert is beside each bundle");
     verify_each(&entries, &garage, &dir.path().join("a/witness.toml"));
+    // Either replica serves each bundle: the one that did not seal it fetches it from the
+    // bucket (verified).
+    for entry in &entries {
+        let other = if entry.replica == "a" { &b } else { &a };
+        let path = format!("/api/bundles/{}", entry.id);
+        let r = client().get(other.url(&path)).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let manifest: Value = r.json().await.unwrap();
+        assert_eq!(manifest["root_sha256"], entry.root_sha256.as_str());
+    }
 }
 
 /// `kill -9` of the replica whose run holds the claim: the other replica, which got the

@@ -32,6 +32,12 @@ pub struct Fleet {
     retention_at: Mutex<Option<Instant>>,
 }
 
+/// How many bundles fetched from the object store the API keeps on disk.
+const CACHED: usize = 32;
+
+/// How often old claims are deleted from the coordinator.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// How often retention may run on the object store.
 const RETENTION_EVERY: Duration = Duration::from_secs(60);
 
@@ -144,6 +150,51 @@ impl Fleet {
         }
     }
 
+    /// The claim key of `incident` (a dedup key) in this fleet's store.
+    pub fn claim_key(&self, incident: &str) -> String {
+        crate::store::claim::claim_key(self.store.url(), incident)
+    }
+
+    /// Bundle `id` from the object store, downloaded and verified (every hash, the root
+    /// hash) into `<store>/.fleet-cache/<id>` unless it is there already; returns the
+    /// cache directory. The cache keeps the newest [`CACHED`] bundles fetched.
+    ///
+    /// # Errors
+    /// Not in the store, unreachable, or it does not verify.
+    pub async fn fetch(
+        &self,
+        store: &std::path::Path,
+        id: &str,
+    ) -> anyhow::Result<std::path::PathBuf> {
+        let cache = store.join(".fleet-cache");
+        if cache.join(id).join(crate::bundle::MANIFEST).is_file() {
+            return Ok(cache);
+        }
+        let staging = cache.join(format!(".tmp-{:08x}", rand::random::<u32>()));
+        let dir = self.store.download(id, &staging).await?;
+        let verified = tokio::task::spawn_blocking({
+            let dir = dir.clone();
+            move || crate::bundle::verify::verify(&dir, None)
+        })
+        .await??;
+        if !verified.ok() {
+            let _ = std::fs::remove_dir_all(&staging);
+            anyhow::bail!("bundle {id} in {} does not verify", self.store.url());
+        }
+        let mut cached: Vec<_> = std::fs::read_dir(&cache)?
+            .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .collect();
+        cached.sort();
+        for (_, old) in cached.iter().take((cached.len() + 1).saturating_sub(CACHED)) {
+            let _ = std::fs::remove_dir_all(old);
+        }
+        let _ = std::fs::rename(&dir, cache.join(id));
+        let _ = std::fs::remove_dir_all(&staging);
+        Ok(cache)
+    }
+
     /// Whether bundle `id` is in the store; an unreachable store counts as not (the
     /// takeover then runs, and its upload waits for the store).
     async fn uploaded(&self, id: &str) -> bool {
@@ -215,7 +266,7 @@ impl Fleet {
             }
             *at = Some(Instant::now());
         }
-        let key = crate::store::claim::claim_key("retention");
+        let key = self.claim_key("retention");
         let pass = format!("retention-{}", Utc::now().format("%Y%m%dT%H%M%S"));
         match self.claims.claim(&key, &pass, Duration::ZERO).await {
             Ok(Outcome::Won { bundle }) => {
@@ -281,12 +332,23 @@ pub fn spawn(shared: &Arc<Shared>, fleet: &Arc<Fleet>, stop: &CancellationToken)
     let (renew_fleet, renew_stop) = (Arc::clone(fleet), stop.clone());
     tokio::spawn(async move {
         let every = renew_fleet.claims.ttl() / 3;
+        let mut pruned_at: Option<Instant> = None;
         loop {
             tokio::select! {
                 () = renew_stop.cancelled() => return,
                 () = tokio::time::sleep(every) => {}
             }
             renew_fleet.renew_all().await;
+            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                pruned_at = Some(Instant::now());
+                match renew_fleet.claims.prune().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(deleted = n, "Deleted claims past the longest cooldown.")
+                    }
+                    Err(e) => tracing::warn!(error = format!("{e:#}"), "Cannot delete old claims."),
+                }
+            }
         }
     });
 }

@@ -186,7 +186,7 @@ async fn claim(
     let Some(incident) = job.trigger.dedup_keys().into_iter().next() else {
         return unclaimed(permit);
     };
-    let key = crate::store::claim::claim_key(&incident);
+    let key = fleet.claim_key(&incident);
     let cooldown = Duration::from_secs(shared.live().config.server.cooldown_secs);
     drop(permit);
     let started = Instant::now();
@@ -393,7 +393,7 @@ pub async fn replay(shared: &Arc<Shared>, replayed: Replayed) {
         if store.join(&bundle).is_dir() {
             // Sealed, and maybe not spooled yet: spooling it again is harmless.
             if let Some(fleet) = &shared.fleet {
-                let key = trigger.dedup_keys().first().map(|k| crate::store::claim::claim_key(k));
+                let key = trigger.dedup_keys().first().map(|k| fleet.claim_key(k));
                 if let Err(e) = fleet.spool.add(&bundle, key) {
                     tracing::error!(bundle = %bundle, error = %e, "Cannot spool the bundle for its upload.");
                 }

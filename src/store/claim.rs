@@ -53,10 +53,11 @@ enum Kind {
     Store(Store),
 }
 
-/// The claim key of an incident key: its SHA-256, so that no alert text reaches the
-/// coordinator or the store's key names.
-pub fn claim_key(incident_key: &str) -> String {
-    hex::encode(sha2::Sha256::digest(incident_key.as_bytes()))
+/// The claim key of an incident key in the store `store`: the SHA-256 of both, so that no
+/// alert text reaches the coordinator or the store's key names, and so that fleets sharing
+/// a coordinator but not a store never claim each other's incidents.
+pub fn claim_key(store: &super::StoreUrl, incident_key: &str) -> String {
+    hex::encode(sha2::Sha256::digest(format!("{store}\n{incident_key}").as_bytes()))
 }
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS witness_claims (
@@ -253,6 +254,22 @@ impl Claims {
         }
     }
 
+    /// Deletes the lease rows nobody can need any more: expired more than 31 days ago
+    /// (past the longest cooldown). Returns how many. A no-op for claims in the store.
+    ///
+    /// # Errors
+    /// The coordinator cannot be reached.
+    pub async fn prune(&self) -> Result<u64> {
+        if !self.is_postgres() {
+            return Ok(0);
+        }
+        let mut guard = self.connected().await?;
+        let c = guard.as_ref().expect("connected");
+        let sql = "DELETE FROM witness_claims WHERE expires_at < now() - interval '31 days'";
+        let deleted = tokio::time::timeout(PG_TIMEOUT, c.execute(sql, &[])).await;
+        settle(&mut guard, deleted)
+    }
+
     async fn claim_in_store(
         &self,
         store: &Store,
@@ -358,6 +375,7 @@ mod tests {
     use super::*;
     use crate::config::StoreConfig;
     use crate::redact::Redactor;
+    use crate::store::StoreUrl;
 
     #[tokio::test]
     async fn one_replica_wins_a_file_store_claim_and_another_takes_it_over_after_expiry() {
@@ -368,7 +386,9 @@ mod tests {
         let ttl = Duration::from_millis(300);
         let a = Claims::store(store.clone(), "a".into(), ttl);
         let b = Claims::store(store.clone(), "b".into(), ttl);
-        let key = claim_key("fp:alertmanager:1");
+        let key = claim_key(store.url(), "fp:alertmanager:1");
+        let elsewhere = StoreUrl::parse("s3://other/prefix").unwrap();
+        assert_ne!(key, claim_key(&elsewhere, "fp:alertmanager:1"), "claims are per store");
         let cooldown = Duration::from_secs(900);
         assert_eq!(
             a.claim(&key, "A1", cooldown).await.unwrap(),
