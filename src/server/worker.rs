@@ -95,6 +95,16 @@ async fn perform(
             id: Some(run_id.clone()),
             follow_up: None,
         },
+        // In a fleet, an incident whose alert was joined to another replica's run has no
+        // bundle here: its follow-up is that replica's (which got the resolution too).
+        Some(follow_up)
+            if shared.fleet.is_some() && !config.store.dir.join(&follow_up.incident).is_dir() =>
+        {
+            tracing::info!(incident = %follow_up.incident, "The incident's run was another replica's: the follow-up is left to it.");
+            let seconds = started.elapsed().as_secs_f64();
+            finish(shared, &bundle, Ended { status: "joined", severity: None, seconds }).await;
+            return;
+        }
         Some(follow_up) => match follow_up_request(&live, &bundle, job.trigger, follow_up).await {
             Ok(request) => request,
             Err(e) => {
