@@ -382,6 +382,47 @@ async fn with_the_store_down_bundles_spool_and_upload_when_it_returns() {
     assert!(metrics.contains("witness_spool_bundles 0"), "{metrics}");
 }
 
+/// The spool is journaled: bundles sealed while the store is down survive a `kill -9`
+/// of their replica and are uploaded by the restarted one, once each, not run again.
+#[tokio::test]
+async fn spooled_bundles_survive_a_kill_9_and_upload_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut garage = Garage::start(dir.path(), &bucket("respool"));
+    let config = replica_config(dir.path(), "a", &garage, 200, 10, true);
+    let mut daemon = Daemon::start(&config);
+    for i in 0..3 {
+        garage.kill_node(i);
+    }
+    let n = 2;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(fire(&daemon, &format!("respool-{i}-{}", std::process::id())).await);
+    }
+    let c = client();
+    wait_for(Duration::from_secs(60), "2 bundles spooled", async || {
+        let text = c.get(daemon.url("/metrics")).send().await.ok()?.text().await.ok()?;
+        text.contains("witness_spool_bundles 2").then_some(())
+    })
+    .await;
+    daemon.signal(libc::SIGKILL);
+    daemon.wait_exit(Duration::from_secs(10));
+    for i in 0..3 {
+        garage.start_node(i);
+    }
+    garage.wait_ready(0);
+    let daemon = Daemon::start(&config);
+    let store = reader(&garage);
+    let entries = wait_uploaded(&store, n, Duration::from_secs(60)).await;
+    let mut uploaded_ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+    uploaded_ids.sort();
+    ids.sort();
+    assert_eq!(uploaded_ids, ids, "the bundles sealed before the kill, under their ids");
+    verify_each(&entries, &garage, &config);
+    let sealed = crate::server::sealed_bundles(&dir.path().join("a/store"));
+    assert_eq!(sealed.len(), n, "not run again: {sealed:?}");
+    assert!(!daemon.logs().contains("Replaying a run"), "{}", daemon.logs());
+}
+
 /// A bounded storm across both replicas: every incident is sent to both, concurrently;
 /// the bucket holds exactly one bundle per incident, none lost.
 #[tokio::test]
