@@ -227,6 +227,18 @@ impl Fleet {
         self.held().remove(key);
     }
 
+    /// Waits until the spool is empty, at most `for_at_most` (the shutdown).
+    pub async fn drain(&self, for_at_most: Duration) {
+        let started = Instant::now();
+        while self.spool.depth().0 > 0 && started.elapsed() < for_at_most {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (left, _) = self.spool.depth();
+        if left > 0 {
+            tracing::warn!(spooled = left, "Stopping with bundles not uploaded yet; they upload after the restart.");
+        }
+    }
+
     /// Refreshes the spool gauges.
     pub fn update_gauges(&self, shared: &Shared) {
         let (bundles, bytes) = self.spool.depth();

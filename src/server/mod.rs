@@ -112,7 +112,8 @@ async fn first_signal() {
 /// 2. no queued run starts, and follow-ups stop waiting for their window (both stay in
 ///    the journal: they run, or wait again, after the restart);
 /// 3. running runs get `shutdown_grace_secs` to finish; then they are cancelled, and
-///    what their collectors found is sealed;
+///    what their collectors found is sealed; in a fleet, the spool gets up to 10 s more
+///    to upload;
 /// 4. the listener closes, the journal is synced and closed.
 ///
 /// # Errors
@@ -213,6 +214,11 @@ pub async fn serve_on(
                 "Runs still writing after cancellation; their triggers stay in the journal."
             );
         }
+    }
+    // 3b. In a fleet, what was just sealed gets a moment (at most 10 s) to reach the
+    //     object store; what is still spooled then uploads after the restart.
+    if let Some(fleet) = &shared.fleet {
+        fleet.drain(grace.min(Duration::from_secs(10))).await;
     }
     // 4. Close the listener (in-flight requests finish), stop helpers, sync the journal.
     close_listener.cancel();
