@@ -8,7 +8,8 @@
 //!
 //! For each case the line goes through [`Redactor::redact_text`] with the default
 //! configuration, as a log line does. A case survives when its secret, or any 8-character
-//! fragment of it, is still in the output. Destroyed text is what redaction replaced
+//! fragment of it, is still in the output more often than the rest of the line holds it
+//! (a fragment that is also a key's name, `Password`, is not a survivor). Destroyed text is what redaction replaced
 //! beyond the secrets (the bytes of the line outside every occurrence of every secret
 //! the corpus lists for that line that are no longer there), summed over all cases and
 //! shown per case with `--list` when more than 16 bytes were destroyed.
@@ -50,13 +51,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-/// Whether `out` still holds `secret` or any 8-character fragment of it.
-fn survives(out: &str, secret: &str) -> bool {
+/// Whether `out` still holds `secret` or any 8-character fragment of it that the rest of
+/// `line` (outside the secret's occurrences) does not hold as well: a fragment that is
+/// also the line's own text (`key="Password" value="CleartextPassword1"`: `Password`)
+/// says nothing about the secret.
+fn survives(out: &str, secret: &str, line: &str) -> bool {
+    let rest = line.replace(secret, "\0");
     let chars: Vec<char> = secret.chars().collect();
     if chars.len() <= 8 {
         return out.contains(secret);
     }
-    chars.windows(8).any(|w| out.contains(&w.iter().collect::<String>()))
+    chars.windows(8).map(|w| w.iter().collect::<String>()).any(|fragment| {
+        out.contains(&fragment) && out.matches(&fragment).count() > rest.matches(&fragment).count()
+    })
 }
 
 /// Bytes of `line` outside every occurrence of `secret` that `out` no longer holds: the
@@ -101,7 +108,7 @@ fn corpus(path: &str, list: bool) -> Result<(), Box<dyn std::error::Error>> {
     }
     for case in &cases {
         let out = redactor.redact_text(&case.line);
-        let lost = survives(&out, &case.secret);
+        let lost = survives(&out, &case.secret, &case.line);
         let gone = destroyed(&case.line, &out, &secrets_of[case.line.as_str()]);
         total += 1;
         line_bytes += case.line.len();

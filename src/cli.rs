@@ -121,6 +121,11 @@ pub struct CollectArgs {
     /// A label for the run, as an alert would carry it (repeatable): --label service=checkout
     #[arg(long = "label", value_name = "K=V")]
     pub labels: Vec<String>,
+    /// The alert rule's source link, as the alert carries it in `generatorURL` (the
+    /// "Source" link of an Alertmanager or Grafana notification): the `prometheus`
+    /// collectors evaluate the rule's expression from it, as for an alert that came in.
+    #[arg(long, value_name = "URL")]
+    pub generator_url: Option<String>,
     /// Directory to write the bundle into (default from [store] dir).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -178,7 +183,8 @@ pub enum RulesCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Re-evaluate the rules over a bundle's evidence and show what fired and why.
+    /// Re-evaluate the rules over a bundle's evidence (or a case directory of
+    /// `trigger.json` and `evidence/`, as `rules eval` reads) and show what fired and why.
     Test {
         #[arg(long)]
         bundle: PathBuf,

@@ -39,7 +39,7 @@ fn json_of(bundle: &Path, file: &str) -> Value {
 }
 
 /// `witness collect at <anchor>` with `config`, returning the sealed bundle.
-fn collect_at(dir: &Path, config: &str, labels: &[&str]) -> PathBuf {
+fn collect_at(dir: &Path, config: &str, labels: &[&str], flags: &[&str]) -> PathBuf {
     std::fs::write(dir.join("witness.toml"), config).unwrap();
     let out = dir.join("bundles");
     let at = anchor().to_rfc3339();
@@ -48,6 +48,7 @@ fn collect_at(dir: &Path, config: &str, labels: &[&str]) -> PathBuf {
     for label in labels {
         args.extend(["--label", label]);
     }
+    args.extend(flags);
     let output = witness(dir, &args);
     assert!(output.status.success(), "{}", text(&output));
     crate::util::only_entry(&out)
@@ -58,7 +59,7 @@ fn a_traffic_surge_is_a_scale_up_with_its_onsets_on_the_timeline_and_its_charts_
     let prometheus = TestPrometheus::start(&traffic_surge(anchor()));
     let dir = tempfile::tempdir().unwrap();
     let bundle =
-        collect_at(dir.path(), &prometheus_section(&prometheus.url), &["service=checkout"]);
+        collect_at(dir.path(), &prometheus_section(&prometheus.url), &["service=checkout"], &[]);
     let verify = witness(dir.path(), &["verify", bundle.to_str().unwrap()]);
     assert!(verify.status.success(), "{}", text(&verify));
 
@@ -132,6 +133,18 @@ fn a_traffic_surge_is_a_scale_up_with_its_onsets_on_the_timeline_and_its_charts_
     );
     assert!(md.contains("onset T-10m (2025-11-19T20:50:00.000Z)"), "{md}");
 
+    // `witness show` in the terminal lists the same series, each with its evidence.
+    let show = witness(dir.path(), &["show", bundle.to_str().unwrap()]);
+    assert!(show.status.success(), "{}", text(&show));
+    let shown = String::from_utf8_lossy(&show.stdout);
+    let metrics = shown.split("Metrics\n").nth(1).expect("no Metrics block in show");
+    let metrics = metrics.split("\n\n").next().unwrap();
+    assert_eq!(metrics.lines().count(), 4, "one line per query: {metrics}");
+    let request_rate = metrics.lines().find(|l| l.contains("request_rate (prometheus/prod)"));
+    let request_rate = request_rate.unwrap_or_else(|| panic!("{metrics}"));
+    assert!(request_rate.contains("baseline 100 req/s · peak 330 req/s · ×3.2"), "{request_rate}");
+    assert!(request_rate.contains("evidence/prometheus-prod.json#/data/"), "{request_rate}");
+
     // report.html draws one chart per series; a real Chromium renders it, offline.
     let html = std::fs::read_to_string(bundle.join(layout::REPORT_HTML)).unwrap();
     for name in ["request_rate", "error_ratio", "latency_p95", "saturation"] {
@@ -173,6 +186,7 @@ fn prometheus_down_is_a_failed_collector_and_never_a_healthy_reading() {
         dir.path(),
         &prometheus_section(&format!("http://127.0.0.1:{port}")),
         &["service=checkout"],
+        &[],
     );
     let manifest = json_of(&bundle, layout::MANIFEST);
     let collector = &manifest["collectors"][0];
@@ -247,6 +261,47 @@ async fn an_alerts_expression_travels_from_alertmanager_through_serve_to_the_tim
     let hypotheses = json_of(&bundle, layout::HYPOTHESES);
     assert_eq!(hypotheses["hypotheses"][0]["id"], "traffic_surge", "{hypotheses:#}");
     drop(daemon);
+}
+
+/// A responder who collects by hand passes the alert's source link: its expression is
+/// evaluated as for an alert that came in, and `show` lists it first.
+#[test]
+fn a_manual_collect_evaluates_the_expression_of_the_source_link_it_is_given() {
+    let prometheus = TestPrometheus::start(&traffic_surge(anchor()));
+    let dir = tempfile::tempdir().unwrap();
+    let link = generator_url(&prometheus.url, TRAFFIC_SURGE_ALERT);
+    let bundle = collect_at(
+        dir.path(),
+        &prometheus_section(&prometheus.url),
+        &["service=checkout"],
+        &["--generator-url", &link],
+    );
+    let evidence = json_of(&bundle, &layout::evidence_file("prometheus", "prod"));
+    assert_eq!(evidence["facts"]["prometheus.alert_onset_offset_secs"], -360, "{evidence:#}");
+    assert_eq!(evidence["data"]["queries"][0]["alert_expr"], TRAFFIC_SURGE_ALERT);
+    let show = witness(dir.path(), &["show", bundle.to_str().unwrap()]);
+    let shown = String::from_utf8_lossy(&show.stdout);
+    let metrics = shown.split("Metrics\n").nth(1).expect("no Metrics block in show");
+    let first = metrics.lines().next().unwrap();
+    assert!(first.contains("the alert's expression (prometheus/prod)"), "{metrics}");
+    assert!(first.contains("condition > 0.05"), "{first}");
+
+    // A link that is not one is refused before anything runs, saying which flag.
+    for (bad, says) in [
+        ("not a link", "is not a URL"),
+        ("file:///etc/passwd", "the scheme \"file\" is not http or https"),
+    ] {
+        let at = anchor().to_rfc3339();
+        let out = dir.path().join("refused");
+        let output = witness(
+            dir.path(),
+            &["collect", "at", &at, "--generator-url", bad, "--out", out.to_str().unwrap()],
+        );
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("--generator-url") && stderr.contains(says), "{stderr}");
+        assert!(!out.exists(), "a bundle was written for a refused link");
+    }
 }
 
 /// A `prometheus` record in the shape of a bundle's evidence file, with `facts`.

@@ -75,6 +75,13 @@ fn rules_eval_fails_below_its_floor() {
         }
     }
     assert_eq!(relabelled.len(), heldout::CLASSES.len());
+    // One case, as `rules test` shows it: what fired, and the hypothesis with its cause.
+    let case = dir.path().join("bad_deploy-000");
+    let shown =
+        crate::util::witness(dir.path(), &["rules", "test", "--bundle", case.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.status.success(), "{text}{}", String::from_utf8_lossy(&shown.stderr));
+    assert!(text.contains("Fired (") && text.contains("   cause: rollout"), "{text}");
     let out = rules_eval_with_floor(dir.path(), 95);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
@@ -111,50 +118,4 @@ fn the_floors_hold_on_a_random_seed() {
         );
     }
     assert!(report.harmful.is_empty(), "seed {seed}\n{rendered}");
-}
-
-/// `WITNESS_HELDOUT_CASE=DIR/<case> cargo test --test integration show_held_out_case --
-/// --ignored --nocapture`: the ranked hypotheses of one kept case, with their scores,
-/// symptoms and counter-evidence, and the facts the rules saw.
-#[test]
-#[ignore]
-fn show_held_out_case() {
-    let Some(dir) = std::env::var_os("WITNESS_HELDOUT_CASE") else { return };
-    let dir = std::path::PathBuf::from(dir);
-    for case in std::fs::read_to_string(dir.join("cases"))
-        .map_or_else(|_| vec![dir.clone()], |l| l.lines().map(|c| dir.join(c)).collect())
-    {
-        let trigger: witness::trigger::Trigger =
-            serde_json::from_slice(&std::fs::read(case.join("trigger.json")).unwrap()).unwrap();
-        let mut records: Vec<witness::bundle::layout::CollectorRecord> = Vec::new();
-        for f in std::fs::read_dir(case.join("evidence")).unwrap() {
-            records
-                .push(serde_json::from_slice(&std::fs::read(f.unwrap().path()).unwrap()).unwrap());
-        }
-        records.sort_by_key(witness::bundle::layout::CollectorRecord::evidence_path);
-        println!("==== {}", case.display());
-        for r in &records {
-            println!(
-                "  {} {:?} {}",
-                r.evidence_path(),
-                r.status(),
-                serde_json::to_string(&r.evidence.facts).unwrap()
-            );
-        }
-        let view =
-            scenario::analysed(trigger, records, &scenario::BUILTIN_RULES, scenario::no_bundle());
-        for h in view.evaluation.hypotheses.iter().take(4) {
-            println!(
-                "  {:.3} {} {:?} cause={:?} explains={:?} unexplained={:?}\n    rules={:?}\n    against={:?}",
-                h.score,
-                h.id,
-                h.recommendation,
-                h.cause,
-                h.explains,
-                h.unexplained,
-                h.rules,
-                h.counter_evidence
-            );
-        }
-    }
 }

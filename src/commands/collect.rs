@@ -86,10 +86,32 @@ fn parse_since(text: &str) -> Result<Duration> {
     Ok(d)
 }
 
+/// `--generator-url`: an absolute http(s) link, as an alert carries it.
+fn parse_generator_url(url: &str) -> Result<String> {
+    if let Some((scheme, _)) = url.split_once("://")
+        && !scheme.eq_ignore_ascii_case("http")
+        && !scheme.eq_ignore_ascii_case("https")
+    {
+        bail!("--generator-url {url:?}: the scheme {scheme:?} is not http or https");
+    }
+    let uri: axum::http::Uri = match url.parse() {
+        Ok(uri) => uri,
+        Err(e) => bail!("--generator-url {url:?} is not a URL: {e}"),
+    };
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(_)) => Ok(url.to_owned()),
+        (Some(scheme), _) if !matches!(scheme, "http" | "https") => {
+            bail!("--generator-url {url:?}: the scheme {scheme:?} is not http or https")
+        }
+        _ => bail!("--generator-url {url:?} is not a URL: it needs http(s)://host"),
+    }
+}
+
 /// `when` names the run's trigger (`collect now` or `collect at`), as reports show it.
 async fn collect(anchor: DateTime<Utc>, when: When, args: CollectArgs) -> Result<ExitCode> {
     let config = super::config::load(&args.config)?;
     let labels = parse_labels(&args.labels)?;
+    let generator_url = args.generator_url.as_deref().map(parse_generator_url).transpose()?;
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let lookback = since.unwrap_or(Duration::from_secs(config.collect.lookback_secs));
     if let Some(only) = &args.only {
@@ -106,7 +128,11 @@ async fn collect(anchor: DateTime<Utc>, when: When, args: CollectArgs) -> Result
     crate::logging::set_redactor(&prepared.redactor);
     let request = match &args.follow_up {
         None => RunRequest {
-            trigger: Trigger { name: when.command().to_owned(), ..Trigger::manual(anchor, labels) },
+            trigger: Trigger {
+                name: when.command().to_owned(),
+                generator_url,
+                ..Trigger::manual(anchor, labels)
+            },
             anchor,
             lookback,
             only: args.only.clone(),
@@ -117,6 +143,9 @@ async fn collect(anchor: DateTime<Utc>, when: When, args: CollectArgs) -> Result
         Some(incident) => {
             let mut request = follow_up(&prepared, incident, anchor, when, since).await?;
             request.trigger.labels.extend(labels);
+            if generator_url.is_some() {
+                request.trigger.generator_url = generator_url;
+            }
             RunRequest { only: args.only.clone(), store, ..request }
         }
     };

@@ -76,14 +76,19 @@ pub fn check_report(files: &[PathBuf], config: &RulesConfig) -> (String, bool) {
 /// # Errors
 /// When the bundle cannot be read.
 pub fn test(bundle: &Path, config: &RulesConfig) -> Result<ExitCode> {
-    let view = RunView::load(bundle)?;
-    print!("{}", crate::escape::terminal(&test_report(&view, config), crate::escape::Keep::Lines));
+    let report = if is_case_directory(bundle) {
+        let info =
+            BundleInfo { id: String::new(), files: Vec::new(), signed: false, manifest: None };
+        report_of(gathered_case(bundle)?, info, config).0
+    } else {
+        test_report(&RunView::load(bundle)?, config)
+    };
+    print!("{}", crate::escape::terminal(&report, crate::escape::Keep::Lines));
     Ok(ExitCode::SUCCESS)
 }
 
 /// The text `rules test` prints for a loaded bundle.
 pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
-    let set = RuleSet::load(config);
     let gathered = Gathered {
         trigger: view.trigger.clone(),
         anchor: view.anchor,
@@ -96,6 +101,26 @@ pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
         signed: view.signed,
         manifest: None,
     };
+    let (mut out, evaluation) = report_of(gathered, bundle, config);
+    let before = view.evaluation.hypotheses.first().map(|h| (h.recommendation, h.title.as_str()));
+    let after = evaluation.hypotheses.first().map(|h| (h.recommendation, h.title.as_str()));
+    if before != after {
+        let _ = writeln!(
+            out,
+            "The bundle's hypotheses.json ranked first: {}",
+            before.map_or_else(|| "nothing".to_owned(), |(r, t)| format!("{t} ({})", r.as_str()))
+        );
+    }
+    out
+}
+
+/// The text `rules test` prints for what a run gathered, and the evaluation it shows.
+fn report_of(
+    gathered: Gathered,
+    bundle: BundleInfo,
+    config: &RulesConfig,
+) -> (String, crate::rules::Evaluation) {
+    let set = RuleSet::load(config);
     let evaluation = analyse(gathered, &set, bundle).evaluation;
     let mut out = String::new();
     for problem in &set.problems {
@@ -166,16 +191,7 @@ pub fn test_report(view: &RunView, config: &RulesConfig) -> String {
             let _ = writeln!(out, "   evidence: {r}");
         }
     }
-    let before = view.evaluation.hypotheses.first().map(|h| (h.recommendation, h.title.as_str()));
-    let after = evaluation.hypotheses.first().map(|h| (h.recommendation, h.title.as_str()));
-    if before != after {
-        let _ = writeln!(
-            out,
-            "The bundle's hypotheses.json ranked first: {}",
-            before.map_or_else(|| "nothing".to_owned(), |(r, t)| format!("{t} ({})", r.as_str()))
-        );
-    }
-    out
+    (out, evaluation)
 }
 
 /// `witness rules eval DIR`: evaluates the configured rules over every labelled bundle (or
@@ -259,11 +275,17 @@ pub fn eval_cases(dir: &Path, rules: &RuleSet) -> Result<(Vec<accuracy::Case>, u
     Ok((cases, unlabelled))
 }
 
+/// Whether `path` is a case directory (`trigger.json` and `evidence/`, no manifest) rather
+/// than a sealed bundle or its archive.
+fn is_case_directory(path: &Path) -> bool {
+    path.is_dir() && !path.join(layout::MANIFEST).is_file()
+}
+
 /// What a case holds: a sealed bundle (its manifest gives anchor and window), or a case
 /// directory of `trigger.json` and `evidence/*.json` (the window is the 30 minutes before
 /// the trigger's start to a minute after, as the scenario fixtures have it).
 fn gathered_case(path: &Path) -> Result<Gathered> {
-    if path.join(layout::MANIFEST).is_file() || !path.is_dir() {
+    if !is_case_directory(path) {
         let view = RunView::load(path)?;
         return Ok(Gathered {
             trigger: view.trigger,

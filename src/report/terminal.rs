@@ -104,6 +104,21 @@ pub fn text(view: &RunView, colour: bool) -> String {
         }
         out.push('\n');
     }
+    let metrics = super::metrics::metrics(view);
+    if !metrics.is_empty() {
+        let _ = writeln!(out, "{}", p.bold("Metrics"));
+        for m in &metrics {
+            let reading = clean(&m.reading(view.anchor));
+            let reading = if m.status == "ok" { reading } else { p.yellow(&reading) };
+            let _ = writeln!(
+                out,
+                "  {:<28} {reading} {}",
+                clean(&format!("{} ({})", m.label(), m.source)),
+                p.dim(&m.evidence.to_string())
+            );
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "{}", p.bold("Timeline"));
     for e in &view.timeline.entries {
         let count = if e.count > 1 { format!("{} × ", e.count) } else { String::new() };

@@ -27,12 +27,14 @@ const MAX_DEBOUNCE: Duration = Duration::from_secs(2);
 /// A slow poll as well, for filesystems where notifications do not arrive.
 const POLL: Duration = Duration::from_secs(30);
 
-/// Watches `path` until `cancel`.
+/// Watches `path` until `cancel`. The watch is set up and the file's digest taken before
+/// this returns, so a change made as soon as the server answers is never missed.
 pub fn spawn(shared: Arc<Shared>, path: PathBuf, cancel: CancellationToken) {
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let watcher = watch(&path, Arc::clone(&wake));
+    let mut last = digest(&path);
     tokio::spawn(async move {
-        let wake = Arc::new(tokio::sync::Notify::new());
-        let _watcher = watch(&path, Arc::clone(&wake));
-        let mut last = digest(&path);
+        let _watcher = watcher;
         loop {
             tokio::select! {
                 () = cancel.cancelled() => return,

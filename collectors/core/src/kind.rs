@@ -110,7 +110,7 @@ pub enum Check {
 /// crate's declaration (`KIND`, outside the macro) stays. The `cfg` is evaluated in the
 /// crate that invokes the macro.
 ///
-/// ```ignore
+/// ```text
 /// pub mod kind;
 /// pub use kind::KIND;
 ///

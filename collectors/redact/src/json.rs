@@ -44,7 +44,16 @@ impl Redactor {
                 map.insert(self.redact_text(&k).into_owned(), v);
             }
         }
+        // A Kubernetes Secret: every value of its `data` and `stringData`, whatever its key.
+        let secret_object = map
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|kind| kind.eq_ignore_ascii_case("secret"));
         for (key, v) in map.iter_mut() {
+            if secret_object && matches!(key.as_str(), "data" | "stringData") {
+                self.redact_secret_data(v);
+                continue;
+            }
             let scalar = match &*v {
                 Value::String(s) => Some(s.clone()),
                 Value::Number(n) => Some(n.to_string()),
@@ -91,6 +100,24 @@ impl Redactor {
     }
 }
 
+impl Redactor {
+    /// The `data` map of a Secret: each non-empty value replaced whole.
+    fn redact_secret_data(&self, data: &mut Value) {
+        let Value::Object(entries) = data else { return self.redact_json(data) };
+        for v in entries.values_mut() {
+            match v {
+                Value::String(s) if s.is_empty() || is_token(s) => {}
+                Value::Null => {}
+                v => {
+                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                    self.count("key_value_secret", 1);
+                    *v = Value::String(self.token("key_value_secret", &text));
+                }
+            }
+        }
+    }
+}
+
 fn is_empty_container(v: &Value) -> bool {
     match v {
         Value::Array(items) => items.is_empty(),
@@ -110,6 +137,24 @@ mod tests {
         let config =
             RedactionConfig { normalize_query_literals: normalize, ..RedactionConfig::default() };
         Redactor::new(&config, vec!["s3cr3t-literal".into()]).unwrap()
+    }
+
+    #[test]
+    fn every_value_of_a_kubernetes_secrets_data_is_redacted_and_a_config_maps_is_not() {
+        let r = redactor(false);
+        let mut v = json!({"items": [
+            {"kind": "Secret", "metadata": {"name": "db"},
+             "data": {"host": "ZGIuaW50ZXJuYWw=", "empty": ""},
+             "stringData": {"config.yaml": "user: app"}},
+            {"kind": "ConfigMap", "data": {"host": "db.internal"}},
+        ]});
+        r.redact_json(&mut v);
+        let secret = &v["items"][0];
+        assert!(is_token(secret["data"]["host"].as_str().unwrap()), "{v}");
+        assert_eq!(secret["data"]["empty"], "");
+        assert!(is_token(secret["stringData"]["config.yaml"].as_str().unwrap()), "{v}");
+        assert_eq!(secret["metadata"]["name"], "db");
+        assert_eq!(v["items"][1]["data"]["host"], "db.internal");
     }
 
     #[test]

@@ -26,6 +26,7 @@
 //! authentication failed`) costs nothing; IP addresses, when asked for, always run.
 //! Redaction is idempotent: tokens are never matched again.
 
+mod blocks;
 mod checks;
 mod escaped;
 mod json;

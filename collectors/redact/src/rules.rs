@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{checks, keys};
+use super::{blocks, checks, keys};
 
 /// A built-in rule's id and what it finds, for documentation.
 pub struct RuleInfo {
@@ -66,7 +66,7 @@ pub const BUILTIN_RULES: &[RuleInfo] = &[
     info("anthropic_key", "Anthropic keys (`sk-ant-api03-`, `sk-ant-admin01-`)"),
     info(
         "vendor_token",
-        "API tokens with a documented vendor prefix: npm, PyPI, RubyGems, Clojars, NuGet-free; Twilio (`SK…`), SendGrid (`SG.`), Mailgun (`key-`), Mailchimp (`…-us12`), Sendinblue (`xkeysib-`), Shopify (`shpat_`, …), Doppler (`dp.pt.`), HashiCorp Vault (`hvs.`, `hvb.`, `hvr.`) and Terraform (`.atlasv1.`), Heroku (`HRKU-`), DigitalOcean (`dop_v1_`, …), Atlassian (`ATATT`, `ATCTT`, `ATBB`), Hugging Face (`hf_`, `api_org_`), Sourcegraph (`sgp_`), Sentry (`sntrys_`, `sntryu_`), Grafana (`glc_`, `glsa_`, `eyJrIjoi`), Databricks (`dapi`), Dynatrace (`dt0c01.`), EasyPost (`EZAK`, `EZTK`), Facebook (`EAA…`), Square (`sq0atp-`, `EAAA…`), New Relic (`NRAK-`, …), Notion (`ntn_`), Linear (`lin_api_`), Postman (`PMAK-`), Pulumi (`pul-`), Prefect (`pnu_`), Planetscale (`pscale_`), Fly.io (`fo1_`, `fm2_`), Infracost (`ico-`), 42 (`s-s4t2…`), ReadMe (`rdme_`), Scalingo (`tk-us-`), Settlemint (`sm_…`), Shippo (`shippo_`), Typeform (`tfp_`), Duffel, Frame.io, Flutterwave, 1Password (`ops_`, `A3-`), Artifactory (`AKCp`, `cmVmd`), Adobe (`p8e-`), Cloudflare origin CA (`v1.0-`), Perplexity, xAI, Groq, Replicate, LangSmith, Tailscale, Supabase, Razorpay, Lob, Netlify, Octopus, OpenShift (`sha256~`), Authress, Yandex, Telegram bot tokens, Discord bot tokens, Mapbox (`sk.`); and a credential-looking value right after a vendor's name (`sourcegraph: …`, `jira …`, `GITHUB_API = …`)",
+        "API tokens with a documented vendor prefix: npm, PyPI, RubyGems, Clojars, NuGet-free; Twilio (`SK…`), SendGrid (`SG.`), Mailgun (`key-`), Mailchimp (`…-us12`), Sendinblue (`xkeysib-`), Shopify (`shpat_`, …), Doppler (`dp.pt.`), HashiCorp Vault (`hvs.`, `hvb.`, `hvr.`, legacy `s.`) and Terraform (`.atlasv1.`), Heroku (`HRKU-`), DigitalOcean (`dop_v1_`, …), Atlassian (`ATATT`, `ATCTT`, `ATBB`), Hugging Face (`hf_`, `api_org_`), Sourcegraph (`sgp_`), Sentry (`sntrys_`, `sntryu_`), Grafana (`glc_`, `glsa_`, `eyJrIjoi`), Databricks (`dapi`), Dynatrace (`dt0c01.`), EasyPost (`EZAK`, `EZTK`), Facebook (`EAA…`), Square (`sq0atp-`, `EAAA…`), New Relic (`NRAK-`, …), Notion (`ntn_`), Linear (`lin_api_`), Postman (`PMAK-`), Pulumi (`pul-`), Prefect (`pnu_`), Planetscale (`pscale_`), Fly.io (`fo1_`, `fm2_`), Infracost (`ico-`), 42 (`s-s4t2…`), ReadMe (`rdme_`), Scalingo (`tk-us-`), Settlemint (`sm_…`), Shippo (`shippo_`), Typeform (`tfp_`), Duffel, Frame.io, Flutterwave, 1Password (`ops_`, `A3-`), Artifactory (`AKCp`, `cmVmd`), Adobe (`p8e-`), Cloudflare origin CA (`v1.0-`), Perplexity, xAI, Groq, Replicate, LangSmith, Tailscale, Supabase, Razorpay, Lob, Netlify, Octopus, OpenShift (`sha256~`), Authress, Yandex, Telegram bot tokens, Discord bot tokens, Mapbox (`sk.`); and a credential-looking value right after a vendor's name (`sourcegraph: …`, `jira …`, `GITHUB_API = …`)",
     ),
     info(
         "http_header",
@@ -75,7 +75,7 @@ pub const BUILTIN_RULES: &[RuleInfo] = &[
     info("bearer_token", "the token after `Bearer`"),
     info(
         "key_value_secret",
-        "values under secret-named keys (password, passwd, pass, pwd, secret, token, api_key, access_key, private_key, credentials, and with a secret-looking value key, auth) in every assignment syntax, XML elements, name/value pairs, `curl -u`, `docker login -p`, and SQL `PASSWORD '…'`",
+        "values under secret-named keys (password, passwd, pass, pwd, secret, token, api_key, access_key, private_key, credentials, and with a secret-looking value key, auth) in every assignment syntax, XML elements, name/value pairs, `curl -u`, `docker login -p`, SQL `PASSWORD '…'`, and every value of a Kubernetes Secret's `data`/`stringData` (YAML and JSON)",
     ),
     info("credit_card", "card numbers of the major networks that pass the Luhn check"),
     RuleInfo { id: "email", finds: "email addresses (`emails = true`)", default_on: false },
@@ -100,6 +100,10 @@ pub(super) type Gate = fn(&str) -> Option<usize>;
 /// Rejects a match that only looks like a secret: `(text, whole match range)`.
 type Check = fn(&str, Range<usize>) -> bool;
 
+/// The secrets of the block a match heads: `(text, header match range)` to the ranges to
+/// replace ([`blocks::secret_data`]).
+type Block = fn(&str, Range<usize>) -> Vec<Range<usize>>;
+
 /// A pattern whose secret groups (named `secret…`), or whole match when it has none, are
 /// replaced by a token.
 #[derive(Clone)]
@@ -111,6 +115,8 @@ pub(super) struct Rule {
     /// it is a secret ([`keys::is_secret_value`]).
     key_group: Option<usize>,
     check: Option<Check>,
+    /// For a rule whose match is a block's header: what in the block is secret.
+    block: Option<Block>,
     /// Words every match contains. All-lowercase ones are matched in any case, ones with
     /// an uppercase letter exactly (`SK`, `EAA`); none for rules that must always run.
     pub keywords: Vec<String>,
@@ -143,6 +149,7 @@ struct Spec {
     keywords: &'static [&'static str],
     pattern: &'static str,
     check: Option<Check>,
+    block: Option<Block>,
     gate: Option<Gate>,
     span: Span,
     requires: &'static [&'static str],
@@ -156,6 +163,7 @@ const fn row(id: &'static str, keywords: &'static [&'static str], pattern: &'sta
         keywords,
         pattern,
         check: None,
+        block: None,
         gate: None,
         span: (0, 0),
         requires: &[],
@@ -174,6 +182,25 @@ impl Spec {
     /// The same row, each match's keyword in a key followed by an assignment.
     const fn assigned(mut self) -> Self {
         self.assigned = true;
+        self
+    }
+
+    /// The same row, its matches rejected when `check` says they only look like secrets.
+    const fn checked(mut self, check: Check) -> Self {
+        self.check = Some(check);
+        self
+    }
+
+    /// The same row, run only where `gate` finds a place it can match (a row without
+    /// keywords).
+    const fn gated(mut self, gate: Gate) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// The same row, each match the header of a block whose secrets `block` finds.
+    const fn heading(mut self, block: Block) -> Self {
+        self.block = Some(block);
         self
     }
 
@@ -204,6 +231,7 @@ impl Rule {
             secret_groups,
             key_group,
             check: None,
+            block: None,
             keywords,
             gate: None,
             span: CUSTOM_SPAN,
@@ -217,6 +245,7 @@ impl Rule {
         let mut rule = Self::build(spec.id, spec.pattern, keywords)
             .unwrap_or_else(|e| panic!("built-in redaction pattern {} compiles: {e}", spec.id));
         rule.check = spec.check;
+        rule.block = spec.block;
         rule.gate = spec.gate;
         rule.span = spec.span;
         rule.requires = spec.requires;
@@ -236,6 +265,9 @@ impl Rule {
             Some(check) => check(text, whole.clone()).then_some(whole),
             None => Some(whole),
         };
+        if let Some(block) = self.block {
+            return Box::new(self.regex.find_iter(text).flat_map(move |m| block(text, m.range())));
+        }
         if self.secret_groups.is_empty() && self.key_group.is_none() {
             // The whole match is the secret: no need for the slower capture search.
             return Box::new(self.regex.find_iter(text).filter_map(move |m| checked(m.range())));
@@ -331,12 +363,13 @@ macro_rules! assign {
 /// Vendors whose tokens are found right after their name (the keywords of that rule).
 macro_rules! vendor_names {
     () => {
-        "sourcegraph|jira|atlassian|confluence|bitbucket|mailgun|mailchimp|sendgrid|twilio|github|gitlab|mapbox|alibaba|aliyun|datadog|newrelic|new_relic|sentry|okta|pagerduty|cloudflare|digitalocean|linode|heroku|netlify|vercel|shopify|dropbox|asana|airtable|algolia|auth0|circleci|travis|contentful|firebase|intercom|postmark|pusher|segment|snyk|zendesk|hubspot|discord|telegram|openai|anthropic"
+        "sourcegraph|azure|jira|atlassian|confluence|bitbucket|mailgun|mailchimp|sendgrid|twilio|github|gitlab|mapbox|alibaba|aliyun|datadog|newrelic|new_relic|sentry|okta|pagerduty|cloudflare|digitalocean|linode|heroku|netlify|vercel|shopify|dropbox|asana|airtable|algolia|auth0|circleci|travis|contentful|firebase|intercom|postmark|pusher|segment|snyk|zendesk|hubspot|discord|telegram|openai|anthropic"
     };
 }
 
 const VENDOR_NAMES: &[&str] = &[
     "sourcegraph",
+    "azure",
     "jira",
     "atlassian",
     "confluence",
@@ -756,10 +789,10 @@ const TABLE: &[Spec] = &[
     // (and the rest of a key: `github_api_key`), an optional assignment or quote, and a
     // value that reads as a credential ([`checks::vendor_value`]: 16+ characters, letters
     // and digits, not a hash, a host or a URL).
-    Spec {
-        id: "vendor_token",
-        keywords: VENDOR_NAMES,
-        pattern: concat!(
+    row(
+        "vendor_token",
+        VENDOR_NAMES,
+        concat!(
             r#"(?i)"#,
             b!(),
             r#"(?:"#,
@@ -768,12 +801,8 @@ const TABLE: &[Spec] = &[
             r#"(?P<secret>[A-Za-z0-9][A-Za-z0-9_+/=.-]{15,})"#,
             b!(),
         ),
-        check: Some(checks::vendor_value),
-        gate: None,
-        span: (0, 0),
-        requires: &[],
-        assigned: false,
-    },
+    )
+    .checked(checks::vendor_value),
     // Facebook app access tokens `<app id>|<secret>` next to the vendor's name; Sidekiq
     // Enterprise credentials under their Bundler key.
     row(
@@ -786,17 +815,23 @@ const TABLE: &[Spec] = &[
     ),
     row("vendor_token", &["-us"], concat!(b!(), r"[a-f0-9]{32}-us[0-9]{1,2}", b!())),
     row("vendor_token", &[":AA"], concat!(b!(), r"[0-9]{8,10}:AA[A-Za-z0-9_-]{32,33}", b!())),
-    Spec {
-        id: "vendor_token",
-        keywords: &[],
-        // Discord bot tokens: `<base64 user id>.<6>.<27-38>`.
-        pattern: r"(?:^|[^A-Za-z0-9_.-])(?P<secret>[A-Za-z0-9=][A-Za-z0-9_-]{22,26}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})(?:[^A-Za-z0-9_.-]|$)",
-        check: None,
-        gate: Some(checks::dotted_six),
-        span: (0, 0),
-        requires: &[],
-        assigned: false,
-    },
+    // Discord bot tokens: `<base64 user id>.<6>.<27-38>`.
+    row(
+        "vendor_token",
+        &[],
+        r"(?:^|[^A-Za-z0-9_.-])(?P<secret>[A-Za-z0-9=][A-Za-z0-9_-]{22,26}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})(?:[^A-Za-z0-9_.-]|$)",
+    )
+    .gated(checks::dotted_six),
+    // Legacy HashiCorp Vault service tokens: `s.` and 24 random letters and digits, or
+    // 16 or more with Vault named within two lines.
+    row(
+        "vendor_token",
+        &[],
+        r"(?:^|[^A-Za-z0-9_./-])(?P<secret>s\.[A-Za-z0-9]{16,24})(?:[^A-Za-z0-9_./-]|$)",
+    )
+    .checked(checks::vault_token)
+    .gated(checks::vault_legacy)
+    .lines(2, 2),
     // A cookie header (`Cookie: a=1; b=2`), or one inside quoted text: the value to the
     // end of the line or the closing quote.
     row(
@@ -943,6 +978,7 @@ const TABLE: &[Spec] = &[
             value!()
         ),
     )
+    .checked(checks::key_not_in_path)
     .assigned(),
     // SQL: `ALTER ROLE app PASSWORD 'x'`, `IDENTIFIED BY 'x'`; inside a string literal
     // (a query that quotes one) the quotes are doubled: `'... PASSWORD ''x'' ...'`.
@@ -959,6 +995,7 @@ const TABLE: &[Spec] = &[
         &["pass", "pwd", "secret", "token", "key", "credential", "auth"],
         concat!(r"(?i)", b!(), key!(), r"[ \t]+(?:-[ \t]+)?", quoted!()),
     )
+    .checked(checks::key_not_in_path)
     .assigned()
     .requires(&[" \"", " '", " `", " &", " \\", "\t"]),
     // `if ("x" == password)`: the value first.
@@ -983,22 +1020,25 @@ const TABLE: &[Spec] = &[
     )
     .lines(0, 4)
     .requires(&["-u", "--user", "-p", "--password"]),
-    Spec {
-        id: "credit_card",
-        keywords: &[],
-        // Contiguous digits, or the groupings cards are printed in (4-4-4-4[-3],
-        // 4-6-5, 4-6-4), so a card next to other numbers is still found whole.
-        pattern: concat!(
+    // The values of a Kubernetes Secret's `data:` / `stringData:` map in YAML, whatever
+    // their keys: the header line, then [`blocks::secret_data`] reads the block below it.
+    row("key_value_secret", &[], r"(?mi)^[ \t]*(?:data|stringdata):[ \t]*\r?$")
+        .heading(blocks::secret_data)
+        .gated(checks::data_header)
+        .lines(40, 200),
+    // Contiguous digits, or the groupings cards are printed in (4-4-4-4[-3], 4-6-5,
+    // 4-6-4), so a card next to other numbers is still found whole.
+    row(
+        "credit_card",
+        &[],
+        concat!(
             b!(),
             r"(?:[0-9]{13,19}|[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}[ -][0-9]{4}(?:[ -][0-9]{3})?|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})",
             b!()
         ),
-        check: Some(checks::card_number),
-        gate: Some(checks::card_length_digit_run),
-        span: (0, 0),
-        requires: &[],
-        assigned: false,
-    },
+    )
+    .checked(checks::card_number)
+    .gated(checks::card_length_digit_run),
     // A PEM block cut before its END line, redacted up to its last line of base64 (or
     // `Name: value` header), ending where a line or a quoted string ends. Indented lines
     // and space-separated runs count only when 16 characters or longer (a PEM line is 64),
@@ -1028,30 +1068,26 @@ static EMAIL: LazyLock<Rule> = LazyLock::new(|| {
 
 static IP: LazyLock<[Rule; 2]> = LazyLock::new(|| {
     [
-        Rule::from_spec(&Spec {
-            id: "ipv4",
-            keywords: &[],
-            pattern: concat!(
-                b!(),
-                r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])",
-                b!()
-            ),
-            check: Some(checks::ipv4),
-            gate: None,
-            span: (0, 0),
-            requires: &[],
-            assigned: false,
-        }),
-        Rule::from_spec(&Spec {
-            id: "ipv6",
-            keywords: &[],
-            pattern: r"(?i)(?:[0-9a-f]{1,4}:|::)[0-9a-f:]*:[0-9a-f:.]*(?:%[0-9a-z]+)?",
-            check: Some(checks::ipv6),
-            gate: None,
-            span: (0, 0),
-            requires: &[],
-            assigned: false,
-        }),
+        Rule::from_spec(
+            &row(
+                "ipv4",
+                &[],
+                concat!(
+                    b!(),
+                    r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])",
+                    b!()
+                ),
+            )
+            .checked(checks::ipv4),
+        ),
+        Rule::from_spec(
+            &row(
+                "ipv6",
+                &[],
+                r"(?i)(?:[0-9a-f]{1,4}:|::)[0-9a-f:]*:[0-9a-f:.]*(?:%[0-9a-z]+)?",
+            )
+            .checked(checks::ipv6),
+        ),
     ]
 });
 
@@ -1205,6 +1241,16 @@ mod tests {
             ("mailgun 'gRtZTX7RaarK8pXdNcUBDcgvmIP6qiX5' pass", "gRtZTX7RaarK8pXdNcUBDcgvmIP6qiX5"),
             ("GITHUB_API = \"9c14koUc3f04PrzlpCcUx\"", "9c14koUc3f04PrzlpCcUx"),
             ("[DEBUG] Using ID=LTAIXgRPqwF1DhBf6Q1uZ5DrM", "LTAIXgRPqwF1DhBf6Q1uZ5DrM"),
+            (
+                "<id>{azure bhIIhGTLlW7gLxy4rM93gLPaPFwdRajJX}</id>",
+                "bhIIhGTLlW7gLxy4rM93gLPaPFwdRajJX",
+            ),
+            ("vault_api_token = \"s.2J18LwCaJFYEZFAssFy6TB4Z\"", "s.2J18LwCaJFYEZFAssFy6TB4Z"),
+            ("token: s.ZC9Ecf4M5g9o34Q6RkzGsj0z", "s.ZC9Ecf4M5g9o34Q6RkzGsj0z"),
+            (
+                "\ts.1234567890abcdefddd\n\thttps://vault-cluster-abc123.hashicorp.cloud:8200",
+                "s.1234567890abcdefddd",
+            ),
         ] {
             assert_eq!(found("vendor_token", text), [token], "{text}");
         }
@@ -1216,6 +1262,12 @@ mod tests {
             "gitlab runner-20251119-ab started",
             "Statuspage: Twilio API degraded performance since 2025-11-19T20:58:00Z",
             "datadog monitor checkout_latency_p95 alert",
+            "azure region westeurope, resource group checkout-prod",
+            // A legacy Vault token's shape, but a word, a path or a field name.
+            "metrics.requestsPerSecondTotal1234 up",
+            "see s.abcdefghijklmnopqrstuvwx for details",
+            "loaded /srv/s.K2qdi37k5nnpxeo6a2xwAb12",
+            "vault: unsealed; see s.handbook and s.1234567890abcdef12345678x9",
         ] {
             assert!(found("vendor_token", text).is_empty(), "{text}");
         }
