@@ -235,7 +235,10 @@ impl Fleet {
         }
         let (left, _) = self.spool.depth();
         if left > 0 {
-            tracing::warn!(spooled = left, "Stopping with bundles not uploaded yet; they upload after the restart.");
+            tracing::warn!(
+                spooled = left,
+                "Stopping with bundles not uploaded yet; they upload after the restart."
+            );
         }
     }
 
