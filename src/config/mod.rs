@@ -11,6 +11,7 @@ pub mod fleet;
 pub mod follow_up;
 pub mod server;
 pub mod severity;
+pub mod store;
 
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use fleet::FleetConfig;
 use follow_up::FollowUpConfig;
 use server::ServerConfig;
 use severity::SeverityConfig;
+pub use store::StoreConfig;
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -70,119 +72,6 @@ pub const MAX_BYTES: RangeInclusive<u64> = 0..=1 << 50;
 pub const LOOKBACK_SECS: RangeInclusive<u64> = 1..=366 * 86_400;
 /// The range of `[collect] max_bundle_bytes`: 64 KiB to 64 GiB.
 pub const MAX_BUNDLE_BYTES: RangeInclusive<u64> = 64 * 1024..=64 << 30;
-
-/// `[store]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreConfig {
-    /// Directory bundles are written to (default `./witness-bundles`). With `url` set, it
-    /// is where bundles are sealed and spooled before their upload.
-    #[serde(default = "default_store_dir")]
-    pub dir: PathBuf,
-    /// Keep at most this many bundles; the oldest go first (0 = no limit). Bundles still
-    /// waiting for their upload are never removed.
-    #[serde(default)]
-    pub max_bundles: usize,
-    /// Keep at most this many bytes of bundles; the oldest go first (0 = no limit).
-    #[serde(default)]
-    pub max_bytes: u64,
-    /// The shared object store every sealed bundle is uploaded to: `s3://bucket/prefix`,
-    /// `gs://bucket/prefix`, `az://container/prefix` or `file:///path`. Unset: bundles
-    /// stay in `dir` only.
-    #[serde(default)]
-    pub url: Option<String>,
-    /// The S3 endpoint of a self-hosted store (`https://garage.internal:3900`); unset for
-    /// AWS. `http://` is allowed (a store on the same host or behind a TLS proxy).
-    #[serde(default)]
-    pub endpoint: Option<String>,
-    /// The S3 region (default `us-east-1`; Garage's is usually `garage`).
-    #[serde(default)]
-    pub region: Option<String>,
-    /// Path-style addressing (`endpoint/bucket/key`), which most self-hosted stores need
-    /// (default true when `endpoint` is set, false otherwise).
-    #[serde(default)]
-    pub path_style: Option<bool>,
-    /// S3 access key id: the environment variable (`access_key_id_env`) or file
-    /// (`access_key_id_file`) that holds it. Unset: `AWS_ACCESS_KEY_ID` and the rest of
-    /// the AWS environment (instance or pod identity included).
-    #[serde(default)]
-    pub access_key_id_env: Option<String>,
-    #[serde(default)]
-    pub access_key_id_file: Option<PathBuf>,
-    /// S3 secret access key, as `access_key_id`.
-    #[serde(default)]
-    pub secret_access_key_env: Option<String>,
-    #[serde(default)]
-    pub secret_access_key_file: Option<PathBuf>,
-    /// A PEM file of the CA that signed the store's TLS certificate (a private CA).
-    #[serde(default)]
-    pub ca_file: Option<PathBuf>,
-    /// Deadline of one request to the store, in seconds (default 30).
-    #[serde(default = "default_request_timeout_secs")]
-    pub request_timeout_secs: u64,
-    /// Bundles sealed and not uploaded yet, at most (default 1000). At the bound new
-    /// incidents are refused with `503` (Alertmanager retries; another replica may take
-    /// them) until uploads drain; nothing already sealed is dropped.
-    #[serde(default = "default_spool_max_bundles")]
-    pub spool_max_bundles: usize,
-    /// Bytes of bundles sealed and not uploaded yet, at most (default 1 GiB); as
-    /// `spool_max_bundles`.
-    #[serde(default = "default_spool_max_bytes")]
-    pub spool_max_bytes: u64,
-    /// The longest wait between two upload attempts of a spooled bundle, in seconds
-    /// (default 60). Waits start at one second and double, with jitter.
-    #[serde(default = "default_retry_max_secs")]
-    pub retry_max_secs: u64,
-    /// Remove bundles older than this many days from the object store (0 = keep).
-    /// One replica at a time applies it.
-    #[serde(default)]
-    pub max_age_days: u64,
-    /// Keep at most this many bundles per service (the alert's `service` label) in the
-    /// object store; the oldest go first (0 = no limit).
-    #[serde(default)]
-    pub max_bundles_per_service: usize,
-}
-
-fn default_store_dir() -> PathBuf {
-    PathBuf::from("./witness-bundles")
-}
-fn default_request_timeout_secs() -> u64 {
-    30
-}
-fn default_spool_max_bundles() -> usize {
-    1000
-}
-fn default_spool_max_bytes() -> u64 {
-    1 << 30
-}
-fn default_retry_max_secs() -> u64 {
-    60
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            dir: default_store_dir(),
-            max_bundles: 0,
-            max_bytes: 0,
-            url: None,
-            endpoint: None,
-            region: None,
-            path_style: None,
-            access_key_id_env: None,
-            access_key_id_file: None,
-            secret_access_key_env: None,
-            secret_access_key_file: None,
-            ca_file: None,
-            request_timeout_secs: default_request_timeout_secs(),
-            spool_max_bundles: default_spool_max_bundles(),
-            spool_max_bytes: default_spool_max_bytes(),
-            retry_max_secs: default_retry_max_secs(),
-            max_age_days: 0,
-            max_bundles_per_service: 0,
-        }
-    }
-}
 
 /// `[collect]`
 #[derive(Debug, Clone, Deserialize)]

@@ -2,17 +2,18 @@
 //! claims ([`crate::store::claim`]), the spool and its uploader ([`crate::store::spool`]),
 //! the renewal of this replica's claims, and retention on the object store. Started by
 //! [`super::serve_on`] when `[store] url` is set; the worker claims each incident through
-//! [`Fleet::claim`] before its run, and spools each sealed bundle.
+//! [`Fleet::claim`] before its run, spools each sealed bundle, and runs the uploader and
+//! the renewal ([`super::worker::spawn_fleet`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use super::state::Shared;
+use super::metrics::Metrics;
 use crate::config::WitnessConfig;
 use crate::redact::Redactor;
 use crate::store::claim::{Claims, Outcome};
@@ -27,7 +28,7 @@ pub struct Fleet {
     /// This replica's claims that are not done: claim key -> bundle. Renewed every third
     /// of the TTL.
     held: Mutex<HashMap<String, String>>,
-    retry_max: Duration,
+    pub(super) retry_max: Duration,
     retention: (u64, usize),
     retention_at: Mutex<Option<Instant>>,
 }
@@ -36,7 +37,7 @@ pub struct Fleet {
 const CACHED: usize = 32;
 
 /// How often old claims are deleted from the coordinator.
-const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+pub(super) const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// How often retention may run on the object store.
 const RETENTION_EVERY: Duration = Duration::from_secs(60);
@@ -88,7 +89,7 @@ impl Fleet {
         })
     }
 
-    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+    pub(super) fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
         self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -100,7 +101,7 @@ impl Fleet {
     /// journal).
     pub async fn claim(
         &self,
-        shared: &Shared,
+        metrics: &Metrics,
         key: &str,
         bundle: &str,
         cooldown: Duration,
@@ -114,28 +115,28 @@ impl Fleet {
                 Ok(Outcome::Won { bundle: won }) if won != bundle && self.uploaded(&won).await => {
                     // The dead replica had uploaded it and died before saying so: done.
                     let _ = self.claims.done(key, &won).await;
-                    shared.metrics.claim("joined");
+                    metrics.claim("joined");
                     let holder = self.claims.replica().to_owned();
                     return Some(Outcome::Held { bundle: won, holder, done: true });
                 }
                 Ok(Outcome::Won { bundle: won }) => {
-                    shared.metrics.claim(if won == bundle { "won" } else { "taken_over" });
+                    metrics.claim(if won == bundle { "won" } else { "taken_over" });
                     self.held().insert(key.to_owned(), won.clone());
                     return Some(Outcome::Won { bundle: won });
                 }
                 Ok(Outcome::Held { bundle, holder, done: true }) => {
-                    shared.metrics.claim("joined");
+                    metrics.claim("joined");
                     return Some(Outcome::Held { bundle, holder, done: true });
                 }
                 Ok(Outcome::Held { bundle: theirs, holder, done: false }) => {
                     if !waiting {
-                        shared.metrics.claim("waited");
+                        metrics.claim("waited");
                         tracing::info!(bundle = %bundle, holder = %holder, theirs = %theirs, "Another replica holds this incident; waiting for its run or for its claim to expire.");
                         waiting = true;
                     }
                 }
                 Err(e) if started.elapsed() >= self.claims.ttl() => {
-                    shared.metrics.claim("unclaimed");
+                    metrics.claim("unclaimed");
                     tracing::error!(bundle = %bundle, error = format!("{e:#}"), "Cannot claim the incident for one claim TTL; running it unclaimed (another replica may run it too).");
                     return Some(Outcome::Won { bundle: bundle.to_owned() });
                 }
@@ -243,13 +244,13 @@ impl Fleet {
     }
 
     /// Refreshes the spool gauges.
-    pub fn update_gauges(&self, shared: &Shared) {
+    pub fn update_gauges(&self, metrics: &Metrics) {
         let (bundles, bytes) = self.spool.depth();
-        shared.metrics.spool_bundles.set(bundles as i64);
-        shared.metrics.spool_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        metrics.spool_bundles.set(bundles as i64);
+        metrics.spool_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
-    async fn renew_all(&self) {
+    pub(super) async fn renew_all(&self) {
         let held: Vec<(String, String)> =
             self.held().iter().map(|(k, b)| (k.clone(), b.clone())).collect();
         for (key, bundle) in held {
@@ -268,7 +269,7 @@ impl Fleet {
 
     /// Retention on the object store, at most once a minute, by one replica at a time (a
     /// claim of the key `retention` serializes the passes).
-    async fn retention(&self) {
+    pub(super) async fn retention(&self) {
         let (max_age_days, per_service) = self.retention;
         if max_age_days == 0 && per_service == 0 {
             return;
@@ -301,69 +302,4 @@ impl Fleet {
             Err(e) => tracing::warn!(error = format!("{e:#}"), "Cannot claim the retention pass."),
         }
     }
-}
-
-/// Starts the uploader and the claim renewal; both stop with `stop`.
-pub fn spawn(shared: &Arc<Shared>, fleet: &Arc<Fleet>, stop: &CancellationToken) {
-    let (upload_shared, upload_fleet, upload_stop) =
-        (Arc::clone(shared), Arc::clone(fleet), stop.clone());
-    tokio::spawn(async move {
-        let fleet = &upload_fleet;
-        let shared = &upload_shared;
-        fleet.update_gauges(shared);
-        spool::upload_loop(
-            &fleet.spool,
-            &fleet.store,
-            fleet.claims.replica(),
-            fleet.retry_max,
-            &upload_stop,
-            |event| match event {
-                spool::Event::Uploaded { pending, seconds } => {
-                    shared.metrics.upload_seconds.observe(seconds);
-                    tracing::info!(bundle = %pending.id, seconds, store = %fleet.store.url(), "Bundle uploaded.");
-                }
-                spool::Event::Failed { pending, error, retry_in } => {
-                    shared.metrics.upload_failures.inc();
-                    let (depth, bytes) = fleet.spool.depth();
-                    tracing::warn!(bundle = %pending.id, error = format!("{error:#}"), retry_in_ms = retry_in.as_millis() as u64, spooled = depth, spooled_bytes = bytes, "Upload failed; the bundle stays spooled.");
-                }
-            },
-            |pending| {
-                let (fleet, shared) = (Arc::clone(fleet), Arc::clone(shared));
-                Box::pin(async move {
-                    if let Some(key) = &pending.claim {
-                        if let Err(e) = fleet.claims.done(key, &pending.id).await {
-                            tracing::warn!(bundle = %pending.id, error = format!("{e:#}"), "Cannot mark the claim done; it expires instead.");
-                        }
-                        fleet.held().remove(key);
-                    }
-                    fleet.update_gauges(&shared);
-                    fleet.retention().await;
-                })
-            },
-        )
-        .await;
-    });
-    let (renew_fleet, renew_stop) = (Arc::clone(fleet), stop.clone());
-    tokio::spawn(async move {
-        let every = renew_fleet.claims.ttl() / 3;
-        let mut pruned_at: Option<Instant> = None;
-        loop {
-            tokio::select! {
-                () = renew_stop.cancelled() => return,
-                () = tokio::time::sleep(every) => {}
-            }
-            renew_fleet.renew_all().await;
-            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-                pruned_at = Some(Instant::now());
-                match renew_fleet.claims.prune().await {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        tracing::info!(deleted = n, "Deleted claims past the longest cooldown.")
-                    }
-                    Err(e) => tracing::warn!(error = format!("{e:#}"), "Cannot delete old claims."),
-                }
-            }
-        }
-    });
 }

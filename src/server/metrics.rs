@@ -2,8 +2,9 @@
 //! every scraper and `promtool check metrics` read. Alerts by source and outcome, runs by
 //! status and severity and their duration, the checks of follow-ups by check and status,
 //! collector durations and failures by kind, queue depth, running runs, follow-ups
-//! waiting, bundle bytes, journal lag, config reloads, and the process (memory, CPU, open
-//! files, start time). Every counter exists from the start, at zero, so a rate or an
+//! waiting, bundle bytes, journal lag, config reloads, in a fleet the upload spool
+//! (depth, bytes, failed uploads, upload duration) and the claims by outcome, and the
+//! process (memory, CPU, open files, start time). Every counter exists from the start, at zero, so a rate or an
 //! alert on it works before the first event.
 
 use prometheus_client::encoding::text::encode;

@@ -164,7 +164,7 @@ pub async fn serve_on(
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared::new(live, journal, recorder, queue_tx, redaction_key, fleet));
     if let Some(fleet) = &shared.fleet {
-        fleet::spawn(&shared, fleet, &background);
+        worker::spawn_fleet(&shared, fleet, &background);
     }
 
     worker::replay(&shared, replayed).await;

@@ -196,7 +196,7 @@ impl Shared {
         self.metrics.follow_ups_waiting.set(intake.waiting_follow_ups() as i64);
         drop(intake);
         if let Some(fleet) = &self.fleet {
-            fleet.update_gauges(self);
+            fleet.update_gauges(&self.metrics);
         }
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::fleet::Fleet;
 use super::journal::{FollowUpReplay, Recent, Record, Replayed, Unsealed};
 use super::metrics::MetricsProgress;
 use super::recorder::Recorder;
@@ -201,7 +202,7 @@ async fn claim(
     drop(permit);
     let started = Instant::now();
     let stop = &shared.follow_ups_stop;
-    match fleet.claim(shared, &key, &job.bundle, cooldown, stop).await {
+    match fleet.claim(&shared.metrics, &key, &job.bundle, cooldown, stop).await {
         None => Claimed::Done,
         Some(Outcome::Won { bundle }) => {
             if bundle != job.bundle {
@@ -445,4 +446,69 @@ fn remove_staging(store: &Path, bundle: &str) {
             tracing::warn!(dir = %staging.display(), error = %e, "Cannot remove a half-written bundle.");
         }
     }
+}
+
+/// Starts the uploader and the claim renewal; both stop with `stop`.
+pub fn spawn_fleet(shared: &Arc<Shared>, fleet: &Arc<Fleet>, stop: &CancellationToken) {
+    let (upload_shared, upload_fleet, upload_stop) =
+        (Arc::clone(shared), Arc::clone(fleet), stop.clone());
+    tokio::spawn(async move {
+        let fleet = &upload_fleet;
+        let shared = &upload_shared;
+        fleet.update_gauges(&shared.metrics);
+        crate::store::spool::upload_loop(
+            &fleet.spool,
+            &fleet.store,
+            fleet.claims.replica(),
+            fleet.retry_max,
+            &upload_stop,
+            |event| match event {
+                crate::store::spool::Event::Uploaded { pending, seconds } => {
+                    shared.metrics.upload_seconds.observe(seconds);
+                    tracing::info!(bundle = %pending.id, seconds, store = %fleet.store.url(), "Bundle uploaded.");
+                }
+                crate::store::spool::Event::Failed { pending, error, retry_in } => {
+                    shared.metrics.upload_failures.inc();
+                    let (depth, bytes) = fleet.spool.depth();
+                    tracing::warn!(bundle = %pending.id, error = format!("{error:#}"), retry_in_ms = retry_in.as_millis() as u64, spooled = depth, spooled_bytes = bytes, "Upload failed; the bundle stays spooled.");
+                }
+            },
+            |pending| {
+                let (fleet, shared) = (Arc::clone(fleet), Arc::clone(shared));
+                Box::pin(async move {
+                    if let Some(key) = &pending.claim {
+                        if let Err(e) = fleet.claims.done(key, &pending.id).await {
+                            tracing::warn!(bundle = %pending.id, error = format!("{e:#}"), "Cannot mark the claim done; it expires instead.");
+                        }
+                        fleet.held().remove(key);
+                    }
+                    fleet.update_gauges(&shared.metrics);
+                    fleet.retention().await;
+                })
+            },
+        )
+        .await;
+    });
+    let (renew_fleet, renew_stop) = (Arc::clone(fleet), stop.clone());
+    tokio::spawn(async move {
+        let every = renew_fleet.claims.ttl() / 3;
+        let mut pruned_at: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                () = renew_stop.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            renew_fleet.renew_all().await;
+            if pruned_at.is_none_or(|at| at.elapsed() >= super::fleet::PRUNE_EVERY) {
+                pruned_at = Some(Instant::now());
+                match renew_fleet.claims.prune().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(deleted = n, "Deleted claims past the longest cooldown.")
+                    }
+                    Err(e) => tracing::warn!(error = format!("{e:#}"), "Cannot delete old claims."),
+                }
+            }
+        }
+    });
 }

@@ -34,74 +34,7 @@ use crate::bundle::{MANIFEST, Manifest, SIGNATURE, is_safe_name, is_safe_path};
 use crate::config::StoreConfig;
 use crate::redact::Redactor;
 
-/// `[store] url`, parsed: `s3://bucket/prefix`, `gs://…`, `az://container/prefix`,
-/// `file:///dir`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreUrl {
-    pub scheme: String,
-    /// The bucket or container; for `file://`, the directory.
-    pub bucket: String,
-    /// Key prefix inside the bucket, without slashes at either end (may be empty).
-    pub prefix: String,
-}
-
-/// A `[store] url` or `--store` that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum UrlError {
-    #[error("{0:?} is not a store URL: expected s3://bucket/prefix, gs://…, az://… or file:///dir")]
-    NoScheme(String),
-    #[error("{scheme}:// is not a store witness knows: use one of s3, gs, az, file")]
-    Scheme { scheme: String },
-    #[error("{0:?} names no bucket")]
-    NoBucket(String),
-    #[error("file:// needs an absolute path (file:///var/lib/witness/store), got {0:?}")]
-    Relative(String),
-}
-
-impl StoreUrl {
-    /// # Errors
-    /// [`UrlError`] saying what is missing.
-    pub fn parse(url: &str) -> Result<Self, UrlError> {
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| UrlError::NoScheme(url.into()))?;
-        if !crate::config::fleet::SCHEMES.contains(&scheme) {
-            return Err(UrlError::Scheme { scheme: scheme.into() });
-        }
-        if scheme == "file" {
-            if !rest.starts_with('/') {
-                return Err(UrlError::Relative(url.into()));
-            }
-            let dir = rest.trim_end_matches('/');
-            return Ok(Self { scheme: scheme.into(), bucket: dir.into(), prefix: String::new() });
-        }
-        let rest = rest.trim_matches('/');
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(UrlError::NoBucket(url.into()));
-        }
-        Ok(Self {
-            scheme: scheme.into(),
-            bucket: bucket.into(),
-            prefix: prefix.trim_matches('/').into(),
-        })
-    }
-
-    /// Splits `s3://bucket/prefix/<id>` into the store's URL and the bundle id, when the
-    /// last segment is a bundle id.
-    pub fn split_bundle(url: &str) -> Option<(String, String)> {
-        let (store, id) = url.trim_end_matches('/').rsplit_once('/')?;
-        (is_bundle_id(id) && store.contains("://")).then(|| (store.to_owned(), id.to_owned()))
-    }
-}
-
-impl std::fmt::Display for StoreUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.scheme.as_str(), self.prefix.is_empty()) {
-            ("file", _) => write!(f, "file://{}", self.bucket),
-            (_, true) => write!(f, "{}://{}", self.scheme, self.bucket),
-            (_, false) => write!(f, "{}://{}/{}", self.scheme, self.bucket, self.prefix),
-        }
-    }
-}
+pub use crate::config::store::{StoreUrl, UrlError};
 
 /// Whether `id` looks like a bundle id (`20251119T210000Z-3fa9c2`): its first 8 characters
 /// are its UTC date.
