@@ -51,6 +51,33 @@ pub enum Command {
         bundle: PathBuf,
         #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
         format: ShowFormat,
+        /// Print status-page drafts instead, plain and free of internal detail: every stage
+        /// the evidence supports (investigating; identified once a cause is likely;
+        /// monitoring once a follow-up exists; resolved once its checks all passed).
+        #[arg(long, conflicts_with = "format")]
+        status_update: bool,
+        /// Only this stage's draft (refused when the evidence does not support it yet).
+        #[arg(long, value_enum, requires = "status_update")]
+        stage: Option<StageArg>,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Draft a postmortem from a verified bundle (and its follow-up): the usual template,
+    /// every statement citing the evidence in the bundle, blanks for what only people know.
+    Postmortem {
+        bundle: PathBuf,
+        /// The follow-up bundle of the incident (`collect now --follow-up`): its checks and
+        /// the time to resolve go in the draft.
+        #[arg(long, value_name = "BUNDLE")]
+        follow_up: Option<PathBuf>,
+        /// Write the draft to FILE (whole or not at all) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = DraftFormat::Md)]
+        format: DraftFormat,
+        /// Public key (from `witness keygen`) the bundles' signatures must match.
+        #[arg(long)]
+        key: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArg,
     },
@@ -173,6 +200,22 @@ pub enum ShowFormat {
     Text,
     Md,
     Json,
+}
+
+/// The format of a postmortem draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DraftFormat {
+    Md,
+    Html,
+}
+
+/// A stage of a status update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StageArg {
+    Investigating,
+    Identified,
+    Monitoring,
+    Resolved,
 }
 
 #[derive(Debug, Subcommand)]

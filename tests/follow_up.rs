@@ -14,7 +14,7 @@ use crate::util::{copy_tree, make_writable, text, witness};
 
 /// An hour of an app's log up to now: a background error every two minutes, a new error
 /// three times a second from 10 to 2 minutes ago, healthy lines since.
-fn app_log(path: &Path) {
+pub(crate) fn app_log(path: &Path) {
     let now = Utc::now();
     let mut log = String::new();
     for i in (1..=3600i64).rev() {

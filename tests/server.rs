@@ -7,6 +7,7 @@
 
 mod alertmanager;
 mod api;
+mod collect_follow_up;
 mod crash;
 mod deploy;
 mod follow_up;

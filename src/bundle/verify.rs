@@ -147,26 +147,42 @@ fn walk(
 /// [`VerifyError`] when the bundle cannot be read or has no readable manifest; every
 /// other difference is a [`Problem`] in the result.
 pub fn verify(path: &Path, key: Option<&VerifyingKey>) -> Result<Verification, VerifyError> {
-    let mut files = read_bundle(path)?;
+    verify_files(path, &read_bundle(path)?, key)
+}
+
+/// Verifies `files`, read from the bundle at `path` by [`read_bundle`]: what a reader
+/// that goes on to use the files checks, so that what it verified is what it reads.
+///
+/// # Errors
+/// See [`verify`].
+pub fn verify_files(
+    path: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    key: Option<&VerifyingKey>,
+) -> Result<Verification, VerifyError> {
     let manifest_bytes =
-        files.remove(MANIFEST).ok_or_else(|| VerifyError::NoManifest(path.to_owned()))?;
-    let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
+        files.get(MANIFEST).ok_or_else(|| VerifyError::NoManifest(path.to_owned()))?;
+    let manifest: Manifest = serde_json::from_slice(manifest_bytes)
         .map_err(|source| VerifyError::BadManifest { path: path.to_owned(), source })?;
-    let signature = files.remove(SIGNATURE);
+    let signature = files.get(SIGNATURE);
 
     let mut problems = Vec::new();
     for entry in &manifest.files {
-        match files.remove(&entry.path) {
+        match files.get(&entry.path) {
             None => problems.push(Problem::Missing(entry.path.clone())),
             Some(bytes) => {
-                if bytes.len() as u64 != entry.bytes || manifest::sha256_hex(&bytes) != entry.sha256
+                if bytes.len() as u64 != entry.bytes || manifest::sha256_hex(bytes) != entry.sha256
                 {
                     problems.push(Problem::Modified(entry.path.clone()));
                 }
             }
         }
     }
-    problems.extend(files.into_keys().map(Problem::Unexpected));
+    let listed: std::collections::BTreeSet<&str> =
+        manifest.files.iter().map(|f| f.path.as_str()).chain([MANIFEST, SIGNATURE]).collect();
+    problems.extend(
+        files.keys().filter(|p| !listed.contains(p.as_str())).cloned().map(Problem::Unexpected),
+    );
     if manifest::root_hash(&manifest.files) != manifest.root_sha256 {
         problems.push(Problem::RootHashMismatch);
     }
@@ -175,7 +191,7 @@ pub fn verify(path: &Path, key: Option<&VerifyingKey>) -> Result<Verification, V
         match &signature {
             None => problems.push(Problem::SignatureMissing),
             Some(sig) => {
-                if !sign::verify(key, &manifest_bytes, &String::from_utf8_lossy(sig)) {
+                if !sign::verify(key, manifest_bytes, &String::from_utf8_lossy(sig)) {
                     problems.push(Problem::SignatureInvalid);
                 }
             }

@@ -1,15 +1,18 @@
 //! `witness show BUNDLE`: the bundle for a terminal (colour on a TTY), as markdown, or the
 //! hypotheses, timeline, severity, durations and follow-up checks as JSON; and what lies
-//! beside it in the store: the alerts recorded after its seal, and its follow-ups.
+//! beside it in the store: the alerts recorded after its seal, and its follow-ups. With
+//! `--status-update`, status-page drafts of the incident instead
+//! ([`crate::report::status_update`]).
 
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
-use crate::cli::ShowFormat;
+use crate::cli::{ShowFormat, StageArg};
 use crate::escape::{Keep, terminal};
+use crate::report::status_update::{Incident, Stage};
 use crate::run::RunView;
 
 /// Prints the bundle at `bundle` in `format`.
@@ -94,4 +97,60 @@ fn late_section(late: &[crate::server::addendum::Entry]) -> String {
         ));
     }
     out
+}
+
+/// Prints the status-page drafts of the incident at `bundle`: `stage`'s, else every stage
+/// the evidence supports (the others are named on stderr, with why). The incident's
+/// newest follow-up beside it in the store is read too; given a follow-up, its incident is
+/// read from beside it.
+///
+/// # Errors
+/// The bundle cannot be read; a follow-up whose incident is not beside it; a `stage` the
+/// evidence does not support yet.
+pub fn status_update(bundle: &Path, stage: Option<StageArg>) -> Result<ExitCode> {
+    let view = RunView::load(bundle)?;
+    let store = bundle.parent().filter(|_| bundle.is_dir());
+    let (incident, follow_up) = match &view.follow_up {
+        Some(f) => {
+            let Some(dir) = store.map(|s| s.join(&f.incident.id)).filter(|d| d.is_dir()) else {
+                bail!(
+                    "{} is a follow-up of {}, which is not beside it: give the incident's bundle",
+                    bundle.display(),
+                    f.incident.id
+                );
+            };
+            (RunView::load(&dir)?, Some(view))
+        }
+        None => {
+            // The store lists newest first.
+            let newest = store.and_then(|s| Some(s.join(&follow_ups_of(s, &view.id).first()?.0)));
+            let follow_up = newest.map(|dir| RunView::load(&dir)).transpose()?;
+            (view, follow_up)
+        }
+    };
+    let incident = Incident {
+        view: &incident,
+        follow_up: follow_up.as_ref().and_then(|f| f.follow_up.as_ref()),
+    };
+    let stages = match stage {
+        Some(stage) => vec![match stage {
+            StageArg::Investigating => Stage::Investigating,
+            StageArg::Identified => Stage::Identified,
+            StageArg::Monitoring => Stage::Monitoring,
+            StageArg::Resolved => Stage::Resolved,
+        }],
+        None => {
+            for stage in Stage::ALL {
+                if let Some(why) = incident.unsupported(stage) {
+                    eprintln!("witness: no {} draft: {why}", stage.title().to_lowercase());
+                }
+            }
+            incident.supported()
+        }
+    };
+    match crate::report::status_update::text(&incident, &stages) {
+        Ok(text) => print!("{}", terminal(&text, Keep::Lines)),
+        Err(why) => bail!("{}: {why}", bundle.display()),
+    }
+    Ok(ExitCode::SUCCESS)
 }

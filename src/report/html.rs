@@ -15,7 +15,8 @@ use crate::run::view::RunView;
 
 pub use crate::escape::html as esc;
 
-const STYLE: &str = r#"
+/// The reports' style, shared by every page witness writes (the postmortem draft too).
+pub(super) const STYLE: &str = r#"
 :root{--bg:#fff;--fg:#1d2330;--muted:#5b6475;--card:#f5f7fa;--line:#d9dee7;--accent:#0b5fff;--bad:#c62828;--warn:#b26a00;--ok:#2e7d32;--code:#eef1f6}
 @media (prefers-color-scheme:dark){:root{--bg:#12151b;--fg:#e6e9ef;--muted:#9aa3b2;--card:#1b2029;--line:#2c3340;--accent:#6ea2ff;--bad:#ff6b6b;--warn:#f0b44c;--ok:#6bd17a;--code:#0d1016}}
 *{box-sizing:border-box}

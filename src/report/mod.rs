@@ -11,6 +11,8 @@ mod follow_up;
 mod html;
 mod markdown;
 mod metrics;
+pub mod postmortem;
+pub mod status_update;
 mod svg;
 mod terminal;
 mod words;

@@ -16,7 +16,7 @@ use crate::timeline::{EvidenceRef, Timeline};
 /// first error of a signature the baseline already had is not one), each timed when it
 /// happened. An `error_spike` is timed at the start of its minute, up to a minute before
 /// its first error: it counts only when nothing else was seen.
-const SYMPTOMS: &[&str] = &[
+pub const SYMPTOMS: &[&str] = &[
     "new_signature",
     "status_5xx_burst",
     "health_failing",

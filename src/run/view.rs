@@ -66,17 +66,25 @@ impl RunView {
     /// # Errors
     /// When the bundle cannot be read or a file it must have is missing or malformed.
     pub fn load(path: &Path) -> Result<Self> {
-        let files = read_bundle(path)?;
-        let manifest: Manifest = parse(&files, layout::MANIFEST)?;
-        let trigger: Trigger = parse(&files, layout::TRIGGER)?;
+        Self::from_files(&read_bundle(path)?)
+    }
+
+    /// The view of a bundle's `files` (read by
+    /// [`read_bundle`](crate::bundle::verify::read_bundle)), as they were sealed.
+    ///
+    /// # Errors
+    /// When a file the bundle must have is missing or malformed.
+    pub fn from_files(files: &BTreeMap<String, Vec<u8>>) -> Result<Self> {
+        let manifest: Manifest = parse(files, layout::MANIFEST)?;
+        let trigger: Trigger = parse(files, layout::TRIGGER)?;
         let mut records = Vec::new();
         for entry in &manifest.collectors {
             let file = layout::evidence_file(&entry.kind, &entry.name);
-            records.push(parse::<CollectorRecord>(&files, &file)?);
+            records.push(parse::<CollectorRecord>(files, &file)?);
         }
-        let timeline: Timeline = parse(&files, layout::TIMELINE)?;
+        let timeline: Timeline = parse(files, layout::TIMELINE)?;
         let follow_up: Option<FollowUp> =
-            files.get(layout::FOLLOW_UP).map(|_| parse(&files, layout::FOLLOW_UP)).transpose()?;
+            files.get(layout::FOLLOW_UP).map(|_| parse(files, layout::FOLLOW_UP)).transpose()?;
         let durations = match &follow_up {
             Some(follow_up) => follow_up.durations.clone(),
             None => Durations::of_incident(&manifest.id, &timeline),
@@ -89,13 +97,13 @@ impl RunView {
             impact: impact(&records),
             severity: files
                 .get(layout::SEVERITY)
-                .map(|_| parse(&files, layout::SEVERITY))
+                .map(|_| parse(files, layout::SEVERITY))
                 .transpose()?,
             records,
             timeline,
             durations,
             follow_up,
-            evaluation: parse(&files, layout::HYPOTHESES)?,
+            evaluation: parse(files, layout::HYPOTHESES)?,
             files: manifest.files.iter().map(|f| f.path.clone()).collect(),
             signed: files.contains_key(layout::SIGNATURE),
             manifest: Some(manifest),

@@ -1,5 +1,6 @@
-//! The read-only bundle API: list, manifest, `.tar.gz` archive, one file. Authenticated
-//! like the hooks. Nothing outside the store can be read: ids are safe names, paths are
+//! The bundle API: list, manifest, `.tar.gz` archive, one file (read-only), and the
+//! follow-up of a sealed bundle asked for on `/api/collect` ([`collect_follow_up`]).
+//! Authenticated like the hooks. Nothing outside the store can be read: ids are safe names, paths are
 //! `/`-separated safe names with no encoded separators or dots in the raw URI, and no
 //! component on the way may be a symbolic link; staging (`.tmp-*`) and dot files are
 //! never reachable.
@@ -14,9 +15,16 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::error::ApiError;
+use super::error::{ApiError, RETRY_AFTER_SECS};
+use super::journal::Record;
 use super::state::Shared;
 use crate::bundle::{self, MANIFEST, is_safe_name, is_safe_path};
+use crate::redact::Redactor;
+use crate::run::follow_up::Incident;
+use crate::trigger::TriggerSource;
+
+/// The longest `since` a follow-up request may give: its resolution at most a day ago.
+const MAX_FOLLOW_UP_SINCE: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<PathBuf, ApiError> {
     let live = shared.live();
@@ -202,6 +210,118 @@ pub async fn file(
         bytes,
     )
         .into_response())
+}
+
+/// `POST /api/collect` with `{"follow_up": "<bundle id>", "since"?: "10m", "labels"?: {..}}`:
+/// the follow-up of the sealed incident bundle `follow_up` of the store, as `witness
+/// collect now --follow-up` runs it. The incident resolved now, or `since` ago; the
+/// follow-up waits for `[follow_up] window_secs` after that, collects over that window
+/// and checks what changed against the incident, which is verified now (a bundle that
+/// does not verify, or is itself a follow-up, is refused with `422`) and again before the
+/// run. Journaled like a resolution's follow-up, so a restart picks it up; a follow-up of
+/// the incident still waiting for its window is joined instead of started twice.
+///
+/// # Errors
+/// `400` for a body of the wrong shape, `404` for no such bundle, `422` for a bundle that
+/// cannot be followed up, `503` when the journal cannot be written.
+pub async fn collect_follow_up(
+    shared: &Arc<Shared>,
+    body: &serde_json::Value,
+    redactor: &Redactor,
+) -> Result<Response, ApiError> {
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message);
+    let Some(id) = body.get("follow_up").and_then(|v| v.as_str()) else {
+        return Err(bad("follow_up must be the id of a bundle in the store (a string)".into()));
+    };
+    if body.get("title").is_some() {
+        return Err(bad(
+            "title does not go with follow_up: a follow-up is named after its incident's alert"
+                .into(),
+        ));
+    }
+    let since = match body.get("since") {
+        None => std::time::Duration::ZERO,
+        Some(v) => {
+            let text =
+                v.as_str().ok_or_else(|| bad("since must be a duration like \"10m\"".into()))?;
+            let since = humantime::parse_duration(text)
+                .map_err(|_| bad(format!("since {text:?} is not a duration like 10m or 2h")))?;
+            if since > MAX_FOLLOW_UP_SINCE {
+                return Err(bad(format!("since {text:?} is more than a day ago")));
+            }
+            since
+        }
+    };
+    let labels = super::hooks::string_map(body.get("labels"), "labels", redactor)?;
+    let live = shared.live();
+    let dir = bundle_dir(&live.config.store.dir, id)?;
+    let key = live.prepared.signing_key.as_ref().map(|k| k.verifying_key());
+    let incident = tokio::task::spawn_blocking(move || Incident::load(&dir, key.as_ref()))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{e:#}")))?;
+    let received_at = chrono::Utc::now();
+    let resolved_at =
+        received_at - chrono::Duration::from_std(since).map_err(|e| bad(e.to_string()))?;
+    if resolved_at < incident.view.anchor {
+        return Err(bad(format!(
+            "since puts the resolution at {}, before the incident's alert at {}",
+            witness_collector::time::format(resolved_at),
+            witness_collector::time::format(incident.view.anchor)
+        )));
+    }
+    let mut trigger = incident.follow_up_trigger(TriggerSource::Manual, resolved_at);
+    trigger.labels.extend(labels);
+    let follow_up = shared.intake().request_follow_up(
+        id,
+        &trigger,
+        std::time::Instant::now(),
+        received_at,
+        &mut || bundle::new_id(received_at),
+    );
+    // Nothing is acknowledged before it is on disk; the journal replays it as a
+    // resolution's follow-up after a restart.
+    let record = Record::Accepted {
+        at: received_at,
+        action: super::intake::Action::Resolved,
+        bundle: Some(id.to_owned()),
+        webhook_id: None,
+        trigger: Box::new(trigger.clone()),
+        follow_up: Some(follow_up.bundle.clone()),
+    };
+    if let Err(e) = shared.journal.append(&[record]).await {
+        if follow_up.started {
+            shared.intake().forget(std::slice::from_ref(&follow_up.bundle));
+        }
+        tracing::error!(error = %e, "Cannot journal a follow-up request; answering 503.");
+        return Err(ApiError::unavailable(
+            format!("cannot write the journal: {e}"),
+            RETRY_AFTER_SECS,
+        ));
+    }
+    if follow_up.started {
+        tracing::info!(bundle = %follow_up.bundle, incident = %id, "Follow-up requested; it waits for the window after the resolution.");
+        super::worker::schedule_follow_up(
+            Arc::clone(shared),
+            id.to_owned(),
+            follow_up.bundle.clone(),
+            trigger,
+        );
+    }
+    shared.update_gauges();
+    let due = resolved_at
+        + chrono::Duration::from_std(live.config.follow_up.window()).unwrap_or_default();
+    let answer = json!({
+        "bundles": [follow_up.bundle],
+        "follow_up": {
+            "bundle": follow_up.bundle,
+            "incident": id,
+            "started": follow_up.started,
+            "resolved_at": witness_collector::time::format(resolved_at),
+            "collects_after": witness_collector::time::format(due),
+        },
+    });
+    Ok((StatusCode::ACCEPTED, axum::Json(answer)).into_response())
 }
 
 /// Reads a regular file, refusing a symbolic link at the last component (`O_NOFOLLOW`).

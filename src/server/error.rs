@@ -72,8 +72,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response =
-            (self.status, axum::Json(json!({ "error": self.message }))).into_response();
+        // A message may quote what the sender sent (serde names the bad value): redacted
+        // as witness's own log lines are, so no answer carries a secret either.
+        let message = crate::logging::redact(&self.message);
+        let mut response = (self.status, axum::Json(json!({ "error": message }))).into_response();
         let headers = response.headers_mut();
         if let Some(secs) = self.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));

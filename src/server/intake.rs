@@ -293,6 +293,20 @@ impl Intake {
         FollowUpOf { bundle, started: true }
     }
 
+    /// A follow-up of `incident` asked for by hand (`/api/collect`), resolved by
+    /// `resolution`: the one waiting for its window when there is one (it then waits after
+    /// this resolution too), else a new one, whatever the cooldown.
+    pub fn request_follow_up(
+        &mut self,
+        incident: &str,
+        resolution: &Trigger,
+        now: Instant,
+        received_at: DateTime<Utc>,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> FollowUpOf {
+        self.follow_up(incident, resolution, Duration::ZERO, now, received_at, new_id)
+    }
+
     /// When the follow-up `bundle` of `incident` may collect: its latest resolution, and
     /// whether the incident's own run is still unsealed (the follow-up needs its bundle).
     /// `None` once it is no longer waiting.

@@ -212,7 +212,8 @@ fn answer_202(accepted: &Accepted, alerts: Option<Vec<serde_json::Value>>) -> Re
 }
 
 /// `POST /api/collect`: `{ "title"?, "labels"? }` (or no body): a manual run now, like
-/// `witness collect now --label ...`. Never deduplicated.
+/// `witness collect now --label ...`. Never deduplicated. With `"follow_up": ID`, the
+/// follow-up of that sealed bundle instead ([`super::api::collect_follow_up`]).
 async fn api_collect(
     State(shared): State<Arc<Shared>>,
     request: Request,
@@ -233,6 +234,9 @@ async fn api_collect(
     };
     // Redacted where it is parsed, like a hook's alerts.
     let redactor = shared.live().intake.clone();
+    if value.get("follow_up").is_some() {
+        return super::api::collect_follow_up(&shared, &value, &redactor).await;
+    }
     let labels = hooks::string_map(value.get("labels"), "labels", &redactor)?;
     let mut trigger = Trigger::manual(Utc::now(), labels);
     if let Some(title) = value.get("title").and_then(|v| v.as_str()) {

@@ -348,6 +348,33 @@ async fn serve_logs_no_secret_of_an_alert() {
     assert!(found.is_empty(), "{found:?} survive in the log:\n{logs}");
 }
 
+/// A body witness refuses is answered with what is wrong, which quotes the bad value as
+/// the parser saw it: that answer is redacted like everything witness writes.
+#[tokio::test]
+async fn a_refused_body_is_answered_without_the_secret_it_quotes() {
+    let seeds = Seeds::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &config_text(dir.path(), ""));
+    let daemon = Daemon::start(&path);
+    let c = client();
+    let body = json!({"title": "checkout down", "status": seeds.aws.value, "starts_at": T0});
+    let r = c
+        .post(daemon.url("/hooks/generic"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let answer = r.text().await.unwrap();
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    let answer = answer["error"].as_str().unwrap();
+    assert!(answer.starts_with("field `status` is \"[REDACTED:aws_access_key_id:"), "{answer}");
+    let found = survivors(answer, &seeds.all());
+    assert!(found.is_empty(), "{found:?} survive in the answer: {answer}");
+}
+
 /// The same alert, with secrets in its labels and fingerprint, is the same incident after
 /// a restart: the intake's tokens are made with a key kept in the store. One alert has a
 /// fingerprint, the other gets one from its (redacted) labels.
