@@ -192,6 +192,9 @@ async fn a_bundle_goes_to_the_bucket_and_list_show_verify_read_it_there() {
         witness(&["show", &id, "--store", &url(&garage), "--format", "md"], &config);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&id) && out.contains("HighErrorRate"), "{out}");
+    let (code, out, err) = witness(&["postmortem", &id, "--store", &url(&garage)], &config);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&id), "{out}");
 
     let answer = client().get(daemon.url("/api/bundles")).bearer_auth(TOKEN).send().await;
     let listed: Value = answer.unwrap().json().await.unwrap();
