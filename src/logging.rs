@@ -18,13 +18,18 @@ use tracing_subscriber::fmt::MakeWriter;
 use crate::cli::LogFormat;
 use crate::redact::Redactor;
 
-/// The redactor log lines pass through now.
-static CURRENT: LazyLock<RwLock<Redactor>> = LazyLock::new(|| RwLock::new(Redactor::builtin()));
+/// The redactor log lines pass through now; `None` until the configuration's is set, and
+/// then [`Redactor::builtin`] is used (built only if a line comes before it: a run that
+/// logs nothing before its configuration is loaded never builds it).
+static CURRENT: RwLock<Option<Redactor>> = RwLock::new(None);
+/// The redactor of the lines logged before the configuration's is set (one token key for
+/// all of them).
+static BEFORE_CONFIG: LazyLock<Redactor> = LazyLock::new(Redactor::builtin);
 
 /// Puts `redactor` (its rules, literals and token key; counts of its own) in force for
 /// every log line from now on.
 pub fn set_redactor(redactor: &Redactor) {
-    *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = redactor.scope();
+    *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = Some(redactor.scope());
 }
 
 /// `text` as a log line would show it: for what witness prints to stderr outside
@@ -34,7 +39,8 @@ pub fn redact(text: &str) -> String {
 }
 
 fn current() -> Redactor {
-    CURRENT.read().unwrap_or_else(PoisonError::into_inner).clone()
+    let current = CURRENT.read().unwrap_or_else(PoisonError::into_inner).clone();
+    current.unwrap_or_else(|| BEFORE_CONFIG.clone())
 }
 
 /// Sets up witness's logs on stderr: `WITNESS_LOG` (else `default_level`) filters, colour

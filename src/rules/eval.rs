@@ -21,7 +21,7 @@ use cel::{Context, Value};
 use witness_collector::{FactValue, Status};
 
 use super::facts::{self, FactSet, KINDS};
-use super::rule::{Rule, RuleSet};
+use super::rule::{Program, Rule, RuleSet};
 use super::template::{Omitted, Values};
 use super::{Evaluation, Hypothesis, Likelihood, NotEvaluated, Recommendation, RuledOut};
 use crate::bundle::layout::{self, CollectorRecord};
@@ -326,7 +326,11 @@ impl<'a> Scene<'a> {
         if !missing.is_empty() {
             return Outcome::NotEvaluated(self.missing_reason(&missing));
         }
-        let Some(result) = execute_bounded(&rule.condition, context, self.deadline) else {
+        let program = match rule.condition.get() {
+            Ok(program) => program,
+            Err(e) => return Outcome::NotEvaluated(format!("its condition does not compile: {e}")),
+        };
+        let Some(result) = execute_bounded(program, context, self.deadline) else {
             return Outcome::NotEvaluated(format!(
                 "could not evaluate: took too long (over {} s)",
                 self.deadline.as_secs_f64()
@@ -389,13 +393,15 @@ impl<'a> Scene<'a> {
     }
 
     /// Whether a clause holds; one that takes too long does not.
-    fn holds(&self, program: &Arc<cel::Program>, context: &Variables) -> bool {
-        matches!(execute_bounded(program, context, self.deadline), Some(Ok(Value::Bool(true))))
+    fn holds(&self, program: &Program, context: &Variables) -> bool {
+        program.get().is_ok_and(|program| {
+            matches!(execute_bounded(program, context, self.deadline), Some(Ok(Value::Bool(true))))
+        })
     }
 
     fn fire<'r>(&self, rule: &'r Rule, context: &Variables) -> Fired<'r> {
         let mut cited: Vec<&str> = rule.cited().iter().map(String::as_str).collect();
-        let mut clauses = |list: &[(super::rule::Clause, Arc<cel::Program>)]| {
+        let mut clauses = |list: &[(super::rule::Clause, Program)]| {
             list.iter()
                 .filter(|(_, p)| self.holds(p, context))
                 .map(|(c, _)| {

@@ -15,8 +15,11 @@
 //!   hypotheses;
 //! - [`accuracy`]: measuring the rules on labelled incidents (`rules eval`).
 //!
-//! The rules are loaded and compiled once, when a run is prepared, before any collector
-//! starts; the run's analysis evaluates them.
+//! The rules are loaded when a run is prepared, before any collector starts: the rule files
+//! of the configuration are compiled and checked then, and the built-in rules (compiled
+//! into witness, checked by its tests) each the first time a run evaluates them — a run
+//! compiles only the conditions of the rules whose facts it has, and the daemon, which
+//! keeps the prepared rules until a reload, compiles each once.
 
 pub mod accuracy;
 pub mod cost;

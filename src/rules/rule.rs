@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -127,8 +127,37 @@ pub struct Clause {
     pub reason: String,
 }
 
-/// A compiled condition or clause, shared with the thread that evaluates it.
-type Compiled = Arc<cel::Program>;
+/// A condition or clause: compiled when its rule file is loaded and checked, or, for the
+/// built-in rules (compiled into witness and checked by its tests), the first time it is
+/// evaluated, so a run compiles only the conditions of the rules whose facts it has (and
+/// the daemon each of them once).
+#[derive(Debug)]
+pub struct Program {
+    source: String,
+    compiled: OnceLock<Result<Arc<cel::Program>, String>>,
+}
+
+impl Program {
+    fn compiled(source: &str, program: cel::Program) -> Self {
+        Self { source: source.to_owned(), compiled: OnceLock::from(Ok(Arc::new(program))) }
+    }
+
+    fn deferred(source: &str) -> Self {
+        Self { source: source.to_owned(), compiled: OnceLock::new() }
+    }
+
+    /// The program, shared with the thread that evaluates it; why it does not compile.
+    pub fn get(&self) -> Result<&Arc<cel::Program>, &str> {
+        self.compiled
+            .get_or_init(|| {
+                cel::Program::compile(&self.source).map(Arc::new).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+type Compiled = Program;
 
 /// A rule ready to evaluate.
 #[derive(Debug)]
@@ -137,10 +166,10 @@ pub struct Rule {
     /// The file it came from and the line of its `[[rule]]`.
     pub file: String,
     pub line: usize,
-    /// Shared with the thread that evaluates it under a deadline ([`super::eval`]).
-    pub condition: Arc<cel::Program>,
-    pub stronger: Vec<(Clause, Arc<cel::Program>)>,
-    pub against: Vec<(Clause, Arc<cel::Program>)>,
+    /// Evaluated on a thread of its own, under a deadline ([`super::eval`]).
+    pub condition: Program,
+    pub stronger: Vec<(Clause, Program)>,
+    pub against: Vec<(Clause, Program)>,
     pub title: Template,
     pub explanation: Template,
     pub commands: Vec<Template>,
@@ -194,7 +223,7 @@ impl RuleSet {
         let mut set = RuleSet::default();
         if config.builtin {
             for (file, text) in BUILTIN {
-                set.add_file(file, text);
+                set.add_text(file, text, Check::Deferred);
             }
         }
         for dir in &config.dirs {
@@ -232,6 +261,10 @@ impl RuleSet {
 
     /// Parses, checks and compiles the rules of one file.
     pub fn add_file(&mut self, file: &str, text: &str) {
+        self.add_text(file, text, Check::Now);
+    }
+
+    fn add_text(&mut self, file: &str, text: &str, check: Check) {
         let parsed: RuleFile = match toml::from_str(text) {
             Ok(parsed) => parsed,
             Err(e) => {
@@ -249,7 +282,7 @@ impl RuleSet {
         for spanned in parsed.rule {
             let span = spanned.span();
             let def = spanned.into_inner();
-            let (rule, problems) = compile(def, file, text, span);
+            let (rule, problems) = compile(def, file, text, span, check);
             let fatal = problems.iter().any(|p| p.fatal);
             self.problems.extend(problems);
             if let (Some(rule), false) = (rule, fatal) {
@@ -284,11 +317,21 @@ fn content_line(text: &str, span: std::ops::Range<usize>) -> usize {
     line_of(text, span.start) + usize::from(skip)
 }
 
+/// When the conditions of a rule file are compiled and checked.
+#[derive(Clone, Copy, PartialEq)]
+enum Check {
+    /// As the file is loaded: every problem is known before a run starts.
+    Now,
+    /// When first evaluated: the built-in rules, whose tests check them.
+    Deferred,
+}
+
 fn compile(
     def: RuleDef,
     file: &str,
     text: &str,
     span: std::ops::Range<usize>,
+    check: Check,
 ) -> (Option<Rule>, Vec<Problem>) {
     let line = line_of(text, span.start);
     // Where a name is first written inside this rule, for facts named outside a condition.
@@ -353,6 +396,9 @@ fn compile(
         for (name, offset) in facts_in_cel(source.get_ref()) {
             fact_names.insert((name, at + offset));
         }
+        if check == Check::Deferred {
+            return Some(Program::deferred(source.get_ref()));
+        }
         match cel::Program::compile(source.get_ref()) {
             Ok(p) => {
                 let bound = macro_variables(source.get_ref());
@@ -372,7 +418,7 @@ fn compile(
                     problem(at, format!("{what}: {cost}"), true);
                     return None;
                 }
-                Some(Arc::new(p))
+                Some(Program::compiled(source.get_ref(), p))
             }
             Err(e) => {
                 for err in &e.errors {
@@ -511,11 +557,25 @@ pub fn facts_in_cel(source: &str) -> Vec<(String, usize)> {
 mod tests {
     use super::*;
 
+    /// The built-in rules' conditions are compiled when first evaluated: here each is
+    /// compiled and checked as a rule file of the configuration would be.
     #[test]
     fn the_builtin_rules_load_without_problems() {
         let set = RuleSet::load(&RulesConfig::default());
         assert_eq!(set.problems, Vec::<Problem>::new());
         assert!(set.rules.len() >= 8, "{} rules", set.rules.len());
+        let mut checked = RuleSet::default();
+        for (file, text) in BUILTIN {
+            checked.add_file(file, text);
+        }
+        assert_eq!(checked.problems, Vec::<Problem>::new());
+        assert_eq!(checked.rules.len(), set.rules.len());
+        for rule in &set.rules {
+            assert!(rule.condition.get().is_ok(), "{}", rule.def.id);
+            for (_, clause) in rule.stronger.iter().chain(&rule.against) {
+                assert!(clause.get().is_ok(), "{}", rule.def.id);
+            }
+        }
     }
 
     #[test]

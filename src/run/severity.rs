@@ -241,6 +241,45 @@ pub fn assess(
         }
     }
 
+    // New errors where no rate against a baseline could be read (pods that did not exist
+    // in the baseline: a new revision's): as many errors of signatures never seen before
+    // are a partial degradation at least.
+    for (new_fact, ratio_fact, place) in [
+        ("logs.new_error_count", "logs.error_rate_ratio", ""),
+        (
+            "kubernetes.pod_log_new_error_count",
+            "kubernetes.pod_log_error_rate_ratio",
+            " in the pods' logs",
+        ),
+    ] {
+        let rated: Vec<String> =
+            number(ratio_fact).into_iter().map(|(r, _)| r.evidence_path()).collect();
+        for (record, count) in number(new_fact) {
+            if count < thresholds.min_events as f64 || rated.contains(&record.evidence_path()) {
+                continue;
+            }
+            push(
+                &mut reasons,
+                Level::P2,
+                format!("{count:.0} errors{place} of signatures the baseline never had"),
+                cite(record, new_fact),
+            );
+        }
+    }
+
+    // Containers crash-looping: the service runs on fewer pods than it should, or
+    // restarts under its users.
+    for (record, pods) in number("kubernetes.crashloop_pods") {
+        if pods >= 1.0 {
+            push(
+                &mut reasons,
+                Level::P2,
+                format!("{pods:.0} pod(s) crash-looping"),
+                cite(record, "kubernetes.crashloop_pods"),
+            );
+        }
+    }
+
     // Endpoints answering more 5xx than before.
     let mut worse_endpoints = 0;
     let mut endpoints_record = None;
@@ -500,6 +539,41 @@ mod tests {
             reason.evidence.to_string(),
             "evidence/kubernetes-k.json#/facts/kubernetes.pod_log_error_rate_ratio"
         );
+    }
+
+    #[test]
+    fn new_errors_on_pods_without_a_baseline_and_a_crash_loop_are_a_degradation() {
+        let pods = record(
+            "kubernetes",
+            "k",
+            Evidence::ok("x")
+                .fact("kubernetes.pod_log_error_count", 120)
+                .fact("kubernetes.pod_log_new_error_count", 120)
+                .fact("kubernetes.crashloop_pods", 1),
+        );
+        let severity = assess_default(&[pods], &[]);
+        assert_eq!(severity.level, Level::P2, "{severity:?}");
+        let texts: Vec<&str> = severity.reasons.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "120 errors in the pods' logs of signatures the baseline never had",
+                "1 pod(s) crash-looping"
+            ]
+        );
+        // With a rate against the baseline, that rate speaks, not the count again.
+        let rated = record(
+            "logs",
+            "app",
+            Evidence::ok("x")
+                .fact("logs.error_count", 120)
+                .fact("logs.new_error_count", 120)
+                .fact("logs.error_rate_ratio", 1.0),
+        );
+        assert_eq!(assess_default(&[rated], &[]).level, Level::P3);
+        // Too few to say.
+        let few = record("logs", "app", Evidence::ok("x").fact("logs.new_error_count", 3));
+        assert_eq!(assess_default(&[few], &[]).level, Level::P3);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub fn parse(line: &[u8]) -> Option<Request<'_>> {
     if after.len() < 3 || !after[..3].iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let status = std::str::from_utf8(&after[..3]).ok()?.parse().ok()?;
+    let status = after[..3].iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
     Some(Request {
         method: Cow::Borrowed(std::str::from_utf8(method).ok()?),
         path: Cow::Borrowed(path),
@@ -123,24 +123,47 @@ pub fn looks_like_access(line: &[u8], json: bool) -> bool {
 
 /// The request time after the status: the first `rt=`/`request_time=` value, or else the
 /// first bare decimal number after the last quoted field (nginx `$request_time`, seconds).
+/// Tokens are separated by ASCII whitespace. Read on the bytes, without allocating: every
+/// request of a large log comes here.
 fn request_time_ms(after_status: &[u8]) -> Option<f64> {
-    let text = String::from_utf8_lossy(after_status);
-    for token in text.split_whitespace() {
-        for key in ["rt=", "request_time=", "urt="] {
-            if let Some(v) = token.strip_prefix(key) {
-                return v.trim_matches('"').parse::<f64>().ok().map(|s| s * 1000.0);
+    if memchr::memchr(b'=', after_status).is_some() {
+        for token in ascii_tokens(after_status) {
+            for key in [&b"rt="[..], b"request_time=", b"urt="] {
+                if let Some(v) = token.strip_prefix(key) {
+                    return decimal(trim_quotes(v)).map(|s| s * 1000.0);
+                }
             }
         }
     }
-    let tail = match text.rfind('"') {
-        Some(i) => &text[i + 1..],
+    let tail = match memchr::memrchr(b'"', after_status) {
+        Some(i) => &after_status[i + 1..],
         // Common format: status and bytes, then whatever was appended.
-        None => text.trim_start().split_once(' ').map_or("", |(_, rest)| rest),
+        None => {
+            let t = after_status.trim_ascii_start();
+            memchr::memchr(b' ', t).map_or(&b""[..], |i| &t[i + 1..])
+        }
     };
-    tail.split_whitespace()
-        .find(|t| t.contains('.') && t.bytes().all(|c| c.is_ascii_digit() || c == b'.'))
-        .and_then(|t| t.parse::<f64>().ok())
+    ascii_tokens(tail)
+        .find(|t| t.contains(&b'.') && t.iter().all(|c| c.is_ascii_digit() || *c == b'.'))
+        .and_then(decimal)
         .map(|s| s * 1000.0)
+}
+
+/// The whitespace-separated tokens of ASCII bytes.
+fn ascii_tokens(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    b.split(u8::is_ascii_whitespace).filter(|t| !t.is_empty())
+}
+
+/// `b` without the quotes around it (any number on either side).
+fn trim_quotes(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| *c != b'"').unwrap_or(b.len());
+    let end = b.iter().rposition(|c| *c != b'"').map_or(start, |i| i + 1);
+    &b[start..end]
+}
+
+/// A decimal number as `str::parse::<f64>` reads it.
+fn decimal(b: &[u8]) -> Option<f64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
 }
 
 /// A path with its query string dropped and every id-like segment replaced by `{id}`, so
@@ -247,6 +270,26 @@ mod tests {
         let common = br#"10.0.0.1 - - [19/Nov/2025:21:00:00 +0000] "GET / HTTP/1.0" 200 5"#;
         assert_eq!(parse(common).unwrap().latency_ms, None);
         assert!(parse(b"2025-11-19 ERROR x").is_none());
+    }
+
+    #[test]
+    fn request_times_are_read_in_every_form() {
+        let ms = |tail: &str| {
+            let line = format!(
+                r#"10.0.0.1 - - [19/Nov/2025:21:00:00 +0000] "GET / HTTP/1.1" 200 5{tail}"#
+            );
+            parse(line.as_bytes()).unwrap().latency_ms
+        };
+        assert_eq!(ms(r#" "-" "curl/8" rt=0.050 uct="0.001""#), Some(50.0));
+        assert_eq!(ms(r#" "-" "curl/8" request_time="1.5""#), Some(1500.0));
+        assert_eq!(ms(r#" "-" "curl/8" urt=""0.25"""#), Some(250.0));
+        // A referer's query holds an `=`; the bare number after the last quote is the time.
+        assert_eq!(ms(r#" "https://x/?a=b" "Mozilla/5.0 (X11)" 0.125"#), Some(125.0));
+        assert_eq!(ms(r#" "-" "curl/8" - 0.125 7"#), Some(125.0));
+        assert_eq!(ms(" 0.300"), Some(300.0));
+        assert_eq!(ms(r#" "-" "Mozilla/5.0 (Linux; Android 14) Täst" 0.002"#), Some(2.0));
+        assert_eq!(ms(r#" "-" "curl/8""#), None);
+        assert_eq!(ms(r#" "-" "curl/8" rt=abc"#), None);
     }
 
     #[test]

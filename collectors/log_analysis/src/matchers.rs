@@ -87,8 +87,25 @@ impl Matchers {
 }
 
 /// Why each pattern of `list` that does not compile on its own fails: its index and the
-/// regex error, for a config check that names `patterns[3]`.
+/// regex error, for a config check that names `patterns[3]`. Each pattern is parsed on
+/// its own and the list compiled once; each is compiled alone only when the list does
+/// not compile (a config is checked at every run's start).
 pub fn invalid(list: &[String]) -> Vec<(usize, regex::Error)> {
+    let parser = || regex_syntax::ParserBuilder::new().utf8(false).build();
+    let syntax: Vec<(usize, regex::Error)> = list
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let e = parser().parse(p).err()?;
+            Some((
+                i,
+                RegexBuilder::new(p).build().err().unwrap_or(regex::Error::Syntax(e.to_string())),
+            ))
+        })
+        .collect();
+    if !syntax.is_empty() || combined(list).is_ok() {
+        return syntax;
+    }
     list.iter()
         .enumerate()
         .filter_map(|(i, p)| {

@@ -62,7 +62,9 @@ pub struct FileSpec<'a> {
     /// Stop once the file's time passes the window's end (only for time-ordered files).
     pub stop_at_window_end: bool,
     /// Read every line's time, so that the file's newest time and whether it goes back
-    /// come from all lines, not from the matched ones (files read linearly or streamed).
+    /// come from all lines, not from the matched ones (files read linearly or streamed);
+    /// in a time-ordered stream, buffers that end before the baseline only show their first
+    /// and last times.
     pub every_line: bool,
 }
 
@@ -93,6 +95,10 @@ pub struct Scanner<'a> {
     /// Inside a line longer than the buffer: it is already counted as cut.
     in_long_line: bool,
     path: Arc<str>,
+    /// The `[…]` time field of the last access-log line read in the common log format, and
+    /// its time: requests come many to a second, so most lines repeat it.
+    clf_field: Vec<u8>,
+    clf_time: Option<DateTime<Utc>>,
 }
 
 struct OpenBlock {
@@ -122,6 +128,8 @@ impl<'a> Scanner<'a> {
             bytes_read: 0,
             block: None,
             in_long_line: false,
+            clf_field: Vec::new(),
+            clf_time: None,
         }
     }
 
@@ -221,6 +229,9 @@ impl<'a> Scanner<'a> {
     /// offset `abs`; returns the time of the last timestamped line in it.
     fn region(&mut self, buf: &[u8], abs: u64) -> Option<DateTime<Utc>> {
         self.continue_block(buf, abs);
+        if let Some(t) = self.before_the_baseline(buf, abs) {
+            return Some(t);
+        }
         let line_walk = self.spec.access || self.spec.format.content().is(layouts::KLOG);
         if line_walk {
             let mut ls = 0;
@@ -251,6 +262,34 @@ impl<'a> Scanner<'a> {
         tail.map(|(_, t)| t)
     }
 
+    /// In a time-ordered read (a stream from a file's start), a buffer that ends before
+    /// the baseline starts holds nothing to count: its lines are not looked at, only its
+    /// first and last times, which must be in order (when they are not, the buffer is read
+    /// as any other). Returns the last time when it was passed over.
+    fn before_the_baseline(&mut self, buf: &[u8], abs: u64) -> Option<DateTime<Utc>> {
+        if !self.spec.stop_at_window_end || self.out_of_order {
+            return None;
+        }
+        let tail = self.tail_time(buf, abs)?;
+        if tail.1 + reorder_tolerance() >= self.setup.span.baseline.start {
+            return None;
+        }
+        let first = buf
+            .split(|c| *c == b'\n')
+            .take(LOOKBACK_LINES)
+            .find_map(|line| self.parse(trim_cr(line)));
+        if let Some((t, _)) = first {
+            self.observe(t);
+        }
+        self.observe(tail.1);
+        if self.out_of_order {
+            // Read it line by line after all.
+            return None;
+        }
+        self.last_head = Some(tail);
+        Some(tail.1)
+    }
+
     /// The last timestamped line of `buf`: its offset and time.
     fn tail_time(&self, buf: &[u8], abs: u64) -> Option<(u64, DateTime<Utc>)> {
         let mut end = buf.len();
@@ -271,6 +310,29 @@ impl<'a> Scanner<'a> {
     fn parse(&self, line: &[u8]) -> Option<(DateTime<Utc>, usize)> {
         let line = &line[..line.len().min(self.setup.max_line_bytes)];
         self.spec.format.parse(line, &self.spec.tcx)
+    }
+
+    /// [`Self::parse`] of a line in the common log format, where the time is the first
+    /// `[…]` field: a field equal to the last one read has its time, without parsing.
+    fn clf_parse(&mut self, line: &[u8]) -> Option<(DateTime<Utc>, usize)> {
+        let cut = &line[..line.len().min(self.setup.max_line_bytes)];
+        let field =
+            memchr(b'[', cut).and_then(|open| Some(open..open + memchr(b']', &cut[open..])? + 1));
+        if let (Some(field), Some(t)) = (&field, self.clf_time)
+            && cut[field.clone()] == self.clf_field[..]
+        {
+            return Some((t, field.end));
+        }
+        let parsed = self.parse(cut);
+        // Only a time read from that very field may be reused for the same field.
+        if let (Some((t, end)), Some(field)) = (parsed, field)
+            && end == field.end
+        {
+            self.clf_field.clear();
+            self.clf_field.extend_from_slice(&cut[field]);
+            self.clf_time = Some(t);
+        }
+        parsed
     }
 
     /// Every line's time, in order (files read linearly or streamed).
@@ -301,7 +363,8 @@ impl<'a> Scanner<'a> {
         if line.is_empty() {
             return;
         }
-        let parsed = self.parse(line);
+        let parsed =
+            if self.spec.format.is(layouts::CLF) { self.clf_parse(line) } else { self.parse(line) };
         if let Some((t, _)) = parsed {
             self.observe(t);
             self.last_head = Some((abs + ls as u64, t));

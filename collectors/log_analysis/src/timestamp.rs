@@ -202,8 +202,56 @@ fn parse_json(line: &[u8], key: &str, cx: &TimeContext) -> Option<DateTime<Utc>>
     if !trimmed.starts_with(b"{") {
         return None;
     }
-    let value: serde_json::Value = serde_json::from_slice(trimmed).ok()?;
-    json_time(value.get(key)?, cx)
+    json_time(&json_field(trimmed, key)?, cx)
+}
+
+/// The value of the top-level `key` of the JSON object `text`, as
+/// `serde_json::from_slice::<Value>(text)?.get(key)` gives it (the last of repeated keys;
+/// `None` when the text is not one JSON object), without building the other values: a
+/// time is read from every line of a JSON log.
+pub fn json_field(text: &[u8], key: &str) -> Option<serde_json::Value> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    /// Reads a map key and says whether it is the one wanted.
+    struct IsKey<'k>(&'k str);
+    impl<'de> DeserializeSeed<'de> for IsKey<'_> {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    impl<'de> Visitor<'de> for IsKey<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<bool, E> {
+            Ok(v == self.0)
+        }
+    }
+    /// The object's value under the key, the others skipped.
+    struct Field<'k>(&'k str);
+    impl<'de> Visitor<'de> for Field<'_> {
+        type Value = Option<serde_json::Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(is_key) = map.next_key_seed(IsKey(self.0))? {
+                if is_key {
+                    found = Some(map.next_value::<serde_json::Value>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let found = de.deserialize_map(Field(key)).ok()?;
+    de.end().ok()?;
+    found
 }
 
 /// A JSON time value: a string in any text format, or an epoch number (or numeric string)
@@ -388,6 +436,30 @@ mod tests {
             let format = TsFormat::Json { key: (*key).into() };
             assert_eq!(format.parse(line, &cx()).map(|(t, _)| t), Some(t(want)));
             assert_eq!(detect(&[line], &cx()), Some(format));
+        }
+    }
+
+    /// The field is what a whole parse would give: the last of repeated keys, escaped
+    /// keys decoded, nothing for nested keys, arrays, broken or trailing text.
+    #[test]
+    fn a_json_field_is_read_as_a_whole_parse_would_read_it() {
+        let cases: &[&str] = &[
+            r#"{"ts":1,"msg":"x"}"#,
+            r#"{"msg":{"ts":2},"ts":"2025-11-19T21:00:00Z"}"#,
+            r#"{"ts":1,"ts":3}"#,
+            r#"{"ts":[1,{"a":null}],"x":true}"#,
+            r#"{"msg":"ts","other":1}"#,
+            r#"  {"ts":1}  "#,
+            r#"{"ts":1} trailing"#,
+            r#"{"ts":1,"#,
+            r#"[{"ts":1}]"#,
+            r#""ts""#,
+        ];
+        for case in cases {
+            let whole = serde_json::from_slice::<serde_json::Value>(case.as_bytes())
+                .ok()
+                .and_then(|v| v.get("ts").cloned());
+            assert_eq!(json_field(case.as_bytes(), "ts"), whole, "{case}");
         }
     }
 

@@ -1022,3 +1022,33 @@ async fn no_errors_at_all_is_no_errors_not_a_ratio_of_zero() {
     );
     assert!(!r.evidence.summary.contains('×'), "{}", r.evidence.summary);
 }
+
+/// A rotated gzip file is streamed from its start: the megabytes before the baseline are
+/// passed over a buffer at a time (only their first and last times read), and the counts
+/// of the baseline and window, and of a record split across a buffer's end, stay exact.
+#[tokio::test]
+async fn a_long_gzip_stream_passes_over_what_precedes_the_baseline_and_counts_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (from, to) = (at("2025-11-19T08:00:00Z"), at("2025-11-19T23:00:00Z"));
+    let mut lines = filler(from, to, Duration::milliseconds(250), |t| {
+        iso(t, "INFO request handled path=/api/orders status=200")
+    });
+    let mut t = from + Duration::seconds(30);
+    while t < to {
+        lines.push((t, iso(t, "ERROR payment failed\n\tat com.example.Pay.run(Pay.java:9)")));
+        t += Duration::minutes(1);
+    }
+    let lines = ordered(lines);
+    let plain: usize = lines.iter().map(|l| l.len() + 1).sum();
+    write_gz(&d.join("app.log.1.gz"), &lines);
+    let r = run(config(&[&d.join("app.log.1.gz")])).await;
+    // One error a minute: 30 in the window (20:30-21:00), 30 in the baseline.
+    assert_eq!(r.int("logs.error_count"), 30, "{}", r.data()["files"]);
+    assert_eq!(r.int("logs.baseline_error_count"), 30);
+    let file = r.file("app.log.1.gz");
+    assert_eq!(file["mode"], "stream");
+    let read = file["bytes_read"].as_u64().unwrap() as usize;
+    assert!(read < plain, "the stream stops at the window's end: {read} of {plain} bytes");
+    assert!(plain > 8 << 20, "long enough to pass over buffers: {plain} bytes");
+}

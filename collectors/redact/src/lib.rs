@@ -605,12 +605,29 @@ impl Prefilter {
             }
         }
         let found = self.matcher.as_ref().map(|m| m.find_overlapping_iter(text));
+        // The line of the last keyword, its span and what they widened to: keywords often
+        // come many to a line (a long line of a report), and widening again from each of
+        // them would read the line once per keyword.
+        let mut last_line: Option<(Range<usize>, rules::Span, Range<usize>)> = None;
         for found in found.into_iter().flatten() {
             let keyword = found.pattern().as_usize();
             if self.exact[keyword] && text[found.range()] != self.keywords[keyword] {
                 continue;
             }
-            let Range { start, end } = lines_around(text, found.range(), self.spans[keyword]);
+            let span = self.spans[keyword];
+            let Range { start, end } = match &last_line {
+                Some((line, s, widened))
+                    if *s == span && line.start <= found.start() && found.end() <= line.end =>
+                {
+                    widened.clone()
+                }
+                _ => {
+                    let line = line_start(text, found.start())..line_end(text, found.end());
+                    let widened = widen(text, line.clone(), span);
+                    last_line = Some((line, span, widened.clone()));
+                    widened
+                }
+            };
             // Rules whose keyword sits in a key need an assignment after it.
             let [free, assigned] = &self.owners[keyword];
             let assigned: &[usize] =
@@ -653,14 +670,22 @@ impl Prefilter {
 
 /// `range` widened to whole lines, with `span.0` lines before and `span.1` after (each
 /// with its `\n`).
-fn lines_around(text: &str, range: Range<usize>, (before, after): rules::Span) -> Range<usize> {
-    let mut start = line_start(text, range.start);
+fn lines_around(text: &str, range: Range<usize>, span: rules::Span) -> Range<usize> {
+    widen(text, line_start(text, range.start)..line_end(text, range.end), span)
+}
+
+/// [`lines_around`] of a range whose lines are `lines` (from the start of the first to the
+/// `\n` or end of the last).
+fn widen(text: &str, lines: Range<usize>, (before, after): rules::Span) -> Range<usize> {
+    let mut start = lines.start;
     for _ in 0..before {
         start = line_start(text, start.saturating_sub(1));
     }
-    let mut end = range.end;
-    for _ in 0..=after {
-        end = line_end(text, end);
+    let mut end = lines.end;
+    for i in 0..=after {
+        if i > 0 {
+            end = line_end(text, end);
+        }
         if end == text.len() {
             break;
         }
