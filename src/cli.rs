@@ -36,12 +36,15 @@ pub enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
-    /// Check a bundle (directory or .tar.gz): every hash, the root hash, the signature.
+    /// Check a bundle (directory, .tar.gz, `s3://bucket/prefix/ID`, or an ID with
+    /// --store): every hash, the root hash, the signature.
     Verify {
         bundle: PathBuf,
         /// Public key (from `witness keygen`) the signature must match.
         #[arg(long)]
         key: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArg,
     },
     /// Show a bundle's recommendation, timeline and collectors.
     Show {
@@ -56,6 +59,8 @@ pub enum Command {
         /// Only this stage's draft (refused when the evidence does not support it yet).
         #[arg(long, value_enum, requires = "status_update")]
         stage: Option<StageArg>,
+        #[command(flatten)]
+        store: StoreArg,
     },
     /// Draft a postmortem from a verified bundle (and its follow-up): the usual template,
     /// every statement citing the evidence in the bundle, blanks for what only people know.
@@ -73,11 +78,17 @@ pub enum Command {
         /// Public key (from `witness keygen`) the bundles' signatures must match.
         #[arg(long)]
         key: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArg,
     },
     /// List the bundles in the store, newest first.
     List {
         #[command(flatten)]
-        config: ConfigArg,
+        store: StoreArg,
+        /// At most this many bundles, the newest (an object store is listed by day, newest
+        /// first, so a large store is not listed whole).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
     },
     /// Check or test hypothesis rules.
     Rules {
@@ -156,6 +167,18 @@ pub struct CollectArgs {
     pub follow_up: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+/// Where a reader reads bundles from.
+#[derive(Debug, Args)]
+pub struct StoreArg {
+    /// The object store to read (`s3://bucket/prefix`, `gs://…`, `az://…`, `file:///dir`);
+    /// its endpoint, region and credentials come from the config's [store] (default: the
+    /// config's [store] url, else its local dir).
+    #[arg(long)]
+    pub store: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Args)]

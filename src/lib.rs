@@ -26,5 +26,6 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod server;
+pub mod store;
 pub mod timeline;
 pub mod trigger;

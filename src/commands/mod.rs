@@ -9,6 +9,7 @@ pub mod keygen;
 pub mod label;
 pub mod list;
 pub mod postmortem;
+pub mod remote;
 pub mod rules;
 pub mod serve;
 pub mod show;
@@ -32,19 +33,32 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
             collect::at(&anchor, args).await
         }
         Command::Serve { config, listen } => serve::serve(&config, listen).await,
-        Command::Verify { bundle, key } => verify::verify(&bundle, key.as_deref()),
-        Command::Show { bundle, format, status_update: false, .. } => show::show(&bundle, format),
-        Command::Show { bundle, stage, status_update: true, .. } => {
-            show::status_update(&bundle, stage)
+        Command::Verify { bundle, key, store } => match remote::fetch(&bundle, &store).await? {
+            Some(fetched) => verify::verify_fetched(&fetched, key.as_deref()).await,
+            None => verify::verify(&bundle, key.as_deref()),
+        },
+        Command::Show { bundle, format, status_update, stage, store } => {
+            // A bundle in an object store is read from its verified download.
+            let fetched = remote::fetch(&bundle, &store).await?;
+            let bundle = fetched.as_ref().map_or(bundle.as_path(), |f| f.dir.as_path());
+            if status_update {
+                show::status_update(bundle, stage)
+            } else {
+                show::show(bundle, format)
+            }
         }
-        Command::Postmortem { bundle, follow_up, out, format, key } => postmortem::postmortem(
-            &bundle,
-            follow_up.as_deref(),
-            out.as_deref(),
-            format,
-            key.as_deref(),
-        ),
-        Command::List { config } => list::list(&load_config(&config)?),
+        Command::Postmortem { bundle, follow_up, out, format, key, store } => {
+            let fetched = remote::fetch(&bundle, &store).await?;
+            let bundle = fetched.as_ref().map_or(bundle.as_path(), |f| f.dir.as_path());
+            let fetched_follow_up = match &follow_up {
+                Some(f) => remote::fetch(f, &store).await?,
+                None => None,
+            };
+            let follow_up =
+                fetched_follow_up.as_ref().map(|f| f.dir.as_path()).or(follow_up.as_deref());
+            postmortem::postmortem(bundle, follow_up, out.as_deref(), format, key.as_deref())
+        }
+        Command::List { store, limit } => list::list(&store, limit).await,
         Command::Rules { command: RulesCommand::Check { files, config } } => {
             rules::check(&files, &load_config(&config)?.rules)
         }

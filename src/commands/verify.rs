@@ -1,5 +1,6 @@
 //! `witness verify BUNDLE [--key PUBKEY]`: every hash, the root hash and the signature;
-//! and the signatures of the alerts recorded beside the bundle after its seal.
+//! and the signatures of the alerts recorded beside the bundle after its seal. A bundle in
+//! an object store (`s3://bucket/prefix/ID`, or `--store URL ID`) is downloaded first.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -38,6 +39,27 @@ pub fn verify(bundle: &Path, key: Option<&Path>) -> Result<ExitCode> {
         );
         Ok(ExitCode::from(1))
     }
+}
+
+/// Verifies a bundle downloaded from an object store (every hash and the signature of
+/// what was downloaded), and counts the alerts other replicas recorded beside it.
+///
+/// # Errors
+/// As [`verify`].
+pub async fn verify_fetched(
+    fetched: &super::remote::Fetched,
+    key: Option<&Path>,
+) -> Result<ExitCode> {
+    println!("{}: downloaded from {}", fetched.id, fetched.store.url());
+    let code = verify(&fetched.dir, key)?;
+    match fetched.store.joins(&fetched.id).await {
+        Ok(joins) if !joins.is_empty() => {
+            println!("joins: {} alert(s) from other replicas recorded beside it", joins.len());
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("witness: cannot read the joins beside {}: {e:#}", fetched.id),
+    }
+    Ok(code)
 }
 
 /// A follow-up's link to its incident: named, and when the incident bundle is beside it,

@@ -7,9 +7,11 @@
 //! The sections live here, or in a submodule for the larger ones ([`server`]: `[server]`);
 //! the code that uses a section imports its type from here, never the other way round.
 
+pub mod fleet;
 pub mod follow_up;
 pub mod server;
 pub mod severity;
+pub mod store;
 
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -20,9 +22,11 @@ use witness_collector::{ConfigProblem, TIMEOUT_SECS};
 use crate::redact::RedactionConfig;
 use crate::registry::CollectorsConfig;
 use crate::rules::RulesConfig;
+use fleet::FleetConfig;
 use follow_up::FollowUpConfig;
 use server::ServerConfig;
 use severity::SeverityConfig;
+pub use store::StoreConfig;
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -52,6 +56,9 @@ pub struct WitnessConfig {
     /// `witness serve`: listener, auth, webhooks, dedup, flight recorder.
     #[serde(default)]
     pub server: ServerConfig,
+    /// Replicas sharing the object store: claims of incidents.
+    #[serde(default)]
+    pub fleet: FleetConfig,
     /// The collector instances, one array per kind.
     #[serde(default)]
     pub collectors: CollectorsConfig,
@@ -65,31 +72,6 @@ pub const MAX_BYTES: RangeInclusive<u64> = 0..=1 << 50;
 pub const LOOKBACK_SECS: RangeInclusive<u64> = 1..=366 * 86_400;
 /// The range of `[collect] max_bundle_bytes`: 64 KiB to 64 GiB.
 pub const MAX_BUNDLE_BYTES: RangeInclusive<u64> = 64 * 1024..=64 << 30;
-
-/// `[store]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreConfig {
-    /// Directory bundles are written to (default `./witness-bundles`).
-    #[serde(default = "default_store_dir")]
-    pub dir: PathBuf,
-    /// Keep at most this many bundles; the oldest go first (0 = no limit).
-    #[serde(default)]
-    pub max_bundles: usize,
-    /// Keep at most this many bytes of bundles; the oldest go first (0 = no limit).
-    #[serde(default)]
-    pub max_bytes: u64,
-}
-
-fn default_store_dir() -> PathBuf {
-    PathBuf::from("./witness-bundles")
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self { dir: default_store_dir(), max_bundles: 0, max_bytes: 0 }
-    }
-}
 
 /// `[collect]`
 #[derive(Debug, Clone, Deserialize)]
@@ -282,6 +264,8 @@ impl WitnessConfig {
                 problems.push((format!("server.auth.{}", p.key), p.message));
             }
         }
+        problems.extend(self.store.environment_problems());
+        problems.extend(self.fleet.environment_problems());
         problems
     }
 
@@ -336,6 +320,10 @@ impl WitnessConfig {
         problems.extend(
             self.follow_up.problems().into_iter().map(|(k, m)| (format!("follow_up.{k}"), m)),
         );
+        problems.extend(
+            self.store.remote_problems().into_iter().map(|(k, m)| (format!("store.{k}"), m)),
+        );
+        problems.extend(self.fleet.problems().into_iter().map(|(k, m)| (format!("fleet.{k}"), m)));
         problems
     }
 }
@@ -477,6 +465,33 @@ mod tests {
                 "w.toml:11: server.recorder.retain_secs: must be at most 604800",
             ]
         );
+    }
+
+    /// Issue 19: the object-store and fleet keys are validated, every problem at once.
+    #[test]
+    fn store_and_fleet_keys_are_validated_with_file_line_and_key() {
+        let err = parse(
+            "[store]\nurl = \"ftp://x\"\nendpoint = \"garage:3900\"\naccess_key_id_env = \"K\"\nspool_max_bundles = 0\n\n[fleet]\nclaim_ttl_secs = 1\nreplica = \"a b\"\ncoordinator_env = \"D\"\ncoordinator_file = \"/d\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.problems,
+            [
+                "w.toml:5: store.spool_max_bundles: must be at least 1",
+                "w.toml:2: store.url: ftp:// is not a store witness knows: use one of s3, gs, az, file",
+                "w.toml:3: store.endpoint: must start with http:// or https://",
+                "w.toml:4: store.access_key_id_env: needs secret_access_key_env or secret_access_key_file too",
+                "w.toml:3: store.endpoint: is for s3:// stores, not ftp://",
+                "w.toml:4: store.access_key_id_env: is for s3:// stores, not ftp://",
+                "w.toml:8: fleet.claim_ttl_secs: must be at least 5",
+                "w.toml:10: fleet.coordinator_env: set only one of `coordinator_env` and `coordinator_file`",
+                "w.toml:9: fleet.replica: must be 1-64 characters of a-z, A-Z, 0-9, '.', '_' or '-'",
+            ]
+        );
+        let ok = parse(
+            "[store]\nurl = \"s3://b/p\"\nendpoint = \"http://127.0.0.1:3900\"\n\n[fleet]\ncoordinator_env = \"D\"\n",
+        );
+        assert!(ok.is_ok(), "{:?}", ok.err());
     }
 
     #[test]

@@ -21,7 +21,8 @@ pub struct Prepared {
     pub rules: Arc<RuleSet>,
     pub signing_key: Option<SigningKey>,
     /// The configured rules with witness's own secrets as literals (the `[server.auth]`
-    /// tokens, the PagerDuty secrets, the signing key, `literal_envs`/`literal_files`).
+    /// tokens, the PagerDuty secrets, the signing key, the store's credentials and the
+    /// coordinator's DSN, `literal_envs`/`literal_files`).
     /// Each run takes [`Redactor::for_bundle`] of it.
     pub redactor: Redactor,
 }
@@ -65,7 +66,8 @@ pub fn prepare(config: Arc<WitnessConfig>) -> Result<Prepared, PrepareError> {
 }
 
 /// witness's own secrets, as literals to redact: the `[server.auth]` secrets (each of
-/// several PagerDuty secrets on its own), and the signing key file's lines. One that
+/// several PagerDuty secrets on its own), the signing key file's lines, and the object
+/// store's and the fleet coordinator's secrets. One that
 /// cannot be read is left to the part that uses it to report.
 fn own_secrets(config: &WitnessConfig) -> Vec<String> {
     let mut values: Vec<String> = config
@@ -91,5 +93,43 @@ fn own_secrets(config: &WitnessConfig) -> Vec<String> {
             text.lines().map(str::trim).filter(|l| !l.starts_with("-----")).map(str::to_owned),
         );
     }
+    // The object store's credentials and the fleet coordinator's DSN (with its password
+    // on its own, `postgresql://user:password@host/db`).
+    let fleet = [
+        config.store.access_key_id(),
+        config.store.secret_access_key(),
+        config.fleet.coordinator(),
+    ];
+    for value in fleet.iter().filter_map(|secret| secret.value().ok().flatten()) {
+        let password = value
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split_once('@'))
+            .and_then(|(user, _)| user.split_once(':'))
+            .map(|(_, password)| password.to_owned());
+        values.extend(password);
+        values.push(value);
+    }
     values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 19: the object store's secret key and the coordinator's DSN (and its
+    /// password alone) are redacted like witness's other secrets.
+    #[test]
+    fn the_store_and_coordinator_secrets_are_redaction_literals() {
+        let dir = tempfile::tempdir().unwrap();
+        let (secret, dsn) = (dir.path().join("secret"), dir.path().join("dsn"));
+        std::fs::write(&secret, "s3-secret-Zq81xWv\n").unwrap();
+        std::fs::write(&dsn, "postgresql://witness:pg-pass-7Hq2@db:5432/w\n").unwrap();
+        let text = format!(
+            "[store]\nurl = \"s3://b/p\"\naccess_key_id_file = {secret:?}\nsecret_access_key_file = {secret:?}\n\n[fleet]\ncoordinator_file = {dsn:?}\n"
+        );
+        let config = WitnessConfig::parse(&text, std::path::Path::new("w.toml")).unwrap();
+        let prepared = prepare(Arc::new(config)).unwrap_or_else(|e| panic!("{e}"));
+        let out = prepared.redactor.redact("key s3-secret-Zq81xWv and password pg-pass-7Hq2");
+        assert!(!out.contains("s3-secret-Zq81xWv") && !out.contains("pg-pass-7Hq2"), "{out}");
+    }
 }

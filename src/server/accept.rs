@@ -48,9 +48,12 @@ pub async fn accept(
     webhook_id: Option<&str>,
 ) -> Result<Accepted, JournalFailed> {
     let live = shared.live();
+    // A full upload spool takes no new run: refused like a full queue, retried by the
+    // sender (or taken by another replica) once uploads drain.
+    let spool_full = shared.fleet.as_ref().is_some_and(|f| f.spool.is_full());
     let limits = Limits {
         cooldown: Duration::from_secs(live.config.server.cooldown_secs),
-        queue_size: live.config.server.queue_size,
+        queue_size: if spool_full { 0 } else { live.config.server.queue_size },
         follow_up: live.config.follow_up.on_resolve,
     };
     let received_at = Utc::now();
@@ -135,7 +138,11 @@ pub async fn accept(
         }
     }
     if admitted.refused > 0 {
-        let reason = "the run queue is full ([server] queue_size)";
+        let reason = if spool_full {
+            "the upload spool is full ([store] spool_max_bundles, spool_max_bytes): the object store is not taking uploads"
+        } else {
+            "the run queue is full ([server] queue_size)"
+        };
         shared.refused(source, "queue_full", admitted.refused as u64, reason);
     }
     shared.update_gauges();

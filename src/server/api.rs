@@ -58,12 +58,34 @@ fn bundle_dir(store: &Path, id: &str) -> Result<PathBuf, ApiError> {
     }
 }
 
+/// Bundle `id` sealed here, else, in a fleet, fetched from the object store (hashes
+/// verified) into `<store>/.fleet-cache/`.
+async fn resolve(shared: &Shared, store: &Path, id: &str) -> Result<PathBuf, ApiError> {
+    let local = bundle_dir(store, id);
+    match &shared.fleet {
+        Some(fleet) if local.is_err() && is_safe_name(id) => {
+            let cache = fleet.fetch(store, id).await.map_err(|e| {
+                tracing::debug!(bundle = %id, error = format!("{e:#}"), "Not in the object store.");
+                ApiError::not_found("bundle")
+            })?;
+            bundle_dir(&cache, id)
+        }
+        _ => local,
+    }
+}
+
 /// `GET /api/bundles`: newest first, with the top recommendation.
 pub async fn list(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let store = authorize(&shared, &headers)?;
+    if let Some(fleet) = &shared.fleet {
+        // The fleet's bundles, from the object store's index, newest first.
+        let entries =
+            fleet.store.list(1000).await.map_err(|e| ApiError::internal(format!("{e:#}")))?;
+        return Ok(axum::Json(json!({ "bundles": entries })).into_response());
+    }
     let listed = tokio::task::spawn_blocking(move || bundle::store::list(&store))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
@@ -95,7 +117,7 @@ pub async fn manifest(
 ) -> Result<Response, ApiError> {
     let store = authorize(&shared, &headers)?;
     let UrlPath(id) = id.map_err(bad_path)?;
-    let dir = bundle_dir(&store, &id)?;
+    let dir = resolve(&shared, &store, &id).await?;
     let bytes = read_no_follow(&dir.join(MANIFEST)).map_err(|_| ApiError::not_found("bundle"))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
@@ -108,7 +130,7 @@ pub async fn archive(
 ) -> Result<Response, ApiError> {
     let store = authorize(&shared, &headers)?;
     let UrlPath(id) = id.map_err(bad_path)?;
-    let dir = bundle_dir(&store, &id)?;
+    let dir = resolve(&shared, &store, &id).await?;
     // Written next to the bundles under a dot name (never listed, never served), read
     // back, removed: the root filesystem may be read-only.
     let tmp = store.join(format!(".archive-{id}-{:08x}.tar.gz", rand::random::<u32>()));
@@ -156,7 +178,7 @@ pub async fn file(
             format!("{path:?} is not a path inside a bundle"),
         ));
     }
-    let dir = bundle_dir(&store, &id)?;
+    let dir = resolve(&shared, &store, &id).await?;
     // No component may be a link, and the file must be a regular file.
     let mut at = dir.clone();
     for part in path.split('/') {

@@ -8,6 +8,11 @@
 //! restart still points to its bundle instead of starting a second one; and the file is
 //! compacted to just those.
 //!
+//! The journal is this replica's own, also in a fleet sharing an object store
+//! ([`super::fleet`]): a run whose incident another replica claimed stays unsealed here
+//! until its alert is recorded beside that replica's bundle, and is then journaled as
+//! sealed without a bundle (`written: false`); a crash before that runs the claim again.
+//!
 //! The journal holds only redacted text: alerts are redacted where their bodies are parsed
 //! ([`super::hooks`]), with tokens stable across restarts so that dedup still works; a
 //! journal written by an older witness is redacted the same way when it is compacted on
@@ -55,7 +60,8 @@ pub enum Record {
         #[serde(with = "witness_collector::time::millis")]
         at: DateTime<Utc>,
         bundle: String,
-        /// Whether a bundle was written (false: the run failed and will not be retried).
+        /// Whether a bundle was written (false: the run failed and will not be retried, or
+        /// another replica's run holds the incident and the alert was recorded beside it).
         written: bool,
     },
 }

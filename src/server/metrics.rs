@@ -2,8 +2,9 @@
 //! every scraper and `promtool check metrics` read. Alerts by source and outcome, runs by
 //! status and severity and their duration, the checks of follow-ups by check and status,
 //! collector durations and failures by kind, queue depth, running runs, follow-ups
-//! waiting, bundle bytes, journal lag, config reloads, and the process (memory, CPU, open
-//! files, start time). Every counter exists from the start, at zero, so a rate or an
+//! waiting, bundle bytes, journal lag, config reloads, in a fleet the upload spool
+//! (depth, bytes, failed uploads, upload duration) and the claims by outcome, and the
+//! process (memory, CPU, open files, start time). Every counter exists from the start, at zero, so a rate or an
 //! alert on it works before the first event.
 
 use prometheus_client::encoding::text::encode;
@@ -34,7 +35,9 @@ pub const OUTCOMES: [&str; 9] = [
     "updated",
 ];
 /// Every `status` of `witness_runs_total`.
-pub const RUN_STATUSES: [&str; 3] = ["sealed", "cancelled", "failed"];
+pub const RUN_STATUSES: [&str; 4] = ["sealed", "cancelled", "failed", "joined"];
+/// Every `outcome` of `witness_claims_total`.
+pub const CLAIM_OUTCOMES: [&str; 5] = ["won", "taken_over", "joined", "waited", "unclaimed"];
 /// Every `severity` of `witness_runs_total` and `witness_run_duration_seconds`: the run's
 /// level, or `none` for a run that sealed no bundle.
 pub const SEVERITIES: [&str; 5] = ["P0", "P1", "P2", "P3", "none"];
@@ -73,6 +76,12 @@ pub struct Metrics {
     /// Accepted runs not yet sealed into a bundle.
     pub journal_lag: Gauge,
     config_reloads: Family<Labels, Counter>,
+    /// Bundles sealed and waiting for their upload to the object store.
+    pub spool_bundles: Gauge,
+    pub spool_bytes: Gauge,
+    pub upload_failures: Counter,
+    pub upload_seconds: Histogram,
+    claims: Family<Labels, Counter>,
     resident_bytes: Gauge,
     cpu_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
     open_fds: Gauge,
@@ -107,7 +116,7 @@ impl Default for Metrics {
         let runs = Family::<Labels, Counter>::default();
         registry.register(
             "runs",
-            "Runs finished (follow-ups included), by status (sealed; cancelled: sealed early at shutdown; failed: no bundle) and severity (P0-P3; none without a bundle)",
+            "Runs finished (follow-ups included), by status (sealed; cancelled: sealed early at shutdown; failed: no bundle; joined: another replica's run holds the incident) and severity (P0-P3; none without a bundle)",
             runs.clone(),
         );
         let run_seconds =
@@ -172,6 +181,36 @@ impl Default for Metrics {
             "Config reloads on file change, by result (ok, failed)",
             config_reloads.clone(),
         );
+        let spool_bundles = Gauge::default();
+        registry.register(
+            "spool_bundles",
+            "Bundles sealed and waiting for their upload to the object store",
+            spool_bundles.clone(),
+        );
+        let spool_bytes = Gauge::default();
+        registry.register(
+            "spool_bytes",
+            "Bytes of bundles waiting for their upload to the object store",
+            spool_bytes.clone(),
+        );
+        let upload_failures = Counter::default();
+        registry.register(
+            "upload_failures",
+            "Upload attempts to the object store that failed (each is retried)",
+            upload_failures.clone(),
+        );
+        let upload_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 14));
+        registry.register(
+            "upload_duration_seconds",
+            "How long the upload of one bundle to the object store took",
+            upload_seconds.clone(),
+        );
+        let claims = Family::<Labels, Counter>::default();
+        registry.register(
+            "claims",
+            "Claims of incidents across replicas, by outcome (won, taken_over: an expired claim of a dead replica, joined: another replica's run holds it, waited: another replica's run was still going, unclaimed: the coordinator could not be reached)",
+            claims.clone(),
+        );
 
         let mut process = Registry::default();
         let resident_bytes = Gauge::default();
@@ -201,10 +240,11 @@ impl Default for Metrics {
                 let _ = alerts.get_or_create(&labels(&[("source", source), ("outcome", outcome)]));
             }
         }
-        // A sealed or cancelled run has a bundle and its severity; a failed one neither.
+        // A sealed or cancelled run has a bundle and its severity; a failed or joined one
+        // neither.
         for status in RUN_STATUSES {
             for severity in SEVERITIES {
-                if (status == "failed") == (severity == "none") {
+                if matches!(status, "failed" | "joined") == (severity == "none") {
                     let pair = [("status", status), ("severity", severity)];
                     let _ = runs.get_or_create(&labels(&pair));
                 }
@@ -220,6 +260,9 @@ impl Default for Metrics {
                     ("status", status.as_str()),
                 ]));
             }
+        }
+        for outcome in CLAIM_OUTCOMES {
+            let _ = claims.get_or_create(&labels(&[("outcome", outcome)]));
         }
         for result in ["ok", "failed"] {
             let _ = config_reloads.get_or_create(&labels(&[("result", result)]));
@@ -247,6 +290,11 @@ impl Default for Metrics {
             bundle_bytes,
             journal_lag,
             config_reloads,
+            spool_bundles,
+            spool_bytes,
+            upload_failures,
+            upload_seconds,
+            claims,
             resident_bytes,
             cpu_seconds,
             open_fds,
@@ -291,6 +339,11 @@ impl Metrics {
 
     pub fn run_overhead(&self, seconds: f64) {
         self.run_overhead_seconds.observe(seconds);
+    }
+
+    /// A claim of an incident ended with `outcome` (one of [`CLAIM_OUTCOMES`]).
+    pub fn claim(&self, outcome: &str) {
+        self.claims.get_or_create(&vec![("outcome", outcome.to_owned())]).inc();
     }
 
     pub fn config_reload(&self, result: &str) {

@@ -27,6 +27,7 @@ pub mod addendum;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod fleet;
 pub mod hooks;
 pub mod intake;
 pub mod journal;
@@ -111,7 +112,8 @@ async fn first_signal() {
 /// 2. no queued run starts, and follow-ups stop waiting for their window (both stay in
 ///    the journal: they run, or wait again, after the restart);
 /// 3. running runs get `shutdown_grace_secs` to finish; then they are cancelled, and
-///    what their collectors found is sealed;
+///    what their collectors found is sealed; in a fleet, the spool gets up to 10 s more
+///    to upload;
 /// 4. the listener closes, the journal is synced and closed.
 ///
 /// # Errors
@@ -149,8 +151,21 @@ pub async fn serve_on(
         });
     let max_parallel = config.server.max_parallel_runs;
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    // A replica of a fleet: the shared store, the claims and the spool, checked before
+    // anything is accepted.
+    let fleet = match &config.store.url {
+        Some(url) => Some(Arc::new(
+            fleet::Fleet::open(&config, url, &live.intake)
+                .await
+                .with_context(|| format!("cannot use the store {url}"))?,
+        )),
+        None => None,
+    };
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
-    let shared = Arc::new(Shared::new(live, journal, recorder, queue_tx, redaction_key));
+    let shared = Arc::new(Shared::new(live, journal, recorder, queue_tx, redaction_key, fleet));
+    if let Some(fleet) = &shared.fleet {
+        worker::spawn_fleet(&shared, fleet, &background);
+    }
 
     worker::replay(&shared, replayed).await;
     let stop_worker = CancellationToken::new();
@@ -199,6 +214,11 @@ pub async fn serve_on(
                 "Runs still writing after cancellation; their triggers stay in the journal."
             );
         }
+    }
+    // 3b. In a fleet, what was just sealed gets a moment (at most 10 s) to reach the
+    //     object store; what is still spooled then uploads after the restart.
+    if let Some(fleet) = &shared.fleet {
+        fleet.drain(grace.min(Duration::from_secs(10))).await;
     }
     // 4. Close the listener (in-flight requests finish), stop helpers, sync the journal.
     close_listener.cancel();

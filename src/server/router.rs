@@ -189,12 +189,13 @@ async fn hook(
         })
         .collect();
     if accepted.refused > 0 {
+        let full = if shared.fleet.as_ref().is_some_and(|f| f.spool.is_full()) {
+            "the upload spool is full (the object store is not taking uploads)".to_owned()
+        } else {
+            format!("the run queue is full ({} waiting)", shared.live().config.server.queue_size)
+        };
         return Err(ApiError::unavailable(
-            format!(
-                "the run queue is full ({} waiting); retry later; admitted: {}",
-                shared.live().config.server.queue_size,
-                serde_json::Value::Array(answers)
-            ),
+            format!("{full}; retry later; admitted: {}", serde_json::Value::Array(answers)),
             RETRY_AFTER_SECS,
         ));
     }

@@ -88,6 +88,10 @@ pub struct Shared {
     pub follow_ups_stop: CancellationToken,
     /// The store's token key for alert text, kept across reloads (and restarts).
     pub redaction_key: [u8; 32],
+    /// The object store, claims and spool shared with other replicas (`[store] url`).
+    /// Fixed at start: a reload that changes `[store] url` or `[fleet]` takes effect on
+    /// the next restart.
+    pub fleet: Option<Arc<super::fleet::Fleet>>,
 }
 
 impl Shared {
@@ -98,6 +102,7 @@ impl Shared {
         recorder: Option<Recorder>,
         queue_tx: mpsc::UnboundedSender<QueuedRun>,
         redaction_key: [u8; 32],
+        fleet: Option<Arc<super::fleet::Fleet>>,
     ) -> Self {
         crate::logging::set_redactor(&live.intake);
         Self {
@@ -114,6 +119,7 @@ impl Shared {
             runs: TaskTracker::new(),
             follow_ups_stop: CancellationToken::new(),
             redaction_key,
+            fleet,
         }
     }
 
@@ -188,6 +194,10 @@ impl Shared {
         self.metrics.running.set(intake.running as i64);
         self.metrics.journal_lag.set(intake.unsealed() as i64);
         self.metrics.follow_ups_waiting.set(intake.waiting_follow_ups() as i64);
+        drop(intake);
+        if let Some(fleet) = &self.fleet {
+            fleet.update_gauges(&self.metrics);
+        }
     }
 }
 

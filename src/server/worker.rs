@@ -12,10 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::fleet::Fleet;
 use super::journal::{FollowUpReplay, Recent, Record, Replayed, Unsealed};
 use super::metrics::MetricsProgress;
 use super::recorder::Recorder;
@@ -23,6 +24,8 @@ use super::state::{FollowUpJob, Live, QueuedRun, Shared};
 use crate::bundle::store;
 use crate::run::follow_up::{FollowUpRequest, Incident, Resolution, window_after};
 use crate::run::{self, RunRequest};
+use crate::store::Join;
+use crate::store::claim::Outcome;
 use crate::trigger::Trigger;
 
 /// Takes runs off the queue and starts them, at most `max_parallel` at once, until `stop`.
@@ -54,10 +57,10 @@ pub async fn work(
             alert = %queued.trigger.name,
         );
         let run_shared = Arc::clone(&shared);
+        let run_slots = Arc::clone(&slots);
         shared.runs.spawn(
             async move {
-                perform(&run_shared, queued).await;
-                drop(permit);
+                perform(&run_shared, queued, permit, &run_slots).await;
             }
             .instrument(span),
         );
@@ -65,12 +68,24 @@ pub async fn work(
 }
 
 /// One run, from its queued trigger to its sealed bundle and the journal line saying so.
-async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
+/// In a fleet the incident is claimed first ([`claim`]); the run holds `permit`, one of
+/// the worker's `slots`, except while it waits for another replica's run.
+async fn perform(
+    shared: &Arc<Shared>,
+    mut job: QueuedRun,
+    permit: OwnedSemaphorePermit,
+    slots: &Arc<Semaphore>,
+) {
     let live = shared.live();
     let config = &live.config;
     let started = Instant::now();
-    tracing::info!("Run started.");
     let bundle = job.bundle.clone();
+    // The bundle id the run seals under: its own, or that of a claim it took over.
+    let (run_id, claim_key, _permit) = match claim(shared, &mut job, permit, slots).await {
+        Claimed::Run { id, key, permit } => (id, key, permit),
+        Claimed::Done => return,
+    };
+    tracing::info!("Run started.");
     let request = match job.follow_up {
         None => RunRequest {
             anchor: job.trigger.starts_at,
@@ -78,9 +93,19 @@ async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
             lookback: Duration::from_secs(config.collect.lookback_secs),
             only: None,
             store: config.store.dir.clone(),
-            id: Some(bundle.clone()),
+            id: Some(run_id.clone()),
             follow_up: None,
         },
+        // In a fleet, an incident whose alert was joined to another replica's run has no
+        // bundle here: its follow-up is that replica's (which got the resolution too).
+        Some(follow_up)
+            if shared.fleet.is_some() && !config.store.dir.join(&follow_up.incident).is_dir() =>
+        {
+            tracing::info!(incident = %follow_up.incident, "The incident's run was another replica's: the follow-up is left to it.");
+            let seconds = started.elapsed().as_secs_f64();
+            finish(shared, &bundle, Ended { status: "joined", severity: None, seconds }).await;
+            return;
+        }
         Some(follow_up) => match follow_up_request(&live, &bundle, job.trigger, follow_up).await {
             Ok(request) => request,
             Err(e) => {
@@ -124,19 +149,91 @@ async fn perform(shared: &Arc<Shared>, job: QueuedRun) {
             } else {
                 tracing::info!(dir = %dir, overhead_ms, "Run sealed.");
             }
+            // Spooled before the seal is journaled: a crash between the two leaves a
+            // bundle the replay finds and spools again.
+            if let Some(fleet) = &shared.fleet
+                && let Err(e) = fleet.spool.add(&run_id, claim_key.clone())
+            {
+                tracing::error!(error = %e, "Cannot spool the bundle for its upload; it stays local.");
+            }
             Ended { status, severity, seconds: started.elapsed().as_secs_f64() }
         }
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "Run failed: no bundle was written.");
+            if let (Some(fleet), Some(key)) = (&shared.fleet, &claim_key) {
+                fleet.release(key);
+            }
             Ended::failed(started)
         }
     };
     finish(shared, &bundle, ended).await;
 }
 
+/// What the claim decided for a run.
+enum Claimed {
+    /// Run it under `id` (claimed under `key`, when in a fleet), holding `permit`.
+    Run { id: String, key: Option<String>, permit: Option<OwnedSemaphorePermit> },
+    /// Nothing to run: joined to another replica's run (and finished), or shutting down
+    /// while waiting (the run stays in the journal).
+    Done,
+}
+
+/// Claims the incident of `job` when this replica is one of a fleet: a run that wins
+/// (or takes over an expired claim) runs; one whose incident another replica holds waits,
+/// without its slot, until that run is done, and then records its alert (and the alerts
+/// that joined it here) beside that bundle in the store. Follow-ups and manual runs
+/// (without an incident key) are not claimed.
+async fn claim(
+    shared: &Arc<Shared>,
+    job: &mut QueuedRun,
+    permit: OwnedSemaphorePermit,
+    slots: &Arc<Semaphore>,
+) -> Claimed {
+    let unclaimed =
+        |permit| Claimed::Run { id: job.bundle.clone(), key: None, permit: Some(permit) };
+    let Some(fleet) = shared.fleet.as_ref().filter(|_| job.follow_up.is_none()) else {
+        return unclaimed(permit);
+    };
+    let Some(incident) = job.trigger.dedup_keys().into_iter().next() else {
+        return unclaimed(permit);
+    };
+    let key = fleet.claim_key(&incident);
+    let cooldown = Duration::from_secs(shared.live().config.server.cooldown_secs);
+    drop(permit);
+    let started = Instant::now();
+    let stop = &shared.follow_ups_stop;
+    match fleet.claim(&shared.metrics, &key, &job.bundle, cooldown, stop).await {
+        None => Claimed::Done,
+        Some(Outcome::Won { bundle }) => {
+            if bundle != job.bundle {
+                tracing::warn!(theirs = %bundle, "Took over the incident of a replica whose claim expired; running it under that replica's bundle id.");
+            }
+            let permit = Arc::clone(slots).acquire_owned().await.ok();
+            Claimed::Run { id: bundle, key: Some(key), permit }
+        }
+        Some(Outcome::Held { bundle: theirs, holder, .. }) => {
+            let mut trigger = job.trigger.clone();
+            trigger.joined.extend(shared.intake().close(&job.bundle));
+            let join = Join {
+                replica: fleet.claims.replica().to_owned(),
+                bundle: job.bundle.clone(),
+                recorded_at: Utc::now(),
+                trigger,
+            };
+            if !fleet.join(&theirs, &join, stop).await {
+                return Claimed::Done;
+            }
+            tracing::info!(theirs = %theirs, holder = %holder, "Another replica's run holds this incident; the alert is recorded beside its bundle.");
+            let seconds = started.elapsed().as_secs_f64();
+            finish(shared, &job.bundle, Ended { status: "joined", severity: None, seconds }).await;
+            Claimed::Done
+        }
+    }
+}
+
 /// How a run ended, for `witness_runs_total` and `witness_run_duration_seconds`.
 struct Ended {
-    /// `sealed`, `cancelled` or `failed`.
+    /// `sealed`, `cancelled`, `failed` or `joined`.
     status: &'static str,
     severity: Option<&'static str>,
     seconds: f64,
@@ -153,7 +250,7 @@ impl Ended {
 /// then counts the run: once a run shows in the metrics, its seal is on disk, the intake
 /// knows it, and the store's gauge has its bytes.
 async fn finish(shared: &Arc<Shared>, bundle: &str, ended: Ended) {
-    let written = ended.status != "failed";
+    let written = !matches!(ended.status, "failed" | "joined");
     let record = Record::Sealed { at: Utc::now(), bundle: bundle.to_owned(), written };
     if let Err(e) = shared.journal.append(&[record]).await {
         // The bundle exists; on restart the replay sees it and does not run it again.
@@ -252,7 +349,9 @@ async fn apply_retention(shared: &Arc<Shared>, config: &crate::config::WitnessCo
         // Bundles still being written are `.tmp-*` directories, which retention never
         // sees; sealed ones are removed oldest first, but not an incident's while its
         // follow-up still has to read it.
-        let keep = shared.intake().followed_incidents();
+        let mut keep = shared.intake().followed_incidents();
+        // Nor a bundle still waiting for its upload.
+        keep.extend(shared.fleet.iter().flat_map(|f| f.spool.ids()));
         let removed = tokio::task::spawn_blocking(move || {
             let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
             store::apply_retention(&dir, max_bundles, max_bytes, &keep)
@@ -303,6 +402,13 @@ pub async fn replay(shared: &Arc<Shared>, replayed: Replayed) {
     }
     for Unsealed { bundle, trigger } in unsealed {
         if store.join(&bundle).is_dir() {
+            // Sealed, and maybe not spooled yet: spooling it again is harmless.
+            if let Some(fleet) = &shared.fleet {
+                let key = trigger.dedup_keys().first().map(|k| fleet.claim_key(k));
+                if let Err(e) = fleet.spool.add(&bundle, key) {
+                    tracing::error!(bundle = %bundle, error = %e, "Cannot spool the bundle for its upload.");
+                }
+            }
             let record = Record::Sealed { at: Utc::now(), bundle, written: true };
             let _ = shared.journal.append(&[record]).await;
             continue;
@@ -340,4 +446,69 @@ fn remove_staging(store: &Path, bundle: &str) {
             tracing::warn!(dir = %staging.display(), error = %e, "Cannot remove a half-written bundle.");
         }
     }
+}
+
+/// Starts the uploader and the claim renewal; both stop with `stop`.
+pub fn spawn_fleet(shared: &Arc<Shared>, fleet: &Arc<Fleet>, stop: &CancellationToken) {
+    let (upload_shared, upload_fleet, upload_stop) =
+        (Arc::clone(shared), Arc::clone(fleet), stop.clone());
+    tokio::spawn(async move {
+        let fleet = &upload_fleet;
+        let shared = &upload_shared;
+        fleet.update_gauges(&shared.metrics);
+        crate::store::spool::upload_loop(
+            &fleet.spool,
+            &fleet.store,
+            fleet.claims.replica(),
+            fleet.retry_max,
+            &upload_stop,
+            |event| match event {
+                crate::store::spool::Event::Uploaded { pending, seconds } => {
+                    shared.metrics.upload_seconds.observe(seconds);
+                    tracing::info!(bundle = %pending.id, seconds, store = %fleet.store.url(), "Bundle uploaded.");
+                }
+                crate::store::spool::Event::Failed { pending, error, retry_in } => {
+                    shared.metrics.upload_failures.inc();
+                    let (depth, bytes) = fleet.spool.depth();
+                    tracing::warn!(bundle = %pending.id, error = format!("{error:#}"), retry_in_ms = retry_in.as_millis() as u64, spooled = depth, spooled_bytes = bytes, "Upload failed; the bundle stays spooled.");
+                }
+            },
+            |pending| {
+                let (fleet, shared) = (Arc::clone(fleet), Arc::clone(shared));
+                Box::pin(async move {
+                    if let Some(key) = &pending.claim {
+                        if let Err(e) = fleet.claims.done(key, &pending.id).await {
+                            tracing::warn!(bundle = %pending.id, error = format!("{e:#}"), "Cannot mark the claim done; it expires instead.");
+                        }
+                        fleet.held().remove(key);
+                    }
+                    fleet.update_gauges(&shared.metrics);
+                    fleet.retention().await;
+                })
+            },
+        )
+        .await;
+    });
+    let (renew_fleet, renew_stop) = (Arc::clone(fleet), stop.clone());
+    tokio::spawn(async move {
+        let every = renew_fleet.claims.ttl() / 3;
+        let mut pruned_at: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                () = renew_stop.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            renew_fleet.renew_all().await;
+            if pruned_at.is_none_or(|at| at.elapsed() >= super::fleet::PRUNE_EVERY) {
+                pruned_at = Some(Instant::now());
+                match renew_fleet.claims.prune().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(deleted = n, "Deleted claims past the longest cooldown.")
+                    }
+                    Err(e) => tracing::warn!(error = format!("{e:#}"), "Cannot delete old claims."),
+                }
+            }
+        }
+    });
 }

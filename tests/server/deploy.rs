@@ -28,13 +28,22 @@ fn validate(files: &[PathBuf]) -> std::process::Output {
 
 #[test]
 fn kubernetes_manifests_validate_against_the_openapi_schema() {
-    let files: Vec<PathBuf> =
-        ["sidecar.yaml", "service.yaml", "rbac.yaml"].iter().map(|f| deploy().join(f)).collect();
+    let files: Vec<PathBuf> = ["sidecar.yaml", "service.yaml", "rbac.yaml", "fleet.yaml"]
+        .iter()
+        .map(|f| deploy().join(f))
+        .collect();
     let output = validate(&files);
     let text = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{text}");
-    for kind in ["configmap/witness-config", "deployment/checkout", "service/witness"] {
+    for kind in [
+        "configmap/witness-config",
+        "deployment/checkout",
+        "service/witness",
+        "configmap/witness-fleet-config",
+        "service/witness-fleet",
+        "statefulset/witness",
+    ] {
         assert!(
             text.contains(&format!("passed for resource {kind}")),
             "{kind} was not validated:\n{text}"
@@ -85,7 +94,30 @@ fn the_alertmanager_snippet_passes_amtool() {
 
 #[test]
 fn the_sidecar_config_is_a_valid_witness_config() {
-    let sidecar = std::fs::read_to_string(deploy().join("sidecar.yaml")).unwrap();
+    check_embedded_config("sidecar.yaml");
+}
+
+/// The fleet's config names its store, credentials and coordinator as files (from
+/// Secrets), and is a valid witness config.
+#[test]
+fn the_fleet_config_is_a_valid_witness_config_with_its_secrets_in_files() {
+    let fleet = std::fs::read_to_string(deploy().join("fleet.yaml")).unwrap();
+    for needle in [
+        "url = \"s3://",
+        "access_key_id_file = \"/etc/witness/store/access_key_id\"",
+        "coordinator_file = \"/etc/witness/coordinator/dsn\"",
+        "secret: {secretName: witness-store",
+        "replicas: 2",
+        "volumeClaimTemplates:",
+    ] {
+        assert!(fleet.contains(needle), "fleet.yaml lacks {needle:?}");
+    }
+    check_embedded_config("fleet.yaml");
+}
+
+/// The witness.toml of the ConfigMap in deploy/`file` parses and validates.
+fn check_embedded_config(file: &str) {
+    let sidecar = std::fs::read_to_string(deploy().join(file)).unwrap();
     let start = sidecar.find("witness.toml: |\n").expect("the ConfigMap holds witness.toml")
         + "witness.toml: |\n".len();
     let toml: String = sidecar[start..]
@@ -100,7 +132,7 @@ fn the_sidecar_config_is_a_valid_witness_config() {
         toml.split("[[collectors.logs]]").next().unwrap().to_owned()
     };
     if let Err(e) =
-        witness::config::WitnessConfig::parse(&toml, Path::new("sidecar.yaml:witness.toml"))
+        witness::config::WitnessConfig::parse(&toml, Path::new(&format!("{file}:witness.toml")))
     {
         panic!("{e}\n---\n{toml}");
     }

@@ -18,16 +18,42 @@ impl Alertmanager {
     /// Starts one in `dir` that sends to `webhook` with `Authorization: Bearer <token>`,
     /// and waits (30 s at most) until it is ready.
     pub async fn start(dir: &Path, webhook: &str, token: &str) -> Self {
+        Self::start_peered(dir, &[webhook], token, None).await
+    }
+
+    /// Starts one in `dir` that sends every notification to each of `webhooks`; with
+    /// `cluster` = (its gossip port, a peer's gossip port), one member of an HA pair on
+    /// loopback (without it, clustering is off).
+    pub async fn start_peered(
+        dir: &Path,
+        webhooks: &[&str],
+        token: &str,
+        cluster: Option<(u16, u16)>,
+    ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::fs::create_dir_all(dir).unwrap();
         let config = dir.join("am.yml");
+        let hooks: String = webhooks
+            .iter()
+            .map(|url| format!("  - url: {url}\n    send_resolved: true\n    http_config: {{authorization: {{type: Bearer, credentials: {token}}}}}\n"))
+            .collect();
         std::fs::write(
             &config,
             format!(
                 "route: {{receiver: evidence, group_by: ['alertname','service'], group_wait: 1s, group_interval: 2s, repeat_interval: 1h}}\n\
-                 receivers:\n- name: evidence\n  webhook_configs:\n  - url: {webhook}\n    send_resolved: true\n    http_config: {{authorization: {{type: Bearer, credentials: {token}}}}}\n",
+                 receivers:\n- name: evidence\n  webhook_configs:\n{hooks}",
             ),
         )
         .unwrap();
+        let cluster_args: Vec<String> = match cluster {
+            None => vec!["--cluster.listen-address=".into()],
+            Some((own, peer)) => vec![
+                format!("--cluster.listen-address=127.0.0.1:{own}"),
+                format!("--cluster.advertise-address=127.0.0.1:{own}"),
+                format!("--cluster.peer=127.0.0.1:{peer}"),
+                "--cluster.peer-timeout=2s".into(),
+            ],
+        };
         let binary = std::env::var("WITNESS_TEST_ALERTMANAGER")
             .unwrap_or_else(|_| "prometheus-alertmanager".into());
         let url = format!("http://127.0.0.1:{port}");
@@ -35,7 +61,7 @@ impl Alertmanager {
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.path={}", dir.join("am-data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
+            .args(&cluster_args)
             .arg(format!("--web.external-url={url}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

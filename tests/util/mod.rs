@@ -117,6 +117,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 pub mod alertmanager;
 pub mod corpus;
+pub mod garage;
 pub mod heldout;
 pub mod scenario;
 pub mod secrets;
