@@ -5,6 +5,8 @@
 
 use std::ops::Range;
 
+use super::line_start;
+
 /// The values of the map that starts after the `data:`/`stringData:` line `header` (a
 /// match of its rule on `text`), when `text` says it is a Secret (`kind: Secret` within
 /// the text the rule runs on): each `key: value` line more indented than the header, to
@@ -94,10 +96,6 @@ fn unquoted(value: &str) -> Option<Range<usize>> {
         _ => 0..value.len(),
     };
     (!range.is_empty()).then_some(range)
-}
-
-fn line_start(text: &str, at: usize) -> usize {
-    text[..at].rfind('\n').map_or(0, |i| i + 1)
 }
 
 #[cfg(test)]
