@@ -90,6 +90,32 @@ fn cite(record: &CollectorRecord, fact: &str) -> EvidenceRef {
     EvidenceRef::into_record(record, format!("/facts/{fact}"))
 }
 
+/// Where errors are counted, with the facts of each: the logs, and the pods' logs the
+/// kubernetes kind read through the same analysis.
+struct ErrorSource {
+    count: &'static str,
+    ratio: &'static str,
+    /// Errors of signatures the baseline never had.
+    new: &'static str,
+    /// Where, as a reason says it (`""`, `" in the pods' logs"`).
+    place: &'static str,
+}
+
+const ERROR_SOURCES: &[ErrorSource] = &[
+    ErrorSource {
+        count: "logs.error_count",
+        ratio: "logs.error_rate_ratio",
+        new: "logs.new_error_count",
+        place: "",
+    },
+    ErrorSource {
+        count: "kubernetes.pod_log_error_count",
+        ratio: "kubernetes.pod_log_error_rate_ratio",
+        new: "kubernetes.pod_log_new_error_count",
+        place: " in the pods' logs",
+    },
+];
+
 /// Estimates the severity of a run from its records on `thresholds`.
 pub fn assess(
     records: &[CollectorRecord],
@@ -208,14 +234,7 @@ pub fn assess(
 
     // Errors against the baseline, over enough errors: in the logs, and in the pods' logs
     // the kubernetes kind read through the same analysis.
-    for (count_fact, ratio_fact, place) in [
-        ("logs.error_count", "logs.error_rate_ratio", ""),
-        (
-            "kubernetes.pod_log_error_count",
-            "kubernetes.pod_log_error_rate_ratio",
-            " in the pods' logs",
-        ),
-    ] {
+    for &ErrorSource { count: count_fact, ratio: ratio_fact, place, .. } in ERROR_SOURCES {
         let errors: BTreeMap<String, f64> =
             number(count_fact).into_iter().map(|(r, n)| (r.evidence_path(), n)).collect();
         for (record, ratio) in number(ratio_fact) {
@@ -244,14 +263,7 @@ pub fn assess(
     // New errors where no rate against a baseline could be read (pods that did not exist
     // in the baseline: a new revision's): as many errors of signatures never seen before
     // are a partial degradation at least.
-    for (new_fact, ratio_fact, place) in [
-        ("logs.new_error_count", "logs.error_rate_ratio", ""),
-        (
-            "kubernetes.pod_log_new_error_count",
-            "kubernetes.pod_log_error_rate_ratio",
-            " in the pods' logs",
-        ),
-    ] {
+    for &ErrorSource { new: new_fact, ratio: ratio_fact, place, .. } in ERROR_SOURCES {
         let rated: Vec<String> =
             number(ratio_fact).into_iter().map(|(r, _)| r.evidence_path()).collect();
         for (record, count) in number(new_fact) {
