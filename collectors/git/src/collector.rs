@@ -59,6 +59,7 @@ impl GitCollector {
                 until: ctx.window.end.max(ctx.anchor),
                 max_commits: config.max_commits,
                 max_files_per_commit: config.max_files_per_commit,
+                line_counts: config.line_counts,
                 include_email: config.include_author_email,
             },
             classes: Arc::clone(&self.classes),

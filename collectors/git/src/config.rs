@@ -36,10 +36,18 @@ pub struct GitConfig {
     /// Commits past it are still counted; the class facts are then left out, with a note.
     #[serde(default = "default_max_commits")]
     pub max_commits: usize,
-    /// At most this many files are listed per commit, with line counts (default 100). Every
+    /// At most this many files are listed per commit (default 100). Every
     /// file still counts for the commit's classes and the facts.
     #[serde(default = "default_max_files_per_commit")]
     pub max_files_per_commit: usize,
+    /// Which changed files get line counts (lines added and removed, as `git log --numstat`
+    /// counts them): `classified` (default) the files with a path class — migrations,
+    /// dependencies, infrastructure, configuration, the changes a responder weighs line by
+    /// line —, `all` every listed file, `none` no file. A line count reads and compares both
+    /// versions of the file, the largest cost of a read: `all` makes a busy day's read about
+    /// twice as slow.
+    #[serde(default)]
+    pub line_counts: LineCounts,
     /// Keep the author's email beside the author's name (default false: it is personal
     /// data, and the name is enough to find who to ask).
     #[serde(default)]
@@ -74,6 +82,30 @@ pub struct GitConfig {
     /// tag in the deployed revision's history (other than on the deployed commit) is used.
     #[serde(default)]
     pub previous_deployed_ref: Option<String>,
+}
+
+/// Which changed files get line counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineCounts {
+    /// Files with a path class.
+    #[default]
+    Classified,
+    /// Every listed file.
+    All,
+    /// No file.
+    None,
+}
+
+impl LineCounts {
+    /// Whether a file of class `class` (none: unclassified) gets line counts.
+    pub fn wanted(self, class: Option<&str>) -> bool {
+        match self {
+            Self::Classified => class.is_some(),
+            Self::All => true,
+            Self::None => false,
+        }
+    }
 }
 
 fn default_ref() -> String {
@@ -112,6 +144,7 @@ impl GitConfig {
             lookback_hours: default_lookback_hours(),
             max_commits: default_max_commits(),
             max_files_per_commit: default_max_files_per_commit(),
+            line_counts: LineCounts::default(),
             include_author_email: false,
             path_classes: BTreeMap::new(),
             deploy_tags: default_deploy_tags(),
@@ -203,8 +236,23 @@ mod tests {
         let config: GitConfig = toml::from_str("name = \"api\"\npath = \"/srv/api\"").unwrap();
         assert_eq!(config.git_ref, "HEAD");
         assert_eq!(config.lookback_hours, 24);
+        assert_eq!(config.line_counts, LineCounts::Classified);
         assert_eq!(config.deployed_labels, ["revision", "commit", "sha", "version"]);
         assert!(config.validate().is_empty());
+    }
+
+    #[test]
+    fn line_counts_are_chosen_by_name() {
+        let read = |value: &str| {
+            toml::from_str::<GitConfig>(&format!("name = \"a\"\npath = \"/x\"\nline_counts = \"{value}\""))
+                .map(|c| c.line_counts)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(read("all"), Ok(LineCounts::All));
+        assert_eq!(read("none"), Ok(LineCounts::None));
+        assert_eq!(read("classified"), Ok(LineCounts::Classified));
+        let err = read("some").unwrap_err();
+        assert!(err.contains("unknown variant `some`"), "{err}");
     }
 
     #[test]

@@ -38,12 +38,14 @@ pub struct FileChange {
     /// The path class, when one matches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
-    /// Lines added; absent for binary files, submodules and very large blobs.
+    /// Lines added; absent for binary files, submodules, very large blobs and the files
+    /// `line_counts` leaves out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lines_added: Option<u32>,
     /// Lines removed; absent like `lines_added`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lines_removed: Option<u32>,
+    /// The file is binary (known only for a file whose lines were to be counted).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub binary: bool,
     /// The entry is a submodule: only its pinned commit changed.

@@ -21,6 +21,7 @@ use witness_collector::{Redacted, Redactor};
 
 use crate::budget::Budget;
 use crate::classes::PathClasses;
+use crate::config::LineCounts;
 use crate::diff::{Differ, FileChange};
 use crate::error::GitError;
 use crate::repo::utc;
@@ -107,6 +108,7 @@ pub struct Span {
     pub until: DateTime<Utc>,
     pub max_commits: usize,
     pub max_files_per_commit: usize,
+    pub line_counts: LineCounts,
     pub include_email: bool,
 }
 
@@ -324,7 +326,12 @@ fn record(
                 }
             }
             if i < spec.span.max_files_per_commit {
-                let (lines_added, lines_removed, binary) = differ.line_counts(change);
+                let (lines_added, lines_removed, binary) =
+                    if spec.span.line_counts.wanted(class.as_deref()) {
+                        differ.line_counts(change)
+                    } else {
+                        (None, None, false)
+                    };
                 listed.push(FileChange {
                     path: change.path.clone(),
                     change: change.change,

@@ -7,7 +7,8 @@
 //! and keeps per commit: id, author and committer time (a rebase makes them differ; the
 //! committer time decides what is in the lookback), author name (the email only with
 //! `include_author_email`), subject, the files changed against the first parent (add,
-//! modify, delete, with line counts), their path classes (`migration`, `dependency`,
+//! modify, delete; with line counts for the files of a path class, or as `line_counts`
+//! says), their path classes (`migration`, `dependency`,
 //! `infra`, `config`, or classes of your own), whether it is a merge and the tags on it.
 //! Deploy tags (`deploy_tags`) in the span are deploy markers.
 //!
@@ -67,6 +68,6 @@ witness_collector::collector_items! {
     mod tags;
 
     pub use collector::GitCollector;
-    pub use config::GitConfig;
+    pub use config::{GitConfig, LineCounts};
     pub use error::GitError;
 }

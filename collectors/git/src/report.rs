@@ -120,19 +120,20 @@ fn commit_event(commit: &CommitRecord, anchor: DateTime<Utc>) -> Event {
         format!("{what} {} by {}: {}", commit.short_id(), commit.author, clip(&commit.subject));
     let mut detail = match &commit.files {
         Some(files) => {
-            let (added, removed) = files.iter().fold((0u64, 0u64), |(a, r), f| {
-                (
-                    a + u64::from(f.lines_added.unwrap_or(0)),
-                    r + u64::from(f.lines_removed.unwrap_or(0)),
-                )
-            });
-            let mut names: Vec<&str> =
-                files.iter().take(DETAIL_FILES).map(|f| f.path.as_str()).collect();
+            // Each named file with its line counts where they were taken (`line_counts`).
+            let mut names: Vec<String> = files
+                .iter()
+                .take(DETAIL_FILES)
+                .map(|f| match (f.lines_added, f.lines_removed) {
+                    (Some(added), Some(removed)) => format!("{} (+{added} −{removed})", f.path),
+                    _ => f.path.to_string(),
+                })
+                .collect();
             if commit.files_changed > DETAIL_FILES {
-                names.push("…");
+                names.push("…".to_owned());
             }
             let files = if commit.files_changed == 1 { "file" } else { "files" };
-            format!("{} {files} (+{added} −{removed}): {}", commit.files_changed, names.join(", "))
+            format!("{} {files}: {}", commit.files_changed, names.join(", "))
         }
         None => "files unknown (shallow clone edge)".to_owned(),
     };

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use witness_collector::{CollectorConfig, Severity, Status};
-use witness_git::GitConfig;
+use witness_git::{GitConfig, LineCounts};
 
 use super::support::*;
 
@@ -75,7 +75,7 @@ async fn the_committer_time_decides_and_a_rebased_commit_keeps_both_times() {
     let detail = evidence.events[0].detail.as_deref().unwrap();
     assert!(
         detail.starts_with(
-            "1 file (+1 −0): b.txt; authored 2025-11-16T21:00:00.000Z (T-72h00m), committed T-1h00m"
+            "1 file: b.txt; authored 2025-11-16T21:00:00.000Z (T-72h00m), committed T-1h00m"
         ),
         "{detail}"
     );
@@ -131,13 +131,27 @@ async fn each_commit_is_classed_by_the_files_it_touches() {
         config_commit["files"],
         json!([
             {"path": "config/app.yaml", "change": "modify", "class": "config", "lines_added": 2, "lines_removed": 1},
-            {"path": "old.txt", "change": "delete", "lines_added": 0, "lines_removed": 2},
+            {"path": "old.txt", "change": "delete"},
         ])
     );
-    // Line counts agree with git's own.
+    assert_eq!(
+        evidence.events[3].detail.as_deref(),
+        Some("2 files: config/app.yaml (+2 −1), old.txt; classes: config")
+    );
+    // Line counts agree with git's own; by default only the classified file's are taken.
     let numstat =
         repo.git(&["show", "--numstat", "--format=", config_commit["id"].as_str().unwrap()]);
     assert_eq!(numstat, "2\t1\tconfig/app.yaml\n0\t2\told.txt");
+    let mut config = GitConfig::new("test", &repo.path);
+    config.line_counts = LineCounts::All;
+    let all = collect_with(&config, &context()).await;
+    assert_eq!(
+        all.data["commits"][3]["files"][1],
+        json!({"path": "old.txt", "change": "delete", "lines_added": 0, "lines_removed": 2})
+    );
+    config.line_counts = LineCounts::None;
+    let none = collect_with(&config, &context()).await;
+    assert!(none.data["commits"][3]["files"][0].get("lines_added").is_none());
     assert_eq!(evidence.data["commits"][0]["author"], "Alice Example");
     assert!(evidence.data["commits"][0].get("author_email").is_none());
 }
