@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
 # Benchmark of the `git` collector (not a test): generates a repository with 100,000+
 # commits and a real-sized tree with `git fast-import`, then times the collector's 24 h
-# lookback (release build of collectors/git/examples/lookback.rs) against
-# `git log --since --until --name-status` (and `--numstat`, which counts lines as the
-# collector does), without and with a commit-graph.
+# lookback against `git log --since --until --name-status` (and, with every file's lines
+# counted, against `--numstat`), without and with a commit-graph: as a fresh process of the
+# release build of collectors/git/examples/lookback.rs, as `witness collect at … --only git`
+# end to end (configuration, rules, reports, bundle written and sealed), and as repeated
+# collects in one process. The contenders run interleaved, RUNS times each; the script
+# prints the minimum and median of the wall time and the median CPU time (user + system,
+# from wait4) of each, beside its peer's and with the ratio.
 #
 #   tests/bench/git.sh [WORK_DIR]      (default /tmp/witness-git-bench; reused if present)
 #
-# Needs git, python3 and GNU time (/usr/bin/time). Environment: COMMITS (default 100100: a few side commits are
-# left unmerged and dropped, the rest is at least 100,000), FILES (default 5000),
-# RUNS (default 5).
+# Before timing it checks the counts: the commits of the lookback equal
+# `git rev-list --count --since --until`, and the files (and the line counts taken) equal
+# `git log --numstat --diff-merges=first-parent`'s.
+#
+# Needs git and python3. Environment: COMMITS (default 100100: a few side commits are left
+# unmerged and dropped, the rest is at least 100,000), FILES (default 5000), RUNS (default
+# 11), CARGO_TARGET_DIR (default target), WITNESS_BIN (a built `witness`; default: build it).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${1:-/tmp/witness-git-bench}
 commits=${COMMITS:-100100}
 files=${FILES:-5000}
-runs=${RUNS:-5}
+runs=${RUNS:-11}
 repo="$work/repo"
 # Commits are 6 minutes apart, starting at 2024-01-01: 100,000 commits span ~416 days,
 # so a 24 h lookback holds ~240 commits (plus merges), a busy day.
@@ -121,51 +129,100 @@ echo "Repository: $(git -C "$repo" rev-list --count main) commits on main ($(git
      "$(du -sh "$repo/.git" | cut -f1) in .git"
 echo "Anchor $anchor; lookback since $since"
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-git}
+target=$(cd "$root" && realpath "${CARGO_TARGET_DIR:-target}")
 (cd "$root" && cargo build -q --release -p witness-git --example lookback)
-lookback="$CARGO_TARGET_DIR/release/examples/lookback"
+if [ -z "${WITNESS_BIN:-}" ]; then
+  (cd "$root" && cargo build -q --release --bin witness)
+fi
+lookback="$target/release/examples/lookback"
+witness=$(realpath "${WITNESS_BIN:-$target/release/witness}")
+conf="$work/witness.toml"
+printf '[store]\ndir = "%s"\n\n[[collectors.git]]\nname = "bench"\npath = "%s"\n' "$work/store" "$repo" > "$conf"
+trap 'rm -rf "$work/store"' EXIT
 
-# Median wall time of a command over $runs runs, in ms, and its total CPU time (user +
-# system) over those runs divided by the runs: on a shared machine the wall time includes
-# waiting for a core, the CPU time does not.
-median_ms() {
-  local times=() cpu=0
-  for _ in $(seq "$runs"); do
-    local s e c
-    s=$(date +%s%N)
-    /usr/bin/time -f '%U %S' -o "$work/time.out" "$@" >/dev/null 2>&1
-    c=$(tail -n1 "$work/time.out")
-    e=$(date +%s%N)
-    times+=($(( (e - s) / 1000000 )))
-    cpu=$(awk -v a="$cpu" -v b="$c" 'BEGIN { split(b, t, " "); print a + (t[1] + t[2]) * 1000 }')
-  done
-  local median
-  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
-  echo "$median ms wall (median of $runs), $(awk -v c="$cpu" -v r="$runs" 'BEGIN { printf "%.0f", c / r }') ms CPU"
+# The counts first: the collector's commits, files and line counts must be git's own.
+check_counts() {
+  local want got
+  want=$(git -C "$repo" rev-list --count --since="$since" --until="$anchor" main)
+  got=$("$lookback" "$repo" "$anchor" 1 | sed -n 's/.*commits_in_lookback \([0-9]*\);.*/\1/p')
+  [ "$want" = "$got" ] || { echo "Commits DIFFER: git $want, collector $got" >&2; exit 1; }
+  git -C "$repo" log --since="$since" --until="$anchor" --numstat --no-renames --diff-merges=first-parent \
+      --format='commit %H' main \
+    | awk '/^commit / { id = $2; next } NF == 3 { print id, $1, $2, $3 }' | sort > "$work/git.numstat"
+  WITNESS_LINE_COUNTS=all WITNESS_NUMSTAT="$work/all.numstat" "$lookback" "$repo" "$anchor" 1 >/dev/null
+  WITNESS_NUMSTAT="$work/default.numstat" "$lookback" "$repo" "$anchor" 1 >/dev/null
+  cmp -s "$work/git.numstat" "$work/all.numstat" \
+    || { echo "line_counts = all: files or line counts DIFFER from git log --numstat:" >&2; diff "$work/git.numstat" "$work/all.numstat" | head -20 >&2; exit 1; }
+  # By default only the classified files are counted: the same files, and every count
+  # taken is git's.
+  cmp -s <(cut -d' ' -f1,4 "$work/git.numstat") <(cut -d' ' -f1,4 "$work/default.numstat") \
+    || { echo "Files DIFFER from git log --numstat" >&2; exit 1; }
+  local counted wrong
+  counted=$(grep -vc ' - - ' "$work/default.numstat" || true)
+  wrong=$(grep -v ' - - ' "$work/default.numstat" | grep -vxFf "$work/git.numstat" | wc -l || true)
+  [ "$wrong" = 0 ] || { echo "$wrong line counts DIFFER from git log --numstat" >&2; exit 1; }
+  echo "Counts: $got commits in the lookback, as git rev-list; $(wc -l < "$work/git.numstat") file changes" \
+       "identical to git log --numstat (line counts of all with line_counts = all; $counted classified by default)."
 }
+
+# Runs the contenders interleaved, $runs times each, and prints per contender
+# "<name> <min wall ms> <median wall ms> <median CPU ms>" (CPU: user + system from wait4).
+race() {
+  python3 - "$runs" "$@" <<'PY'
+import os, statistics, subprocess, sys, time
+runs, cases = int(sys.argv[1]), [c.split("\x1f") for c in sys.argv[2:]]
+results = {c[0]: [] for c in cases}
+for _ in range(runs):
+    for name, env, *argv in cases:
+        extra = dict(kv.split("=", 1) for kv in env.split(",") if kv)
+        started = time.perf_counter_ns()
+        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 env={**os.environ, **extra})
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = (time.perf_counter_ns() - started) / 1e6
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            sys.exit(f"{name} failed: exit {child.returncode}")
+        results[name].append((wall, (usage.ru_utime + usage.ru_stime) * 1000))
+for name, r in results.items():
+    walls, cpus = [w for w, _ in r], [c for _, c in r]
+    print(name, f"{min(walls):.1f}", f"{statistics.median(walls):.1f}", f"{statistics.median(cpus):.1f}")
+PY
+}
+case_() { local IFS=$'\x1f'; echo "$*"; }
 
 measure() {
   local label=$1
-  echo "== $label (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-  echo "git log --name-status: $(median_ms git -C "$repo" log --since="$since" --until="$anchor" --name-status --no-renames main)"
-  echo "git log --numstat:     $(median_ms git -C "$repo" log --since="$since" --until="$anchor" --numstat --no-renames main)"
-  echo "collector process (one cold collect each, including start-up): $(median_ms "$lookback" "$repo" "$anchor" 1)"
-  echo "collector in one process, $runs runs:"
-  "$lookback" "$repo" "$anchor" "$runs"
+  echo "== $label (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
+  local git_log=(git -C "$repo" log --since="$since" --until="$anchor" --no-renames main)
+  race "$(case_ name_status '' "${git_log[@]}" --name-status)" \
+       "$(case_ process '' "$lookback" "$repo" "$anchor" 1)" \
+       "$(case_ witness '' "$witness" collect at "$anchor" --since 24h --only git --config "$conf" --format json)" \
+       "$(case_ numstat '' "${git_log[@]}" --numstat)" \
+       "$(case_ process_all WITNESS_LINE_COUNTS=all "$lookback" "$repo" "$anchor" 1)" > "$work/race.out"
+  python3 - "$work/race.out" <<'PY'
+import sys
+r = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in open(sys.argv[1])}
+def row(label, name, peer):
+    mn, md, cpu = r[name]
+    line = f"  {label:<52} wall min {mn:6.1f} ms, median {md:6.1f} ms; CPU {cpu:5.1f} ms"
+    if peer:
+        pmn, pmd, pcpu = r[peer]
+        line += f"  | {md / pmd:4.2f}x median wall, {mn / pmn:4.2f}x min wall, {cpu / max(pcpu, 0.1):4.2f}x CPU"
+    print(line)
+row("git log --name-status", "name_status", None)
+row("collector process (default: classified line counts)", "process", "name_status")
+row("witness collect at … --only git (whole run)", "witness", "name_status")
+row("git log --numstat", "numstat", None)
+row("collector process, line_counts = all", "process_all", "numstat")
+PY
+  echo "  collector in one process, $runs collects (the first cold):"
+  "$lookback" "$repo" "$anchor" "$runs" | tail -n1 | sed 's/^/    /'
+  echo "  (load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
 }
 
-# The collector's files and line counts must be git's own.
-WITNESS_NUMSTAT="$work/collector.numstat" "$lookback" "$repo" "$anchor" 1 >/dev/null
-git -C "$repo" log --since="$since" --until="$anchor" --numstat --no-renames --diff-merges=first-parent \
-    --format='commit %H' main \
-  | awk '/^commit / { id = $2; next } NF == 3 { print id, $1, $2, $3 }' | sort > "$work/git.numstat"
-if diff -q "$work/git.numstat" "$work/collector.numstat" >/dev/null; then
-  echo "Files and line counts: identical to git log --numstat ($(wc -l < "$work/git.numstat") file changes)."
-else
-  echo "Files and line counts DIFFER from git log --numstat:"; diff "$work/git.numstat" "$work/collector.numstat" | head -20
-fi
-
 rm -f "$repo/.git/objects/info/commit-graph"; rm -rf "$repo/.git/objects/info/commit-graphs"
+check_counts
 measure "without commit-graph"
 git -C "$repo" commit-graph write --reachable
 measure "with commit-graph"

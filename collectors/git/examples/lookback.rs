@@ -6,13 +6,14 @@
 //! Prints one line per run (the first is the cold one: packs and indexes not yet mapped in
 //! this process) and a summary line with the median, the commits read and the status.
 //! With `WITNESS_NUMSTAT=<file>` it also writes `<commit> <added> <removed> <path>` lines
-//! for every file read, to compare with `git log --numstat`.
+//! for every file read (`-` for a count not taken), to compare with `git log --numstat`;
+//! `WITNESS_LINE_COUNTS=all|classified|none` sets `line_counts` (default `classified`).
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use witness_collector::{CollectContext, CollectorConfig, Window};
-use witness_git::GitConfig;
+use witness_git::{GitConfig, LineCounts};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,6 +25,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut config = GitConfig::new("bench", &repo);
     config.timeout_secs = Some(30);
+    config.line_counts = match std::env::var("WITNESS_LINE_COUNTS").as_deref() {
+        Ok("all") => LineCounts::All,
+        Ok("none") => LineCounts::None,
+        Ok("classified") | Err(_) => LineCounts::Classified,
+        Ok(other) => {
+            return Err(format!("WITNESS_LINE_COUNTS={other}: all, classified or none").into());
+        }
+    };
     let collector = config.build().map_err(|p| format!("{p:?}"))?;
     let mut times = Vec::new();
     let mut cpu_times = Vec::new();
@@ -59,11 +68,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         cpu_times[cpu_times.len() / 2].as_secs_f64() * 1000.0,
         times[0].as_secs_f64() * 1000.0,
         evidence.status,
-        evidence
-            .facts
-            .get("git.commits_in_lookback")
-            .map(|v| format!("{v:?}"))
-            .unwrap_or_else(|| "absent".into()),
+        evidence.data["commits_in_lookback"],
         evidence.data["commits"].as_array().map_or(0, Vec::len),
         files,
         evidence.data["tags"].as_array().map_or(0, Vec::len),

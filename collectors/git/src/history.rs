@@ -9,7 +9,7 @@
 //! The newest `max_commits` commits are read in full with their files; older ones in the
 //! span are only counted.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use gix::ObjectId;
@@ -52,6 +52,8 @@ pub struct CommitRecord {
     /// Tags pointing at this commit.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Redacted>,
+    #[serde(skip)]
+    pub commit_id: ObjectId,
     /// Path classes of the files it touched, in classification order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<String>,
@@ -116,7 +118,6 @@ pub struct Span {
 pub struct WalkSpec<'a> {
     pub span: Span,
     pub classes: &'a PathClasses,
-    pub tags_by_commit: &'a BTreeMap<ObjectId, Vec<Redacted>>,
     pub shallow: &'a HashSet<ObjectId>,
     /// What every text read from the repository goes through first.
     pub redactor: &'a Redactor,
@@ -306,7 +307,8 @@ fn record(
         author_email: spec.span.include_email.then(|| redactor.redact(&author.email.to_str_lossy())),
         subject,
         merge: parents.len() > 1,
-        tags: spec.tags_by_commit.get(&id).cloned().unwrap_or_default(),
+        tags: Vec::new(),
+        commit_id: id,
         classes: Vec::new(),
         files: None,
         files_changed: 0,

@@ -1,11 +1,12 @@
-//! One blocking read of a repository for one run: open it, read the deploy tags, walk the
-//! lookback, find the deployed revision. Runs on a blocking thread and checks its
-//! [`Budget`] between commits, so it hands back what it has before the deadline.
+//! One blocking read of a repository for one run: open it, walk the lookback and, on a
+//! thread beside the walk, read the deploy tags and find the deployed revision. Runs on a
+//! blocking thread and checks its [`Budget`] between commits, so it hands back what it has
+//! before the deadline.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use globset::GlobSet;
@@ -13,11 +14,11 @@ use serde::Serialize;
 
 use crate::budget::Budget;
 use crate::classes::PathClasses;
-use crate::deployed::{self, Deployed, DeployedRequest};
+use crate::deployed::{self, Deployed, DeployedOutcome, DeployedRequest};
 use crate::error::GitError;
 use crate::history::{self, CommitRecord, History, Span, WalkSpec};
 use crate::repo::{self, Opened, RepoInfo};
-use crate::tags::{self, TagRecord};
+use crate::tags::{self, TagRecord, Tags};
 
 /// Everything one scan needs, owned so it can move to a blocking thread.
 pub struct ScanRequest {
@@ -110,25 +111,60 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
     let budget = &request.budget;
     let mut partial_notes = Vec::new();
 
-    let started = Instant::now();
-    let tags = tags::read(&repo, &request.deploy_tags, budget, &request.redactor);
-    let tags_done = started.elapsed();
-    notes.extend(tags.notes.iter().cloned());
-
     let shallow: HashSet<_> = match repo.shallow_commits() {
         Ok(Some(commits)) => commits.iter().copied().collect(),
         _ => HashSet::new(),
     };
-    let tags_by_commit = tags.by_commit();
     let spec = WalkSpec {
         span: request.span,
         classes: &request.classes,
-        tags_by_commit: &tags_by_commit,
         shallow: &shallow,
         redactor: &request.redactor,
     };
-    let history = history::walk(&repo, tip, &spec, budget)?;
-    let walk_done = started.elapsed();
+    let deployed_request = DeployedRequest {
+        labels: request.labels.clone(),
+        deployed_ref: request.deployed_ref.as_deref(),
+        previous_ref: request.previous_deployed_ref.as_deref(),
+        redactor: &request.redactor,
+    };
+    // The tags and the deployed revision need nothing from the lookback walk: they are read
+    // on a thread of their own beside it, so a free core hides their time.
+    let started = Instant::now();
+    let (deploys, history) = std::thread::scope(|scope| {
+        let side = repo.as_ref().clone();
+        let deploys = scope.spawn(move || {
+            let tags = tags::read(&side, &request.deploy_tags, budget, &request.redactor);
+            let tags_done = started.elapsed();
+            let outcome = deployed::find(
+                &side,
+                &deployed_request,
+                &tags,
+                request.span.anchor,
+                &request.classes,
+                budget,
+            );
+            (tags, outcome, tags_done, started.elapsed())
+        });
+        let history = history::walk(&repo, tip, &spec, budget);
+        let walk_done = started.elapsed();
+        let deploys = deploys.join().unwrap_or_else(|_| {
+            let mut tags = Tags::default();
+            tags.interrupted = true;
+            let outcome = DeployedOutcome {
+                partial_notes: vec!["The reader of tags and deploys stopped unexpectedly.".into()],
+                ..DeployedOutcome::default()
+            };
+            (tags, outcome, Duration::ZERO, Duration::ZERO)
+        });
+        (deploys, history.map(|h| (h, walk_done)))
+    });
+    let (tags, outcome, tags_done, deploys_done) = deploys;
+    let (mut history, walk_done) = history?;
+    notes.extend(tags.notes.iter().cloned());
+    let tags_by_commit = tags.by_commit();
+    for commit in &mut history.commits {
+        commit.tags = tags_by_commit.get(&commit.commit_id).cloned().unwrap_or_default();
+    }
     let History {
         commits,
         in_lookback,
@@ -164,26 +200,12 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         &mut partial_notes,
     );
 
-    let deployed_request = DeployedRequest {
-        labels: request.labels.clone(),
-        deployed_ref: request.deployed_ref.as_deref(),
-        previous_ref: request.previous_deployed_ref.as_deref(),
-        redactor: &request.redactor,
-    };
-    let outcome = deployed::find(
-        &repo,
-        &deployed_request,
-        &tags,
-        request.span.anchor,
-        &request.classes,
-        budget,
-    );
     notes.extend(outcome.notes);
     partial_notes.extend(outcome.partial_notes);
     tracing::debug!(
         tags_ms = tags_done.as_millis() as u64,
-        walk_ms = (walk_done - tags_done).as_millis() as u64,
-        deployed_ms = (started.elapsed() - walk_done).as_millis() as u64,
+        deployed_ms = deploys_done.saturating_sub(tags_done).as_millis() as u64,
+        walk_ms = walk_done.as_millis() as u64,
         commits = in_lookback + after_anchor,
         "Scanned the repository."
     );
