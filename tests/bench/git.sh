@@ -155,7 +155,7 @@ check_counts() {
     || { echo "line_counts = all: files or line counts DIFFER from git log --numstat:" >&2; diff "$work/git.numstat" "$work/all.numstat" | head -20 >&2; exit 1; }
   # By default only the classified files are counted: the same files, and every count
   # taken is git's.
-  cmp -s <(cut -d' ' -f1,4 "$work/git.numstat") <(cut -d' ' -f1,4 "$work/default.numstat") \
+  cmp -s <(cut -d' ' -f1,4 "$work/git.numstat" | sort) <(cut -d' ' -f1,4 "$work/default.numstat" | sort) \
     || { echo "Files DIFFER from git log --numstat" >&2; exit 1; }
   local counted wrong
   counted=$(grep -vc ' - - ' "$work/default.numstat" || true)
