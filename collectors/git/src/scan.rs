@@ -132,33 +132,14 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
     let started = Instant::now();
     let (deploys, history) = std::thread::scope(|scope| {
         let side = repo.as_ref().clone();
-        let deploys = scope.spawn(move || {
-            let tags = tags::read(&side, &request.deploy_tags, budget, &request.redactor);
-            let tags_done = started.elapsed();
-            let outcome = deployed::find(
-                &side,
-                &deployed_request,
-                &tags,
-                request.span.anchor,
-                &request.classes,
-                budget,
-            );
-            (tags, outcome, tags_done, started.elapsed())
-        });
+        let deploys =
+            scope.spawn(move || read_deploys(&side, request, &deployed_request, started));
         let history = history::walk(&repo, tip, &spec, budget);
         let walk_done = started.elapsed();
-        let deploys = deploys.join().unwrap_or_else(|_| {
-            let mut tags = Tags::default();
-            tags.interrupted = true;
-            let outcome = DeployedOutcome {
-                partial_notes: vec!["The reader of tags and deploys stopped unexpectedly.".into()],
-                ..DeployedOutcome::default()
-            };
-            (tags, outcome, Duration::ZERO, Duration::ZERO)
-        });
+        let deploys = deploys.join().unwrap_or_else(|_| Deploys::stopped());
         (deploys, history.map(|h| (h, walk_done)))
     });
-    let (tags, outcome, tags_done, deploys_done) = deploys;
+    let Deploys { tags, outcome, tags_done, done: deploys_done } = deploys;
     let (mut history, walk_done) = history?;
     notes.extend(tags.notes.iter().cloned());
     let tags_by_commit = tags.by_commit();
@@ -243,6 +224,47 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         notes,
         partial_notes,
     })))
+}
+
+/// The deploy tags and the deployed revision, with when each was done (from the scan's
+/// start).
+struct Deploys {
+    tags: Tags,
+    outcome: DeployedOutcome,
+    tags_done: Duration,
+    done: Duration,
+}
+
+impl Deploys {
+    /// What is known when the thread reading them stopped unexpectedly: nothing.
+    fn stopped() -> Self {
+        let tags = Tags { interrupted: true, ..Tags::default() };
+        let outcome = DeployedOutcome {
+            partial_notes: vec!["The reader of tags and deploys stopped unexpectedly.".into()],
+            ..DeployedOutcome::default()
+        };
+        Self { tags, outcome, tags_done: Duration::ZERO, done: Duration::ZERO }
+    }
+}
+
+fn read_deploys(
+    repo: &gix::Repository,
+    request: &ScanRequest,
+    deployed_request: &DeployedRequest<'_>,
+    started: Instant,
+) -> Deploys {
+    let budget = &request.budget;
+    let tags = tags::read(repo, &request.deploy_tags, budget, &request.redactor);
+    let tags_done = started.elapsed();
+    let outcome = deployed::find(
+        repo,
+        deployed_request,
+        &tags,
+        request.span.anchor,
+        &request.classes,
+        budget,
+    );
+    Deploys { tags, outcome, tags_done, done: started.elapsed() }
 }
 
 /// What the history walk ran into, for its notes.
