@@ -28,6 +28,7 @@
 
 mod blocks;
 mod checks;
+mod entropy;
 mod escaped;
 mod json;
 mod keys;
