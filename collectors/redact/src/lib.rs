@@ -781,6 +781,26 @@ mod tests {
     }
 
     #[test]
+    fn both_items_of_a_vendor_pair_are_redacted_by_the_whole_table() {
+        let r = redactor();
+        for (text, id, secret) in [
+            (
+                "github = '9c14koUc3f04PrzlpCcU', 'caa3224b5ddb83924e6a487ee3f6543bae428309'",
+                "9c14koUc3f04PrzlpCcU",
+                "caa3224b5ddb83924e6a487ee3f6543bae428309",
+            ),
+            (
+                r#"SENDGRID_PAIR => ["Xq7mP2kL9vR4tW8z", "5f2e8d1c9b7a6f3e2d1c0b9a8f7e6d5c"]"#,
+                "Xq7mP2kL9vR4tW8z",
+                "5f2e8d1c9b7a6f3e2d1c0b9a8f7e6d5c",
+            ),
+        ] {
+            let out = r.redact_text(text);
+            assert!(!out.contains(id) && !out.contains(secret), "{out}");
+        }
+    }
+
+    #[test]
     fn config_problems_name_the_pattern() {
         let config = RedactionConfig {
             patterns: vec!["ok-[0-9]+".into(), "(".into(), "x*".into()],

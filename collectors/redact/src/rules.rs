@@ -799,6 +799,24 @@ const TABLE: &[Spec] = &[
             b!()
         ),
     ),
+    // An id and its secret assigned together to a vendor's name, as a tuple or a list
+    // (`github = ('9c14…', 'caa3…')`, `[]string{"AC1f…", "e4b7…"}`): both items, the
+    // second whatever its alphabet (a legacy 40-hex token), when the first reads as a
+    // credential. Before the single value, which would take the first item alone.
+    row(
+        "vendor_token",
+        VENDOR_NAMES,
+        concat!(
+            r#"(?i)"#,
+            b!(),
+            r#"(?:"#,
+            vendor_names!(),
+            r#")[a-z0-9_.-]{0,24}["'`]?[ \t]*(?:=>|:=|[:=])[^"'`\r\n=]{0,16}?["'`]"#,
+            r#"(?P<secret1>[A-Za-z0-9][A-Za-z0-9_+/=.-]{15,})["'`][ \t]*,[ \t]*["'`]"#,
+            r#"(?P<secret2>[A-Za-z0-9][A-Za-z0-9_+/=.-]{15,})["'`]"#,
+        ),
+    )
+    .checked(checks::vendor_pair),
     // A token right after its vendor's name, the way detectors that look for a keyword
     // nearby find them (`sourcegraph: 6d2F…`, `jira Z7Vo…`, `mailgun 'gRtZ…'`): the name
     // (and the rest of a key: `github_api_key`), an optional assignment or quote, and a
@@ -818,23 +836,6 @@ const TABLE: &[Spec] = &[
         ),
     )
     .checked(checks::vendor_value),
-    // An id and its secret assigned together to a vendor's name, as a tuple or a list
-    // (`github = ('9c14…', 'caa3…')`, `[]string{"AC1f…", "e4b7…"}`): both items, the second whatever its alphabet (a
-    // legacy 40-hex token), when the first reads as a credential.
-    row(
-        "vendor_token",
-        VENDOR_NAMES,
-        concat!(
-            r#"(?i)"#,
-            b!(),
-            r#"(?:"#,
-            vendor_names!(),
-            r#")[a-z0-9_.-]{0,24}["'`]?[ \t]*(?:=>|:=|[:=])[^"'`\r\n=]{0,16}?["'`]"#,
-            r#"(?P<secret1>[A-Za-z0-9][A-Za-z0-9_+/=.-]{15,})["'`][ \t]*,[ \t]*["'`]"#,
-            r#"(?P<secret2>[A-Za-z0-9][A-Za-z0-9_+/=.-]{15,})["'`]"#,
-        ),
-    )
-    .checked(checks::vendor_pair),
     // Facebook app access tokens `<app id>|<secret>` next to the vendor's name; Sidekiq
     // Enterprise credentials under their Bundler key.
     row(
