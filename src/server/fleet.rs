@@ -180,7 +180,10 @@ impl Fleet {
                 tracing::warn!(bundle = %bundle, error = format!("{e:#}"), "Cannot claim the incident before answering; the run claims it again.");
                 None
             }
-            Err(_) => None,
+            Err(_) => {
+                tracing::warn!(bundle = %bundle, seconds = CLAIM_BEFORE_ANSWER.as_secs(), "The incident's claim did not answer in time; answering with this replica's id, and the run claims it again.");
+                None
+            }
         }
     }
 

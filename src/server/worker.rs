@@ -251,8 +251,8 @@ async fn claim(
                 trigger,
             };
             // The key in force now (a reload may have changed it while this waited).
-            let key = shared.live().prepared.signing_key.clone();
-            if !fleet.join(&theirs, &join, key.as_ref(), stop).await {
+            let signing_key = shared.live().prepared.signing_key.clone();
+            if !fleet.join(&theirs, &join, signing_key.as_ref(), stop).await {
                 return Claimed::Done;
             }
             tracing::info!(theirs = %theirs, holder = %holder, "Another replica's run holds this incident; the alert is recorded beside its bundle.");

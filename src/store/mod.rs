@@ -724,4 +724,40 @@ mod tests {
         assert!(!store.has_bundle(ids[0]).await.unwrap());
         assert_eq!(store.list(10).await.unwrap().len(), 2);
     }
+
+    /// Issue 19: joins recorded by other replicas were not signed.
+    #[tokio::test]
+    async fn a_join_is_signed_with_the_replica_key_and_checked_with_its_public_half() {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = format!("file://{}", tmp.path().display());
+        let store = Store::open(&StoreConfig::default(), &url, &Redactor::builtin()).unwrap();
+        let (private, _) = crate::bundle::sign::keygen(&tmp.path().join("fleet")).unwrap();
+        let (other, _) = crate::bundle::sign::keygen(&tmp.path().join("other")).unwrap();
+        let key = crate::bundle::sign::load_signing_key(&private).unwrap();
+        let other = crate::bundle::sign::load_signing_key(&other).unwrap();
+        let join = |replica: &str| Join {
+            replica: replica.into(),
+            bundle: "20251119T210000Z-000002".into(),
+            recorded_at: Utc::now(),
+            trigger: crate::trigger::Trigger::manual(Utc::now(), Default::default()),
+        };
+        let id = "20251119T210000Z-000001";
+        store.put_join(id, &join("a"), Some(&key)).await.unwrap();
+        store.put_join(id, &join("b"), None).await.unwrap();
+        store.put_join(id, &join("c"), Some(&other)).await.unwrap();
+        let joins = store.joins(id).await.unwrap();
+        let checked: Vec<(String, JoinSignature)> =
+            joins.iter().map(|j| (j.name.clone(), j.check(&key.verifying_key()))).collect();
+        let name = |r: &str| format!("{r}-20251119T210000Z-000002.json");
+        assert_eq!(
+            checked,
+            [
+                (name("a"), JoinSignature::Valid),
+                (name("b"), JoinSignature::Missing),
+                (name("c"), JoinSignature::Invalid)
+            ],
+            "the signatures are not listed as joins"
+        );
+        assert_eq!(joins[0].join().unwrap().replica, "a");
+    }
 }
