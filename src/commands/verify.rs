@@ -1,24 +1,38 @@
 //! `witness verify BUNDLE [--key PUBKEY]`: every hash, the root hash and the signature;
 //! and the signatures of the alerts recorded beside the bundle after its seal. A bundle in
-//! an object store (`s3://bucket/prefix/ID`, or `--store URL ID`) is downloaded first.
+//! an object store (`s3://bucket/prefix/ID`, or `--store URL ID`) is downloaded first, and
+//! the alerts other replicas joined to it (`joins/<id>/`) are checked with the same key.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
 
+use crate::store::{JoinSignature, StoredJoin};
+
 /// Prints every problem by path; exits 0 when everything matches, 1 when not.
 ///
 /// # Errors
 /// When the bundle or the key cannot be read (exit 2).
 pub fn verify(bundle: &Path, key: Option<&Path>) -> Result<ExitCode> {
+    verify_with_joins(bundle, key, None)
+}
+
+/// [`verify`], and with `joins` (a bundle from an object store) the joins beside it.
+fn verify_with_joins(
+    bundle: &Path,
+    key: Option<&Path>,
+    joins: Option<Result<Vec<StoredJoin>, String>>,
+) -> Result<ExitCode> {
     let key = key.map(crate::bundle::sign::load_verifying_key).transpose()?;
     let result = crate::bundle::verify::verify(bundle, key.as_ref())?;
     for problem in &result.problems {
         // Paths come from the archive: whatever its maker wrote.
         println!("{}", crate::escape::terminal(&problem.to_string(), crate::escape::Keep::Nothing));
     }
-    let late_problems = check_addendum(bundle, key.as_ref()) + check_follows(bundle, &result);
+    let late_problems = check_addendum(bundle, key.as_ref())
+        + check_follows(bundle, &result)
+        + joins.map_or(0, |joins| check_joins(joins, key.as_ref()));
     if result.ok() && late_problems == 0 {
         let signature = match (result.signed, result.signature_checked) {
             (true, true) => "signature valid",
@@ -42,7 +56,7 @@ pub fn verify(bundle: &Path, key: Option<&Path>) -> Result<ExitCode> {
 }
 
 /// Verifies a bundle downloaded from an object store (every hash and the signature of
-/// what was downloaded), and counts the alerts other replicas recorded beside it.
+/// what was downloaded), and the alerts other replicas recorded beside it.
 ///
 /// # Errors
 /// As [`verify`].
@@ -51,15 +65,57 @@ pub async fn verify_fetched(
     key: Option<&Path>,
 ) -> Result<ExitCode> {
     println!("{}: downloaded from {}", fetched.id, fetched.store.url());
-    let code = verify(&fetched.dir, key)?;
-    match fetched.store.joins(&fetched.id).await {
-        Ok(joins) if !joins.is_empty() => {
-            println!("joins: {} alert(s) from other replicas recorded beside it", joins.len());
+    let joins = fetched.store.joins(&fetched.id).await.map_err(|e| format!("{e:#}"));
+    verify_with_joins(&fetched.dir, key, Some(joins))
+}
+
+/// The alerts other replicas recorded beside a bundle in an object store: counted, and
+/// with `key` each signature checked; each join without a signature, or with one that
+/// does not match, is named. Returns how many do not verify (a listing that failed counts
+/// as one).
+fn check_joins(
+    joins: Result<Vec<StoredJoin>, String>,
+    key: Option<&ed25519_dalek::VerifyingKey>,
+) -> usize {
+    let joins = match joins {
+        Ok(joins) => joins,
+        Err(e) => {
+            println!("joins: cannot be read: {e}");
+            return 1;
         }
-        Ok(_) => {}
-        Err(e) => eprintln!("witness: cannot read the joins beside {}: {e:#}", fetched.id),
+    };
+    if joins.is_empty() {
+        return 0;
     }
-    Ok(code)
+    let name = |j: &StoredJoin| crate::escape::terminal(&j.name, crate::escape::Keep::Nothing);
+    let mut bad = 0;
+    for join in &joins {
+        let readable = join.join().is_ok();
+        if !readable {
+            println!("join {}: not a join record", name(join));
+        }
+        let signature = key.map(|key| join.check(key));
+        match signature {
+            Some(JoinSignature::Missing) => println!("join {}: not signed", name(join)),
+            Some(JoinSignature::Invalid) => {
+                println!("join {}: signature does not match the join with this key", name(join))
+            }
+            Some(JoinSignature::Valid) | None => {}
+        }
+        bad += usize::from(!readable || signature.is_some_and(|s| s != JoinSignature::Valid));
+    }
+    let count = joins.len();
+    if key.is_none() {
+        let signed = joins.iter().filter(|j| j.signature.is_some()).count();
+        println!(
+            "joins: {count} alert(s) from other replicas recorded beside it, {signed} signed (pass --key to check their signatures)"
+        );
+    } else if bad == 0 {
+        println!(
+            "joins: {count} alert(s) from other replicas recorded beside it, signatures valid"
+        );
+    }
+    bad
 }
 
 /// A follow-up's link to its incident: named, and when the incident bundle is beside it,

@@ -4,18 +4,23 @@
 //! before it is on disk), the alerts that reach a sealed run are recorded beside its
 //! bundle ([`super::addendum`]), the runs started go on the worker's queue, and the
 //! follow-ups started begin to wait for their window ([`super::worker::schedule_follow_up`]).
-//! Every alert is counted in the metrics by its outcome. How the answer looks is the
+//! Every alert is counted in the metrics by its outcome. In a fleet, the incidents started
+//! are claimed before the answer, so that it names each incident's bundle across the
+//! replicas (the winner's when another replica holds it). How the answer looks is the
 //! router's business.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
 use super::addendum;
+use super::fleet::Fleet;
 use super::intake::{Action, Decision, Limits};
 use super::journal::Record;
 use super::state::{QueuedRun, Shared};
+use crate::store::claim::Outcome;
 use crate::trigger::Trigger;
 
 /// What became of one notification's alerts.
@@ -104,6 +109,12 @@ pub async fn accept(
         // They are journaled (until the next compaction) and counted; say so loudly.
         tracing::error!(error = %e, "Cannot record late alerts beside their bundle.");
     }
+    // In a fleet each incident started here is claimed before the answer, which then
+    // names the id the incident has across the replicas.
+    let held_elsewhere = match &shared.fleet {
+        Some(fleet) => claim_started(shared, fleet, &admitted.decisions, limits.cooldown).await,
+        None => HashSet::new(),
+    };
     let mut bundles: Vec<String> = Vec::new();
     for decision in &mut admitted.decisions {
         shared.metrics.alert(source, outcome(decision.action));
@@ -146,7 +157,53 @@ pub async fn accept(
         shared.refused(source, "queue_full", admitted.refused as u64, reason);
     }
     shared.update_gauges();
+    if shared.fleet.is_some() {
+        let intake = shared.intake();
+        for decision in &mut admitted.decisions {
+            let Some(bundle) = &decision.bundle else { continue };
+            if decision.action == Action::Started && held_elsewhere.contains(bundle) {
+                decision.action = Action::Joined;
+            }
+            decision.bundle = Some(intake.fleet_id(bundle).to_owned());
+        }
+        let mut named: Vec<String> = Vec::new();
+        for bundle in bundles.iter().map(|b| intake.fleet_id(b)) {
+            if !named.iter().any(|n| n == bundle) {
+                named.push(bundle.to_owned());
+            }
+        }
+        bundles = named;
+    }
     Ok(Accepted { decisions: admitted.decisions, bundles, refused: admitted.refused })
+}
+
+/// Claims, at once and all together, the incidents of the runs `decisions` started, and
+/// records in the intake the id each has across the fleet when it is not the local one.
+/// Returns the local ids of those another replica holds.
+async fn claim_started(
+    shared: &Arc<Shared>,
+    fleet: &Fleet,
+    decisions: &[Decision],
+    cooldown: Duration,
+) -> HashSet<String> {
+    let claims = decisions.iter().filter(|d| d.action == Action::Started).filter_map(|d| {
+        let bundle = d.bundle.as_deref()?;
+        let key = fleet.claim_key(&d.trigger.dedup_keys().into_iter().next()?);
+        Some(async move { (bundle, fleet.claim_early(&key, bundle, cooldown).await) })
+    });
+    let mut held_elsewhere = HashSet::new();
+    for (bundle, outcome) in futures::future::join_all(claims).await {
+        let fleet_id = match outcome {
+            Some(Outcome::Won { bundle: won }) => won,
+            Some(Outcome::Held { bundle: theirs, .. }) => {
+                held_elsewhere.insert(bundle.to_owned());
+                theirs
+            }
+            None => continue,
+        };
+        shared.intake().set_fleet_id(bundle, &fleet_id);
+    }
+    held_elsewhere
 }
 
 /// The `outcome` label of `witness_alerts_received_total` for a decision.

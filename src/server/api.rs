@@ -218,8 +218,10 @@ pub async fn file(
 /// follow-up waits for `[follow_up] window_secs` after that, collects over that window
 /// and checks what changed against the incident, which is verified now (a bundle that
 /// does not verify, or is itself a follow-up, is refused with `422`) and again before the
-/// run. Journaled like a resolution's follow-up, so a restart picks it up; a follow-up of
-/// the incident still waiting for its window is joined instead of started twice.
+/// run. In a fleet the incident may be a bundle another replica sealed: it is read from
+/// the object store. Journaled like a resolution's follow-up, so a restart picks it up; a
+/// follow-up of the incident still waiting for its window is joined instead of started
+/// twice.
 ///
 /// # Errors
 /// `400` for a body of the wrong shape, `404` for no such bundle, `422` for a bundle that
@@ -254,7 +256,8 @@ pub async fn collect_follow_up(
     };
     let labels = super::hooks::string_map(body.get("labels"), "labels", redactor)?;
     let live = shared.live();
-    let dir = bundle_dir(&live.config.store.dir, id)?;
+    // In a fleet, an incident sealed by another replica is read from the object store.
+    let dir = resolve(shared, &live.config.store.dir, id).await?;
     let key = live.prepared.signing_key.as_ref().map(|k| k.verifying_key());
     let incident = tokio::task::spawn_blocking(move || Incident::load(&dir, key.as_ref()))
         .await

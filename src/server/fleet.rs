@@ -36,6 +36,9 @@ pub struct Fleet {
 /// How many bundles fetched from the object store the API keeps on disk.
 const CACHED: usize = 32;
 
+/// How long an alert's answer waits for its incident's claim ([`Fleet::claim_early`]).
+const CLAIM_BEFORE_ANSWER: Duration = Duration::from_secs(3);
+
 /// How often old claims are deleted from the coordinator.
 pub(super) const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -115,6 +118,7 @@ impl Fleet {
                 Ok(Outcome::Won { bundle: won }) if won != bundle && self.uploaded(&won).await => {
                     // The dead replica had uploaded it and died before saying so: done.
                     let _ = self.claims.done(key, &won).await;
+                    self.held().remove(key);
                     metrics.claim("joined");
                     let holder = self.claims.replica().to_owned();
                     return Some(Outcome::Held { bundle: won, holder, done: true });
@@ -147,6 +151,38 @@ impl Fleet {
             tokio::select! {
                 () = stop.cancelled() => return None,
                 () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// One attempt to claim the incident of a run just accepted under `bundle`, within
+    /// [`CLAIM_BEFORE_ANSWER`], so that the sender's answer names the id the incident has
+    /// across the fleet: `bundle` when this replica won, the winner's bundle when another
+    /// replica holds it, the expired claim's bundle when this replica took it over. `None`
+    /// when the claim could not be made in time (the worker claims again before the run,
+    /// and decides then). A claim won here is renewed from now on.
+    pub async fn claim_early(
+        &self,
+        key: &str,
+        bundle: &str,
+        cooldown: Duration,
+    ) -> Option<Outcome> {
+        let attempt =
+            tokio::time::timeout(CLAIM_BEFORE_ANSWER, self.claims.claim(key, bundle, cooldown));
+        match attempt.await {
+            Ok(Ok(outcome)) => {
+                if let Outcome::Won { bundle: won } = &outcome {
+                    self.held().insert(key.to_owned(), won.clone());
+                }
+                Some(outcome)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(bundle = %bundle, error = format!("{e:#}"), "Cannot claim the incident before answering; the run claims it again.");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(bundle = %bundle, seconds = CLAIM_BEFORE_ANSWER.as_secs(), "The incident's claim did not answer in time; answering with this replica's id, and the run claims it again.");
+                None
             }
         }
     }
@@ -202,12 +238,19 @@ impl Fleet {
         self.store.has_bundle(id).await.unwrap_or(false)
     }
 
-    /// Records `join` beside bundle `winner` in the store, retrying with backoff until it
-    /// is written or `stop`. Returns whether it was written.
-    pub async fn join(&self, winner: &str, join: &Join, stop: &CancellationToken) -> bool {
+    /// Records `join` beside bundle `winner` in the store, signed with `key` when there
+    /// is one, retrying with backoff until it is written or `stop`. Returns whether it
+    /// was written.
+    pub async fn join(
+        &self,
+        winner: &str,
+        join: &Join,
+        key: Option<&ed25519_dalek::SigningKey>,
+        stop: &CancellationToken,
+    ) -> bool {
         let mut failures = 0;
         loop {
-            match self.store.put_join(winner, join).await {
+            match self.store.put_join(winner, join, key).await {
                 Ok(()) => return true,
                 Err(e) => {
                     let wait = spool::backoff(failures, self.retry_max);

@@ -112,6 +112,10 @@ pub struct Intake {
     seen_order: VecDeque<(String, Instant)>,
     /// Incident bundle -> its latest follow-up (while unsealed, also in `runs`).
     follow_ups: HashMap<String, FollowUpEntry>,
+    /// In a fleet, a bundle id given here -> the id its incident has across the replicas,
+    /// when they differ: the run of another replica it joined, or the expired claim this
+    /// replica took over ([`Intake::set_fleet_id`]).
+    fleet_ids: HashMap<String, String>,
     pub queued: usize,
     pub running: usize,
 }
@@ -437,6 +441,19 @@ impl Intake {
             .map(|(bundle, _)| bundle.clone())
     }
 
+    /// Records that the incident of `bundle` has the id `fleet_id` across the fleet.
+    pub fn set_fleet_id(&mut self, bundle: &str, fleet_id: &str) {
+        if bundle != fleet_id {
+            self.fleet_ids.insert(bundle.to_owned(), fleet_id.to_owned());
+        }
+    }
+
+    /// The id the incident of `bundle` has across the fleet: `bundle` itself unless
+    /// [`Intake::set_fleet_id`] said otherwise.
+    pub fn fleet_id<'a>(&'a self, bundle: &'a str) -> &'a str {
+        self.fleet_ids.get(bundle).map_or(bundle, String::as_str)
+    }
+
     fn prune_keys(&mut self, cooldown: Duration, now: Instant) {
         // Amortized: only when the map doubled since the last pruning. Keys of runs still
         // open stay, so their resolved notifications find them.
@@ -453,6 +470,9 @@ impl Intake {
                 || runs.contains_key(&entry.bundle)
                 || runs.contains_key(incident)
         });
+        let named: std::collections::HashSet<&String> =
+            self.keys.values().map(|(b, _)| b).chain(self.follow_ups.keys()).collect();
+        self.fleet_ids.retain(|bundle, _| runs.contains_key(bundle) || named.contains(bundle));
         self.keys_pruned_at = self.keys.len();
     }
 

@@ -63,6 +63,10 @@ pub enum Record {
         /// Whether a bundle was written (false: the run failed and will not be retried, or
         /// another replica's run holds the incident and the alert was recorded beside it).
         written: bool,
+        /// In a fleet, the id the incident has across the replicas when it is not
+        /// `bundle`: the other replica's run it joined, or the claim it took over.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fleet_id: Option<String>,
     },
 }
 
@@ -81,6 +85,8 @@ pub struct Recent {
     pub keys: Vec<String>,
     /// When the run was accepted (the cooldown counts from there).
     pub accepted_at: DateTime<Utc>,
+    /// The id its incident has across a fleet, when it is not `bundle`.
+    pub fleet_id: Option<String>,
 }
 
 /// A follow-up of an incident, accepted and not sealed (to wait for again), or sealed
@@ -292,6 +298,15 @@ fn replay(
             Record::Accepted { .. } => None,
         })
         .collect();
+    let fleet_ids: BTreeMap<&str, &str> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Sealed { bundle, fleet_id: Some(id), .. } => {
+                Some((bundle.as_str(), id.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
     let mut runs: BTreeMap<String, Unsealed> = BTreeMap::new();
     let mut recent: BTreeMap<String, Recent> = BTreeMap::new();
     let mut follow_ups: BTreeMap<String, FollowUpReplay> = BTreeMap::new();
@@ -341,7 +356,12 @@ fn replay(
                 let keys = trigger.dedup_keys();
                 recent.insert(
                     bundle.clone(),
-                    Recent { bundle: bundle.clone(), keys, accepted_at: *at },
+                    Recent {
+                        bundle: bundle.clone(),
+                        keys,
+                        accepted_at: *at,
+                        fleet_id: fleet_ids.get(bundle.as_str()).map(|id| (*id).to_owned()),
+                    },
                 );
                 let mut record = record.clone();
                 if let Record::Accepted { trigger, .. } = &mut record {
@@ -446,8 +466,12 @@ mod tests {
         let cooldown = std::time::Duration::from_secs(900);
         let (journal, closer, _) = Journal::open(&path, cooldown, &Redactor::builtin()).unwrap();
         journal.append(&[accepted(Action::Started, "inc", "A")]).await.unwrap();
-        let sealed =
-            |bundle: &str| Record::Sealed { at: Utc::now(), bundle: bundle.into(), written: true };
+        let sealed = |bundle: &str| Record::Sealed {
+            at: Utc::now(),
+            bundle: bundle.into(),
+            written: true,
+            fleet_id: None,
+        };
         journal.append(&[sealed("inc")]).await.unwrap();
         journal.append(&[resolution("inc", "fu1", 5), resolution("inc", "fu1", 2)]).await.unwrap();
         journal.append(&[accepted(Action::Started, "inc2", "B"), sealed("inc2")]).await.unwrap();
@@ -489,7 +513,12 @@ mod tests {
             .unwrap();
         journal.append(&[accepted(Action::Joined, "b", "B2")]).await.unwrap();
         journal
-            .append(&[Record::Sealed { at: Utc::now(), bundle: "a".into(), written: true }])
+            .append(&[Record::Sealed {
+                at: Utc::now(),
+                bundle: "a".into(),
+                written: true,
+                fleet_id: None,
+            }])
             .await
             .unwrap();
         drop(journal);
@@ -520,5 +549,33 @@ mod tests {
             Journal::open(&path, std::time::Duration::ZERO, &Redactor::builtin()).unwrap();
         assert!(replayed.recent.is_empty());
         assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 2);
+    }
+
+    /// A replica that joined another replica's run (or took over its claim) answers and
+    /// follows up under the fleet's id of the incident: after a restart too.
+    #[tokio::test]
+    async fn the_fleet_id_of_a_joined_run_comes_back_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let cooldown = std::time::Duration::from_secs(900);
+        let (journal, closer, _) = Journal::open(&path, cooldown, &Redactor::builtin()).unwrap();
+        let joined = Record::Sealed {
+            at: Utc::now(),
+            bundle: "mine".into(),
+            written: false,
+            fleet_id: Some("theirs".into()),
+        };
+        journal.append(&[accepted(Action::Started, "mine", "A"), joined]).await.unwrap();
+        drop(journal);
+        closer.close();
+        for _ in 0..2 {
+            // Once from the file as written, once as compacted.
+            let (journal, closer, replayed) =
+                Journal::open(&path, cooldown, &Redactor::builtin()).unwrap();
+            assert_eq!(replayed.recent.len(), 1);
+            assert_eq!(replayed.recent[0].fleet_id.as_deref(), Some("theirs"));
+            drop(journal);
+            closer.close();
+        }
     }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use chrono::Utc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -96,27 +97,22 @@ async fn perform(
             id: Some(run_id.clone()),
             follow_up: None,
         },
-        // In a fleet, an incident whose alert was joined to another replica's run has no
-        // bundle here: its follow-up is that replica's (which got the resolution too).
-        Some(follow_up)
-            if shared.fleet.is_some() && !config.store.dir.join(&follow_up.incident).is_dir() =>
-        {
-            tracing::info!(incident = %follow_up.incident, "The incident's run was another replica's: the follow-up is left to it.");
-            let seconds = started.elapsed().as_secs_f64();
-            finish(shared, &bundle, Ended { status: "joined", severity: None, seconds }).await;
-            return;
-        }
-        Some(follow_up) => match follow_up_request(&live, &bundle, job.trigger, follow_up).await {
-            Ok(request) => request,
-            Err(e) => {
-                tracing::error!(
-                    error = format!("{e:#}"),
-                    "Follow-up failed: no bundle was written."
-                );
-                finish(shared, &bundle, Ended::failed(started)).await;
-                return;
+        Some(follow_up) => {
+            match follow_up_request(shared, &live, &run_id, job.trigger, follow_up).await {
+                Ok(request) => request,
+                Err(e) => {
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "Follow-up failed: no bundle was written."
+                    );
+                    if let (Some(fleet), Some(key)) = (&shared.fleet, &claim_key) {
+                        fleet.release(key);
+                    }
+                    finish(shared, &bundle, Ended::failed(started)).await;
+                    return;
+                }
             }
-        },
+        }
     };
     let plan = run::plan::plan(config, None);
     let amend_shared = Arc::clone(shared);
@@ -181,8 +177,14 @@ enum Claimed {
 /// Claims the incident of `job` when this replica is one of a fleet: a run that wins
 /// (or takes over an expired claim) runs; one whose incident another replica holds waits,
 /// without its slot, until that run is done, and then records its alert (and the alerts
-/// that joined it here) beside that bundle in the store. Follow-ups and manual runs
-/// (without an incident key) are not claimed.
+/// that joined it here) beside that bundle in the store, signed with the signing key when
+/// one is configured. Manual runs (without an incident key) are not claimed.
+///
+/// A follow-up is claimed too, under its incident's id across the fleet, so that one
+/// replica checks each resolution: the replica that has the incident's bundle claims at
+/// once, the others one claim TTL later (the sealer goes first; when it is gone, another
+/// takes the follow-up over and reads the incident from the object store). A follow-up
+/// asked for by hand (`/api/collect`) is claimed without the cooldown: it always runs.
 async fn claim(
     shared: &Arc<Shared>,
     job: &mut QueuedRun,
@@ -191,36 +193,66 @@ async fn claim(
 ) -> Claimed {
     let unclaimed =
         |permit| Claimed::Run { id: job.bundle.clone(), key: None, permit: Some(permit) };
-    let Some(fleet) = shared.fleet.as_ref().filter(|_| job.follow_up.is_none()) else {
+    let Some(fleet) = shared.fleet.as_ref() else {
         return unclaimed(permit);
     };
-    let Some(incident) = job.trigger.dedup_keys().into_iter().next() else {
-        return unclaimed(permit);
+    let (cooldown_secs, store) = {
+        let live = shared.live();
+        (live.config.server.cooldown_secs, live.config.store.dir.clone())
+    };
+    let mut cooldown = Duration::from_secs(cooldown_secs);
+    let incident = match &job.follow_up {
+        None => match job.trigger.dedup_keys().into_iter().next() {
+            Some(incident) => incident,
+            None => return unclaimed(permit),
+        },
+        Some(follow_up) => {
+            if job.trigger.source == crate::trigger::TriggerSource::Manual {
+                cooldown = Duration::ZERO;
+            }
+            follow_up_key(shared.intake().fleet_id(&follow_up.incident))
+        }
     };
     let key = fleet.claim_key(&incident);
-    let cooldown = Duration::from_secs(shared.live().config.server.cooldown_secs);
     drop(permit);
     let started = Instant::now();
     let stop = &shared.follow_ups_stop;
+    if let Some(follow_up) = &job.follow_up {
+        let id = shared.intake().fleet_id(&follow_up.incident).to_owned();
+        if !store.join(&id).is_dir() {
+            tracing::info!(incident = %id, "The incident was sealed by another replica: its follow-up is claimed one claim TTL later, to let that replica go first.");
+            tokio::select! {
+                () = stop.cancelled() => return Claimed::Done,
+                () = tokio::time::sleep(fleet.claims.ttl()) => {}
+            }
+        }
+    }
     match fleet.claim(&shared.metrics, &key, &job.bundle, cooldown, stop).await {
         None => Claimed::Done,
         Some(Outcome::Won { bundle }) => {
             if bundle != job.bundle {
+                shared.intake().set_fleet_id(&job.bundle, &bundle);
                 tracing::warn!(theirs = %bundle, "Took over the incident of a replica whose claim expired; running it under that replica's bundle id.");
             }
             let permit = Arc::clone(slots).acquire_owned().await.ok();
             Claimed::Run { id: bundle, key: Some(key), permit }
         }
         Some(Outcome::Held { bundle: theirs, holder, .. }) => {
+            shared.intake().set_fleet_id(&job.bundle, &theirs);
             let mut trigger = job.trigger.clone();
             trigger.joined.extend(shared.intake().close(&job.bundle));
+            if let Some(follow_up) = &job.follow_up {
+                trigger.joined.extend(follow_up.resolutions.iter().cloned());
+            }
             let join = Join {
                 replica: fleet.claims.replica().to_owned(),
                 bundle: job.bundle.clone(),
                 recorded_at: Utc::now(),
                 trigger,
             };
-            if !fleet.join(&theirs, &join, stop).await {
+            // The key in force now (a reload may have changed it while this waited).
+            let signing_key = shared.live().prepared.signing_key.clone();
+            if !fleet.join(&theirs, &join, signing_key.as_ref(), stop).await {
                 return Claimed::Done;
             }
             tracing::info!(theirs = %theirs, holder = %holder, "Another replica's run holds this incident; the alert is recorded beside its bundle.");
@@ -229,6 +261,11 @@ async fn claim(
             Claimed::Done
         }
     }
+}
+
+/// The incident key a follow-up of incident bundle `id` is claimed under.
+fn follow_up_key(id: &str) -> String {
+    format!("follow-up:{id}")
 }
 
 /// How a run ended, for `witness_runs_total` and `witness_run_duration_seconds`.
@@ -251,7 +288,8 @@ impl Ended {
 /// knows it, and the store's gauge has its bytes.
 async fn finish(shared: &Arc<Shared>, bundle: &str, ended: Ended) {
     let written = !matches!(ended.status, "failed" | "joined");
-    let record = Record::Sealed { at: Utc::now(), bundle: bundle.to_owned(), written };
+    let fleet_id = Some(shared.intake().fleet_id(bundle).to_owned()).filter(|id| id != bundle);
+    let record = Record::Sealed { at: Utc::now(), bundle: bundle.to_owned(), written, fleet_id };
     if let Err(e) = shared.journal.append(&[record]).await {
         // The bundle exists; on restart the replay sees it and does not run it again.
         tracing::error!(error = %e, "Cannot journal the seal.");
@@ -264,19 +302,31 @@ async fn finish(shared: &Arc<Shared>, bundle: &str, ended: Ended) {
 
 /// The run of follow-up `bundle`, due now: the incident's bundle verified and loaded (with
 /// the signing key's public half when one is configured), the trigger made of the
-/// incident's alert and the resolutions gathered, the window after the resolution.
+/// incident's alert and the resolutions gathered, the window after the resolution. In a
+/// fleet the incident is the bundle its id names across the replicas: sealed here, or
+/// else fetched from the object store (verified).
 ///
 /// # Errors
-/// The incident's bundle is missing (its run failed, retention removed it), does not
-/// verify, or cannot be read.
+/// The incident's bundle is missing (its run failed, retention removed it, it is not in
+/// the object store), does not verify, or cannot be read.
 async fn follow_up_request(
+    shared: &Shared,
     live: &Live,
     bundle: &str,
     first: Trigger,
     job: FollowUpJob,
 ) -> anyhow::Result<RunRequest> {
     let config = &live.config;
-    let dir = config.store.dir.join(&job.incident);
+    let id = shared.intake().fleet_id(&job.incident).to_owned();
+    let dir = match &shared.fleet {
+        Some(fleet) if !config.store.dir.join(&id).is_dir() => {
+            let cache = fleet.fetch(&config.store.dir, &id).await.with_context(|| {
+                format!("the incident bundle {id} is neither here nor readable in the object store")
+            })?;
+            cache.join(&id)
+        }
+        _ => config.store.dir.join(&id),
+    };
     let key = live.prepared.signing_key.as_ref().map(|k| k.verifying_key());
     let incident =
         tokio::task::spawn_blocking(move || Incident::load(&dir, key.as_ref())).await??;
@@ -393,8 +443,11 @@ pub async fn replay(shared: &Arc<Shared>, replayed: Replayed) {
             let age = (utc_now - at).to_std().unwrap_or_default();
             now.checked_sub(age).unwrap_or(now)
         };
-        for Recent { bundle, keys, accepted_at } in recent {
+        for Recent { bundle, keys, accepted_at, fleet_id } in recent {
             intake.remember_sealed(&bundle, keys, aged(accepted_at));
+            if let Some(fleet_id) = fleet_id {
+                intake.set_fleet_id(&bundle, &fleet_id);
+            }
         }
         for f in recent_follow_ups {
             intake.remember_follow_up(&f.incident, &f.bundle, f.resolved_at, aged(f.accepted_at));
@@ -409,7 +462,7 @@ pub async fn replay(shared: &Arc<Shared>, replayed: Replayed) {
                     tracing::error!(bundle = %bundle, error = %e, "Cannot spool the bundle for its upload.");
                 }
             }
-            let record = Record::Sealed { at: Utc::now(), bundle, written: true };
+            let record = Record::Sealed { at: Utc::now(), bundle, written: true, fleet_id: None };
             let _ = shared.journal.append(&[record]).await;
             continue;
         }
@@ -423,7 +476,7 @@ pub async fn replay(shared: &Arc<Shared>, replayed: Replayed) {
         follow_ups
     {
         if store.join(&bundle).is_dir() {
-            let record = Record::Sealed { at: Utc::now(), bundle, written: true };
+            let record = Record::Sealed { at: Utc::now(), bundle, written: true, fleet_id: None };
             let _ = shared.journal.append(&[record]).await;
             continue;
         }

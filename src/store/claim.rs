@@ -308,9 +308,13 @@ impl Claims {
         if store.create(&path, serde_json::to_vec(&record)?).await? {
             return Ok(Outcome::Won { bundle });
         }
-        // Another replica created this generation first: it holds the incident.
+        // Another replica created this generation first: it holds the incident. Or this
+        // replica did, in a claim made at the same time (the answer's and the run's).
         let (_, winner) =
             current(store, key).await?.context("the claim vanished while it was read")?;
+        if winner.holder == self.replica && !winner.done {
+            return Ok(Outcome::Won { bundle: winner.bundle });
+        }
         Ok(Outcome::Held { bundle: winner.bundle, holder: winner.holder, done: winner.done })
     }
 }

@@ -10,7 +10,9 @@
 //!   a bundle is visible to listings once it has one. Ids start with their UTC time, so
 //!   "newest first" lists the newest days only, never the whole store;
 //! - `joins/<id>/<replica>-<bundle>.json`: alerts that other replicas received for the
-//!   incident `<id>` holds, beside the bundle and never inside it;
+//!   incident `<id>` holds, beside the bundle and never inside it; each with
+//!   `<replica>-<bundle>.json.sig` (written first) when the replica has a signing key:
+//!   the ed25519 signature of the join's bytes, as `manifest.sig` is of the manifest's;
 //! - `claims/<sha256 of the incident key>.json`: claims, on stores with conditional
 //!   create ([`claim`]).
 //!
@@ -83,6 +85,50 @@ pub struct Join {
     pub trigger: crate::trigger::Trigger,
 }
 
+/// The suffix of a join's signature beside it (`<join>.json.sig`).
+const JOIN_SIGNATURE_SUFFIX: &str = ".sig";
+
+/// A join as read from the store: its object name, its bytes and its signature (hex, as
+/// `manifest.sig`), for `witness verify` to check.
+#[derive(Debug, Clone)]
+pub struct StoredJoin {
+    /// `<replica>-<bundle>.json`.
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub signature: Option<String>,
+}
+
+/// What the signature of a [`StoredJoin`] says, checked with a public key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinSignature {
+    Valid,
+    /// No signature beside it (its replica had no signing key, or someone else wrote it).
+    Missing,
+    /// A signature that does not match the join's bytes with this key.
+    Invalid,
+}
+
+impl StoredJoin {
+    /// The join, parsed.
+    ///
+    /// # Errors
+    /// The object is not a join record.
+    pub fn join(&self) -> serde_json::Result<Join> {
+        serde_json::from_slice(&self.bytes)
+    }
+
+    /// Checks its signature with `key`.
+    pub fn check(&self, key: &ed25519_dalek::VerifyingKey) -> JoinSignature {
+        match &self.signature {
+            None => JoinSignature::Missing,
+            Some(signature) if crate::bundle::sign::verify(key, &self.bytes, signature) => {
+                JoinSignature::Valid
+            }
+            Some(_) => JoinSignature::Invalid,
+        }
+    }
+}
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -92,6 +138,10 @@ pub enum StoreError {
         #[source]
         source: object_store::Error,
     },
+    #[error(
+        "the store {url} presented a TLS certificate witness does not trust ({detail}); if a private CA signed it, set [store] ca_file to the PEM of that CA"
+    )]
+    Untrusted { url: String, detail: String },
     #[error("the store {url}: {what} did not answer within {secs} s")]
     Timeout { url: String, what: String, secs: u64 },
     #[error("the store {url}: {0}", url = .1)]
@@ -238,7 +288,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(self.timeout + Duration::from_secs(1), op).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(source)) => Err(StoreError::Request { url: self.url.to_string(), source }),
+            Ok(Err(source)) => Err(self.request_error(source)),
             Err(_) => Err(StoreError::Timeout {
                 url: self.url.to_string(),
                 what: what.into(),
@@ -262,7 +312,28 @@ impl Store {
                 object_store::Error::AlreadyExists { .. }
                 | object_store::Error::Precondition { .. },
             ) => Ok(false),
-            Err(source) => Err(StoreError::Request { url: self.url.to_string(), source }),
+            Err(source) => Err(self.request_error(source)),
+        }
+    }
+
+    /// `source` as a [`StoreError`]: a TLS certificate the client refused is said so,
+    /// with the key that fixes it; anything else keeps the store's own words.
+    fn request_error(&self, source: object_store::Error) -> StoreError {
+        let url = self.url.to_string();
+        let mut cause: Option<&dyn std::error::Error> = Some(&source);
+        let mut refused = None;
+        while let Some(error) = cause {
+            let text = error.to_string();
+            // rustls's words for a certificate it refused.
+            if text.contains("invalid peer certificate") {
+                refused = Some(text);
+            }
+            cause = error.source();
+        }
+        match refused {
+            // The innermost mention is the TLS library's own reason.
+            Some(detail) => StoreError::Untrusted { url, detail },
+            None => StoreError::Request { url, source },
         }
     }
 
@@ -465,28 +536,43 @@ impl Store {
         Ok(dir)
     }
 
-    /// Records `join` beside bundle `id`.
+    /// Records `join` beside bundle `id`, signed with `key` when there is one: the
+    /// signature first, so a join that can be listed has its signature.
     ///
     /// # Errors
     /// The store refuses or does not answer.
-    pub async fn put_join(&self, id: &str, join: &Join) -> Result<(), StoreError> {
-        let key = format!("joins/{id}/{}-{}.json", join.replica, join.bundle);
+    pub async fn put_join(
+        &self,
+        id: &str,
+        join: &Join,
+        key: Option<&ed25519_dalek::SigningKey>,
+    ) -> Result<(), StoreError> {
+        let key_name = format!("joins/{id}/{}-{}.json", join.replica, join.bundle);
         let bytes = serde_json::to_vec(join)
             .map_err(|e| StoreError::Bad(e.to_string(), self.url.to_string()))?;
-        self.put(&key, bytes).await
+        if let Some(key) = key {
+            let signature = crate::bundle::sign::sign(key, &bytes).into_bytes();
+            self.put(&format!("{key_name}{JOIN_SIGNATURE_SUFFIX}"), signature).await?;
+        }
+        self.put(&key_name, bytes).await
     }
 
-    /// The alerts other replicas joined to bundle `id`.
+    /// The alerts other replicas joined to bundle `id`, as stored, with their signatures.
     ///
     /// # Errors
     /// The store refuses or does not answer.
-    pub async fn joins(&self, id: &str) -> Result<Vec<Join>> {
+    pub async fn joins(&self, id: &str) -> Result<Vec<StoredJoin>, StoreError> {
         let dir = format!("joins/{id}");
+        let names = self.children(&dir).await?.1;
         let mut joins = Vec::new();
-        for name in self.children(&dir).await?.1 {
-            if let Some(bytes) = self.get(&format!("{dir}/{name}")).await? {
-                joins.push(serde_json::from_slice(&bytes)?);
-            }
+        for name in names.iter().filter(|n| n.ends_with(".json")) {
+            let Some(bytes) = self.get(&format!("{dir}/{name}")).await? else { continue };
+            let signature = match names.contains(&format!("{name}{JOIN_SIGNATURE_SUFFIX}")) {
+                true => self.get(&format!("{dir}/{name}{JOIN_SIGNATURE_SUFFIX}")).await?,
+                false => None,
+            };
+            let signature = signature.map(|s| String::from_utf8_lossy(&s).into_owned());
+            joins.push(StoredJoin { name: name.clone(), bytes, signature });
         }
         Ok(joins)
     }
@@ -503,7 +589,7 @@ impl Store {
                 .map_ok(|meta| meta.location)
                 .try_collect()
                 .await
-                .map_err(|source| StoreError::Request { url: self.url.to_string(), source })?;
+                .map_err(|source| self.request_error(source))?;
             for key in keys {
                 self.call("delete", self.inner.delete(&key)).await?;
             }
@@ -637,5 +723,41 @@ mod tests {
         assert_eq!(removed, [ids[0]], "service a keeps its newest");
         assert!(!store.has_bundle(ids[0]).await.unwrap());
         assert_eq!(store.list(10).await.unwrap().len(), 2);
+    }
+
+    /// Issue 19: joins recorded by other replicas were not signed.
+    #[tokio::test]
+    async fn a_join_is_signed_with_the_replica_key_and_checked_with_its_public_half() {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = format!("file://{}", tmp.path().display());
+        let store = Store::open(&StoreConfig::default(), &url, &Redactor::builtin()).unwrap();
+        let (private, _) = crate::bundle::sign::keygen(&tmp.path().join("fleet")).unwrap();
+        let (other, _) = crate::bundle::sign::keygen(&tmp.path().join("other")).unwrap();
+        let key = crate::bundle::sign::load_signing_key(&private).unwrap();
+        let other = crate::bundle::sign::load_signing_key(&other).unwrap();
+        let join = |replica: &str| Join {
+            replica: replica.into(),
+            bundle: "20251119T210000Z-000002".into(),
+            recorded_at: Utc::now(),
+            trigger: crate::trigger::Trigger::manual(Utc::now(), Default::default()),
+        };
+        let id = "20251119T210000Z-000001";
+        store.put_join(id, &join("a"), Some(&key)).await.unwrap();
+        store.put_join(id, &join("b"), None).await.unwrap();
+        store.put_join(id, &join("c"), Some(&other)).await.unwrap();
+        let joins = store.joins(id).await.unwrap();
+        let checked: Vec<(String, JoinSignature)> =
+            joins.iter().map(|j| (j.name.clone(), j.check(&key.verifying_key()))).collect();
+        let name = |r: &str| format!("{r}-20251119T210000Z-000002.json");
+        assert_eq!(
+            checked,
+            [
+                (name("a"), JoinSignature::Valid),
+                (name("b"), JoinSignature::Missing),
+                (name("c"), JoinSignature::Invalid)
+            ],
+            "the signatures are not listed as joins"
+        );
+        assert_eq!(joins[0].join().unwrap().replica, "a");
     }
 }

@@ -15,13 +15,13 @@
 # >= 100 MiB/s): an application log (requests, warnings, errors with stack traces, as
 # tests/bench/logs.sh generates them), and the ordinary-evidence corpus
 # tests/data/redaction/ordinary.txt (near-misses on most of its lines), numbers varied.
-# Release build of the `redact_eval` example, without the collector features.
+# Release build of the redaction crate's `redact_eval` example (collectors/redact/examples).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 DIR=${1:-${SECRETS_CORPUS:-../shared/reference/corpora/secrets}}
 LIST=${2:-}
-cargo build --quiet --release --no-default-features --example redact_eval
+cargo build --quiet --release -p witness-redact --example redact_eval
 EVAL=${CARGO_TARGET_DIR:-target}/release/examples/redact_eval
 
 echo "### $DIR/corpus.jsonl"

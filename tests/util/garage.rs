@@ -138,6 +138,11 @@ impl Garage {
         format!("http://127.0.0.1:{}", self.nodes[i].s3_port)
     }
 
+    /// The address of node `i`'s S3 API.
+    pub fn s3_addr(&self, i: usize) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.nodes[i].s3_port))
+    }
+
     /// Runs the CLI against node `i` until it succeeds (30 s at most): the cluster takes a
     /// moment to connect and to apply a layout.
     fn retry(&self, i: usize, args: &[&str], what: &str) -> Output {

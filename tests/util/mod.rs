@@ -121,6 +121,7 @@ pub mod garage;
 pub mod heldout;
 pub mod scenario;
 pub mod secrets;
+pub mod tls_proxy;
 
 /// Runs `plan` as a `collect now` would (default config, a 30-minute lookback) and seals
 /// the bundle in `store`.

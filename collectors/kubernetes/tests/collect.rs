@@ -764,12 +764,8 @@ async fn a_busy_namespace_is_read_within_the_caps() {
             event("Pod", &pod, "Warning", "Unhealthy", "Readiness probe failed", -(i % 25), 1)
         }),
     );
-    let started = std::time::Instant::now();
     let (evidence, json) = collect_ok(&s).await;
-    let elapsed = started.elapsed();
-    eprintln!("busy namespace collected in {elapsed:?}");
 
-    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
     let pods = &json["data"]["deployments"][0]["pods"];
     assert_eq!(pods["totals"]["total"], 400);
     assert_eq!(pods["pods"].as_array().unwrap().len(), 50);

@@ -128,6 +128,18 @@ pub(super) fn vendor_value(text: &str, range: Range<usize>) -> bool {
     value.len() >= 16 && letters > 0 && digits > 0 && mixed_run && !lower_hex && !dotted_words
 }
 
+/// Whether the pair `name = ('id', 'secret')` in `text[range]` begins with an id that
+/// reads as a credential ([`vendor_value`]): then its second item is the secret that goes
+/// with it, whatever it looks like.
+pub(super) fn vendor_pair(text: &str, range: Range<usize>) -> bool {
+    let whole = &text[range.clone()];
+    let Some(comma) = whole.find(',') else {
+        return false;
+    };
+    let first = whole[..comma].trim_end_matches([' ', '\t', '"', '\'', '`']);
+    vendor_value(text, range.start..range.start + first.len())
+}
+
 /// Whether the key holding a keyword that ends at `from` is followed by an assignment:
 /// the rest of the key, closing quotes, brackets, escapes or an HTML entity (`"]`,
 /// `[25]`, `\"`, `&quot;`), blanks, at most one word (a type: `xToken string =`), then

@@ -28,6 +28,7 @@
 
 mod blocks;
 mod checks;
+mod entropy;
 mod escaped;
 mod json;
 mod keys;
@@ -777,6 +778,26 @@ mod tests {
             assert_eq!(r.redact_text(line), line);
         }
         assert!(r.counts().is_empty());
+    }
+
+    #[test]
+    fn both_items_of_a_vendor_pair_are_redacted_by_the_whole_table() {
+        let r = redactor();
+        for (text, id, secret) in [
+            (
+                "github = '9c14koUc3f04PrzlpCcU', 'caa3224b5ddb83924e6a487ee3f6543bae428309'",
+                "9c14koUc3f04PrzlpCcU",
+                "caa3224b5ddb83924e6a487ee3f6543bae428309",
+            ),
+            (
+                r#"SENDGRID_PAIR => ["Xq7mP2kL9vR4tW8z", "5f2e8d1c9b7a6f3e2d1c0b9a8f7e6d5c"]"#,
+                "Xq7mP2kL9vR4tW8z",
+                "5f2e8d1c9b7a6f3e2d1c0b9a8f7e6d5c",
+            ),
+        ] {
+            let out = r.redact_text(text);
+            assert!(!out.contains(id) && !out.contains(secret), "{out}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{blocks, checks, keys};
+use super::{blocks, checks, entropy, keys};
 
 /// A built-in rule's id and what it finds, for documentation.
 pub struct RuleInfo {
@@ -76,6 +76,10 @@ pub const BUILTIN_RULES: &[RuleInfo] = &[
     info(
         "key_value_secret",
         "values under secret-named keys (password, passwd, pass, pwd, secret, token, api_key, access_key, private_key, credentials, and with a secret-looking value key, auth) in every assignment syntax, XML elements, name/value pairs, `curl -u`, `docker login -p`, SQL `PASSWORD '…'`, and every value of a Kubernetes Secret's `data`/`stringData` (YAML and JSON)",
+    ),
+    info(
+        "high_entropy_string",
+        "quoted strings of 32+ base64 characters that read as random (mixed case and digits, 4.5 bits a character or more; never hex)",
     ),
     info("credit_card", "card numbers of the major networks that pass the Luhn check"),
     RuleInfo { id: "email", finds: "email addresses (`emails = true`)", default_on: false },
@@ -272,25 +276,36 @@ impl Rule {
             // The whole match is the secret: no need for the slower capture search.
             return Box::new(self.regex.find_iter(text).filter_map(move |m| checked(m.range())));
         }
-        Box::new(self.regex.captures_iter(text).filter_map(move |caps| {
-            checked(caps.get(0)?.range())?;
-            // A pattern with alternatives may name the secret in some of them only.
-            let secret = self.secret_groups.iter().find_map(|i| caps.get(*i)).or(caps.get(0))?;
-            // A value read to the end of a line keeps its trailing blanks outside, and a
-            // bare value the punctuation that ends a sentence or a list item.
-            let trimmed = secret.as_str().trim_end_matches([' ', '\t']);
-            let trimmed = if is_bare(text, secret.start()) {
-                trimmed.trim_end_matches([',', '.', ')'])
-            } else {
-                trimmed
-            };
-            if let Some(key) = self.key_group.and_then(|i| caps.get(i))
-                && !keys::is_secret_value(key.as_str(), trimmed)
-            {
-                return None;
+        Box::new(self.regex.captures_iter(text).flat_map(move |caps| {
+            if caps.get(0).and_then(|m| checked(m.range())).is_none() {
+                return Vec::new();
             }
-            let range = secret.start()..secret.start() + trimmed.len();
-            (!range.is_empty()).then_some(range)
+            // A pattern with alternatives may name the secret in some of them only; one
+            // may name two (an id and its secret).
+            let mut secrets: Vec<_> =
+                self.secret_groups.iter().filter_map(|i| caps.get(*i)).collect();
+            if secrets.is_empty() {
+                secrets.extend(caps.get(0));
+            }
+            let key = self.key_group.and_then(|i| caps.get(i));
+            secrets
+                .into_iter()
+                .filter_map(|secret| {
+                    // A value read to the end of a line keeps its trailing blanks outside,
+                    // and a bare value the punctuation that ends a sentence or a list item.
+                    let trimmed = secret.as_str().trim_end_matches([' ', '\t']);
+                    let trimmed = if is_bare(text, secret.start()) {
+                        trimmed.trim_end_matches([',', '.', ')'])
+                    } else {
+                        trimmed
+                    };
+                    if key.is_some_and(|key| !keys::is_secret_value(key.as_str(), trimmed)) {
+                        return None;
+                    }
+                    let range = secret.start()..secret.start() + trimmed.len();
+                    (!range.is_empty()).then_some(range)
+                })
+                .collect()
         }))
     }
 }
@@ -784,6 +799,24 @@ const TABLE: &[Spec] = &[
             b!()
         ),
     ),
+    // An id and its secret assigned together to a vendor's name, as a tuple or a list
+    // (`github = ('9c14…', 'caa3…')`, `[]string{"AC1f…", "e4b7…"}`): both items, the
+    // second whatever its alphabet (a legacy 40-hex token), when the first reads as a
+    // credential. Before the single value, which would take the first item alone.
+    row(
+        "vendor_token",
+        VENDOR_NAMES,
+        concat!(
+            r#"(?i)"#,
+            b!(),
+            r#"(?:"#,
+            vendor_names!(),
+            r#")[a-z0-9_.-]{0,24}["'`]?[ \t]*(?:=>|:=|[:=])[^"'`\r\n=]{0,16}?["'`]"#,
+            r#"(?P<secret1>[A-Za-z0-9][A-Za-z0-9_+/=.-]{15,})["'`][ \t]*,[ \t]*["'`]"#,
+            r#"(?P<secret2>[A-Za-z0-9][A-Za-z0-9_+/=.-]{15,})["'`]"#,
+        ),
+    )
+    .checked(checks::vendor_pair),
     // A token right after its vendor's name, the way detectors that look for a keyword
     // nearby find them (`sourcegraph: 6d2F…`, `jira Z7Vo…`, `mailgun 'gRtZ…'`): the name
     // (and the rest of a key: `github_api_key`), an optional assignment or quote, and a
@@ -832,6 +865,16 @@ const TABLE: &[Spec] = &[
     .checked(checks::vault_token)
     .gated(checks::vault_legacy)
     .lines(2, 2),
+    // A quoted string of 32 or more base64 characters that reads as random (mixed case and
+    // digits, 4.5 bits a character or more, not hex): a credential with no prefix or key
+    // to name it ([`entropy`]).
+    row(
+        "high_entropy_string",
+        &[],
+        r#"["'`](?P<secret>[A-Za-z0-9+/_-]{32,}={0,2})(?:["'`]|\\)"#,
+    )
+    .checked(entropy::quoted_value_is_random)
+    .gated(entropy::quoted_random),
     // A cookie header (`Cookie: a=1; b=2`), or one inside quoted text: the value to the
     // end of the line or the closing quote.
     row(
@@ -1270,6 +1313,62 @@ mod tests {
             "vault: unsealed; see s.handbook and s.1234567890abcdef12345678x9",
         ] {
             assert!(found("vendor_token", text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_id_and_secret_assigned_together_are_both_found() {
+        for (text, id, secret) in [
+            (
+                "github = '9c14koUc3f04PrzlpCcU', 'caa3224b5ddb83924e6a487ee3f6543bae428309'",
+                "9c14koUc3f04PrzlpCcU",
+                "caa3224b5ddb83924e6a487ee3f6543bae428309",
+            ),
+            (
+                r#"TWILIO_CREDS := []string{"AC1f2e3d4c5b6a79881f2e3d4c5b6a7988", "e4b7c1d9a2f35e6b8c0d1a2b3c4d5e6f"}"#,
+                "AC1f2e3d4c5b6a79881f2e3d4c5b6a7988",
+                "e4b7c1d9a2f35e6b8c0d1a2b3c4d5e6f",
+            ),
+            (
+                r#"datadog_keys: ("k9Xq2Lw8Rt5Zp3Vn", "0a1b2c3d4e5f60718293a4b5c6d7e8f9")"#,
+                "k9Xq2Lw8Rt5Zp3Vn",
+                "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+            ),
+        ] {
+            let got = found("vendor_token", text);
+            assert!(
+                got.iter().any(|g| g == id) && got.iter().any(|g| g == secret),
+                "{text}: {got:?}"
+            );
+        }
+        // Two commits, or names, in a pair are not an id and its secret.
+        for text in [
+            "github_shas = 'ffac537e6cbbf934b08745a378932722df287a53', '3f2a9c1d0e8b7a6f5e4d3c2b1a0f9e8d7c6b5a49'",
+            "sentry = 'ingest.eu-west-1.sentry.io', 'checkout-api-production'",
+        ] {
+            assert!(found("vendor_token", text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn quoted_random_strings_are_found_and_quoted_ids_are_not() {
+        let blob =
+            "I6FwzQZFL9l-44nviI1F04OTmorMaVQf9GS4Oe07qxL_vNkW6CRas4Lo42vqJMT0M6riJfma_f-pTAuoX2U=";
+        for text in [
+            format!("\"{blob}\""),
+            format!("cursor = '{blob}'"),
+            format!(r#"{{"level":"error","msg":"retry with \"{blob}\" failed"}}"#),
+            format!("x-session `{blob}`"),
+        ] {
+            assert_eq!(found("high_entropy_string", &text), [blob], "{text}");
+        }
+        for text in [
+            r#"{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","sha":"ffac537e6cbbf934b08745a378932722df287a53"}"#,
+            r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","handler":"getUserByIdAndOrganizationIdFromCache2"}"#,
+            r#"{"path":"/api/v1/orders/9c14koUc3f04PrzlpCcUx/items/caa3224b5ddb8392"}"#,
+            r#"{"class":"org.springframework.web.servlet.DispatcherServlet"}"#,
+        ] {
+            assert!(found("high_entropy_string", text).is_empty(), "{text}");
         }
     }
 

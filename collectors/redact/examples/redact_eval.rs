@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use regex::Regex;
 use serde::Deserialize;
-use witness::redact::{RedactionConfig, Redactor};
+use witness_redact::{RedactionConfig, Redactor};
 
 #[derive(Deserialize)]
 struct Case {
@@ -151,7 +151,7 @@ fn corpus(path: &str, list: bool) -> Result<(), Box<dyn std::error::Error>> {
 /// (`ordinary`: its near-misses — `password authentication failed`, `token_count`,
 /// `auth:` — every 79 lines), numbers varied.
 fn throughput(mib: usize, what: &str) {
-    let corpus = include_str!("../tests/data/redaction/ordinary.txt");
+    let corpus = include_str!("../../../tests/data/redaction/ordinary.txt");
     let lines: Vec<&str> = corpus.lines().collect();
     let mut text = String::with_capacity(mib << 20);
     let mut n: u64 = 0;
