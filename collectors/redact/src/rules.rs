@@ -382,6 +382,14 @@ macro_rules! vendor_names {
     };
 }
 
+/// A vendor's name, in any case, at the start of a word: where the rows that find a value
+/// by the name before it begin.
+macro_rules! vendor_name {
+    () => {
+        concat!(r"(?i)", b!(), "(?:", vendor_names!(), ")")
+    };
+}
+
 const VENDOR_NAMES: &[&str] = &[
     "sourcegraph",
     "azure",
@@ -807,11 +815,8 @@ const TABLE: &[Spec] = &[
         "vendor_token",
         VENDOR_NAMES,
         concat!(
-            r#"(?i)"#,
-            b!(),
-            r#"(?:"#,
-            vendor_names!(),
-            r#")[a-z0-9_.-]{0,24}["'`]?[ \t]*(?:=>|:=|[:=])[^"'`\r\n=]{0,16}?["'`]"#,
+            vendor_name!(),
+            r#"[a-z0-9_.-]{0,24}["'`]?[ \t]*(?:=>|:=|[:=])[^"'`\r\n=]{0,16}?["'`]"#,
             r#"(?P<secret1>[A-Za-z0-9][A-Za-z0-9_+/=.-]{15,})["'`][ \t]*,[ \t]*["'`]"#,
             r#"(?P<secret2>[A-Za-z0-9][A-Za-z0-9_+/=.-]{15,})["'`]"#,
         ),
@@ -826,11 +831,8 @@ const TABLE: &[Spec] = &[
         "vendor_token",
         VENDOR_NAMES,
         concat!(
-            r#"(?i)"#,
-            b!(),
-            r#"(?:"#,
-            vendor_names!(),
-            r#")[a-z0-9_.-]{0,24}(?:\\*["'`])?[ \t]*(?:=>|:=|[:=])?[ \t]*(?:\\*["'`])?"#,
+            vendor_name!(),
+            r#"[a-z0-9_.-]{0,24}(?:\\*["'`])?[ \t]*(?:=>|:=|[:=])?[ \t]*(?:\\*["'`])?"#,
             r#"(?P<secret>[A-Za-z0-9][A-Za-z0-9_+/=.-]{15,})"#,
             b!(),
         ),
