@@ -33,6 +33,7 @@ mod escaped;
 mod json;
 mod keys;
 mod literals;
+mod prefilter;
 mod redacted;
 mod rules;
 mod sql;
@@ -56,6 +57,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use literals::Literals;
+use prefilter::Prefilter;
 use rules::Rule;
 
 /// `[redaction]`
@@ -371,7 +373,7 @@ impl Redactor {
     fn redact_plain<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
         let literals = self.literals.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(replaced) = self.splice(&out, "literal", literals.find(&out)) {
+        if let Some((replaced, _)) = self.splice(&out, "literal", literals.find(&out)) {
             out = Cow::Owned(replaced);
         }
         drop(literals);
@@ -382,13 +384,13 @@ impl Redactor {
             let mut joined = String::with_capacity(out.len() + 64);
             let mut last = 0;
             let mut changed = false;
-            for (region, candidates) in regions {
-                joined.push_str(&out[last..region.start]);
-                let part = &out[region.clone()];
-                let redacted = self.apply(part, &candidates, &mut found_values);
+            for region in regions {
+                joined.push_str(&out[last..region.range.start]);
+                let part = &out[region.range.clone()];
+                let redacted = self.apply(part, &region.runs, &mut found_values);
                 changed |= matches!(redacted, Cow::Owned(_));
                 joined.push_str(&redacted);
-                last = region.end;
+                last = region.range.end;
             }
             if changed {
                 joined.push_str(&out[last..]);
@@ -396,10 +398,12 @@ impl Redactor {
             }
         }
         let unkeyed = self.prefilter.unkeyed();
-        if unkeyed.iter().any(|run| *run)
-            && let Cow::Owned(replaced) = self.apply(&out, unkeyed, &mut found_values)
-        {
-            out = Cow::Owned(replaced);
+        if !unkeyed.is_empty() {
+            let runs: Vec<(usize, Range<usize>)> =
+                unkeyed.iter().map(|&rule| (rule, 0..out.len())).collect();
+            if let Cow::Owned(replaced) = self.apply(&out, &runs, &mut found_values) {
+                out = Cow::Owned(replaced);
+            }
         }
         if !found_values.is_empty()
             && let Some(replaced) = self.replace_echoes(&out, &found_values)
@@ -409,19 +413,26 @@ impl Redactor {
         out
     }
 
-    /// `text` after the `candidates` rules; the values found are added to `found_values`.
+    /// `text` after each rule of `runs` on its lines (`(rule, lines)`, in the order rules
+    /// apply; lines of the text as given, moved along as earlier rules replace what they
+    /// found); the values found are added to `found_values`.
     fn apply<'t, 'r>(
         &'r self,
         text: &'t str,
-        candidates: &[bool],
+        runs: &[(usize, Range<usize>)],
         found_values: &mut Vec<(String, &'r str)>,
     ) -> Cow<'t, str> {
         let mut out = Cow::Borrowed(text);
-        for (rule, _) in self.rules.iter().zip(candidates).filter(|(_, run)| **run) {
-            if !rule.requires.is_empty() && !rule.requires.iter().any(|r| out.contains(r)) {
+        let mut edits: Vec<Vec<(Range<usize>, usize)>> = Vec::new();
+        for (rule, lines) in runs {
+            let rule = &self.rules[*rule];
+            let lines = prefilter::moved(lines.clone(), &edits);
+            let part = &out[lines.clone()];
+            if !rule.requires.is_empty() && !rule.requires.iter().any(|r| part.contains(r)) {
                 continue;
             }
-            let ranges: Vec<Range<usize>> = rule.secrets(&out).collect();
+            let ranges: Vec<Range<usize>> =
+                rule.secrets(part).map(|r| r.start + lines.start..r.end + lines.start).collect();
             if ranges.is_empty() {
                 continue;
             }
@@ -432,8 +443,9 @@ impl Redactor {
                 }
             }
             let found = ranges.into_iter().map(|range| (range.clone(), &out[range]));
-            if let Some(replaced) = self.splice(&out, &rule.id, found) {
+            if let Some((replaced, made)) = self.splice(&out, &rule.id, found) {
                 out = Cow::Owned(replaced);
+                edits.push(made);
             }
         }
         out
@@ -455,7 +467,7 @@ impl Redactor {
                 .filter(|m| found[m.pattern().as_usize()].1 == id)
                 .map(|m| (m.range(), found[m.pattern().as_usize()].0.as_str()))
                 .collect::<Vec<_>>();
-            if let Some(replaced) = self.splice(&out, id, hits.into_iter()) {
+            if let Some((replaced, _)) = self.splice(&out, id, hits.into_iter()) {
                 out = Cow::Owned(replaced);
             }
         }
@@ -465,8 +477,9 @@ impl Redactor {
         }
     }
 
-    /// `text` with each found range replaced by the token of its value, or `None` when
-    /// nothing was replaced. Ranges that start inside a token, or are one, are skipped
+    /// `text` with each found range replaced by the token of its value, with the
+    /// replacements made (`(range, token length)`, in order), or `None` when nothing was
+    /// replaced. Ranges that start inside a token, or are one, are skipped
     /// (that is what keeps redaction idempotent); a range that takes in a token grows to
     /// cover it whole.
     fn splice<'v>(
@@ -474,7 +487,7 @@ impl Redactor {
         text: &str,
         rule: &str,
         found: impl Iterator<Item = (Range<usize>, &'v str)>,
-    ) -> Option<String> {
+    ) -> Option<(String, Vec<(Range<usize>, usize)>)> {
         let tokens: Vec<Range<usize>> = if text.contains(TOKEN_START) {
             TOKEN.find_iter(text).map(|m| m.range()).collect()
         } else {
@@ -482,7 +495,7 @@ impl Redactor {
         };
         let mut out = String::new();
         let mut last = 0;
-        let mut n = 0;
+        let mut made = Vec::new();
         for (mut range, value) in found {
             if range.start < last {
                 continue;
@@ -502,170 +515,22 @@ impl Redactor {
             }
             let value = if range.len() == value.len() { value } else { &text[range.clone()] };
             out.push_str(&text[last..range.start]);
-            out.push_str(&self.token(rule, value));
+            let token = self.token(rule, value);
+            out.push_str(&token);
+            made.push((range.clone(), token.len()));
             last = range.end;
-            n += 1;
         }
-        if n == 0 {
+        if made.is_empty() {
             return None;
         }
         out.push_str(&text[last..]);
-        self.count(rule, n);
-        Some(out)
+        self.count(rule, made.len() as u64);
+        Some((out, made))
     }
 
     /// How many values each rule replaced so far.
     pub fn counts(&self) -> BTreeMap<String, u64> {
         self.counts.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-/// Which rules can match a text at all, and where, from one pass over it: a rule runs
-/// where one of its keywords occurs (all-lowercase keywords in any ASCII case, the others
-/// exactly), a rule with a gate on the lines its gate finds, and rules with neither over
-/// the whole text.
-struct Prefilter {
-    /// Every keyword, matched in any case; a hit on an exact keyword is checked after.
-    matcher: Option<AhoCorasick>,
-    keywords: Vec<String>,
-    /// Whether a keyword must match exactly (it has an uppercase letter).
-    exact: Vec<bool>,
-    /// For each keyword, the rules it lets run: always, and when an assignment follows
-    /// it ([`Rule::assigned`]).
-    owners: Vec<[Vec<usize>; 2]>,
-    /// For each keyword, the lines before and after its line that the matches of its
-    /// rules can reach.
-    spans: Vec<rules::Span>,
-    /// Rules without keywords or gate, which run over every text.
-    always: Vec<bool>,
-    /// The rules without keywords that have a gate, with it and their span.
-    gates: Vec<(usize, rules::Gate, rules::Span)>,
-}
-
-impl Prefilter {
-    fn new(rules: &[Rule]) -> Self {
-        let mut keywords: Vec<String> = Vec::new();
-        let mut owners: Vec<[Vec<usize>; 2]> = Vec::new();
-        for (index, rule) in rules.iter().enumerate() {
-            for keyword in &rule.keywords {
-                let at = keywords.iter().position(|k| k == keyword).unwrap_or_else(|| {
-                    keywords.push(keyword.clone());
-                    owners.push([Vec::new(), Vec::new()]);
-                    keywords.len() - 1
-                });
-                owners[at][usize::from(rule.assigned)].push(index);
-            }
-        }
-        // One DFA over every keyword: the fastest scan, and a few hundred short keywords
-        // keep it small.
-        let matcher = (!keywords.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(&keywords)
-                .expect("short keywords always build")
-        });
-        let exact = keywords.iter().map(|k| k.bytes().any(|b| b.is_ascii_uppercase())).collect();
-        let spans = owners
-            .iter()
-            .map(|owned| {
-                owned.iter().flatten().fold((0, 0), |(before, after), &i| {
-                    (before.max(rules[i].span.0), after.max(rules[i].span.1))
-                })
-            })
-            .collect();
-        let always = rules.iter().map(|r| r.keywords.is_empty() && r.gate.is_none()).collect();
-        let gates = rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.keywords.is_empty())
-            .filter_map(|(i, r)| Some((i, r.gate?, r.span)))
-            .collect();
-        Self { matcher, keywords, exact, owners, spans, always, gates }
-    }
-
-    /// The rules that run over the whole text: those with neither keywords nor gate.
-    fn unkeyed(&self) -> &[bool] {
-        &self.always
-    }
-
-    /// The parts of `text` where a rule with keywords or a gate can match, in order, each
-    /// with the rules that run there: around each keyword and each place a gate found, the
-    /// lines the rules' matches can reach ([`Rule::span`]), merged.
-    fn regions(&self, text: &str) -> Vec<(Range<usize>, Vec<bool>)> {
-        let mut regions: Vec<(Range<usize>, Vec<bool>)> = Vec::new();
-        for &(rule, gate, span) in &self.gates {
-            let mut from = 0;
-            while let Some(at) = text.get(from..).and_then(gate).map(|i| from + i) {
-                let range = lines_around(text, at..at, span);
-                from = range.end.max(at + 1);
-                let mut rules = vec![false; self.always.len()];
-                rules[rule] = true;
-                regions.push((range, rules));
-            }
-        }
-        let found = self.matcher.as_ref().map(|m| m.find_overlapping_iter(text));
-        // The line of the last keyword, its span and what they widened to: keywords often
-        // come many to a line (a long line of a report), and widening again from each of
-        // them would read the line once per keyword.
-        let mut last_line: Option<(Range<usize>, rules::Span, Range<usize>)> = None;
-        for found in found.into_iter().flatten() {
-            let keyword = found.pattern().as_usize();
-            if self.exact[keyword] && text[found.range()] != self.keywords[keyword] {
-                continue;
-            }
-            let span = self.spans[keyword];
-            let Range { start, end } = match &last_line {
-                Some((line, s, widened))
-                    if *s == span && line.start <= found.start() && found.end() <= line.end =>
-                {
-                    widened.clone()
-                }
-                _ => {
-                    let line = line_start(text, found.start())..line_end(text, found.end());
-                    let widened = widen(text, line.clone(), span);
-                    last_line = Some((line, span, widened.clone()));
-                    widened
-                }
-            };
-            // Rules whose keyword sits in a key need an assignment after it.
-            let [free, assigned] = &self.owners[keyword];
-            let assigned: &[usize] =
-                if !assigned.is_empty() && checks::assignment_follows(text, found.end()) {
-                    assigned
-                } else {
-                    &[]
-                };
-            if free.is_empty() && assigned.is_empty() {
-                continue;
-            }
-            let owners = free.iter().chain(assigned);
-            match regions.last_mut() {
-                Some((last, rules)) if start >= last.start && start < last.end => {
-                    last.end = last.end.max(end);
-                    owners.for_each(|&r| rules[r] = true);
-                }
-                _ => {
-                    let mut rules = vec![false; self.always.len()];
-                    owners.for_each(|&r| rules[r] = true);
-                    regions.push((start..end, rules));
-                }
-            }
-        }
-        // Regions reaching back start before earlier ones: order and merge them all.
-        regions.sort_by_key(|(r, _)| r.start);
-        let mut merged: Vec<(Range<usize>, Vec<bool>)> = Vec::with_capacity(regions.len());
-        for (r, rules) in regions {
-            match merged.last_mut() {
-                Some((last, last_rules)) if r.start < last.end => {
-                    last.end = last.end.max(r.end);
-                    last_rules.iter_mut().zip(rules).for_each(|(a, b)| *a |= b);
-                }
-                _ => merged.push((r, rules)),
-            }
-        }
-        merged
     }
 }
 
