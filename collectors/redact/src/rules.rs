@@ -118,6 +118,10 @@ pub(super) struct Rule {
     /// A group named `key`: the match counts only when the key's words and the value say
     /// it is a secret ([`keys::is_secret_value`]).
     key_group: Option<usize>,
+    /// Whether every match starts with its key (after a JSON escape `\n`), the key's
+    /// characters running to the end of the key: a match whose key names no secret is
+    /// then dropped without the slower capture search.
+    key_first: bool,
     check: Option<Check>,
     /// For a rule whose match is a block's header: what in the block is secret.
     block: Option<Block>,
@@ -158,6 +162,7 @@ struct Spec {
     span: Span,
     requires: &'static [&'static str],
     assigned: bool,
+    key_first: bool,
 }
 
 /// A row whose matches lie on the line of their keyword.
@@ -172,6 +177,7 @@ const fn row(id: &'static str, keywords: &'static [&'static str], pattern: &'sta
         span: (0, 0),
         requires: &[],
         assigned: false,
+        key_first: false,
     }
 }
 
@@ -208,6 +214,12 @@ impl Spec {
         self
     }
 
+    /// The same row, each match starting with its key ([`Rule::key_first`]).
+    const fn key_first(mut self) -> Self {
+        self.key_first = true;
+        self
+    }
+
     /// The same row, each match holding one of `strings`.
     const fn requires(mut self, strings: &'static [&'static str]) -> Self {
         self.requires = strings;
@@ -234,6 +246,7 @@ impl Rule {
             regex,
             secret_groups,
             key_group,
+            key_first: false,
             check: None,
             block: None,
             keywords,
@@ -254,6 +267,7 @@ impl Rule {
         rule.span = spec.span;
         rule.requires = spec.requires;
         rule.assigned = spec.assigned;
+        rule.key_first = spec.key_first;
         rule
     }
 
@@ -276,7 +290,19 @@ impl Rule {
             // The whole match is the secret: no need for the slower capture search.
             return Box::new(self.regex.find_iter(text).filter_map(move |m| checked(m.range())));
         }
-        Box::new(self.regex.captures_iter(text).flat_map(move |caps| {
+        let captures: Box<dyn Iterator<Item = regex::Captures<'t>>> = if self.key_first {
+            // Most matches of a key-value rule in ordinary text are keys about a secret
+            // (`token_count`, `password_required`): their key alone rejects them.
+            Box::new(
+                self.regex
+                    .find_iter(text)
+                    .filter(|m| keys::classify(key_at(text, m.start())).is_some())
+                    .filter_map(|m| self.regex.captures_at(text, m.start())),
+            )
+        } else {
+            Box::new(self.regex.captures_iter(text))
+        };
+        Box::new(captures.flat_map(move |caps| {
             if caps.get(0).and_then(|m| checked(m.range())).is_none() {
                 return Vec::new();
             }
@@ -308,6 +334,21 @@ impl Rule {
                 .collect()
         }))
     }
+}
+
+/// The key a match starting at `at` starts with: after a JSON escape (`\n`), the run of
+/// key characters (`[A-Za-z0-9_.-]`, and non-ASCII ones: `(?i)` lets `ſ` and `K` into a
+/// key, and no other can end one, since what follows a key is ASCII).
+fn key_at(text: &str, at: usize) -> &str {
+    let start = if text.as_bytes()[at] == b'\\' { at + 2 } else { at };
+    let rest = &text[start..];
+    let len = rest
+        .bytes()
+        .position(|b| {
+            b.is_ascii() && !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        })
+        .unwrap_or(rest.len());
+    &rest[..len]
 }
 
 /// Whether the value starting at `at` is unquoted.
@@ -1024,7 +1065,8 @@ const TABLE: &[Spec] = &[
         ),
     )
     .checked(checks::key_not_in_path)
-    .assigned(),
+    .assigned()
+    .key_first(),
     // SQL: `ALTER ROLE app PASSWORD 'x'`, `IDENTIFIED BY 'x'`; inside a string literal
     // (a query that quotes one) the quotes are doubled: `'... PASSWORD ''x'' ...'`.
     row(
@@ -1042,6 +1084,7 @@ const TABLE: &[Spec] = &[
     )
     .checked(checks::key_not_in_path)
     .assigned()
+    .key_first()
     .requires(&[" \"", " '", " `", " &", " \\", "\t"]),
     // `if ("x" == password)`: the value first.
     row(
@@ -1426,5 +1469,27 @@ mod tests {
     fn a_cut_pem_block_never_reaches_a_later_end_line() {
         let text = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n2025-11-19T21:00:00Z ERROR pid=1 GET /x\n-----END RSA PRIVATE KEY-----";
         assert_eq!(found("private_key", text), ["-----BEGIN RSA PRIVATE KEY-----\nMIIEow"]);
+    }
+
+    #[test]
+    fn a_key_first_rule_finds_what_its_whole_capture_search_finds() {
+        let lines = [
+            r#"{"token_count":512,"max_tokens":4096,"password_required":true,"password":"hunter2x"}"#,
+            r#"{\"msg\":\"x\npassword=hunter22\tapi_key: AbCd1234EfGh5678\"}"#,
+            "count_\u{17f}_token=hunter22 db.password.=s3cretvalue x-token - 'abc123def'",
+            "sort_key=created_at cache_key=orders:17 aws_secret_key: \"Zx9Qw8Er7Ty6Ui5Op4As\"",
+            "password_changed_at=2025-11-01T08:00:00Z token \"t0k3n-value-1234\" secret 'x'",
+        ];
+        let mut found = 0;
+        for rule in builtin_rules(false, false).into_iter().filter(|r| r.key_first) {
+            let mut whole = rule.clone();
+            whole.key_first = false;
+            for line in lines {
+                let fast: Vec<_> = rule.secrets(line).collect();
+                assert_eq!(fast, whole.secrets(line).collect::<Vec<_>>(), "{line}");
+                found += fast.len();
+            }
+        }
+        assert!(found >= 6, "{found}");
     }
 }
