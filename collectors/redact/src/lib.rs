@@ -345,15 +345,23 @@ impl Redactor {
         if regions.is_empty() {
             return self.redact_plain(text);
         }
-        // Decoded first: read as is, `key:%20"value"` would take `%20` for the value.
-        let mut joined = String::with_capacity(text.len());
+        // Decoded first: read as is, `key:%20"value"` would take `%20` for the value. The
+        // text is copied only when a secret was found there.
+        let mut joined: Option<String> = None;
         let mut last = 0;
         for region in regions {
-            joined.push_str(&text[last..region.start]);
             let reading = Reading::Part { ends_text: region.end == text.len() };
-            joined.push_str(&self.redact_decoded(&text[region.clone()], Escaping::Url, reading));
-            last = region.end;
+            let decoded = self.redact_decoded(&text[region.clone()], Escaping::Url, reading);
+            if let Cow::Owned(decoded) = decoded {
+                let joined = joined.get_or_insert_with(|| String::with_capacity(text.len()));
+                joined.push_str(&text[last..region.start]);
+                joined.push_str(&decoded);
+                last = region.end;
+            }
         }
+        let Some(mut joined) = joined else {
+            return self.redact_plain(text);
+        };
         joined.push_str(&text[last..]);
         // Then the whole text as is: the lines around the regions, and secrets across them.
         let redacted = match self.redact_plain(&joined) {
@@ -380,22 +388,21 @@ impl Redactor {
         // Values the rules found, to be replaced wherever else they occur in this text.
         let mut found_values: Vec<(String, &str)> = Vec::new();
         let regions = self.prefilter.regions(&out);
-        if !regions.is_empty() {
-            let mut joined = String::with_capacity(out.len() + 64);
-            let mut last = 0;
-            let mut changed = false;
-            for region in regions {
+        // The text is copied only from the first region where a rule found something.
+        let mut joined: Option<String> = None;
+        let mut last = 0;
+        for region in regions {
+            let part = &out[region.range.clone()];
+            if let Cow::Owned(redacted) = self.apply(part, &region.runs, &mut found_values) {
+                let joined = joined.get_or_insert_with(|| String::with_capacity(out.len() + 64));
                 joined.push_str(&out[last..region.range.start]);
-                let part = &out[region.range.clone()];
-                let redacted = self.apply(part, &region.runs, &mut found_values);
-                changed |= matches!(redacted, Cow::Owned(_));
                 joined.push_str(&redacted);
                 last = region.range.end;
             }
-            if changed {
-                joined.push_str(&out[last..]);
-                out = Cow::Owned(joined);
-            }
+        }
+        if let Some(mut joined) = joined {
+            joined.push_str(&out[last..]);
+            out = Cow::Owned(joined);
         }
         let unkeyed = self.prefilter.unkeyed();
         if !unkeyed.is_empty() {
