@@ -673,6 +673,19 @@ mod tests {
     }
 
     #[test]
+    fn built_in_patterns_are_compiled_once_and_shared_by_every_redactor() {
+        let config = RedactionConfig { emails: true, ..Default::default() };
+        let (a, b) = (redactor(), Redactor::new(&config, Vec::new()).unwrap());
+        let url = |r: &Redactor| {
+            r.rules.iter().find(|rule| rule.id == "url_credentials").unwrap().pattern.clone()
+        };
+        assert!(Arc::ptr_eq(&url(&a), &url(&b)));
+        assert!(Arc::ptr_eq(&url(&a), &url(&Redactor::builtin())));
+        a.redact_text("postgres://app:hunter22@db:5432/x");
+        assert!(url(&b).is_compiled());
+    }
+
+    #[test]
     fn config_problems_name_the_pattern() {
         let config = RedactionConfig {
             patterns: vec!["ok-[0-9]+".into(), "(".into(), "x*".into()],

@@ -12,7 +12,7 @@
 //! slow path on the first non-ASCII byte.
 
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use regex::Regex;
 
@@ -108,16 +108,60 @@ type Check = fn(&str, Range<usize>) -> bool;
 /// replace ([`blocks::secret_data`]).
 type Block = fn(&str, Range<usize>) -> Vec<Range<usize>>;
 
+/// A rule's pattern, compiled the first time a text needs it (most runs need a few of the
+/// built-in rows, and compiling all of them was most of a short run's cost); the
+/// built-in rows' patterns are shared by every redactor of the process, so they are
+/// compiled once per process.
+pub(super) struct Pattern {
+    /// A built-in row's pattern; configured ones are compiled when their config is read.
+    source: &'static str,
+    compiled: OnceLock<Compiled>,
+}
+
+pub(super) struct Compiled {
+    regex: Regex,
+    secret_groups: Vec<usize>,
+    /// A group named `key`: the match counts only when the key's words and the value say
+    /// it is a secret ([`keys::is_secret_value`]).
+    key_group: Option<usize>,
+}
+
+impl Compiled {
+    fn new(regex: Regex) -> Self {
+        let secret_groups = regex
+            .capture_names()
+            .enumerate()
+            .filter(|(_, name)| name.is_some_and(|n| n.starts_with("secret")))
+            .map(|(i, _)| i)
+            .collect();
+        let key_group = regex.capture_names().position(|name| name == Some("key"));
+        Self { regex, secret_groups, key_group }
+    }
+}
+
+impl Pattern {
+    /// Whether a text has needed this pattern yet.
+    #[cfg(test)]
+    pub(super) fn is_compiled(&self) -> bool {
+        self.compiled.get().is_some()
+    }
+
+    fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| {
+            let regex = Regex::new(self.source).unwrap_or_else(|e| {
+                panic!("built-in redaction pattern {:?} compiles: {e}", self.source)
+            });
+            Compiled::new(regex)
+        })
+    }
+}
+
 /// A pattern whose secret groups (named `secret…`), or whole match when it has none, are
 /// replaced by a token.
 #[derive(Clone)]
 pub(super) struct Rule {
     pub id: String,
-    pub regex: Regex,
-    secret_groups: Vec<usize>,
-    /// A group named `key`: the match counts only when the key's words and the value say
-    /// it is a secret ([`keys::is_secret_value`]).
-    key_group: Option<usize>,
+    pub pattern: Arc<Pattern>,
     /// Whether every match starts with its key (after a JSON escape `\n`), the key's
     /// characters running to the end of the key: a match whose key names no secret is
     /// then dropped without the slower capture search.
@@ -233,19 +277,14 @@ impl Rule {
     /// # Errors
     /// When `pattern` does not compile.
     pub fn build(id: &str, pattern: &str, keywords: Vec<String>) -> Result<Self, regex::Error> {
-        let regex = Regex::new(pattern)?;
-        let secret_groups = regex
-            .capture_names()
-            .enumerate()
-            .filter(|(_, name)| name.is_some_and(|n| n.starts_with("secret")))
-            .map(|(i, _)| i)
-            .collect();
-        let key_group = regex.capture_names().position(|name| name == Some("key"));
-        Ok(Self {
+        let compiled = OnceLock::from(Compiled::new(Regex::new(pattern)?));
+        Ok(Self::new(id, Pattern { source: "", compiled }, keywords))
+    }
+
+    fn new(id: &str, pattern: Pattern, keywords: Vec<String>) -> Self {
+        Self {
             id: id.to_owned(),
-            regex,
-            secret_groups,
-            key_group,
+            pattern: Arc::new(pattern),
             key_first: false,
             check: None,
             block: None,
@@ -254,13 +293,14 @@ impl Rule {
             span: CUSTOM_SPAN,
             requires: &[],
             assigned: false,
-        })
+        }
     }
 
+    /// A built-in row, its pattern compiled when first needed.
     fn from_spec(spec: &Spec) -> Self {
         let keywords = spec.keywords.iter().map(|k| (*k).to_owned()).collect();
-        let mut rule = Self::build(spec.id, spec.pattern, keywords)
-            .unwrap_or_else(|e| panic!("built-in redaction pattern {} compiles: {e}", spec.id));
+        let pattern = Pattern { source: spec.pattern, compiled: OnceLock::new() };
+        let mut rule = Self::new(spec.id, pattern, keywords);
         rule.check = spec.check;
         rule.block = spec.block;
         rule.gate = spec.gate;
@@ -274,33 +314,35 @@ impl Rule {
     /// A rule for a configured pattern: its group `secret` when it has one, else the
     /// whole match.
     pub fn custom(regex: Regex) -> Self {
-        Self::build("custom", regex.as_str(), Vec::new()).expect("an already compiled regex")
+        let compiled = OnceLock::from(Compiled::new(regex));
+        Self::new("custom", Pattern { source: "", compiled }, Vec::new())
     }
 
     /// The ranges of `text` this rule would replace.
     pub fn secrets<'t>(&'t self, text: &'t str) -> Box<dyn Iterator<Item = Range<usize>> + 't> {
+        let Compiled { regex, secret_groups, key_group } = self.pattern.compiled();
         let checked = move |whole: Range<usize>| match self.check {
             Some(check) => check(text, whole.clone()).then_some(whole),
             None => Some(whole),
         };
         if let Some(block) = self.block {
-            return Box::new(self.regex.find_iter(text).flat_map(move |m| block(text, m.range())));
+            return Box::new(regex.find_iter(text).flat_map(move |m| block(text, m.range())));
         }
-        if self.secret_groups.is_empty() && self.key_group.is_none() {
+        if secret_groups.is_empty() && key_group.is_none() {
             // The whole match is the secret: no need for the slower capture search.
-            return Box::new(self.regex.find_iter(text).filter_map(move |m| checked(m.range())));
+            return Box::new(regex.find_iter(text).filter_map(move |m| checked(m.range())));
         }
         let captures: Box<dyn Iterator<Item = regex::Captures<'t>>> = if self.key_first {
             // Most matches of a key-value rule in ordinary text are keys about a secret
             // (`token_count`, `password_required`): their key alone rejects them.
             Box::new(
-                self.regex
+                regex
                     .find_iter(text)
                     .filter(|m| keys::classify(key_at(text, m.start())).is_some())
-                    .filter_map(|m| self.regex.captures_at(text, m.start())),
+                    .filter_map(|m| regex.captures_at(text, m.start())),
             )
         } else {
-            Box::new(self.regex.captures_iter(text))
+            Box::new(regex.captures_iter(text))
         };
         Box::new(captures.flat_map(move |caps| {
             if caps.get(0).and_then(|m| checked(m.range())).is_none() {
@@ -308,12 +350,11 @@ impl Rule {
             }
             // A pattern with alternatives may name the secret in some of them only; one
             // may name two (an id and its secret).
-            let mut secrets: Vec<_> =
-                self.secret_groups.iter().filter_map(|i| caps.get(*i)).collect();
+            let mut secrets: Vec<_> = secret_groups.iter().filter_map(|i| caps.get(*i)).collect();
             if secrets.is_empty() {
                 secrets.extend(caps.get(0));
             }
-            let key = self.key_group.and_then(|i| caps.get(i));
+            let key = key_group.and_then(|i| caps.get(i));
             secrets
                 .into_iter()
                 .filter_map(|secret| {
@@ -1491,5 +1532,19 @@ mod tests {
             }
         }
         assert!(found >= 6, "{found}");
+    }
+
+    #[test]
+    fn a_row_is_compiled_when_a_text_first_needs_it_and_every_row_compiles() {
+        let rows: Vec<Rule> = TABLE.iter().map(Rule::from_spec).collect();
+        assert!(rows.iter().all(|r| !r.pattern.is_compiled()));
+        let jwt = rows.iter().find(|r| r.id == "jwt").unwrap();
+        assert_eq!(jwt.secrets("eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl").count(), 1);
+        assert!(jwt.pattern.is_compiled());
+        assert_eq!(rows.iter().filter(|r| r.pattern.is_compiled()).count(), 1);
+        for rule in rows.iter().chain([&*EMAIL]).chain(IP.iter()) {
+            rule.secrets("text").count();
+            assert!(rule.pattern.is_compiled(), "{}", rule.id);
+        }
     }
 }
