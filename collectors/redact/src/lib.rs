@@ -673,6 +673,40 @@ mod tests {
     }
 
     #[test]
+    fn a_vendor_prefix_inside_a_word_makes_no_row_run() {
+        let r = redactor();
+        let rows = |text: &str| -> Vec<String> {
+            let regions = r.prefilter.regions(text);
+            regions.iter().flat_map(|g| &g.runs).map(|(i, _)| r.rules[*i].id.clone()).collect()
+        };
+        for own_words in [
+            "disk_full on /var/lib/witness: 97% used",
+            "hostname web-1, filename report.md",
+            "compat.mode on, risk_level 2, task_id 7",
+            "shelf_life",
+        ] {
+            assert_eq!(rows(own_words), Vec::<String>::new(), "{own_words}");
+            assert_eq!(r.redact_text(own_words), own_words);
+        }
+        assert!(rows("disk sk_live_4eC39HqLyjWDarjtT1zdp7dc").contains(&"stripe_key".to_owned()));
+    }
+
+    #[test]
+    fn a_vendor_token_after_a_word_boundary_is_still_redacted() {
+        let r = redactor();
+        for (text, secret) in [
+            ("key_sk_live_4eC39HqLyjWDarjtT1zdp7dc", "4eC39HqLyjWDarjtT1zdp7dc"),
+            ("(sk_live_4eC39HqLyjWDarjtT1zdp7dc)", "4eC39HqLyjWDarjtT1zdp7dc"),
+            ("token:ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "a1B2c3D4e5F6g7H8i9J0"),
+            ("x=\"name\": \"DB_PASSWORD\", \"value\": \"hunter22x\"", "hunter22x"),
+            ("hostname=db-1 sentry: 8f3Kq2Lm9Zx7Vb4Nc6Qw1Er5Ty", "8f3Kq2Lm9Zx7Vb4Nc6Qw1Er5Ty"),
+        ] {
+            let out = r.redact_text(text);
+            assert!(!out.contains(secret), "{out}");
+        }
+    }
+
+    #[test]
     fn built_in_patterns_are_compiled_once_and_shared_by_every_redactor() {
         let config = RedactionConfig { emails: true, ..Default::default() };
         let (a, b) = (redactor(), Redactor::new(&config, Vec::new()).unwrap());

@@ -8,8 +8,10 @@
 //! near-misses) would otherwise have every rule of every keyword run over all of it.
 
 use std::ops::Range;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::rules::{Gate, Rule, Span};
 use super::{checks, line_end, line_start, lines_around, widen};
@@ -24,10 +26,13 @@ pub(super) struct Region {
 
 pub(super) struct Prefilter {
     /// Every keyword, matched in any case; a hit on an exact keyword is checked after.
-    matcher: Option<AhoCorasick>,
+    matcher: Option<Matcher>,
     keywords: Vec<String>,
     /// Whether a keyword must match exactly (it has an uppercase letter).
     exact: Vec<bool>,
+    /// Whether a keyword counts only at the start of a word (not after a letter or a
+    /// digit): every rule it lets run is [`Rule::prefixed`].
+    starts_word: Vec<bool>,
     /// For each keyword, the rules it lets run: always, and when an assignment follows
     /// it ([`Rule::assigned`]).
     owners: Vec<[Vec<usize>; 2]>,
@@ -54,17 +59,16 @@ impl Prefilter {
                 owners[at][usize::from(rule.assigned)].push(index);
             }
         }
-        // One DFA over every keyword: the fastest scan, and a few hundred short keywords
-        // keep it small.
-        let matcher = (!keywords.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(&keywords)
-                .expect("short keywords always build")
-        });
+        let matcher = (!keywords.is_empty()).then(|| Matcher::new(&keywords));
         let exact = keywords.iter().map(|k| k.bytes().any(|b| b.is_ascii_uppercase())).collect();
+        let starts_word = keywords
+            .iter()
+            .zip(&owners)
+            .map(|(keyword, owners)| {
+                keyword.as_bytes()[0].is_ascii_alphanumeric()
+                    && owners.iter().flatten().all(|&r| rules[r].prefixed)
+            })
+            .collect();
         let spans = rules.iter().map(|r| r.span).collect();
         let unkeyed = (0..rules.len())
             .filter(|&i| rules[i].keywords.is_empty() && rules[i].gate.is_none())
@@ -75,7 +79,7 @@ impl Prefilter {
             .filter(|(_, r)| r.keywords.is_empty())
             .filter_map(|(i, r)| Some((i, r.gate?)))
             .collect();
-        Self { matcher, keywords, exact, owners, spans, unkeyed, gates }
+        Self { matcher, keywords, exact, starts_word, owners, spans, unkeyed, gates }
     }
 
     /// The rules that run over the whole text: those with neither keywords nor gate.
@@ -97,7 +101,7 @@ impl Prefilter {
                 wants.push((range, rule));
             }
         }
-        let found = self.matcher.as_ref().map(|m| m.find_overlapping_iter(text));
+        let found = self.matcher.as_ref().map(|m| m.scan(text.len()).find_overlapping_iter(text));
         // The line of the last keyword: keywords often come many to a line (a long line
         // of a report), and finding its ends again for each of them would read the line
         // once per keyword.
@@ -105,6 +109,12 @@ impl Prefilter {
         for found in found.into_iter().flatten() {
             let keyword = found.pattern().as_usize();
             if self.exact[keyword] && text[found.range()] != self.keywords[keyword] {
+                continue;
+            }
+            if self.starts_word[keyword]
+                && found.start() > 0
+                && text.as_bytes()[found.start() - 1].is_ascii_alphanumeric()
+            {
                 continue;
             }
             // Rules whose keyword sits in a key need an assignment after it.
@@ -136,6 +146,52 @@ impl Prefilter {
             }
         }
         regions(wants)
+    }
+}
+
+/// Text scanned with the keyword NFA before a DFA is built: a DFA scans several times
+/// faster but takes ~1 ms to build, which a short run (a few KiB of evidence) never earns
+/// back.
+const DFA_AFTER_BYTES: usize = 512 << 10;
+
+/// One automaton over every keyword, matched in any ASCII case.
+struct Matcher {
+    keywords: Vec<String>,
+    nfa: AhoCorasick,
+    dfa: OnceLock<AhoCorasick>,
+    /// Bytes scanned with the NFA so far.
+    scanned: AtomicUsize,
+}
+
+impl Matcher {
+    fn new(keywords: &[String]) -> Self {
+        Self {
+            keywords: keywords.to_vec(),
+            nfa: Self::build(keywords, AhoCorasickKind::ContiguousNFA),
+            dfa: OnceLock::new(),
+            scanned: AtomicUsize::new(0),
+        }
+    }
+
+    fn build(keywords: &[String], kind: AhoCorasickKind) -> AhoCorasick {
+        AhoCorasick::builder()
+            .kind(Some(kind))
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(keywords)
+            .expect("short keywords always build")
+    }
+
+    /// The automaton to scan `len` more bytes with: the DFA once the texts scanned pay
+    /// for it.
+    fn scan(&self, len: usize) -> &AhoCorasick {
+        if let Some(dfa) = self.dfa.get() {
+            return dfa;
+        }
+        if self.scanned.fetch_add(len, Ordering::Relaxed) + len < DFA_AFTER_BYTES {
+            return &self.nfa;
+        }
+        self.dfa.get_or_init(|| Self::build(&self.keywords, AhoCorasickKind::DFA))
     }
 }
 
@@ -207,6 +263,14 @@ mod tests {
             got,
             [(0..20, vec![(1, 5..20), (3, 0..10), (3, 10..20)]), (30..40, vec![(2, 0..10)])]
         );
+    }
+
+    #[test]
+    fn keywords_are_scanned_with_a_dfa_once_the_texts_pay_for_it() {
+        let matcher = Matcher::new(&["password".to_owned(), "sk_".to_owned()]);
+        assert_eq!(matcher.scan(4096).kind(), AhoCorasickKind::ContiguousNFA);
+        assert_eq!(matcher.scan(DFA_AFTER_BYTES).kind(), AhoCorasickKind::DFA);
+        assert_eq!(matcher.scan(10).kind(), AhoCorasickKind::DFA);
     }
 
     #[test]

@@ -166,6 +166,10 @@ pub(super) struct Rule {
     /// characters running to the end of the key: a match whose key names no secret is
     /// then dropped without the slower capture search.
     key_first: bool,
+    /// Whether each keyword that starts with a letter or digit starts its match's token
+    /// (after a byte that is not a letter or digit), as a vendor's prefix does: `sk_` in
+    /// `disk_full` is not a Stripe key's start, and the row need not run there.
+    pub prefixed: bool,
     check: Option<Check>,
     /// For a rule whose match is a block's header: what in the block is secret.
     block: Option<Block>,
@@ -207,6 +211,7 @@ struct Spec {
     requires: &'static [&'static str],
     assigned: bool,
     key_first: bool,
+    prefixed: bool,
 }
 
 /// A row whose matches lie on the line of their keyword.
@@ -222,6 +227,7 @@ const fn row(id: &'static str, keywords: &'static [&'static str], pattern: &'sta
         requires: &[],
         assigned: false,
         key_first: false,
+        prefixed: false,
     }
 }
 
@@ -264,6 +270,13 @@ impl Spec {
         self
     }
 
+    /// The same row, each keyword that starts with a letter or digit starting its match's
+    /// token ([`Rule::prefixed`]).
+    const fn prefixed(mut self) -> Self {
+        self.prefixed = true;
+        self
+    }
+
     /// The same row, each match holding one of `strings`.
     const fn requires(mut self, strings: &'static [&'static str]) -> Self {
         self.requires = strings;
@@ -286,6 +299,7 @@ impl Rule {
             id: id.to_owned(),
             pattern: Arc::new(pattern),
             key_first: false,
+            prefixed: false,
             check: None,
             block: None,
             keywords,
@@ -308,6 +322,7 @@ impl Rule {
         rule.requires = spec.requires;
         rule.assigned = spec.assigned;
         rule.key_first = spec.key_first;
+        rule.prefixed = spec.prefixed;
         rule
     }
 
@@ -568,7 +583,8 @@ const TABLE: &[Spec] = &[
             b!(),
             r"eyJ[A-Za-z0-9_-]{5,}\.(?:[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*|eyJ[A-Za-z0-9_-]{5,})"
         ),
-    ),
+    )
+    .prefixed(),
     row(
         "url_credentials",
         &["://"],
@@ -589,7 +605,8 @@ const TABLE: &[Spec] = &[
         "aws_access_key_id",
         &["A3T", "AKIA", "ASIA", "ABIA", "ACCA"],
         concat!(b!(), r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}", b!()),
-    ),
+    )
+    .prefixed(),
     row(
         "aws_secret_access_key",
         &["secret", "key"],
@@ -621,7 +638,8 @@ const TABLE: &[Spec] = &[
             b!(),
             r"(?:ABSK[A-Za-z0-9+/]{100,}={0,2}|bedrock-api-key-[A-Za-z0-9+/]{20,}={0,2})"
         ),
-    ),
+    )
+    .prefixed(),
     row(
         "gcp_service_account",
         &["private_key_id"],
@@ -635,12 +653,14 @@ const TABLE: &[Spec] = &[
             b!(),
             r"(?:AIza[0-9A-Za-z_-]{35}|GOCSPX-[A-Za-z0-9_-]{28}|ya29\.[0-9A-Za-z_-]{20,})"
         ),
-    ),
+    )
+    .prefixed(),
     row(
         "azure_connection_string",
         &["accountkey=", "sharedaccesskey=", "sharedsecretvalue=", "sig=", "password="],
         r"(?i)(?:(?-u:\b)(?:AccountKey|SharedAccessKey|SharedSecretValue)=(?P<secret1>[A-Za-z0-9+/=]{16,})|[?&;]sig=(?P<secret2>[A-Za-z0-9%+/=_-]{16,})|;\s*Password=(?P<secret3>[^;\r\n]+))",
-    ),
+    )
+    .prefixed(),
     row(
         "azure_connection_string",
         &["Q~"],
@@ -653,7 +673,8 @@ const TABLE: &[Spec] = &[
             token_start!(),
             r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"
         ),
-    ),
+    )
+    .prefixed(),
     row(
         "gitlab_token",
         &[
@@ -682,7 +703,8 @@ const TABLE: &[Spec] = &[
             r"|_gitlab_session=(?P<secret>[A-Za-z0-9]{32,})",
             r")"
         ),
-    ),
+    )
+    .prefixed(),
     row(
         "slack_token",
         &["xox", "xapp-", "hooks.slack.com"],
@@ -695,12 +717,14 @@ const TABLE: &[Spec] = &[
             token_start!(),
             r"(?:(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})"
         ),
-    ),
+    )
+    .prefixed(),
     row(
         "anthropic_key",
         &["sk-ant-"],
         concat!(token_start!(), r"sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_-]{40,}"),
-    ),
+    )
+    .prefixed(),
     row(
         "openai_key",
         &["T3BlbkFJ", "sk-proj-", "sk-admin-", "sk-svcacct-", "sk-None-"],
@@ -728,7 +752,6 @@ const TABLE: &[Spec] = &[
             "hvs.",
             "hvb.",
             "hvr.",
-            "atlasv1",
             "HRKU-",
             "_v1_",
             "ATATT",
@@ -753,7 +776,6 @@ const TABLE: &[Spec] = &[
             "NRJS-",
             "NRII-",
             "NRRA-",
-            "NRAL",
             "ntn_",
             "lin_api_",
             "PMAK-",
@@ -819,7 +841,6 @@ const TABLE: &[Spec] = &[
             r"|shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
             r"|dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}",
             r"|hv[sbr]\.[A-Za-z0-9_-]{24,}",
-            r"|[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}",
             r"|HRKU-[A-Za-z0-9_-]{58,}",
             r"|do[opr]_v1_[a-f0-9]{64}",
             r"|AT(?:ATT|CTT)[A-Za-z0-9_=-]{20,}",
@@ -838,7 +859,6 @@ const TABLE: &[Spec] = &[
             r"|(?:sandbox-)?sq0(?:atp|csp|idb|ige|idp)-[A-Za-z0-9_\\-]{22,}",
             r"|EAAA[A-Za-z0-9_=+-]{60}",
             r"|NR(?:AK|JS|II|RA)-[A-Za-z0-9]{19,32}",
-            r"|[A-Za-z0-9]{30,40}NRAL",
             r"|ntn_[0-9]{11}[A-Za-z0-9]{32,35}",
             r"|lin_api_[A-Za-z0-9]{40}",
             r"|PMAK-[a-f0-9]{24}-[a-f0-9]{34}",
@@ -888,6 +908,18 @@ const TABLE: &[Spec] = &[
             r")",
             b!()
         ),
+    )
+    .prefixed(),
+    // Tokens whose vendor's mark is inside them: Terraform's `.atlasv1.`, New Relic's
+    // `…NRAL`.
+    row(
+        "vendor_token",
+        &["atlasv1", "NRAL"],
+        concat!(
+            b!(),
+            r"(?:[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}|[A-Za-z0-9]{30,40}NRAL)",
+            b!()
+        ),
     ),
     // An id and its secret assigned together to a vendor's name, as a tuple or a list
     // (`github = ('9c14…', 'caa3…')`, `[]string{"AC1f…", "e4b7…"}`): both items, the
@@ -903,6 +935,7 @@ const TABLE: &[Spec] = &[
             r#"(?P<secret2>[A-Za-z0-9][A-Za-z0-9_+/=.-]{15,})["'`]"#,
         ),
     )
+    .prefixed()
     .checked(checks::vendor_pair),
     // A token right after its vendor's name, the way detectors that look for a keyword
     // nearby find them (`sourcegraph: 6d2F…`, `jira Z7Vo…`, `mailgun 'gRtZ…'`): the name
@@ -919,6 +952,7 @@ const TABLE: &[Spec] = &[
             b!(),
         ),
     )
+    .prefixed()
     .checked(checks::vendor_value),
     // Facebook app access tokens `<app id>|<secret>` next to the vendor's name; Sidekiq
     // Enterprise credentials under their Bundler key.
@@ -973,7 +1007,8 @@ const TABLE: &[Spec] = &[
             q!(),
             r#"(?P<secret>(?:[^\r\n"'\\&]|&[^q#\r\n])+)"#
         ),
-    ),
+    )
+    .prefixed(),
     // A credential header: after a one-token scheme (or none) the credential is one token,
     // so what follows on the line (`; ALTER ROLE … PASSWORD '…'`) is left for the other
     // rules; quoted, it runs to the closing quote; Digest and AWS4 parameters to the end.
@@ -991,12 +1026,14 @@ const TABLE: &[Spec] = &[
             r#"(?P<secret>(?:[^\r\n"'\\&]|&[^q#\r\n])+)"#,
             r#"|(?:(?:bearer|basic|token|negotiate|ntlm)[ \t]+)?(?P<secret_token>[^\s"'\\;,&]+))"#
         ),
-    ),
+    )
+    .prefixed(),
     row(
         "bearer_token",
         &["bearer"],
         concat!(r"(?i)", b!(), r"bearer\s+(?P<secret>[A-Za-z0-9._~+/-]{8,}=*)"),
     )
+    .prefixed()
     .lines(0, 1),
     // `{"name": "DB_PASSWORD", "value": "x"}` in text, on one line or two, plain or
     // JSON-escaped; YAML `- name: X_TOKEN` / `value: "x"`.
@@ -1020,6 +1057,7 @@ const TABLE: &[Spec] = &[
             value!()
         ),
     )
+    .prefixed()
     .lines(0, 2),
     // Ceph's `{"entity": "osd.0", "key": "…"}`.
     row(
@@ -1042,13 +1080,15 @@ const TABLE: &[Spec] = &[
             value!()
         ),
     )
+    .prefixed()
     .lines(0, 2),
     // `<add key="Password" value="x" />` (NuGet, .NET config).
     row(
         "key_value_secret",
         &["value="],
         concat!(r#"(?i)key=["']"#, key!(), r#"["'][ \t]+value=["'](?P<secret>[^"'\r\n]+)["']"#),
-    ),
+    )
+    .prefixed(),
     // `<password>x</password>`, `<secret>{AQAAABAAA …}</secret>`, `<dbToken>\n x\n</dbToken>`:
     // found by the end tag's `</`, up to two lines below the start tag.
     row(
@@ -1115,6 +1155,7 @@ const TABLE: &[Spec] = &[
         &["password", "identified"],
         concat!(r"(?i)", b!(), r"(?:password|identified\s+by)\s+(?:''(?P<secret_nested>[^'\r\n]+)''|'(?P<secret>(?:[^'\r\n]|'')+)')"),
     )
+    .prefixed()
     .requires(&["'"]),
     // `password "x";`, `secrete "x"`, `token - 'x'`: a key and a quoted value with only
     // blanks (or a dash) between.
@@ -1147,6 +1188,7 @@ const TABLE: &[Spec] = &[
             r#"(?:docker|podman|nerdctl|buildah) login(?:[^\r\n]|\\\r?\n)*?[ \t](?:-p|--password)[ \t=]+(?P<secret2>[^\s"']+))"#
         ),
     )
+    .prefixed()
     .lines(0, 4)
     .requires(&["-u", "--user", "-p", "--password"]),
     // The values of a Kubernetes Secret's `data:` / `stringData:` map in YAML, whatever
