@@ -150,7 +150,7 @@ impl Prefilter {
 }
 
 /// Text scanned with the keyword NFA before a DFA is built: a DFA scans several times
-/// faster but takes ~1 ms to build, which a short run (a few KiB of evidence) never earns
+/// faster but takes a few ms more to build, which a short run (a few KiB of evidence) never earns
 /// back.
 const DFA_AFTER_BYTES: usize = 512 << 10;
 
