@@ -430,7 +430,7 @@ impl Redactor {
         found_values: &mut Vec<(String, &'r str)>,
     ) -> Cow<'t, str> {
         let mut out = Cow::Borrowed(text);
-        let mut edits: Vec<Vec<(Range<usize>, usize)>> = Vec::new();
+        let mut edits: Vec<prefilter::Edits> = Vec::new();
         for (rule, lines) in runs {
             let rule = &self.rules[*rule];
             let lines = prefilter::moved(lines.clone(), &edits);
@@ -494,7 +494,7 @@ impl Redactor {
         text: &str,
         rule: &str,
         found: impl Iterator<Item = (Range<usize>, &'v str)>,
-    ) -> Option<(String, Vec<(Range<usize>, usize)>)> {
+    ) -> Option<(String, prefilter::Edits)> {
         let tokens: Vec<Range<usize>> = if text.contains(TOKEN_START) {
             TOKEN.find_iter(text).map(|m| m.range()).collect()
         } else {

@@ -226,11 +226,15 @@ fn regions(mut wants: Vec<(Range<usize>, usize)>) -> Vec<Region> {
     regions
 }
 
+/// Replacements made in a text, in text order: each replaced range, in the coordinates of
+/// the text they were made in, and the length of what replaced it.
+pub(super) type Edits = Vec<(Range<usize>, usize)>;
+
 /// Where `range` of a text lies after `edits`, batches of replacements made one after
 /// the other, each `(replaced range, length of what replaced it)` in text order in the
 /// coordinates of the text it was made in. An end inside a replaced range moves to the
 /// end of what replaced it, a start to its start.
-pub(super) fn moved(range: Range<usize>, edits: &[Vec<(Range<usize>, usize)>]) -> Range<usize> {
+pub(super) fn moved(range: Range<usize>, edits: &[Edits]) -> Range<usize> {
     edits.iter().fold(range, |range, batch| {
         moved_at(range.start, batch, false)..moved_at(range.end, batch, true)
     })
