@@ -48,7 +48,7 @@ pub use sql::{looks_like_sql, normalize_sql_literals};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::{Arc, LazyLock, Mutex, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, RwLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use hmac::{Hmac, Mac};
@@ -215,10 +215,14 @@ impl Redactor {
         for pattern in &config.patterns {
             rules.push(Rule::custom(Regex::new(pattern)?));
         }
-        let prefilter = Prefilter::new(&rules);
+        let prefilter = if config.rules.is_empty() && config.patterns.is_empty() {
+            builtin_prefilter(&rules, config.emails, config.ip_addresses)
+        } else {
+            Arc::new(Prefilter::new(&rules))
+        };
         Ok(Self {
             rules: Arc::new(rules),
-            prefilter: Arc::new(prefilter),
+            prefilter,
             literals: Arc::new(RwLock::new(Literals::new(
                 literals.into_iter().chain(config.literals()),
             ))),
@@ -541,6 +545,16 @@ impl Redactor {
     }
 }
 
+/// The prefilter of the built-in rules alone (`rules`), with the optional ones asked
+/// for: built once per process and shared by every redactor without configured rules, so
+/// a run that makes several redactors builds the keyword automaton once, and the text all
+/// of them scan pays for its DFA.
+fn builtin_prefilter(rules: &[Rule], emails: bool, ip_addresses: bool) -> Arc<Prefilter> {
+    static BUILT: [OnceLock<Arc<Prefilter>>; 4] = [const { OnceLock::new() }; 4];
+    let at = usize::from(emails) * 2 + usize::from(ip_addresses);
+    BUILT[at].get_or_init(|| Arc::new(Prefilter::new(rules))).clone()
+}
+
 /// `range` widened to whole lines, with `span.0` lines before and `span.1` after (each
 /// with its `\n`).
 fn lines_around(text: &str, range: Range<usize>, span: rules::Span) -> Range<usize> {
@@ -715,6 +729,10 @@ mod tests {
         };
         assert!(Arc::ptr_eq(&url(&a), &url(&b)));
         assert!(Arc::ptr_eq(&url(&a), &url(&Redactor::builtin())));
+        // Their keyword automaton too, when they have no rules of their own.
+        assert!(Arc::ptr_eq(&a.prefilter, &Redactor::builtin().prefilter));
+        let mine = RedactionConfig { patterns: vec!["acme_[0-9]{8}".into()], ..Default::default() };
+        assert!(!Arc::ptr_eq(&a.prefilter, &Redactor::new(&mine, Vec::new()).unwrap().prefilter));
         a.redact_text("postgres://app:hunter22@db:5432/x");
         assert!(url(&b).is_compiled());
     }
