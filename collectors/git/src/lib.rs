@@ -66,6 +66,7 @@ witness_collector::collector_items! {
     mod report;
     mod scan;
     mod tags;
+    mod trees;
 
     pub use collector::GitCollector;
     pub use config::{GitConfig, LineCounts};
