@@ -7,7 +7,8 @@
 //! this process) and a summary line with the median, the commits read and the status.
 //! With `WITNESS_NUMSTAT=<file>` it also writes `<commit> <added> <removed> <path>` lines
 //! for every file read (`-` for a count not taken), to compare with `git log --numstat`;
-//! `WITNESS_LINE_COUNTS=all|classified|none` sets `line_counts` (default `classified`).
+//! `WITNESS_LINE_COUNTS=all|classified|none` sets `line_counts` (default `classified`);
+//! `WITNESS_EVIDENCE=<file>` writes the evidence's data as JSON.
 
 use std::time::{Duration, Instant};
 
@@ -90,6 +91,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         lines.sort();
         std::fs::write(out, lines.join("\n") + "\n")?;
+    }
+    if let Ok(out) = std::env::var("WITNESS_EVIDENCE") {
+        std::fs::write(out, serde_json::to_vec_pretty(&evidence.data)?)?;
     }
     for note in &evidence.notes {
         println!("note: {note}");
