@@ -228,8 +228,9 @@ row("git log --numstat", "numstat", None)
 row("collector process, line_counts = all", "process_all", "numstat")
 row("collector process, line_counts = all, before", "process_all_before", "numstat")
 PY
-  echo "  collector in one process, $runs collects (the first cold):"
-  "$lookback" "$repo" "$anchor" "$runs" | tail -n1 | sed 's/^/    /'
+  echo "  collector in one process, $runs collects (the first cold), after building the redactor:"
+  "$lookback" "$repo" "$anchor" "$runs" > "$work/one.out"
+  { grep '^redactor built' "$work/one.out"; tail -n1 "$work/one.out"; } | sed 's/^/    /'
   if [ -n "$before" ]; then
     echo "  the same, before (LOOKBACK_BEFORE):"
     "$before" "$repo" "$anchor" "$runs" | tail -n1 | sed 's/^/    /'
