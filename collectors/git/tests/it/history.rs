@@ -248,8 +248,10 @@ async fn a_merge_lists_its_files_against_the_first_parent_and_counts_them_once()
     assert_eq!(fact(&evidence, "git.migrations_in_lookback"), Some(json!(1)));
 }
 
+/// Read on one thread per core beyond the one beside the walk (several on a machine of
+/// three cores or more): the commits come back newest first whatever the readers.
 #[tokio::test]
-async fn a_busy_day_is_read_on_several_threads_and_kept_in_order() {
+async fn a_busy_day_is_read_in_full_and_kept_newest_first() {
     let repo = TestRepo::init();
     let mut ids = Vec::new();
     for i in 0..40 {
