@@ -7,6 +7,7 @@
 use std::cmp::Ordering;
 
 use gix::ObjectId;
+use gix::bstr::ByteSlice;
 use gix::objs::Find;
 
 /// The mode bits that say what an entry is.
@@ -234,8 +235,8 @@ impl Entry<'_> {
 /// The entry starting at `pos` of `tree`, and where the next one starts.
 fn entry_at(tree: &[u8], pos: usize, hash_len: usize) -> Option<(Entry<'_>, usize)> {
     let rest = tree.get(pos..)?;
-    let space = rest.iter().position(|&b| b == b' ')?;
-    let nul = space + 1 + rest[space + 1..].iter().position(|&b| b == 0)?;
+    let space = rest.find_byte(b' ')?;
+    let nul = space + 1 + rest[space + 1..].find_byte(0)?;
     let end = nul + 1 + hash_len;
     let id = rest.get(nul + 1..end)?;
     let mode = rest[..space].iter().try_fold(0u32, |mode, &b| match b {
@@ -247,7 +248,7 @@ fn entry_at(tree: &[u8], pos: usize, hash_len: usize) -> Option<(Entry<'_>, usiz
 
 /// Where the entry starting at `pos` of `tree` ends, without parsing it.
 fn entry_end(tree: &[u8], pos: usize, hash_len: usize) -> Option<usize> {
-    let nul = tree.get(pos..)?.iter().position(|&b| b == 0)?;
+    let nul = tree.get(pos..)?.find_byte(0)?;
     let end = pos + nul + 1 + hash_len;
     (end <= tree.len()).then_some(end)
 }
