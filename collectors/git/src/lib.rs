@@ -21,8 +21,8 @@
 //! Shallow clones, detached HEAD, empty and bare repositories and submodules each get a
 //! note saying what the evidence can and cannot show.
 //!
-//! Speed: a 24 h lookback of 238 commits in a 100,000-commit repository costs about 27 ms
-//! of CPU (97 M instructions) on a reader thread and one beside it for the tags and the
+//! Speed: a 24 h lookback of 238 commits in a 100,000-commit repository costs 22–27 ms
+//! of CPU (95 M instructions) on a reader thread and one beside it for the tags and the
 //! deployed revision; `BENCHMARK.md` has the figures and `tests/bench/git.sh` the benchmark.
 //!
 //! # Facts
