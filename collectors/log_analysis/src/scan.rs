@@ -21,6 +21,7 @@ use witness_collector::{Redacted, Redactor};
 use crate::Matchers;
 use crate::access;
 use crate::level;
+use crate::prefilter::Prefilter;
 use crate::signature;
 use crate::tally::{Block, Period, Span, Tally, keep_newest, url_escapes_redacted};
 use crate::timestamp::{TimeContext, TsFormat, layouts};
@@ -99,6 +100,9 @@ pub struct Scanner<'a> {
     /// its time: requests come many to a second, so most lines repeat it.
     clf_field: Vec<u8>,
     clf_time: Option<DateTime<Utc>>,
+    /// The buffer folded to ASCII lowercase, for the prefilter's literals (kept between
+    /// buffers so it is allocated once).
+    folded: Vec<u8>,
 }
 
 struct OpenBlock {
@@ -130,6 +134,7 @@ impl<'a> Scanner<'a> {
             in_long_line: false,
             clf_field: Vec::new(),
             clf_time: None,
+            folded: Vec::new(),
         }
     }
 
@@ -242,14 +247,16 @@ impl<'a> Scanner<'a> {
                 ls = nl + 1;
             }
         } else {
+            let prefilter = self.setup.matchers.prefilter(self.spec.format);
+            let mut folded = std::mem::take(&mut self.folded);
+            prefilter.fold(buf, &mut folded);
             let mut pos = 0;
-            while pos < buf.len() {
-                let Some(m) = self.setup.matchers.prefilter.find_at(buf, pos) else { break };
-                let ls = memrchr(b'\n', &buf[..m.start()]).map_or(0, |i| i + 1);
-                let le = memchr(b'\n', &buf[m.end()..]).map_or(buf.len(), |i| m.end() + i);
-                self.matched_line(buf, ls, le, abs, None);
-                pos = le + 1;
+            while let Some(line) = prefilter.next_line(buf, &folded, pos) {
+                let candidate = (!line.matched).then_some(prefilter);
+                self.matched_line(buf, line.start, line.end, abs, None, candidate);
+                pos = line.end + 1;
             }
+            self.folded = folded;
             if self.spec.every_line {
                 self.observe_lines(buf);
             }
@@ -305,6 +312,18 @@ impl<'a> Scanner<'a> {
             end = ls;
         }
         None
+    }
+
+    /// The time of `line`, where its message starts, and its level: for a JSON line, read
+    /// in one pass over the object.
+    fn timed(&self, line: &[u8]) -> Option<(DateTime<Utc>, usize, Option<level::Level>)> {
+        if let TsFormat::Json { key } = self.spec.format {
+            let line = &line[..line.len().min(self.setup.max_line_bytes)];
+            let (t, level) = level::json_timed(line, key, &self.spec.tcx)?;
+            return Some((t, 0, level));
+        }
+        let (t, at) = self.parse(line)?;
+        Some((t, at, level::of(line, at, self.spec.format)))
     }
 
     fn parse(&self, line: &[u8]) -> Option<(DateTime<Utc>, usize)> {
@@ -399,7 +418,7 @@ impl<'a> Scanner<'a> {
         // klog: every timestamped line carries its level letter.
         let worth_a_look = parsed.is_some() || self.pattern_matches(line);
         if worth_a_look {
-            self.matched_line(buf, ls, le, abs, parsed);
+            self.matched_line(buf, ls, le, abs, parsed, None);
         }
     }
 
@@ -412,7 +431,10 @@ impl<'a> Scanner<'a> {
     }
 
     /// A line the prefilter found: decide whether it is an error (its level, else the
-    /// patterns), find its record, count it once, keep it.
+    /// patterns), find its record, count it once, keep it. `candidate`: the line only
+    /// holds one of the prefilter's literals, so an error level counts only when the line
+    /// matches it too (a level word inside an identifier, `_ERROR_`, is no match); a level
+    /// that is not an error, or the patterns, decide without it.
     fn matched_line(
         &mut self,
         buf: &[u8],
@@ -420,6 +442,7 @@ impl<'a> Scanner<'a> {
         le: usize,
         abs: u64,
         parsed: Option<(DateTime<Utc>, usize)>,
+        candidate: Option<&Prefilter>,
     ) {
         let full = trim_cr(&buf[ls..le]);
         if full.len() > self.setup.max_line_bytes && !self.in_long_line {
@@ -429,12 +452,16 @@ impl<'a> Scanner<'a> {
         if self.excluded(line) {
             return;
         }
-        let parsed = parsed.or_else(|| self.parse(line));
-        let (head, t, message_at) = match parsed {
-            Some((t, at)) => {
-                let level = level::of(line, at, self.spec.format);
+        let timed = match parsed {
+            Some((t, at)) => Some((t, at, level::of(line, at, self.spec.format))),
+            None => self.timed(line),
+        };
+        let (head, t, message_at) = match timed {
+            Some((t, at, level)) => {
                 let is_error = match level {
-                    Some(level) => level.is_error,
+                    Some(level) => {
+                        level.is_error && candidate.is_none_or(|p| p.is_match(&buf[ls..le]))
+                    }
                     None => self.pattern_matches(line),
                 };
                 if !is_error {
