@@ -402,16 +402,7 @@ impl<'a> Scanner<'a> {
             };
             self.tally.request(t, period, request.status, request.latency_ms);
             if request.status >= 500 && !self.excluded(line) {
-                // The endpoint comes from the redacted line: a token in the path or the
-                // query (`/reset/<token>`, `?api_key=…`) is found whole first.
-                let redacted = crate::redact::text(&self.setup.redactor, line);
-                let (method, path) = access::endpoint(&redacted, json).unwrap_or_else(|| {
-                    // Redaction changed the line's shape: keep the method, not the path.
-                    (self.setup.redactor.redact(&request.method), Redacted::generated("-"))
-                });
-                let signature = Redacted::generated(format!("{method} {path} {}", request.status));
-                self.tally.endpoint_5xx(t, period, method, path);
-                self.count(abs + ls as u64, t, period, signature, &redacted, buf, ls, le, abs);
+                self.status_5xx(line, &request, t, period, buf, ls, le, abs);
             }
             return;
         }
@@ -420,6 +411,42 @@ impl<'a> Scanner<'a> {
         if worth_a_look {
             self.matched_line(buf, ls, le, abs, parsed, None);
         }
+    }
+
+    /// A 5xx response: its endpoint, and its line as an error record. The endpoint comes
+    /// from the redacted request (the redacted line, in JSON): a token in the path or the
+    /// query (`/reset/<token>`, `?api_key=…`) is found whole first. The whole line is
+    /// redacted only when it is kept.
+    #[allow(clippy::too_many_arguments)]
+    fn status_5xx(
+        &mut self,
+        line: &[u8],
+        request: &access::Request<'_>,
+        t: DateTime<Utc>,
+        period: Period,
+        buf: &[u8],
+        ls: usize,
+        le: usize,
+        abs: u64,
+    ) {
+        let redactor = &self.setup.redactor;
+        let json = self.spec.format.is_json();
+        let redacted_line = json.then(|| crate::redact::text(redactor, line));
+        let endpoint = match &redacted_line {
+            Some(redacted) => access::endpoint(redacted, true),
+            None => access::request_field(line)
+                .and_then(|field| access::endpoint_of_request(&redactor.redact(&field))),
+        };
+        let (method, path) = endpoint.unwrap_or_else(|| {
+            // Redaction changed the request's shape: keep the method, not the path.
+            (redactor.redact(&request.method), Redacted::generated("-"))
+        });
+        let signature = Redacted::generated(format!("{method} {path} {}", request.status));
+        self.tally.endpoint_5xx(t, period, method, path);
+        let setup = self.setup;
+        let whole =
+            move || redacted_line.unwrap_or_else(|| crate::redact::text(&setup.redactor, line));
+        self.count(abs + ls as u64, t, period, signature, whole, buf, ls, le, abs);
     }
 
     fn pattern_matches(&self, line: &[u8]) -> bool {
@@ -495,7 +522,8 @@ impl<'a> Scanner<'a> {
         let message_at = self.message_start(line, &redacted, message_at);
         let json = self.spec.format.is_json();
         let message = signature::message(&self.setup.redactor, &redacted, message_at, json);
-        self.count(head, t, period, signature::normalize(&message), &redacted, buf, ls, le, abs);
+        let signature = signature::normalize(&message);
+        self.count(head, t, period, signature, move || redacted, buf, ls, le, abs);
     }
 
     /// Where the message starts in the redacted line, which is `at` in the raw `line`
@@ -514,7 +542,8 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Counts an error record whose first line, `line`, is redacted whole, and keeps it.
+    /// Counts an error record whose first line, redacted whole, `line` gives (when the
+    /// tally keeps it), and keeps it in the excerpt.
     #[allow(clippy::too_many_arguments)]
     fn count(
         &mut self,
@@ -522,16 +551,16 @@ impl<'a> Scanner<'a> {
         t: DateTime<Utc>,
         period: Period,
         signature: Redacted,
-        line: &Redacted,
+        line: impl FnOnce() -> Redacted,
         buf: &[u8],
         ls: usize,
         le: usize,
         abs: u64,
     ) {
         self.counted_head = Some(head);
-        let line = url_escapes_redacted(&self.setup.redactor, line.clone());
-        let line = line.truncate(self.setup.max_line_bytes);
-        self.tally.error(t, period, signature, &line, self.spec.path);
+        let setup = self.setup;
+        let line = || url_escapes_redacted(&setup.redactor, line()).truncate(setup.max_line_bytes);
+        self.tally.error(t, period, signature, line, self.spec.path);
         if period == Period::Window {
             self.keep(buf, ls, le, abs, t);
         }

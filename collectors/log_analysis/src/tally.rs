@@ -254,14 +254,15 @@ impl Tally {
         }
     }
 
-    /// Counts one error record at `t` with its signature; `line` is its first matched line,
-    /// redacted whole.
+    /// Counts one error record at `t` with its signature; `line` gives its first matched
+    /// line, redacted whole, and is called only when the line is kept (the first error, or
+    /// an example of its signature): most records are only counted.
     pub fn error(
         &mut self,
         t: DateTime<Utc>,
         period: Period,
         signature: Redacted,
-        line: &Redacted,
+        line: impl FnOnce() -> Redacted,
         path: &str,
     ) {
         match period {
@@ -278,11 +279,16 @@ impl Tally {
             self.signatures_lumped += 1;
             return;
         }
-        if period == Period::Window && self.first_error.as_ref().is_none_or(|f| t < f.time) {
+        let first =
+            period == Period::Window && self.first_error.as_ref().is_none_or(|f| t < f.time);
+        let wanted = period == Period::Window
+            && self.signatures.get(&signature).is_none_or(|s| s.examples.len() < EXAMPLES);
+        let line = (first || wanted).then(|| example(&line()));
+        if first && let Some(line) = &line {
             self.first_error = Some(FirstError {
                 time: t,
                 path: path.to_owned(),
-                line: example(line),
+                line: line.clone(),
                 signature: signature.clone(),
             });
         }
@@ -293,8 +299,10 @@ impl Tally {
                 sig.count += 1;
                 sig.first_seen = Some(sig.first_seen.map_or(t, |f| f.min(t)));
                 sig.last_seen = Some(sig.last_seen.map_or(t, |l| l.max(t)));
-                if sig.examples.len() < EXAMPLES {
-                    sig.examples.push(example(line));
+                if sig.examples.len() < EXAMPLES
+                    && let Some(line) = line
+                {
+                    sig.examples.push(line);
                 }
             }
         }
