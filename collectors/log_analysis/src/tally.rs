@@ -474,3 +474,35 @@ fn url_decoded(text: &str) -> Option<String> {
 pub fn example(line: &Redacted) -> Redacted {
     line.truncate(EXAMPLE_BYTES)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use witness_collector::Window;
+
+    use super::*;
+
+    #[test]
+    fn an_error_line_is_made_only_when_it_is_kept() {
+        let at = |m: i64| DateTime::from_timestamp(1_763_586_000 + m * 60, 0).unwrap();
+        let window = Window::new(at(-30), at(0));
+        let mut tally = Tally::new(Span::new(window), 1024);
+        let made = Cell::new(0);
+        let line = || {
+            made.set(made.get() + 1);
+            Redacted::generated("GET /x 503")
+        };
+        let signature = || Redacted::generated("GET /x 503");
+        // A baseline record is only counted.
+        tally.error(at(-40), Period::Baseline, signature(), line, "a.log");
+        assert_eq!(made.get(), 0);
+        // In the window: the first error and the examples, then only counts.
+        for minute in [-20, -19, -18, -21, -17] {
+            tally.error(at(minute), Period::Window, signature(), line, "a.log");
+        }
+        assert_eq!(made.get(), 4, "three examples, and the earlier first error once more");
+        assert_eq!((tally.errors, tally.baseline_errors), (5, 1));
+        assert_eq!(tally.first_error.as_ref().map(|f| f.time), Some(at(-21)));
+    }
+}
