@@ -29,9 +29,11 @@ const WORDS: &str =
 const LETTERS: &str = r"\b[EFA]\b";
 /// A syslog `<PRI>` at the line's start.
 const PRIORITY: &str = r"(?m:^<[0-9]{1,3}>)";
-/// A JSON level field holding an error number (bunyan/pino 50–99, syslog 0–3).
+/// A JSON level field holding an error number (bunyan/pino 50–99, syslog 0–3). `\d` after
+/// the first digit: the literals that begin a match then stop at it (`"level":5`), not ten
+/// times as many that end with the second digit.
 const JSON_NUMBER: &str =
-    r#""(?:level|severity|lvl|loglevel|@l|levelname)"[ \t]*:[ \t]*(?:[5-9][0-9]|[0-3])\b"#;
+    r#""(?:level|severity|lvl|loglevel|@l|levelname)"[ \t]*:[ \t]*(?:[5-9]\d|[0-3])\b"#;
 
 /// The sets of level candidates: text whose time starts the line; text that may start
 /// with a syslog priority; logcat (and klog, which is read line by line anyway); JSON.

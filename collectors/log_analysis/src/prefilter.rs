@@ -182,6 +182,20 @@ mod tests {
     }
 
     #[test]
+    fn json_level_fields_are_searched_with_their_value() {
+        let patterns = crate::default_patterns();
+        let json = crate::level::CANDIDATE_SETS[3].iter().copied();
+        let literals =
+            folded_literals(&patterns.iter().map(String::as_str).chain(json).collect::<Vec<_>>())
+                .unwrap();
+        // Not `"level":` alone, which every line of a JSON log holds.
+        for every_line in [&br#""level""#[..], br#""level":"#] {
+            assert!(!literals.iter().any(|l| every_line.starts_with(l)), "{literals:?}");
+        }
+        assert!(literals.contains(&br#""level":5"#.to_vec()));
+    }
+
+    #[test]
     fn lines_match_whatever_their_case_and_only_within_one_line() {
         let p =
             Prefilter::new(&[r"(?i:\bboom\b)".to_owned(), "Exception".to_owned()], &[]).unwrap();
