@@ -18,9 +18,9 @@ use crate::matchers::REGEX_SIZE_LIMIT;
 
 /// Literals shorter than this find too many places to be worth searching for.
 const MIN_LITERAL: usize = 2;
-/// The multi-literal search takes fewer than 128 literals; longer literals are cut until
-/// there are at most this many.
-const MAX_LITERALS: usize = 96;
+/// The multi-literal search (Teddy) takes at most this many literals; longer literals are
+/// cut until there are no more (with more, the regex would search the whole buffer).
+const MAX_LITERALS: usize = 64;
 /// Literal combinations the extraction may produce per pattern (case-insensitive words
 /// multiply) before it gives up on that pattern.
 const EXTRACT_LIMIT: usize = 4096;
@@ -193,6 +193,8 @@ mod tests {
             assert!(!literals.iter().any(|l| every_line.starts_with(l)), "{literals:?}");
         }
         assert!(literals.contains(&br#""level":5"#.to_vec()));
+        let p = Prefilter::new(&patterns, crate::level::CANDIDATE_SETS[3]).unwrap();
+        assert!(p.has_literals(), "the literals fit one search");
     }
 
     #[test]
