@@ -17,7 +17,9 @@
 #
 # Needs git and python3. Environment: COMMITS (default 100100: a few side commits are left
 # unmerged and dropped, the rest is at least 100,000), FILES (default 5000), RUNS (default
-# 11), CARGO_TARGET_DIR (default target), WITNESS_BIN (a built `witness`; default: build it).
+# 11), CARGO_TARGET_DIR (default target), WITNESS_BIN (a built `witness`; default: build it;
+# `none` leaves the whole-run case out), LOOKBACK_BEFORE (a lookback example built from an
+# earlier revision: raced beside this one, for a before-and-after in one run).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -135,7 +137,9 @@ if [ -z "${WITNESS_BIN:-}" ]; then
   (cd "$root" && cargo build -q --release --bin witness)
 fi
 lookback="$target/release/examples/lookback"
-witness=$(realpath "${WITNESS_BIN:-$target/release/witness}")
+witness=none
+[ "${WITNESS_BIN:-}" = none ] || witness=$(realpath "${WITNESS_BIN:-$target/release/witness}")
+before=${LOOKBACK_BEFORE:+$(realpath "$LOOKBACK_BEFORE")}
 conf="$work/witness.toml"
 printf '[store]\ndir = "%s"\n\n[[collectors.git]]\nname = "bench"\npath = "%s"\n' "$work/store" "$repo" > "$conf"
 trap 'rm -rf "$work/store"' EXIT
@@ -195,15 +199,21 @@ measure() {
   local label=$1
   echo "== $label (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
   local git_log=(git -C "$repo" log --since="$since" --until="$anchor" --no-renames main)
-  race "$(case_ name_status '' "${git_log[@]}" --name-status)" \
-       "$(case_ process '' "$lookback" "$repo" "$anchor" 1)" \
-       "$(case_ witness '' "$witness" collect at "$anchor" --since 24h --only git --config "$conf" --format json)" \
-       "$(case_ numstat '' "${git_log[@]}" --numstat)" \
-       "$(case_ process_all WITNESS_LINE_COUNTS=all "$lookback" "$repo" "$anchor" 1)" > "$work/race.out"
+  local cases=("$(case_ name_status '' "${git_log[@]}" --name-status)"
+               "$(case_ process '' "$lookback" "$repo" "$anchor" 1)")
+  [ -z "$before" ] || cases+=("$(case_ process_before '' "$before" "$repo" "$anchor" 1)")
+  [ "$witness" = none ] \
+    || cases+=("$(case_ witness '' "$witness" collect at "$anchor" --since 24h --only git --config "$conf" --format json)")
+  cases+=("$(case_ numstat '' "${git_log[@]}" --numstat)"
+          "$(case_ process_all WITNESS_LINE_COUNTS=all "$lookback" "$repo" "$anchor" 1)")
+  [ -z "$before" ] || cases+=("$(case_ process_all_before WITNESS_LINE_COUNTS=all "$before" "$repo" "$anchor" 1)")
+  race "${cases[@]}" > "$work/race.out"
   python3 - "$work/race.out" <<'PY'
 import sys
 r = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in open(sys.argv[1])}
 def row(label, name, peer):
+    if name not in r:
+        return
     mn, md, cpu = r[name]
     line = f"  {label:<52} wall min {mn:6.1f} ms, median {md:6.1f} ms; CPU {cpu:5.1f} ms"
     if peer:
@@ -212,12 +222,19 @@ def row(label, name, peer):
     print(line)
 row("git log --name-status", "name_status", None)
 row("collector process (default: classified line counts)", "process", "name_status")
+row("collector process, before (LOOKBACK_BEFORE)", "process_before", "name_status")
 row("witness collect at … --only git (whole run)", "witness", "name_status")
 row("git log --numstat", "numstat", None)
 row("collector process, line_counts = all", "process_all", "numstat")
+row("collector process, line_counts = all, before", "process_all_before", "numstat")
 PY
-  echo "  collector in one process, $runs collects (the first cold):"
-  "$lookback" "$repo" "$anchor" "$runs" | tail -n1 | sed 's/^/    /'
+  echo "  collector in one process, $runs collects (the first cold), after building the redactor:"
+  "$lookback" "$repo" "$anchor" "$runs" > "$work/one.out"
+  { grep '^redactor built' "$work/one.out"; tail -n1 "$work/one.out"; } | sed 's/^/    /'
+  if [ -n "$before" ]; then
+    echo "  the same, before (LOOKBACK_BEFORE):"
+    "$before" "$repo" "$anchor" "$runs" | tail -n1 | sed 's/^/    /'
+  fi
   echo "  (load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
 }
 

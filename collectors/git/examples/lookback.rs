@@ -3,16 +3,18 @@
 //! ```text
 //! cargo run --release -p witness-git --example lookback -- <repo> <anchor RFC 3339> [runs]
 //! ```
-//! Prints one line per run (the first is the cold one: packs and indexes not yet mapped in
-//! this process) and a summary line with the median, the commits read and the status.
+//! Prints the time to build the built-in redactor (which every witness process pays before
+//! any collector runs), one line per run (the first is the cold one: packs and indexes not
+//! yet mapped in this process) and a summary line with the median, the commits read and the status.
 //! With `WITNESS_NUMSTAT=<file>` it also writes `<commit> <added> <removed> <path>` lines
 //! for every file read (`-` for a count not taken), to compare with `git log --numstat`;
-//! `WITNESS_LINE_COUNTS=all|classified|none` sets `line_counts` (default `classified`).
+//! `WITNESS_LINE_COUNTS=all|classified|none` sets `line_counts` (default `classified`);
+//! `WITNESS_EVIDENCE=<file>` writes the evidence's data as JSON.
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use witness_collector::{CollectContext, CollectorConfig, Window};
+use witness_collector::{CollectContext, CollectorConfig, Redactor, Window};
 use witness_git::{GitConfig, LineCounts};
 
 #[tokio::main]
@@ -34,6 +36,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let collector = config.build().map_err(|p| format!("{p:?}"))?;
+    // Every witness process builds its redactor before a collector runs (the context
+    // carries it); timed apart, since it is not the collector's cost.
+    let (started, cpu_started) = (Instant::now(), cpu_time());
+    drop(Redactor::builtin());
+    println!(
+        "redactor built: {:.1} ms wall, {:.1} ms CPU",
+        started.elapsed().as_secs_f64() * 1000.0,
+        cpu_time().saturating_sub(cpu_started).as_secs_f64() * 1000.0
+    );
     let mut times = Vec::new();
     let mut cpu_times = Vec::new();
     let mut last = None;
@@ -90,6 +101,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         lines.sort();
         std::fs::write(out, lines.join("\n") + "\n")?;
+    }
+    if let Ok(out) = std::env::var("WITNESS_EVIDENCE") {
+        std::fs::write(out, serde_json::to_vec_pretty(&evidence.data)?)?;
     }
     for note in &evidence.notes {
         println!("note: {note}");

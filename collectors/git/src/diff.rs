@@ -6,13 +6,12 @@
 
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
-use gix::diff::tree::recorder::Change;
 use gix::objs::FindExt;
-use gix::objs::tree::EntryKind;
 use serde::Serialize;
 use witness_collector::{Redacted, Redactor};
 
 use crate::error::GitError;
+use crate::trees::{FileDiff, TreeDiff};
 
 /// Blobs larger than this get no line counts: diffing them would cost more than a responder
 /// gains from the number.
@@ -67,9 +66,7 @@ pub struct RawChange {
 pub struct Differ<'r> {
     repo: &'r gix::Repository,
     redactor: &'r Redactor,
-    state: gix::diff::tree::State,
-    lhs: Vec<u8>,
-    rhs: Vec<u8>,
+    trees: TreeDiff<'r, gix::OdbHandle>,
     old_blob: Vec<u8>,
     new_blob: Vec<u8>,
 }
@@ -80,9 +77,7 @@ impl<'r> Differ<'r> {
         Self {
             repo,
             redactor,
-            state: Default::default(),
-            lhs: Vec::new(),
-            rhs: Vec::new(),
+            trees: TreeDiff::new(&repo.objects, repo.object_hash()),
             old_blob: Vec::new(),
             new_blob: Vec::new(),
         }
@@ -98,23 +93,13 @@ impl<'r> Differ<'r> {
         old: Option<ObjectId>,
         new: ObjectId,
     ) -> Result<Vec<RawChange>, GitError> {
-        let hash = self.repo.object_hash();
-        let objects = &self.repo.objects;
-        let read = |what: &str, e: &dyn std::fmt::Display| GitError::read(what, e);
-        let lhs = match old {
-            Some(id) => objects
-                .find_tree_iter(&id, &mut self.lhs)
-                .map_err(|e| read(&format!("tree {id}"), &e))?,
-            None => gix::objs::TreeRefIter::from_bytes(&[], hash),
-        };
-        let rhs = objects
-            .find_tree_iter(&new, &mut self.rhs)
-            .map_err(|e| read(&format!("tree {new}"), &e))?;
-        let mut recorder = gix::diff::tree::Recorder::default();
-        gix::diff::tree(lhs, rhs, &mut self.state, objects, &mut recorder)
-            .map_err(|e| read(&format!("the diff of tree {new}"), &e))?;
-        let mut changes: Vec<RawChange> =
-            recorder.records.into_iter().filter_map(|c| raw_change(c, self.redactor)).collect();
+        let redactor = self.redactor;
+        let mut changes = Vec::new();
+        self.trees
+            .compare(old, Some(new), &mut |path, diff| {
+                changes.push(raw_change(path, diff, redactor));
+            })
+            .map_err(|e| GitError::read(format!("the diff of tree {new}"), &e))?;
         changes.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(changes)
     }
@@ -176,44 +161,19 @@ fn line_total(data: &[u8]) -> u32 {
     u32::try_from(newlines + unterminated).unwrap_or(u32::MAX)
 }
 
-/// Keeps files (blobs, links, submodules); trees are only the way to them.
-fn raw_change(change: Change, redactor: &Redactor) -> Option<RawChange> {
-    let path = |p: &gix::bstr::BString| redactor.redact(&p.to_str_lossy());
-    let is_file = |mode: gix::objs::tree::EntryMode| !mode.is_tree();
-    let is_submodule = |mode: gix::objs::tree::EntryMode| mode.kind() == EntryKind::Commit;
-    match change {
-        Change::Addition { entry_mode, oid, path: p, .. } if is_file(entry_mode) => {
-            Some(RawChange {
-                path: path(&p),
-                change: ChangeKind::Add,
-                old: None,
-                new: Some(oid),
-                submodule: is_submodule(entry_mode),
-            })
-        }
-        Change::Deletion { entry_mode, oid, path: p, .. } if is_file(entry_mode) => {
-            Some(RawChange {
-                path: path(&p),
-                change: ChangeKind::Delete,
-                old: Some(oid),
-                new: None,
-                submodule: is_submodule(entry_mode),
-            })
-        }
-        Change::Modification { previous_entry_mode, previous_oid, entry_mode, oid, path: p } => {
-            // A directory replaced by a file (or the reverse) is an add (or a delete) of the
-            // file; the directory's own files come as their own changes.
-            let (was_file, is_now_file) = (is_file(previous_entry_mode), is_file(entry_mode));
-            let (change, old, new) = match (was_file, is_now_file) {
-                (true, true) => (ChangeKind::Modify, Some(previous_oid), Some(oid)),
-                (false, true) => (ChangeKind::Add, None, Some(oid)),
-                (true, false) => (ChangeKind::Delete, Some(previous_oid), None),
-                (false, false) => return None,
-            };
-            let submodule = is_submodule(entry_mode) || is_submodule(previous_entry_mode);
-            Some(RawChange { path: path(&p), change, old, new, submodule })
-        }
-        _ => None,
+/// A file's change with its path redacted as read.
+fn raw_change(path: &[u8], diff: FileDiff, redactor: &Redactor) -> RawChange {
+    let change = match (diff.old, diff.new) {
+        (None, _) => ChangeKind::Add,
+        (_, None) => ChangeKind::Delete,
+        _ => ChangeKind::Modify,
+    };
+    RawChange {
+        path: redactor.redact(&path.to_str_lossy()),
+        change,
+        old: diff.old,
+        new: diff.new,
+        submodule: diff.submodule,
     }
 }
 

@@ -32,6 +32,9 @@ use crate::repo::utc;
 const SKEW_SLOP: u32 = 5;
 /// Threads reading commits in full, at most.
 const MAX_READERS: usize = 4;
+/// Cores left to the thread beside the walk (tags and the deployed revision), which runs
+/// while the commits are read.
+const SIDE_THREADS: usize = 1;
 /// Fewer commits than this per thread are not worth a thread.
 const MIN_COMMITS_PER_READER: usize = 16;
 
@@ -213,7 +216,12 @@ fn read_all(
     spec: &WalkSpec<'_>,
     budget: &Budget,
 ) -> (Vec<Result<CommitRecord, GitError>>, bool) {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_READERS);
+    // Each reader has caches of its own and starts cold: a second reader re-inflates the
+    // delta chains the first has already built (on the benchmark's repository, two readers
+    // do about a quarter more work than one). So a reader only gets a core of its own:
+    // on two cores, one reads beside the tags and the deployed revision.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = cores.saturating_sub(SIDE_THREADS).clamp(1, MAX_READERS);
     let workers = workers.min(ids.len().div_ceil(MIN_COMMITS_PER_READER)).max(1);
     type Share = Vec<(usize, Result<CommitRecord, GitError>)>;
     let read_share = |repo: gix::Repository, worker: usize| -> Share {

@@ -248,8 +248,10 @@ async fn a_merge_lists_its_files_against_the_first_parent_and_counts_them_once()
     assert_eq!(fact(&evidence, "git.migrations_in_lookback"), Some(json!(1)));
 }
 
+/// Read on one thread per core beyond the one beside the walk (several on a machine of
+/// three cores or more): the commits come back newest first whatever the readers.
 #[tokio::test]
-async fn a_busy_day_is_read_on_several_threads_and_kept_in_order() {
+async fn a_busy_day_is_read_in_full_and_kept_newest_first() {
     let repo = TestRepo::init();
     let mut ids = Vec::new();
     for i in 0..40 {
@@ -293,4 +295,78 @@ async fn past_max_commits_the_commits_are_counted_but_the_class_facts_left_out()
             .iter()
             .any(|n| n.starts_with("3 commits are in the span; the newest 2 were read"))
     );
+}
+
+/// Objects are read loose, then from a pack whose versions of each file and tree are delta
+/// chains of one another (as after `git gc`), then with a commit-graph beside the pack: the
+/// evidence must not depend on how the repository stores its history, and every file and
+/// line count is `git log --numstat`'s.
+#[tokio::test]
+async fn loose_packed_or_with_a_commit_graph_the_evidence_is_the_same_and_git_numstat_s() {
+    let repo = TestRepo::init();
+    let body = |i: usize| -> String {
+        (0..40)
+            .map(|j| if j == i % 40 { format!("edited {i}\n") } else { format!("line {j}\n") })
+            .collect()
+    };
+    for i in 0..60 {
+        repo.write(&format!("src/m{}/f{}.rs", i % 3, i % 5), &body(i));
+        if i % 20 == 0 {
+            repo.write(&format!("db/migrations/{i:03}.sql"), "ALTER TABLE t ADD c int;\n");
+        }
+        if i % 25 == 24 {
+            repo.remove(&format!("src/m{}/f{}.rs", (i + 1) % 3, (i + 1) % 5));
+        }
+        repo.commit(&format!("change {i}"), before(600 - 10 * i64::try_from(i).unwrap()));
+    }
+    let mut config = GitConfig::new("t", &repo.path);
+    config.line_counts = LineCounts::All;
+    // The evidence without the description of the repository, and whether it has a
+    // commit-graph.
+    async fn read(config: &GitConfig) -> (serde_json::Value, serde_json::Value) {
+        let evidence = collect_with(config, &context()).await;
+        assert_eq!(evidence.status, Status::Ok);
+        let mut data = evidence.data;
+        let repository = data.as_object_mut().unwrap().remove("repository").unwrap();
+        (data, repository["commit_graph"].clone())
+    }
+
+    let (loose, graph) = read(&config).await;
+    assert_eq!(graph, false);
+    repo.git(&["repack", "-adfq", "--window=10", "--depth=50"]);
+    repo.git(&["prune-packed"]);
+    let (packed, graph) = read(&config).await;
+    assert_eq!(graph, false);
+    repo.git(&["commit-graph", "write", "--reachable"]);
+    let (graphed, graph) = read(&config).await;
+    assert_eq!(graph, true);
+    assert_eq!(packed, loose);
+    assert_eq!(graphed, loose);
+
+    let mut numstat: Vec<String> = Vec::new();
+    let mut id = String::new();
+    let log = repo.git(&["log", "--numstat", "--no-renames", "--format=commit %H", "main"]);
+    for line in log.lines() {
+        match line.strip_prefix("commit ") {
+            Some(commit) => id = commit.to_owned(),
+            None if !line.is_empty() => numstat.push(format!("{id} {}", line.replace('\t', " "))),
+            None => {}
+        }
+    }
+    let mut listed: Vec<String> = Vec::new();
+    for commit in loose["commits"].as_array().unwrap() {
+        for file in commit["files"].as_array().unwrap() {
+            listed.push(format!(
+                "{} {} {} {}",
+                commit["id"].as_str().unwrap(),
+                file["lines_added"],
+                file["lines_removed"],
+                file["path"].as_str().unwrap()
+            ));
+        }
+    }
+    numstat.sort();
+    listed.sort();
+    assert_eq!(listed.len(), 60 + 3 + 2, "every commit's file, the migrations, the deletes");
+    assert_eq!(listed, numstat);
 }
