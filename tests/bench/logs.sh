@@ -38,7 +38,7 @@ SIZE=${1:-$((1024 * 1024 * 1024))}
 RUNS=${2:-5}
 DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/witness-logs-bench}
 # The collector's default error patterns, as one alternation for rg.
-PATTERN='\b(?:ERROR|FATAL|CRITICAL|SEVERE|PANIC|EMERG|Error|Fatal|Critical|Severe|Panic)\b|(?i:\b(?:error|fatal|critical|crit|severe|panic|emerg)\b ?:)|Exception|Traceback|level=error|"level":\s*"error"|"level":\s*[56]0\b|\[(?:error|crit|alert|emerg)\]|:(?:error|crit|alert|emerg)\]'
+PATTERN='\b(?:ERROR|FATAL|CRITICAL|SEVERE|PANIC|EMERG|Error|Fatal|Critical|Severe|Panic)\b|(?i:\b(?:error|fatal|critical|crit|severe|panic|emerg)\b ?:)|Exception|Traceback|level=error|"level":[ \t]*"error"|"level":[ \t]*[56]0\b|\[(?:error|crit|alert|emerg)\]|:(?:error|crit|alert|emerg)\]'
 ANCHOR=2025-11-19T21:00:00Z
 
 command -v rg >/dev/null || { echo "rg not found: apt-get install ripgrep" >&2; exit 2; }

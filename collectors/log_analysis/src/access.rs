@@ -28,18 +28,9 @@ use witness_collector::Redacted;
 
 /// Parses the part of a CLF line that follows its `[time]` field.
 pub fn parse(line: &[u8]) -> Option<Request<'_>> {
-    let close = memchr::memchr(b']', line)?;
-    let rest = &line[close + 1..];
-    let q1 = memchr::memchr(b'"', rest)?;
-    let q2 = q1 + 1 + memchr::memchr(b'"', &rest[q1 + 1..])?;
-    let request = &rest[q1 + 1..q2];
-    let mut parts = request.split(|c| *c == b' ').filter(|p| !p.is_empty());
-    let method = parts.next()?;
-    if method.is_empty() || !method.iter().all(u8::is_ascii_uppercase) || method.len() > 16 {
-        return None;
-    }
-    let path = parts.next().unwrap_or(b"-");
-    let after = rest[q2 + 1..].trim_ascii_start();
+    let field = request_range(line)?;
+    let (method, path) = method_and_path(&line[field.clone()])?;
+    let after = line[field.end + 1..].trim_ascii_start();
     if after.len() < 3 || !after[..3].iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -50,6 +41,38 @@ pub fn parse(line: &[u8]) -> Option<Request<'_>> {
         status,
         latency_ms: request_time_ms(&after[3..]),
     })
+}
+
+/// Where the quoted request (`GET /x HTTP/1.1`) of a CLF line is, inside its quotes: the
+/// first quoted field after the first `]`.
+fn request_range(line: &[u8]) -> Option<std::ops::Range<usize>> {
+    let close = memchr::memchr(b']', line)?;
+    let q1 = close + 1 + memchr::memchr(b'"', &line[close + 1..])?;
+    let q2 = q1 + 1 + memchr::memchr(b'"', &line[q1 + 1..])?;
+    Some(q1 + 1..q2)
+}
+
+/// The quoted request of a CLF line, as text (for redaction).
+pub fn request_field(line: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    Some(String::from_utf8_lossy(&line[request_range(line)?]))
+}
+
+/// The method (uppercase letters, at most 16) and the path (`-` when absent) of a request.
+fn method_and_path(request: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut parts = request.split(|c| *c == b' ').filter(|p| !p.is_empty());
+    let method = parts.next()?;
+    if !method.iter().all(u8::is_ascii_uppercase) || method.len() > 16 {
+        return None;
+    }
+    Some((method, parts.next().unwrap_or(b"-")))
+}
+
+/// The method and path template of a redacted CLF request (`GET /x?y HTTP/1.1`).
+pub fn endpoint_of_request(request: &Redacted) -> Option<(Redacted, Redacted)> {
+    let (method, path) = method_and_path(request.as_bytes())?;
+    let method = std::str::from_utf8(method).ok()?.to_owned();
+    // Both parts are taken from the redacted text itself.
+    Some((request.map(|_| method), request.map(|_| template(path))))
 }
 
 /// The method and path template of a redacted access-log line (CLF or JSON), for the
@@ -161,8 +184,24 @@ fn trim_quotes(b: &[u8]) -> &[u8] {
     &b[start..end]
 }
 
-/// A decimal number as `str::parse::<f64>` reads it.
+/// A decimal number as `str::parse::<f64>` reads it. Digits, a point and digits, 15 at
+/// most (every request time), are read as their integer over a power of ten: both exact in
+/// an `f64`, so the one division rounds as the parse does (Clinger's fast path).
 fn decimal(b: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] =
+        [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    if let Some(dot) = memchr::memchr(b'.', b) {
+        let (whole, fraction) = (&b[..dot], &b[dot + 1..]);
+        let digits = whole.iter().chain(fraction);
+        if !whole.is_empty()
+            && !fraction.is_empty()
+            && whole.len() + fraction.len() <= 15
+            && digits.clone().all(u8::is_ascii_digit)
+        {
+            let n = digits.fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            return Some(n as f64 / POW10[fraction.len()]);
+        }
+    }
     std::str::from_utf8(b).ok()?.parse().ok()
 }
 
@@ -290,6 +329,16 @@ mod tests {
         assert_eq!(ms(r#" "-" "Mozilla/5.0 (Linux; Android 14) Täst" 0.002"#), Some(2.0));
         assert_eq!(ms(r#" "-" "curl/8""#), None);
         assert_eq!(ms(r#" "-" "curl/8" rt=abc"#), None);
+    }
+
+    #[test]
+    fn decimals_read_as_the_parse_reads_them() {
+        for text in ["0.250", "0.123", "1.5", "12.000001", "0.1", "999999999.999999", "0.30000"] {
+            assert_eq!(decimal(text.as_bytes()), text.parse().ok(), "{text}");
+        }
+        for text in ["1e3", ".5", "5.", "1.2.3", "-0.5", "0.1234567890123456"] {
+            assert_eq!(decimal(text.as_bytes()), text.parse().ok(), "{text}");
+        }
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! decide only for lines without one. Level words inside identifiers
 //! (`ERROR_INVALID_FUNCTION`) are not levels.
 
-use crate::timestamp::{TsFormat, kubelet, layouts};
+use chrono::{DateTime, Utc};
+
+use crate::timestamp::{self, TimeContext, TsFormat, kubelet, layouts};
 
 /// A line's level, where it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,18 +18,54 @@ pub struct Level {
     pub end: usize,
 }
 
-/// Regular expression of the lines that may carry an error level, searched together with
-/// the patterns so that only those lines are looked at closely.
-pub const CANDIDATES: &str = r#"(?i:\b(?:err|error|fatal|crit|critical|severe|panic|emerg|emergency|alert)\b)|\b[EFA]\b|(?m:^<\d{1,3}>)|"(?:level|severity|lvl|loglevel|@l|levelname)"\s*:\s*(?:[5-9]\d|[0-3])\b"#;
+/// Regular expressions of the lines that may carry an error level, searched together with
+/// the patterns so that only those lines are looked at closely. Each format searches only
+/// for the level forms [`of`] reads in it ([`candidates`]). `[0-9]` and `[ \t]`, not
+/// `\d` and `\s`: the level is read from ASCII digits and spaces only, and the literals
+/// that begin a match can then be searched for.
+const WORDS: &str =
+    r"(?i:\b(?:err|error|fatal|crit|critical|severe|panic|emerg|emergency|alert)\b)";
+/// Logcat's priority letters.
+const LETTERS: &str = r"\b[EFA]\b";
+/// A syslog `<PRI>` at the line's start.
+const PRIORITY: &str = r"(?m:^<[0-9]{1,3}>)";
+/// A JSON level field holding an error number (bunyan/pino 50–99, syslog 0–3). `\d` after
+/// the first digit: the literals that begin a match then stop at it (`"level":5`), not ten
+/// times as many that end with the second digit.
+const JSON_NUMBER: &str =
+    r#""(?:level|severity|lvl|loglevel|@l|levelname)"[ \t]*:[ \t]*(?:[5-9]\d|[0-3])\b"#;
+
+/// The sets of level candidates: text whose time starts the line; text that may start
+/// with a syslog priority; logcat (and klog, which is read line by line anyway); JSON.
+pub const CANDIDATE_SETS: [&[&str]; 4] =
+    [&[WORDS], &[WORDS, PRIORITY], &[WORDS, LETTERS, PRIORITY], &[WORDS, JSON_NUMBER]];
+
+/// Which of [`CANDIDATE_SETS`] the lines of `format` are searched with: only the level
+/// forms [`of`] reads in that format. A line of the kubelet is searched as its content's
+/// format (its priority would not start the line).
+pub fn candidates(format: &TsFormat) -> usize {
+    match format.content() {
+        TsFormat::Json { .. } => 3,
+        TsFormat::Kubelet(_) => 0,
+        TsFormat::Custom(_) => 1,
+        TsFormat::Text(l) if l.name == layouts::LOGCAT || l.name == layouts::KLOG => 2,
+        TsFormat::Text(l) if layouts::may_follow_a_priority(l) => 1,
+        TsFormat::Text(_) => 0,
+    }
+}
 
 /// How far after the timestamp the level is looked for.
 const LEVEL_BYTES: usize = 160;
 /// Words (without digits) looked at after the timestamp before giving up.
 const LEVEL_WORDS: usize = 3;
 
-/// JSON keys that hold the level.
-const JSON_LEVEL_KEYS: &[&str] =
-    &["level", "severity", "lvl", "loglevel", "log.level", "@l", "levelname", "@level"];
+/// JSON keys that hold the level, in the order they are looked at; `log.level` is also
+/// looked for as `level` inside a `log` object ([`JSON_KEYS`] ends with `log`).
+const JSON_LEVEL_KEYS: [&str; 8] =
+    ["level", "severity", "lvl", "loglevel", "log.level", "@l", "levelname", "@level"];
+/// The keys a JSON line is read for: its time's (first, filled in), the level keys, `log`.
+const JSON_KEYS: [&str; 10] =
+    ["", "level", "severity", "lvl", "loglevel", "log.level", "@l", "levelname", "@level", "log"];
 
 /// The level of `line`, whose timestamp ends at `message_at`, in a file of `format`.
 pub fn of(line: &[u8], message_at: usize, format: &TsFormat) -> Option<Level> {
@@ -64,9 +102,37 @@ fn plain(line: &[u8], message_at: usize, letters: bool) -> Option<Level> {
 
 /// The level of a JSON line from its level field.
 pub fn json(line: &[u8]) -> Option<Level> {
-    let value: serde_json::Value = serde_json::from_slice(line.trim_ascii()).ok()?;
-    let field = JSON_LEVEL_KEYS.iter().find_map(|k| {
-        value.get(*k).or_else(|| k.split_once('.').and_then(|(a, b)| value.get(a)?.get(b)))
+    let [_, fields @ ..] = timestamp::json_fields(line.trim_ascii(), JSON_KEYS)?;
+    json_level(&fields)
+}
+
+/// The time of a JSON line under `key` and its level, in one pass over the object: a line
+/// of a JSON log that is worth a look needs both.
+pub fn json_timed(
+    line: &[u8],
+    key: &str,
+    cx: &TimeContext,
+) -> Option<(DateTime<Utc>, Option<Level>)> {
+    let trimmed = line.trim_ascii();
+    if !trimmed.starts_with(b"{") {
+        return None;
+    }
+    let mut keys = JSON_KEYS;
+    keys[0] = key;
+    let [time, fields @ ..] = timestamp::json_fields(trimmed, keys)?;
+    let t = timestamp::json_time(time.as_ref()?, cx)?;
+    Some((t, json_level(&fields)))
+}
+
+/// The level among the values of the level keys and `log` ([`JSON_KEYS`] after the time).
+fn json_level(fields: &[Option<serde_json::Value>; 9]) -> Option<Level> {
+    let (levels, log) = fields.split_at(JSON_LEVEL_KEYS.len());
+    let field = JSON_LEVEL_KEYS.iter().zip(levels).find_map(|(k, v)| {
+        v.as_ref().or_else(|| {
+            let (a, b) = k.split_once('.')?;
+            debug_assert_eq!(a, "log");
+            log[0].as_ref()?.get(b)
+        })
     })?;
     let is_error = match field {
         serde_json::Value::String(s) => match s.trim().parse::<u64>() {
@@ -311,7 +377,8 @@ mod tests {
 
     #[test]
     fn every_error_level_is_a_candidate() {
-        let re = regex::bytes::Regex::new(CANDIDATES).unwrap();
+        let all = CANDIDATE_SETS.iter().flat_map(|set| set.iter()).copied();
+        let re = regex::bytes::Regex::new(&all.collect::<Vec<_>>().join("|")).unwrap();
         for line in [
             "x ERROR y",
             "x error: y",

@@ -15,6 +15,7 @@ pub mod access;
 pub mod analysis;
 pub mod level;
 pub mod matchers;
+pub mod prefilter;
 pub mod redact;
 pub mod scan;
 pub mod signature;

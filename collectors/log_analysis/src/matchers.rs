@@ -1,18 +1,25 @@
 //! What decides which lines are errors: the patterns for lines without a level field (and
 //! for the lines of a record without a timestamp), the patterns that exclude a line, and
-//! the prefilter that finds the lines worth a closer look. Compiled once per instance,
-//! with a size cap, so a pathological pattern fails when the config is checked, not at
-//! 3 a.m.
+//! the prefilter of each format that finds the lines worth a closer look. Compiled once per
+//! instance, with a size cap, so a pathological pattern fails when the config is checked,
+//! not at 3 a.m.; a format's prefilter is built when a file of that format is first read.
+
+use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
 
+use crate::level;
+use crate::prefilter::Prefilter;
+use crate::timestamp::TsFormat;
+
 /// Compiled regex size cap.
-const REGEX_SIZE_LIMIT: usize = 32 * 1024 * 1024;
+pub(crate) const REGEX_SIZE_LIMIT: usize = 32 * 1024 * 1024;
 
 /// The default `patterns`: the level words where they stand as the level (`ERROR`,
 /// `Error`, `error:`, `FATAL`, `CRITICAL`, `SEVERE`, `PANIC`, `panic:`, not
 /// `ERROR_INVALID_FUNCTION`), `Exception`, `Traceback`, `level=error`, `"level":"error"`,
-/// pino's `"level":50`/`60`, nginx/Apache `[error]`-style levels.
+/// pino's `"level":50`/`60`, nginx/Apache `[error]`-style levels. Spaces are `[ \t]`, not
+/// `\s`: a match lies within one line, and the literals that begin it can be searched for.
 pub fn default_patterns() -> Vec<String> {
     [
         r"\b(?:ERROR|FATAL|CRITICAL|SEVERE|PANIC|EMERG|Error|Fatal|Critical|Severe|Panic)\b",
@@ -20,8 +27,8 @@ pub fn default_patterns() -> Vec<String> {
         "Exception",
         "Traceback",
         "level=error",
-        r#""level":\s*"error""#,
-        r#""level":\s*[56]0\b"#,
+        r#""level":[ \t]*"error""#,
+        r#""level":[ \t]*[56]0\b"#,
         r"\[(?:error|crit|alert|emerg)\]",
         r":(?:error|crit|alert|emerg)\]",
     ]
@@ -36,9 +43,11 @@ pub struct Matchers {
     pub patterns: Option<Regex>,
     /// Lines that never count as errors.
     pub exclude: Option<Regex>,
-    /// The patterns and [`crate::level::CANDIDATES`] in one regex: the lines worth a
-    /// closer look, found by one literal-optimized search per buffer.
-    pub prefilter: Regex,
+    /// The pattern texts, for the prefilters.
+    texts: Vec<String>,
+    /// Per set of [`level::CANDIDATE_SETS`], the patterns and those candidates: the lines
+    /// worth a closer look in a format, built when first needed.
+    prefilters: [OnceLock<Prefilter>; level::CANDIDATE_SETS.len()],
 }
 
 /// Which list a pattern that does not compile is in.
@@ -66,18 +75,23 @@ impl Matchers {
     pub fn new(patterns: &[String], exclude: &[String]) -> Result<Self, (List, regex::Error)> {
         let pattern_regex = combined(patterns).map_err(|e| (List::Patterns, e))?;
         let exclude = combined(exclude).map_err(|e| (List::Exclude, e))?;
-        let alternation = patterns
-            .iter()
-            .map(String::as_str)
-            .chain([crate::level::CANDIDATES])
-            .map(|p| format!("(?:{p})"))
-            .collect::<Vec<_>>()
-            .join("|");
-        let prefilter = RegexBuilder::new(&alternation)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .build()
-            .map_err(|e| (List::Patterns, e))?;
-        Ok(Self { patterns: pattern_regex, exclude, prefilter })
+        Ok(Self {
+            patterns: pattern_regex,
+            exclude,
+            texts: patterns.to_vec(),
+            prefilters: Default::default(),
+        })
+    }
+
+    /// The prefilter of the lines of `format`: the patterns and the level candidates of
+    /// that format.
+    pub fn prefilter(&self, format: &TsFormat) -> &Prefilter {
+        let set = level::candidates(format);
+        self.prefilters[set].get_or_init(|| {
+            // The patterns compile (checked by `new`) and so do the candidates.
+            Prefilter::new(&self.texts, level::CANDIDATE_SETS[set])
+                .expect("the patterns and the level candidates compile")
+        })
     }
 
     /// The default patterns and no exclusion.
@@ -130,7 +144,8 @@ mod tests {
     fn the_defaults_find_json_and_level_words_and_a_bad_pattern_is_named() {
         let m = Matchers::defaults();
         assert!(m.patterns.as_ref().unwrap().is_match(br#"{"level":"error"}"#));
-        assert!(m.prefilter.is_match(b"2025-11-19 ERROR boom"));
+        let iso = TsFormat::layout("iso8601").unwrap();
+        assert!(m.prefilter(&iso).has_literals());
         assert!(m.exclude.is_none());
         let bad = ["ok".to_owned(), "(".to_owned()];
         assert_eq!(invalid(&bad).into_iter().map(|(i, _)| i).collect::<Vec<_>>(), [1]);

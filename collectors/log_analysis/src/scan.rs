@@ -21,6 +21,7 @@ use witness_collector::{Redacted, Redactor};
 use crate::Matchers;
 use crate::access;
 use crate::level;
+use crate::prefilter::Prefilter;
 use crate::signature;
 use crate::tally::{Block, Period, Span, Tally, keep_newest, url_escapes_redacted};
 use crate::timestamp::{TimeContext, TsFormat, layouts};
@@ -99,6 +100,9 @@ pub struct Scanner<'a> {
     /// its time: requests come many to a second, so most lines repeat it.
     clf_field: Vec<u8>,
     clf_time: Option<DateTime<Utc>>,
+    /// The buffer folded to ASCII lowercase, for the prefilter's literals (kept between
+    /// buffers so it is allocated once).
+    folded: Vec<u8>,
 }
 
 struct OpenBlock {
@@ -130,6 +134,7 @@ impl<'a> Scanner<'a> {
             in_long_line: false,
             clf_field: Vec::new(),
             clf_time: None,
+            folded: Vec::new(),
         }
     }
 
@@ -242,14 +247,16 @@ impl<'a> Scanner<'a> {
                 ls = nl + 1;
             }
         } else {
+            let prefilter = self.setup.matchers.prefilter(self.spec.format);
+            let mut folded = std::mem::take(&mut self.folded);
+            prefilter.fold(buf, &mut folded);
             let mut pos = 0;
-            while pos < buf.len() {
-                let Some(m) = self.setup.matchers.prefilter.find_at(buf, pos) else { break };
-                let ls = memrchr(b'\n', &buf[..m.start()]).map_or(0, |i| i + 1);
-                let le = memchr(b'\n', &buf[m.end()..]).map_or(buf.len(), |i| m.end() + i);
-                self.matched_line(buf, ls, le, abs, None);
-                pos = le + 1;
+            while let Some(line) = prefilter.next_line(buf, &folded, pos) {
+                let candidate = (!line.matched).then_some(prefilter);
+                self.matched_line(buf, line.start, line.end, abs, None, candidate);
+                pos = line.end + 1;
             }
+            self.folded = folded;
             if self.spec.every_line {
                 self.observe_lines(buf);
             }
@@ -307,6 +314,18 @@ impl<'a> Scanner<'a> {
         None
     }
 
+    /// The time of `line`, where its message starts, and its level: for a JSON line, read
+    /// in one pass over the object.
+    fn timed(&self, line: &[u8]) -> Option<(DateTime<Utc>, usize, Option<level::Level>)> {
+        if let TsFormat::Json { key } = self.spec.format {
+            let line = &line[..line.len().min(self.setup.max_line_bytes)];
+            let (t, level) = level::json_timed(line, key, &self.spec.tcx)?;
+            return Some((t, 0, level));
+        }
+        let (t, at) = self.parse(line)?;
+        Some((t, at, level::of(line, at, self.spec.format)))
+    }
+
     fn parse(&self, line: &[u8]) -> Option<(DateTime<Utc>, usize)> {
         let line = &line[..line.len().min(self.setup.max_line_bytes)];
         self.spec.format.parse(line, &self.spec.tcx)
@@ -350,6 +369,10 @@ impl<'a> Scanner<'a> {
     }
 
     fn observe(&mut self, t: DateTime<Utc>) {
+        // Most lines repeat the newest time (requests come many to a second).
+        if self.newest == Some(t) {
+            return;
+        }
         match self.newest {
             Some(n) if t + reorder_tolerance() < n => self.out_of_order = true,
             Some(n) if t <= n => {}
@@ -383,24 +406,51 @@ impl<'a> Scanner<'a> {
             };
             self.tally.request(t, period, request.status, request.latency_ms);
             if request.status >= 500 && !self.excluded(line) {
-                // The endpoint comes from the redacted line: a token in the path or the
-                // query (`/reset/<token>`, `?api_key=…`) is found whole first.
-                let redacted = crate::redact::text(&self.setup.redactor, line);
-                let (method, path) = access::endpoint(&redacted, json).unwrap_or_else(|| {
-                    // Redaction changed the line's shape: keep the method, not the path.
-                    (self.setup.redactor.redact(&request.method), Redacted::generated("-"))
-                });
-                let signature = Redacted::generated(format!("{method} {path} {}", request.status));
-                self.tally.endpoint_5xx(t, period, method, path);
-                self.count(abs + ls as u64, t, period, signature, &redacted, buf, ls, le, abs);
+                self.status_5xx(line, &request, t, period, buf, ls, le, abs);
             }
             return;
         }
         // klog: every timestamped line carries its level letter.
         let worth_a_look = parsed.is_some() || self.pattern_matches(line);
         if worth_a_look {
-            self.matched_line(buf, ls, le, abs, parsed);
+            self.matched_line(buf, ls, le, abs, parsed, None);
         }
+    }
+
+    /// A 5xx response: its endpoint, and its line as an error record. The endpoint comes
+    /// from the redacted request (the redacted line, in JSON): a token in the path or the
+    /// query (`/reset/<token>`, `?api_key=…`) is found whole first. The whole line is
+    /// redacted only when it is kept.
+    #[allow(clippy::too_many_arguments)]
+    fn status_5xx(
+        &mut self,
+        line: &[u8],
+        request: &access::Request<'_>,
+        t: DateTime<Utc>,
+        period: Period,
+        buf: &[u8],
+        ls: usize,
+        le: usize,
+        abs: u64,
+    ) {
+        let redactor = &self.setup.redactor;
+        let json = self.spec.format.is_json();
+        let redacted_line = json.then(|| crate::redact::text(redactor, line));
+        let endpoint = match &redacted_line {
+            Some(redacted) => access::endpoint(redacted, true),
+            None => access::request_field(line)
+                .and_then(|field| access::endpoint_of_request(&redactor.redact(&field))),
+        };
+        let (method, path) = endpoint.unwrap_or_else(|| {
+            // Redaction changed the request's shape: keep the method, not the path.
+            (redactor.redact(&request.method), Redacted::generated("-"))
+        });
+        let signature = Redacted::generated(format!("{method} {path} {}", request.status));
+        self.tally.endpoint_5xx(t, period, method, path);
+        let setup = self.setup;
+        let whole =
+            move || redacted_line.unwrap_or_else(|| crate::redact::text(&setup.redactor, line));
+        self.count(abs + ls as u64, t, period, signature, whole, buf, ls, le, abs);
     }
 
     fn pattern_matches(&self, line: &[u8]) -> bool {
@@ -412,7 +462,10 @@ impl<'a> Scanner<'a> {
     }
 
     /// A line the prefilter found: decide whether it is an error (its level, else the
-    /// patterns), find its record, count it once, keep it.
+    /// patterns), find its record, count it once, keep it. `candidate`: the line only
+    /// holds one of the prefilter's literals, so an error level counts only when the line
+    /// matches it too (a level word inside an identifier, `_ERROR_`, is no match); a level
+    /// that is not an error, or the patterns, decide without it.
     fn matched_line(
         &mut self,
         buf: &[u8],
@@ -420,6 +473,7 @@ impl<'a> Scanner<'a> {
         le: usize,
         abs: u64,
         parsed: Option<(DateTime<Utc>, usize)>,
+        candidate: Option<&Prefilter>,
     ) {
         let full = trim_cr(&buf[ls..le]);
         if full.len() > self.setup.max_line_bytes && !self.in_long_line {
@@ -429,12 +483,16 @@ impl<'a> Scanner<'a> {
         if self.excluded(line) {
             return;
         }
-        let parsed = parsed.or_else(|| self.parse(line));
-        let (head, t, message_at) = match parsed {
-            Some((t, at)) => {
-                let level = level::of(line, at, self.spec.format);
+        let timed = match parsed {
+            Some((t, at)) => Some((t, at, level::of(line, at, self.spec.format))),
+            None => self.timed(line),
+        };
+        let (head, t, message_at) = match timed {
+            Some((t, at, level)) => {
                 let is_error = match level {
-                    Some(level) => level.is_error,
+                    Some(level) => {
+                        level.is_error && candidate.is_none_or(|p| p.is_match(&buf[ls..le]))
+                    }
                     None => self.pattern_matches(line),
                 };
                 if !is_error {
@@ -468,7 +526,8 @@ impl<'a> Scanner<'a> {
         let message_at = self.message_start(line, &redacted, message_at);
         let json = self.spec.format.is_json();
         let message = signature::message(&self.setup.redactor, &redacted, message_at, json);
-        self.count(head, t, period, signature::normalize(&message), &redacted, buf, ls, le, abs);
+        let signature = signature::normalize(&message);
+        self.count(head, t, period, signature, move || redacted, buf, ls, le, abs);
     }
 
     /// Where the message starts in the redacted line, which is `at` in the raw `line`
@@ -487,7 +546,8 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Counts an error record whose first line, `line`, is redacted whole, and keeps it.
+    /// Counts an error record whose first line, redacted whole, `line` gives (when the
+    /// tally keeps it), and keeps it in the excerpt.
     #[allow(clippy::too_many_arguments)]
     fn count(
         &mut self,
@@ -495,16 +555,16 @@ impl<'a> Scanner<'a> {
         t: DateTime<Utc>,
         period: Period,
         signature: Redacted,
-        line: &Redacted,
+        line: impl FnOnce() -> Redacted,
         buf: &[u8],
         ls: usize,
         le: usize,
         abs: u64,
     ) {
         self.counted_head = Some(head);
-        let line = url_escapes_redacted(&self.setup.redactor, line.clone());
-        let line = line.truncate(self.setup.max_line_bytes);
-        self.tally.error(t, period, signature, &line, self.spec.path);
+        let setup = self.setup;
+        let line = || url_escapes_redacted(&setup.redactor, line()).truncate(setup.max_line_bytes);
+        self.tally.error(t, period, signature, line, self.spec.path);
         if period == Period::Window {
             self.keep(buf, ls, le, abs, t);
         }

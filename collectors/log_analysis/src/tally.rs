@@ -254,14 +254,15 @@ impl Tally {
         }
     }
 
-    /// Counts one error record at `t` with its signature; `line` is its first matched line,
-    /// redacted whole.
+    /// Counts one error record at `t` with its signature; `line` gives its first matched
+    /// line, redacted whole, and is called only when the line is kept (the first error, or
+    /// an example of its signature): most records are only counted.
     pub fn error(
         &mut self,
         t: DateTime<Utc>,
         period: Period,
         signature: Redacted,
-        line: &Redacted,
+        line: impl FnOnce() -> Redacted,
         path: &str,
     ) {
         match period {
@@ -278,11 +279,16 @@ impl Tally {
             self.signatures_lumped += 1;
             return;
         }
-        if period == Period::Window && self.first_error.as_ref().is_none_or(|f| t < f.time) {
+        let first =
+            period == Period::Window && self.first_error.as_ref().is_none_or(|f| t < f.time);
+        let wanted = period == Period::Window
+            && self.signatures.get(&signature).is_none_or(|s| s.examples.len() < EXAMPLES);
+        let line = (first || wanted).then(|| example(&line()));
+        if first && let Some(line) = &line {
             self.first_error = Some(FirstError {
                 time: t,
                 path: path.to_owned(),
-                line: example(line),
+                line: line.clone(),
                 signature: signature.clone(),
             });
         }
@@ -293,8 +299,10 @@ impl Tally {
                 sig.count += 1;
                 sig.first_seen = Some(sig.first_seen.map_or(t, |f| f.min(t)));
                 sig.last_seen = Some(sig.last_seen.map_or(t, |l| l.max(t)));
-                if sig.examples.len() < EXAMPLES {
-                    sig.examples.push(example(line));
+                if sig.examples.len() < EXAMPLES
+                    && let Some(line) = line
+                {
+                    sig.examples.push(line);
                 }
             }
         }
@@ -465,4 +473,36 @@ fn url_decoded(text: &str) -> Option<String> {
 /// A redacted line as kept in the evidence: cut to [`EXAMPLE_BYTES`], never inside a token.
 pub fn example(line: &Redacted) -> Redacted {
     line.truncate(EXAMPLE_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use witness_collector::Window;
+
+    use super::*;
+
+    #[test]
+    fn an_error_line_is_made_only_when_it_is_kept() {
+        let at = |m: i64| DateTime::from_timestamp(1_763_586_000 + m * 60, 0).unwrap();
+        let window = Window::new(at(-30), at(0));
+        let mut tally = Tally::new(Span::new(window), 1024);
+        let made = Cell::new(0);
+        let line = || {
+            made.set(made.get() + 1);
+            Redacted::generated("GET /x 503")
+        };
+        let signature = || Redacted::generated("GET /x 503");
+        // A baseline record is only counted.
+        tally.error(at(-40), Period::Baseline, signature(), line, "a.log");
+        assert_eq!(made.get(), 0);
+        // In the window: the first error and the examples, then only counts.
+        for minute in [-20, -19, -18, -21, -17] {
+            tally.error(at(minute), Period::Window, signature(), line, "a.log");
+        }
+        assert_eq!(made.get(), 4, "three examples, and the earlier first error once more");
+        assert_eq!((tally.errors, tally.baseline_errors), (5, 1));
+        assert_eq!(tally.first_error.as_ref().map(|f| f.time), Some(at(-21)));
+    }
 }

@@ -210,48 +210,64 @@ fn parse_json(line: &[u8], key: &str, cx: &TimeContext) -> Option<DateTime<Utc>>
 /// `None` when the text is not one JSON object), without building the other values: a
 /// time is read from every line of a JSON log.
 pub fn json_field(text: &[u8], key: &str) -> Option<serde_json::Value> {
+    let [value] = json_fields(text, [key])?;
+    value
+}
+
+/// The values of several top-level keys of the JSON object `text`, in one pass over it,
+/// each as [`json_field`] gives it (a key may be named twice).
+pub fn json_fields<const N: usize>(
+    text: &[u8],
+    keys: [&str; N],
+) -> Option<[Option<serde_json::Value>; N]> {
     use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-    /// Reads a map key and says whether it is the one wanted.
-    struct IsKey<'k>(&'k str);
-    impl<'de> DeserializeSeed<'de> for IsKey<'_> {
-        type Value = bool;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+    /// Reads a map key and says which of the wanted ones it is (a bit per key).
+    struct IsKey<'k, const N: usize>(&'k [&'k str; N]);
+    impl<'de, const N: usize> DeserializeSeed<'de> for IsKey<'_, N> {
+        type Value = u64;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
             d.deserialize_str(self)
         }
     }
-    impl<'de> Visitor<'de> for IsKey<'_> {
-        type Value = bool;
+    impl<'de, const N: usize> Visitor<'de> for IsKey<'_, N> {
+        type Value = u64;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a key")
         }
-        fn visit_str<E>(self, v: &str) -> Result<bool, E> {
-            Ok(v == self.0)
+        fn visit_str<E>(self, v: &str) -> Result<u64, E> {
+            Ok(self.0.iter().enumerate().filter(|(_, k)| **k == v).fold(0, |m, (i, _)| m | 1 << i))
         }
     }
-    /// The object's value under the key, the others skipped.
-    struct Field<'k>(&'k str);
-    impl<'de> Visitor<'de> for Field<'_> {
-        type Value = Option<serde_json::Value>;
+    /// The object's values under the keys, the others skipped.
+    struct Fields<'k, const N: usize>(&'k [&'k str; N]);
+    impl<'de, const N: usize> Visitor<'de> for Fields<'_, N> {
+        type Value = [Option<serde_json::Value>; N];
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("an object")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut found = None;
-            while let Some(is_key) = map.next_key_seed(IsKey(self.0))? {
-                if is_key {
-                    found = Some(map.next_value::<serde_json::Value>()?);
-                } else {
+            let mut found = std::array::from_fn(|_| None);
+            while let Some(which) = map.next_key_seed(IsKey(self.0))? {
+                if which == 0 {
                     map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                let value = map.next_value::<serde_json::Value>()?;
+                for (i, slot) in found.iter_mut().enumerate() {
+                    if which & 1 << i != 0 {
+                        *slot = Some(value.clone());
+                    }
                 }
             }
             Ok(found)
         }
     }
+    debug_assert!(N <= 64, "a bit per key");
     let mut de = serde_json::Deserializer::from_slice(text);
-    let found = de.deserialize_map(Field(key)).ok()?;
+    let found = de.deserialize_map(Fields(&keys)).ok()?;
     de.end().ok()?;
-    found
+    Some(found)
 }
 
 /// A JSON time value: a string in any text format, or an epoch number (or numeric string)

@@ -265,8 +265,8 @@ fn nginx(line: &mut String, clf: &str, r: u64, s: u64, spike: bool) -> u16 {
     } else {
         PATHS[(s % 6) as usize].replace("{}", &(s % 100_000).to_string())
     };
-    let query = if s % 5 == 0 { "?page=2&sort=desc" } else { "" };
-    let method = if s % 7 == 0 { "POST" } else { "GET" };
+    let query = if s.is_multiple_of(5) { "?page=2&sort=desc" } else { "" };
+    let method = if s.is_multiple_of(7) { "POST" } else { "GET" };
     let millis = (s >> 12) % 900 + u64::from(status >= 500) * 1200;
     let _ = writeln!(
         line,

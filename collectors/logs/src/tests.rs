@@ -925,6 +925,7 @@ async fn a_cancelled_run_returns_partial_evidence_at_once() {
 }
 
 mod corpus;
+mod mixed;
 mod redaction;
 mod scenarios;
 /// Regression (issue 15): the onset of an incident was read from the earliest error of any

@@ -2,9 +2,9 @@
 //! that it is a credential without a vendor prefix or a key naming it, the way
 //! detect-secrets' high-entropy-string plugin finds them (`"c3VwZXIgbG9uZyBzdHJpbmc…"`).
 //!
-//! Hexadecimal strings are left alone whatever their entropy: quoted in evidence they are
-//! trace and request ids, commit hashes and digests far more often than keys, and a
-//! responder needs them.
+//! A hexadecimal string is judged only when it stands alone on its line (`"2b00042f…"`,
+//! nothing naming it): quoted after a key or inside a message, hex is a trace or request
+//! id, a commit hash or a digest far more often than a key, and a responder needs it.
 
 use std::ops::Range;
 
@@ -15,6 +15,10 @@ const MIN_CHARS: usize = 32;
 /// detect-secrets' limit for base64. Identifiers (`getUserByIdAndOrganizationId…`) and
 /// DER prefixes stay below it; random base64 of 32 characters or more is above it.
 const MIN_BITS: f64 = 4.5;
+
+/// The same limit for a hexadecimal string: detect-secrets' limit for hex. Random hex
+/// holds close to 4 bits a character; `deadbeef…` repeated and counters stay below it.
+const MIN_HEX_BITS: f64 = 3.0;
 
 /// The prefixes of a Subresource Integrity digest (`integrity="sha256-q2Lr…"`): a hash
 /// of a page's script or image, evidence rather than a secret.
@@ -41,6 +45,36 @@ pub(super) fn random(value: &str) -> bool {
     let mixed =
         has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase) && has(u8::is_ascii_digit);
     mixed && !bytes.iter().all(u8::is_ascii_hexdigit) && bits_per_char(bytes) >= MIN_BITS
+}
+
+/// Whether `value` (without quotes) reads as a random hexadecimal key: at least
+/// [`MIN_CHARS`] hex digits, letters and digits mixed, at least [`MIN_HEX_BITS`] a
+/// character.
+fn random_hex(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.len() >= MIN_CHARS
+        && bytes.iter().all(u8::is_ascii_hexdigit)
+        && bytes.iter().any(u8::is_ascii_digit)
+        && bytes.iter().any(u8::is_ascii_alphabetic)
+        && bits_per_char(bytes) >= MIN_HEX_BITS
+}
+
+/// Whether the quoted string from the quote at `open` to the one at `close` stands alone
+/// on its line of `text`: only indentation before it, and only `,`, `;`, `)` or spaces
+/// after it, so nothing names it.
+fn alone(text: &[u8], open: usize, close: usize) -> bool {
+    let line_start = memchr::memrchr(b'\n', &text[..open]).map_or(0, |i| i + 1);
+    let line_end = memchr::memchr(b'\n', &text[close..]).map_or(text.len(), |i| close + i);
+    text.get(close) == text.get(open)
+        && text[line_start..open].iter().all(u8::is_ascii_whitespace)
+        && text[close + 1..line_end].iter().all(|b| b.is_ascii_whitespace() || b",;)".contains(b))
+}
+
+/// Whether the string quoted from `open` to `close` in `text` reads as a secret: a
+/// [`random`] base64 string anywhere, a [`random_hex`] one only when it stands [`alone`].
+fn quoted_secret(text: &str, open: usize, close: usize) -> bool {
+    let value = &text[open + 1..close];
+    random(value) || (random_hex(value) && alone(text.as_bytes(), open, close))
 }
 
 /// Whether `value` reads as a path (`/api/v1/orders/9c14…/items`): it starts with `/`, or
@@ -82,15 +116,14 @@ pub(super) fn quoted_random(text: &str) -> Option<usize> {
         let end = start + body + pad;
         body >= MIN_CHARS
             && matches!(bytes.get(end), Some(b'"' | b'\'' | b'`' | b'\\'))
-            && random(&text[start..end])
+            && quoted_secret(text, open, end)
     })
 }
 
-/// The check of the quoted-string rule: whether the value inside the quotes of
-/// `text[range]` is [`random`].
+/// The check of the quoted-string rule: whether the string quoted by `text[range]` (its
+/// quotes included, the closing one possibly escaped) is a [`quoted_secret`].
 pub(super) fn quoted_value_is_random(text: &str, range: Range<usize>) -> bool {
-    let value = text[range].trim_matches(|c| matches!(c, '"' | '\'' | '`' | '\\'));
-    random(value)
+    quoted_secret(text, range.start, range.end - 1)
 }
 
 #[cfg(test)]
@@ -127,5 +160,24 @@ mod tests {
         assert!(quoted_random(&format!(r#"{{"msg":"next \"{token}\""}}"#)).is_some());
         assert!(quoted_random(&format!("path '{token}/index.html'")).is_none());
         assert!(quoted_random(&format!("unquoted {token} here")).is_none());
+    }
+
+    #[test]
+    fn hex_counts_only_when_nothing_names_it() {
+        let key = "2b00042f7481c7b056c4b410d28f33cf";
+        for text in
+            [format!("\"{key}\""), format!("    '{key}',"), format!("setup\n\t\"{key}\");\nnext")]
+        {
+            assert!(quoted_random(&text).is_some(), "{text}");
+        }
+        for text in [
+            format!(r#"{{"trace_id":"{key}"}}"#),
+            format!("commit \"{key}\" deployed"),
+            format!("\"{key}'"),
+            "\"0000000000000000000000000000000000000000\"".to_owned(),
+            "\"deadbeefdeadbeefdeadbeefdeadbeef1\"".to_owned(),
+        ] {
+            assert!(quoted_random(&text).is_none(), "{text}");
+        }
     }
 }

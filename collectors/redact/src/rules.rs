@@ -1498,6 +1498,10 @@ mod tests {
         ] {
             assert!(found("high_entropy_string", text).is_empty(), "{text}");
         }
+        // Hex with nothing naming it, alone on its line, is judged like base64.
+        let hex = "2b00042f7481c7b056c4b410d28f33cf";
+        assert_eq!(found("high_entropy_string", &format!("keys = [\n  \"{hex}\",\n]")), [hex]);
+        assert!(found("high_entropy_string", &format!("sha \"{hex}\",")).is_empty());
     }
 
     #[test]

@@ -138,6 +138,13 @@ pub const SYSLOG: &str = "syslog rfc3164";
 pub const ISO: &str = "iso8601";
 pub const CLF: &str = "common log format";
 
+/// Whether a line of `layout` may start with a syslog `<PRI>` before its time: syslog, and
+/// the layouts that find their time after a prefix. The others read the time from the
+/// line's first byte.
+pub fn may_follow_a_priority(layout: &Layout) -> bool {
+    layout.name == SYSLOG || layout.name.ends_with("(after a prefix)")
+}
+
 /// The layout named `name`.
 pub fn by_name(name: &str) -> Option<&'static Layout> {
     LAYOUTS.iter().find(|l| l.name == name)
