@@ -423,10 +423,14 @@ pub fn symptoms(facts: &mut FactSet) {
     let status_5xx = number("logs.status_5xx_ratio").is_some_and(|r| {
         r >= 0.05 && number("logs.status_5xx_baseline_ratio").is_none_or(|b| r >= 2.0 * b)
     });
-    let latency = match (number("logs.latency_p95_ms"), number("logs.latency_p95_baseline_ms")) {
+    // Over the whole window, or over its last minutes: a slowdown that began late is
+    // diluted in the window's p95 by the normal requests before it.
+    let slower = |now: Option<f64>| match (now, number("logs.latency_p95_baseline_ms")) {
         (Some(now), Some(before)) => now >= 1.5 * before && now >= 100.0,
         _ => false,
     };
+    let latency =
+        slower(number("logs.latency_p95_ms")) || slower(number("logs.latency_p95_recent_ms"));
     // A Prometheus `latency_p95` query that left its baseline (a sustained rise past 1.5×
     // and the baseline's noise) or stands at 1.5× it.
     let latency = latency

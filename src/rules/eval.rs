@@ -956,6 +956,33 @@ mod tests {
         assert!(e.ruled_out.iter().any(|r| r.rule == "busy" && r.reason.contains("no symptom")));
     }
 
+    /// A slowdown that began late in the window is diluted in the window's p95; the last
+    /// minutes' p95 still shows it as the latency a busy host explains.
+    #[test]
+    fn latency_up_in_the_last_minutes_is_a_symptom() {
+        let set =
+            rules(&caused("busy", "scale_up", "host_saturation", "\"latency\"", "host.cores > 1"));
+        let logs = |recent: f64| {
+            Evidence::ok("slower")
+                .fact("logs.error_count", 0)
+                .fact("logs.baseline_error_count", 0)
+                .fact("logs.latency_p95_ms", 125.0)
+                .fact("logs.latency_p95_baseline_ms", 86.0)
+                .fact("logs.latency_p95_recent_ms", recent)
+        };
+        for (recent, ranked) in [(410.0, true), (120.0, false)] {
+            let records = [
+                record("host", "h", Evidence::ok("busy").fact("host.cores", 8)),
+                record("logs", "app", logs(recent)),
+            ];
+            let e = run(&set, &records);
+            assert_eq!(e.hypotheses[0].id == "busy", ranked, "{recent}: {:#?}", e.hypotheses);
+            if ranked {
+                assert_eq!(e.hypotheses[0].explains, ["latency"]);
+            }
+        }
+    }
+
     /// Without logs or health checks nothing measured what users feel: a cause is not
     /// dismissed for a symptom nobody could see.
     #[test]

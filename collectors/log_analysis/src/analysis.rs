@@ -529,6 +529,13 @@ fn access_data(
             facts.insert(name.into(), v.into());
         }
     }
+    // Fewer requests than this make the last minutes' p95 one slow request's time.
+    const MIN_RECENT_REQUESTS: u64 = 20;
+    if a.recent_latency.count() >= MIN_RECENT_REQUESTS
+        && let Some(v) = a.recent_latency.quantile(0.95)
+    {
+        facts.insert("latency_p95_recent_ms".into(), v.into());
+    }
     let mut endpoints: Vec<EndpointData> = a
         .endpoints
         .iter()

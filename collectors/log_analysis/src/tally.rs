@@ -45,6 +45,8 @@ pub struct Span {
     pub series_start: DateTime<Utc>,
     pub bucket_secs: i64,
     pub buckets: usize,
+    /// Where the window's last [`RECENT_SECS`] begin.
+    pub recent_start: DateTime<Utc>,
 }
 
 impl Span {
@@ -56,7 +58,8 @@ impl Span {
         let minutes = (total + 59) / 60;
         let bucket_secs = 60 * ((minutes + MAX_BUCKETS - 1) / MAX_BUCKETS).max(1);
         let buckets = ((total + bucket_secs - 1) / bucket_secs) as usize;
-        Self { window, baseline, series_start, bucket_secs, buckets }
+        let recent_start = window.end - chrono::Duration::seconds(RECENT_SECS);
+        Self { window, baseline, series_start, bucket_secs, buckets, recent_start }
     }
 
     pub fn period(&self, t: DateTime<Utc>) -> Period {
@@ -110,6 +113,9 @@ pub struct Endpoint {
     pub early_5xx: Vec<DateTime<Utc>>,
 }
 
+/// The last part of the window whose request times are also kept apart (5 minutes).
+pub const RECENT_SECS: i64 = 300;
+
 #[derive(Debug, Clone, Default)]
 pub struct AccessTally {
     pub files: usize,
@@ -119,6 +125,9 @@ pub struct AccessTally {
     pub baseline_5xx: u64,
     pub latency: Histogram,
     pub baseline_latency: Histogram,
+    /// Request times of the window's last [`RECENT_SECS`]: where a slowdown that began
+    /// late in the window shows, before the window's earlier, normal requests dilute it.
+    pub recent_latency: Histogram,
     /// Endpoints with 5xx responses: method and path template, from redacted lines.
     pub endpoints: HashMap<(Redacted, Redacted), Endpoint>,
     /// Lines in the window or baseline of access logs that were not requests.
@@ -340,6 +349,9 @@ impl Tally {
                 a.status_5xx += u64::from(is_5xx);
                 if let Some(ms) = latency_ms {
                     a.latency.record(ms);
+                    if t >= self.span.recent_start {
+                        a.recent_latency.record(ms);
+                    }
                 }
             }
         }
@@ -417,6 +429,7 @@ impl Tally {
         a.unparsed += b.unparsed;
         a.latency.merge(&b.latency);
         a.baseline_latency.merge(&b.baseline_latency);
+        a.recent_latency.merge(&b.recent_latency);
         for (key, theirs) in b.endpoints {
             let mine = a.endpoints.entry(key).or_default();
             mine.count_5xx += theirs.count_5xx;

@@ -34,6 +34,7 @@ pub const KIND: KindDecl = KindDecl {
         fact("logs.latency_p95_ms", "float", Max, Number, "95th percentile request time (ms)"),
         fact("logs.latency_p99_ms", "float", Max, Number, "99th percentile request time (ms)"),
         fact("logs.latency_p95_baseline_ms", "float", Max, Number, "p95 request time, baseline"),
+        fact("logs.latency_p95_recent_ms", "float", Max, Number, "p95 of the window's last 5 min"),
         fact("logs.new_error_count", "int", Sum, Int, "window errors of new signatures"),
         fact("logs.first_new_error_at", "text", Earliest, Word, "first error of a new signature"),
         fact(

@@ -48,6 +48,7 @@
 //! | `logs.status_5xx_baseline_ratio` | float | 5xx / requests in the baseline |
 //! | `logs.latency_p50_ms`, `logs.latency_p95_ms`, `logs.latency_p99_ms` | float | request-time percentiles in the window, when the format carries a request time |
 //! | `logs.latency_p95_baseline_ms` | float | p95 request time in the baseline |
+//! | `logs.latency_p95_recent_ms` | float | p95 request time in the window's last 5 minutes (20 requests or more) |
 //!
 //! # Events
 //! `first_error`, `error_spike` (each window minute far above the baseline rate),

@@ -586,6 +586,51 @@ async fn a_file_whose_times_go_backwards_is_read_linearly() {
     assert!(r.evidence.notes.iter().any(|n| n.contains("read linearly")), "{:?}", r.evidence.notes);
 }
 
+/// A CLF line at `t` answered in `secs`.
+fn clf(t: DateTime<Utc>, secs: f64) -> String {
+    format!(
+        r#"10.1.2.3 - - [{}] "GET /api/items/7 HTTP/1.1" 200 512 "-" "Mozilla/5.0" {secs:.3}"#,
+        t.format("%d/%b/%Y:%H:%M:%S +0000")
+    )
+}
+
+#[tokio::test]
+async fn a_slowdown_late_in_the_window_shows_in_the_last_minutes_p95() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    // 40 ms all along; from 20:58 one request in two takes 400 ms: 3 % of the window's
+    // requests, 17 % of its last five minutes'.
+    let mut lines =
+        filler(at("2025-11-19T19:59:00Z"), at("2025-11-19T21:00:00Z"), Duration::seconds(1), |t| {
+            clf(t, 0.040)
+        });
+    for i in 0..60 {
+        let t = at("2025-11-19T20:58:00Z") + Duration::seconds(2 * i);
+        lines.push((t, clf(t, 0.400)));
+    }
+    write(&path, &ordered(lines));
+    let r = run(config(&[&path])).await;
+    assert!(r.float("logs.latency_p95_ms") < 45.0, "the window's p95 is diluted");
+    assert!((40.0..45.0).contains(&r.float("logs.latency_p95_baseline_ms")));
+    let recent = r.float("logs.latency_p95_recent_ms");
+    assert!((400.0..450.0).contains(&recent), "{recent}");
+}
+
+#[tokio::test]
+async fn a_few_requests_in_the_last_minutes_give_no_recent_p95() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    // One request a minute: five in the last five minutes, too few for a percentile.
+    let lines =
+        filler(at("2025-11-19T19:59:00Z"), at("2025-11-19T21:00:00Z"), Duration::minutes(1), |t| {
+            clf(t, 0.040)
+        });
+    write(&path, &ordered(lines));
+    let r = run(config(&[&path])).await;
+    assert!(r.float("logs.latency_p95_ms") < 45.0);
+    assert!(r.fact("logs.latency_p95_recent_ms").is_none(), "{:?}", r.evidence.facts);
+}
+
 #[tokio::test]
 async fn access_logs_give_requests_5xx_by_endpoint_and_latency() {
     let dir = tempfile::tempdir().unwrap();
