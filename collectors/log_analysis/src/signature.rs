@@ -69,20 +69,39 @@ fn logfmt_message(rest: &[u8]) -> Option<String> {
             .find(|&i| i == 0 || rest[i - 1].is_ascii_whitespace())?
             + key.len();
         let v = &rest[at..];
-        let v = match v.strip_prefix(b"\"") {
-            Some(quoted) => {
-                let end = quoted.iter().position(|c| *c == b'"').unwrap_or(quoted.len());
-                &quoted[..end]
-            }
-            None => &v[..v.iter().position(u8::is_ascii_whitespace).unwrap_or(v.len())],
-        };
-        Some(String::from_utf8_lossy(v).into_owned())
+        Some(match v.strip_prefix(b"\"") {
+            Some(quoted) => unquote(quoted),
+            None => String::from_utf8_lossy(
+                &v[..v.iter().position(u8::is_ascii_whitespace).unwrap_or(v.len())],
+            )
+            .into_owned(),
+        })
     };
     let msg = value(b"msg=").or_else(|| value(b"message="))?;
     match value(b"err=").or_else(|| value(b"error=")) {
         Some(err) => Some(format!("{msg}: {err}")),
         None => Some(msg),
     }
+}
+
+/// A logfmt value after its opening quote, to its closing one, escapes read as Go's
+/// `strconv.Quote` writes them (`\"` a quote, `\\` a backslash, `\n` and `\t` a space):
+/// `msg="could not extend file \"base/1\": No space left"` is one value.
+fn unquote(quoted: &[u8]) -> String {
+    let mut out = Vec::with_capacity(quoted.len());
+    let mut bytes = quoted.iter().copied();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'"' => break,
+            b'\\' => match bytes.next() {
+                Some(b'n' | b't' | b'r') => out.push(b' '),
+                Some(escaped) => out.push(escaped),
+                None => out.push(b'\\'),
+            },
+            _ => out.push(b),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Leading tokens looked at for a program tag (`sshd[12]:`) after a host name.
@@ -618,7 +637,7 @@ mod tests {
     #[test]
     fn the_level_and_logger_prefix_are_not_part_of_the_message() {
         let redactor = Redactor::builtin();
-        let cases: [(&[u8], &str); 9] = [
+        let cases: [(&[u8], &str); 11] = [
             (b", Info  CBS  Loaded Servicing Stack", "Info  CBS  Loaded Servicing Stack"),
             (
                 b" [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster",
@@ -637,6 +656,11 @@ mod tests {
                 b" caller=db.go:88 msg=\"query failed\" err=\"dial tcp\" n=2",
                 "query failed: dial tcp",
             ),
+            (
+                br#" msg="could not extend file \"base/16384/2619\": No space left on device" n=1"#,
+                r#"could not extend file "base/16384/2619": No space left on device"#,
+            ),
+            (br#" msg="a \\ b\nnext" err="x""#, r"a \ b next: x"),
         ];
         for (rest, want) in cases {
             let line = redactor.redact_bytes(rest);
