@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
+use gix::objs::CommitRef;
 use gix::revision::walk::Sorting;
 use gix::traverse::commit::simple::CommitTimeOrder;
 use serde::Serialize;
@@ -18,6 +19,7 @@ use witness_collector::{Redacted, Redactor};
 use crate::budget::Budget;
 use crate::classes::{MIGRATION, PathClasses};
 use crate::diff::{ChangeKind, Differ};
+use crate::objects::Objects;
 use crate::repo::{resolve, short, utc};
 use crate::tags::Tags;
 
@@ -111,6 +113,7 @@ pub struct DeployedOutcome {
 /// Finds the deployed revision and summarizes what it brought.
 pub fn find(
     repo: &gix::Repository,
+    objects: &mut Objects<'_>,
     request: &DeployedRequest<'_>,
     tags: &Tags,
     anchor: DateTime<Utc>,
@@ -126,7 +129,7 @@ pub fn find(
     // Made of config, tag names and alert labels: redacted whole.
     let source = redactor.redact(&source);
     let tags_by_commit = tags.by_commit();
-    let Some(commit) = read_commit(repo, deployed_id, redactor) else {
+    let Some(commit) = read_commit(objects, deployed_id, redactor) else {
         outcome
             .partial_notes
             .push(format!("The deployed commit {} cannot be read.", short(&deployed_id)));
@@ -176,7 +179,7 @@ pub fn find(
             source: redactor.redact(&source),
             tags: tags_by_commit.get(&previous_id).cloned().unwrap_or_default(),
         });
-        match summarize(repo, previous_id, deployed_id, classes, budget, redactor) {
+        match summarize(repo, objects, previous_id, deployed_id, classes, budget, redactor) {
             Ok(summary) => deployed.changes = Some(summary),
             Err(e) => outcome.partial_notes.push(format!(
                 "The changes from {} to the deployed {} could not be read: {e}.",
@@ -277,10 +280,15 @@ struct CommitSummary {
     subject: Redacted,
 }
 
-fn read_commit(repo: &gix::Repository, id: ObjectId, redactor: &Redactor) -> Option<CommitSummary> {
-    let commit = repo.find_commit(id).ok()?;
+fn read_commit(
+    objects: &mut Objects<'_>,
+    id: ObjectId,
+    redactor: &Redactor,
+) -> Option<CommitSummary> {
+    let data = objects.find_commit(&id).ok()?;
+    let commit = CommitRef::from_bytes(&data, objects.object_hash()).ok()?;
     let seconds = commit.time().ok()?.seconds;
-    let subject = redactor.redact(&commit.message().ok()?.summary().to_str_lossy());
+    let subject = redactor.redact(&commit.message().summary().to_str_lossy());
     Some(CommitSummary { seconds, subject })
 }
 
@@ -314,6 +322,7 @@ fn previous_tagged(
 
 fn summarize(
     repo: &gix::Repository,
+    objects: &mut Objects<'_>,
     previous: ObjectId,
     deployed: ObjectId,
     classes: &PathClasses,
@@ -337,7 +346,7 @@ fn summarize(
         let id = info.map_err(|e| e.to_string())?.id;
         commits += 1;
         if listed_commits.len() < RANGE_LISTED_COMMITS
-            && let Some(c) = read_commit(repo, id, redactor)
+            && let Some(c) = read_commit(objects, id, redactor)
         {
             listed_commits.push(RangeCommit {
                 id: id.to_string(),
@@ -347,12 +356,10 @@ fn summarize(
         }
     }
 
-    let tree = |id: ObjectId| -> Result<ObjectId, String> {
-        let commit = repo.find_commit(id).map_err(|e| e.to_string())?;
-        commit.tree_id().map(|t| t.detach()).map_err(|e| e.to_string())
-    };
-    let changes = Differ::new(repo, redactor)
-        .changes(Some(tree(previous)?), tree(deployed)?)
+    let previous_tree = objects.tree_of(&previous).map_err(|e| e.to_string())?;
+    let deployed_tree = objects.tree_of(&deployed).map_err(|e| e.to_string())?;
+    let changes = Differ::new(redactor, repo.object_hash())
+        .changes(objects, Some(previous_tree), deployed_tree)
         .map_err(|e| e.to_string())?;
     let mut files_by_class: BTreeMap<String, Vec<Redacted>> = BTreeMap::new();
     let mut unclassified_files = 0;

@@ -14,6 +14,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
+use gix::objs::CommitRef;
 use gix::revision::walk::Sorting;
 use gix::traverse::commit::simple::CommitTimeOrder;
 use serde::Serialize;
@@ -24,6 +25,7 @@ use crate::classes::PathClasses;
 use crate::config::LineCounts;
 use crate::diff::{Differ, FileChange};
 use crate::error::GitError;
+use crate::objects::{Objects, Packs};
 use crate::repo::utc;
 
 /// How many commits older than the span are walked past before stopping. A commit whose
@@ -124,6 +126,7 @@ pub struct WalkSpec<'a> {
     pub shallow: &'a HashSet<ObjectId>,
     /// What every text read from the repository goes through first.
     pub redactor: &'a Redactor,
+    pub packs: &'a Packs,
 }
 
 /// Walks the history of `tip` as described in the module doc.
@@ -225,7 +228,8 @@ fn read_all(
     let workers = workers.min(ids.len().div_ceil(MIN_COMMITS_PER_READER)).max(1);
     type Share = Vec<(usize, Result<CommitRecord, GitError>)>;
     let read_share = |repo: gix::Repository, worker: usize| -> Share {
-        let mut differ = Differ::new(&repo, spec.redactor);
+        let mut objects = Objects::new(&repo, spec.packs);
+        let mut differ = Differ::new(spec.redactor, repo.object_hash());
         let mut done = Vec::new();
         // Contiguous shares: a commit's parent is usually its neighbour, so the
         // parent's trees were just read as the neighbour's own and are in the cache.
@@ -234,7 +238,7 @@ fn read_all(
             if budget.exhausted() {
                 break;
             }
-            done.push((i, record(&repo, &mut differ, *id, spec)));
+            done.push((i, record(&mut objects, &mut differ, *id, spec)));
         }
         done
     };
@@ -276,14 +280,14 @@ fn commit_seconds(repo: &gix::Repository, id: ObjectId) -> Result<i64, GitError>
 
 /// Reads one commit in full: who, when, what, and the files it changed.
 fn record(
-    repo: &gix::Repository,
+    objects: &mut Objects<'_>,
     differ: &mut Differ<'_>,
     id: ObjectId,
     spec: &WalkSpec<'_>,
 ) -> Result<CommitRecord, GitError> {
     let read = |e: &dyn std::fmt::Display| GitError::read(format!("commit {id}"), e);
-    let commit = repo.find_commit(id).map_err(|e| read(&e))?;
-    let decoded = commit.decode().map_err(|e| read(&e))?;
+    let commit = objects.find_commit(&id).map_err(|e| read(&e))?;
+    let decoded = CommitRef::from_bytes(&commit, objects.object_hash()).map_err(|e| read(&e))?;
     let author = decoded.author().map_err(|e| read(&e))?.trim();
     let committer = decoded.committer().map_err(|e| read(&e))?.trim();
     let parents: Vec<ObjectId> = decoded.parents().collect();
@@ -298,13 +302,13 @@ fn record(
     } else {
         let parent_tree = match parents.first() {
             Some(parent) => Some(
-                repo.find_commit(*parent)
-                    .and_then(|p| p.tree_id().map(|t| t.detach()))
+                objects
+                    .tree_of(parent)
                     .map_err(|e| GitError::read(format!("parent {parent} of commit {id}"), &e))?,
             ),
             None => None,
         };
-        Some(differ.changes(parent_tree, tree)?)
+        Some(differ.changes(objects, parent_tree, tree)?)
     };
 
     let mut record = CommitRecord {
@@ -338,7 +342,7 @@ fn record(
             if i < spec.span.max_files_per_commit {
                 let (lines_added, lines_removed, binary) =
                     if spec.span.line_counts.wanted(class.as_deref()) {
-                        differ.line_counts(change)
+                        Differ::line_counts(objects, change)
                     } else {
                         (None, None, false)
                     };

@@ -62,6 +62,7 @@ witness_collector::collector_items! {
     mod diff;
     mod error;
     mod history;
+    mod objects;
     mod repo;
     mod report;
     mod scan;

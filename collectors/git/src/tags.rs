@@ -12,6 +12,7 @@ use serde::Serialize;
 use witness_collector::{Redacted, Redactor};
 
 use crate::budget::Budget;
+use crate::objects::Objects;
 use crate::repo::utc;
 
 /// The most tags read; a repository with more gets a note.
@@ -59,6 +60,7 @@ impl Tags {
 /// matched against `deploy_tags` redacted).
 pub fn read(
     repo: &gix::Repository,
+    objects: &mut Objects<'_>,
     deploy_tags: &GlobSet,
     budget: &Budget,
     redactor: &Redactor,
@@ -95,7 +97,7 @@ pub fn read(
             unreadable += 1;
             continue;
         };
-        match peel(repo, target) {
+        match peel(repo, objects, target) {
             // Tags of trees or blobs mark no deploy.
             Some(None) => {}
             Some(Some((commit_id, seconds, annotated))) => tags.all.push(TagRecord {
@@ -117,31 +119,37 @@ pub fn read(
 
 /// The commit a tag marks, the tag's time and whether it is annotated; `Some(None)` when it
 /// marks no commit, `None` when it cannot be read.
-fn peel(repo: &gix::Repository, target: ObjectId) -> Option<Option<(ObjectId, i64, bool)>> {
-    let object = repo.find_object(target).ok()?;
-    if object.kind == gix::objs::Kind::Tag {
-        let (tagger_seconds, target_kind, target_id) = {
-            let decoded =
-                gix::objs::TagRef::from_bytes(object.data.as_slice(), repo.object_hash()).ok()?;
-            let seconds = decoded.tagger().ok().flatten().map(|s| s.seconds());
-            (seconds, decoded.target_kind, decoded.target())
-        };
-        // The tag object names its target's kind: no need to read a commit to know it is
-        // one, and the tag's own time is the one that counts.
-        if let (Some(seconds), gix::objs::Kind::Commit) = (tagger_seconds, target_kind) {
-            return Some(Some((target_id, seconds, true)));
+fn peel(
+    repo: &gix::Repository,
+    objects: &mut Objects<'_>,
+    target: ObjectId,
+) -> Option<Option<(ObjectId, i64, bool)>> {
+    let object = objects.find(&target).ok()?;
+    let hash = objects.object_hash();
+    match object.kind {
+        gix::objs::Kind::Tag => {
+            let decoded = gix::objs::TagRef::from_bytes(&object.data, hash).ok()?;
+            let tagger_seconds = decoded.tagger().ok().flatten().map(|s| s.seconds());
+            // The tag object names its target's kind: no need to read a commit to know it
+            // is one, and the tag's own time is the one that counts.
+            if let (Some(seconds), gix::objs::Kind::Commit) = (tagger_seconds, decoded.target_kind)
+            {
+                return Some(Some((decoded.target(), seconds, true)));
+            }
+            // A tag of a tag, or one without a tagger: rare, peeled by gitoxide.
+            let end = repo.find_object(target).ok()?.peel_tags_to_end().ok()?;
+            if end.kind != gix::objs::Kind::Commit {
+                return Some(None);
+            }
+            let commit = end.try_into_commit().ok()?;
+            let seconds = tagger_seconds.or_else(|| commit.time().ok().map(|t| t.seconds))?;
+            Some(Some((commit.id, seconds, true)))
         }
-        let end = object.peel_tags_to_end().ok()?;
-        if end.kind != gix::objs::Kind::Commit {
-            return Some(None);
+        gix::objs::Kind::Commit => {
+            let seconds =
+                gix::objs::CommitRef::from_bytes(&object.data, hash).ok()?.time().ok()?.seconds;
+            Some(Some((target, seconds, false)))
         }
-        let commit = end.try_into_commit().ok()?;
-        let seconds = tagger_seconds.or_else(|| commit.time().ok().map(|t| t.seconds))?;
-        return Some(Some((commit.id, seconds, true)));
+        _ => Some(None),
     }
-    if object.kind != gix::objs::Kind::Commit {
-        return Some(None);
-    }
-    let seconds = object.try_into_commit().ok()?.time().ok()?.seconds;
-    Some(Some((target, seconds, false)))
 }
