@@ -5,14 +5,13 @@
 //! class, migrations by name. This is what a responder weighs before a rollback: a
 //! migration among the deployed changes can make rolling back unsafe.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use gix::objs::CommitRef;
-use gix::revision::walk::Sorting;
-use gix::traverse::commit::simple::CommitTimeOrder;
 use serde::Serialize;
 use witness_collector::{Redacted, Redactor};
 
@@ -22,6 +21,7 @@ use crate::diff::{ChangeKind, Differ};
 use crate::objects::Objects;
 use crate::repo::{resolve, short, utc};
 use crate::tags::Tags;
+use crate::walk;
 
 /// The most commits walked back from the deployed revision to find the previous deploy tag.
 const PREVIOUS_SEARCH_COMMITS: usize = 50_000;
@@ -156,7 +156,7 @@ pub fn find(
             }
         },
         None => {
-            let found = previous_tagged(repo, deployed_id, &tags_by_commit, budget);
+            let found = previous_tagged(repo, objects, deployed_id, &tags_by_commit, budget);
             if found.is_none() {
                 outcome.notes.push(format!(
                     "No previous deploy tag: no commit in the history of the deployed commit {} \
@@ -295,6 +295,7 @@ fn read_commit(
 /// The nearest commit in `deployed`'s history, other than itself, that carries a deploy tag.
 fn previous_tagged(
     repo: &gix::Repository,
+    objects: &mut Objects<'_>,
     deployed: ObjectId,
     tags_by_commit: &BTreeMap<ObjectId, Vec<Redacted>>,
     budget: &Budget,
@@ -303,16 +304,13 @@ fn previous_tagged(
     if tags_by_commit.keys().all(|id| *id == deployed) {
         return None;
     }
-    let walk = repo
-        .rev_walk([deployed])
-        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
-        .all()
-        .ok()?;
+    let objects = RefCell::new(Objects::new(repo, objects.packs()));
+    let walk = walk::newest_first(repo, &objects, deployed, None).ok()?;
     for info in walk.take(PREVIOUS_SEARCH_COMMITS) {
         if budget.exhausted() {
             return None;
         }
-        let id = info.ok()?.id;
+        let (id, _) = info.ok()?;
         if id != deployed && tags_by_commit.contains_key(&id) {
             return Some(id);
         }
@@ -332,18 +330,14 @@ fn summarize(
     let mut commits = 0usize;
     let mut incomplete = false;
     let mut listed_commits = Vec::new();
-    let walk = repo
-        .rev_walk([deployed])
-        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
-        .with_hidden([previous])
-        .all()
-        .map_err(|e| e.to_string())?;
+    let walk_objects = RefCell::new(Objects::new(repo, objects.packs()));
+    let walk = walk::newest_first(repo, &walk_objects, deployed, Some(previous))?;
     for info in walk {
         if commits >= RANGE_COUNT_COMMITS || budget.exhausted() {
             incomplete = true;
             break;
         }
-        let id = info.map_err(|e| e.to_string())?.id;
+        let (id, _) = info?;
         commits += 1;
         if listed_commits.len() < RANGE_LISTED_COMMITS
             && let Some(c) = read_commit(objects, id, redactor)

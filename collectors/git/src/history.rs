@@ -9,14 +9,13 @@
 //! The newest `max_commits` commits are read in full with their files; older ones in the
 //! span are only counted.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use gix::objs::CommitRef;
-use gix::revision::walk::Sorting;
-use gix::traverse::commit::simple::CommitTimeOrder;
 use serde::Serialize;
 use witness_collector::{Redacted, Redactor};
 
@@ -27,6 +26,7 @@ use crate::diff::{Differ, FileChange};
 use crate::error::GitError;
 use crate::objects::{Objects, Packs};
 use crate::repo::utc;
+use crate::walk;
 
 /// How many commits older than the span are walked past before stopping. A commit whose
 /// clock was wrong can be older than its own parent; the walk looks a little further so
@@ -141,10 +141,8 @@ pub fn walk(
 ) -> Result<History, GitError> {
     let mut history = History::default();
     let mut wanted = Vec::new();
-    let walk = repo
-        .rev_walk([tip])
-        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
-        .all()
+    let objects = RefCell::new(Objects::new(repo, spec.packs));
+    let walk = walk::newest_first(repo, &objects, tip, None)
         .map_err(|e| GitError::read("the history", &e))?;
     let (since, anchor, until) =
         (spec.span.since.timestamp(), spec.span.anchor.timestamp(), spec.span.until.timestamp());
@@ -156,15 +154,15 @@ pub fn walk(
             history.interrupted = true;
             break;
         }
-        let info = info.map_err(|e| GitError::read("the history", &e))?;
-        let seconds = match info.commit_time {
+        let (id, time) = info.map_err(|e| GitError::read("the history", &e))?;
+        let seconds = match time {
             Some(seconds) => seconds,
-            None => commit_seconds(repo, info.id)?,
+            None => commit_seconds(&mut objects.borrow_mut(), id)?,
         };
         if seconds <= anchor
             && history.last_before_anchor.is_none_or(|(_, t)| t.timestamp() < seconds)
         {
-            history.last_before_anchor = Some((info.id, utc(seconds)));
+            history.last_before_anchor = Some((id, utc(seconds)));
         }
         if seconds < since {
             reached_older = true;
@@ -175,7 +173,7 @@ pub fn walk(
             continue;
         }
         slop = SKEW_SLOP;
-        last_seen = Some((info.id, seconds));
+        last_seen = Some((id, seconds));
         if seconds > until {
             continue;
         }
@@ -185,7 +183,7 @@ pub fn walk(
             history.after_anchor += 1;
         }
         if wanted.len() < spec.span.max_commits {
-            wanted.push(info.id);
+            wanted.push(id);
         } else {
             history.truncated = true;
         }
@@ -270,10 +268,10 @@ fn read_all(
     (records.into_iter().map(|(_, r)| r).collect(), complete)
 }
 
-fn commit_seconds(repo: &gix::Repository, id: ObjectId) -> Result<i64, GitError> {
-    let commit = repo.find_commit(id).map_err(|e| GitError::read(format!("commit {id}"), &e))?;
-    commit
-        .time()
+fn commit_seconds(objects: &mut Objects<'_>, id: ObjectId) -> Result<i64, GitError> {
+    let data = objects.find_commit(&id).map_err(|e| GitError::read(format!("commit {id}"), &e))?;
+    CommitRef::from_bytes(&data, objects.object_hash())
+        .and_then(|c| c.time())
         .map(|t| t.seconds)
         .map_err(|e| GitError::read(format!("the time of commit {id}"), &e))
 }

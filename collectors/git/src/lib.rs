@@ -68,6 +68,7 @@ witness_collector::collector_items! {
     mod scan;
     mod tags;
     mod trees;
+    mod walk;
 
     pub use collector::GitCollector;
     pub use config::{GitConfig, LineCounts};

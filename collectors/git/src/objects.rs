@@ -188,6 +188,11 @@ impl<'r> Objects<'r> {
         }
     }
 
+    /// The packs it reads, for another reader of the same scan.
+    pub fn packs(&self) -> &'r Packs {
+        self.packs
+    }
+
     pub fn object_hash(&self) -> gix::hash::Kind {
         self.packs.hash
     }

@@ -103,8 +103,8 @@ pub enum Outcome {
 /// [`GitError`] when the repository cannot be opened, the ref names no commit, or the
 /// history cannot be read at all.
 pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
-    let (repo, tip, info, mut notes) = match repo::open(&request.path, &request.git_ref)? {
-        Opened::Ready { repo, tip, info, notes } => (repo, tip, info, notes),
+    let (repo, packs, tip, info, mut notes) = match repo::open(&request.path, &request.git_ref)? {
+        Opened::Ready { repo, packs, tip, info, notes } => (repo, packs, tip, info, notes),
         Opened::Empty { branch } => {
             return Ok(Outcome::Empty { path: request.path.clone(), branch });
         }
@@ -116,7 +116,6 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         Ok(Some(commits)) => commits.iter().copied().collect(),
         _ => HashSet::new(),
     };
-    let packs = Packs::open(&repo);
     let spec = WalkSpec {
         span: request.span,
         classes: &request.classes,
