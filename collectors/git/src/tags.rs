@@ -3,10 +3,11 @@
 //! which is when the release was cut), the commit's committer time for a lightweight one.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use gix::ObjectId;
-use gix::bstr::ByteSlice;
+use gix::bstr::{BString, ByteSlice};
 use globset::GlobSet;
 use serde::Serialize;
 use witness_collector::{Redacted, Redactor};
@@ -66,7 +67,7 @@ pub fn read(
     redactor: &Redactor,
 ) -> Tags {
     let mut tags = Tags::default();
-    let refs = match repo.references().and_then(|r| r.tags().map(|iter| iter.collect::<Vec<_>>())) {
+    let refs = match tag_refs(repo.common_dir()) {
         Ok(refs) => refs,
         Err(e) => {
             tags.notes.push(format!("The tags could not be listed: {e}."));
@@ -80,11 +81,8 @@ pub fn read(
             tags.interrupted = true;
             break;
         }
-        let Ok(reference) = reference else {
-            unreadable += 1;
-            continue;
-        };
-        let name = redactor.redact(&reference.name().shorten().to_str_lossy());
+        let (name, target) = reference;
+        let name = redactor.redact(&name.to_str_lossy());
         if !deploy_tags.is_match(name.as_str()) {
             continue;
         }
@@ -93,7 +91,7 @@ pub fn read(
             tags.notes.push(format!("Only the first {MAX_TAGS} deploy tags (by name) were read."));
             break;
         }
-        let Some(target) = reference.target().try_id().map(ToOwned::to_owned) else {
+        let Some(target) = target else {
             unreadable += 1;
             continue;
         };
@@ -115,6 +113,55 @@ pub fn read(
     }
     tags.all.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.name.cmp(&b.name)));
     tags
+}
+
+/// The tags of the repository whose common directory is `git_dir`, by name (without
+/// `refs/tags/`), each with the id it points at (none for a symbolic or unreadable ref):
+/// the loose refs under `refs/tags`, then those of `packed-refs` that no loose ref
+/// overrides, as git lists them. Read here rather than through gitoxide's reference
+/// iterator, which spent 13 k instructions per loose ref (a third of the tags' time).
+///
+/// # Errors
+/// When `refs/tags` or `packed-refs` exists but cannot be listed or read.
+fn tag_refs(git_dir: &Path) -> std::io::Result<Vec<(BString, Option<ObjectId>)>> {
+    let mut refs = BTreeMap::new();
+    let mut dirs = vec![(git_dir.join("refs/tags"), BString::default())];
+    while let Some((dir, prefix)) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let file_name = entry.file_name();
+            let mut name = prefix.clone();
+            name.extend_from_slice(file_name.as_encoded_bytes());
+            if entry.file_type()?.is_dir() {
+                name.push(b'/');
+                dirs.push((entry.path(), name));
+            } else if !name.ends_with(b".lock") {
+                let target = std::fs::read(entry.path()).ok().and_then(|data| {
+                    ObjectId::from_hex(data.trim_end()).ok()
+                });
+                refs.insert(name, target);
+            }
+        }
+    }
+    match std::fs::read(git_dir.join("packed-refs")) {
+        Ok(packed) => {
+            for line in packed.lines() {
+                let Some((id, name)) = line.split_once_str(" ") else { continue };
+                let Some(name) = name.strip_prefix(b"refs/tags/") else { continue };
+                if let Ok(id) = ObjectId::from_hex(id) {
+                    refs.entry(BString::from(name)).or_insert(Some(id));
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    Ok(refs.into_iter().collect())
 }
 
 /// The commit a tag marks, the tag's time and whether it is annotated; `Some(None)` when it
