@@ -72,11 +72,10 @@ pub fn open(path: &Path, git_ref: &str) -> Result<Opened, GitError> {
     if !path.exists() {
         return Err(open_error("no such directory".into()));
     }
-    // Reading history is mostly inflating delta chains: a byte-capped cache of delta bases
-    // (per reader thread, filled only as far as objects are read) does it with ~10% less
-    // CPU than the default 64-entry one. A small cache of whole objects serves the commits
-    // and trees read twice (by the walk and a reader, as a commit and as the next one's
-    // parent, by the search for the previous deploy and the count after it).
+    // Packed objects are read by `objects::Objects`, which keeps every delta base it meets.
+    // gitoxide's store still reads loose objects and walks shallow clones: for those a
+    // byte-capped delta base cache and a small cache of whole objects (commits and trees
+    // are read twice: as a commit and as the next one's parent).
     let options =
         gix::open::Options::isolated().config_overrides([DELTA_BASE_CACHE, OBJECT_CACHE]);
     let repo = gix::open_opts(path, options).map_err(|e| open_error(e.to_string()))?;
