@@ -137,7 +137,7 @@ fn list_indexes(dir: &Path) -> Vec<std::path::PathBuf> {
             (modified, e.path())
         })
         .collect();
-    indexes.sort_by(|a, b| b.0.cmp(&a.0));
+    indexes.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
     indexes.into_iter().map(|(_, path)| path).collect()
 }
 
