@@ -165,6 +165,8 @@ pub struct Objects<'r> {
     inflate: gix::zlib::Inflate,
     cache: HashMap<(usize, u64), Cached>,
     cache_bytes: usize,
+    /// Where the objects asked for are in the packs.
+    located: gix::hashtable::HashMap<ObjectId, (usize, u64)>,
     tick: u64,
     /// Delta instructions, inflated.
     delta: Vec<u8>,
@@ -183,6 +185,7 @@ impl<'r> Objects<'r> {
             inflate: gix::zlib::Inflate::default(),
             cache: HashMap::new(),
             cache_bytes: 0,
+            located: gix::hashtable::HashMap::default(),
             tick: 0,
             delta: Vec::new(),
         }
@@ -205,7 +208,19 @@ impl<'r> Objects<'r> {
     pub fn find(&mut self, id: &gix::oid) -> Result<Object, ObjectError> {
         let unreadable =
             |reason: String| ObjectError::Unreadable { id: id.to_owned(), reason };
-        if let Some((pack, offset)) = self.packs.locate(id) {
+        // Most objects are asked for twice or more (a tree as the new side of one commit and
+        // the old side of the next): their place is remembered, not searched for again.
+        let place = match self.located.get(id) {
+            Some(place) => Some(*place),
+            None => {
+                let place = self.packs.locate(id);
+                if let Some(place) = place {
+                    self.located.insert(id.to_owned(), place);
+                }
+                place
+            }
+        };
+        if let Some((pack, offset)) = place {
             return self.decode(pack, offset, 0).map_err(unreadable);
         }
         let mut buf = Vec::new();

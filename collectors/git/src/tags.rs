@@ -3,6 +3,7 @@
 //! which is when the release was cut), the commit's committer time for a lightweight one.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +17,8 @@ use crate::budget::Budget;
 use crate::objects::Objects;
 use crate::repo::utc;
 
+/// Longer than this a loose ref names no object (a symbolic one is read as unreadable).
+const MAX_LOOSE_REF_BYTES: u64 = 256;
 /// The most tags read; a repository with more gets a note.
 const MAX_TAGS: usize = 20_000;
 
@@ -125,6 +128,7 @@ pub fn read(
 /// When `refs/tags` or `packed-refs` exists but cannot be listed or read.
 fn tag_refs(git_dir: &Path) -> std::io::Result<Vec<(BString, Option<ObjectId>)>> {
     let mut refs = BTreeMap::new();
+    let mut buf = Vec::new();
     let mut dirs = vec![(git_dir.join("refs/tags"), BString::default())];
     while let Some((dir, prefix)) = dirs.pop() {
         let entries = match std::fs::read_dir(&dir) {
@@ -141,9 +145,12 @@ fn tag_refs(git_dir: &Path) -> std::io::Result<Vec<(BString, Option<ObjectId>)>>
                 name.push(b'/');
                 dirs.push((entry.path(), name));
             } else if !name.ends_with(b".lock") {
-                let target = std::fs::read(entry.path()).ok().and_then(|data| {
-                    ObjectId::from_hex(data.trim_end()).ok()
-                });
+                // A loose ref is 41 bytes: read through `take`, which asks for no size
+                // hint (a `statx` per file when read whole).
+                buf.clear();
+                let read = std::fs::File::open(entry.path())
+                    .and_then(|f| f.take(MAX_LOOSE_REF_BYTES).read_to_end(&mut buf));
+                let target = read.ok().and_then(|_| ObjectId::from_hex(buf.trim_end()).ok());
                 refs.insert(name, target);
             }
         }
