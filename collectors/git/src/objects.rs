@@ -22,8 +22,8 @@ use gix::odb::pack::data::entry::Header;
 const CACHE_BYTES: usize = 32 << 20;
 /// Objects larger than this are not kept (a big blob would push out the trees).
 const MAX_CACHED_OBJECT: usize = CACHE_BYTES / 16;
-/// Deeper than this a delta chain is taken for a corrupt pack's cycle (git's own limit
-/// on `pack.depth` is 4095).
+/// Deeper than this a delta chain is taken for a corrupt pack's cycle of ref-deltas (git's
+/// own limit on `pack.depth` is 4095).
 const MAX_CHAIN: usize = 10_000;
 
 /// The packs of a repository, opened once per scan and shared by its readers.
@@ -221,7 +221,7 @@ impl<'r> Objects<'r> {
             }
         };
         if let Some((pack, offset)) = place {
-            return self.decode(pack, offset, 0).map_err(unreadable);
+            return self.decode(pack, offset).map_err(unreadable);
         }
         let mut buf = Vec::new();
         match self.repo.objects.try_find(id, &mut buf) {
@@ -260,46 +260,56 @@ impl<'r> Objects<'r> {
             .map_err(|e| ObjectError::Unreadable { id: id.to_owned(), reason: e.to_string() })
     }
 
-    /// The entry at `offset` of pack `pack`, its delta bases decoded (or taken from the
-    /// cache) first and kept.
-    fn decode(&mut self, pack: usize, offset: u64, depth: usize) -> Result<Object, String> {
-        self.tick += 1;
-        if let Some(cached) = self.cache.get_mut(&(pack, offset)) {
-            cached.used = self.tick;
-            return Ok(cached.object.clone());
-        }
-        if depth > MAX_CHAIN {
-            return Err(format!("a delta chain deeper than {MAX_CHAIN}"));
-        }
-        let file = &self.packs.packs[pack].data;
-        let entry = file.entry(offset).map_err(|e| e.to_string())?;
-        let size = usize::try_from(entry.decompressed_size).map_err(|e| e.to_string())?;
-        let object = match entry.header {
-            Header::Commit | Header::Tree | Header::Blob | Header::Tag => {
-                let kind = entry.header.as_kind().ok_or("an entry of no kind")?;
-                let mut data = vec![0; size];
-                file.decompress_entry(&entry, &mut self.inflate, &mut data)
-                    .map_err(|e| e.to_string())?;
-                Object { kind, data: Rc::new(data) }
+    /// The entry at `offset` of pack `pack`: its chain is followed down to an object in
+    /// the cache or a whole one, then the deltas are applied back up, each result kept.
+    /// A loop, not a recursion: chains can be thousands deep.
+    fn decode(&mut self, pack: usize, offset: u64) -> Result<Object, String> {
+        let mut deltas = Vec::new();
+        let (mut pack, mut offset) = (pack, offset);
+        let mut object = loop {
+            self.tick += 1;
+            if let Some(cached) = self.cache.get_mut(&(pack, offset)) {
+                cached.used = self.tick;
+                break cached.object.clone();
             }
-            Header::OfsDelta { base_distance } => {
-                let base_offset = entry
-                    .checked_base_pack_offset(base_distance)
-                    .ok_or("a delta base before the start of the pack")?;
-                let base = self.decode(pack, base_offset, depth + 1)?;
-                self.apply_delta(pack, &entry, size, &base)?
+            if deltas.len() > MAX_CHAIN {
+                return Err(format!("a delta chain deeper than {MAX_CHAIN}"));
             }
-            Header::RefDelta { base_id } => {
-                let base = match self.packs.locate(&base_id) {
-                    Some((base_pack, base_offset)) => {
-                        self.decode(base_pack, base_offset, depth + 1)?
+            let file = &self.packs.packs[pack].data;
+            let entry = file.entry(offset).map_err(|e| e.to_string())?;
+            match entry.header {
+                Header::Commit | Header::Tree | Header::Blob | Header::Tag => {
+                    let kind = entry.header.as_kind().ok_or("an entry of no kind")?;
+                    let size = usize::try_from(entry.decompressed_size).map_err(|e| e.to_string())?;
+                    let mut data = vec![0; size];
+                    file.decompress_entry(&entry, &mut self.inflate, &mut data)
+                        .map_err(|e| e.to_string())?;
+                    let object = Object { kind, data: Rc::new(data) };
+                    self.keep(pack, offset, &object);
+                    break object;
+                }
+                Header::OfsDelta { base_distance } => {
+                    let base_offset = entry
+                        .checked_base_pack_offset(base_distance)
+                        .ok_or("a delta base before the start of the pack")?;
+                    deltas.push((pack, offset, entry));
+                    offset = base_offset;
+                }
+                Header::RefDelta { base_id } => {
+                    deltas.push((pack, offset, entry));
+                    match self.packs.locate(&base_id) {
+                        Some(place) => (pack, offset) = place,
+                        // Outside the packs: read by gitoxide, no deeper.
+                        None => break self.find(&base_id).map_err(|e| e.to_string())?,
                     }
-                    None => self.find(&base_id).map_err(|e| e.to_string())?,
-                };
-                self.apply_delta(pack, &entry, size, &base)?
+                }
             }
         };
-        self.keep(pack, offset, &object);
+        for (pack, offset, entry) in deltas.into_iter().rev() {
+            let size = usize::try_from(entry.decompressed_size).map_err(|e| e.to_string())?;
+            object = self.apply_delta(pack, &entry, size, &object)?;
+            self.keep(pack, offset, &object);
+        }
         Ok(object)
     }
 
