@@ -340,14 +340,16 @@ impl<'a> Scanner<'a> {
     /// [`Self::parse`] of a line in the common log format, where the time is the first
     /// `[…]` field, with where the time falls: a field equal to the last one read has its
     /// time and slot, without parsing.
-    fn clf_parse(&mut self, line: &[u8]) -> Option<(DateTime<Utc>, usize, Slot)> {
+    /// Also where the line's first `]` is, when the time field's is that one.
+    fn clf_parse(&mut self, line: &[u8]) -> Option<(DateTime<Utc>, Slot, Option<usize>)> {
         let cut = &line[..line.len().min(self.setup.max_line_bytes)];
         let field =
             memchr(b'[', cut).and_then(|open| Some(open..open + memchr(b']', &cut[open..])? + 1));
+        let close = field.as_ref().filter(|f| !cut[..f.start].contains(&b']')).map(|f| f.end - 1);
         if let (Some(field), Some((t, slot))) = (&field, self.clf_time)
             && cut[field.clone()] == self.clf_field[..]
         {
-            return Some((t, field.end, slot));
+            return Some((t, slot, close));
         }
         let (t, end) = self.parse(cut)?;
         let slot = self.setup.span.slot(t);
@@ -359,7 +361,7 @@ impl<'a> Scanner<'a> {
             self.clf_field.extend_from_slice(&cut[field]);
             self.clf_time = Some((t, slot));
         }
-        Some((t, end, slot))
+        Some((t, slot, close))
     }
 
     /// Every line's time, in order (files read linearly or streamed).
@@ -398,17 +400,20 @@ impl<'a> Scanner<'a> {
             let parsed = if self.clf {
                 self.clf_parse(line)
             } else {
-                self.parse(line).map(|(t, at)| (t, at, self.setup.span.slot(t)))
+                self.parse(line).map(|(t, _)| (t, self.setup.span.slot(t), None))
             };
-            let Some((t, _, slot)) = parsed else { return };
+            let Some((t, slot, close)) = parsed else { return };
             self.observe(t);
             self.last_head = Some((abs + ls as u64, t));
             let period = slot.period;
             if period == Period::Outside {
                 return;
             }
-            let parsed_request =
-                if self.json { access::parse_json(line) } else { access::parse(line) };
+            let parsed_request = match close {
+                _ if self.json => access::parse_json(line),
+                Some(close) => access::parse_after(line, close),
+                None => access::parse(line),
+            };
             let Some(request) = parsed_request else {
                 self.tally.access_unparsed(period);
                 return;
