@@ -8,7 +8,9 @@
 /// nothing is allocated until an endpoint is kept.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request<'a> {
-    pub method: Cow<'a, str>,
+    /// The method, in ASCII capitals for the common log format ([`Request::method`] reads
+    /// it as text).
+    pub method: Cow<'a, [u8]>,
     /// The path as logged, query included.
     pub path: Cow<'a, [u8]>,
     pub status: u16,
@@ -16,6 +18,12 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// The method as text (it is ASCII in the common log format, and read from a JSON
+    /// string otherwise: text either way).
+    pub fn method(&self) -> &str {
+        std::str::from_utf8(&self.method).unwrap_or_default()
+    }
+
     /// The path with its query removed and ids collapsed to `{id}`.
     pub fn template(&self) -> String {
         template(&self.path)
@@ -28,7 +36,13 @@ use witness_collector::Redacted;
 
 /// Parses the part of a CLF line that follows its `[time]` field.
 pub fn parse(line: &[u8]) -> Option<Request<'_>> {
-    let field = request_range(line)?;
+    parse_after(line, memchr::memchr(b']', line)?)
+}
+
+/// [`parse`] of a line whose first `]` is at `close` (the scan knows it: it ends the time
+/// field).
+pub fn parse_after(line: &[u8], close: usize) -> Option<Request<'_>> {
+    let field = request_range(line, close)?;
     let (method, path) = method_and_path(&line[field.clone()])?;
     let after = line[field.end + 1..].trim_ascii_start();
     if after.len() < 3 || !after[..3].iter().all(u8::is_ascii_digit) {
@@ -36,7 +50,7 @@ pub fn parse(line: &[u8]) -> Option<Request<'_>> {
     }
     let status = after[..3].iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
     Some(Request {
-        method: Cow::Borrowed(std::str::from_utf8(method).ok()?),
+        method: Cow::Borrowed(method),
         path: Cow::Borrowed(path),
         status,
         latency_ms: request_time_ms(&after[3..]),
@@ -44,27 +58,40 @@ pub fn parse(line: &[u8]) -> Option<Request<'_>> {
 }
 
 /// Where the quoted request (`GET /x HTTP/1.1`) of a CLF line is, inside its quotes: the
-/// first quoted field after the first `]`.
-fn request_range(line: &[u8]) -> Option<std::ops::Range<usize>> {
-    let close = memchr::memchr(b']', line)?;
-    let q1 = close + 1 + memchr::memchr(b'"', &line[close + 1..])?;
+/// first quoted field after the first `]`, which is at `close`.
+fn request_range(line: &[u8], close: usize) -> Option<std::ops::Range<usize>> {
+    let rest = &line[close + 1..];
+    // Mostly `] "GET …`: the quote two bytes on, where a search would cost more.
+    let q1 =
+        if rest.starts_with(b" \"") { close + 2 } else { close + 1 + memchr::memchr(b'"', rest)? };
     let q2 = q1 + 1 + memchr::memchr(b'"', &line[q1 + 1..])?;
     Some(q1 + 1..q2)
 }
 
 /// The quoted request of a CLF line, as text (for redaction).
 pub fn request_field(line: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
-    Some(String::from_utf8_lossy(&line[request_range(line)?]))
+    let range = request_range(line, memchr::memchr(b']', line)?)?;
+    Some(String::from_utf8_lossy(&line[range]))
 }
 
 /// The method (uppercase letters, at most 16) and the path (`-` when absent) of a request.
 fn method_and_path(request: &[u8]) -> Option<(&[u8], &[u8])> {
-    let mut parts = request.split(|c| *c == b' ').filter(|p| !p.is_empty());
-    let method = parts.next()?;
-    if !method.iter().all(u8::is_ascii_uppercase) || method.len() > 16 {
+    // Read byte by byte: the method is a few letters and the path short, where a search
+    // would cost more than it saves; every request of a large log comes here.
+    let (method, rest) = space_token(request);
+    if method.is_empty() || method.len() > 16 || !method.iter().all(u8::is_ascii_uppercase) {
         return None;
     }
-    Some((method, parts.next().unwrap_or(b"-")))
+    let (path, _) = space_token(rest);
+    Some((method, if path.is_empty() { b"-" } else { path }))
+}
+
+/// The first token of `b` between spaces (`b' '` only), and what follows it.
+fn space_token(b: &[u8]) -> (&[u8], &[u8]) {
+    let start = b.iter().position(|c| *c != b' ').unwrap_or(b.len());
+    let b = &b[start..];
+    let end = b.iter().position(|c| *c == b' ').unwrap_or(b.len());
+    b.split_at(end)
 }
 
 /// The method and path template of a redacted CLF request (`GET /x?y HTTP/1.1`).
@@ -81,7 +108,7 @@ pub fn endpoint(line: &Redacted, json: bool) -> Option<(Redacted, Redacted)> {
     let bytes = line.as_bytes();
     let request = if json { parse_json(bytes)? } else { parse(bytes)? };
     // Both parts are taken from the redacted text itself.
-    let method = line.map(|_| request.method.to_string());
+    let method = line.map(|_| request.method().to_owned());
     let path = line.map(|_| request.template());
     Some((method, path))
 }
@@ -124,7 +151,7 @@ pub fn parse_json(line: &[u8]) -> Option<Request<'static>> {
             .and_then(number)
     };
     Some(Request {
-        method: Cow::Owned(method.to_ascii_uppercase()),
+        method: Cow::Owned(method.to_ascii_uppercase().into_bytes()),
         path: Cow::Owned(path.into_bytes()),
         status,
         latency_ms: seconds.or_else(millis),
@@ -166,10 +193,32 @@ fn request_time_ms(after_status: &[u8]) -> Option<f64> {
             memchr::memchr(b' ', t).map_or(&b""[..], |i| &t[i + 1..])
         }
     };
-    ascii_tokens(tail)
-        .find(|t| t.contains(&b'.') && t.iter().all(|c| c.is_ascii_digit() || *c == b'.'))
-        .and_then(decimal)
-        .map(|s| s * 1000.0)
+    first_decimal_token(tail).map(|s| s * 1000.0)
+}
+
+/// The first whitespace-separated token of `tail` made of digits and at least one point,
+/// read with [`decimal`] (`None` when that token is no number, `1.2.3`).
+fn first_decimal_token(tail: &[u8]) -> Option<f64> {
+    let mut i = 0;
+    while i < tail.len() {
+        while i < tail.len() && tail[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        let (mut point, mut numeric) = (false, true);
+        while i < tail.len() && !tail[i].is_ascii_whitespace() {
+            match tail[i] {
+                b'.' => point = true,
+                b'0'..=b'9' => {}
+                _ => numeric = false,
+            }
+            i += 1;
+        }
+        if point && numeric {
+            return decimal(&tail[start..i]);
+        }
+    }
+    None
 }
 
 /// The whitespace-separated tokens of ASCII bytes.
@@ -190,16 +239,27 @@ fn trim_quotes(b: &[u8]) -> &[u8] {
 fn decimal(b: &[u8]) -> Option<f64> {
     const POW10: [f64; 16] =
         [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
-    if let Some(dot) = memchr::memchr(b'.', b) {
-        let (whole, fraction) = (&b[..dot], &b[dot + 1..]);
-        let digits = whole.iter().chain(fraction);
-        if !whole.is_empty()
-            && !fraction.is_empty()
-            && whole.len() + fraction.len() <= 15
-            && digits.clone().all(u8::is_ascii_digit)
+    // One pass: the digits' integer and where the one point is.
+    if b.len() <= 16 {
+        let mut n = 0u64;
+        let mut dot = None;
+        let mut plain = true;
+        for (i, c) in b.iter().enumerate() {
+            match c {
+                b'0'..=b'9' => n = n * 10 + u64::from(c - b'0'),
+                b'.' if dot.is_none() => dot = Some(i),
+                _ => {
+                    plain = false;
+                    break;
+                }
+            }
+        }
+        if plain
+            && let Some(dot) = dot
+            && dot > 0
+            && dot + 1 < b.len()
         {
-            let n = digits.fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-            return Some(n as f64 / POW10[fraction.len()]);
+            return Some(n as f64 / POW10[b.len() - dot - 1]);
         }
     }
     std::str::from_utf8(b).ok()?.parse().ok()
@@ -259,11 +319,23 @@ impl Default for Histogram {
 
 impl Histogram {
     pub fn record(&mut self, ms: f64) {
+        if let Some(i) = Self::index(ms) {
+            self.record_index(i);
+        }
+    }
+
+    /// The bucket of `ms`; `None` for a time that is not counted (negative, not finite).
+    pub fn index(ms: f64) -> Option<usize> {
         if !ms.is_finite() || ms < 0.0 {
-            return;
+            return None;
         }
         let i = ((ms.max(MIN_MS) / MIN_MS).log10() * BUCKETS_PER_DECADE) as usize;
-        self.buckets[i.min(BUCKETS - 1)] += 1;
+        Some(i.min(BUCKETS - 1))
+    }
+
+    /// Counts a time whose bucket [`Self::index`] gave.
+    pub fn record_index(&mut self, i: usize) {
+        self.buckets[i] += 1;
         self.count += 1;
     }
 
@@ -296,6 +368,46 @@ impl Histogram {
     }
 }
 
+/// Slots of the [`BucketMemo`], a power of two.
+const MEMO_SLOTS: usize = 4096;
+
+/// [`Histogram::index`] of the request times met so far, by their bits, in a table of
+/// [`MEMO_SLOTS`] (a time whose slot another took is worked out again): a log's request
+/// times repeat (milliseconds, mostly under a few seconds), and the logarithm is the
+/// dearest part of counting a request. The same bucket as [`Histogram::index`], always.
+#[derive(Clone, Default)]
+pub struct BucketMemo {
+    /// The bits of a time and its bucket plus one (0: an empty slot); empty until used.
+    slots: Vec<(u64, u16)>,
+}
+
+impl std::fmt::Debug for BucketMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BucketMemo")
+    }
+}
+
+impl BucketMemo {
+    /// [`Histogram::index`] of `ms`.
+    pub fn index(&mut self, ms: f64) -> Option<usize> {
+        if self.slots.is_empty() {
+            self.slots = vec![(0, 0); MEMO_SLOTS];
+        }
+        let bits = ms.to_bits();
+        // Fibonacci hashing: the top bits of the product mix every bit of the time.
+        let at = (bits.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - MEMO_SLOTS.trailing_zeros()))
+            as usize;
+        let (known, bucket) = self.slots[at];
+        if known == bits && bucket > 0 {
+            return Some(usize::from(bucket) - 1);
+        }
+        let i = Histogram::index(ms)?;
+        // BUCKETS is below u16::MAX: every index fits.
+        self.slots[at] = (bits, i as u16 + 1);
+        Some(i)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,7 +416,7 @@ mod tests {
     fn combined_lines_with_request_time_parse() {
         let line = br#"10.0.0.1 - - [19/Nov/2025:21:00:00 +0000] "POST /api/orders/12345/pay?x=1 HTTP/1.1" 502 17 "-" "curl/8" 0.250"#;
         let r = parse(line).unwrap();
-        assert_eq!((r.method.as_ref(), r.status, r.latency_ms), ("POST", 502, Some(250.0)));
+        assert_eq!((r.method(), r.status, r.latency_ms), ("POST", 502, Some(250.0)));
         assert_eq!(r.template(), "/api/orders/{id}/pay");
         let common = br#"10.0.0.1 - - [19/Nov/2025:21:00:00 +0000] "GET / HTTP/1.0" 200 5"#;
         assert_eq!(parse(common).unwrap().latency_ms, None);
@@ -346,13 +458,13 @@ mod tests {
         let nginx = br#"{"time":"2025-11-19T21:00:00+00:00","request":"GET /api/items/77?x=1 HTTP/1.1","status":"503","request_time":"0.120"}"#;
         let r = parse_json(nginx).unwrap();
         assert_eq!(
-            (r.method.as_ref(), r.template(), r.status, r.latency_ms),
+            (r.method(), r.template(), r.status, r.latency_ms),
             ("GET", "/api/items/{id}".to_owned(), 503, Some(120.0))
         );
         let ecs = br#"{"@timestamp":"2025-11-19T21:00:00Z","http":{"request":{"method":"post"},"response":{"status_code":200}},"url":{"path":"/pay"}}"#;
         let r = parse_json(ecs).unwrap();
         assert_eq!(
-            (r.method.as_ref(), r.template(), r.status, r.latency_ms),
+            (r.method(), r.template(), r.status, r.latency_ms),
             ("POST", "/pay".to_owned(), 200, None)
         );
         let pino = br#"{"time":1763586000000,"req":{"method":"GET","url":"/x"},"res":{"statusCode":500},"responseTime":12}"#;
@@ -368,6 +480,19 @@ mod tests {
         );
         assert_eq!(template(b"/static/app.js"), "/static/app.js");
         assert_eq!(template(b"/cafe/deadbeef01"), "/cafe/{id}");
+    }
+
+    /// The memo gives the bucket the logarithm gives, also for times whose slots collide
+    /// (more distinct times than slots) and for times that are not counted.
+    #[test]
+    fn the_bucket_memo_agrees_with_the_logarithm() {
+        let mut memo = BucketMemo::default();
+        let times = (0..3 * MEMO_SLOTS).map(|i| i as f64 * 0.37).chain([-1.0, f64::NAN, 1e12]);
+        for round in 0..2 {
+            for ms in times.clone() {
+                assert_eq!(memo.index(ms), Histogram::index(ms), "{ms} (round {round})");
+            }
+        }
     }
 
     #[test]

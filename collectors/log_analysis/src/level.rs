@@ -32,8 +32,13 @@ const PRIORITY: &str = r"(?m:^<[0-9]{1,3}>)";
 /// A JSON level field holding an error number (bunyan/pino 50–99, syslog 0–3). `\d` after
 /// the first digit: the literals that begin a match then stop at it (`"level":5`), not ten
 /// times as many that end with the second digit.
-const JSON_NUMBER: &str =
+pub(crate) const JSON_NUMBER: &str =
     r#""(?:level|severity|lvl|loglevel|@l|levelname)"[ \t]*:[ \t]*(?:[5-9]\d|[0-3])\b"#;
+/// The keys of [`JSON_NUMBER`]. Every line of a JSON log holds one of them, so the
+/// prefilter searches for them quoted and reads the number after them itself
+/// ([`crate::prefilter`]) instead of searching for every key, spacing and digit.
+pub(crate) const JSON_NUMBER_KEYS: [&str; 6] =
+    ["level", "severity", "lvl", "loglevel", "@l", "levelname"];
 
 /// The sets of level candidates: text whose time starts the line; text that may start
 /// with a syslog priority; logcat (and klog, which is read line by line anyway); JSON.
@@ -373,6 +378,12 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(json(line.as_bytes()).map(|l| l.is_error), want, "{line}");
         }
+    }
+
+    #[test]
+    fn the_numbered_json_keys_are_those_of_the_candidate() {
+        let keys = JSON_NUMBER_KEYS.join("|");
+        assert!(JSON_NUMBER.starts_with(&format!("\"(?:{keys})\"")), "{JSON_NUMBER}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use memchr::{memchr, memrchr};
 use regex::bytes::{Regex, RegexBuilder};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
+use crate::level;
 use crate::matchers::REGEX_SIZE_LIMIT;
 
 /// Literals shorter than this find too many places to be worth searching for.
@@ -32,6 +33,10 @@ pub struct Prefilter {
     regex: Regex,
     /// The folded literals that begin every match of `regex`; `None`: `regex` searches.
     literals: Option<packed::Searcher>,
+    /// The literals from this one on (pattern ids) are the quoted keys of the JSON level
+    /// number candidate ([`level::JSON_NUMBER`]): a hit on one counts only when a number
+    /// that may be an error level follows ([`number_follows`]).
+    first_key: usize,
 }
 
 impl Prefilter {
@@ -46,14 +51,29 @@ impl Prefilter {
         // The patterns alone fit under the cap (the config check says so); the candidates
         // are small and fixed, and must not make a valid config fail later.
         let regex = RegexBuilder::new(&alternation).size_limit(2 * REGEX_SIZE_LIMIT).build()?;
-        let literals = folded_literals(&all).and_then(|lits| {
+        // The JSON level numbers are searched for by their keys: their prefixes (every key,
+        // spacing and digit) are too many for one fast search, and all begin like the level
+        // field every line of a JSON log holds.
+        let numbers = candidates.contains(&level::JSON_NUMBER);
+        let keys: Vec<Vec<u8>> = if numbers {
+            level::JSON_NUMBER_KEYS.iter().map(|k| format!("\"{k}\"").into_bytes()).collect()
+        } else {
+            Vec::new()
+        };
+        let searched: Vec<&str> =
+            all.iter().copied().filter(|p| !(numbers && *p == level::JSON_NUMBER)).collect();
+        let literals = folded_literals(&searched, MAX_LITERALS - keys.len());
+        let first_key = literals.as_ref().map_or(0, Vec::len);
+        let literals = literals.and_then(|lits| {
+            // Leftmost-first: where a pattern's literal and a key begin at the same byte,
+            // the pattern's is found.
             let mut builder = packed::Config::new().builder();
-            for l in &lits {
+            for l in lits.iter().chain(&keys) {
                 builder.add(l);
             }
             builder.build()
         });
-        Ok(Self { regex, literals })
+        Ok(Self { regex, literals, first_key })
     }
 
     /// Whether the buffer is searched for literals (and must be folded first).
@@ -84,7 +104,15 @@ impl Prefilter {
             let end = memchr(b'\n', &buf[m.end()..]).map_or(buf.len(), |i| m.end() + i);
             return Some(Line { start, end, matched: true });
         };
-        let hit = searcher.find_in(folded, aho_corasick::Span::from(from..folded.len()))?;
+        let mut at = from;
+        let hit = loop {
+            let hit = searcher.find_in(folded, aho_corasick::Span::from(at..folded.len()))?;
+            if hit.pattern().as_usize() < self.first_key || number_follows(folded, hit.end()) {
+                break hit;
+            }
+            // A level key without an error number: the line may hold a literal further on.
+            at = hit.start() + 1;
+        };
         let start = memrchr(b'\n', &buf[from..hit.start()]).map_or(from, |i| from + i + 1);
         let end = memchr(b'\n', &buf[hit.end()..]).map_or(buf.len(), |i| hit.end() + i);
         Some(Line { start, end, matched: false })
@@ -105,10 +133,43 @@ pub struct Line {
     pub matched: bool,
 }
 
+/// Whether, after a quoted level key ending at `at`, what follows may match the rest of
+/// [`level::JSON_NUMBER`]: `[ \t]*:[ \t]*(?:[5-9]\d|[0-3])\b`. Read on the folded bytes
+/// and generous where the regex is Unicode-aware (a non-ASCII byte after the digits may be
+/// a digit or a letter): a line this lets through is matched with the regex afterwards.
+fn number_follows(folded: &[u8], at: usize) -> bool {
+    let blank = |i: &mut usize| {
+        while folded.get(*i).is_some_and(|c| matches!(c, b' ' | b'\t')) {
+            *i += 1;
+        }
+    };
+    let mut i = at;
+    blank(&mut i);
+    if folded.get(i) != Some(&b':') {
+        return false;
+    }
+    i += 1;
+    blank(&mut i);
+    let end = match folded.get(i) {
+        Some(b'5'..=b'9') => match folded.get(i + 1) {
+            Some(b'0'..=b'9') => i + 2,
+            Some(c) if !c.is_ascii() => return true,
+            _ => return false,
+        },
+        Some(b'0'..=b'3') => i + 1,
+        _ => return false,
+    };
+    match folded.get(end) {
+        Some(c) if !c.is_ascii() => true,
+        Some(c) => !(c.is_ascii_alphanumeric() || *c == b'_'),
+        None => true,
+    }
+}
+
 /// The ASCII-lowercase literals one of which begins every match of one of `patterns`,
-/// none containing another; `None` when some pattern has none of at least
+/// none containing another, at most `max`; `None` when some pattern has none of at least
 /// [`MIN_LITERAL`] bytes.
-fn folded_literals(patterns: &[&str]) -> Option<Vec<Vec<u8>>> {
+fn folded_literals(patterns: &[&str], max: usize) -> Option<Vec<Vec<u8>>> {
     let mut extractor = Extractor::new();
     extractor.kind(ExtractKind::Prefix).limit_total(EXTRACT_LIMIT);
     let mut all = Vec::new();
@@ -121,7 +182,7 @@ fn folded_literals(patterns: &[&str]) -> Option<Vec<Vec<u8>>> {
     }
     let mut kept = minimal(all);
     // Too many for one search: cut the longest ones until they fit.
-    while kept.len() > MAX_LITERALS {
+    while kept.len() > max {
         let longest = kept.iter().map(Vec::len).max()?;
         kept = minimal(kept.into_iter().map(|mut l| {
             l.truncate(longest - 1);
@@ -173,7 +234,7 @@ mod tests {
             .iter()
             .map(String::as_str)
             .chain(crate::level::CANDIDATE_SETS[0].iter().copied());
-        let literals = folded_literals(&text.collect::<Vec<_>>()).unwrap();
+        let literals = folded_literals(&text.collect::<Vec<_>>(), MAX_LITERALS).unwrap();
         for want in [&b"err"[..], b"fatal", b"exception", b"traceback", b"\"level\":50"] {
             assert!(literals.contains(&want.to_vec()), "{:?}", String::from_utf8_lossy(want));
         }
@@ -181,20 +242,59 @@ mod tests {
         assert!(!literals.contains(&b"error".to_vec()));
     }
 
+    /// JSON level numbers are found by their keys, the number after them read by hand:
+    /// every line holds a level field, and none but those with an error number (or a
+    /// literal further on) is a line worth a look.
     #[test]
-    fn json_level_fields_are_searched_with_their_value() {
+    fn json_level_numbers_are_read_after_their_keys() {
         let patterns = crate::default_patterns();
-        let json = crate::level::CANDIDATE_SETS[3].iter().copied();
-        let literals =
-            folded_literals(&patterns.iter().map(String::as_str).chain(json).collect::<Vec<_>>())
-                .unwrap();
-        // Not `"level":` alone, which every line of a JSON log holds.
-        for every_line in [&br#""level""#[..], br#""level":"#] {
-            assert!(!literals.iter().any(|l| every_line.starts_with(l)), "{literals:?}");
-        }
-        assert!(literals.contains(&br#""level":5"#.to_vec()));
         let p = Prefilter::new(&patterns, crate::level::CANDIDATE_SETS[3]).unwrap();
         assert!(p.has_literals(), "the literals fit one search");
+        let text = [
+            r#"{"level":"info","msg":"ok"}"#,
+            r#"{"level":30,"msg":"ok"}"#,
+            r#"{"level":50,"msg":"boom"}"#,
+            r#"{"level":500,"pid":1}"#,
+            r#"{"severity" :	2,"msg":"x"}"#,
+            r#"{"lvl":"info","msg":"the err word"}"#,
+            r#"{"loglevel": 60}"#,
+            r#"{"@l":7,"levelname":3}"#,
+            r#"{"logger":"a","level":"debug"}"#,
+        ]
+        .join("\n");
+        let found = lines(&p, &text);
+        let want = [
+            r#"{"level":50,"msg":"boom"}"#,
+            r#"{"severity" :	2,"msg":"x"}"#,
+            r#"{"lvl":"info","msg":"the err word"}"#,
+            r#"{"loglevel": 60}"#,
+            r#"{"@l":7,"levelname":3}"#,
+        ];
+        assert_eq!(found, want);
+        // What the prefilter lets through, the regex alone would find.
+        let regex = Regex::new(&crate::level::CANDIDATE_SETS[3].join("|")).unwrap();
+        let by_regex: Vec<&str> = text.lines().filter(|l| regex.is_match(l.as_bytes())).collect();
+        assert_eq!(by_regex, want);
+    }
+
+    #[test]
+    fn a_number_follows_a_key_as_the_regex_reads_it() {
+        for (after, want) in [
+            (":50", true),
+            (": \t2}", true),
+            (":5", false),
+            (":30", false),
+            (":3,", true),
+            (":99x", false),
+            (":7_", false),
+            (" : 60 ", true),
+            (":\"50\"", false),
+            (":5\u{663}", true),
+            (":2\u{e9}", true),
+            ("", false),
+        ] {
+            assert_eq!(number_follows(after.as_bytes(), 0), want, "{after:?}");
+        }
     }
 
     #[test]

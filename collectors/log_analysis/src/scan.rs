@@ -23,7 +23,7 @@ use crate::access;
 use crate::level;
 use crate::prefilter::Prefilter;
 use crate::signature;
-use crate::tally::{Block, Period, Span, Tally, keep_newest, url_escapes_redacted};
+use crate::tally::{Block, Period, Slot, Span, Tally, keep_newest, url_escapes_redacted};
 use crate::timestamp::{TimeContext, TsFormat, layouts};
 
 /// Bytes read per step; a line longer than this is cut to it.
@@ -96,10 +96,14 @@ pub struct Scanner<'a> {
     /// Inside a line longer than the buffer: it is already counted as cut.
     in_long_line: bool,
     path: Arc<str>,
-    /// The `[…]` time field of the last access-log line read in the common log format, and
-    /// its time: requests come many to a second, so most lines repeat it.
+    /// The file is in the common log format (its lines are read with [`Self::clf_parse`]).
+    clf: bool,
+    /// Its lines are JSON objects.
+    json: bool,
+    /// The `[…]` time field of the last access-log line read in the common log format, its
+    /// time and where that falls: requests come many to a second, so most lines repeat it.
     clf_field: Vec<u8>,
-    clf_time: Option<DateTime<Utc>>,
+    clf_time: Option<(DateTime<Utc>, Slot)>,
     /// The buffer folded to ASCII lowercase, for the prefilter's literals (kept between
     /// buffers so it is allocated once).
     folded: Vec<u8>,
@@ -123,7 +127,6 @@ impl<'a> Scanner<'a> {
         Self {
             setup,
             path: Arc::from(spec.path),
-            spec,
             tally: Tally::new(setup.span, setup.max_excerpt_bytes),
             last_head: None,
             counted_head: None,
@@ -132,9 +135,12 @@ impl<'a> Scanner<'a> {
             bytes_read: 0,
             block: None,
             in_long_line: false,
+            clf: spec.format.is(layouts::CLF),
+            json: spec.format.is_json(),
             clf_field: Vec::new(),
             clf_time: None,
             folded: Vec::new(),
+            spec,
         }
     }
 
@@ -332,26 +338,30 @@ impl<'a> Scanner<'a> {
     }
 
     /// [`Self::parse`] of a line in the common log format, where the time is the first
-    /// `[…]` field: a field equal to the last one read has its time, without parsing.
-    fn clf_parse(&mut self, line: &[u8]) -> Option<(DateTime<Utc>, usize)> {
+    /// `[…]` field, with where the time falls: a field equal to the last one read has its
+    /// time and slot, without parsing.
+    /// Also where the line's first `]` is, when the time field's is that one.
+    fn clf_parse(&mut self, line: &[u8]) -> Option<(DateTime<Utc>, Slot, Option<usize>)> {
         let cut = &line[..line.len().min(self.setup.max_line_bytes)];
         let field =
             memchr(b'[', cut).and_then(|open| Some(open..open + memchr(b']', &cut[open..])? + 1));
-        if let (Some(field), Some(t)) = (&field, self.clf_time)
+        let close = field.as_ref().filter(|f| !cut[..f.start].contains(&b']')).map(|f| f.end - 1);
+        if let (Some(field), Some((t, slot))) = (&field, self.clf_time)
             && cut[field.clone()] == self.clf_field[..]
         {
-            return Some((t, field.end));
+            return Some((t, slot, close));
         }
-        let parsed = self.parse(cut);
+        let (t, end) = self.parse(cut)?;
+        let slot = self.setup.span.slot(t);
         // Only a time read from that very field may be reused for the same field.
-        if let (Some((t, end)), Some(field)) = (parsed, field)
+        if let Some(field) = field
             && end == field.end
         {
             self.clf_field.clear();
             self.clf_field.extend_from_slice(&cut[field]);
-            self.clf_time = Some(t);
+            self.clf_time = Some((t, slot));
         }
-        parsed
+        Some((t, slot, close))
     }
 
     /// Every line's time, in order (files read linearly or streamed).
@@ -386,29 +396,38 @@ impl<'a> Scanner<'a> {
         if line.is_empty() {
             return;
         }
-        let parsed =
-            if self.spec.format.is(layouts::CLF) { self.clf_parse(line) } else { self.parse(line) };
-        if let Some((t, _)) = parsed {
+        if self.spec.access {
+            let parsed = if self.clf {
+                self.clf_parse(line)
+            } else {
+                self.parse(line).map(|(t, _)| (t, self.setup.span.slot(t), None))
+            };
+            let Some((t, slot, close)) = parsed else { return };
             self.observe(t);
             self.last_head = Some((abs + ls as u64, t));
-        }
-        if self.spec.access {
-            let Some((t, _)) = parsed else { return };
-            let period = self.setup.span.period(t);
+            let period = slot.period;
             if period == Period::Outside {
                 return;
             }
-            let json = self.spec.format.is_json();
-            let parsed_request = if json { access::parse_json(line) } else { access::parse(line) };
+            let parsed_request = match close {
+                _ if self.json => access::parse_json(line),
+                Some(close) => access::parse_after(line, close),
+                None => access::parse(line),
+            };
             let Some(request) = parsed_request else {
                 self.tally.access_unparsed(period);
                 return;
             };
-            self.tally.request(t, period, request.status, request.latency_ms);
+            self.tally.request(slot, request.status, request.latency_ms);
             if request.status >= 500 && !self.excluded(line) {
                 self.status_5xx(line, &request, t, period, buf, ls, le, abs);
             }
             return;
+        }
+        let parsed = self.parse(line);
+        if let Some((t, _)) = parsed {
+            self.observe(t);
+            self.last_head = Some((abs + ls as u64, t));
         }
         // klog: every timestamped line carries its level letter.
         let worth_a_look = parsed.is_some() || self.pattern_matches(line);
@@ -443,7 +462,7 @@ impl<'a> Scanner<'a> {
         };
         let (method, path) = endpoint.unwrap_or_else(|| {
             // Redaction changed the request's shape: keep the method, not the path.
-            (redactor.redact(&request.method), Redacted::generated("-"))
+            (redactor.redact(request.method()), Redacted::generated("-"))
         });
         let signature = Redacted::generated(format!("{method} {path} {}", request.status));
         self.tally.endpoint_5xx(t, period, method, path);

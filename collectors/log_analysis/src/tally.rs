@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use witness_collector::{Redacted, Redactor, Window};
 
-use crate::access::Histogram;
+use crate::access::{BucketMemo, Histogram};
 
 /// Distinct signatures kept; past that, errors still count but new signatures are lumped.
 const MAX_SIGNATURES: usize = 5000;
@@ -72,6 +72,15 @@ impl Span {
         }
     }
 
+    /// Where `t` falls: its period, its series bucket, and whether it is among the window's
+    /// last [`RECENT_SECS`]. An access log's lines share their second many to one, so the
+    /// scan works this out once per second, not per request.
+    pub fn slot(&self, t: DateTime<Utc>) -> Slot {
+        let period = self.period(t);
+        let bucket = if period == Period::Outside { None } else { self.bucket(t) };
+        Slot { period, bucket, recent: period == Period::Window && t >= self.recent_start }
+    }
+
     fn bucket(&self, t: DateTime<Utc>) -> Option<usize> {
         let i = (t - self.series_start).num_seconds().div_euclid(self.bucket_secs);
         usize::try_from(i).ok().filter(|i| *i < self.buckets)
@@ -80,6 +89,15 @@ impl Span {
     pub fn bucket_start(&self, i: usize) -> DateTime<Utc> {
         self.series_start + chrono::Duration::seconds(self.bucket_secs * i as i64)
     }
+}
+
+/// Where a time falls in a [`Span`] ([`Span::slot`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub period: Period,
+    bucket: Option<usize>,
+    /// In the window's last [`RECENT_SECS`].
+    recent: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -132,6 +150,8 @@ pub struct AccessTally {
     pub endpoints: HashMap<(Redacted, Redacted), Endpoint>,
     /// Lines in the window or baseline of access logs that were not requests.
     pub unparsed: u64,
+    /// The histogram buckets of request times already seen.
+    buckets: BucketMemo,
 }
 
 /// One kept stretch of lines: a matched line with its context, as read (raw bytes; they
@@ -325,37 +345,36 @@ impl Tally {
     }
 
     /// Counts one access-log request: its status and request time, no text (most
-    /// requests are only counted, and are never redacted).
-    pub fn request(
-        &mut self,
-        t: DateTime<Utc>,
-        period: Period,
-        status: u16,
-        latency_ms: Option<f64>,
-    ) {
+    /// requests are only counted, and are never redacted). `slot` is where its time falls
+    /// ([`Span::slot`]).
+    pub fn request(&mut self, slot: Slot, status: u16, latency_ms: Option<f64>) {
+        if slot.period == Period::Outside {
+            return;
+        }
         let is_5xx = status >= 500;
         let a = &mut self.access;
-        match period {
-            Period::Outside => return,
+        let bucket = latency_ms.and_then(|ms| a.buckets.index(ms));
+        match slot.period {
+            Period::Outside => {}
             Period::Baseline => {
                 a.baseline_requests += 1;
                 a.baseline_5xx += u64::from(is_5xx);
-                if let Some(ms) = latency_ms {
-                    a.baseline_latency.record(ms);
+                if let Some(i) = bucket {
+                    a.baseline_latency.record_index(i);
                 }
             }
             Period::Window => {
                 a.requests += 1;
                 a.status_5xx += u64::from(is_5xx);
-                if let Some(ms) = latency_ms {
-                    a.latency.record(ms);
-                    if t >= self.span.recent_start {
-                        a.recent_latency.record(ms);
+                if let Some(i) = bucket {
+                    a.latency.record_index(i);
+                    if slot.recent {
+                        a.recent_latency.record_index(i);
                     }
                 }
             }
         }
-        if let Some(b) = self.span.bucket(t) {
+        if let Some(b) = slot.bucket {
             self.series[b].requests += 1;
             self.series[b].status_5xx += u64::from(is_5xx);
         }

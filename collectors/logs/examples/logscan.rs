@@ -2,7 +2,9 @@
 //! how long it took (used by `tests/bench/logs.sh`).
 //!
 //! `logscan FILE --last-mins N` looks at the last N minutes of the file (and the N before
-//! them as baseline); `logscan FILE --whole` makes the window the file's whole time range.
+//! them as baseline); `logscan FILE --whole` makes the window the file's whole time range;
+//! `logscan FILE --window START END` (RFC 3339) takes that window, for files in any format
+//! (a profile of the collector alone, under callgrind, without a whole run's fixed cost).
 //! With `WITNESS_LOGSCAN_JSON=1` it prints the whole evidence as JSON.
 
 use std::io::{Read, Seek, SeekFrom};
@@ -37,22 +39,27 @@ fn range(path: &str) -> std::io::Result<(DateTime<Utc>, DateTime<Utc>)> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(path), Some(mode)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: logscan FILE (--last-mins N | --whole)");
+        eprintln!("usage: logscan FILE (--last-mins N | --whole | --window START END)");
         std::process::exit(2);
     };
-    let (first, last) = range(path).unwrap_or_else(|e| {
-        eprintln!("{path}: {e}");
-        std::process::exit(2);
-    });
+    let given = |i: usize| args.get(i).and_then(|t| t.parse::<DateTime<Utc>>().ok());
+    let (first, last) = match (mode.as_str(), given(3), given(4)) {
+        ("--window", Some(start), Some(end)) => (start, end - chrono::Duration::seconds(1)),
+        _ => range(path).unwrap_or_else(|e| {
+            eprintln!("{path}: {e}");
+            std::process::exit(2);
+        }),
+    };
     let end = last + chrono::Duration::seconds(1);
     let window = match mode.as_str() {
+        "--window" => Window::new(first, end),
         "--whole" => Window::new(first, end),
         "--last-mins" => {
             let mins: i64 = args.get(3).and_then(|m| m.parse().ok()).unwrap_or(15);
             Window::new(end - chrono::Duration::minutes(mins), end)
         }
         _ => {
-            eprintln!("usage: logscan FILE (--last-mins N | --whole)");
+            eprintln!("usage: logscan FILE (--last-mins N | --whole | --window START END)");
             std::process::exit(2);
         }
     };
@@ -76,7 +83,7 @@ fn main() {
         Ok(e) => {
             let files = &e.data["files"][0];
             println!(
-                "elapsed_secs={:.3} status={} mode={} bytes_read={} errors={} signatures={} new={}",
+                "elapsed_secs={:.3} status={} mode={} bytes_read={} errors={} signatures={} new={} requests={} status_5xx={}",
                 elapsed.as_secs_f64(),
                 e.status,
                 files["mode"].as_str().unwrap_or("?"),
@@ -84,6 +91,8 @@ fn main() {
                 e.facts.get("logs.error_count").and_then(|v| v.as_f64()).unwrap_or(-1.0),
                 e.facts.get("logs.signature_count").and_then(|v| v.as_f64()).unwrap_or(-1.0),
                 e.facts.get("logs.new_signatures").and_then(|v| v.as_f64()).unwrap_or(-1.0),
+                e.facts.get("logs.requests").and_then(|v| v.as_f64()).unwrap_or(-1.0),
+                e.facts.get("logs.status_5xx_count").and_then(|v| v.as_f64()).unwrap_or(-1.0),
             );
             eprintln!("summary: {}", e.summary);
         }
