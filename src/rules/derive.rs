@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use statrs::distribution::{Binomial, DiscreteCDF};
 use witness_collector::FactValue;
 
 use super::facts::FactSet;
@@ -187,6 +188,55 @@ pub fn migration_named_in_errors(facts: &mut FactSet, timeline: &Timeline, refs:
     refs.insert(NAME.into(), cited);
 }
 
+/// How errors say a disk (or a quota on it) is full: POSIX `ENOSPC`, PostgreSQL, SQLite,
+/// Windows, and the plain words.
+const DISK_FULL: &[&str] = &[
+    "no space left",
+    "disk full",
+    "enospc",
+    "disk quota",
+    "could not extend file",
+    "database or disk is full",
+    "not enough space on the disk",
+];
+
+/// `run.errors_say_disk_full`: one of the service's new error signatures says a disk is
+/// full. Present when the logs named the new signatures.
+pub fn errors_say_disk_full(facts: &mut FactSet) {
+    let Some(messages) = facts.get("logs.new_signature_messages").cloned() else { return };
+    let says = texts(&messages.value).any(|message| {
+        let message = message.to_lowercase();
+        DISK_FULL.iter().any(|phrase| message.contains(phrase))
+    });
+    facts.derive("run.errors_say_disk_full", FactValue::Bool(says), messages.from);
+}
+
+/// How many sessions must queue behind one transaction before the lock is the incident.
+const LOCK_QUEUE: f64 = 5.0;
+
+/// `run.lock_predates_rollout`: at least five sessions wait behind a root blocker whose
+/// transaction has been open since before the latest rollout and runs no DDL (a
+/// migration's DDL is the rollout's own doing). Such a lock was there before the new
+/// revision: the revision met it, it did not make it. Present when the lock tree and the
+/// rollout's time are both known.
+pub fn lock_predates_rollout(facts: &mut FactSet) {
+    let number = |name: &str| facts.get(name).and_then(|m| m.value.as_f64());
+    let (Some(blocked), Some(open_secs), Some(rollout_minutes)) = (
+        number("postgres.blocked_sessions"),
+        number("postgres.root_blocker_longest_xact_secs"),
+        number("kubernetes.minutes_since_rollout"),
+    ) else {
+        return;
+    };
+    let ddl = matches!(
+        facts.get("postgres.root_blocker_runs_ddl").map(|m| &m.value),
+        Some(FactValue::Bool(true))
+    );
+    let predates = blocked >= LOCK_QUEUE && open_secs > 60.0 * rollout_minutes && !ddl;
+    let from = facts.get("postgres.root_blocker_longest_xact_secs").map(|m| m.from.clone());
+    facts.derive("run.lock_predates_rollout", FactValue::Bool(predates), from.unwrap_or_default());
+}
+
 fn texts(value: &FactValue) -> impl Iterator<Item = &String> {
     let list: &[FactValue] = match value {
         FactValue::List(items) => items,
@@ -245,15 +295,44 @@ pub fn rose(count: f64, ratio: f64, at_least: f64) -> bool {
     (count - expected) / (count + expected).sqrt() >= RISE_SIGMAS
 }
 
+/// The chance that the baseline's noise alone makes one of the signatures tested
+/// together rise as far as it did, below which a signature's rise counts: that of a count
+/// 3σ above its expected value (one-sided).
+const SIGNATURE_NOISE_CHANCE: f64 = 0.00135;
+
+/// Whether one of `signatures` (count in the window, count in the baseline, and the
+/// window's rate against the baseline's, a baseline of 0 counting as 1) rose by at least
+/// 3×, beyond what one steady rate gives by chance: with `n` errors of a signature in the
+/// window and baseline together, and the window `q` of the time the two cover, the chance
+/// that `count` or more of them fall in the window is the binomial tail (the exact test of
+/// two Poisson counts). The more signatures a log holds, the likelier one of them jumps
+/// by chance, so that chance must be below [`SIGNATURE_NOISE_CHANCE`] divided by their
+/// number (Bonferroni): a background error seen once in the baseline and 13 times in the
+/// window, beside two other signatures, is noise; 40 of a new one is not.
+fn a_signature_rose(signatures: &[(u64, u64, f64)]) -> bool {
+    let tests = signatures.len().max(1) as f64;
+    signatures.iter().any(|&(count, baseline, ratio)| {
+        if ratio < 3.0 || count == 0 {
+            return false;
+        }
+        // The ratio counts a baseline of 0 as 1 error: what the window's length is
+        // against the baseline's follows from it.
+        let window_per_baseline = count as f64 / ratio / baseline.max(1) as f64;
+        let q = window_per_baseline / (1.0 + window_per_baseline);
+        let Ok(split) = Binomial::new(q, count + baseline) else { return false };
+        split.sf(count - 1) < SIGNATURE_NOISE_CHANCE / tests
+    })
+}
+
 /// `run.error_rate_up`: the errors rose against the baseline by at least 2× in all, or one
 /// signature (new, or one the baseline had) by at least 3×, and the rise stands out of the
 /// baseline's noise: 12 background errors then 24 is a doubled ratio and no signal; 2
-/// then 87 is, and so are 16 of a new signature over steady background errors. Present
-/// when the logs reach into the baseline. Without `logs` evidence, the pods' logs the
-/// `kubernetes` kind read (`kubernetes.pod_log_*`, through the same analysis) measure it;
-/// without either, a Prometheus `error_ratio` query measured against its baseline says
-/// it: up when it left the baseline (a sustained rise past 1.5× and the baseline's noise,
-/// see the `prometheus` kind) or doubled.
+/// then 87 is, and so are 16 of a new signature over steady background errors (see
+/// [`a_signature_rose`]). Present when the logs reach into the baseline. Without `logs`
+/// evidence, the pods' logs the `kubernetes` kind read (`kubernetes.pod_log_*`, through
+/// the same analysis) measure it; without either, a Prometheus `error_ratio` query
+/// measured against its baseline says it: up when it left the baseline (a sustained rise
+/// past 1.5× and the baseline's noise, see the `prometheus` kind) or doubled.
 pub fn error_rate_up(facts: &mut FactSet, records: &[CollectorRecord], refs: &mut DerivedRefs) {
     let number = |name: &str| facts.get(name).and_then(|m| m.value.as_f64());
     let (count, ratio, ratio_fact) = match (
@@ -271,13 +350,21 @@ pub fn error_rate_up(facts: &mut FactSet, records: &[CollectorRecord], refs: &mu
             return;
         }
     };
-    let spiking = error_signatures(records, ratio_fact.starts_with("kubernetes.")).any(|s| {
-        let count = s.get("count").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-        let ratio = s.get("rate_ratio").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-        rose(count, ratio, 3.0)
-    });
+    let signatures: Vec<(u64, u64, f64)> =
+        error_signatures(records, ratio_fact.starts_with("kubernetes."))
+            .map(|s| {
+                let field = |key: &str| s.get(key).and_then(serde_json::Value::as_u64);
+                let ratio = s.get("rate_ratio").and_then(serde_json::Value::as_f64);
+                (
+                    field("count").unwrap_or(0),
+                    field("baseline_count").unwrap_or(0),
+                    ratio.unwrap_or(0.0),
+                )
+            })
+            .collect();
+    let up = rose(count, ratio, 2.0) || a_signature_rose(&signatures);
     let from = facts.get(ratio_fact).map(|m| m.from.clone()).unwrap_or_default();
-    facts.derive("run.error_rate_up", FactValue::Bool(rose(count, ratio, 2.0) || spiking), from);
+    facts.derive("run.error_rate_up", FactValue::Bool(up), from);
 }
 
 /// `run.error_rate_up` from a Prometheus `error_ratio` query, when there are no logs.
@@ -410,6 +497,28 @@ pub fn onset(
     }
 }
 
+/// `run.onset_earliest_offset_secs`: the earliest the incident can have begun, in seconds
+/// from the anchor (negative before it). Where the onset was found
+/// (`run.onset_offset_secs`), that. Where nothing read could tell it — no logs, no pods'
+/// logs, no metric onset — the window's start: the window is chosen to hold the
+/// incident's beginning, so a change up to an hour before it may still be what began it.
+/// Absent when logs were read and nothing in them is new: then there is no onset to
+/// bound.
+pub fn onset_earliest(facts: &mut FactSet, records: &[CollectorRecord], timeline: &Timeline) {
+    const NAME: &str = "run.onset_earliest_offset_secs";
+    if let Some(onset) = facts.get("run.onset_offset_secs").cloned() {
+        facts.derive(NAME, onset.value, onset.from);
+        return;
+    }
+    let read_logs = facts.has_kind("logs") || facts.get("kubernetes.pod_log_error_count").is_some();
+    if read_logs {
+        return;
+    }
+    let start = (timeline.window.start - timeline.anchor).num_seconds().min(0);
+    let from = (0..records.len()).collect();
+    facts.derive(NAME, FactValue::Int(start), from);
+}
+
 /// `run.symptoms`: what users feel in this run, each judged against the baseline where
 /// there is one (see [`super::rule::SYMPTOMS`]). Causes are changes of state; these are
 /// not causes, and a hypothesis is weighed by how many of them its cause explains.
@@ -469,4 +578,70 @@ pub fn symptoms(facts: &mut FactSet) {
 /// The names in a list fact.
 pub fn names(facts: &FactSet, name: &str) -> Vec<String> {
     facts.get(name).map_or_else(Vec::new, |m| texts(&m.value).cloned().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(count, baseline_count, rate_ratio)` of a signature seen `count` times in a window
+    /// `window_per_baseline` as long as the baseline it saw `baseline` in, as the logs
+    /// collector reports it (a baseline of 0 counts as 1 error).
+    fn seen(count: u64, baseline: u64, window_per_baseline: f64) -> (u64, u64, f64) {
+        (count, baseline, count as f64 / (baseline.max(1) as f64 * window_per_baseline))
+    }
+
+    #[test]
+    fn a_jump_that_stands_alone_counts_and_one_among_several_is_noise() {
+        let jump = seen(13, 1, 1.0);
+        assert!(a_signature_rose(&[jump]));
+        assert!(!a_signature_rose(&[jump, seen(9, 8, 1.0), seen(4, 5, 1.0)]));
+    }
+
+    #[test]
+    fn new_errors_and_real_rises_count_however_many_signatures_there_are() {
+        let quiet = [seen(9, 8, 1.0), seen(4, 5, 1.0), seen(20, 23, 1.0), seen(2, 1, 1.0)];
+        for rise in
+            [seen(16, 0, 1.0), seen(300, 100, 1.0), seen(40, 3, 1.0), seen(12, 40, 1.0 / 48.0)]
+        {
+            let mut signatures = quiet.to_vec();
+            signatures.push(rise);
+            assert!(a_signature_rose(&signatures), "{rise:?} among {quiet:?}");
+        }
+    }
+
+    #[test]
+    fn rises_under_three_times_never_count() {
+        assert!(!a_signature_rose(&[seen(250, 100, 1.0)]));
+        assert!(!a_signature_rose(&[seen(29, 10, 1.0)]));
+        assert!(!a_signature_rose(&[]));
+    }
+
+    /// Background errors at one steady rate, split at random between a window and a
+    /// baseline as long: over thousands of logs of one to six signatures, a rise is seen
+    /// in about as few as the 3σ chance allows (0.135 % of logs), whatever the number of
+    /// signatures and their rates.
+    #[test]
+    fn steady_background_errors_rarely_count_as_a_rise() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let logs = 20_000;
+        let mut rose = 0;
+        for _ in 0..logs {
+            let signatures: Vec<_> = (0..1 + next() % 6)
+                .map(|_| {
+                    let total = 2 + next() % 60;
+                    let window = (0..total).filter(|_| next() % 2 == 0).count() as u64;
+                    seen(window, total - window, 1.0)
+                })
+                .collect();
+            rose += usize::from(a_signature_rose(&signatures));
+        }
+        assert!(rose * 1000 <= logs * 2, "{rose} of {logs} logs of steady errors rose");
+    }
 }

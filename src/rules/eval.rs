@@ -188,12 +188,15 @@ impl<'a> Scene<'a> {
         scene.derive_vendors_named_in_errors();
         super::derive::error_rate_up(&mut scene.facts, records, &mut scene.derived_refs);
         super::derive::onset(&mut scene.facts, records, timeline, &mut scene.derived_refs);
+        super::derive::onset_earliest(&mut scene.facts, records, timeline);
         super::derive::components_down(&mut scene.facts, timeline, &mut scene.derived_refs);
         super::derive::migration_named_in_errors(
             &mut scene.facts,
             timeline,
             &mut scene.derived_refs,
         );
+        super::derive::errors_say_disk_full(&mut scene.facts);
+        super::derive::lock_predates_rollout(&mut scene.facts);
         super::derive::symptoms(&mut scene.facts);
         // Derived facts rest on the collector facts they were derived from.
         for (derived, source) in [
@@ -202,6 +205,8 @@ impl<'a> Scene<'a> {
             ("run.migration_named_in_errors", "git.migration_paths"),
             ("run.error_rate_up", "logs.error_rate_ratio"),
             ("run.onset_offset_secs", "logs.first_new_error_offset_secs"),
+            ("run.errors_say_disk_full", "logs.new_signature_messages"),
+            ("run.lock_predates_rollout", "postgres.root_blocker_longest_xact_secs"),
         ] {
             if scene.facts.get(derived).is_some() {
                 let mut refs = scene.fact_refs(source);

@@ -78,11 +78,32 @@ const RUN_FACTS: &[KnownFact] = &[
         "seconds from the anchor to the first error of a signature new against the baseline (without a baseline: the first of the window's most frequent signature); without logs evidence, the pods' logs' first new error, else where a Prometheus error_ratio query left its baseline, else where the alert's expression began to hold",
     ),
     fact(
+        "run.onset_earliest_offset_secs",
+        "int",
+        Merge::Min,
+        Check::Int,
+        "the earliest the incident can have begun, seconds from the anchor: run.onset_offset_secs where it is known; where nothing read could tell it (no logs, no pods' logs, no metric onset), the window's start; absent when logs were read and nothing in them is new",
+    ),
+    fact(
         "run.migration_named_in_errors",
         "list",
         Merge::Union,
         Check::Word,
         "words of the migration paths that the new errors name (a table, a column)",
+    ),
+    fact(
+        "run.errors_say_disk_full",
+        "bool",
+        Merge::Or,
+        Check::Word,
+        "a new error signature says a disk is full (no space left, ENOSPC, disk full, disk quota, could not extend file, database or disk is full, not enough space on the disk)",
+    ),
+    fact(
+        "run.lock_predates_rollout",
+        "bool",
+        Merge::Or,
+        Check::Word,
+        "5 or more sessions wait behind a root blocker whose transaction is older than the latest rollout and runs no DDL",
     ),
 ];
 

@@ -64,11 +64,10 @@ async fn resolve(shared: &Shared, store: &Path, id: &str) -> Result<PathBuf, Api
     let local = bundle_dir(store, id);
     match &shared.fleet {
         Some(fleet) if local.is_err() && is_safe_name(id) => {
-            let cache = fleet.fetch(store, id).await.map_err(|e| {
+            fleet.fetch(store, id).await.map_err(|e| {
                 tracing::debug!(bundle = %id, error = format!("{e:#}"), "Not in the object store.");
                 ApiError::not_found("bundle")
-            })?;
-            bundle_dir(&cache, id)
+            })
         }
         _ => local,
     }

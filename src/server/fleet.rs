@@ -193,8 +193,8 @@ impl Fleet {
     }
 
     /// Bundle `id` from the object store, downloaded and verified (every hash, the root
-    /// hash) into `<store>/.fleet-cache/<id>` unless it is there already; returns the
-    /// cache directory. The cache keeps the newest [`CACHED`] bundles fetched.
+    /// hash) into `<store>/.fleet-cache/<id>` unless it is there already; returns that
+    /// directory. The cache keeps the newest [`CACHED`] bundles fetched.
     ///
     /// # Errors
     /// Not in the store, unreachable, or it does not verify.
@@ -204,8 +204,9 @@ impl Fleet {
         id: &str,
     ) -> anyhow::Result<std::path::PathBuf> {
         let cache = store.join(".fleet-cache");
-        if cache.join(id).join(crate::bundle::MANIFEST).is_file() {
-            return Ok(cache);
+        let bundle = cache.join(id);
+        if bundle.join(crate::bundle::MANIFEST).is_file() {
+            return Ok(bundle);
         }
         let staging = cache.join(format!(".tmp-{:08x}", rand::random::<u32>()));
         let dir = self.store.download(id, &staging).await?;
@@ -227,9 +228,9 @@ impl Fleet {
         for (_, old) in cached.iter().take((cached.len() + 1).saturating_sub(CACHED)) {
             let _ = std::fs::remove_dir_all(old);
         }
-        let _ = std::fs::rename(&dir, cache.join(id));
+        let _ = std::fs::rename(&dir, &bundle);
         let _ = std::fs::remove_dir_all(&staging);
-        Ok(cache)
+        Ok(bundle)
     }
 
     /// Whether bundle `id` is in the store; an unreachable store counts as not (the

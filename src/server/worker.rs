@@ -320,10 +320,9 @@ async fn follow_up_request(
     let id = shared.intake().fleet_id(&job.incident).to_owned();
     let dir = match &shared.fleet {
         Some(fleet) if !config.store.dir.join(&id).is_dir() => {
-            let cache = fleet.fetch(&config.store.dir, &id).await.with_context(|| {
+            fleet.fetch(&config.store.dir, &id).await.with_context(|| {
                 format!("the incident bundle {id} is neither here nor readable in the object store")
-            })?;
-            cache.join(&id)
+            })?
         }
         _ => config.store.dir.join(&id),
     };

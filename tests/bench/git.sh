@@ -19,7 +19,9 @@
 # unmerged and dropped, the rest is at least 100,000), FILES (default 5000), RUNS (default
 # 11), CARGO_TARGET_DIR (default target), WITNESS_BIN (a built `witness`; default: build it;
 # `none` leaves the whole-run case out), LOOKBACK_BEFORE (a lookback example built from an
-# earlier revision: raced beside this one, for a before-and-after in one run).
+# earlier revision: raced beside this one, for a before-and-after in one run), CALLGRIND=1
+# (also count each contender's instructions with valgrind's callgrind: unlike times, other
+# processes on the machine do not move them).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -228,6 +230,16 @@ row("git log --numstat", "numstat", None)
 row("collector process, line_counts = all", "process_all", "numstat")
 row("collector process, line_counts = all, before", "process_all_before", "numstat")
 PY
+  if [ -n "${CALLGRIND:-}" ]; then
+    echo "  instructions (callgrind, whole process):"
+    count "git log --name-status" "${git_log[@]}" --name-status
+    count "collector process" "$lookback" "$repo" "$anchor" 1
+    [ -z "$before" ] || count "collector process, before" "$before" "$repo" "$anchor" 1
+    count "git log --numstat" "${git_log[@]}" --numstat
+    WITNESS_LINE_COUNTS=all count "collector process, line_counts = all" "$lookback" "$repo" "$anchor" 1
+    [ -z "$before" ] \
+      || WITNESS_LINE_COUNTS=all count "the same, before" "$before" "$repo" "$anchor" 1
+  fi
   echo "  collector in one process, $runs collects (the first cold), after building the redactor:"
   "$lookback" "$repo" "$anchor" "$runs" > "$work/one.out"
   { grep '^redactor built' "$work/one.out"; tail -n1 "$work/one.out"; } | sed 's/^/    /'
@@ -236,6 +248,13 @@ PY
     "$before" "$repo" "$anchor" "$runs" | tail -n1 | sed 's/^/    /'
   fi
   echo "  (load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+}
+
+# Prints "<label>: <instructions>" of one run of the command.
+count() {
+  local label=$1; shift
+  printf '    %-52s %s\n' "$label" \
+    "$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | sed -n 's/.*Collected : //p')"
 }
 
 rm -f "$repo/.git/objects/info/commit-graph"; rm -rf "$repo/.git/objects/info/commit-graphs"

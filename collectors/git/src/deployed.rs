@@ -5,21 +5,23 @@
 //! class, migrations by name. This is what a responder weighs before a rollback: a
 //! migration among the deployed changes can make rolling back unsafe.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
-use gix::revision::walk::Sorting;
-use gix::traverse::commit::simple::CommitTimeOrder;
+use gix::objs::CommitRef;
 use serde::Serialize;
 use witness_collector::{Redacted, Redactor};
 
 use crate::budget::Budget;
 use crate::classes::{MIGRATION, PathClasses};
 use crate::diff::{ChangeKind, Differ};
+use crate::objects::Objects;
 use crate::repo::{resolve, short, utc};
 use crate::tags::Tags;
+use crate::walk;
 
 /// The most commits walked back from the deployed revision to find the previous deploy tag.
 const PREVIOUS_SEARCH_COMMITS: usize = 50_000;
@@ -111,6 +113,7 @@ pub struct DeployedOutcome {
 /// Finds the deployed revision and summarizes what it brought.
 pub fn find(
     repo: &gix::Repository,
+    objects: &mut Objects<'_>,
     request: &DeployedRequest<'_>,
     tags: &Tags,
     anchor: DateTime<Utc>,
@@ -126,7 +129,7 @@ pub fn find(
     // Made of config, tag names and alert labels: redacted whole.
     let source = redactor.redact(&source);
     let tags_by_commit = tags.by_commit();
-    let Some(commit) = read_commit(repo, deployed_id, redactor) else {
+    let Some(commit) = read_commit(objects, deployed_id, redactor) else {
         outcome
             .partial_notes
             .push(format!("The deployed commit {} cannot be read.", short(&deployed_id)));
@@ -153,7 +156,7 @@ pub fn find(
             }
         },
         None => {
-            let found = previous_tagged(repo, deployed_id, &tags_by_commit, budget);
+            let found = previous_tagged(repo, objects, deployed_id, &tags_by_commit, budget);
             if found.is_none() {
                 outcome.notes.push(format!(
                     "No previous deploy tag: no commit in the history of the deployed commit {} \
@@ -176,7 +179,7 @@ pub fn find(
             source: redactor.redact(&source),
             tags: tags_by_commit.get(&previous_id).cloned().unwrap_or_default(),
         });
-        match summarize(repo, previous_id, deployed_id, classes, budget, redactor) {
+        match summarize(repo, objects, previous_id, deployed_id, classes, budget, redactor) {
             Ok(summary) => deployed.changes = Some(summary),
             Err(e) => outcome.partial_notes.push(format!(
                 "The changes from {} to the deployed {} could not be read: {e}.",
@@ -277,16 +280,22 @@ struct CommitSummary {
     subject: Redacted,
 }
 
-fn read_commit(repo: &gix::Repository, id: ObjectId, redactor: &Redactor) -> Option<CommitSummary> {
-    let commit = repo.find_commit(id).ok()?;
+fn read_commit(
+    objects: &mut Objects<'_>,
+    id: ObjectId,
+    redactor: &Redactor,
+) -> Option<CommitSummary> {
+    let data = objects.find_commit(&id).ok()?;
+    let commit = CommitRef::from_bytes(&data, objects.object_hash()).ok()?;
     let seconds = commit.time().ok()?.seconds;
-    let subject = redactor.redact(&commit.message().ok()?.summary().to_str_lossy());
+    let subject = redactor.redact(&commit.message().summary().to_str_lossy());
     Some(CommitSummary { seconds, subject })
 }
 
 /// The nearest commit in `deployed`'s history, other than itself, that carries a deploy tag.
 fn previous_tagged(
     repo: &gix::Repository,
+    objects: &mut Objects<'_>,
     deployed: ObjectId,
     tags_by_commit: &BTreeMap<ObjectId, Vec<Redacted>>,
     budget: &Budget,
@@ -295,16 +304,13 @@ fn previous_tagged(
     if tags_by_commit.keys().all(|id| *id == deployed) {
         return None;
     }
-    let walk = repo
-        .rev_walk([deployed])
-        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
-        .all()
-        .ok()?;
+    let objects = RefCell::new(Objects::new(repo, objects.packs()));
+    let walk = walk::newest_first(repo, &objects, deployed, None).ok()?;
     for info in walk.take(PREVIOUS_SEARCH_COMMITS) {
         if budget.exhausted() {
             return None;
         }
-        let id = info.ok()?.id;
+        let (id, _) = info.ok()?;
         if id != deployed && tags_by_commit.contains_key(&id) {
             return Some(id);
         }
@@ -314,6 +320,7 @@ fn previous_tagged(
 
 fn summarize(
     repo: &gix::Repository,
+    objects: &mut Objects<'_>,
     previous: ObjectId,
     deployed: ObjectId,
     classes: &PathClasses,
@@ -323,21 +330,17 @@ fn summarize(
     let mut commits = 0usize;
     let mut incomplete = false;
     let mut listed_commits = Vec::new();
-    let walk = repo
-        .rev_walk([deployed])
-        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
-        .with_hidden([previous])
-        .all()
-        .map_err(|e| e.to_string())?;
+    let walk_objects = RefCell::new(Objects::new(repo, objects.packs()));
+    let walk = walk::newest_first(repo, &walk_objects, deployed, Some(previous))?;
     for info in walk {
         if commits >= RANGE_COUNT_COMMITS || budget.exhausted() {
             incomplete = true;
             break;
         }
-        let id = info.map_err(|e| e.to_string())?.id;
+        let (id, _) = info?;
         commits += 1;
         if listed_commits.len() < RANGE_LISTED_COMMITS
-            && let Some(c) = read_commit(repo, id, redactor)
+            && let Some(c) = read_commit(objects, id, redactor)
         {
             listed_commits.push(RangeCommit {
                 id: id.to_string(),
@@ -347,12 +350,10 @@ fn summarize(
         }
     }
 
-    let tree = |id: ObjectId| -> Result<ObjectId, String> {
-        let commit = repo.find_commit(id).map_err(|e| e.to_string())?;
-        commit.tree_id().map(|t| t.detach()).map_err(|e| e.to_string())
-    };
-    let changes = Differ::new(repo, redactor)
-        .changes(Some(tree(previous)?), tree(deployed)?)
+    let previous_tree = objects.tree_of(&previous).map_err(|e| e.to_string())?;
+    let deployed_tree = objects.tree_of(&deployed).map_err(|e| e.to_string())?;
+    let changes = Differ::new(redactor, repo.object_hash())
+        .changes(objects, Some(previous_tree), deployed_tree)
         .map_err(|e| e.to_string())?;
     let mut files_by_class: BTreeMap<String, Vec<Redacted>> = BTreeMap::new();
     let mut unclassified_files = 0;

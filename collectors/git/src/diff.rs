@@ -6,11 +6,13 @@
 
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
-use gix::objs::FindExt;
+use std::rc::Rc;
+
 use serde::Serialize;
 use witness_collector::{Redacted, Redactor};
 
 use crate::error::GitError;
+use crate::objects::Objects;
 use crate::trees::{FileDiff, TreeDiff};
 
 /// Blobs larger than this get no line counts: diffing them would cost more than a responder
@@ -62,25 +64,16 @@ pub struct RawChange {
     pub submodule: bool,
 }
 
-/// Reusable buffers for tree diffs and line counts, one per scan.
+/// What diffs trees and counts lines, reusing its buffers from one commit to the next.
 pub struct Differ<'r> {
-    repo: &'r gix::Repository,
     redactor: &'r Redactor,
-    trees: TreeDiff<'r, gix::OdbHandle>,
-    old_blob: Vec<u8>,
-    new_blob: Vec<u8>,
+    trees: TreeDiff,
 }
 
 impl<'r> Differ<'r> {
-    /// A differ of `repo` whose paths are redacted with `redactor` as they are read.
-    pub fn new(repo: &'r gix::Repository, redactor: &'r Redactor) -> Self {
-        Self {
-            repo,
-            redactor,
-            trees: TreeDiff::new(&repo.objects, repo.object_hash()),
-            old_blob: Vec::new(),
-            new_blob: Vec::new(),
-        }
+    /// A differ whose paths are redacted with `redactor` as they are read.
+    pub fn new(redactor: &'r Redactor, hash: gix::hash::Kind) -> Self {
+        Self { redactor, trees: TreeDiff::new(hash) }
     }
 
     /// The files that differ from tree `old` (none: the empty tree) to tree `new`, sorted
@@ -90,13 +83,14 @@ impl<'r> Differ<'r> {
     /// [`GitError::Read`] when a tree cannot be read.
     pub fn changes(
         &mut self,
+        objects: &mut Objects<'_>,
         old: Option<ObjectId>,
         new: ObjectId,
     ) -> Result<Vec<RawChange>, GitError> {
         let redactor = self.redactor;
         let mut changes = Vec::new();
         self.trees
-            .compare(old, Some(new), &mut |path, diff| {
+            .compare(objects, old, Some(new), &mut |path, diff| {
                 changes.push(raw_change(path, diff, redactor));
             })
             .map_err(|e| GitError::read(format!("the diff of tree {new}"), &e))?;
@@ -106,38 +100,31 @@ impl<'r> Differ<'r> {
 
     /// Line counts of one change: `(added, removed, binary)`; `None` counts when they are
     /// not computed (binary, submodule, too large, unreadable).
-    pub fn line_counts(&mut self, change: &RawChange) -> (Option<u32>, Option<u32>, bool) {
+    pub fn line_counts(
+        objects: &mut Objects<'_>,
+        change: &RawChange,
+    ) -> (Option<u32>, Option<u32>, bool) {
         if change.submodule {
             return (None, None, false);
         }
-        let objects = &self.repo.objects;
-        let load = |id: Option<ObjectId>, buf: &mut Vec<u8>| -> Option<bool> {
+        let mut load = |id: Option<ObjectId>| -> Option<Rc<Vec<u8>>> {
             match id {
-                None => {
-                    buf.clear();
-                    Some(false)
-                }
+                None => Some(Rc::default()),
                 Some(id) => {
-                    let blob = objects.find_blob(&id, buf).ok()?;
-                    let data = blob.data;
-                    let binary = data[..data.len().min(BINARY_PROBE_BYTES)].contains(&0);
-                    Some(binary || data.len() > MAX_LINE_COUNT_BYTES)
+                    let blob = objects.find(&id).ok()?;
+                    (blob.kind == gix::objs::Kind::Blob).then_some(blob.data)
                 }
             }
         };
-        let Some(old_unusable) = load(change.old, &mut self.old_blob) else {
+        let (Some(old), Some(new)) = (load(change.old), load(change.new)) else {
             return (None, None, false);
         };
-        let Some(new_unusable) = load(change.new, &mut self.new_blob) else {
-            return (None, None, false);
-        };
-        if old_unusable || new_unusable {
-            let binary = [&self.old_blob, &self.new_blob]
-                .iter()
-                .any(|b| b[..b.len().min(BINARY_PROBE_BYTES)].contains(&0));
-            return (None, None, binary);
+        let binary = |b: &[u8]| b[..b.len().min(BINARY_PROBE_BYTES)].contains(&0);
+        let (old_binary, new_binary) = (binary(&old), binary(&new));
+        if old_binary || new_binary || old.len().max(new.len()) > MAX_LINE_COUNT_BYTES {
+            return (None, None, old_binary || new_binary);
         }
-        let (added, removed) = count_lines(&self.old_blob, &self.new_blob);
+        let (added, removed) = count_lines(&old, &new);
         (Some(added), Some(removed), false)
     }
 }

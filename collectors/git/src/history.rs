@@ -9,13 +9,13 @@
 //! The newest `max_commits` commits are read in full with their files; older ones in the
 //! span are only counted.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
-use gix::revision::walk::Sorting;
-use gix::traverse::commit::simple::CommitTimeOrder;
+use gix::objs::CommitRef;
 use serde::Serialize;
 use witness_collector::{Redacted, Redactor};
 
@@ -24,7 +24,9 @@ use crate::classes::PathClasses;
 use crate::config::LineCounts;
 use crate::diff::{Differ, FileChange};
 use crate::error::GitError;
+use crate::objects::{Objects, Packs};
 use crate::repo::utc;
+use crate::walk;
 
 /// How many commits older than the span are walked past before stopping. A commit whose
 /// clock was wrong can be older than its own parent; the walk looks a little further so
@@ -124,6 +126,7 @@ pub struct WalkSpec<'a> {
     pub shallow: &'a HashSet<ObjectId>,
     /// What every text read from the repository goes through first.
     pub redactor: &'a Redactor,
+    pub packs: &'a Packs,
 }
 
 /// Walks the history of `tip` as described in the module doc.
@@ -138,10 +141,8 @@ pub fn walk(
 ) -> Result<History, GitError> {
     let mut history = History::default();
     let mut wanted = Vec::new();
-    let walk = repo
-        .rev_walk([tip])
-        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
-        .all()
+    let objects = RefCell::new(Objects::new(repo, spec.packs));
+    let walk = walk::newest_first(repo, &objects, tip, None)
         .map_err(|e| GitError::read("the history", &e))?;
     let (since, anchor, until) =
         (spec.span.since.timestamp(), spec.span.anchor.timestamp(), spec.span.until.timestamp());
@@ -153,15 +154,15 @@ pub fn walk(
             history.interrupted = true;
             break;
         }
-        let info = info.map_err(|e| GitError::read("the history", &e))?;
-        let seconds = match info.commit_time {
+        let (id, time) = info.map_err(|e| GitError::read("the history", &e))?;
+        let seconds = match time {
             Some(seconds) => seconds,
-            None => commit_seconds(repo, info.id)?,
+            None => commit_seconds(&mut objects.borrow_mut(), id)?,
         };
         if seconds <= anchor
             && history.last_before_anchor.is_none_or(|(_, t)| t.timestamp() < seconds)
         {
-            history.last_before_anchor = Some((info.id, utc(seconds)));
+            history.last_before_anchor = Some((id, utc(seconds)));
         }
         if seconds < since {
             reached_older = true;
@@ -172,7 +173,7 @@ pub fn walk(
             continue;
         }
         slop = SKEW_SLOP;
-        last_seen = Some((info.id, seconds));
+        last_seen = Some((id, seconds));
         if seconds > until {
             continue;
         }
@@ -182,7 +183,7 @@ pub fn walk(
             history.after_anchor += 1;
         }
         if wanted.len() < spec.span.max_commits {
-            wanted.push(info.id);
+            wanted.push(id);
         } else {
             history.truncated = true;
         }
@@ -225,7 +226,8 @@ fn read_all(
     let workers = workers.min(ids.len().div_ceil(MIN_COMMITS_PER_READER)).max(1);
     type Share = Vec<(usize, Result<CommitRecord, GitError>)>;
     let read_share = |repo: gix::Repository, worker: usize| -> Share {
-        let mut differ = Differ::new(&repo, spec.redactor);
+        let mut objects = Objects::new(&repo, spec.packs);
+        let mut differ = Differ::new(spec.redactor, repo.object_hash());
         let mut done = Vec::new();
         // Contiguous shares: a commit's parent is usually its neighbour, so the
         // parent's trees were just read as the neighbour's own and are in the cache.
@@ -234,7 +236,7 @@ fn read_all(
             if budget.exhausted() {
                 break;
             }
-            done.push((i, record(&repo, &mut differ, *id, spec)));
+            done.push((i, record(&mut objects, &mut differ, *id, spec)));
         }
         done
     };
@@ -266,24 +268,24 @@ fn read_all(
     (records.into_iter().map(|(_, r)| r).collect(), complete)
 }
 
-fn commit_seconds(repo: &gix::Repository, id: ObjectId) -> Result<i64, GitError> {
-    let commit = repo.find_commit(id).map_err(|e| GitError::read(format!("commit {id}"), &e))?;
-    commit
-        .time()
+fn commit_seconds(objects: &mut Objects<'_>, id: ObjectId) -> Result<i64, GitError> {
+    let data = objects.find_commit(&id).map_err(|e| GitError::read(format!("commit {id}"), &e))?;
+    CommitRef::from_bytes(&data, objects.object_hash())
+        .and_then(|c| c.time())
         .map(|t| t.seconds)
         .map_err(|e| GitError::read(format!("the time of commit {id}"), &e))
 }
 
 /// Reads one commit in full: who, when, what, and the files it changed.
 fn record(
-    repo: &gix::Repository,
+    objects: &mut Objects<'_>,
     differ: &mut Differ<'_>,
     id: ObjectId,
     spec: &WalkSpec<'_>,
 ) -> Result<CommitRecord, GitError> {
     let read = |e: &dyn std::fmt::Display| GitError::read(format!("commit {id}"), e);
-    let commit = repo.find_commit(id).map_err(|e| read(&e))?;
-    let decoded = commit.decode().map_err(|e| read(&e))?;
+    let commit = objects.find_commit(&id).map_err(|e| read(&e))?;
+    let decoded = CommitRef::from_bytes(&commit, objects.object_hash()).map_err(|e| read(&e))?;
     let author = decoded.author().map_err(|e| read(&e))?.trim();
     let committer = decoded.committer().map_err(|e| read(&e))?.trim();
     let parents: Vec<ObjectId> = decoded.parents().collect();
@@ -298,13 +300,13 @@ fn record(
     } else {
         let parent_tree = match parents.first() {
             Some(parent) => Some(
-                repo.find_commit(*parent)
-                    .and_then(|p| p.tree_id().map(|t| t.detach()))
+                objects
+                    .tree_of(parent)
                     .map_err(|e| GitError::read(format!("parent {parent} of commit {id}"), &e))?,
             ),
             None => None,
         };
-        Some(differ.changes(parent_tree, tree)?)
+        Some(differ.changes(objects, parent_tree, tree)?)
     };
 
     let mut record = CommitRecord {
@@ -338,7 +340,7 @@ fn record(
             if i < spec.span.max_files_per_commit {
                 let (lines_added, lines_removed, binary) =
                     if spec.span.line_counts.wanted(class.as_deref()) {
-                        differ.line_counts(change)
+                        Differ::line_counts(objects, change)
                     } else {
                         (None, None, false)
                     };

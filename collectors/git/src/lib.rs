@@ -21,9 +21,11 @@
 //! Shallow clones, detached HEAD, empty and bare repositories and submodules each get a
 //! note saying what the evidence can and cannot show.
 //!
-//! Speed: a 24 h lookback of 238 commits in a 100,000-commit repository costs 22–27 ms
-//! of CPU (95 M instructions) on a reader thread and one beside it for the tags and the
-//! deployed revision; `BENCHMARK.md` has the figures and `tests/bench/git.sh` the benchmark.
+//! Speed: a 24 h lookback of 238 commits in a 100,000-commit repository costs 30–33 ms
+//! of CPU per collect in a running process; as a fresh process 75 M instructions with a
+//! commit-graph (`git log --name-status`: 58 M), on a reader thread and one beside it for
+//! the tags and the deployed revision. Packed objects are read with every delta base kept
+//! (`objects`); `BENCHMARK.md` has the figures and `tests/bench/git.sh` the benchmark.
 //!
 //! # Facts
 //! Documented in `FACTS.md` too. Counts are absent when the read was cut short (deadline,
@@ -62,11 +64,13 @@ witness_collector::collector_items! {
     mod diff;
     mod error;
     mod history;
+    mod objects;
     mod repo;
     mod report;
     mod scan;
     mod tags;
     mod trees;
+    mod walk;
 
     pub use collector::GitCollector;
     pub use config::{GitConfig, LineCounts};

@@ -10,7 +10,10 @@ use gix::bstr::ByteSlice;
 use serde::Serialize;
 
 use crate::error::GitError;
+use crate::objects::{Objects, Packs};
 
+/// Tags of tags are followed this deep.
+const MAX_TAG_DEPTH: usize = 100;
 /// The delta base cache of each reader.
 const DELTA_BASE_CACHE: &str = "core.deltaBaseCacheLimit=32m";
 /// The cache of whole objects of each reader.
@@ -44,6 +47,8 @@ pub struct RepoInfo {
 pub enum Opened {
     Ready {
         repo: Box<gix::Repository>,
+        /// Its packs, opened for the readers.
+        packs: Packs,
         tip: ObjectId,
         info: RepoInfo,
         notes: Vec<String>,
@@ -67,14 +72,17 @@ pub fn open(path: &Path, git_ref: &str) -> Result<Opened, GitError> {
     if !path.exists() {
         return Err(open_error("no such directory".into()));
     }
-    // Reading history is mostly inflating delta chains: a byte-capped cache of delta bases
-    // (per reader thread, filled only as far as objects are read) does it with ~10% less
-    // CPU than the default 64-entry one. A small cache of whole objects serves the commits
-    // and trees read twice (by the walk and a reader, as a commit and as the next one's
-    // parent, by the search for the previous deploy and the count after it).
+    // Packed objects are read by `objects::Objects`, which keeps every delta base it meets.
+    // gitoxide's store still reads loose objects and walks shallow clones: for those a
+    // byte-capped delta base cache and a small cache of whole objects (commits and trees
+    // are read twice: as a commit and as the next one's parent).
     let options =
         gix::open::Options::isolated().config_overrides([DELTA_BASE_CACHE, OBJECT_CACHE]);
     let repo = gix::open_opts(path, options).map_err(|e| open_error(e.to_string()))?;
+    // Objects are read through the packs opened here, not gitoxide's store (which checks
+    // the whole pack index when it first opens it).
+    let packs = Packs::open(&repo);
+    let mut objects = Objects::new(&repo, &packs);
     let ref_error =
         |reason: String| GitError::Ref { name: git_ref.to_owned(), path: path.to_owned(), reason };
 
@@ -100,13 +108,13 @@ pub fn open(path: &Path, git_ref: &str) -> Result<Opened, GitError> {
                     "HEAD is detached at {}: the history read is that commit's.",
                     short(&id)
                 ));
-                peel_to_commit(&repo, id).map_err(ref_error)?
+                peel_tags(&mut objects, id).map_err(ref_error)?
             }
             gix::head::Kind::Symbolic(reference) => {
                 branch = Some(reference.name.shorten().to_str_lossy().into_owned());
                 let id = reference.target.try_id().map(ToOwned::to_owned);
                 let id = id.ok_or_else(|| ref_error("HEAD's branch is itself symbolic".into()))?;
-                peel_to_commit(&repo, id).map_err(ref_error)?
+                peel_tags(&mut objects, id).map_err(ref_error)?
             }
         }
     } else {
@@ -122,7 +130,8 @@ pub fn open(path: &Path, git_ref: &str) -> Result<Opened, GitError> {
     }
     let shallow = repo.is_shallow().unwrap_or(false);
     let commit_graph = repo.commit_graph_if_enabled().ok().flatten().is_some();
-    let submodules = submodules(&repo, tip);
+    let submodules = submodules(&mut objects, tip);
+    drop(objects);
     if !submodules.is_empty() {
         notes.push(format!(
             "The repository has submodules ({}): their own commits are not read; a change of the \
@@ -141,7 +150,7 @@ pub fn open(path: &Path, git_ref: &str) -> Result<Opened, GitError> {
         detached,
         submodules,
     };
-    Ok(Opened::Ready { repo: Box::new(repo), tip, info, notes })
+    Ok(Opened::Ready { repo: Box::new(repo), packs, tip, info, notes })
 }
 
 /// Resolves a revision (`main`, `origin/main`, `v1.2`, a commit id or unique prefix) to a
@@ -168,11 +177,16 @@ fn has_any_ref(repo: &gix::Repository) -> bool {
 }
 
 /// Submodule paths named in `.gitmodules` at `commit`: only the `path = ...` lines matter.
-fn submodules(repo: &gix::Repository, commit: ObjectId) -> Vec<String> {
+fn submodules(objects: &mut Objects<'_>, commit: ObjectId) -> Vec<String> {
     let Some(data) = (|| {
-        let tree = repo.find_commit(commit).ok()?.tree().ok()?;
-        let entry = tree.find_entry(".gitmodules")?;
-        Some(repo.find_blob(entry.object_id()).ok()?.data.clone())
+        let tree_id = objects.tree_of(&commit).ok()?;
+        let tree = objects.find(&tree_id).ok()?;
+        let hash = objects.object_hash();
+        let entry = gix::objs::TreeRefIter::from_bytes(&tree.data, hash)
+            .filter_map(Result::ok)
+            .find(|e| e.filename == ".gitmodules")?;
+        let blob = objects.find(entry.oid).ok()?;
+        (blob.kind == gix::objs::Kind::Blob).then_some(blob.data)
     })() else {
         return Vec::new();
     };
@@ -185,6 +199,23 @@ fn submodules(repo: &gix::Repository, commit: ObjectId) -> Vec<String> {
             (key == "path").then_some(value)
         })
         .collect()
+}
+
+/// The commit `id` names, through any tags.
+fn peel_tags(objects: &mut Objects<'_>, mut id: ObjectId) -> Result<ObjectId, String> {
+    for _ in 0..MAX_TAG_DEPTH {
+        let object = objects.find(&id).map_err(|e| e.to_string())?;
+        match object.kind {
+            gix::objs::Kind::Commit => return Ok(id),
+            gix::objs::Kind::Tag => {
+                id = gix::objs::TagRef::from_bytes(&object.data, objects.object_hash())
+                    .map_err(|e| e.to_string())?
+                    .target();
+            }
+            kind => return Err(format!("{id} is not a commit but a {kind}")),
+        }
+    }
+    Err(format!("{id} is a tag of a tag more than {MAX_TAG_DEPTH} deep"))
 }
 
 /// A commit or tag time (seconds since the epoch) in UTC.

@@ -17,6 +17,7 @@ use crate::classes::PathClasses;
 use crate::deployed::{self, Deployed, DeployedOutcome, DeployedRequest};
 use crate::error::GitError;
 use crate::history::{self, CommitRecord, History, Span, WalkSpec};
+use crate::objects::{Objects, Packs};
 use crate::repo::{self, Opened, RepoInfo};
 use crate::tags::{self, TagRecord, Tags};
 
@@ -102,8 +103,8 @@ pub enum Outcome {
 /// [`GitError`] when the repository cannot be opened, the ref names no commit, or the
 /// history cannot be read at all.
 pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
-    let (repo, tip, info, mut notes) = match repo::open(&request.path, &request.git_ref)? {
-        Opened::Ready { repo, tip, info, notes } => (repo, tip, info, notes),
+    let (repo, packs, tip, info, mut notes) = match repo::open(&request.path, &request.git_ref)? {
+        Opened::Ready { repo, packs, tip, info, notes } => (repo, packs, tip, info, notes),
         Opened::Empty { branch } => {
             return Ok(Outcome::Empty { path: request.path.clone(), branch });
         }
@@ -120,6 +121,7 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
         classes: &request.classes,
         shallow: &shallow,
         redactor: &request.redactor,
+        packs: &packs,
     };
     let deployed_request = DeployedRequest {
         labels: request.labels.clone(),
@@ -132,8 +134,9 @@ pub fn run(request: &ScanRequest) -> Result<Outcome, GitError> {
     let started = Instant::now();
     let (deploys, history) = std::thread::scope(|scope| {
         let side = repo.as_ref().clone();
+        let packs = &packs;
         let deploys =
-            scope.spawn(move || read_deploys(&side, request, &deployed_request, started));
+            scope.spawn(move || read_deploys(&side, packs, request, &deployed_request, started));
         let history = history::walk(&repo, tip, &spec, budget);
         let walk_done = started.elapsed();
         let deploys = deploys.join().unwrap_or_else(|_| Deploys::stopped());
@@ -249,15 +252,18 @@ impl Deploys {
 
 fn read_deploys(
     repo: &gix::Repository,
+    packs: &Packs,
     request: &ScanRequest,
     deployed_request: &DeployedRequest<'_>,
     started: Instant,
 ) -> Deploys {
     let budget = &request.budget;
-    let tags = tags::read(repo, &request.deploy_tags, budget, &request.redactor);
+    let mut objects = Objects::new(repo, packs);
+    let tags = tags::read(repo, &mut objects, &request.deploy_tags, budget, &request.redactor);
     let tags_done = started.elapsed();
     let outcome = deployed::find(
         repo,
+        &mut objects,
         deployed_request,
         &tags,
         request.span.anchor,

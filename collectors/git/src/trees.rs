@@ -5,10 +5,12 @@
 //! parsing an entry, which is where a generic tree diff spends most of its time.
 
 use std::cmp::Ordering;
+use std::rc::Rc;
 
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
-use gix::objs::Find;
+
+use crate::objects::{ObjectError, Objects};
 
 /// The mode bits that say what an entry is.
 const KIND_MASK: u32 = 0o170000;
@@ -37,27 +39,15 @@ pub enum TreeError {
     Malformed { id: ObjectId },
 }
 
-/// Compares trees of one object database, reusing its buffers from one comparison to
-/// the next.
-pub struct TreeDiff<'f, F> {
-    objects: &'f F,
+/// Compares trees, reusing its path buffer from one comparison to the next.
+pub struct TreeDiff {
     hash_len: usize,
-    /// Tree contents, one pair per directory level being compared.
-    buffers: Vec<Vec<u8>>,
-    /// What the object database reads into.
-    scratch: Vec<u8>,
     path: Vec<u8>,
 }
 
-impl<'f, F: Find> TreeDiff<'f, F> {
-    pub fn new(objects: &'f F, hash: gix::hash::Kind) -> Self {
-        Self {
-            objects,
-            hash_len: hash.len_in_bytes(),
-            buffers: Vec::new(),
-            scratch: Vec::new(),
-            path: Vec::new(),
-        }
+impl TreeDiff {
+    pub fn new(hash: gix::hash::Kind) -> Self {
+        Self { hash_len: hash.len_in_bytes(), path: Vec::new() }
     }
 
     /// Calls `found` with the path and the change of every file that differs from tree
@@ -67,53 +57,31 @@ impl<'f, F: Find> TreeDiff<'f, F> {
     /// [`TreeError`] when a tree to compare cannot be read or parsed.
     pub fn compare(
         &mut self,
+        objects: &mut Objects<'_>,
         old: Option<ObjectId>,
         new: Option<ObjectId>,
         found: &mut dyn FnMut(&[u8], FileDiff),
     ) -> Result<(), TreeError> {
         self.path.clear();
-        self.compare_at(old, new, found)
+        self.compare_at(objects, old, new, found)
     }
 
     fn compare_at(
         &mut self,
+        objects: &mut Objects<'_>,
         old: Option<ObjectId>,
         new: Option<ObjectId>,
         found: &mut dyn FnMut(&[u8], FileDiff),
     ) -> Result<(), TreeError> {
-        let lhs = self.read(old)?;
-        let rhs = match self.read(new) {
-            Ok(rhs) => rhs,
-            Err(e) => {
-                self.buffers.push(lhs);
-                return Err(e);
-            }
-        };
-        let result = self.walk(&lhs, &rhs, old, new, found);
-        self.buffers.push(lhs);
-        self.buffers.push(rhs);
-        result
-    }
-
-    /// The contents of tree `id` in a buffer of the pool (empty for none).
-    fn read(&mut self, id: Option<ObjectId>) -> Result<Vec<u8>, TreeError> {
-        let mut tree = self.buffers.pop().unwrap_or_default();
-        tree.clear();
-        let Some(id) = id else { return Ok(tree) };
-        let data = match self.objects.try_find(&id, &mut self.scratch) {
-            Ok(Some(data)) => data,
-            Ok(None) => return Err(TreeError::Missing { id }),
-            Err(e) => return Err(TreeError::Unreadable { id, reason: e.to_string() }),
-        };
-        if data.kind != gix::objs::Kind::Tree {
-            return Err(TreeError::NotATree { id });
-        }
-        tree.extend_from_slice(data.data);
-        Ok(tree)
+        let lhs = read(objects, old)?;
+        let rhs = read(objects, new)?;
+        let (lhs, rhs) = (lhs.as_deref().map_or(&[][..], Vec::as_slice), rhs.as_deref().map_or(&[][..], Vec::as_slice));
+        self.walk(objects, lhs, rhs, old, new, found)
     }
 
     fn walk(
         &mut self,
+        objects: &mut Objects<'_>,
         lhs: &[u8],
         rhs: &[u8],
         old: Option<ObjectId>,
@@ -184,7 +152,7 @@ impl<'f, F: Find> TreeDiff<'f, F> {
                 // Both sides are trees here: git's order puts a file and a directory
                 // of one name apart.
                 self.path.push(b'/');
-                let result = self.compare_at(a.map(|e| e.oid()), b.map(|e| e.oid()), found);
+                let result = self.compare_at(objects, a.map(|e| e.oid()), b.map(|e| e.oid()), found);
                 self.path.truncate(base);
                 result?;
             } else {
@@ -199,6 +167,19 @@ impl<'f, F: Find> TreeDiff<'f, F> {
             }
         }
     }
+}
+
+/// The contents of tree `id` (none for no tree).
+fn read(objects: &mut Objects<'_>, id: Option<ObjectId>) -> Result<Option<Rc<Vec<u8>>>, TreeError> {
+    let Some(id) = id else { return Ok(None) };
+    let object = objects.find(&id).map_err(|e| match e {
+        ObjectError::Missing { id } => TreeError::Missing { id },
+        ObjectError::Unreadable { id, reason } => TreeError::Unreadable { id, reason },
+    })?;
+    if object.kind != gix::objs::Kind::Tree {
+        return Err(TreeError::NotATree { id });
+    }
+    Ok(Some(object.data))
 }
 
 /// One entry of a tree: `<octal mode> <name>\0<id>`.

@@ -221,6 +221,39 @@ async fn tags_in_the_window_are_deploy_markers() {
     assert_eq!(commits[1]["tags"], json!(["v1.0"]));
 }
 
+/// Tags are read as loose refs, from `packed-refs` (after `git gc` or a clone), and as a
+/// loose ref that moved a packed one: the loose one wins, as in git; names with a `/`
+/// are found in their directories.
+#[tokio::test]
+async fn packed_and_loose_tags_are_read_alike_and_a_loose_tag_overrides_its_packed_one() {
+    let repo = TestRepo::init();
+    let first = repo.commit_file("a.txt", "1\n", before(5 * 60));
+    repo.git_at(&["tag", "-a", "v1.0", "-m", "release 1.0"], before(4 * 60), before(4 * 60));
+    repo.git(&["tag", "release/v1.1", &first]);
+    let second = repo.commit_file("a.txt", "2\n", before(2 * 60));
+    let mut config = GitConfig::new("t", &repo.path);
+    config.deploy_tags = vec!["v*".into(), "release/*".into()];
+    let tags = |evidence: &witness_collector::Evidence| -> Vec<String> {
+        let tags = events(evidence, "deploy_tag");
+        tags.iter().map(|e| format!("{} {}", e.title, e.time)).collect()
+    };
+
+    let loose = tags(&collect_with(&config, &context()).await);
+    assert_eq!(loose.len(), 2, "{loose:?}");
+    repo.git(&["pack-refs", "--all"]);
+    assert!(repo.path.join(".git/packed-refs").exists());
+    assert!(!repo.path.join(".git/refs/tags/v1.0").exists());
+    assert_eq!(tags(&collect_with(&config, &context()).await), loose);
+
+    // Moved after packing: the loose ref names the commit now tagged.
+    repo.git_at(&["tag", "-f", "-a", "v1.0", "-m", "again", &second], before(60), before(60));
+    let evidence = collect_with(&config, &context()).await;
+    let moved = tags(&evidence);
+    assert_eq!(moved.len(), 2, "{moved:?}");
+    assert!(moved.contains(&format!("Deploy tag v1.0 on {} {}", &second[..10], before(60))));
+    assert_eq!(evidence.data["commits"][0]["tags"], json!(["v1.0"]));
+}
+
 #[tokio::test]
 async fn a_merge_lists_its_files_against_the_first_parent_and_counts_them_once() {
     let repo = TestRepo::init();
