@@ -220,11 +220,10 @@ const LOCK_QUEUE: f64 = 5.0;
 /// revision: the revision met it, it did not make it. Present when the lock tree and the
 /// rollout's time are both known.
 pub fn lock_predates_rollout(facts: &mut FactSet) {
-    let number = |name: &str| facts.get(name).and_then(|m| m.value.as_f64());
     let (Some(blocked), Some(open_secs), Some(rollout_minutes)) = (
-        number("postgres.blocked_sessions"),
-        number("postgres.root_blocker_longest_xact_secs"),
-        number("kubernetes.minutes_since_rollout"),
+        facts.number("postgres.blocked_sessions"),
+        facts.number("postgres.root_blocker_longest_xact_secs"),
+        facts.number("kubernetes.minutes_since_rollout"),
     ) else {
         return;
     };
@@ -334,12 +333,11 @@ fn a_signature_rose(signatures: &[(u64, u64, f64)]) -> bool {
 /// measured against its baseline says it: up when it left the baseline (a sustained rise
 /// past 1.5× and the baseline's noise, see the `prometheus` kind) or doubled.
 pub fn error_rate_up(facts: &mut FactSet, records: &[CollectorRecord], refs: &mut DerivedRefs) {
-    let number = |name: &str| facts.get(name).and_then(|m| m.value.as_f64());
     let (count, ratio, ratio_fact) = match (
-        number("logs.error_count"),
-        number("logs.error_rate_ratio"),
-        number("kubernetes.pod_log_error_count"),
-        number("kubernetes.pod_log_error_rate_ratio"),
+        facts.number("logs.error_count"),
+        facts.number("logs.error_rate_ratio"),
+        facts.number("kubernetes.pod_log_error_count"),
+        facts.number("kubernetes.pod_log_error_rate_ratio"),
     ) {
         (Some(count), Some(ratio), _, _) => (count, ratio, "logs.error_rate_ratio"),
         (_, _, Some(count), Some(ratio)) if !facts.has_kind("logs") => {
@@ -376,7 +374,7 @@ fn metric_error_rate_up(facts: &mut FactSet, records: &[CollectorRecord], refs: 
     else {
         return;
     };
-    let ratio = facts.get(RATIO).and_then(|m| m.value.as_f64());
+    let ratio = facts.number(RATIO);
     let up = facts.get(ONSET).is_some() || ratio.is_some_and(|r| r >= 2.0);
     let cited = if up && facts.get(ONSET).is_some() { ONSET } else { source.0 };
     let from = facts.get(cited).map_or(source.1.from, |m| m.from.clone());
@@ -523,23 +521,22 @@ pub fn onset_earliest(facts: &mut FactSet, records: &[CollectorRecord], timeline
 /// there is one (see [`super::rule::SYMPTOMS`]). Causes are changes of state; these are
 /// not causes, and a hypothesis is weighed by how many of them its cause explains.
 pub fn symptoms(facts: &mut FactSet) {
-    let number = |name: &str| facts.get(name).and_then(|m| m.value.as_f64());
     let list_len = |name: &str| match facts.get(name).map(|m| &m.value) {
         Some(FactValue::List(items)) => items.len(),
         _ => 0,
     };
-    let above = |name: &str, at_least: f64| number(name).is_some_and(|v| v >= at_least);
-    let status_5xx = number("logs.status_5xx_ratio").is_some_and(|r| {
-        r >= 0.05 && number("logs.status_5xx_baseline_ratio").is_none_or(|b| r >= 2.0 * b)
+    let above = |name: &str, at_least: f64| facts.number(name).is_some_and(|v| v >= at_least);
+    let status_5xx = facts.number("logs.status_5xx_ratio").is_some_and(|r| {
+        r >= 0.05 && facts.number("logs.status_5xx_baseline_ratio").is_none_or(|b| r >= 2.0 * b)
     });
     // Over the whole window, or over its last minutes: a slowdown that began late is
     // diluted in the window's p95 by the normal requests before it.
-    let slower = |now: Option<f64>| match (now, number("logs.latency_p95_baseline_ms")) {
+    let slower = |now: Option<f64>| match (now, facts.number("logs.latency_p95_baseline_ms")) {
         (Some(now), Some(before)) => now >= 1.5 * before && now >= 100.0,
         _ => false,
     };
-    let latency =
-        slower(number("logs.latency_p95_ms")) || slower(number("logs.latency_p95_recent_ms"));
+    let latency = slower(facts.number("logs.latency_p95_ms"))
+        || slower(facts.number("logs.latency_p95_recent_ms"));
     // A Prometheus `latency_p95` query that left its baseline (a sustained rise past 1.5×
     // and the baseline's noise) or stands at 1.5× it.
     let latency = latency

@@ -216,6 +216,11 @@ impl FactSet {
         self.merged.get(name)
     }
 
+    /// Fact `name` as a number, when it is present and one.
+    pub fn number(&self, name: &str) -> Option<f64> {
+        self.get(name).and_then(|m| m.value.as_f64())
+    }
+
     /// Whether some instance of `kind` has evidence.
     pub fn has_kind(&self, kind: &str) -> bool {
         self.instances.contains_key(kind)
